@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * Process configuration, read from the environment once at start-up.
+ *
+ * Every variable is validated here so that a typo stops the process with a message naming the
+ * variable, instead of surfacing later as a confusing connection error deep in a workflow.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must start with postgres:// or postgresql://');
+
+/** `id:base64key` pairs, comma separated; each key must decode to exactly 32 bytes (AES-256). */
+const encryptionKeys = z
+  .string()
+  .transform((raw, ctx) => {
+    const keys = new Map<string, Buffer>();
+    for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const separator = entry.indexOf(':');
+      const id = separator > 0 ? entry.slice(0, separator) : '';
+      const key = Buffer.from(entry.slice(separator + 1), 'base64');
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+        ctx.addIssue({ code: 'custom', message: `entry "${id || entry.slice(0, 8)}…" needs the form id:base64key with an id of letters, digits, _ or -` });
+        return z.NEVER;
+      }
+      if (key.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: `key "${id}" decodes to ${key.length} bytes; AES-256 needs 32 (make one with: openssl rand -base64 32)` });
+        return z.NEVER;
+      }
+      keys.set(id, key);
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'no keys given' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/crm_sync'),
+    TEMPORAL_ADDRESS: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
+      .optional(),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('crm-sync'),
+    TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+    TEMPORAL_PORT: port.default(7233),
+    TEMPORAL_UI_PORT: port.default(8233),
+    CRM_SYNC_DATA_DIR: z.string().min(1).default('.data'),
+    CRM_SYNC_CACHE_DIR: z.string().min(1).default('.cache'),
+    CRM_SYNC_ENCRYPTION_KEYS: encryptionKeys.optional(),
+    CRM_SYNC_ACTIVE_KEY_ID: z.string().min(1).optional(),
+    SHIM_PORT: port.default(8080),
+  })
+  .superRefine((config, ctx) => {
+    if (config.NODE_ENV === 'production' && !config.CRM_SYNC_ENCRYPTION_KEYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CRM_SYNC_ENCRYPTION_KEYS'],
+        message: 'is required in production (credentials are encrypted at rest with it)',
+      });
+    }
+    if (config.CRM_SYNC_ACTIVE_KEY_ID && !config.CRM_SYNC_ENCRYPTION_KEYS?.has(config.CRM_SYNC_ACTIVE_KEY_ID)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CRM_SYNC_ACTIVE_KEY_ID'],
+        message: `names key "${config.CRM_SYNC_ACTIVE_KEY_ID}", which CRM_SYNC_ENCRYPTION_KEYS does not contain`,
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set": shells and compose files often export FOO= to clear one.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(present);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const variable = issue.path.join('.') || 'environment';
+      return `${variable} ${issue.message}`;
+    }),
+  );
+}
+
+/**
+ * Entry points call this: a bad configuration ends the process with the message and exit code 78
+ * (EX_CONFIG), never a stack trace.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { searchAttributes } from '../temporal/search-attributes';
+
+/** The CLI's spelling of each search-attribute type for `--search-attribute Name=Type`. */
+const cliTypeName = { KEYWORD: 'Keyword', INT: 'Int', DATETIME: 'Datetime' } as const;
+
+export function searchAttributeFlags(): string[] {
+  return Object.values(searchAttributes).flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=${cliTypeName[key.type]}`,
+  ]);
+}
+
+export interface DevServerOptions {
+  cliPath: string;
+  /** Persist to `<dataDir>/temporal.db` and log to `<dataDir>/temporal.log`; omit for in-memory. */
+  dataDir?: string | undefined;
+  ip?: string;
+  port: number;
+  /** Web UI port; omit to run headless (tests). */
+  uiPort?: number | undefined;
+  namespace?: string;
+  /** How long to wait for the frontend to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface RunningDevServer {
+  address: string;
+  namespace: string;
+  uiUrl: string | undefined;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` with the project's search attributes registered and waits
+ * until its frontend answers. The child is killed if this process exits.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  const namespace = options.namespace ?? 'default';
+  const address = `${ip}:${options.port}`;
+  if (await isPortOpen(ip, options.port)) {
+    throw new Error(`Port ${options.port} on ${ip} is already in use; stop what holds it or choose another TEMPORAL_PORT.`);
+  }
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
+  args.push(...searchAttributeFlags());
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  let logFile: string | undefined;
+  if (options.dataDir) {
+    await mkdir(options.dataDir, { recursive: true });
+    args.push('--db-filename', path.resolve(options.dataDir, 'temporal.db'));
+    logFile = path.resolve(options.dataDir, 'temporal.log');
+  }
+
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let recentOutput = '';
+  const sink = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+  const record = (chunk: Buffer): void => {
+    recentOutput = (recentOutput + chunk.toString()).slice(-8000);
+    sink?.write(chunk);
+  };
+  child.stdout?.on('data', record);
+  child.stderr?.on('data', record);
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(new Error(`temporal server start-dev exited early (code ${code}, signal ${signal}):\n${recentOutput}`)),
+    );
+    child.once('error', reject);
+  });
+  exited.catch(() => undefined);
+
+  try {
+    await Promise.race([waitForFrontend(address, options.startTimeoutMs ?? 60_000), exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    sink?.end();
+    throw error;
+  }
+
+  return {
+    address,
+    namespace,
+    uiUrl: options.uiPort ? `http://${ip}:${options.uiPort}` : undefined,
+    process: child,
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(forced);
+      sink?.end();
+    },
+  };
+}
+
+/** Polls until the frontend's gRPC health answers (a bound port alone is not enough). */
+export async function waitForFrontend(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.healthService.check({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`Temporal at ${address} did not become ready within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+export function isPortOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** A port the OS reports free right now (tests run one server each, so collisions are unlikely). */
+export function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

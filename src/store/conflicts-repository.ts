@@ -1,0 +1,74 @@
+import type { ObjectType } from '../model/identifiers';
+import type { Queryable } from './database';
+
+export interface ConflictCandidate {
+  connectionId: string;
+  value: unknown;
+  modifiedAt: string | null;
+}
+
+export interface ConflictDecision {
+  tenantId: string;
+  objectType: ObjectType;
+  canonicalId: string;
+  field: string;
+  policy: string;
+  candidates: ConflictCandidate[];
+  winnerConnectionId: string | null;
+  decidedValue: unknown;
+}
+
+export interface RecordedConflict extends ConflictDecision {
+  id: string;
+  decidedAt: Date;
+}
+
+/** The audit trail of per-field conflict decisions (architecture §4: every decision recorded). */
+export class ConflictsRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async record(decisions: readonly ConflictDecision[], db: Queryable = this.db): Promise<void> {
+    if (decisions.length === 0) return;
+    await db.query(
+      `INSERT INTO conflicts (tenant_id, object_type, canonical_id, field, policy, candidates, winner_connection_id, decided_value)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::jsonb[])`,
+      [
+        decisions.map((d) => d.tenantId),
+        decisions.map((d) => d.objectType),
+        decisions.map((d) => d.canonicalId),
+        decisions.map((d) => d.field),
+        decisions.map((d) => d.policy),
+        decisions.map((d) => JSON.stringify(d.candidates)),
+        decisions.map((d) => d.winnerConnectionId),
+        decisions.map((d) => JSON.stringify(d.decidedValue ?? null)),
+      ],
+    );
+  }
+
+  async listForRecord(tenantId: string, canonicalId: string): Promise<RecordedConflict[]> {
+    const result = await this.db.query<{
+      id: string;
+      tenant_id: string;
+      object_type: ObjectType;
+      canonical_id: string;
+      field: string;
+      policy: string;
+      candidates: ConflictCandidate[];
+      winner_connection_id: string | null;
+      decided_value: unknown;
+      decided_at: Date;
+    }>('SELECT * FROM conflicts WHERE tenant_id = $1 AND canonical_id = $2 ORDER BY id', [tenantId, canonicalId]);
+    return result.rows.map((row) => ({
+      id: row.id,
+      tenantId: row.tenant_id,
+      objectType: row.object_type,
+      canonicalId: row.canonical_id,
+      field: row.field,
+      policy: row.policy,
+      candidates: row.candidates,
+      winnerConnectionId: row.winner_connection_id,
+      decidedValue: row.decided_value,
+      decidedAt: row.decided_at,
+    }));
+  }
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type pg from 'pg';
+import { createActivities } from './activities';
+import { loadConfigOrExit, type Config } from './config';
+import { ConnectionsRepository } from './store/connections-repository';
+import { createPool } from './store/database';
+import { loadCredentialCipher } from './store/keyring';
+import { RecordLinksRepository } from './store/record-links-repository';
+
+export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows', 'index.ts');
+
+export interface WorkerContext {
+  config: Config;
+  address: string;
+  pool: pg.Pool;
+}
+
+/** Registers every workflow and activity on the task queue; `run()` it, `shutdown()` to stop. */
+export async function createWorker({ config, address, pool }: WorkerContext): Promise<Worker> {
+  const cipher = await loadCredentialCipher(config);
+  const connection = await NativeConnection.connect({ address });
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({
+      connections: new ConnectionsRepository(pool, cipher),
+      links: new RecordLinksRepository(pool),
+    }),
+  });
+}
+
+// `npm run worker`: the worker alone, against TEMPORAL_ADDRESS or the local dev server.
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const config = loadConfigOrExit();
+  const pool = createPool(config.DATABASE_URL);
+  const worker = await createWorker({ config, address: config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`, pool });
+  console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}".`);
+  await worker.run();
+  await pool.end();
+}

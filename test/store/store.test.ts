@@ -1,0 +1,129 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialCipher } from '../../src/store/credential-cipher';
+import { ConflictsRepository } from '../../src/store/conflicts-repository';
+import { ConnectionsRepository } from '../../src/store/connections-repository';
+import { migrateUp } from '../../src/store/migrate';
+import { RecordLinksRepository, type SyncedStateWrite } from '../../src/store/record-links-repository';
+import { inject } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+
+const secretToken = `rt-${randomBytes(12).toString('hex')}`;
+const secretClientSecret = `cs-${randomBytes(12).toString('hex')}`;
+
+describe('PostgreSQL store', () => {
+  let db: TestDatabase;
+  let cipher: CredentialCipher;
+  let connections: ConnectionsRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cipher = new CredentialCipher(new Map([['k1', randomBytes(32)]]), 'k1');
+    connections = new ConnectionsRepository(db.pool, cipher);
+    await connections.addTenant('acme', 'Acme Corp');
+    for (const [id, provider] of [['acme-sf', 'salesforce'], ['acme-hs', 'hubspot']] as const) {
+      await connections.addConnection({
+        id,
+        tenantId: 'acme',
+        provider,
+        settings: { instanceUrl: 'http://127.0.0.1:1' },
+        credentials: { refreshToken: secretToken, clientSecret: secretClientSecret },
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('migrates an empty schema up, and a second run finds nothing pending', async () => {
+    expect(db.applied).toEqual(['1763856000000_initial-schema']);
+    const tables = await db.pool.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
+      [db.schema],
+    );
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['conflicts', 'connections', 'record_links', 'record_snapshots', 'tenants']);
+    await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
+  });
+
+  it('stores credentials only as ciphertext, and opens them for the right connection', async () => {
+    const raw = await db.pool.query<{ row: string }>('SELECT row_to_json(c)::text AS row FROM connections c');
+    const everything = raw.rows.map((row) => row.row).join('\n');
+    expect(everything).toContain('acme-sf');
+    for (const secret of [secretToken, secretClientSecret]) {
+      expect(everything).not.toContain(secret);
+      expect(everything).not.toContain(Buffer.from(secret).toString('hex'));
+      expect(everything).not.toContain(Buffer.from(secret).toString('base64'));
+    }
+    await expect(connections.loadCredentials('acme-sf')).resolves.toEqual({ refreshToken: secretToken, clientSecret: secretClientSecret });
+  });
+
+  it('refuses an envelope moved onto another connection row', async () => {
+    await db.pool.query(
+      `UPDATE connections SET credentials = (SELECT credentials FROM connections WHERE id = 'acme-sf') WHERE id = 'acme-hs'`,
+    );
+    await expect(connections.loadCredentials('acme-hs')).rejects.toThrow('credentials for "acme-hs" failed authentication under key "k1"');
+    await connections.replaceCredentials('acme-hs', { token: 'fresh' });
+    await expect(connections.loadCredentials('acme-hs')).resolves.toEqual({ token: 'fresh' });
+  });
+
+  it('writes a link and its snapshot in one transaction and reads them back together', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const canonicalId = randomUUID();
+    const modifiedAt = new Date('2026-11-20T10:00:00.000Z');
+    const writes: SyncedStateWrite[] = [
+      { link: { canonicalId, tenantId: 'acme', objectType: 'contact', connectionId: 'acme-sf', externalId: '003000000000001AAA' }, fields: { email: 'ada@example.com', firstName: 'Ada' }, sourceModifiedAt: modifiedAt },
+      { link: { canonicalId, tenantId: 'acme', objectType: 'contact', connectionId: 'acme-hs', externalId: '901' }, fields: { email: 'ada@example.com', firstName: 'Ada' }, sourceModifiedAt: null },
+    ];
+    await links.saveSyncedStates(writes);
+
+    const states = await links.loadSyncedStates([canonicalId]);
+    expect(states.map((state) => ({ link: state.link, fields: state.snapshot?.fields, sourceModifiedAt: state.snapshot?.sourceModifiedAt }))).toEqual([
+      { link: writes[1]!.link, fields: writes[1]!.fields, sourceModifiedAt: null },
+      { link: writes[0]!.link, fields: writes[0]!.fields, sourceModifiedAt: modifiedAt },
+    ]);
+    await expect(links.findByExternalId('acme-hs', 'contact', '901')).resolves.toEqual(writes[1]!.link);
+  });
+
+  it('writes nothing of a batch when one of its rows is refused', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const first = randomUUID();
+    await links.saveSyncedStates([
+      { link: { canonicalId: first, tenantId: 'acme', objectType: 'company', connectionId: 'acme-sf', externalId: '001A' }, fields: { name: 'Acme' }, sourceModifiedAt: null },
+    ]);
+    const fresh = randomUUID();
+    const clash = randomUUID();
+    const batch: SyncedStateWrite[] = [
+      { link: { canonicalId: fresh, tenantId: 'acme', objectType: 'company', connectionId: 'acme-sf', externalId: '001B' }, fields: { name: 'Beta' }, sourceModifiedAt: null },
+      // 001A already belongs to another canonical record: linking it twice would merge two records.
+      { link: { canonicalId: clash, tenantId: 'acme', objectType: 'company', connectionId: 'acme-sf', externalId: '001A' }, fields: { name: 'Dup' }, sourceModifiedAt: null },
+    ];
+    await expect(links.saveSyncedStates(batch)).rejects.toThrow(/record_links_connection_id_object_type_external_id_key/);
+    await expect(links.loadSyncedStates([fresh, clash])).resolves.toEqual([]);
+    expect((await links.loadSyncedStates([first]))[0]?.snapshot?.fields).toEqual({ name: 'Acme' });
+  });
+
+  it('records conflict decisions for audit', async () => {
+    const conflicts = new ConflictsRepository(db.pool);
+    const canonicalId = randomUUID();
+    await conflicts.record([
+      {
+        tenantId: 'acme',
+        objectType: 'contact',
+        canonicalId,
+        field: 'phone',
+        policy: 'latest',
+        candidates: [
+          { connectionId: 'acme-sf', value: '+1 555 0100', modifiedAt: '2026-11-20T10:00:00Z' },
+          { connectionId: 'acme-hs', value: '+1 555 0199', modifiedAt: '2026-11-20T10:05:00Z' },
+        ],
+        winnerConnectionId: 'acme-hs',
+        decidedValue: '+1 555 0199',
+      },
+    ]);
+    const recorded = await conflicts.listForRecord('acme', canonicalId);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ field: 'phone', policy: 'latest', winnerConnectionId: 'acme-hs', decidedValue: '+1 555 0199' });
+    expect(recorded[0]?.candidates).toHaveLength(2);
+  });
+});

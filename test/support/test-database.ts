@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { inject } from 'vitest';
+import { createPool, quoteIdentifier } from '../../src/store/database';
+import { migrateUp } from '../../src/store/migrate';
+
+export interface TestDatabase {
+  schema: string;
+  pool: pg.Pool;
+  /** Names of the migrations applied when the schema was created. */
+  applied: string[];
+  drop(): Promise<void>;
+}
+
+/** A fresh schema with every migration applied, private to the calling test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const databaseUrl = inject('testDatabaseUrl');
+  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const applied = await migrateUp({ databaseUrl, schema });
+  const pool = createPool(databaseUrl, { schema, max: 4 });
+  return {
+    schema,
+    pool,
+    applied,
+    async drop() {
+      await pool.query(`DROP SCHEMA ${quoteIdentifier(schema)} CASCADE`);
+      await pool.end();
+    },
+  };
+}
