@@ -1,0 +1,54 @@
+import { SeededRandom } from './random';
+
+/** Injected failures, by probability per request. All default to 0 (a well-behaved vendor). */
+export interface FaultConfig {
+  /** Probability of a vendor-shaped 5xx. */
+  serverErrorRate?: number;
+  /** Probability of a vendor-shaped 429 (or the vendor's equivalent) regardless of budgets. */
+  rateLimitRate?: number;
+  /** Probability that the request hangs until the client gives up (socket left open, no answer). */
+  timeoutRate?: number;
+  /** Added latency in ms for every request: fixed, or [min, max] uniformly. */
+  latencyMs?: number | [number, number];
+  seed?: number;
+}
+
+export type FaultDecision = { kind: 'none' } | { kind: 'server-error' } | { kind: 'rate-limit' } | { kind: 'timeout' };
+
+/** Decides, per request, whether to inject a fault. Reconfigurable at run time via the admin API. */
+export class FaultInjector {
+  private config: FaultConfig;
+  private random: SeededRandom;
+
+  constructor(config: FaultConfig = {}) {
+    this.config = config;
+    this.random = new SeededRandom(config.seed ?? 1);
+  }
+
+  configure(config: FaultConfig): void {
+    this.config = config;
+    this.random = new SeededRandom(config.seed ?? 1);
+  }
+
+  current(): FaultConfig {
+    return { ...this.config };
+  }
+
+  decide(): FaultDecision {
+    const { serverErrorRate = 0, rateLimitRate = 0, timeoutRate = 0 } = this.config;
+    if (serverErrorRate + rateLimitRate + timeoutRate === 0) return { kind: 'none' };
+    const roll = this.random.next();
+    if (roll < timeoutRate) return { kind: 'timeout' };
+    if (roll < timeoutRate + serverErrorRate) return { kind: 'server-error' };
+    if (roll < timeoutRate + serverErrorRate + rateLimitRate) return { kind: 'rate-limit' };
+    return { kind: 'none' };
+  }
+
+  latencyMs(): number {
+    const latency = this.config.latencyMs;
+    if (latency === undefined) return 0;
+    if (typeof latency === 'number') return latency;
+    const [min, max] = latency;
+    return min + this.random.next() * (max - min);
+  }
+}

@@ -1,0 +1,77 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { SandboxCounters } from './counters';
+import type { FaultConfig, FaultInjector } from './faults';
+import type { WebhookChaos, WebhookDispatcher } from './webhook-dispatcher';
+
+/** Routes under this prefix are the sandbox's own admin surface: never faulted, limited or counted. */
+export const ADMIN_PREFIX = '/__sandbox';
+
+export interface SandboxAppOptions {
+  faults: FaultInjector;
+  counters: SandboxCounters;
+  webhooks: WebhookDispatcher;
+  /** Answers an injected fault in the vendor's own shape (status, body, headers). */
+  renderFault(kind: 'server-error' | 'rate-limit', request: FastifyRequest, reply: FastifyReply): FastifyReply;
+  /** Bytes; Bulk API 2.0 uploads may be up to 150 MB. */
+  bodyLimit?: number;
+}
+
+/**
+ * The HTTP shell every sandbox shares: content types the vendors use, injected latency and
+ * faults, per-endpoint counters, and the common admin routes (counters, faults, webhook target).
+ * Vendor routes are added by the caller.
+ */
+export function createSandboxApp(options: SandboxAppOptions): FastifyInstance {
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 160 * 1024 * 1024, forceCloseConnections: true, logger: false });
+
+  // Bodies the vendors send that are not JSON: CSV (Bulk 2.0), multipart/mixed ($batch) and
+  // form-encoded token requests. Kept as text; the vendor route parses them.
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(/^multipart\/mixed/, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith(ADMIN_PREFIX)) return;
+    options.counters.countRequest(`${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`);
+    const latency = options.faults.latencyMs();
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const fault = options.faults.decide();
+    if (fault.kind === 'none') return;
+    options.counters.injectedFaults += 1;
+    if (fault.kind === 'timeout') {
+      // Hold the request open and never answer: the client's own timeout must fire.
+      reply.hijack();
+      return;
+    }
+    if (fault.kind === 'rate-limit') options.counters.rateLimited += 1;
+    return options.renderFault(fault.kind, request, reply);
+  });
+
+  app.get(`${ADMIN_PREFIX}/counters`, async () => options.counters.snapshot());
+  app.delete(`${ADMIN_PREFIX}/counters`, async (_request, reply) => {
+    options.counters.reset();
+    return reply.code(204).send();
+  });
+  app.get(`${ADMIN_PREFIX}/faults`, async () => options.faults.current());
+  app.put<{ Body: FaultConfig }>(`${ADMIN_PREFIX}/faults`, async (request) => {
+    options.faults.configure(request.body ?? {});
+    return options.faults.current();
+  });
+  app.put<{ Body: { url?: string; chaos?: WebhookChaos } }>(`${ADMIN_PREFIX}/webhooks`, async (request) => {
+    options.webhooks.setTarget(request.body?.url);
+    if (request.body?.chaos) options.webhooks.setChaos(request.body.chaos);
+    return { url: options.webhooks.target() ?? null };
+  });
+
+  return app;
+}
+
+/** Listens on 127.0.0.1 (port 0 = any free port) and returns the base URL. */
+export async function listen(app: FastifyInstance, port = 0, host = '127.0.0.1'): Promise<string> {
+  await app.listen({ port, host });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('sandbox did not bind a TCP port');
+  return `http://${host}:${address.port}`;
+}

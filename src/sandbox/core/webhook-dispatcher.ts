@@ -1,0 +1,119 @@
+import type { SandboxCounters } from './counters';
+import { SeededRandom } from './random';
+
+/** At-least-once delivery, as the vendors behave: copies, reordering and losses on demand. */
+export interface WebhookChaos {
+  /** Probability that a delivery is sent twice. */
+  duplicateRate?: number;
+  /** Probability that a delivery is silently lost (never sent, never retried). */
+  dropRate?: number;
+  /** Each delivery waits a random 0..N ms before sending, so deliveries overtake each other. */
+  reorderJitterMs?: number;
+  seed?: number;
+}
+
+export interface WebhookRequest {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Builds one delivery attempt. Called per attempt because vendors re-sign retries (HubSpot's
+ * timestamp and attemptNumber change) and need the target URL for the signature.
+ */
+export type BuildWebhookRequest = (context: { attempt: number; url: string }) => WebhookRequest;
+
+export interface WebhookDispatcherOptions {
+  counters: SandboxCounters;
+  /** Delays between attempts after a non-2xx or network failure; its length caps the retries. */
+  retryDelaysMs?: number[];
+  /** How long one attempt may take before it counts as failed (HubSpot: 5 s, Dynamics: 60 s). */
+  timeoutMs?: number;
+  chaos?: WebhookChaos;
+}
+
+export class WebhookDispatcher {
+  private url: string | undefined;
+  private chaos: WebhookChaos;
+  private random: SeededRandom;
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly options: WebhookDispatcherOptions) {
+    this.chaos = options.chaos ?? {};
+    this.random = new SeededRandom(this.chaos.seed ?? 1);
+  }
+
+  /** Where change notifications go; undefined turns webhooks off. */
+  setTarget(url: string | undefined): void {
+    this.url = url;
+  }
+
+  target(): string | undefined {
+    return this.url;
+  }
+
+  setChaos(chaos: WebhookChaos): void {
+    this.chaos = chaos;
+    this.random = new SeededRandom(chaos.seed ?? 1);
+  }
+
+  /** Queues a notification; returns at once (delivery is asynchronous, as at the vendor). */
+  enqueue(build: BuildWebhookRequest): void {
+    const url = this.url;
+    if (!url || this.stopped) return;
+    if (this.random.chance(this.chaos.dropRate ?? 0)) {
+      this.options.counters.webhooks.dropped += 1;
+      return;
+    }
+    const copies = this.random.chance(this.chaos.duplicateRate ?? 0) ? 2 : 1;
+    if (copies === 2) this.options.counters.webhooks.duplicated += 1;
+    for (let copy = 0; copy < copies; copy += 1) {
+      const jitter = this.chaos.reorderJitterMs ? this.random.next() * this.chaos.reorderJitterMs : 0;
+      const delivery = this.deliver(url, build, jitter).finally(() => this.pending.delete(delivery));
+      this.pending.add(delivery);
+    }
+  }
+
+  /** Resolves when every queued delivery has succeeded or given up (tests wait on this). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle();
+  }
+
+  private async deliver(url: string, build: BuildWebhookRequest, initialDelayMs: number): Promise<void> {
+    const delays = this.options.retryDelaysMs ?? [1000, 5000, 30_000];
+    if (initialDelayMs > 0) await sleep(initialDelayMs);
+    for (let attempt = 0; attempt <= delays.length; attempt += 1) {
+      if (this.stopped && attempt > 0) return;
+      const request = build({ attempt, url });
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: request.headers,
+          body: request.body,
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+        });
+        await response.arrayBuffer();
+        if (response.ok) {
+          this.options.counters.webhooks.delivered += 1;
+          return;
+        }
+      } catch {
+        // Refused, reset or timed out: the vendor retries just the same.
+      }
+      this.options.counters.webhooks.failedAttempts += 1;
+      const delay = delays[attempt];
+      if (delay === undefined) return;
+      await sleep(delay);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
