@@ -15,6 +15,8 @@ export interface WebhookChaos {
 export interface WebhookRequest {
   body: string;
   headers: Record<string, string>;
+  /** Where this attempt goes, when the vendor derives it from the target (Dataverse's `?code=` key). */
+  url?: string;
 }
 
 /**
@@ -92,7 +94,7 @@ export class WebhookDispatcher {
       if (this.stopped && attempt > 0) return;
       const request = build({ attempt, url });
       try {
-        const response = await fetch(url, {
+        const response = await fetch(request.url ?? url, {
           method: 'POST',
           headers: request.headers,
           body: request.body,

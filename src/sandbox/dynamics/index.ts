@@ -1,0 +1,177 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SandboxCounters } from '../core/counters';
+import { FaultInjector } from '../core/faults';
+import { ModstampClock } from '../core/modstamp-clock';
+import { createSandboxApp, listen } from '../core/sandbox-app';
+import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
+import { WebhookDispatcher } from '../core/webhook-dispatcher';
+import { createAdmin, registerAdminRoutes, type DynamicsAdmin } from './admin';
+import { TokenAuthority, type TokenLifetime } from './auth';
+import { DeltaTokens, DEFAULT_DELTA_RETENTION_MS } from './change-tracking';
+import { ServiceProtection, type ServiceProtectionOptions } from './limits';
+import { SeedData, type DynamicsEntitySetName } from './seed';
+import { API_ROOT, registerDataverseRoutes, renderFault } from './server';
+import { DataverseStore } from './store';
+import { publishWrite, type OrganizationInfo, type WebhookAuth } from './webhooks';
+
+export type { DynamicsAdmin } from './admin';
+export type { TokenLifetime } from './auth';
+export type { ServiceProtectionOptions } from './limits';
+export type { DynamicsEntitySetName } from './seed';
+export type { Row as DynamicsRow } from './store';
+export type { OrganizationInfo, WebhookAuth } from './webhooks';
+
+export interface DynamicsSandboxOptions extends CommonSandboxOptions {
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Seconds; default a seeded random 3,600-5,400 per token (Entra's 60-90 minutes [D4]). */
+  tokenLifetimeSeconds?: TokenLifetime;
+  /** Defaults: 6,000 requests, 1,200 s execution time, 52 concurrent, per user per 5 minutes. */
+  serviceProtection?: ServiceProtectionOptions;
+  /** Default: `WebhookKey` with a random key (see `credentials.webhookKey`). */
+  webhookAuth?: WebhookAuth;
+  organization?: Partial<OrganizationInfo>;
+  /** systemuserid of the application user behind the client credentials. */
+  applicationUserId?: string;
+  /** systemuserid of the person whose UI edits the admin API simulates. */
+  uiUserId?: string;
+  deltaTokenRetentionMs?: number;
+  /** Clock for token expiry, delta-token retention and limits (tests can move time). */
+  now?: () => number;
+}
+
+export interface DynamicsSandbox extends SandboxHandle {
+  name: 'dynamics';
+  admin: DynamicsAdmin;
+  /** `<url>/api/data/v9.2`. */
+  serviceRoot: string;
+  tokenUrl: string;
+  /** The application user stamps API writes (InitiatingUserId, _modifiedby_value); the UI user stamps admin edits. */
+  users: { applicationUserId: string; uiUserId: string };
+  organization: OrganizationInfo;
+}
+
+const SEED_SETS: Record<string, DynamicsEntitySetName> = { contacts: 'contacts', companies: 'accounts', deals: 'opportunities', activities: 'tasks' };
+
+export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {}): Promise<DynamicsSandbox> {
+  const now = options.now ?? Date.now;
+  const counters = new SandboxCounters();
+  const faults = new FaultInjector(options.faults);
+  const webhooks = new WebhookDispatcher({
+    counters,
+    timeoutMs: 60_000,
+    ...(options.webhooks?.retryDelaysMs ? { retryDelaysMs: options.webhooks.retryDelaysMs } : {}),
+    ...(options.webhooks?.chaos ? { chaos: options.webhooks.chaos } : {}),
+  });
+  webhooks.setTarget(options.webhooks?.url);
+
+  const organization: OrganizationInfo = {
+    organizationId: options.organization?.organizationId ?? randomUUID(),
+    organizationName: options.organization?.organizationName ?? 'crmsyncsandbox',
+    host: options.organization?.host ?? 'crmsyncsandbox.crm.dynamics.com',
+    businessUnitId: options.organization?.businessUnitId ?? randomUUID(),
+  };
+  const users = { applicationUserId: options.applicationUserId ?? randomUUID(), uiUserId: options.uiUserId ?? randomUUID() };
+  let webhookAuth: WebhookAuth = options.webhookAuth ?? { type: 'WebhookKey', key: randomBytes(24).toString('base64url') };
+  let muted = false;
+
+  const store = new DataverseStore(new ModstampClock(now), (event) => {
+    counters.countRecordWrites(event.definition.logicalName);
+    if (!muted) publishWrite(webhooks, organization, () => webhookAuth, event);
+  });
+  const deltaTokens = new DeltaTokens(now, options.deltaTokenRetentionMs ?? DEFAULT_DELTA_RETENTION_MS);
+  const protection = new ServiceProtection(options.serviceProtection ?? {}, now);
+  const tenantId = options.tenantId ?? randomUUID();
+  const clientId = options.clientId ?? randomUUID();
+  const clientSecret = options.clientSecret ?? randomBytes(30).toString('base64url');
+
+  const app = createSandboxApp({ faults, counters, webhooks, renderFault });
+  let baseUrl = '';
+  const late: { authority?: TokenAuthority } = {};
+  const authorityRef = (): TokenAuthority => {
+    if (!late.authority) throw new Error('the token authority is created once the port is known');
+    return late.authority;
+  };
+  const context = { store, deltaTokens, organizationId: organization.organizationId, businessUnitId: organization.businessUnitId, serviceRoot: '' };
+  // Route registration must precede listen(); the authority and service root need the bound URL,
+  // so the routes reach them through these late-bound references.
+  registerDataverseRoutes(app, {
+    get authority() {
+      return authorityRef();
+    },
+    protection,
+    context,
+    baseUrl: () => baseUrl,
+  });
+  const seedData = new SeedData(options.dataSeed ?? 42);
+  const admin = createAdmin({
+    store,
+    seedData,
+    get authority() {
+      return authorityRef();
+    },
+    deltaTokens,
+    protection,
+    counters,
+    applicationUserId: users.applicationUserId,
+    uiUserId: users.uiUserId,
+    setWebhookAuth: (auth) => {
+      webhookAuth = auth;
+    },
+    quietly: (work) => {
+      muted = true;
+      try {
+        return work();
+      } finally {
+        muted = false;
+      }
+    },
+  });
+  registerAdminRoutes(app, admin);
+
+  baseUrl = await listen(app, options.port ?? 0);
+  context.serviceRoot = `${baseUrl}${API_ROOT}`;
+  late.authority = new TokenAuthority({
+    tenantId,
+    clientId,
+    clientSecret,
+    resource: baseUrl,
+    applicationUserId: users.applicationUserId,
+    lifetime: options.tokenLifetimeSeconds ?? [3600, 5400],
+    seed: options.dataSeed ?? 42,
+    now,
+  });
+  for (const [kind, count] of Object.entries(options.seed ?? {})) {
+    const set = SEED_SETS[kind];
+    if (set && count) admin.seed(set, count);
+  }
+
+  const tokenUrl = `${baseUrl}/${tenantId}/oauth2/v2.0/token`;
+  return {
+    name: 'dynamics',
+    url: baseUrl,
+    serviceRoot: context.serviceRoot,
+    tokenUrl,
+    credentials: {
+      tenantId,
+      clientId,
+      clientSecret,
+      scope: `${baseUrl}/.default`,
+      tokenUrl,
+      authority: `${baseUrl}/${tenantId}`,
+      serviceRoot: context.serviceRoot,
+      webhookKey: webhookAuth.type === 'WebhookKey' ? webhookAuth.key : webhookAuth.value,
+    },
+    counters,
+    faults,
+    webhooks,
+    admin,
+    users,
+    organization,
+    stop: async () => {
+      await webhooks.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import type { DeltaTokens } from './change-tracking';
+import type { EntitySetDefinition } from './entity-sets';
+import { DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, versionMismatch } from './errors';
+import { parseSelect } from './odata-query';
+import { toColumnValues } from './payload';
+import { parsePrefer, type Preferences } from './prefer';
+import { queryCollection } from './query';
+import { contextUrl, entityUrl, etagOf, JSON_CONTENT_TYPE, renderRow, type ODataResponse } from './render';
+import { parseResourcePath, type EntityKey } from './resource-path';
+import type { Actor, DataverseStore, Row } from './store';
+
+/** One Web API request, whether it came over HTTP or out of a $batch part. */
+export interface ODataRequest {
+  method: string;
+  /** The path after the service root, e.g. `contacts(emailaddress1='a@b.com')`. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  body: unknown;
+}
+
+export interface OperationContext {
+  store: DataverseStore;
+  deltaTokens: DeltaTokens;
+  serviceRoot: string;
+  actor: Actor;
+  organizationId: string;
+  businessUnitId: string;
+  /** `$n` -> entity URL for Content-ID references inside a change set. */
+  references: ReadonlyMap<string, string>;
+}
+
+function findByKey(context: OperationContext, definition: EntitySetDefinition, key: EntityKey): Row | undefined {
+  return key.kind === 'id' ? context.store.get(definition, key.id) : context.store.findByKey(definition, key.column, key.value);
+}
+
+function missing(definition: EntitySetDefinition, key: EntityKey): DataverseError {
+  return key.kind === 'id' ? recordNotFound(definition.logicalName, key.id) : keyNotFound(definition.logicalName);
+}
+
+function written(context: OperationContext, definition: EntitySetDefinition, row: Row, prefer: Preferences, created: boolean, select: string[] | undefined): ODataResponse {
+  const url = entityUrl(context.serviceRoot, definition, row[definition.primaryId] as string);
+  if (!prefer.returnRepresentation) return { status: 204, headers: { 'odata-entityid': url, location: url } };
+  return {
+    status: created ? 201 : 200,
+    headers: { 'content-type': JSON_CONTENT_TYPE, 'preference-applied': 'return=representation', 'odata-entityid': url, etag: etagOf(row) },
+    body: { '@odata.context': contextUrl(context.serviceRoot, definition, select, '/$entity'), ...renderRow(row, definition, select) },
+  };
+}
+
+/** Checks `If-Match: W/"n"` against the stored row version [D8]. */
+function checkEtag(header: string | undefined, row: Row): void {
+  if (header === undefined || header.trim() === '*') return;
+  if (header.trim() !== etagOf(row)) throw versionMismatch();
+}
+
+export function executeOperation(context: OperationContext, request: ODataRequest): ODataResponse {
+  const target = parseResourcePath(request.path);
+  const prefer = parsePrefer(request.headers.prefer);
+  const method = request.method.toUpperCase();
+  if (target.kind === 'whoami') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return {
+      status: 200,
+      headers: { 'content-type': JSON_CONTENT_TYPE },
+      body: {
+        '@odata.context': `${context.serviceRoot}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        BusinessUnitId: context.businessUnitId,
+        UserId: context.actor.userId,
+        OrganizationId: context.organizationId,
+      },
+    };
+  }
+  const { definition } = target;
+  const select = request.query.has('$select') ? parseSelect(request.query.get('$select') ?? '', definition) : undefined;
+
+  if (target.kind === 'collection') {
+    if (method === 'GET') {
+      return queryCollection({ definition, params: request.query, prefer, serviceRoot: context.serviceRoot, store: context.store, deltaTokens: context.deltaTokens });
+    }
+    if (method !== 'POST') throw methodNotAllowed(method);
+    const row = context.store.create(definition, toColumnValues(definition, request.body, context.store, context.references), context.actor);
+    return written(context, definition, row, prefer, true, select);
+  }
+
+  const { key } = target;
+  const existing = findByKey(context, definition, key);
+  switch (method) {
+    case 'GET': {
+      if (!existing) throw missing(definition, key);
+      if (request.headers['if-none-match']?.trim() === etagOf(existing)) return { status: 304, headers: {} };
+      return {
+        status: 200,
+        headers: { 'content-type': JSON_CONTENT_TYPE, etag: etagOf(existing) },
+        body: { '@odata.context': contextUrl(context.serviceRoot, definition, select, '/$entity'), ...renderRow(existing, definition, select) },
+      };
+    }
+    case 'PATCH': {
+      const ifMatch = request.headers['if-match'];
+      const ifNoneMatch = request.headers['if-none-match'];
+      const values = toColumnValues(definition, request.body, context.store, context.references);
+      if (existing) {
+        if (ifNoneMatch?.trim() === '*') throw duplicateKey();
+        checkEtag(ifMatch, existing);
+        const row = context.store.update(definition, existing[definition.primaryId] as string, values, context.actor);
+        return written(context, definition, row, prefer, false, select);
+      }
+      if (ifMatch !== undefined) throw missing(definition, key);
+      const keyValues = key.kind === 'id' ? { [definition.primaryId]: key.id } : { [key.column]: key.value };
+      const row = context.store.create(definition, { ...values, ...keyValues }, context.actor);
+      return written(context, definition, row, prefer, true, select);
+    }
+    case 'DELETE': {
+      if (!existing) throw missing(definition, key);
+      checkEtag(request.headers['if-match'], existing);
+      context.store.delete(definition, existing[definition.primaryId] as string, context.actor);
+      return { status: 204, headers: {} };
+    }
+    default:
+      throw methodNotAllowed(method);
+  }
+}
+
+function methodNotAllowed(method: string): DataverseError {
+  return new DataverseError(405, ErrorCodes.unexpected, `The HTTP method '${method}' is not allowed for this resource.`);
+}

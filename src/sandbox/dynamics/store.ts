@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import type { ModstampClock } from '../core/modstamp-clock';
+import { deriveColumns, type EntitySetDefinition } from './entity-sets';
+import { duplicateKey, recordNotFound } from './errors';
+
+/** A stored row: every column of its entity set, `null` when unset (as the Web API returns it). */
+export type Row = Record<string, unknown>;
+
+export type WriteMessage = 'Create' | 'Update' | 'Delete';
+
+/** Who made a write: the API caller's application user, or a person in the UI. */
+export interface Actor {
+  userId: string;
+}
+
+export interface WriteEvent {
+  message: WriteMessage;
+  definition: EntitySetDefinition;
+  id: string;
+  /** The attributes the write set (Create: all given, Update: the changed ones). */
+  attributes: Row;
+  row: Row;
+  actor: Actor;
+}
+
+interface UndoEntry {
+  table: Map<string, Row>;
+  tombstones: Map<string, number>;
+  definition: EntitySetDefinition;
+  id: string;
+  row: Row | undefined;
+  tombstone: number | undefined;
+}
+
+/**
+ * The in-memory tables. Every write takes a new row version (Dataverse's rowversion, used for
+ * ETags and change tracking) and a modifiedon from the ModstampClock. Deletes leave tombstones so
+ * change tracking can report them. Writes inside `transaction` are undone if it throws, and their
+ * events are only published once it commits, so a rolled-back change set notifies nobody.
+ */
+export class DataverseStore {
+  private readonly tables = new Map<string, Map<string, Row>>();
+  private readonly tombstones = new Map<string, Map<string, number>>();
+  /** Alternate key index: set -> key column -> lower-cased value -> id. */
+  private readonly keys = new Map<string, Map<string, Map<string, string>>>();
+  private version = 1_000_000;
+  private journal: UndoEntry[] | undefined;
+  private pendingEvents: WriteEvent[] | undefined;
+
+  constructor(
+    private readonly clock: ModstampClock,
+    private readonly onWrite: (event: WriteEvent) => void,
+  ) {}
+
+  currentVersion(): number {
+    return this.version;
+  }
+
+  get(definition: EntitySetDefinition, id: string): Row | undefined {
+    return this.table(definition).get(id.toLowerCase());
+  }
+
+  rows(definition: EntitySetDefinition): IterableIterator<Row> {
+    return this.table(definition).values();
+  }
+
+  count(definition: EntitySetDefinition): number {
+    return this.table(definition).size;
+  }
+
+  /** Tombstones (id -> version of the delete) for change tracking. */
+  deletions(definition: EntitySetDefinition): ReadonlyMap<string, number> {
+    return this.tombstoneTable(definition);
+  }
+
+  findByKey(definition: EntitySetDefinition, column: string, value: unknown): Row | undefined {
+    if (value === null || value === undefined) return undefined;
+    const id = this.keyIndex(definition, column).get(keyText(value));
+    return id === undefined ? undefined : this.get(definition, id);
+  }
+
+  create(definition: EntitySetDefinition, values: Row, actor: Actor): Row {
+    const id = typeof values[definition.primaryId] === 'string' ? (values[definition.primaryId] as string).toLowerCase() : randomUUID();
+    if (this.table(definition).has(id)) throw duplicateKey();
+    this.assertKeysFree(definition, values, undefined);
+    const stamp = this.clock.next().toISOString();
+    const row: Row = {};
+    for (const column of Object.keys(definition.columns)) row[column] = null;
+    Object.assign(row, values, {
+      [definition.primaryId]: id,
+      createdon: stamp,
+      modifiedon: stamp,
+      versionnumber: this.nextVersion(),
+      _createdby_value: actor.userId,
+      _modifiedby_value: actor.userId,
+      _ownerid_value: actor.userId,
+      statecode: values.statecode ?? 0,
+    });
+    deriveColumns(definition, row);
+    this.remember(definition, id);
+    this.table(definition).set(id, row);
+    this.tombstoneTable(definition).delete(id);
+    this.indexKeys(definition, undefined, row);
+    this.publish({ message: 'Create', definition, id, attributes: { ...values, [definition.primaryId]: id }, row, actor });
+    return row;
+  }
+
+  update(definition: EntitySetDefinition, id: string, values: Row, actor: Actor): Row {
+    const existing = this.get(definition, id);
+    if (!existing) throw recordNotFound(definition.logicalName, id);
+    this.assertKeysFree(definition, values, existing[definition.primaryId] as string);
+    this.remember(definition, existing[definition.primaryId] as string);
+    const row: Row = { ...existing, ...values };
+    row[definition.primaryId] = existing[definition.primaryId];
+    row.modifiedon = this.clock.next().toISOString();
+    row.versionnumber = this.nextVersion();
+    row._modifiedby_value = actor.userId;
+    deriveColumns(definition, row);
+    this.table(definition).set(row[definition.primaryId] as string, row);
+    this.indexKeys(definition, existing, row);
+    this.publish({ message: 'Update', definition, id: row[definition.primaryId] as string, attributes: values, row, actor });
+    return row;
+  }
+
+  delete(definition: EntitySetDefinition, id: string, actor: Actor): Row {
+    const existing = this.get(definition, id);
+    if (!existing) throw recordNotFound(definition.logicalName, id);
+    const key = existing[definition.primaryId] as string;
+    this.remember(definition, key);
+    this.table(definition).delete(key);
+    this.tombstoneTable(definition).set(key, this.nextVersion());
+    this.indexKeys(definition, existing, undefined);
+    this.publish({ message: 'Delete', definition, id: key, attributes: {}, row: existing, actor });
+    return existing;
+  }
+
+  /** Runs `work` atomically: every write it made is undone if it throws. Not re-entrant. */
+  transaction<T>(work: () => T): T {
+    this.journal = [];
+    this.pendingEvents = [];
+    try {
+      const result = work();
+      const events = this.pendingEvents;
+      this.journal = undefined;
+      this.pendingEvents = undefined;
+      for (const event of events) this.onWrite(event);
+      return result;
+    } catch (error) {
+      const journal = this.journal;
+      this.journal = undefined;
+      this.pendingEvents = undefined;
+      for (const entry of (journal ?? []).reverse()) this.undo(entry);
+      throw error;
+    }
+  }
+
+  private undo(entry: UndoEntry): void {
+    const current = entry.table.get(entry.id);
+    this.indexKeys(entry.definition, current, entry.row);
+    if (entry.row) entry.table.set(entry.id, entry.row);
+    else entry.table.delete(entry.id);
+    if (entry.tombstone === undefined) entry.tombstones.delete(entry.id);
+    else entry.tombstones.set(entry.id, entry.tombstone);
+  }
+
+  private remember(definition: EntitySetDefinition, id: string): void {
+    if (!this.journal) return;
+    const table = this.table(definition);
+    const tombstones = this.tombstoneTable(definition);
+    this.journal.push({ table, tombstones, definition, id, row: table.get(id), tombstone: tombstones.get(id) });
+  }
+
+  private publish(event: WriteEvent): void {
+    if (this.pendingEvents) this.pendingEvents.push(event);
+    else this.onWrite(event);
+  }
+
+  private nextVersion(): number {
+    this.version += 1;
+    return this.version;
+  }
+
+  private assertKeysFree(definition: EntitySetDefinition, values: Row, ownId: string | undefined): void {
+    for (const [column] of definition.alternateKeys) {
+      if (column === undefined || !(column in values)) continue;
+      const holder = this.findByKey(definition, column, values[column]);
+      if (holder && holder[definition.primaryId] !== ownId) throw duplicateKey();
+    }
+  }
+
+  private indexKeys(definition: EntitySetDefinition, before: Row | undefined, after: Row | undefined): void {
+    for (const [column] of definition.alternateKeys) {
+      if (column === undefined) continue;
+      const index = this.keyIndex(definition, column);
+      const old = before?.[column];
+      if (old !== null && old !== undefined) index.delete(keyText(old));
+      const next = after?.[column];
+      if (next !== null && next !== undefined) index.set(keyText(next), after?.[definition.primaryId] as string);
+    }
+  }
+
+  private table(definition: EntitySetDefinition): Map<string, Row> {
+    let table = this.tables.get(definition.setName);
+    if (!table) this.tables.set(definition.setName, (table = new Map<string, Row>()));
+    return table;
+  }
+
+  private tombstoneTable(definition: EntitySetDefinition): Map<string, number> {
+    let table = this.tombstones.get(definition.setName);
+    if (!table) this.tombstones.set(definition.setName, (table = new Map<string, number>()));
+    return table;
+  }
+
+  private keyIndex(definition: EntitySetDefinition, column: string): Map<string, string> {
+    let sets = this.keys.get(definition.setName);
+    if (!sets) this.keys.set(definition.setName, (sets = new Map<string, Map<string, string>>()));
+    let index = sets.get(column);
+    if (!index) sets.set(column, (index = new Map<string, string>()));
+    return index;
+  }
+}
+
+/** Alternate key values match case-insensitively, as under Dataverse's SQL collation. */
+function keyText(value: unknown): string {
+  return (typeof value === 'string' ? value : JSON.stringify(value)).toLowerCase();
+}

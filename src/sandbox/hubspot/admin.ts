@@ -1,0 +1,152 @@
+import type { FastifyInstance } from 'fastify';
+import type { CountersSnapshot, SandboxCounters } from '../core/counters';
+import type { FakeData } from '../core/fake-data';
+import type { WebhookDispatcher } from '../core/webhook-dispatcher';
+import { ADMIN_PREFIX } from '../core/sandbox-app';
+import type { AuthRegistry } from './auth';
+import { HubSpotError, notFound } from './errors';
+import type { HubSpotLimitOptions, HubSpotLimits, LimitsState } from './limits';
+import { toPublicObject, type PublicObject } from './public-object';
+import { objectTypeParam } from './request-context';
+import { OBJECT_TYPES, type HubSpotObjectType } from './schema';
+import { fakeProperties } from './seed';
+import type { PropertyInput, RecordStore, StoredRecord, WriteSource } from './store';
+import type { HubSpotWebhooks } from './webhooks';
+
+/** A record as the admin surface shows it: every stored property. */
+export interface HubSpotRecordView extends PublicObject {
+  type: HubSpotObjectType;
+}
+
+/** The sandbox's in-process knobs; each is mirrored by an HTTP route under `/__sandbox`. */
+export interface HubSpotAdmin {
+  /** Adds N realistic records per type (no webhooks: they stand for data that was already there). */
+  seed(counts: Partial<Record<HubSpotObjectType, number>>): Record<HubSpotObjectType, string[]>;
+  /** Writes as a person in HubSpot's UI would: webhooks carry changeSource CRM_UI. */
+  createAsUser(type: HubSpotObjectType, properties: PropertyInput): HubSpotRecordView;
+  changeAsUser(type: HubSpotObjectType, id: string, properties: PropertyInput): HubSpotRecordView;
+  archive(type: HubSpotObjectType, id: string): boolean;
+  restore(type: HubSpotObjectType, id: string): HubSpotRecordView;
+  getRecord(type: HubSpotObjectType, id: string): HubSpotRecordView | undefined;
+  listRecords(type: HubSpotObjectType, options?: { archived?: boolean }): HubSpotRecordView[];
+  /** Expires one OAuth access token or all; later calls with it get 401 EXPIRED_AUTHENTICATION. */
+  expireTokens(token?: string): number;
+  issueRefreshToken(): string;
+  issueAuthorizationCode(): string;
+  spendDailyBudget(count: number): void;
+  configureLimits(options: HubSpotLimitOptions): LimitsState;
+  limits(): LimitsState;
+  counters(): CountersSnapshot;
+  /** Sends gathered webhook events now and waits until every delivery succeeded or gave up. */
+  flushWebhooks(): Promise<void>;
+}
+
+export interface AdminDeps {
+  store: RecordStore;
+  auth: AuthRegistry;
+  limits: HubSpotLimits;
+  counters: SandboxCounters;
+  webhooks: HubSpotWebhooks;
+  dispatcher: WebhookDispatcher;
+  fake: FakeData;
+  /** HubSpot UI writes are attributed to a user: `sourceId` "userId:N". */
+  userId: number;
+}
+
+function view(record: StoredRecord): HubSpotRecordView {
+  return { ...toPublicObject(record, Object.keys(record.properties)), type: record.type };
+}
+
+export function createAdmin(deps: AdminDeps): HubSpotAdmin {
+  const user: WriteSource = { changeSource: 'CRM_UI', sourceId: `userId:${deps.userId}` };
+  const seeded = new Map<HubSpotObjectType, number>();
+  return {
+    seed(counts) {
+      const ids = Object.fromEntries(OBJECT_TYPES.map((type) => [type, [] as string[]])) as Record<HubSpotObjectType, string[]>;
+      deps.webhooks.muted = true;
+      try {
+        for (const type of OBJECT_TYPES) {
+          const start = seeded.get(type) ?? 0;
+          const count = counts[type] ?? 0;
+          for (let index = start; index < start + count; index += 1) ids[type].push(deps.store.create(type, fakeProperties(deps.fake, type, index), user).id);
+          seeded.set(type, start + count);
+        }
+      } finally {
+        deps.webhooks.muted = false;
+      }
+      return ids;
+    },
+    createAsUser: (type, properties) => view(deps.store.create(type, properties, user)),
+    changeAsUser: (type, id, properties) => view(deps.store.update(type, id, properties, user)),
+    archive: (type, id) => deps.store.archive(type, id, user),
+    restore: (type, id) => view(deps.store.restore(type, id, user)),
+    getRecord(type, id) {
+      const record = deps.store.get(type, id);
+      return record ? view(record) : undefined;
+    },
+    listRecords(type, options = {}) {
+      return [...deps.store.all(type)].filter((record) => options.archived === undefined || record.archived === options.archived).map(view);
+    },
+    expireTokens: (token) => deps.auth.expire(token),
+    issueRefreshToken: () => deps.auth.issueRefreshToken(),
+    issueAuthorizationCode: () => deps.auth.issueAuthorizationCode(),
+    spendDailyBudget: (count) => deps.limits.spendDaily(count),
+    configureLimits(options) {
+      deps.limits.configure(options);
+      return deps.limits.state();
+    },
+    limits: () => deps.limits.state(),
+    counters: () => deps.counters.snapshot(),
+    async flushWebhooks() {
+      deps.webhooks.flush();
+      await deps.dispatcher.idle();
+    },
+  };
+}
+
+type TypeParams = { type: string };
+type RecordParams = { type: string; id: string };
+type PropertiesBody = { properties?: PropertyInput } | undefined;
+
+/** HTTP mirror of the admin API (the core already serves counters, faults and the webhook target). */
+export function registerAdminRoutes(app: FastifyInstance, admin: HubSpotAdmin): void {
+  const at = (path: string): string => `${ADMIN_PREFIX}${path}`;
+  const found = (record: HubSpotRecordView | undefined, id: string): HubSpotRecordView => {
+    if (!record) throw notFound(id);
+    return record;
+  };
+  app.post<{ Body: Partial<Record<HubSpotObjectType, number>> | undefined }>(at('/seed'), async (request) => admin.seed(request.body ?? {}));
+  app.get<{ Params: TypeParams; Querystring: { archived?: string } }>(at('/records/:type'), async (request) => {
+    const archived = request.query.archived === undefined ? undefined : request.query.archived === 'true';
+    return admin.listRecords(objectTypeParam(request.params.type), archived === undefined ? {} : { archived });
+  });
+  app.post<{ Params: TypeParams; Body: PropertiesBody }>(at('/records/:type'), async (request, reply) =>
+    reply.code(201).send(admin.createAsUser(objectTypeParam(request.params.type), request.body?.properties ?? {})),
+  );
+  app.get<{ Params: RecordParams }>(at('/records/:type/:id'), async (request) =>
+    found(admin.getRecord(objectTypeParam(request.params.type), request.params.id), request.params.id),
+  );
+  app.patch<{ Params: RecordParams; Body: PropertiesBody }>(at('/records/:type/:id'), async (request) =>
+    admin.changeAsUser(objectTypeParam(request.params.type), request.params.id, request.body?.properties ?? {}),
+  );
+  app.delete<{ Params: RecordParams }>(at('/records/:type/:id'), async (request, reply) => {
+    admin.archive(objectTypeParam(request.params.type), request.params.id);
+    return reply.code(204).send();
+  });
+  app.post<{ Params: RecordParams }>(at('/records/:type/:id/restore'), async (request) => admin.restore(objectTypeParam(request.params.type), request.params.id));
+  app.post<{ Body: { token?: string } | undefined }>(at('/tokens/expire'), async (request) => ({ expired: admin.expireTokens(request.body?.token) }));
+  app.post(at('/tokens/refresh-tokens'), async () => ({ refreshToken: admin.issueRefreshToken() }));
+  app.post(at('/tokens/authorization-codes'), async () => ({ code: admin.issueAuthorizationCode() }));
+  app.post<{ Body: { count?: number } | undefined }>(at('/limits/daily/spend'), async (request) => {
+    const count = request.body?.count;
+    if (typeof count !== 'number' || count < 0) throw new HubSpotError(400, { status: 'error', message: 'count must be a non-negative number', correlationId: '' });
+    admin.spendDailyBudget(count);
+    return admin.limits();
+  });
+  app.get(at('/limits'), async () => admin.limits());
+  app.put<{ Body: HubSpotLimitOptions | undefined }>(at('/limits'), async (request) => admin.configureLimits(request.body ?? {}));
+  app.post(at('/webhooks/flush'), async (_request, reply) => {
+    await admin.flushWebhooks();
+    return reply.code(204).send();
+  });
+}

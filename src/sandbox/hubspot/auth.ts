@@ -1,0 +1,138 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { errorBody, HubSpotError } from './errors';
+
+/** The app a request acts for: rate windows and webhook `sourceId` are per app. */
+export interface AppIdentity {
+  appId: number;
+  kind: 'private' | 'public';
+}
+
+export interface PrivateAppConfig {
+  token: string;
+  appId: number;
+  clientSecret: string;
+}
+
+export interface PublicAppConfig {
+  appId: number;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  /** HubSpot issues 30-minute access tokens [H7]. */
+  accessTokenLifetimeSeconds: number;
+}
+
+interface AccessToken {
+  app: AppIdentity;
+  expiresAt: number;
+}
+
+const CREDENTIALS_NOT_FOUND =
+  'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
+
+/** Private-app static tokens and OAuth access/refresh tokens, with expiry on a clock the tests can force. */
+export class AuthRegistry {
+  private readonly tokens = new Map<string, AccessToken>();
+  private readonly refreshTokens = new Set<string>();
+  private readonly authCodes = new Set<string>();
+
+  constructor(
+    readonly privateApp: PrivateAppConfig,
+    readonly publicApp: PublicAppConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens.set(privateApp.token, { app: { appId: privateApp.appId, kind: 'private' }, expiresAt: Number.POSITIVE_INFINITY });
+    this.refreshTokens.add(publicApp.refreshToken);
+  }
+
+  /** Resolves `Authorization: Bearer …`; throws HubSpot's 401 bodies [H8]. */
+  authenticate(header: string | undefined): AppIdentity {
+    const token = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim();
+    const entry = token === undefined ? undefined : this.tokens.get(token);
+    if (!entry) throw new HubSpotError(401, errorBody(CREDENTIALS_NOT_FOUND, 'INVALID_AUTHENTICATION'));
+    const now = this.now();
+    if (entry.expiresAt <= now) {
+      throw new HubSpotError(
+        401,
+        errorBody(`The OAuth token used to make this call expired ${agoText(now - entry.expiresAt)} ago.`, 'EXPIRED_AUTHENTICATION', {
+          context: { 'expire time': [new Date(entry.expiresAt).toISOString()] },
+        }),
+      );
+    }
+    return entry.app;
+  }
+
+  /** Expires one OAuth access token, or all of them; private-app tokens never expire. Returns how many. */
+  expire(token?: string): number {
+    const expiredAt = this.now() - 1000;
+    let count = 0;
+    for (const [value, entry] of this.tokens) {
+      if (entry.app.kind !== 'public' || (token !== undefined && token !== value) || entry.expiresAt <= expiredAt) continue;
+      entry.expiresAt = expiredAt;
+      count += 1;
+    }
+    return count;
+  }
+
+  issueRefreshToken(): string {
+    const token = `na1-${randomUUID()}`;
+    this.refreshTokens.add(token);
+    return token;
+  }
+
+  /** What a user's consent would hand the app's redirect URI. */
+  issueAuthorizationCode(): string {
+    const code = randomUUID();
+    this.authCodes.add(code);
+    return code;
+  }
+
+  /** Mints an access token directly (tests of expiry), as a refresh would. */
+  issueAccessToken(): { accessToken: string; expiresIn: number } {
+    const accessToken = `C${randomBytes(96).toString('base64url')}`;
+    const lifetime = this.publicApp.accessTokenLifetimeSeconds;
+    this.tokens.set(accessToken, { app: { appId: this.publicApp.appId, kind: 'public' }, expiresAt: this.now() + lifetime * 1000 });
+    return { accessToken, expiresIn: lifetime };
+  }
+
+  /** `POST /oauth/v1/token`, form-encoded [H4][H6]. */
+  grant(form: Record<string, string | undefined>): { statusCode: number; body: Record<string, unknown> } {
+    const fail = (status: string, message: string): { statusCode: number; body: Record<string, unknown> } => ({
+      statusCode: 400,
+      body: { status, message, correlationId: randomUUID() },
+    });
+    if (form.client_id !== this.publicApp.clientId) return fail('BAD_CLIENT_ID', 'missing or invalid client_id');
+    if (form.client_secret !== this.publicApp.clientSecret) return fail('BAD_CLIENT_SECRET', 'missing or invalid client_secret');
+    let refreshToken: string;
+    if (form.grant_type === 'refresh_token') {
+      if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return fail('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+      refreshToken = form.refresh_token;
+    } else if (form.grant_type === 'authorization_code') {
+      if (!form.code || !this.authCodes.delete(form.code)) return fail('BAD_AUTH_CODE', 'missing or unknown auth code');
+      refreshToken = this.issueRefreshToken();
+    } else {
+      return fail('BAD_GRANT_TYPE', 'grant_type must be one of: authorization_code, refresh_token');
+    }
+    const { accessToken, expiresIn } = this.issueAccessToken();
+    return { statusCode: 200, body: { token_type: 'bearer', refresh_token: refreshToken, access_token: accessToken, expires_in: expiresIn } };
+  }
+}
+
+/** HubSpot words the lag in the largest whole unit ("0 second(s)", "5 hour(s)"). */
+function agoText(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds} second(s)`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} minute(s)`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} hour(s)`;
+  return `${Math.floor(seconds / 86_400)} day(s)`;
+}
+
+export function registerOAuthRoutes(app: FastifyInstance, auth: AuthRegistry): void {
+  for (const version of ['v1', 'v3', '2026-03']) {
+    app.post<{ Body: Record<string, string | undefined> | undefined }>(`/oauth/${version}/token`, async (request, reply) => {
+      const { statusCode, body } = auth.grant(request.body ?? {});
+      return reply.code(statusCode).send(body);
+    });
+  }
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+
+/** HubSpot's standard error body: `status`, `message`, `correlationId`, `category` and optional extras. */
+export interface HubSpotErrorBody {
+  status: string;
+  message: string;
+  correlationId: string;
+  category?: string;
+  context?: Record<string, string[]>;
+  errors?: unknown[];
+  [extra: string]: unknown;
+}
+
+/** Thrown anywhere in a request; the server's error handler renders it as HubSpot would. */
+export class HubSpotError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: HubSpotErrorBody,
+  ) {
+    super(body.message);
+  }
+}
+
+export function errorBody(message: string, category: string, extra: Partial<HubSpotErrorBody> = {}): HubSpotErrorBody {
+  return { status: 'error', message, correlationId: randomUUID(), category, ...extra };
+}
+
+export function validationError(message: string, extra: Partial<HubSpotErrorBody> = {}): HubSpotError {
+  return new HubSpotError(400, errorBody(message, 'VALIDATION_ERROR', extra));
+}
+
+/** One entry of a "Property values were not valid" list. */
+export interface PropertyIssue {
+  isValid: false;
+  message: string;
+  error: 'PROPERTY_DOESNT_EXIST' | 'READ_ONLY_VALUE' | 'INVALID_FLOAT' | 'INVALID_DATE';
+  name: string;
+  localizedErrorMessage: string;
+}
+
+export function propertyIssue(name: string, error: PropertyIssue['error']): PropertyIssue {
+  const message =
+    error === 'PROPERTY_DOESNT_EXIST'
+      ? `Property "${name}" does not exist`
+      : error === 'READ_ONLY_VALUE'
+        ? `"${name}" is a read only property; its value cannot be set.`
+        : error === 'INVALID_FLOAT'
+          ? `Property "${name}" must be a number`
+          : `Property "${name}" must be a valid date`;
+  return { isValid: false, message, error, name, localizedErrorMessage: message };
+}
+
+/** The 400 HubSpot answers for unknown or read-only properties: the issue list JSON-encoded into `message`. */
+export function propertyValidationError(issues: PropertyIssue[]): HubSpotError {
+  return validationError(`Property values were not valid: ${JSON.stringify(issues)}`);
+}
+
+export function notFound(id: string): HubSpotError {
+  return new HubSpotError(404, errorBody('Object not found.  objectId are usually numeric.', 'OBJECT_NOT_FOUND', { context: { id: [id] } }));
+}
+
+export function conflict(existingId: string, singular: string): HubSpotError {
+  const label = singular.charAt(0).toUpperCase() + singular.slice(1);
+  return new HubSpotError(409, errorBody(`${label} already exists. Existing ID: ${existingId}`, 'CONFLICT'));
+}

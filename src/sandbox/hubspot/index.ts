@@ -1,0 +1,7 @@
+export { startHubSpotSandbox, type HubSpotCredentials, type HubSpotSandbox, type HubSpotSandboxOptions } from './server';
+export type { HubSpotAdmin, HubSpotRecordView } from './admin';
+export type { HubSpotLimitOptions, LimitsState, WindowLimit } from './limits';
+export type { HubSpotWebhookEvent } from './webhooks';
+export type { HubSpotObjectType } from './schema';
+export type { PropertyInput } from './store';
+export { signV3 } from './signature';

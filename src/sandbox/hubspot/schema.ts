@@ -1,0 +1,120 @@
+/** The four CRM object types the sandbox emulates, by their v3 path name. */
+export type HubSpotObjectType = 'contacts' | 'companies' | 'deals' | 'tasks';
+
+export const OBJECT_TYPES: readonly HubSpotObjectType[] = ['contacts', 'companies', 'deals', 'tasks'];
+
+export type PropertyKind = 'string' | 'number' | 'datetime' | 'enumeration';
+
+export interface PropertyDefinition {
+  kind: PropertyKind;
+  readOnly?: boolean;
+  /** Unique across live records of the type, so usable as `idProperty`. */
+  unique?: boolean;
+}
+
+interface ObjectSchema {
+  /** HubSpot's object type id, used by the v4 associations API and generic `object.*` webhooks. */
+  typeId: string;
+  /** Singular name used in webhook subscription types (`contact.creation`). */
+  singular: string;
+  /** Contacts keep `lastmodifieddate`; the others `hs_lastmodifieddate` [H11]. */
+  modifiedProperty: string;
+  /** What a GET/list/search returns when the caller names no properties. */
+  defaultProperties: readonly string[];
+  /** Whether classic `{singular}.*` webhook subscriptions exist; tasks only have generic `object.*`. */
+  classicWebhooks: boolean;
+  properties: Record<string, PropertyDefinition>;
+}
+
+const system = (modifiedProperty: string): Record<string, PropertyDefinition> => ({
+  hs_object_id: { kind: 'number', readOnly: true },
+  createdate: { kind: 'datetime', readOnly: true },
+  [modifiedProperty]: { kind: 'datetime', readOnly: true },
+  crm_sync_id: { kind: 'string', unique: true },
+});
+
+export const SCHEMAS: Record<HubSpotObjectType, ObjectSchema> = {
+  contacts: {
+    typeId: '0-1',
+    singular: 'contact',
+    modifiedProperty: 'lastmodifieddate',
+    defaultProperties: ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'],
+    classicWebhooks: true,
+    properties: {
+      ...system('lastmodifieddate'),
+      email: { kind: 'string', unique: true },
+      firstname: { kind: 'string' },
+      lastname: { kind: 'string' },
+      phone: { kind: 'string' },
+      jobtitle: { kind: 'string' },
+      company: { kind: 'string' },
+      website: { kind: 'string' },
+      city: { kind: 'string' },
+      lifecyclestage: { kind: 'enumeration' },
+    },
+  },
+  companies: {
+    typeId: '0-2',
+    singular: 'company',
+    modifiedProperty: 'hs_lastmodifieddate',
+    defaultProperties: ['createdate', 'domain', 'hs_lastmodifieddate', 'hs_object_id', 'name'],
+    classicWebhooks: true,
+    properties: {
+      ...system('hs_lastmodifieddate'),
+      name: { kind: 'string' },
+      domain: { kind: 'string' },
+      industry: { kind: 'string' },
+      city: { kind: 'string' },
+      phone: { kind: 'string' },
+      numberofemployees: { kind: 'number' },
+      annualrevenue: { kind: 'number' },
+    },
+  },
+  deals: {
+    typeId: '0-3',
+    singular: 'deal',
+    modifiedProperty: 'hs_lastmodifieddate',
+    defaultProperties: ['amount', 'closedate', 'createdate', 'dealname', 'dealstage', 'hs_lastmodifieddate', 'hs_object_id', 'pipeline'],
+    classicWebhooks: true,
+    properties: {
+      ...system('hs_lastmodifieddate'),
+      dealname: { kind: 'string' },
+      amount: { kind: 'number' },
+      dealstage: { kind: 'enumeration' },
+      pipeline: { kind: 'enumeration' },
+      closedate: { kind: 'datetime' },
+    },
+  },
+  tasks: {
+    typeId: '0-27',
+    singular: 'task',
+    modifiedProperty: 'hs_lastmodifieddate',
+    defaultProperties: ['createdate', 'hs_lastmodifieddate', 'hs_object_id'],
+    classicWebhooks: false,
+    properties: {
+      ...system('hs_lastmodifieddate'),
+      hs_task_subject: { kind: 'string' },
+      hs_task_body: { kind: 'string' },
+      hs_task_status: { kind: 'enumeration' },
+      hs_task_priority: { kind: 'enumeration' },
+      hs_task_type: { kind: 'enumeration' },
+      hs_timestamp: { kind: 'datetime' },
+    },
+  },
+};
+
+const ALIASES = new Map<string, HubSpotObjectType>();
+for (const type of OBJECT_TYPES) {
+  const schema = SCHEMAS[type];
+  for (const alias of [type, schema.singular, schema.typeId]) ALIASES.set(alias, type);
+}
+
+/** Paths name a type by plural, singular or type id (`contacts`, `contact`, `0-1`), as HubSpot accepts. */
+export function resolveObjectType(segment: string): HubSpotObjectType | undefined {
+  return ALIASES.get(segment.toLowerCase());
+}
+
+/** Properties the sandbox always returns, whatever the caller asked for (as HubSpot does). */
+export function alwaysReturned(type: HubSpotObjectType): readonly string[] {
+  return ['createdate', SCHEMAS[type].modifiedProperty, 'hs_object_id'];
+}

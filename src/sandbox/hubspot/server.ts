@@ -1,0 +1,179 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SandboxCounters } from '../core/counters';
+import { FakeData } from '../core/fake-data';
+import { FaultInjector } from '../core/faults';
+import { ModstampClock } from '../core/modstamp-clock';
+import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
+import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
+import { WebhookDispatcher } from '../core/webhook-dispatcher';
+import { createAdmin, registerAdminRoutes, type HubSpotAdmin } from './admin';
+import { AssociationStore, registerAssociationRoutes } from './associations';
+import { AuthRegistry, registerOAuthRoutes, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
+import { registerBatchRoutes } from './batch';
+import { errorBody, HubSpotError } from './errors';
+import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
+import { registerObjectRoutes } from './objects';
+import { setApp } from './request-context';
+import { registerSearchRoutes } from './search';
+import { RecordStore } from './store';
+import { HubSpotWebhooks } from './webhooks';
+
+export interface HubSpotSandboxOptions extends CommonSandboxOptions {
+  portalId?: number;
+  /** The private app whose static token the sandbox accepts. */
+  privateApp?: Partial<PrivateAppConfig>;
+  /** The public (OAuth) app: client credentials, a starting refresh token and the access-token lifetime. */
+  publicApp?: Partial<PublicAppConfig>;
+  /** `false` turns every limit off (benchmarks); otherwise per-limit settings over HubSpot's defaults. */
+  limits?: HubSpotLimitOptions | false;
+  webhookDelivery?: {
+    /** Which app owns the webhook subscription (its appId and client secret are used). Default 'public'. */
+    app?: 'private' | 'public';
+    batchDelayMs?: number;
+    maxEventsPerRequest?: number;
+    timeoutMs?: number;
+  };
+  /** Clock for token expiry and rate windows (record timestamps always use real time). */
+  now?: () => number;
+}
+
+/** What a client needs; a type alias so it fits `SandboxHandle['credentials']`. */
+export type HubSpotCredentials = {
+  portalId: string;
+  accessToken: string;
+  privateAppId: string;
+  publicAppId: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  webhookClientSecret: string;
+};
+
+export interface HubSpotSandbox extends SandboxHandle {
+  name: 'hubspot';
+  portalId: number;
+  credentials: HubSpotCredentials;
+  admin: HubSpotAdmin;
+}
+
+export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
+  const now = options.now ?? Date.now;
+  const portalId = options.portalId ?? 62515;
+  const privateApp: PrivateAppConfig = {
+    token: options.privateApp?.token ?? `pat-na1-${randomUUID()}`,
+    appId: options.privateApp?.appId ?? 1_000_001,
+    clientSecret: options.privateApp?.clientSecret ?? randomUUID(),
+  };
+  const publicApp: PublicAppConfig = {
+    appId: options.publicApp?.appId ?? 2_000_002,
+    clientId: options.publicApp?.clientId ?? randomUUID(),
+    clientSecret: options.publicApp?.clientSecret ?? randomBytes(16).toString('hex'),
+    refreshToken: options.publicApp?.refreshToken ?? `na1-${randomUUID()}`,
+    accessTokenLifetimeSeconds: options.publicApp?.accessTokenLifetimeSeconds ?? 1800,
+  };
+  const webhookApp = options.webhookDelivery?.app === 'private' ? privateApp : publicApp;
+
+  const counters = new SandboxCounters();
+  const faults = new FaultInjector(options.faults);
+  const dispatcher = new WebhookDispatcher({
+    counters,
+    chaos: options.webhooks?.chaos,
+    retryDelaysMs: options.webhooks?.retryDelaysMs,
+    timeoutMs: options.webhookDelivery?.timeoutMs ?? 5000,
+  });
+  dispatcher.setTarget(options.webhooks?.url);
+  const store = new RecordStore(new ModstampClock());
+  const auth = new AuthRegistry(privateApp, publicApp, now);
+  const limits = new HubSpotLimits(options.limits, portalId, now);
+  const webhooks = new HubSpotWebhooks(dispatcher, {
+    portalId,
+    appId: webhookApp.appId,
+    clientSecret: webhookApp.clientSecret,
+    batchDelayMs: options.webhookDelivery?.batchDelayMs ?? 50,
+    maxEventsPerRequest: options.webhookDelivery?.maxEventsPerRequest ?? 100,
+  });
+  store.onChange((change) => webhooks.record(change));
+
+  const tryAuthenticate = (request: FastifyRequest): AppIdentity | undefined => {
+    try {
+      return auth.authenticate(request.headers.authorization);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const app = createSandboxApp({
+    faults,
+    counters,
+    webhooks: dispatcher,
+    renderFault(kind, request, reply): FastifyReply {
+      const caller = tryAuthenticate(request);
+      reply.headers(limits.headers(caller));
+      if (kind === 'rate-limit') return reply.code(429).send(limits.rateLimitBody('TEN_SECONDLY_ROLLING', caller));
+      return reply.code(500).send(errorBody('internal error', 'INTERNAL_ERROR'));
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError | HubSpotError, _request, reply) => {
+    if (error instanceof HubSpotError) return reply.code(error.statusCode).send(error.body);
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody(`Invalid input JSON: ${error.message}`, 'VALIDATION_ERROR'));
+    }
+    return reply.code(500).send(errorBody('internal error', 'INTERNAL_ERROR'));
+  });
+
+  // Auth, then budgets: every vendor answer carries the rate-limit headers.
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.url.startsWith(ADMIN_PREFIX) || request.url.startsWith('/oauth/')) return;
+    const caller = auth.authenticate(request.headers.authorization);
+    setApp(request, caller);
+    const decision = limits.take(caller, request.routeOptions.url?.endsWith('/search') === true);
+    reply.headers(decision.headers);
+    if (decision.refusal) {
+      counters.rateLimited += 1;
+      return reply.code(429).send(decision.refusal.body);
+    }
+  });
+
+  const associations = new AssociationStore();
+  registerOAuthRoutes(app, auth);
+  registerObjectRoutes(app, store, counters);
+  registerBatchRoutes(app, store, counters);
+  registerSearchRoutes(app, store);
+  registerAssociationRoutes(app, store, associations);
+  const admin = createAdmin({ store, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
+  registerAdminRoutes(app, admin);
+
+  if (options.seed) {
+    const { contacts, companies, deals, activities } = options.seed;
+    admin.seed({ contacts, companies, deals, tasks: activities });
+  }
+
+  const url = await listen(app, options.port ?? 0);
+  return {
+    name: 'hubspot',
+    url,
+    portalId,
+    credentials: {
+      portalId: String(portalId),
+      accessToken: privateApp.token,
+      privateAppId: String(privateApp.appId),
+      publicAppId: String(publicApp.appId),
+      clientId: publicApp.clientId,
+      clientSecret: publicApp.clientSecret,
+      refreshToken: publicApp.refreshToken,
+      webhookClientSecret: webhookApp.clientSecret,
+    },
+    counters,
+    faults,
+    webhooks: dispatcher,
+    admin,
+    async stop() {
+      webhooks.flush();
+      await dispatcher.stop();
+      webhooks.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import type { WebhookDispatcher } from '../core/webhook-dispatcher';
+import { SCHEMAS } from './schema';
+import { signV1, signV3 } from './signature';
+import type { RecordChange } from './store';
+
+/** One element of HubSpot's webhook array [H22][H23][H25]. */
+export interface HubSpotWebhookEvent {
+  eventId: number;
+  subscriptionId: number;
+  portalId: number;
+  appId: number;
+  occurredAt: number;
+  subscriptionType: string;
+  attemptNumber: number;
+  objectId: number;
+  /** `INTEGRATION` for API writes (with `sourceId` = the writing app's id), `CRM_UI` for people. */
+  changeSource: string;
+  sourceId: string;
+  changeFlag?: 'NEW' | 'DELETED' | 'RESTORED';
+  propertyName?: string;
+  propertyValue?: string;
+  /** Generic `object.*` subscriptions (tasks) name the object type. */
+  objectTypeId?: string;
+}
+
+export interface WebhookSettings {
+  portalId: number;
+  /** The subscribing app: its id goes in every event, its client secret signs. */
+  appId: number;
+  clientSecret: string;
+  /** Events are gathered this long into one request (HubSpot batches per delivery). */
+  batchDelayMs: number;
+  /** HubSpot sends at most 100 events per request. */
+  maxEventsPerRequest: number;
+}
+
+type PendingEvent = Omit<HubSpotWebhookEvent, 'attemptNumber'>;
+
+/**
+ * Turns record changes into HubSpot's batched, signed webhook requests. Each attempt is rebuilt,
+ * so retries carry a fresh timestamp, signature and `attemptNumber`.
+ */
+export class HubSpotWebhooks {
+  private buffer: PendingEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private nextEventId = 1;
+  private readonly subscriptionIds = new Map<string, number>();
+  /** Set while seeding: seeded records stand for data that existed before the sync started. */
+  muted = false;
+
+  constructor(
+    private readonly dispatcher: WebhookDispatcher,
+    private readonly settings: WebhookSettings,
+  ) {}
+
+  record(change: RecordChange): void {
+    if (this.muted || this.dispatcher.target() === undefined) return;
+    const schema = SCHEMAS[change.record.type];
+    const prefix = schema.classicWebhooks ? schema.singular : 'object';
+    const base = (kind: string): PendingEvent => {
+      const subscriptionType = `${prefix}.${kind}`;
+      const event: PendingEvent = {
+        eventId: this.nextEventId++,
+        subscriptionId: this.subscriptionId(schema.classicWebhooks ? subscriptionType : `${subscriptionType}:${schema.typeId}`),
+        portalId: this.settings.portalId,
+        appId: this.settings.appId,
+        occurredAt: change.occurredAt,
+        subscriptionType,
+        objectId: Number(change.record.id),
+        changeSource: change.source.changeSource,
+        sourceId: change.source.sourceId,
+      };
+      if (!schema.classicWebhooks) event.objectTypeId = schema.typeId;
+      return event;
+    };
+    if (change.kind === 'creation') this.buffer.push({ ...base('creation'), changeFlag: 'NEW' });
+    if (change.kind === 'deletion') this.buffer.push({ ...base('deletion'), changeFlag: 'DELETED' });
+    if (change.kind === 'restore') this.buffer.push({ ...base('restore'), changeFlag: 'RESTORED' });
+    for (const [propertyName, value] of change.changed) {
+      this.buffer.push({ ...base('propertyChange'), propertyName, propertyValue: value ?? '' });
+    }
+    if (this.buffer.length >= this.settings.maxEventsPerRequest) this.flush();
+    else if (this.buffer.length > 0 && this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.settings.batchDelayMs);
+  }
+
+  /** Hands everything gathered so far to the dispatcher, in requests of at most `maxEventsPerRequest`. */
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.buffer.length > 0) {
+      const events = this.buffer.splice(0, this.settings.maxEventsPerRequest);
+      this.dispatcher.enqueue(({ attempt, url }) => {
+        const body = JSON.stringify(events.map((event) => ({ ...event, attemptNumber: attempt })));
+        const timestamp = Date.now();
+        return {
+          body,
+          headers: {
+            'Content-Type': 'application/json',
+            'X-HubSpot-Signature': signV1(this.settings.clientSecret, body),
+            'X-HubSpot-Signature-Version': 'v1',
+            'X-HubSpot-Signature-v3': signV3(this.settings.clientSecret, 'POST', url, body, timestamp),
+            'X-HubSpot-Request-Timestamp': String(timestamp),
+          },
+        };
+      });
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.buffer = [];
+  }
+
+  private subscriptionId(key: string): number {
+    let id = this.subscriptionIds.get(key);
+    if (id === undefined) {
+      id = 1000 + this.subscriptionIds.size;
+      this.subscriptionIds.set(key, id);
+    }
+    return id;
+  }
+}

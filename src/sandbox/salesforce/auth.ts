@@ -1,0 +1,115 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+  username: string;
+  password: string;
+}
+
+interface AccessToken {
+  expiresAt: number;
+  clientId: string;
+}
+
+export interface TokenStoreOptions {
+  client: OAuthClient;
+  lifetimeMs: number;
+  organizationId: string;
+  userId: string;
+  now?: () => number;
+}
+
+/** Access and refresh tokens of the org's connected app. */
+export class TokenStore {
+  private readonly access = new Map<string, AccessToken>();
+  private readonly refresh = new Map<string, string>();
+  private readonly now: () => number;
+  tokenRequests = 0;
+
+  constructor(private readonly options: TokenStoreOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get client(): OAuthClient {
+    return this.options.client;
+  }
+
+  issueAccessToken(clientId = this.options.client.clientId): string {
+    // Real tokens are `00D...!AQ...`: org id, a bang, then an opaque part.
+    const token = `${this.options.organizationId.slice(0, 15)}!${randomBytes(36).toString('base64url')}`;
+    this.access.set(token, { expiresAt: this.now() + this.options.lifetimeMs, clientId });
+    return token;
+  }
+
+  issueRefreshToken(clientId = this.options.client.clientId): string {
+    const token = `5Aep${randomBytes(48).toString('base64url')}`;
+    this.refresh.set(token, clientId);
+    return token;
+  }
+
+  isValid(token: string): boolean {
+    const entry = this.access.get(token);
+    return entry !== undefined && entry.expiresAt > this.now();
+  }
+
+  /** Every issued access token stops working at once, as when the org's session timeout passes. */
+  expireAll(): void {
+    for (const entry of this.access.values()) entry.expiresAt = 0;
+  }
+
+  /** The token response: no `expires_in`, signature = base64(HMAC-SHA256(secret, id + issued_at)) [S5]. */
+  tokenResponse(instanceUrl: string, includeRefresh: boolean): Record<string, string> {
+    const issuedAt = String(this.now());
+    const id = `${instanceUrl}/id/${this.options.organizationId}/${this.options.userId}`;
+    const signature = createHmac('sha256', this.options.client.clientSecret).update(id + issuedAt).digest('base64');
+    return {
+      access_token: this.issueAccessToken(),
+      ...(includeRefresh ? { refresh_token: this.issueRefreshToken() } : {}),
+      signature,
+      scope: 'api refresh_token',
+      instance_url: instanceUrl,
+      id,
+      token_type: 'Bearer',
+      issued_at: issuedAt,
+    };
+  }
+
+  refreshTokenValid(token: string, clientId: string): boolean {
+    return this.refresh.get(token) === clientId;
+  }
+}
+
+type OAuthError = { error: string; error_description: string };
+
+/** `POST /services/oauth2/token` with the grants jsforce and server-to-server clients use [S3][S4]. */
+export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, instanceUrl: () => string): void {
+  app.post<{ Body: Record<string, string> | undefined }>('/services/oauth2/token', async (request, reply) => {
+    tokens.tokenRequests += 1;
+    const params = request.body ?? {};
+    const fail = (error: OAuthError, status = 400) => reply.code(status).send(error);
+    const client = tokens.client;
+    if (params.client_id !== client.clientId) return fail({ error: 'invalid_client_id', error_description: 'client identifier invalid' });
+    const secretOk = params.client_secret === client.clientSecret;
+    switch (params.grant_type) {
+      case 'refresh_token':
+        if (params.client_secret !== undefined && !secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });
+        if (!params.refresh_token || !tokens.refreshTokenValid(params.refresh_token, client.clientId)) {
+          return fail({ error: 'invalid_grant', error_description: 'expired access/refresh token' });
+        }
+        return tokens.tokenResponse(instanceUrl(), false);
+      case 'client_credentials':
+        if (!secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });
+        return tokens.tokenResponse(instanceUrl(), false);
+      case 'password':
+        if (!secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });
+        if (params.username !== client.username || params.password !== client.password) {
+          return fail({ error: 'invalid_grant', error_description: 'authentication failure' });
+        }
+        return tokens.tokenResponse(instanceUrl(), true);
+      default:
+        return fail({ error: 'unsupported_grant_type', error_description: 'grant type not supported' });
+    }
+  });
+}

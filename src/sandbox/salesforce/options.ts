@@ -1,0 +1,48 @@
+import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
+import type { SalesforceAdmin } from './admin';
+import type { SObjectType } from './schema';
+
+export interface SalesforceSandboxOptions extends CommonSandboxOptions {
+  /** Version used in the credentials handed out (clients may use any supported version). Default '62.0'. */
+  apiVersion?: string;
+  /** Rolling 24 h request allocation; `false` turns enforcement off. Default 100,000 [S33]. */
+  dailyApiRequests?: number | false;
+  /** Access-token lifetime (the org's session timeout). Default 2 h [S7]. */
+  tokenLifetimeMs?: number;
+  /** Shared secret for `X-Sfdc-Signature`. */
+  webhookSecret?: string;
+  /** Connected app and integration user the token endpoint accepts. */
+  clientId?: string;
+  clientSecret?: string;
+  username?: string;
+  password?: string;
+  /** Fields to mark as external ids besides `Sync_Id__c`. */
+  externalIdFields?: Partial<Record<SObjectType, string[]>>;
+  bulk?: {
+    /** Delay before a job starts processing. Default 20 ms. */
+    processingDelayMs?: number;
+    /** Bulk query result rows per page when the client gives no maxRecords. Default 50,000. */
+    queryPageSize?: number;
+  };
+}
+
+/** What a client needs: jsforce takes instanceUrl, accessToken, refreshToken, oauth2 {clientId, clientSecret, loginUrl}. */
+export type SalesforceCredentials = {
+  instanceUrl: string;
+  loginUrl: string;
+  accessToken: string;
+  refreshToken: string;
+  clientId: string;
+  clientSecret: string;
+  username: string;
+  password: string;
+  version: string;
+  organizationId: string;
+  webhookSecret: string;
+};
+
+export interface SalesforceSandbox extends SandboxHandle {
+  name: 'salesforce';
+  credentials: SalesforceCredentials;
+  admin: SalesforceAdmin;
+}

@@ -1,0 +1,138 @@
+import type { FastifyInstance } from 'fastify';
+import { apiOrigin, majorVersion, pathType, requestVersion, type SalesforceContext } from './context';
+import { SalesforceApiError } from './errors';
+import { toId18 } from './ids';
+import { allFieldNames, recordUrl, toApiRecord } from './records';
+import { resolveFieldName, type SObjectType } from './schema';
+import { ChangeBatch } from './store';
+import { planUpsert, toApiError } from './upsert';
+import { normaliseInput } from './write-input';
+
+type Body = Record<string, unknown> | undefined;
+const BASE = '/services/data/:version/sobjects';
+
+/** Single-record REST resources: create, read, update, delete, upsert by external id. */
+export function registerSObjectRoutes(app: FastifyInstance, context: SalesforceContext): void {
+  const { store } = context;
+
+  /** Runs one write as one transaction and turns per-record failures into REST errors. */
+  const write = <T>(batch: ChangeBatch, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      throw toApiError(error);
+    } finally {
+      store.commit(batch);
+    }
+  };
+
+  app.get(BASE, async () => ({
+    encoding: 'UTF-8',
+    maxBatchSize: 200,
+    sobjects: [...context.store.types()].map((type) => ({ name: type, label: type, keyPrefix: store.def(type).keyPrefix, queryable: true, createable: true, updateable: true, deletable: true, custom: false })),
+  }));
+
+  app.get<{ Params: { type: string } }>(`${BASE}/:type/describe`, async (request) => {
+    const def = store.def(pathType(request.params.type));
+    return {
+      name: def.name,
+      keyPrefix: def.keyPrefix,
+      fields: [...def.fields.values()].map((field) => ({
+        name: field.name,
+        type: field.type,
+        createable: field.writable,
+        updateable: field.writable,
+        nillable: !field.requiredOnCreate,
+        externalId: field.externalId === true,
+        custom: field.name.endsWith('__c'),
+      })),
+    };
+  });
+
+  app.post<{ Params: { type: string }; Body: Body }>(`${BASE}/:type`, async (request, reply) => {
+    const type = pathType(request.params.type);
+    const batch = new ChangeBatch(apiOrigin(context, request));
+    const record = write(batch, () => store.create(type, request.body ?? {}, batch));
+    return reply.code(201).send({ id: record.id, success: true, errors: [] });
+  });
+
+  app.get<{ Params: { type: string; id: string }; Querystring: { fields?: string } }>(`${BASE}/:type/:id`, async (request) => {
+    const type = pathType(request.params.type);
+    const record = store.get(type, toId18(request.params.id));
+    if (!record || record.deletedMs !== undefined) throw new SalesforceApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    return toApiRecord(record, selectFields(context, type, request.query.fields), requestVersion(request));
+  });
+
+  app.patch<{ Params: { type: string; id: string }; Body: Body }>(`${BASE}/:type/:id`, async (request, reply) => {
+    const type = pathType(request.params.type);
+    const batch = new ChangeBatch(apiOrigin(context, request));
+    write(batch, () => store.update(type, toId18(request.params.id), request.body ?? {}, batch));
+    return reply.code(204).send();
+  });
+
+  app.delete<{ Params: { type: string; id: string } }>(`${BASE}/:type/:id`, async (request, reply) => {
+    const type = pathType(request.params.type);
+    const batch = new ChangeBatch(apiOrigin(context, request));
+    write(batch, () => store.delete(type, toId18(request.params.id), batch));
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { type: string; field: string; value: string }; Querystring: { fields?: string } }>(`${BASE}/:type/:field/:value`, async (request) => {
+    const type = pathType(request.params.type);
+    const field = externalIdField(context, type, request.params.field);
+    const match = store.matchExternalId(type, field, request.params.value);
+    const version = requestVersion(request);
+    if (match.kind === 'none') throw new SalesforceApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    if (match.kind === 'many') throw new MultipleChoices(match.ids.map((id) => recordUrl(version, type, id)));
+    return toApiRecord(match.record, selectFields(context, type, request.query.fields), version);
+  });
+
+  app.patch<{ Params: { type: string; field: string; value: string }; Body: Body; Querystring: { updateOnly?: string } }>(
+    `${BASE}/:type/:field/:value`,
+    async (request, reply) => {
+      const type = pathType(request.params.type);
+      const field = externalIdField(context, type, request.params.field);
+      const { value } = request.params;
+      const version = requestVersion(request);
+      const body = request.body ?? {};
+      if (Object.keys(body).some((key) => key.toLowerCase() === field.toLowerCase())) {
+        // [S15]: the value comes from the URL only.
+        throw new SalesforceApiError(400, 'INVALID_FIELD', `Unable to create/update fields: ${field}. The external ID value must be given in the URL, not in the body.`, [field]);
+      }
+      const match = store.matchExternalId(type, field, value);
+      if (match.kind === 'many') throw new MultipleChoices(match.ids.map((id) => recordUrl(version, type, id)));
+      const batch = new ChangeBatch(apiOrigin(context, request));
+      const { record, created } = write(batch, () => {
+        const values = normaliseInput(store.def(type), body);
+        return planUpsert(store, type, field, value, values, request.query.updateOnly === 'true').apply(batch);
+      });
+      if (created) return reply.code(201).send({ id: record.id, success: true, errors: [], created: true });
+      // Before API 46.0 an update answered 204 with no body [S12].
+      if (majorVersion(version) < 46) return reply.code(204).send();
+      return reply.code(200).send({ id: record.id, success: true, errors: [], created: false });
+    },
+  );
+}
+
+/** 300 Multiple Choices: the body lists the matching records' URLs. */
+export class MultipleChoices extends Error {
+  constructor(readonly urls: string[]) {
+    super('Multiple records found');
+  }
+}
+
+function externalIdField(context: SalesforceContext, type: SObjectType, field: string): string {
+  const resolved = context.store.externalIdField(type, field);
+  if (!resolved) throw new SalesforceApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${field}`);
+  return resolved;
+}
+
+function selectFields(context: SalesforceContext, type: SObjectType, fields: string | undefined): string[] {
+  const def = context.store.def(type);
+  if (!fields) return allFieldNames(def);
+  return fields.split(',').map((name) => {
+    const resolved = resolveFieldName(def, name.trim());
+    if (!resolved) throw new SalesforceApiError(400, 'INVALID_FIELD', `No such column '${name.trim()}' on entity '${type}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+    return resolved;
+  });
+}
