@@ -1,0 +1,121 @@
+import type { CanonicalFields, References } from '../model/canonical';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
+import type { ConnectorErrorInfo } from './errors';
+import type { RateBudgetSnapshot } from './rate-budget';
+
+/**
+ * The one interface every CRM sits behind. Everything it takes and returns is plain JSON, so
+ * activities can pass it through Temporal unchanged; cursors are opaque strings only the
+ * connector that made them reads.
+ */
+export interface CrmConnector {
+  readonly provider: CrmProvider;
+
+  /**
+   * Records changed since `since` (a vendor modstamp, ISO), oldest first, one page per call.
+   * The connector reaches back `lookbackMs` before `since` (clock skew, late commits) and drops
+   * what it already returned in this scan (same id and modstamp), so a record modified while the
+   * scan pages is returned again with its new modstamp, never lost, and never returned twice with
+   * the same one. Pass `cursor` from the previous page until `nextCursor` is absent.
+   */
+  listChanges(objectType: ObjectType, request: ChangesRequest): Promise<ChangePage>;
+
+  /** Current state of the given records, in batches; missing ids are simply absent. */
+  readRecords(objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]>;
+
+  /**
+   * Upserts by the canonical sync id (written into the CRM's external-id field), in the vendor's
+   * batch sizes. One outcome per input, in input order; a failed record never fails the others.
+   * Throws ConnectorError only when the whole call failed (auth, rate, outage).
+   */
+  upsertRecords(objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]>;
+
+  /** Records deleted (or archived) since `since`, paged like listChanges. */
+  listDeletions(objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage>;
+
+  /** The high-volume path for backfills and large writes. */
+  readonly bulk: BulkPath;
+
+  /** Fields the CRM has for an object (schema discovery: which custom fields exist). */
+  describeFields(objectType: ObjectType): Promise<FieldDescription[]>;
+
+  /** The connection's rate budget as the connector sees it now. */
+  rateBudget(): Promise<RateBudgetSnapshot>;
+}
+
+export interface ChangesRequest {
+  /** ISO-8601 watermark: the newest modstamp already applied. */
+  since: string;
+  /** Stop at this modstamp (exclusive), e.g. a backfill's start. */
+  until?: string | undefined;
+  cursor?: string | undefined;
+  /** Page size hint; the connector caps it at the vendor's maximum. */
+  limit?: number | undefined;
+}
+
+export interface ChangePage {
+  records: ExternalRecord[];
+  nextCursor?: string | undefined;
+  /**
+   * The newest modstamp covered so far: once every record of this and earlier pages is applied,
+   * the watermark may advance to it.
+   */
+  highWatermark: string;
+}
+
+export interface DeletionPage {
+  deletions: { externalId: string; deletedAt: string }[];
+  nextCursor?: string | undefined;
+  highWatermark: string;
+}
+
+/** A CRM record, already mapped to canonical fields; references hold the CRM's own ids. */
+export interface ExternalRecord {
+  objectType: ObjectType;
+  externalId: string;
+  /** The canonical sync id stored in the CRM's external-id field, if it has one. */
+  syncId: string | null;
+  /** The vendor's system modstamp, ISO-8601 UTC. */
+  modifiedAt: string;
+  fields: CanonicalFields;
+  references: References;
+  /** Who made the last change, when the vendor says (lets the engine spot its own echoes). */
+  lastModifiedBy?: string | undefined;
+}
+
+export interface UpsertInput {
+  /** Canonical sync id: the upsert key, written to the CRM's external-id field. */
+  syncId: string;
+  /** Canonical fields to write; absent keys are left untouched in the CRM. */
+  fields: CanonicalFields;
+  /** Related records by slot, as this CRM's ids (already translated by the engine). */
+  references?: References | undefined;
+  /**
+   * When the record is already linked, its id in this CRM: the connector may update by id
+   * instead of by sync id (e.g. records created before the sync existed).
+   */
+  externalId?: string | undefined;
+}
+
+export type UpsertOutcome =
+  | { syncId: string; status: 'created' | 'updated' | 'unchanged'; externalId: string; modifiedAt?: string | undefined }
+  | { syncId: string; status: 'failed'; error: ConnectorErrorInfo };
+
+export interface BulkPath {
+  /** Starts an export of every record (or those changed since `since`); returns the first cursor. */
+  startExport(objectType: ObjectType, request?: { since?: string | undefined }): Promise<string>;
+  /** One page of an export; `nextCursor` absent at the end. Safe to call again with the same cursor. */
+  readExportPage(cursor: string): Promise<{ records: ExternalRecord[]; nextCursor?: string | undefined }>;
+  /** Upserts many records through the vendor's bulk API; outcomes per input, in order. */
+  upsert(objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]>;
+}
+
+export interface FieldDescription {
+  name: string;
+  label: string;
+  type: string;
+  custom: boolean;
+  /** Whether the field can hold the canonical sync id (unique external id). */
+  externalId?: boolean | undefined;
+  picklistValues?: string[] | undefined;
+}

@@ -1,0 +1,137 @@
+import type { CrmProvider } from '../model/identifiers';
+
+/**
+ * The failure classes of the design (architecture §3). Every connector turns vendor failures into
+ * a ConnectorError of one class, so activities decide retries without knowing the vendor.
+ */
+export const errorClasses = [
+  /** 5xx, reset, timeout: retry with backoff. */
+  'transient',
+  /** 429 or the vendor's equivalent: retry after `retryAfterMs`. */
+  'rate-limited',
+  /** A daily or long-window quota is spent: pause until `retryAfterMs`, do not hammer. */
+  'quota-exhausted',
+  /** 401 / invalid grant: refresh once; if that fails, the connection needs re-authorisation. */
+  'auth',
+  /** 400 with field errors: this record cannot be written as it is; park it with the message. */
+  'validation',
+  /** The record (or the endpoint) does not exist. */
+  'not-found',
+  /** 409 / 412 / duplicate value / multiple matches: the vendor refused because of other data. */
+  'conflict',
+  /** 403 other than quotas: the credentials lack a permission. */
+  'permission',
+] as const;
+export type ErrorClass = (typeof errorClasses)[number];
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface ConnectorErrorDetails {
+  provider: CrmProvider;
+  errorClass: ErrorClass;
+  /** The vendor's message, verbatim, for the operator. */
+  message: string;
+  /** The vendor's code (`INVALID_SESSION_ID`, `0x80072322`, `VALIDATION_ERROR`…). */
+  vendorCode?: string | undefined;
+  status?: number | undefined;
+  retryAfterMs?: number | undefined;
+  fieldErrors?: FieldError[] | undefined;
+}
+
+/** Plain data, so it can cross Temporal history (ApplicationFailure details) and be parked. */
+export type ConnectorErrorInfo = ConnectorErrorDetails;
+
+export class ConnectorError extends Error {
+  readonly provider: CrmProvider;
+  readonly errorClass: ErrorClass;
+  readonly vendorCode: string | undefined;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly fieldErrors: FieldError[] | undefined;
+
+  constructor(details: ConnectorErrorDetails, options?: { cause?: unknown }) {
+    super(`${details.provider} ${details.errorClass}${details.vendorCode ? ` ${details.vendorCode}` : ''}: ${details.message}`, options);
+    this.name = 'ConnectorError';
+    this.provider = details.provider;
+    this.errorClass = details.errorClass;
+    this.vendorCode = details.vendorCode;
+    this.status = details.status;
+    this.retryAfterMs = details.retryAfterMs;
+    this.fieldErrors = details.fieldErrors;
+  }
+
+  toInfo(): ConnectorErrorInfo {
+    return {
+      provider: this.provider,
+      errorClass: this.errorClass,
+      message: this.message,
+      vendorCode: this.vendorCode,
+      status: this.status,
+      retryAfterMs: this.retryAfterMs,
+      fieldErrors: this.fieldErrors,
+    };
+  }
+
+  /** Classes an activity should retry (with backoff or after retryAfterMs). */
+  get retryable(): boolean {
+    return this.errorClass === 'transient' || this.errorClass === 'rate-limited' || this.errorClass === 'quota-exhausted';
+  }
+}
+
+/**
+ * One vendor's classification rules, as data, tried in order: the first rule that matches an HTTP
+ * failure decides its class (Airbyte's ordered error handler, typed).
+ */
+export interface ErrorRule {
+  /** Status codes this rule covers; omitted = any. */
+  status?: readonly number[];
+  /** Vendor codes this rule covers (as extracted by the connector); omitted = any. */
+  vendorCodes?: readonly string[];
+  errorClass: ErrorClass;
+}
+
+export interface HttpFailure {
+  status: number;
+  vendorCode?: string | undefined;
+  message: string;
+  retryAfterMs?: number | undefined;
+  fieldErrors?: FieldError[] | undefined;
+}
+
+/** Rules every vendor shares after its own: anything unlisted falls back by status. */
+const fallbackRules: readonly ErrorRule[] = [
+  { status: [401], errorClass: 'auth' },
+  { status: [403], errorClass: 'permission' },
+  { status: [404], errorClass: 'not-found' },
+  { status: [409, 412, 300], errorClass: 'conflict' },
+  { status: [429], errorClass: 'rate-limited' },
+  { status: [400, 422], errorClass: 'validation' },
+];
+
+export function classifyHttpFailure(provider: CrmProvider, rules: readonly ErrorRule[], failure: HttpFailure): ConnectorError {
+  const rule = [...rules, ...fallbackRules].find(
+    (candidate) =>
+      (!candidate.status || candidate.status.includes(failure.status)) &&
+      (!candidate.vendorCodes || (failure.vendorCode !== undefined && candidate.vendorCodes.includes(failure.vendorCode))),
+  );
+  const errorClass: ErrorClass = rule?.errorClass ?? (failure.status >= 500 ? 'transient' : 'validation');
+  return new ConnectorError({ provider, errorClass, ...failure });
+}
+
+/** A network failure (refused, reset, timeout) is transient for every vendor. */
+export function networkFailure(provider: CrmProvider, error: unknown): ConnectorError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new ConnectorError({ provider, errorClass: 'transient', message: `network: ${message}` }, { cause: error });
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

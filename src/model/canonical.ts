@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import type { ObjectType } from './identifiers';
+
+/**
+ * The canonical records every connector maps to and from. Nothing outside a connector knows a
+ * vendor's field names; everything else (merging, conflicts, snapshots) speaks these.
+ *
+ * Values are JSON-safe so they can be stored in snapshots and cross Temporal history as they are:
+ * dates are `YYYY-MM-DD`, datetimes ISO-8601 UTC with milliseconds (`2026-11-20T10:00:00.000Z`),
+ * money a plain number in the record's currency. `null` means "known to be empty"; an absent key
+ * means "not mapped / not read", which matters for field deltas.
+ */
+
+export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD');
+export const isoDateTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'must be a UTC datetime as YYYY-MM-DDTHH:mm:ss.sssZ');
+
+const text = z.string().nullable();
+const number = z.number().finite().nullable();
+
+export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'closed-won', 'closed-lost'] as const;
+export const activityStatuses = ['open', 'completed'] as const;
+export const activityPriorities = ['low', 'normal', 'high'] as const;
+
+/** Tenant-specific fields (e.g. Salesforce `Company__c`) live under `custom`, keyed by canonical name. */
+const customFields = z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), z.unknown());
+
+export const contactFieldsSchema = z
+  .object({
+    firstName: text,
+    lastName: text,
+    email: z.string().email().nullable(),
+    phone: text,
+    mobilePhone: text,
+    title: text,
+    city: text,
+    country: text,
+    custom: customFields,
+  })
+  .partial()
+  .strict();
+
+export const companyFieldsSchema = z
+  .object({
+    name: text,
+    domain: text,
+    website: text,
+    industry: text,
+    phone: text,
+    city: text,
+    country: text,
+    employeeCount: z.number().int().nonnegative().nullable(),
+    annualRevenue: number,
+    custom: customFields,
+  })
+  .partial()
+  .strict();
+
+export const dealFieldsSchema = z
+  .object({
+    name: text,
+    amount: number,
+    currency: z.string().regex(/^[A-Z]{3}$/).nullable(),
+    stage: z.enum(dealStages).nullable(),
+    closeDate: isoDate.nullable(),
+    probability: z.number().min(0).max(100).nullable(),
+    custom: customFields,
+  })
+  .partial()
+  .strict();
+
+export const activityFieldsSchema = z
+  .object({
+    subject: text,
+    description: text,
+    dueAt: isoDateTime.nullable(),
+    status: z.enum(activityStatuses).nullable(),
+    priority: z.enum(activityPriorities).nullable(),
+    custom: customFields,
+  })
+  .partial()
+  .strict();
+
+export type ContactFields = z.infer<typeof contactFieldsSchema>;
+export type CompanyFields = z.infer<typeof companyFieldsSchema>;
+export type DealFields = z.infer<typeof dealFieldsSchema>;
+export type ActivityFields = z.infer<typeof activityFieldsSchema>;
+
+export const canonicalFieldSchemas = {
+  contact: contactFieldsSchema,
+  company: companyFieldsSchema,
+  deal: dealFieldsSchema,
+  activity: activityFieldsSchema,
+} as const satisfies Record<ObjectType, z.ZodType>;
+
+export interface CanonicalFieldsByType {
+  contact: ContactFields;
+  company: CompanyFields;
+  deal: DealFields;
+  activity: ActivityFields;
+}
+
+/** A canonical record's fields, whatever its type: what generic code (deltas, snapshots) handles. */
+export type CanonicalFields = Record<string, unknown> & { custom?: Record<string, unknown> };
+
+/**
+ * Associations, as the names of reference slots per object type. A slot holds the related
+ * record's id in whichever id space the holder speaks: a connector reads and writes the CRM's
+ * own ids; the sync engine translates them through record links.
+ */
+export const referenceSlots = {
+  contact: { company: { to: 'company', many: false } },
+  company: {},
+  deal: { company: { to: 'company', many: false }, contacts: { to: 'contact', many: true } },
+  activity: {
+    contacts: { to: 'contact', many: true },
+    company: { to: 'company', many: false },
+    deal: { to: 'deal', many: false },
+  },
+} as const satisfies Record<ObjectType, Record<string, { to: ObjectType; many: boolean }>>;
+
+export type ReferenceSlot<T extends ObjectType> = keyof (typeof referenceSlots)[T] & string;
+
+/** Related records by slot: one id (or null: known to have none), or a list for `many` slots. */
+export type References = Record<string, string | null | string[]>;
+
+/**
+ * What each canonical field can be mapped from, and the values an enumerated field accepts:
+ * mapping validation uses this to refuse, at load, a map that could only fail at sync time.
+ */
+export interface CanonicalFieldKind {
+  types: readonly ('string' | 'number' | 'integer' | 'boolean' | 'date' | 'datetime' | 'picklist' | 'multiselect')[];
+  values?: readonly string[];
+}
+
+const textKind: CanonicalFieldKind = { types: ['string', 'picklist'] };
+const numberKind: CanonicalFieldKind = { types: ['number', 'integer'] };
+
+export const canonicalFieldKinds: Record<ObjectType, Record<string, CanonicalFieldKind>> = {
+  contact: { firstName: textKind, lastName: textKind, email: { types: ['string'] }, phone: textKind, mobilePhone: textKind, title: textKind, city: textKind, country: textKind },
+  company: {
+    name: textKind,
+    domain: { types: ['string'] },
+    website: { types: ['string'] },
+    industry: textKind,
+    phone: textKind,
+    city: textKind,
+    country: textKind,
+    employeeCount: { types: ['integer'] },
+    annualRevenue: numberKind,
+  },
+  deal: {
+    name: textKind,
+    amount: numberKind,
+    currency: textKind,
+    stage: { types: ['picklist'], values: dealStages },
+    closeDate: { types: ['date'] },
+    probability: numberKind,
+  },
+  activity: {
+    subject: textKind,
+    description: textKind,
+    dueAt: { types: ['datetime'] },
+    status: { types: ['picklist'], values: activityStatuses },
+    priority: { types: ['picklist'], values: activityPriorities },
+  },
+};

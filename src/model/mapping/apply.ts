@@ -1,0 +1,62 @@
+import type { CanonicalFields } from '../canonical';
+import type { ObjectType } from '../identifiers';
+import type { CompiledMapping, CompiledObjectMapping } from './compile';
+import { readValue, writeValue } from './convert';
+
+export interface CanonicalRead {
+  fields: CanonicalFields;
+  /** Vendor fields no mapping reads, when the object's policy is `report`. */
+  unmapped: string[];
+}
+
+/** Vendor record -> canonical fields. Throws MappingValueError naming the field on a bad value. */
+export function toCanonical(mapping: CompiledMapping, objectType: ObjectType, native: Readonly<Record<string, unknown>>): CanonicalRead {
+  const object = objectMapping(mapping, objectType);
+  const fields: CanonicalFields = {};
+  for (const field of object.reads) {
+    if (!(field.native in native)) continue; // not selected: absent, not empty
+    setPath(fields, field.canonical, readValue(field, native[field.native], mapping.valueEncoding));
+  }
+  const read = new Set(object.reads.map((field) => field.native));
+  const unmapped = object.unmapped === 'report' ? Object.keys(native).filter((key) => !read.has(key)) : [];
+  return { fields, unmapped };
+}
+
+/**
+ * Canonical fields -> vendor record. Only fields present in `fields` are written, so a partial
+ * delta stays partial. Throws MappingValueError naming the field on a value it cannot express.
+ */
+export function toNative(mapping: CompiledMapping, objectType: ObjectType, fields: Readonly<CanonicalFields>): Record<string, unknown> {
+  const object = objectMapping(mapping, objectType);
+  const native: Record<string, unknown> = {};
+  for (const field of object.writes) {
+    const value = getPath(fields, field.canonical);
+    if (value === undefined) continue;
+    native[field.native] = writeValue(field, value, mapping.valueEncoding);
+  }
+  return native;
+}
+
+/** The vendor fields to ask for when reading (e.g. a SOQL SELECT list or HubSpot `properties`). */
+export function nativeFieldsToRead(mapping: CompiledMapping, objectType: ObjectType): string[] {
+  return objectMapping(mapping, objectType).reads.map((field) => field.native);
+}
+
+export function objectMapping(mapping: CompiledMapping, objectType: ObjectType): CompiledObjectMapping {
+  const object = mapping.objects[objectType];
+  if (!object) throw new Error(`the mapping does not cover ${objectType}`);
+  return object;
+}
+
+function getPath(fields: Readonly<CanonicalFields>, path: string): unknown {
+  if (!path.startsWith('custom.')) return fields[path];
+  return fields.custom?.[path.slice('custom.'.length)];
+}
+
+function setPath(fields: CanonicalFields, path: string, value: unknown): void {
+  if (!path.startsWith('custom.')) {
+    fields[path] = value;
+    return;
+  }
+  fields.custom = { ...fields.custom, [path.slice('custom.'.length)]: value };
+}
