@@ -7,10 +7,10 @@ import { ConnectorError } from './errors';
  * A connection's request budget, enforced before each call and shared by every worker (counters
  * live in PostgreSQL), so a fleet of workers never trips a CRM's limit together.
  *
- * The vendors' windows roll; the limiter library counts fixed windows. A rolling window of
- * length W overlaps at most k+1 fixed windows of length W/k, so each slot allows
- * floor(L·(1 - reserve) / (k+1)) requests: the rolling total can never exceed the vendor's L, at
- * the cost of 1/(k+1) of the ceiling (k = `slots`).
+ * The vendors' windows roll; the limiter library counts fixed windows ("slots") of whole
+ * seconds. A rolling window of length W overlaps at most ceil(W/S)+1 slots of length S, so each
+ * slot allows floor(L·(1 - reserve) / (ceil(W/S)+1)) requests: the rolling total can never
+ * exceed the vendor's L, at the cost of about 1/(k+1) of the ceiling for k = W/S slots.
  */
 export interface RateWindowPolicy {
   /** e.g. `ten-secondly`, `daily`, `service-protection`. */
@@ -18,7 +18,7 @@ export interface RateWindowPolicy {
   /** The vendor's limit for the window. */
   limit: number;
   windowMs: number;
-  /** Fixed slots per window (see above); more slots = closer to the ceiling, more rows. Default 10. */
+  /** Fixed slots per window, at least 1 s each (see above); more slots = closer to the ceiling. Default 10. */
   slots?: number;
   /** Share of the limit left unused (daily quotas: room for people and other integrations). */
   reserve?: number;
@@ -55,6 +55,8 @@ export interface RateBudgetSnapshot {
 interface Slotted {
   policy: Required<Omit<RateWindowPolicy, 'quota'>> & { quota: boolean };
   perSlot: number;
+  /** Slots a rolling window overlaps: perSlot × overlapping never exceeds the vendor's limit. */
+  overlapping: number;
   limiter: RateLimiterAbstract;
 }
 
@@ -70,13 +72,15 @@ export class RateBudget {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.windows = options.windows.map((window) => {
       const policy = { slots: 10, reserve: 0, quota: false, ...window };
-      const perSlot = Math.max(1, Math.floor((policy.limit * (1 - policy.reserve)) / (policy.slots + 1)));
-      const duration = Math.max(1, Math.round(policy.windowMs / policy.slots / 1000));
+      const slotSeconds = Math.max(1, Math.round(policy.windowMs / policy.slots / 1000));
+      const overlapping = Math.ceil(policy.windowMs / (slotSeconds * 1000)) + 1;
+      const perSlot = Math.max(1, Math.floor((policy.limit * (1 - policy.reserve)) / overlapping));
+      const duration = slotSeconds;
       const common = { points: perSlot, duration, keyPrefix: `${options.provider}:${policy.name}` };
       const limiter = options.pool
         ? new RateLimiterPostgres({ ...common, storeClient: options.pool, tableName: 'rate_budget_counters', tableCreated: true })
         : new RateLimiterMemory(common);
-      return { policy, perSlot, limiter };
+      return { policy, perSlot, overlapping, limiter };
     });
   }
 
@@ -118,10 +122,10 @@ export class RateBudget {
 
   async snapshot(): Promise<RateBudgetSnapshot> {
     const windows = await Promise.all(
-      this.windows.map(async ({ policy, perSlot, limiter }) => {
+      this.windows.map(async ({ policy, perSlot, overlapping, limiter }) => {
         const state = await limiter.get(this.key);
-        const used = (state?.consumedPoints ?? 0) * (policy.slots + 1);
-        const limit = perSlot * (policy.slots + 1);
+        const used = (state?.consumedPoints ?? 0) * overlapping;
+        const limit = perSlot * overlapping;
         return { name: policy.name, limit, used: Math.min(used, limit), remaining: Math.max(0, limit - used), resetsInMs: state?.msBeforeNext ?? 0 };
       }),
     );

@@ -16,7 +16,9 @@ export const isoDateTime = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'must be a UTC datetime as YYYY-MM-DDTHH:mm:ss.sssZ');
 
-const text = z.string().nullable();
+// Empty text is null: every CRM here stores an empty text field as "no value" (HubSpot cannot
+// even tell them apart on the wire), so the canonical model has one spelling for it.
+const text = z.string().min(1).nullable();
 const number = z.number().finite().nullable();
 
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'closed-won', 'closed-lost'] as const;
@@ -30,7 +32,7 @@ export const contactFieldsSchema = z
   .object({
     firstName: text,
     lastName: text,
-    email: z.string().email().nullable(),
+    email: z.email().nullable(),
     phone: text,
     mobilePhone: text,
     title: text,

@@ -20,7 +20,8 @@ export type ValueEncoding = 'json' | 'strings';
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function readValue(mapping: FieldMapping, raw: unknown, encoding: ValueEncoding): unknown {
-  if (raw === undefined || raw === null || (encoding === 'strings' && raw === '')) return null;
+  // Empty text is no value (see canonical.ts), whatever the encoding.
+  if (raw === undefined || raw === null || raw === '') return null;
   const fail = (why: string): never => {
     throw new MappingValueError(mapping.native, `${why} (got ${JSON.stringify(raw)})`);
   };
@@ -48,7 +49,7 @@ export function readValue(mapping: FieldMapping, raw: unknown, encoding: ValueEn
       return readPicklistValue(mapping, String(raw), fail);
     case 'multiselect': {
       if (typeof raw !== 'string') return fail('expected separated values');
-      return raw === '' ? [] : raw.split(mapping.separator).map((value) => readPicklistValue(mapping, value, fail));
+      return raw.split(mapping.separator).map((value) => readPicklistValue(mapping, value, fail));
     }
   }
 }
@@ -57,7 +58,8 @@ export function writeValue(mapping: FieldMapping, value: unknown, encoding: Valu
   const fail = (why: string): never => {
     throw new MappingValueError(mapping.canonical, `${why} (got ${JSON.stringify(value)})`);
   };
-  if (value === null || value === undefined) return encoding === 'strings' ? '' : null;
+  const empty = encoding === 'strings' ? '' : null;
+  if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return empty;
   const asWire = (native: string | number | boolean): unknown => (encoding === 'strings' ? String(native) : native);
   switch (mapping.type) {
     case 'string':
@@ -119,7 +121,8 @@ function toCanonicalDateTime(raw: unknown, fail: (why: string) => never): string
 function toEpochMs(raw: unknown): number | undefined {
   if (typeof raw === 'number') return Number.isFinite(raw) ? raw : undefined;
   if (typeof raw !== 'string') return undefined;
-  if (/^\d{10,}$/.test(raw)) return Number(raw);
+  // Epoch ms as digits, signed: dates before 1970 are negative.
+  if (/^-?\d+$/.test(raw)) return Number(raw);
   const normalized = raw.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   const epoch = Date.parse(normalized);
   return Number.isNaN(epoch) ? undefined : epoch;

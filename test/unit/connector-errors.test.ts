@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { classifyHttpFailure, ConnectorError, parseRetryAfter, type ErrorRule } from '../../src/connectors/errors';
+import { SingleFlightTokenProvider, withFreshToken } from '../../src/connectors/token-provider';
+
+describe('classifyHttpFailure', () => {
+  const rules: ErrorRule[] = [
+    { status: [403], vendorCodes: ['REQUEST_LIMIT_EXCEEDED'], errorClass: 'quota-exhausted' },
+    { vendorCodes: ['UNABLE_TO_LOCK_ROW'], errorClass: 'transient' },
+  ];
+
+  it('applies the vendor rules first, in order, then falls back by status', () => {
+    const classify = (status: number, vendorCode?: string): string => classifyHttpFailure('salesforce', rules, { status, vendorCode, message: 'm' }).errorClass;
+    expect(classify(403, 'REQUEST_LIMIT_EXCEEDED')).toBe('quota-exhausted');
+    expect(classify(403, 'INSUFFICIENT_ACCESS')).toBe('permission');
+    expect(classify(400, 'UNABLE_TO_LOCK_ROW')).toBe('transient');
+    expect([401, 404, 409, 412, 429, 400, 500, 503, 418].map((status) => classify(status))).toEqual([
+      'auth', 'not-found', 'conflict', 'conflict', 'rate-limited', 'validation', 'transient', 'transient', 'validation',
+    ]);
+  });
+
+  it('keeps the vendor message, code, retry hint and field errors as plain data', () => {
+    const error = classifyHttpFailure('hubspot', [], {
+      status: 400,
+      vendorCode: 'VALIDATION_ERROR',
+      message: 'Property values were not valid',
+      fieldErrors: [{ field: 'email', message: 'Email address is invalid' }],
+    });
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error.message).toBe('hubspot validation VALIDATION_ERROR: Property values were not valid');
+    expect(error.retryable).toBe(false);
+    expect(JSON.parse(JSON.stringify(error.toInfo()))).toEqual({
+      provider: 'hubspot',
+      errorClass: 'validation',
+      message: error.message,
+      vendorCode: 'VALIDATION_ERROR',
+      status: 400,
+      fieldErrors: [{ field: 'email', message: 'Email address is invalid' }],
+    });
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('7')).toBe(7000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('2026-01-01T00:00:00Z'))).toBe(10_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});
+
+describe('SingleFlightTokenProvider', () => {
+  it('refreshes once for any number of concurrent callers, and proactively before expiry', async () => {
+    let now = 0;
+    let issued = 0;
+    const tokens = new SingleFlightTokenProvider({
+      provider: 'hubspot',
+      now: () => now,
+      refreshSkewMs: 60_000,
+      refresh: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        issued += 1;
+        return { accessToken: `t${issued}`, expiresAt: now + 30 * 60_000 };
+      },
+    });
+    expect(await Promise.all(Array.from({ length: 10 }, () => tokens.token()))).toEqual(Array(10).fill('t1'));
+    now = 28 * 60_000; // still valid
+    expect(await tokens.token()).toBe('t1');
+    now = 29 * 60_000 + 1; // inside the skew: refresh before it lapses
+    expect(await Promise.all([tokens.token(), tokens.token()])).toEqual(['t2', 't2']);
+    expect(tokens.refreshCount).toBe(2);
+  });
+
+  it('retries a rejected call once with a fresh token, and only one caller refreshes', async () => {
+    let issued = 0;
+    const tokens = new SingleFlightTokenProvider({
+      provider: 'salesforce',
+      initial: { accessToken: 'stale', expiresAt: null },
+      refresh: async () => ({ accessToken: `fresh${(issued += 1)}`, expiresAt: null }),
+    });
+    const call = async (token: string): Promise<string> => {
+      if (token === 'stale') throw new ConnectorError({ provider: 'salesforce', errorClass: 'auth', message: 'Session expired or invalid' });
+      return token;
+    };
+    expect(await Promise.all(Array.from({ length: 5 }, () => withFreshToken(tokens, 'salesforce', call)))).toEqual(Array(5).fill('fresh1'));
+    expect(tokens.refreshCount).toBe(1);
+  });
+
+  it('surfaces a refused refresh as an auth failure, after exactly one attempt', async () => {
+    const tokens = new SingleFlightTokenProvider({
+      provider: 'salesforce',
+      initial: { accessToken: 'stale', expiresAt: null },
+      refresh: async () => {
+        throw new Error('invalid_grant: expired access/refresh token');
+      },
+    });
+    const call = async (): Promise<never> => {
+      throw new ConnectorError({ provider: 'salesforce', errorClass: 'auth', message: 'Session expired or invalid' });
+    };
+    await expect(withFreshToken(tokens, 'salesforce', call)).rejects.toMatchObject({
+      errorClass: 'auth',
+      message: 'salesforce auth: token refresh failed: invalid_grant: expired access/refresh token',
+    });
+    expect(tokens.refreshCount).toBe(1);
+  });
+});
