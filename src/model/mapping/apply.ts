@@ -15,7 +15,7 @@ export function toCanonical(mapping: CompiledMapping, objectType: ObjectType, na
   const fields: CanonicalFields = {};
   for (const field of object.reads) {
     if (!(field.native in native)) continue; // not selected: absent, not empty
-    setPath(fields, field.canonical, readValue(field, native[field.native], mapping.valueEncoding));
+    setPath(fields, field.canonical, readValue(field, native[field.native]));
   }
   const read = new Set(object.reads.map((field) => field.native));
   const unmapped = object.unmapped === 'report' ? Object.keys(native).filter((key) => !read.has(key)) : [];

@@ -19,7 +19,7 @@ export type ValueEncoding = 'json' | 'strings';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export function readValue(mapping: FieldMapping, raw: unknown, encoding: ValueEncoding): unknown {
+export function readValue(mapping: FieldMapping, raw: unknown): unknown {
   // Empty text is no value (see canonical.ts), whatever the encoding.
   if (raw === undefined || raw === null || raw === '') return null;
   const fail = (why: string): never => {

@@ -1,0 +1,42 @@
+import type { CanonicalFields } from '../canonical';
+
+/**
+ * Canonical fields flattened to paths (`email`, `custom.tier`), so deltas and conflicts are
+ * decided per field, custom ones included.
+ */
+export function flattenFields(fields: Readonly<CanonicalFields> | undefined): Map<string, unknown> {
+  const flat = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    if (key === 'custom' && value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [name, customValue] of Object.entries(value)) flat.set(`custom.${name}`, customValue);
+    } else {
+      flat.set(key, value);
+    }
+  }
+  return flat;
+}
+
+export function unflattenFields(flat: ReadonlyMap<string, unknown>): CanonicalFields {
+  const fields: CanonicalFields = {};
+  for (const [path, value] of flat) {
+    if (path.startsWith('custom.')) fields.custom = { ...fields.custom, [path.slice('custom.'.length)]: value };
+    else fields[path] = value;
+  }
+  return fields;
+}
+
+/** Structural equality of JSON values (key order ignored, array order kept). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, index) => sameValue(item, b[index]));
+  const left = Object.entries(a as Record<string, unknown>).filter(([, value]) => value !== undefined);
+  const right = b as Record<string, unknown>;
+  return left.length === Object.values(right).filter((value) => value !== undefined).length && left.every(([key, value]) => sameValue(value, right[key]));
+}
+
+/** Null and absent both mean "no value" for fill-empty decisions. */
+export function isEmptyValue(value: unknown): boolean {
+  return value === null || value === undefined || (Array.isArray(value) && value.length === 0);
+}
