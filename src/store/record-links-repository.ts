@@ -44,6 +44,49 @@ export class RecordLinksRepository {
     return result.rows[0] && toLink(result.rows[0]);
   }
 
+  /**
+   * The canonical id of each external record of one connection, linking the unlinked ones:
+   * to the id the CRM itself carries (its external-id field), else to a fresh one. Idempotent and
+   * safe under concurrency: whoever links first wins and everyone reads the same answer.
+   */
+  async ensureLinks(
+    tenantId: string,
+    connectionId: string,
+    objectType: ObjectType,
+    records: readonly { externalId: string; proposedCanonicalId: string }[],
+  ): Promise<Map<string, string>> {
+    if (records.length === 0) return new Map();
+    const externalIds = records.map((record) => record.externalId);
+    const select = async (): Promise<Map<string, string>> => {
+      const found = await this.pool.query<{ external_id: string; canonical_id: string }>(
+        `SELECT external_id, canonical_id FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[])`,
+        [connectionId, objectType, externalIds],
+      );
+      return new Map(found.rows.map((row) => [row.external_id, row.canonical_id]));
+    };
+    let linked = await select();
+    const missing = records.filter((record) => !linked.has(record.externalId));
+    if (missing.length > 0) {
+      // ON CONFLICT DO NOTHING covers both races: the external record linked meanwhile, or the
+      // proposed canonical id already linked to another record of this connection (a copied
+      // external-id value); the latter is retried with a fresh id by the caller's next call.
+      await this.pool.query(
+        `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+         ON CONFLICT DO NOTHING`,
+        [
+          missing.map((record) => record.proposedCanonicalId),
+          missing.map(() => connectionId),
+          missing.map(() => tenantId),
+          missing.map(() => objectType),
+          missing.map((record) => record.externalId),
+        ],
+      );
+      linked = await select();
+    }
+    return linked;
+  }
+
   /** Every link (and its snapshot, if any) of the given canonical records, across connections. */
   async loadSyncedStates(canonicalIds: readonly string[], db: Queryable = this.pool): Promise<SyncedState[]> {
     if (canonicalIds.length === 0) return [];
