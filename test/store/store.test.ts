@@ -37,12 +37,12 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['conflicts', 'connections', 'record_links', 'record_snapshots', 'tenants']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['conflicts', 'connections', 'rate_budget_counters', 'record_links', 'record_snapshots', 'tenants']);
     await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
   });
 
@@ -101,6 +101,24 @@ describe('PostgreSQL store', () => {
     await expect(links.saveSyncedStates(batch)).rejects.toThrow(/record_links_connection_id_object_type_external_id_key/);
     await expect(links.loadSyncedStates([fresh, clash])).resolves.toEqual([]);
     expect((await links.loadSyncedStates([first]))[0]?.snapshot?.fields).toEqual({ name: 'Acme' });
+  });
+
+  it('links each external record once, to the id its CRM carries or a fresh one, even when callers race', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const carried = randomUUID();
+    const proposals = (): { externalId: string; proposedCanonicalId: string }[] => [
+      { externalId: '003RACE1', proposedCanonicalId: carried },
+      { externalId: '003RACE2', proposedCanonicalId: randomUUID() },
+    ];
+    const [first, second] = await Promise.all([
+      links.ensureLinks('acme', 'acme-sf', 'contact', proposals()),
+      links.ensureLinks('acme', 'acme-sf', 'contact', proposals()),
+    ]);
+    expect(first).toEqual(second);
+    expect(first.get('003RACE1')).toBe(carried);
+    expect(first.size).toBe(2);
+    const again = await links.ensureLinks('acme', 'acme-sf', 'contact', proposals());
+    expect(again).toEqual(first);
   });
 
   it('records conflict decisions for audit', async () => {
