@@ -3,6 +3,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from './activities';
+import { createStoredConnectionRegistry } from './connectors/stored-connections';
+import { ConflictsRepository } from './store/conflicts-repository';
 import { loadConfigOrExit, type Config } from './config';
 import { ConnectionsRepository } from './store/connections-repository';
 import { createPool } from './store/database';
@@ -20,6 +22,7 @@ export interface WorkerContext {
 /** Registers every workflow and activity on the task queue; `run()` it, `shutdown()` to stop. */
 export async function createWorker({ config, address, pool }: WorkerContext): Promise<Worker> {
   const cipher = await loadCredentialCipher(config);
+  const connections = new ConnectionsRepository(pool, cipher);
   const connection = await NativeConnection.connect({ address });
   return Worker.create({
     connection,
@@ -27,8 +30,10 @@ export async function createWorker({ config, address, pool }: WorkerContext): Pr
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({
-      connections: new ConnectionsRepository(pool, cipher),
+      connections,
       links: new RecordLinksRepository(pool),
+      conflicts: new ConflictsRepository(pool),
+      connectors: createStoredConnectionRegistry({ connections, pool }),
     }),
   });
 }

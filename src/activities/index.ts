@@ -1,18 +1,29 @@
+import type { ConnectorRegistry } from '../connectors/registry';
+import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
+import { applyToTarget, type ApplyToTargetInput } from './apply-to-target';
+import { classifyFailures } from './failures';
+import { createSyncActivities } from './sync-activities';
 
 /** What activities need from the outside world, injected so tests can hand in real, isolated ones. */
 export interface ActivityDependencies {
   connections: ConnectionsRepository;
   links: RecordLinksRepository;
+  conflicts: ConflictsRepository;
+  connectors: ConnectorRegistry;
 }
 
 /**
  * Builds the activity implementations around their dependencies (the Temporal samples'
- * dependency-injection pattern). Workflows `import type` the result, never this module.
+ * dependency-injection pattern). Workflows `import type` the result, never this module. Every
+ * activity leaves with its failures classified (failures.ts).
  */
-export function createActivities(_dependencies: ActivityDependencies) {
-  return {};
+export function createActivities(dependencies: ActivityDependencies) {
+  return classifyFailures({
+    ...createSyncActivities(dependencies),
+    applyToTarget: (input: ApplyToTargetInput) => applyToTarget(dependencies, input),
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -67,6 +67,14 @@ export interface DeletionPage {
   deletions: { externalId: string; deletedAt: string }[];
   nextCursor?: string | undefined;
   highWatermark: string;
+  /**
+   * Where the next scan starts, for vendors whose deletion feed is a token rather than a time
+   * (Dynamics change-tracking delta links): pass it as `cursor` to the next scan. Absent = rescan
+   * from `since`.
+   */
+  resumeCursor?: string | undefined;
+  /** The vendor's token had expired and the feed restarted: deletions in the gap were not listed. */
+  restarted?: boolean | undefined;
 }
 
 /** A CRM record, already mapped to canonical fields; references hold the CRM's own ids. */

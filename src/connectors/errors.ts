@@ -51,6 +51,8 @@ export class ConnectorError extends Error {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly fieldErrors: FieldError[] | undefined;
+  /** The vendor's words, verbatim (`message` adds provider, class and code for logs). */
+  readonly vendorMessage: string;
 
   constructor(details: ConnectorErrorDetails, options?: { cause?: unknown }) {
     super(`${details.provider} ${details.errorClass}${details.vendorCode ? ` ${details.vendorCode}` : ''}: ${details.message}`, options);
@@ -61,13 +63,14 @@ export class ConnectorError extends Error {
     this.status = details.status;
     this.retryAfterMs = details.retryAfterMs;
     this.fieldErrors = details.fieldErrors;
+    this.vendorMessage = details.message;
   }
 
   toInfo(): ConnectorErrorInfo {
     return {
       provider: this.provider,
       errorClass: this.errorClass,
-      message: this.message,
+      message: this.vendorMessage,
       vendorCode: this.vendorCode,
       status: this.status,
       retryAfterMs: this.retryAfterMs,

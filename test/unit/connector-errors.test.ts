@@ -31,7 +31,7 @@ describe('classifyHttpFailure', () => {
     expect(JSON.parse(JSON.stringify(error.toInfo()))).toEqual({
       provider: 'hubspot',
       errorClass: 'validation',
-      message: error.message,
+      message: 'Property values were not valid',
       vendorCode: 'VALIDATION_ERROR',
       status: 400,
       fieldErrors: [{ field: 'email', message: 'Email address is invalid' }],

@@ -75,7 +75,10 @@ export function createAdmin(deps: AdminDependencies): DynamicsAdmin {
     getRecord: (name, id) => deps.store.get(definitionOf(name), id),
     listRecords: (name) => [...deps.store.rows(definitionOf(name))],
     expireTokens: (token) => deps.authority.expire(token),
-    expireDeltaTokens: () => deps.deltaTokens.expireAll(deps.store.currentVersion()),
+    expireDeltaTokens: () => {
+      deps.deltaTokens.expireAll(deps.store.currentVersion());
+      deps.store.advanceVersion();
+    },
     spendServiceProtectionBudget: (count, userId) => deps.protection.spend(userId ?? deps.applicationUserId, count),
     configureServiceProtection: (options) => deps.protection.configure(options),
     setWebhookAuth: (auth) => deps.setWebhookAuth(auth),

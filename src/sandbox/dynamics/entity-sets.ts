@@ -72,6 +72,11 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       emailaddress1: { type: 'string' },
       telephone1: { type: 'string' },
       jobtitle: { type: 'string' },
+      mobilephone: { type: 'string' },
+      address1_city: { type: 'string' },
+      address1_country: { type: 'string' },
+      // A tenant's own column from a solution (publisher prefix crm_), for custom-field mappings.
+      crm_loyaltytier: { type: 'string' },
       _parentcustomerid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
     },
     [['emailaddress1']],
@@ -87,6 +92,7 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       telephone1: { type: 'string' },
       websiteurl: { type: 'string' },
       address1_city: { type: 'string' },
+      address1_country: { type: 'string' },
       revenue: { type: 'number' },
       numberofemployees: { type: 'number' },
     },
@@ -102,6 +108,8 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       estimatedclosedate: { type: 'date' },
       stepname: { type: 'string' },
       closeprobability: { type: 'number' },
+      // A solution choice column: custom option values start at 100,000,000 (publisher prefix).
+      crm_dealstage: { type: 'number' },
       _parentaccountid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
     },
     [],

@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { generate as generateCertificate } from 'selfsigned';
 import { SandboxCounters } from '../core/counters';
 import { FaultInjector } from '../core/faults';
 import { ModstampClock } from '../core/modstamp-clock';
@@ -39,6 +42,11 @@ export interface DynamicsSandboxOptions extends CommonSandboxOptions {
   deltaTokenRetentionMs?: number;
   /** Clock for token expiry, delta-token retention and limits (tests can move time). */
   now?: () => number;
+  /**
+   * Serve HTTPS with a self-signed certificate generated at start (for 127.0.0.1 and localhost),
+   * because MSAL refuses non-https authorities. Clients trust `handle.tls.ca`. Default false (HTTP).
+   */
+  tls?: boolean;
 }
 
 export interface DynamicsSandbox extends SandboxHandle {
@@ -50,6 +58,8 @@ export interface DynamicsSandbox extends SandboxHandle {
   /** The application user stamps API writes (InitiatingUserId, _modifiedby_value); the UI user stamps admin edits. */
   users: { applicationUserId: string; uiUserId: string };
   organization: OrganizationInfo;
+  /** Present with `tls: true`: the PEM certificate to trust (self-signed, so it is its own CA). */
+  tls?: { ca: string };
 }
 
 const SEED_SETS: Record<string, DynamicsEntitySetName> = { contacts: 'contacts', companies: 'accounts', deals: 'opportunities', activities: 'tasks' };
@@ -130,7 +140,16 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
   });
   registerAdminRoutes(app, admin);
 
-  baseUrl = await listen(app, options.port ?? 0);
+  let tlsServer: HttpsServer | undefined;
+  let tls: { ca: string } | undefined;
+  if (options.tls) {
+    const served = await listenTls(app, options.port ?? 0);
+    tlsServer = served.server;
+    tls = { ca: served.ca };
+    baseUrl = served.url;
+  } else {
+    baseUrl = await listen(app, options.port ?? 0);
+  }
   context.serviceRoot = `${baseUrl}${API_ROOT}`;
   late.authority = new TokenAuthority({
     tenantId,
@@ -169,9 +188,44 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     admin,
     users,
     organization,
+    ...(tls ? { tls } : {}),
     stop: async () => {
       await webhooks.stop();
+      if (tlsServer) {
+        const server = tlsServer;
+        // Held-open requests (injected timeouts) would keep close() waiting forever.
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
       await app.close();
     },
   };
+}
+
+/**
+ * The core app listens over HTTP only; in TLS mode an HTTPS server hands each request to the
+ * same Fastify router, so routes, hooks, faults and counters behave exactly as over HTTP.
+ */
+async function listenTls(app: ReturnType<typeof createSandboxApp>, port: number): Promise<{ server: HttpsServer; url: string; ca: string }> {
+  const host = '127.0.0.1';
+  const pems = await generateCertificate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 7 * 24 * 3600 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: host }, { type: 2, value: 'localhost' }] },
+    ],
+  });
+  await app.ready();
+  const server = createHttpsServer({ key: pems.private, cert: pems.cert }, (request, response) => app.routing(request, response));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return { server, url: `https://${host}:${address.port}`, ca: pems.cert };
 }

@@ -56,6 +56,14 @@ export class DataverseStore {
     return this.version;
   }
 
+  /**
+   * Consumes a version without a write: after change tracking is reset, tokens issued from then on
+   * carry a version above every expired one, so they are not mistaken for expired tokens.
+   */
+  advanceVersion(): number {
+    return this.nextVersion();
+  }
+
   get(definition: EntitySetDefinition, id: string): Row | undefined {
     return this.table(definition).get(id.toLowerCase());
   }

@@ -8,7 +8,7 @@ import { HubSpotError, notFound } from './errors';
 import type { HubSpotLimitOptions, HubSpotLimits, LimitsState } from './limits';
 import { toPublicObject, type PublicObject } from './public-object';
 import { objectTypeParam } from './request-context';
-import { OBJECT_TYPES, type HubSpotObjectType } from './schema';
+import { OBJECT_TYPES, type HubSpotObjectType, type PropertyKind } from './schema';
 import { fakeProperties } from './seed';
 import type { PropertyInput, RecordStore, StoredRecord, WriteSource } from './store';
 import type { HubSpotWebhooks } from './webhooks';
@@ -28,6 +28,8 @@ export interface HubSpotAdmin {
   archive(type: HubSpotObjectType, id: string): boolean;
   restore(type: HubSpotObjectType, id: string): HubSpotRecordView;
   getRecord(type: HubSpotObjectType, id: string): HubSpotRecordView | undefined;
+  /** Adds a custom property to this portal (as a HubSpot admin would in Settings), e.g. a tenant field. */
+  defineProperty(type: HubSpotObjectType, name: string, kind: PropertyKind, unique?: boolean): void;
   listRecords(type: HubSpotObjectType, options?: { archived?: boolean }): HubSpotRecordView[];
   /** Expires one OAuth access token or all; later calls with it get 401 EXPIRED_AUTHENTICATION. */
   expireTokens(token?: string): number;
@@ -80,6 +82,7 @@ export function createAdmin(deps: AdminDeps): HubSpotAdmin {
     changeAsUser: (type, id, properties) => view(deps.store.update(type, id, properties, user)),
     archive: (type, id) => deps.store.archive(type, id, user),
     restore: (type, id) => view(deps.store.restore(type, id, user)),
+    defineProperty: (type, name, kind, unique = false) => deps.store.defineProperty(type, name, kind, unique),
     getRecord(type, id) {
       const record = deps.store.get(type, id);
       return record ? view(record) : undefined;

@@ -1,0 +1,39 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ConnectorError, type ErrorClass } from '../connectors/errors';
+
+/**
+ * The one place a ConnectorError becomes a Temporal failure. The failure's type is the error
+ * class, so workflow code and retry policies decide by class without knowing the vendor:
+ * transient failures use the activity's backoff; rate and quota failures wait for the vendor's
+ * own hint (nextRetryDelay); everything else is not retried by Temporal (the workflow parks the
+ * record, or waits for re-authorisation).
+ */
+const retryableClasses = new Set<ErrorClass>(['transient', 'rate-limited', 'quota-exhausted']);
+
+export function toApplicationFailure(error: unknown): unknown {
+  if (!(error instanceof ConnectorError)) return error;
+  return ApplicationFailure.create({
+    type: error.errorClass,
+    message: error.message,
+    nonRetryable: !retryableClasses.has(error.errorClass),
+    details: [error.toInfo()],
+    ...(error.retryAfterMs !== undefined && retryableClasses.has(error.errorClass) ? { nextRetryDelay: error.retryAfterMs } : {}),
+    cause: error,
+  });
+}
+
+/** Wraps every activity so connector failures leave it already classified. */
+export function classifyFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, activity]) => [
+      name,
+      async (...args: never[]) => {
+        try {
+          return await activity(...args);
+        } catch (error) {
+          throw toApplicationFailure(error);
+        }
+      },
+    ]),
+  ) as T;
+}

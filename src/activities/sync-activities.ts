@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { ExternalRecord } from '../connectors/connector';
+import type { ConnectorRegistry } from '../connectors/registry';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
+import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
+import type { ConnectionsRepository } from '../store/connections-repository';
+import type { RecordLinksRepository } from '../store/record-links-repository';
+import type { LinkedRecord } from './apply-to-target';
+
+export interface SyncConfig {
+  tenantId: string;
+  provider: CrmProvider;
+  /** The tenant's other active connections: the targets of this connection's changes. */
+  peers: { connectionId: string; provider: CrmProvider }[];
+  settings: SyncSettings;
+}
+
+export interface SyncActivityDependencies {
+  connections: ConnectionsRepository;
+  connectors: ConnectorRegistry;
+  links: RecordLinksRepository;
+}
+
+/** Links source records to canonical ids once, before the batch fans out to several targets. */
+async function linkRecords(deps: SyncActivityDependencies, tenantId: string, connectionId: string, objectType: ObjectType, records: readonly ExternalRecord[]): Promise<LinkedRecord[]> {
+  const canonical = await deps.links.ensureLinks(
+    tenantId,
+    connectionId,
+    objectType,
+    records.map((record) => ({ externalId: record.externalId, proposedCanonicalId: record.syncId && isUuid(record.syncId) ? record.syncId : randomUUID() })),
+  );
+  return records.flatMap((record) => {
+    const canonicalId = canonical.get(record.externalId);
+    return canonicalId ? [{ ...record, canonicalId }] : [];
+  });
+}
+
+export function createSyncActivities(deps: SyncActivityDependencies) {
+  return {
+    async loadSyncConfig({ connectionId }: { connectionId: string }): Promise<SyncConfig> {
+      const connection = await deps.connections.getConnection(connectionId);
+      if (!connection) throw new Error(`unknown connection "${connectionId}"`);
+      const peers = (await deps.connections.listConnections(connection.tenantId)).filter((peer) => peer.id !== connectionId && peer.status !== 'disabled');
+      const settings = syncSettingsSchema.safeParse(connection.settings.sync ?? {});
+      if (!settings.success) {
+        throw new Error(`connection ${connectionId} settings.sync is invalid: ${settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      }
+      return { tenantId: connection.tenantId, provider: connection.provider, peers: peers.map((peer) => ({ connectionId: peer.id, provider: peer.provider })), settings: settings.data };
+    },
+
+    /** One page of changes since the watermark, already linked to canonical ids. */
+    async pollChanges(input: { tenantId: string; connectionId: string; objectType: ObjectType; since: string; cursor?: string | undefined }): Promise<{ records: LinkedRecord[]; nextCursor?: string | undefined; highWatermark: string }> {
+      const connector = await deps.connectors.forConnection(input.connectionId);
+      const page = await connector.listChanges(input.objectType, { since: input.since, cursor: input.cursor });
+      return { records: await linkRecords(deps, input.tenantId, input.connectionId, input.objectType, page.records), nextCursor: page.nextCursor, highWatermark: page.highWatermark };
+    },
+
+    /** The current state of records named by change notices, linked to canonical ids. */
+    async readAndLinkRecords(input: { tenantId: string; connectionId: string; objectType: ObjectType; externalIds: string[] }): Promise<LinkedRecord[]> {
+      const connector = await deps.connectors.forConnection(input.connectionId);
+      const records = await connector.readRecords(input.objectType, input.externalIds);
+      return linkRecords(deps, input.tenantId, input.connectionId, input.objectType, records);
+    },
+  };
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { ObjectType } from '../../model/identifiers';
+import type { CompiledMapping } from '../../model/mapping';
+import type { UpsertInput, UpsertOutcome } from '../connector';
+import { ConnectorError, type ConnectorErrorInfo } from '../errors';
+import { dataverseFailureInfo } from './errors';
+import type { DataverseHttp } from './http';
+import { toPayload, upsertPath } from './record-mapper';
+import type { DynamicsSpec } from './spec';
+
+export interface WriteContext {
+  http: DataverseHttp;
+  spec: DynamicsSpec;
+  mapping: CompiledMapping;
+  /** Requests per `$batch`, at most spec.batch.maxRequests. */
+  batchSize: number;
+}
+
+interface BatchPart {
+  index: number;
+  method: string;
+  url: string;
+  body: string;
+}
+
+interface PartResponse {
+  contentId: string | undefined;
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Upserts through `$batch` [D12], one alternate-key PATCH per record. Each PATCH is its own
+ * top-level part, not a member of a change set: a change set is atomic, so one bad row would roll
+ * back every row beside it. `Prefer: odata.continue-on-error` keeps the batch going past a failed
+ * part, and each part asks for its representation so 201 (created) and 200 (updated) tell apart.
+ */
+export async function upsertThroughBatch(context: WriteContext, objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> {
+  const { spec, mapping } = context;
+  const entity = spec.objects[objectType];
+  const outcomes: (UpsertOutcome | undefined)[] = new Array<UpsertOutcome | undefined>(inputs.length);
+  const parts: BatchPart[] = [];
+  inputs.forEach((input, index) => {
+    try {
+      const body = JSON.stringify(toPayload(spec, mapping, objectType, input));
+      const select = `$select=${entity.primaryId},${spec.systemColumns.modifiedOn}`;
+      parts.push({ index, method: 'PATCH', url: `${context.http.serviceRoot}/${upsertPath(spec, entity, input)}?${select}`, body });
+    } catch (error) {
+      // A value the mapping cannot express never reaches the vendor; the record is parked.
+      outcomes[index] = { syncId: input.syncId, status: 'failed', error: failureInfo('validation', error) };
+    }
+  });
+
+  const size = Math.max(1, Math.min(context.batchSize, spec.batch.maxRequests));
+  for (let start = 0; start < parts.length; start += size) {
+    const chunk = parts.slice(start, start + size);
+    const responses = await sendBatch(context, chunk);
+    const byId = new Map(responses.map((response, position) => [response.contentId ?? String(position + 1), response]));
+    chunk.forEach((part, position) => {
+      const input = inputs[part.index] as UpsertInput;
+      const response = byId.get(String(position + 1));
+      outcomes[part.index] = response ? outcomeOf(spec, entity.primaryId, input, response) : notExecuted(input);
+    });
+  }
+  return outcomes.map((outcome, index) => outcome ?? notExecuted(inputs[index] as UpsertInput));
+}
+
+async function sendBatch(context: WriteContext, chunk: readonly BatchPart[]): Promise<PartResponse[]> {
+  const boundary = `batch_${randomUUID()}`;
+  const lines: string[] = [];
+  chunk.forEach((part, position) => {
+    lines.push(
+      `--${boundary}`,
+      'Content-Type: application/http',
+      'Content-Transfer-Encoding: binary',
+      `Content-ID: ${position + 1}`,
+      '',
+      `${part.method} ${part.url} HTTP/1.1`,
+      'Content-Type: application/json; type=entry',
+      'Prefer: return=representation',
+      '',
+      part.body,
+    );
+  });
+  lines.push(`--${boundary}--`, '');
+  // Execute batch operations: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api [D12]
+  const response = await context.http.send({
+    method: 'POST',
+    url: '$batch',
+    headers: { 'content-type': `multipart/mixed; boundary=${boundary}`, prefer: 'odata.continue-on-error' },
+    body: lines.join('\r\n'),
+  });
+  const responseBoundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(response.headers['content-type'] ?? '');
+  const name = responseBoundary?.[1] ?? responseBoundary?.[2];
+  if (!name) throw new ConnectorError({ provider: 'dynamics', errorClass: 'transient', status: response.status, message: 'the $batch response is not multipart/mixed' });
+  return parseMultipart(response.text, name);
+}
+
+/** Parses a `multipart/mixed` batch response, descending into change-set responses. */
+export function parseMultipart(text: string, boundary: string): PartResponse[] {
+  const out: PartResponse[] = [];
+  const segments = text.split(`--${boundary}`);
+  for (let i = 1; i < segments.length; i += 1) {
+    const segment = segments[i] as string;
+    if (segment.startsWith('--')) break;
+    const { head, rest } = splitHead(segment.replace(/^\r?\n/, ''));
+    const headers = parseHeaders(head);
+    const type = headers['content-type'] ?? '';
+    const inner = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
+    if (/^multipart\/mixed/i.test(type) && inner) {
+      out.push(...parseMultipart(rest, (inner[1] ?? inner[2]) as string));
+      continue;
+    }
+    const http = splitHead(rest.replace(/^(\r?\n)+/, ''));
+    const [statusLine = '', ...headerLines] = http.head;
+    const status = Number(/^HTTP\/1\.[01]\s+(\d{3})/.exec(statusLine.trim())?.[1] ?? 0);
+    out.push({ contentId: headers['content-id'], status, headers: parseHeaders(headerLines), body: http.rest.replace(/(\r?\n)+$/, '') });
+  }
+  return out;
+}
+
+function splitHead(text: string): { head: string[]; rest: string } {
+  const match = /\r?\n\r?\n/.exec(text);
+  if (!match) return { head: text.split(/\r?\n/).filter((line) => line !== ''), rest: '' };
+  return { head: text.slice(0, match.index).split(/\r?\n/), rest: text.slice(match.index + match[0].length) };
+}
+
+function parseHeaders(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function outcomeOf(spec: DynamicsSpec, primaryId: string, input: UpsertInput, response: PartResponse): UpsertOutcome {
+  if (response.status >= 400 || response.status === 0) {
+    return { syncId: input.syncId, status: 'failed', error: dataverseFailureInfo(response.status || 500, response.body, response.headers) };
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = response.body.trim() === '' ? {} : (JSON.parse(response.body) as Record<string, unknown>);
+  } catch {
+    body = {};
+  }
+  const entityId = /\(([0-9a-fA-F-]{36})\)\s*$/.exec(response.headers['odata-entityid'] ?? '')?.[1];
+  const returnedId = body[primaryId];
+  const externalId = typeof returnedId === 'string' ? returnedId : (entityId ?? input.externalId ?? '');
+  const modifiedOn = body[spec.systemColumns.modifiedOn];
+  return {
+    syncId: input.syncId,
+    // 201 = created, 200 = updated [D7]; a bare 204 (no representation) cannot say which.
+    status: response.status === 201 ? 'created' : 'updated',
+    externalId: externalId.toLowerCase(),
+    ...(typeof modifiedOn === 'string' ? { modifiedAt: new Date(Date.parse(modifiedOn)).toISOString() } : {}),
+  };
+}
+
+function notExecuted(input: UpsertInput): UpsertOutcome {
+  return { syncId: input.syncId, status: 'failed', error: { provider: 'dynamics', errorClass: 'transient', message: 'the $batch ended before this request ran' } };
+}
+
+function failureInfo(errorClass: ConnectorErrorInfo['errorClass'], error: unknown): ConnectorErrorInfo {
+  const message = error instanceof Error ? error.message : String(error);
+  const field = (error as { field?: unknown }).field;
+  return { provider: 'dynamics', errorClass, message, ...(typeof field === 'string' ? { fieldErrors: [{ field, message }] } : {}) };
+}

@@ -1,0 +1,179 @@
+import type { Agent } from 'undici';
+import type { ObjectType } from '../../model/identifiers';
+import { compileMapping, type CompiledMapping } from '../../model/mapping';
+import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeletionPage, ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
+import { ConnectorError } from '../errors';
+import { RateBudget, type RateBudgetSnapshot } from '../rate-budget';
+import { SingleFlightTokenProvider } from '../token-provider';
+import { createTokenSource } from './auth';
+import { upsertThroughBatch, type WriteContext } from './bulk';
+import { listChanges, type ODataPage, type ReadContext } from './changes';
+import { dynamicsDefaultMapping } from './default-mapping';
+import { listDeletions } from './deletions';
+import { readExportPage, startExport } from './export';
+import { createAgent, DataverseHttp } from './http';
+import { fromRow, isGuid, selectColumns } from './record-mapper';
+import { DATAVERSE_API_VERSION, dynamicsSpec, type DynamicsSpec } from './spec';
+
+export { DATAVERSE_API_VERSION, dynamicsSpec } from './spec';
+export { dynamicsDefaultMapping } from './default-mapping';
+
+export interface DynamicsCredentials {
+  /** Entra ID tenant (directory) id. */
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** @default `${authorityHost}/${tenantId}` */
+  authority?: string | undefined;
+  /** @default `${orgUrl}/.default` */
+  scope?: string | undefined;
+}
+
+export interface DynamicsConnectorOptions extends ConnectorBaseOptions {
+  /** The environment's URL, e.g. `https://contoso.crm4.dynamics.com`. */
+  orgUrl: string;
+  /** @default `${orgUrl}/api/data/${DATAVERSE_API_VERSION}` */
+  serviceRoot?: string | undefined;
+  credentials: DynamicsCredentials;
+  /** @default `https://login.microsoftonline.com` (sovereign clouds differ) */
+  authorityHost?: string | undefined;
+  /**
+   * PEM certificate(s) to trust for the API and the authority, e.g. a test server's self-signed
+   * certificate. Replaces the default roots for this connection only; omit in production.
+   */
+  ca?: string | undefined;
+  /** Requests per `$batch` (1-1,000). @default 1000 */
+  batchSize?: number | undefined;
+  /** `odata.maxpagesize` for reads (1-5,000). @default 5000 */
+  pageSize?: number | undefined;
+}
+
+export interface DynamicsConnector extends CrmConnector {
+  readonly provider: 'dynamics';
+  /** The Web API's `WhoAmI`: the application user, which stamps this connection's own writes. */
+  whoAmI(): Promise<{ userId: string; businessUnitId: string; organizationId: string }>;
+  /** Tokens obtained so far (single-flight refreshes), for metrics and tests. */
+  readonly tokenRequests: number;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+export async function createDynamicsConnector(options: DynamicsConnectorOptions): Promise<DynamicsConnector> {
+  const spec: DynamicsSpec = dynamicsSpec;
+  const mapping: CompiledMapping = compileMapping(dynamicsDefaultMapping, options.mappingOverride);
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const orgUrl = options.orgUrl.replace(/\/+$/, '');
+  const serviceRoot = (options.serviceRoot ?? `${orgUrl}/api/data/${DATAVERSE_API_VERSION}`).replace(/\/+$/, '');
+  const authority = options.credentials.authority ?? `${(options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '')}/${options.credentials.tenantId}`;
+  const agent: Agent = createAgent({ ca: options.ca, timeoutMs });
+
+  const refresh = createTokenSource(
+    { authority, clientId: options.credentials.clientId, clientSecret: options.credentials.clientSecret, scope: options.credentials.scope ?? `${orgUrl}/.default` },
+    agent,
+    timeoutMs,
+  );
+  const tokens = new SingleFlightTokenProvider({ provider: 'dynamics', refresh, ...(options.onTokenRefreshed ? { onRefreshed: options.onTokenRefreshed } : {}) });
+  const windows = options.rateLimits === false ? [] : (options.rateLimits ?? spec.rateWindows);
+  const budget =
+    windows.length === 0
+      ? undefined
+      : new RateBudget({ provider: 'dynamics', connectionId: options.connectionId, windows, pool: options.pool, ...(options.maxBudgetWaitMs !== undefined ? { maxWaitMs: options.maxBudgetWaitMs } : {}) });
+  const observedLimit = windows.find((window) => window.name === spec.rateHeaders.windowName)?.limit;
+  const http = new DataverseHttp({ serviceRoot, dispatcher: agent, tokens, budget, observedLimit, timeoutMs });
+
+  const pageSize = Math.max(1, Math.min(options.pageSize ?? spec.paging.defaultPageSize, spec.paging.maxPageSize));
+  const read: ReadContext = { http, spec, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, pageSize };
+  const write: WriteContext = { http, spec, mapping, batchSize: Math.max(1, Math.min(options.batchSize ?? spec.batch.maxRequests, spec.batch.maxRequests)) };
+
+  const readRecords = async (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => {
+    const entity = spec.objects[objectType];
+    const ids = [...new Set(externalIds.filter(isGuid).map((id) => id.toLowerCase()))];
+    const records: ExternalRecord[] = [];
+    for (let start = 0; start < ids.length; start += spec.batch.readChunk) {
+      const filter = ids
+        .slice(start, start + spec.batch.readChunk)
+        .map((id) => `${entity.primaryId} eq ${id}`)
+        .join(' or ');
+      let url: string | undefined = `${entity.entitySet}?$select=${selectColumns(spec, mapping, objectType).join(',')}&$filter=${encodeURIComponent(filter)}`;
+      while (url) {
+        // Query data: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview [D10]
+        const page: ODataPage = await http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `odata.maxpagesize=${spec.paging.maxPageSize}` } });
+        records.push(...page.value.map((row) => fromRow(spec, mapping, objectType, row)));
+        url = page['@odata.nextLink'];
+      }
+    }
+    return records;
+  };
+
+  const bulk: BulkPath = {
+    startExport: async (objectType, request) => startExport(read, objectType, request?.since),
+    readExportPage: (cursor) => readExportPage(read, cursor),
+    upsert: (objectType, inputs) => upsertThroughBatch(write, objectType, inputs),
+  };
+
+  return {
+    provider: 'dynamics',
+    bulk,
+    get tokenRequests() {
+      return tokens.refreshCount;
+    },
+    listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => listChanges(read, objectType, request),
+    listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(read, objectType, request),
+    readRecords,
+    // The architecture writes through the batch API; Dataverse's is $batch for any size.
+    upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertThroughBatch(write, objectType, inputs),
+    describeFields: (objectType) => describeFields(http, spec, mapping, objectType),
+    rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
+    whoAmI: async () => {
+      // WhoAmI function: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoami
+      const body = await http.json<{ UserId: string; BusinessUnitId: string; OrganizationId: string }>({ method: 'GET', url: 'WhoAmI' });
+      return { userId: body.UserId, businessUnitId: body.BusinessUnitId, organizationId: body.OrganizationId };
+    },
+    close: () => agent.close(),
+  };
+}
+
+interface AttributeMetadata {
+  LogicalName: string;
+  AttributeType?: string;
+  IsCustomAttribute?: boolean;
+  DisplayName?: { UserLocalizedLabel?: { Label?: string } | null };
+}
+
+/**
+ * Table columns from the metadata API. Where metadata is not served (the sandbox), the mapped
+ * columns are described instead, so schema discovery degrades rather than fails.
+ */
+async function describeFields(http: DataverseHttp, spec: DynamicsSpec, mapping: CompiledMapping, objectType: ObjectType): Promise<FieldDescription[]> {
+  const entity = spec.objects[objectType];
+  try {
+    // Query table definitions: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api
+    const body = await http.json<{ value: AttributeMetadata[] }>({
+      method: 'GET',
+      url: `EntityDefinitions(LogicalName='${entity.logicalName}')/Attributes?$select=LogicalName,AttributeType,IsCustomAttribute,DisplayName`,
+    });
+    return body.value.map((attribute) => ({
+      name: attribute.LogicalName,
+      label: attribute.DisplayName?.UserLocalizedLabel?.Label ?? attribute.LogicalName,
+      type: attribute.AttributeType ?? 'Unknown',
+      custom: attribute.IsCustomAttribute ?? false,
+      ...(attribute.LogicalName === spec.syncIdColumn ? { externalId: true } : {}),
+    }));
+  } catch (error) {
+    if (!(error instanceof ConnectorError) || error.errorClass !== 'not-found') throw error;
+    const object = mapping.objects[objectType];
+    const fields = [...(object?.reads ?? []), ...(object?.writes ?? [])];
+    const unique = new Map(fields.map((field) => [field.native, field]));
+    return [
+      { name: spec.syncIdColumn, label: 'crm-sync id', type: 'String', custom: true, externalId: true },
+      ...[...unique.values()].map((field) => ({
+        name: field.native,
+        label: field.native,
+        type: field.type,
+        custom: /^[a-z]+_/.test(field.native) && !field.native.startsWith('address1_'),
+        ...(field.values ? { picklistValues: Object.keys(field.values) } : {}),
+      })),
+    ];
+  }
+}

@@ -1,0 +1,67 @@
+import { Client } from '@hubspot/api-client';
+import { ConnectorError } from '../errors';
+import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
+import { toConnectorError } from './errors';
+import type { CallOptions } from './request-runner';
+import { HUBSPOT_API } from './spec';
+
+/** A private app's static token: never expires, never refreshed [H4]. */
+export interface HubSpotPrivateAppAuth {
+  kind: 'private-app';
+  accessToken: string;
+}
+
+/** A public app's OAuth grant: refreshed with the refresh token, 30-minute access tokens [H5][H7]. */
+export interface HubSpotOAuthAuth {
+  kind: 'oauth';
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  /** Default `{basePath}/oauth/v1/token`. Must end in `/oauth/v1/token` (the SDK's path). */
+  tokenUrl?: string | undefined;
+  /** A current access token, if the caller holds one. */
+  accessToken?: AccessToken | undefined;
+}
+
+export type HubSpotAuth = HubSpotPrivateAppAuth | HubSpotOAuthAuth;
+
+/**
+ * Tokens for one connection, single-flight. OAuth refreshes go through the SDK's tokens API with
+ * its retries off like every other call; HubSpot rotates nothing today, but the newest refresh
+ * token it returns is kept all the same.
+ */
+export function createTokenProvider(
+  auth: HubSpotAuth,
+  basePath: string,
+  callOptions: () => CallOptions,
+  onRefreshed?: (token: AccessToken) => Promise<void> | void,
+): SingleFlightTokenProvider {
+  if (auth.kind === 'private-app') {
+    return new SingleFlightTokenProvider({
+      provider: 'hubspot',
+      initial: { accessToken: auth.accessToken, expiresAt: null },
+      refresh: () => Promise.reject(new ConnectorError({ provider: 'hubspot', errorClass: 'auth', message: 'the private-app token was refused; it cannot be refreshed' })),
+    });
+  }
+  const tokenUrl = auth.tokenUrl ?? `${basePath}${HUBSPOT_API.tokenPath}`;
+  if (!tokenUrl.endsWith(HUBSPOT_API.tokenPath)) throw new Error(`tokenUrl must end in ${HUBSPOT_API.tokenPath}, got ${tokenUrl}`);
+  const oauthClient = new Client({ basePath: tokenUrl.slice(0, -HUBSPOT_API.tokenPath.length), numberOfApiCallRetries: 0 });
+  const tokensApi = oauthClient.oauth.tokensApi;
+  let refreshToken = auth.refreshToken;
+  return new SingleFlightTokenProvider({
+    provider: 'hubspot',
+    initial: auth.accessToken,
+    onRefreshed,
+    refresh: async () => {
+      try {
+        // https://developers.hubspot.com/docs/api/oauth/tokens (POST /oauth/v1/token, grant_type=refresh_token)
+        const response = await tokensApi.create('refresh_token', undefined, undefined, auth.clientId, auth.clientSecret, refreshToken, callOptions());
+        if (response.refreshToken) refreshToken = response.refreshToken;
+        return { accessToken: response.accessToken, expiresAt: Date.now() + response.expiresIn * 1000 };
+      } catch (error) {
+        // A refused grant (400 BAD_REFRESH_TOKEN) is 'auth': re-authorise; an outage stays transient.
+        throw toConnectorError(error);
+      }
+    },
+  });
+}

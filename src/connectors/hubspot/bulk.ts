@@ -1,0 +1,51 @@
+import type { ObjectType } from '../../model/identifiers';
+import type { BulkPath, ExternalRecord, UpsertInput, UpsertOutcome } from '../connector';
+import { listChanges } from './changes';
+import type { HubSpotContext } from './context';
+import { decodeCursor, encodeCursor } from './cursor';
+import { propertiesToRead, toExternalRecord } from './record-mapper';
+import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
+import { upsertAll } from './upsert';
+
+/**
+ * HubSpot has no bulk-job API for CRM objects that fits a sync (imports are CSV jobs without
+ * per-record results), so the bulk path is the batch API, wider: exports page the list endpoint
+ * (100 per call, everything) or the change search (since T), and writes run batch upserts of 100,
+ * several in flight, paced by the budget. Export pages carry no references (one call per record
+ * and slot); the engine reads them with readRecords where it needs them.
+ */
+type ExportCursor =
+  | { kind: 'export'; objectType: ObjectType; mode: 'list'; after: string | null }
+  | { kind: 'export'; objectType: ObjectType; mode: 'changes'; since: string; changes: string | null };
+
+export function createBulkPath(ctx: HubSpotContext): BulkPath {
+  return {
+    async startExport(objectType, request = {}) {
+      const state: ExportCursor = request.since
+        ? { kind: 'export', objectType, mode: 'changes', since: request.since, changes: null }
+        : { kind: 'export', objectType, mode: 'list', after: null };
+      return encodeCursor(state);
+    },
+
+    async readExportPage(cursor) {
+      const state = decodeCursor<ExportCursor>(cursor, 'export');
+      if (state.mode === 'changes') {
+        const page = await listChanges(ctx, state.objectType, { since: state.since, cursor: state.changes ?? undefined });
+        return { records: page.records, nextCursor: page.nextCursor ? encodeCursor({ ...state, changes: page.nextCursor }) : undefined };
+      }
+      const path = HUBSPOT_OBJECTS[state.objectType].path;
+      const properties = propertiesToRead(ctx.mapping, state.objectType);
+      // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (GET /crm/v3/objects/{type}?limit=100&after=&properties=)
+      const page = await ctx.runner.run('standard', (options) =>
+        ctx.apis.objects.basicApi.getPage(path, hubspotSpec.paging.listPage, state.after ?? undefined, properties, undefined, undefined, false, options),
+      );
+      const records: ExternalRecord[] = page.results.map((object) => toExternalRecord(ctx.mapping, state.objectType, object));
+      const after = page.paging?.next?.after;
+      return { records, nextCursor: after ? encodeCursor({ ...state, after }) : undefined };
+    },
+
+    upsert(objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> {
+      return upsertAll(ctx, objectType, inputs, hubspotSpec.bulkConcurrency);
+    },
+  };
+}

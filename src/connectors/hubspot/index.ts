@@ -1,0 +1,88 @@
+import type { ObjectType } from '../../model/identifiers';
+import { compileMapping } from '../../model/mapping';
+import type { CrmConnector, FieldDescription } from '../connector';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
+import type { RateBudgetSnapshot } from '../rate-budget';
+import { createApis } from './api';
+import { createTokenProvider, type HubSpotAuth } from './auth';
+import { createBulkPath } from './bulk';
+import { listChanges } from './changes';
+import type { HubSpotContext } from './context';
+import { listDeletions } from './deletions';
+import { hubspotDefaultMapping } from './default-mapping';
+import { readRecords } from './records';
+import { RequestRunner } from './request-runner';
+import { HUBSPOT_API, HUBSPOT_OBJECTS, hubspotSpec } from './spec';
+import { upsertAll } from './upsert';
+
+export { hubspotDefaultMapping } from './default-mapping';
+export { hubspotSpec, HUBSPOT_API, HUBSPOT_OBJECTS, SYNC_ID_PROPERTY } from './spec';
+export type { HubSpotAuth, HubSpotOAuthAuth, HubSpotPrivateAppAuth } from './auth';
+export { classifyHubSpotFailure } from './errors';
+
+export interface HubSpotConnectorOptions extends ConnectorBaseOptions {
+  /** The vendor (`https://api.hubapi.com`, the default) or a sandbox's URL. */
+  basePath?: string | undefined;
+  auth: HubSpotAuth;
+}
+
+export interface HubSpotConnector extends CrmConnector {
+  readonly provider: 'hubspot';
+  /** Calls sent to HubSpot so far, not counting token refreshes (tests and metrics). */
+  readonly requestCount: number;
+  /** Token refreshes that actually ran (single-flight: concurrent 401s share one). */
+  readonly tokenRefreshCount: number;
+}
+
+/** A upsertRecords call is the live path: a few batches in flight keep latency low without starving bulk work. */
+const LIVE_CHUNKS_IN_FLIGHT = 2;
+
+export async function createHubSpotConnector(options: HubSpotConnectorOptions): Promise<HubSpotConnector> {
+  const basePath = (options.basePath ?? HUBSPOT_API.defaultBasePath).replace(/\/+$/, '');
+  // Validated now, with the path of every bad entry, rather than at the first record.
+  const mapping = compileMapping(hubspotDefaultMapping, options.mappingOverride);
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // The token endpoint gets the runner's timeout agent; the closure runs only after the runner exists.
+  const tokens = createTokenProvider(options.auth, basePath, () => runner.plainOptions(), options.onTokenRefreshed);
+  const runner: RequestRunner = new RequestRunner({
+    connectionId: options.connectionId,
+    basePath,
+    tokens,
+    windows: options.rateLimits ?? hubspotSpec.rateWindows,
+    pool: options.pool,
+    maxBudgetWaitMs: options.maxBudgetWaitMs,
+    requestTimeoutMs,
+  });
+  const ctx: HubSpotContext = { apis: createApis(basePath), runner, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS };
+
+  return {
+    provider: 'hubspot',
+    get requestCount() {
+      return runner.requestCount;
+    },
+    get tokenRefreshCount() {
+      return tokens.refreshCount;
+    },
+    listChanges: (objectType, request) => listChanges(ctx, objectType, request),
+    readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
+    upsertRecords: (objectType, inputs) => upsertAll(ctx, objectType, inputs, LIVE_CHUNKS_IN_FLIGHT),
+    listDeletions: (objectType, request) => listDeletions(ctx, objectType, request),
+    bulk: createBulkPath(ctx),
+    describeFields: (objectType) => describeFields(ctx, objectType),
+    rateBudget: (): Promise<RateBudgetSnapshot> => runner.snapshot(),
+  };
+}
+
+async function describeFields(ctx: HubSpotContext, objectType: ObjectType): Promise<FieldDescription[]> {
+  const path = HUBSPOT_OBJECTS[objectType].path;
+  // https://developers.hubspot.com/docs/api/crm/properties (GET /crm/v3/properties/{objectType})
+  const response = await ctx.runner.run('standard', (options) => ctx.apis.properties.getAll(path, false, undefined, options));
+  return response.results.map((property) => ({
+    name: property.name,
+    label: property.label,
+    type: property.fieldType === 'select' || property.fieldType === 'radio' ? 'picklist' : property.type,
+    custom: property.hubspotDefined !== true,
+    externalId: property.hasUniqueValue === true,
+    picklistValues: property.options.length > 0 ? property.options.map((option) => option.value) : undefined,
+  }));
+}

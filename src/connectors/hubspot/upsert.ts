@@ -1,0 +1,152 @@
+import type { ObjectType } from '../../model/identifiers';
+import { MappingValueError } from '../../model/mapping';
+import type { UpsertInput, UpsertOutcome } from '../connector';
+import { ConnectorError, type ConnectorErrorInfo } from '../errors';
+import { mapLimited, type HubSpotContext } from './context';
+import { batchErrorInfo, type HubSpotErrorBody } from './errors';
+import { associationsFromReferences, modstampOf, toHubSpotProperties, type HubSpotObject } from './record-mapper';
+import { writeAssociations } from './records';
+import { HUBSPOT_OBJECTS, hubspotSpec, SYNC_ID_PROPERTY } from './spec';
+
+/** One input ready for the wire: by sync id (batch upsert) or, when already linked, by HubSpot id (batch update). */
+interface Prepared {
+  index: number;
+  input: UpsertInput;
+  by: 'sync-id' | 'id';
+  key: string;
+  properties: Record<string, string>;
+}
+
+interface BatchAnswer {
+  results: (HubSpotObject & { _new?: boolean })[];
+  errors?: HubSpotErrorBody[];
+}
+
+/**
+ * Upserts through HubSpot's batch API (100 per call, `chunksInFlight` calls at once, each paced
+ * by the budget). One outcome per input, in input order. A record HubSpot refuses never fails the
+ * others: 207 multi-status errors map to their inputs, and a batch refused whole (HubSpot fails a
+ * batch for one unknown property or bad value) is split until the refused inputs stand alone.
+ */
+export async function upsertAll(ctx: HubSpotContext, objectType: ObjectType, inputs: readonly UpsertInput[], chunksInFlight: number): Promise<UpsertOutcome[]> {
+  const outcomes = new Array<UpsertOutcome>(inputs.length);
+  const prepared: Prepared[] = [];
+  inputs.forEach((input, index) => {
+    try {
+      const properties = toHubSpotProperties(ctx.mapping, objectType, input.fields);
+      // The sync id rides in the properties too, so every result echoes the key it answers.
+      const withKey = { ...properties, [SYNC_ID_PROPERTY]: input.syncId };
+      if (input.externalId) prepared.push({ index, input, by: 'id', key: input.externalId, properties: withKey });
+      else prepared.push({ index, input, by: 'sync-id', key: input.syncId, properties: withKey });
+    } catch (error) {
+      if (!(error instanceof MappingValueError)) throw error;
+      outcomes[index] = failed(input.syncId, { provider: 'hubspot', errorClass: 'validation', message: error.message, fieldErrors: [{ field: error.field, message: error.message }] });
+    }
+  });
+  const chunks = chunk(prepared);
+  const answered = await mapLimited(chunks, chunksInFlight, (group) => submit(ctx, objectType, group));
+  for (const group of answered) for (const [index, outcome] of group) outcomes[index] = outcome;
+  return outcomes;
+}
+
+/** 100 per call, one kind per call, and no key twice in a call (HubSpot refuses duplicate ids). */
+function chunk(prepared: Prepared[]): Prepared[][] {
+  const chunks: Prepared[][] = [];
+  for (const by of ['sync-id', 'id'] as const) {
+    const open: { items: Prepared[]; keys: Set<string> }[] = [];
+    for (const item of prepared.filter((candidate) => candidate.by === by)) {
+      let target = open.find((group) => group.items.length < hubspotSpec.paging.batchSize && !group.keys.has(item.key));
+      if (!target) {
+        target = { items: [], keys: new Set() };
+        open.push(target);
+      }
+      target.items.push(item);
+      target.keys.add(item.key);
+    }
+    chunks.push(...open.map((group) => group.items));
+  }
+  return chunks;
+}
+
+async function submit(ctx: HubSpotContext, objectType: ObjectType, group: Prepared[]): Promise<[number, UpsertOutcome][]> {
+  if (group.length === 0) return [];
+  let answer: BatchAnswer;
+  try {
+    answer = await send(ctx, objectType, group);
+  } catch (error) {
+    if (!(error instanceof ConnectorError) || (error.errorClass !== 'validation' && error.errorClass !== 'conflict')) throw error;
+    if (group.length === 1) return [[(group[0] as Prepared).index, failed((group[0] as Prepared).input.syncId, error.toInfo())]];
+    return [...(await split(ctx, objectType, group, error)).flat()];
+  }
+  return settle(ctx, objectType, group, answer);
+}
+
+/**
+ * A batch refused whole: the inputs carrying a property the vendor named are the suspects; the
+ * rest go again together, the suspects in halves until each refused one stands alone.
+ */
+async function split(ctx: HubSpotContext, objectType: ObjectType, group: Prepared[], error: ConnectorError): Promise<[number, UpsertOutcome][][]> {
+  const named = new Set((error.fieldErrors ?? []).map((fieldError) => fieldError.field));
+  const suspects = group.filter((item) => Object.keys(item.properties).some((name) => named.has(name)));
+  if (suspects.length > 0 && suspects.length < group.length) {
+    const clean = group.filter((item) => !suspects.includes(item));
+    return Promise.all([submit(ctx, objectType, clean), submit(ctx, objectType, suspects)]);
+  }
+  const middle = Math.ceil(group.length / 2);
+  return Promise.all([submit(ctx, objectType, group.slice(0, middle)), submit(ctx, objectType, group.slice(middle))]);
+}
+
+async function send(ctx: HubSpotContext, objectType: ObjectType, group: Prepared[]): Promise<BatchAnswer> {
+  const path = HUBSPOT_OBJECTS[objectType].path;
+  if ((group[0] as Prepared).by === 'sync-id') {
+    const inputs = group.map((item) => ({ id: item.key, idProperty: SYNC_ID_PROPERTY, properties: item.properties }));
+    // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (POST /crm/v3/objects/{type}/batch/upsert, idProperty = unique property)
+    return ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.upsert(path, { inputs }, options));
+  }
+  const inputs = group.map((item) => ({ id: item.key, properties: item.properties }));
+  // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (POST /crm/v3/objects/{type}/batch/update)
+  return ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.update(path, { inputs }, options));
+}
+
+/** Matches results and 207 errors to inputs (HubSpot does not promise result order), then writes references. */
+async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepared[], answer: BatchAnswer): Promise<[number, UpsertOutcome][]> {
+  const byKey = new Map(group.map((item) => [item.key, item]));
+  const outcomes = new Map<number, UpsertOutcome>();
+  for (const entry of answer.errors ?? []) {
+    const { ids, error } = batchErrorInfo(entry);
+    for (const id of ids) {
+      const item = byKey.get(id);
+      if (item) outcomes.set(item.index, failed(item.input.syncId, error));
+    }
+  }
+  const written: { item: Prepared; id: string }[] = [];
+  answer.results.forEach((result, position) => {
+    const key = (group[0] as Prepared).by === 'id' ? result.id : (result.properties[SYNC_ID_PROPERTY] ?? undefined);
+    // Without the key echoed back, results can only be matched by position (complete answers only).
+    const item = key !== undefined ? byKey.get(key) : answer.results.length === group.length ? group[position] : undefined;
+    if (!item) return;
+    const status = item.by === 'sync-id' && result._new === true ? 'created' : 'updated';
+    outcomes.set(item.index, { syncId: item.input.syncId, status, externalId: result.id, modifiedAt: modstampOf(objectType, result) });
+    written.push({ item, id: result.id });
+  });
+  for (const item of group) {
+    if (!outcomes.has(item.index)) {
+      outcomes.set(item.index, failed(item.input.syncId, { provider: 'hubspot', errorClass: 'transient', message: 'HubSpot answered the batch without a result for this input' }));
+    }
+  }
+  await mapLimited(written, 4, async ({ item, id }) => {
+    if (!item.input.references) return;
+    try {
+      await writeAssociations(ctx, objectType, id, associationsFromReferences(objectType, item.input.references));
+    } catch (error) {
+      // The record is written; its references are not: report it so the engine retries (or parks a dependency).
+      if (!(error instanceof ConnectorError) || error.retryable || error.errorClass === 'auth') throw error;
+      outcomes.set(item.index, failed(item.input.syncId, error.toInfo()));
+    }
+  });
+  return [...outcomes];
+}
+
+function failed(syncId: string, error: ConnectorErrorInfo): UpsertOutcome {
+  return { syncId, status: 'failed', error };
+}

@@ -1,0 +1,96 @@
+import type { ObjectType } from '../../model/identifiers';
+import { compileMapping, MappingValueError, type CompiledMapping } from '../../model/mapping';
+import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeletionPage, ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
+import { ConnectorError } from '../errors';
+import type { RateBudgetSnapshot } from '../rate-budget';
+import type { SalesforceGrant } from './auth';
+import { bulkUpsert, readExportPage, startExport, type BulkSettings } from './bulk';
+import { listChanges } from './changes';
+import { salesforceDefaultMapping } from './default-mapping';
+import { listDeletions } from './deletions';
+import { describeFields, readRecords, upsertViaCollections } from './records';
+import { createBudget, SalesforceSession } from './session';
+import { salesforceSpec } from './spec';
+
+export { salesforceDefaultMapping } from './default-mapping';
+export { salesforceSpec, SALESFORCE_API_VERSION, SYNC_ID_FIELD } from './spec';
+export type { SalesforceGrant } from './auth';
+
+export interface SalesforceConnectorOptions extends ConnectorBaseOptions {
+  /** The org's instance, e.g. `https://acme.my.salesforce.com` (updated from each token answer). */
+  instanceUrl: string;
+  /** Token endpoint host. @default 'https://login.salesforce.com' */
+  loginUrl?: string;
+  credentials: SalesforceGrant;
+  /** A still-valid access token from an earlier run. */
+  accessToken?: string | undefined;
+  /** Client id in `Sforce-Call-Options`, so change events show our own writes. @default 'crm-sync' */
+  clientName?: string;
+  /** Bulk API 2.0 polling and paging. */
+  bulk?: Partial<BulkSettings>;
+}
+
+export interface SalesforceConnector extends CrmConnector {
+  readonly provider: 'salesforce';
+  /** Token refreshes this connector ran (metrics, tests). */
+  readonly tokenRefreshes: number;
+  /** The vendor's last reported daily usage (`Sforce-Limit-Info`). */
+  readonly apiUsage: { used: number; limit: number } | undefined;
+}
+
+/** A mapping that cannot read or write a value fails as validation, naming the field. */
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof MappingValueError)) throw error;
+    throw new ConnectorError({ provider: 'salesforce', errorClass: 'validation', message: error.message, fieldErrors: [{ field: error.field, message: error.message }] }, { cause: error });
+  }
+}
+
+/** Builds the Salesforce connector; throws MappingSpecError (with paths) for a bad tenant override. */
+export async function createSalesforceConnector(options: SalesforceConnectorOptions): Promise<SalesforceConnector> {
+  const mapping: CompiledMapping = compileMapping(salesforceDefaultMapping, options.mappingOverride);
+  const lookbackMs = options.lookbackMs ?? DEFAULT_LOOKBACK_MS;
+  const bulkSettings: BulkSettings = {
+    pollIntervalMs: options.bulk?.pollIntervalMs ?? salesforceSpec.bulk.pollIntervalMs,
+    pollTimeoutMs: options.bulk?.pollTimeoutMs ?? salesforceSpec.bulk.pollTimeoutMs,
+    exportPageSize: options.bulk?.exportPageSize ?? salesforceSpec.batch.exportPageSize,
+  };
+  const budget = createBudget({ connectionId: options.connectionId, pool: options.pool, rateLimits: options.rateLimits, maxBudgetWaitMs: options.maxBudgetWaitMs });
+  const session = new SalesforceSession({
+    instanceUrl: options.instanceUrl,
+    loginUrl: options.loginUrl ?? 'https://login.salesforce.com',
+    credentials: options.credentials,
+    accessToken: options.accessToken,
+    onRefreshed: options.onTokenRefreshed,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    clientName: options.clientName ?? 'crm-sync',
+    budget,
+  });
+
+  const bulk: BulkPath = {
+    startExport: (objectType: ObjectType, request?: { since?: string | undefined }): Promise<string> => startExport(session, mapping, objectType, request?.since, bulkSettings),
+    readExportPage: (cursor: string) => mapped(() => readExportPage(session, mapping, cursor, bulkSettings)),
+    upsert: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, objectType, inputs, bulkSettings),
+  };
+
+  return {
+    provider: 'salesforce',
+    bulk,
+    get tokenRefreshes() {
+      return session.tokens.refreshCount;
+    },
+    get apiUsage() {
+      return session.apiUsage;
+    },
+    listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => mapped(() => listChanges(session, mapping, objectType, request, lookbackMs)),
+    readRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => mapped(() => readRecords(session, mapping, objectType, externalIds)),
+    upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
+      inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs),
+    listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(session, mapping, objectType, request, lookbackMs),
+    describeFields: (objectType: ObjectType): Promise<FieldDescription[]> => describeFields(session, mapping, objectType),
+    rateBudget: async (): Promise<RateBudgetSnapshot> => budget ? await budget.snapshot() : { connectionId: options.connectionId, windows: [] },
+  };
+}

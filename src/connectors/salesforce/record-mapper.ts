@@ -1,0 +1,146 @@
+import type { References } from '../../model/canonical';
+import type { ObjectType } from '../../model/identifiers';
+import { nativeFieldsToRead, objectMapping, toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
+import type { ExternalRecord, UpsertInput } from '../connector';
+import { SYNC_ID_FIELD } from './spec';
+
+/**
+ * Pure mappers between Salesforce records (as jsforce returns them, or Bulk CSV rows) and the
+ * connector's ExternalRecord, shared by the REST, change, and Bulk paths.
+ */
+
+/** A Salesforce record as JSON: field name -> value (jsforce adds `attributes`). */
+export type SalesforceRecord = Record<string, unknown>;
+
+/** Salesforce ids of related records, by key prefix (the first three characters of an id). */
+const KEY_PREFIX = { contact: '003', company: '001', deal: '006' } as const;
+
+/** The reference fields read per object, besides the mapped ones. */
+export const referenceFields: Record<ObjectType, readonly string[]> = {
+  contact: ['AccountId'],
+  company: [],
+  // Opportunity contacts live in OpportunityContactRole, a junction object: not synced (BEHAVIOR.md).
+  deal: ['AccountId'],
+  activity: ['WhoId', 'WhatId'],
+};
+
+const systemFields = ['Id', 'SystemModstamp', 'LastModifiedById', SYNC_ID_FIELD] as const;
+
+/** The SELECT list for an object: system fields, the sync id, mapped fields, references. */
+export function selectFields(mapping: CompiledMapping, objectType: ObjectType): string[] {
+  return [...new Set([...systemFields, ...nativeFieldsToRead(mapping, objectType), ...referenceFields[objectType]])];
+}
+
+export function nativeObjectName(mapping: CompiledMapping, objectType: ObjectType): string {
+  return objectMapping(mapping, objectType).nativeObject;
+}
+
+/** `2024-05-29T16:26:40.000+0000` (Salesforce) -> `2024-05-29T16:26:40.000Z`. */
+export function toIsoInstant(value: unknown): string {
+  if (typeof value !== 'string') throw new Error(`expected a Salesforce datetime, got ${JSON.stringify(value)}`);
+  const epoch = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (Number.isNaN(epoch)) throw new Error(`expected a Salesforce datetime, got ${JSON.stringify(value)}`);
+  return new Date(epoch).toISOString();
+}
+
+/** SOQL datetime literal (unquoted, UTC, milliseconds kept). */
+export function soqlDateTime(iso: string): string {
+  return new Date(Date.parse(iso)).toISOString();
+}
+
+/** SOQL string literal with the escapes SOQL requires. */
+export function soqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function idWithPrefix(value: unknown, prefix: string): string | null {
+  return typeof value === 'string' && value.startsWith(prefix) ? value : null;
+}
+
+function readReferences(objectType: ObjectType, record: SalesforceRecord): References {
+  switch (objectType) {
+    case 'contact':
+      return 'AccountId' in record ? { company: idWithPrefix(record.AccountId, KEY_PREFIX.company) } : {};
+    case 'company':
+      return {};
+    case 'deal':
+      return 'AccountId' in record ? { company: idWithPrefix(record.AccountId, KEY_PREFIX.company) } : {};
+    case 'activity': {
+      const references: References = {};
+      if ('WhoId' in record) {
+        // WhoId may name a Lead (00Q): not a canonical object, so it is not a contact.
+        const who = idWithPrefix(record.WhoId, KEY_PREFIX.contact);
+        references.contacts = who ? [who] : [];
+      }
+      if ('WhatId' in record) {
+        // WhatId is polymorphic: the key prefix says which slot it fills.
+        references.company = idWithPrefix(record.WhatId, KEY_PREFIX.company);
+        references.deal = idWithPrefix(record.WhatId, KEY_PREFIX.deal);
+      }
+      return references;
+    }
+  }
+}
+
+/** Canonical references -> Salesforce reference fields; absent slots leave the field untouched. */
+export function writeReferences(objectType: ObjectType, references: References | undefined): SalesforceRecord {
+  if (!references) return {};
+  const single = (slot: string): string | null | undefined => {
+    const value = references[slot];
+    if (value === undefined) return undefined;
+    if (Array.isArray(value)) return value[0] ?? null;
+    return value;
+  };
+  const native: SalesforceRecord = {};
+  switch (objectType) {
+    case 'contact':
+    case 'deal': {
+      const company = single('company');
+      if (company !== undefined) native.AccountId = company;
+      break;
+    }
+    case 'company':
+      break;
+    case 'activity': {
+      const contact = single('contacts');
+      if (contact !== undefined) native.WhoId = contact;
+      // One WhatId: a deal is more specific than its company, so it wins when both are given.
+      const deal = single('deal');
+      const company = single('company');
+      if (deal) native.WhatId = deal;
+      else if (company !== undefined) native.WhatId = company;
+      else if (deal === null) native.WhatId = null;
+      break;
+    }
+  }
+  return native;
+}
+
+/** A Salesforce record -> ExternalRecord. Throws MappingValueError naming the field on a bad value. */
+export function fromSalesforce(mapping: CompiledMapping, objectType: ObjectType, record: SalesforceRecord): ExternalRecord {
+  const { fields } = toCanonical(mapping, objectType, record);
+  const syncId = record[SYNC_ID_FIELD];
+  const modifiedBy = record.LastModifiedById;
+  return {
+    objectType,
+    externalId: String(record.Id),
+    syncId: typeof syncId === 'string' && syncId !== '' ? syncId : null,
+    modifiedAt: toIsoInstant(record.SystemModstamp),
+    fields,
+    references: readReferences(objectType, record),
+    lastModifiedBy: typeof modifiedBy === 'string' ? modifiedBy : undefined,
+  };
+}
+
+/**
+ * A Bulk 2.0 CSV row -> the JSON shape the REST API would give: an empty cell is null (CSV has no
+ * null), so it maps the same way through the mapping.
+ */
+export function fromCsvRow(row: Record<string, unknown>): SalesforceRecord {
+  return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value === '' ? null : value]));
+}
+
+/** An upsert input -> the Salesforce body: mapped fields, references and the sync id. */
+export function toSalesforce(mapping: CompiledMapping, objectType: ObjectType, input: UpsertInput): SalesforceRecord {
+  return { ...toNative(mapping, objectType, input.fields), ...writeReferences(objectType, input.references), [SYNC_ID_FIELD]: input.syncId };
+}

@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import { z } from 'zod';
+import type { CrmProvider } from '../model/identifiers';
+import type { ConnectionsRepository } from '../store/connections-repository';
+import type { CrmConnector } from './connector';
+import type { ConnectorBaseOptions } from './connector-options';
+import type { ConnectorRegistry } from './registry';
+
+/**
+ * Builds each connection's connector from what is stored: provider, non-secret settings
+ * (validated here, with the path of any bad value) and credentials, unsealed only at this point
+ * and never returned to a workflow. One connector per connection per worker, so its token cache
+ * and rate budget are shared by every activity on the worker.
+ */
+
+const url = z.string().url();
+const mappingOverride = z.unknown().optional();
+
+const salesforceSettings = z.object({ instanceUrl: url, loginUrl: url.optional(), clientName: z.string().optional(), mappingOverride });
+const salesforceCredentials = z.discriminatedUnion('grant', [
+  z.object({ grant: z.literal('refresh_token'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) }),
+  z.object({ grant: z.literal('client_credentials'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
+]);
+
+const hubspotSettings = z.object({ basePath: url.optional(), mappingOverride });
+const hubspotCredentials = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('private-app'), accessToken: z.string().min(1) }),
+  z.object({ kind: z.literal('oauth'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1), tokenUrl: url.optional() }),
+]);
+
+const dynamicsSettings = z.object({ orgUrl: url, serviceRoot: url.optional(), authorityHost: url.optional(), ca: z.string().optional(), mappingOverride });
+const dynamicsCredentials = z.object({
+  tenantId: z.string().min(1),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  authority: url.optional(),
+  scope: z.string().optional(),
+});
+
+export interface StoredConnectionRegistryOptions {
+  connections: ConnectionsRepository;
+  /** Shared rate-budget counters. */
+  pool?: pg.Pool | undefined;
+  /** Applied to every connector (tests shorten timeouts with it). */
+  defaults?: Partial<Omit<ConnectorBaseOptions, 'connectionId' | 'mappingOverride' | 'pool'>>;
+}
+
+export class InvalidConnectionError extends Error {
+  constructor(connectionId: string, part: 'settings' | 'credentials', issues: readonly { path: readonly PropertyKey[]; message: string }[]) {
+    // Credential issues name the path only: the message may quote the (secret) value.
+    super(`connection ${connectionId} has invalid ${part}: ${issues.map((issue) => (part === 'credentials' ? issue.path.join('.') || part : `${issue.path.join('.')}: ${issue.message}`)).join('; ')}`);
+    this.name = 'InvalidConnectionError';
+  }
+}
+
+export function createStoredConnectionRegistry(options: StoredConnectionRegistryOptions): ConnectorRegistry {
+  const built = new Map<string, Promise<CrmConnector>>();
+  return {
+    forConnection(connectionId) {
+      let connector = built.get(connectionId);
+      if (!connector) {
+        connector = build(options, connectionId);
+        built.set(connectionId, connector);
+        // A failed build (bad settings, unreachable vendor) must not be cached forever.
+        connector.catch(() => built.delete(connectionId));
+      }
+      return connector;
+    },
+  };
+}
+
+async function build(options: StoredConnectionRegistryOptions, connectionId: string): Promise<CrmConnector> {
+  const connection = await options.connections.getConnection(connectionId);
+  if (!connection) throw new Error(`unknown connection "${connectionId}"`);
+  const credentials = await options.connections.loadCredentials(connectionId);
+  const base = { ...options.defaults, connectionId, pool: options.pool };
+  const parse = <T>(schema: z.ZodType<T>, value: unknown, part: 'settings' | 'credentials'): T => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new InvalidConnectionError(connectionId, part, result.error.issues);
+    return result.data;
+  };
+  const provider: CrmProvider = connection.provider;
+  switch (provider) {
+    case 'salesforce': {
+      const { createSalesforceConnector } = await import('./salesforce');
+      const settings = parse(salesforceSettings, connection.settings, 'settings');
+      return createSalesforceConnector({ ...base, ...settings, credentials: parse(salesforceCredentials, credentials, 'credentials') });
+    }
+    case 'hubspot': {
+      const { createHubSpotConnector } = await import('./hubspot');
+      const settings = parse(hubspotSettings, connection.settings, 'settings');
+      return createHubSpotConnector({ ...base, ...settings, auth: parse(hubspotCredentials, credentials, 'credentials') });
+    }
+    case 'dynamics': {
+      const { createDynamicsConnector } = await import('./dynamics');
+      const settings = parse(dynamicsSettings, connection.settings, 'settings');
+      return createDynamicsConnector({ ...base, ...settings, credentials: parse(dynamicsCredentials, credentials, 'credentials') });
+    }
+    case 'pipedrive':
+    case 'zoho':
+      throw new Error(`no ${provider} connector yet: connection "${connectionId}" cannot sync until it lands`);
+  }
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { objectTypeSchema } from './identifiers';
+import { objectConflictPoliciesSchema } from './sync/conflict-policy';
+
+/**
+ * How a connection syncs, stored with the connection (settings.sync) and validated when loaded:
+ * a bad value names its path instead of surfacing later as odd behaviour.
+ */
+export const syncSettingsSchema = z
+  .object({
+    /** Object types this connection syncs, in dependency order (companies before contacts). */
+    objects: z.array(objectTypeSchema).nonempty().default(['company', 'contact', 'deal', 'activity']),
+    /** The polling safety net, even when webhooks arrive. */
+    pollIntervalMs: z.number().int().min(1000).default(5 * 60_000),
+    /** Quiet time after the last change notice before a batch is read (coalesces rapid edits). */
+    debounceMs: z.number().int().min(0).max(600_000).default(2000),
+    batchSize: z.number().int().min(1).max(200).default(100),
+    conflictPolicies: z.partialRecord(objectTypeSchema, objectConflictPoliciesSchema).default({}),
+  })
+  .strict();
+
+export type SyncSettings = z.output<typeof syncSettingsSchema>;
+

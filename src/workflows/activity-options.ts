@@ -1,0 +1,30 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/**
+ * Activity option presets, the only place retry policies live (architecture §3). Transient
+ * failures back off 1 s, 4 s, 16 s, 64 s, 256 s, then the activity fails and the workflow parks
+ * what it carried. Rate-limited and quota failures wait as long as the vendor asked
+ * (ApplicationFailure.nextRetryDelay overrides the backoff). Classes that retrying cannot fix
+ * fail at once.
+ */
+const notRetried = ['validation', 'auth', 'not-found', 'conflict', 'permission'];
+
+const backoff = {
+  initialInterval: '1s',
+  backoffCoefficient: 4,
+  maximumInterval: '256s',
+  maximumAttempts: 6,
+  nonRetryableErrorTypes: notRetried,
+} as const;
+
+/** Reads from a CRM (changes, records): short. */
+export const crmRead: ActivityOptions = { startToCloseTimeout: '2m', retry: backoff };
+
+/** Writes to a CRM: a batch through the vendor's batch API, budget waits included. */
+export const crmWrite: ActivityOptions = { startToCloseTimeout: '5m', retry: backoff };
+
+/** Our own database: fast, retried briefly. */
+export const storeCall: ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumAttempts: 10 } };
+
+/** One bulk page (read a page, write it to targets): long, heartbeating its cursor. */
+export const bulkPage: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: backoff };

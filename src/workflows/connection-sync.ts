@@ -1,0 +1,204 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LinkedRecord } from '../activities/apply-to-target';
+import type { SyncConfig } from '../activities/sync-activities';
+import type { ConnectorErrorInfo } from '../connectors/errors';
+import type { ObjectType } from '../model/identifiers';
+import { objectConflictPoliciesSchema } from '../model/sync';
+import { searchAttributes } from '../temporal/search-attributes';
+import { crmRead, crmWrite, storeCall } from './activity-options';
+import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
+import {
+  changeNoticesSignal,
+  configChangedSignal,
+  parkedRecordsQuery,
+  pauseSyncSignal,
+  reauthorisedSignal,
+  resumeSyncSignal,
+  retryParkedUpdate,
+  skipParkedUpdate,
+  syncStatusQuery,
+} from './messages';
+
+const store = proxyActivities<Activities>(storeCall);
+const read = proxyActivities<Activities>(crmRead);
+const write = proxyActivities<Activities>(crmWrite);
+
+/** A new connection's first poll looks this far back; a backfill covers what is older. */
+const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
+
+/**
+ * One tenant-CRM connection, for as long as it exists (workflow id `sync:<tenant>:<connection>`).
+ * Change notices arrive as signals from the webhook shim; a timer polls as the safety net; each
+ * batch is read once from this CRM and applied to every other CRM of the tenant in parallel, each
+ * target failing on its own. What cannot be written is parked, visible and retryable.
+ */
+export async function connectionSync(rawInput: unknown): Promise<void> {
+  const parsed = connectionSyncInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`invalid connectionSync input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`, 'InvalidInput');
+  }
+  const { tenantId, connectionId, carried } = parsed.data;
+  const state = new ConnectionSyncState(tenantId, connectionId, carried);
+
+  setHandler(changeNoticesSignal, ({ events }) => void state.notice(events));
+  setHandler(pauseSyncSignal, ({ reason }) => void (state.paused = { reason: reason ?? null }));
+  setHandler(resumeSyncSignal, () => void (state.paused = null));
+  setHandler(reauthorisedSignal, () => void (state.needsReauth = false));
+  setHandler(configChangedSignal, () => void (state.configChanged = true));
+  setHandler(syncStatusQuery, () => state.status());
+  setHandler(parkedRecordsQuery, () => [...state.parked.values()]);
+  setHandler(retryParkedUpdate, ({ keys }) => state.retryParked(keys));
+  setHandler(skipParkedUpdate, ({ keys }) => state.skipParked(keys), {
+    validator: ({ keys }) => {
+      if (!Array.isArray(keys) || keys.length === 0) throw new Error('skipParked needs the keys of the parked records to skip');
+    },
+  });
+
+  let config = await store.loadSyncConfig({ connectionId });
+  publish(state, config);
+  let nextPollAt = Date.now();
+
+  for (;;) {
+    await condition(() => state.configChanged || (!state.paused && !state.needsReauth && state.pending.size > 0), Math.max(1, nextPollAt - Date.now()));
+    if (state.configChanged) {
+      state.configChanged = false;
+      config = await store.loadSyncConfig({ connectionId });
+    }
+    if (state.paused || state.needsReauth) {
+      publish(state, config);
+      await condition(() => (!state.paused && !state.needsReauth) || state.configChanged);
+      continue;
+    }
+    if (Date.now() >= nextPollAt) {
+      await pollChanges(state, config);
+      nextPollAt = Date.now() + config.settings.pollIntervalMs;
+    }
+    if (state.pending.size > 0) {
+      // Let a burst of edits settle, so ten keystrokes become one write.
+      await sleep(config.settings.debounceMs);
+      while (state.pending.size > 0 && !state.paused && !state.needsReauth) {
+        await applyNoticedChanges(state, config);
+      }
+    }
+    publish(state, config);
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof connectionSync>({ tenantId, connectionId, carried: state.carry() });
+    }
+  }
+}
+
+/** The safety net: every change since the watermark, page by page; the watermark moves only after a page is applied. */
+async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
+  for (const objectType of config.settings.objects) {
+    const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+    let cursor: string | undefined;
+    do {
+      const page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
+      if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
+      await applyToPeers(state, config, objectType, page.records);
+      state.watermarks[objectType] = page.highWatermark;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+}
+
+/** Records named by webhooks: read once from this CRM, then applied to every peer. */
+async function applyNoticedChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
+  const refs = state.pending.take(config.settings.batchSize);
+  const objectType = refs[0]?.objectType;
+  if (!objectType) return;
+  const records = await readFromSource(state, () =>
+    read.readAndLinkRecords({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, externalIds: refs.map((ref) => ref.externalId) }),
+  );
+  if (!records) {
+    for (const ref of refs) state.pending.add(ref); // nothing dropped while we wait for re-authorisation
+    return;
+  }
+  await applyToPeers(state, config, objectType, records);
+}
+
+/**
+ * Reads from this connection's CRM. An auth failure (refresh already tried by the connector)
+ * puts the connection in needs-reauth and returns undefined; the caller keeps what it had.
+ */
+async function readFromSource<T>(state: ConnectionSyncState, call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (failureType(error) !== 'auth') throw error;
+    state.needsReauth = true;
+    return undefined;
+  }
+}
+
+async function applyToPeers(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, records: LinkedRecord[]): Promise<void> {
+  if (records.length === 0 || config.peers.length === 0) return;
+  const policies = config.settings.conflictPolicies[objectType] ?? objectConflictPoliciesSchema.parse({});
+  const results = await Promise.allSettled(
+    config.peers.map(({ connectionId: targetConnectionId }) =>
+      write.applyToTarget({ tenantId: state.tenantId, objectType, sourceConnectionId: state.connectionId, targetConnectionId, records, policies }),
+    ),
+  );
+  const now = new Date(Date.now()).toISOString();
+  results.forEach((result, index) => {
+    const peer = config.peers[index] as SyncConfig['peers'][number];
+    const targetConnectionId = peer.connectionId;
+    if (result.status === 'rejected') {
+      // The whole batch failed for this target after its retries: park every record, keep going.
+      const error = failureInfo(result.reason, peer);
+      for (const record of records) state.park({ objectType, sourceExternalId: record.externalId, targetConnectionId, reason: 'failed', error, parkedAt: now });
+      return;
+    }
+    state.stats.conflicts += result.value.conflicts;
+    for (const outcome of result.value.outcomes) {
+      if (outcome.status === 'parked') {
+        state.park({ objectType, sourceExternalId: outcome.sourceExternalId, targetConnectionId, reason: outcome.reason, error: outcome.error, parkedAt: now });
+        continue;
+      }
+      state.unpark(objectType, outcome.sourceExternalId, targetConnectionId);
+      if (outcome.status === 'echo') state.stats.echoes += 1;
+      else if (outcome.status === 'refused-by-policy') state.stats.refusedByPolicy += 1;
+      else state.stats.synced += 1;
+    }
+  });
+  state.lastSyncedAt = now;
+}
+
+function failureType(error: unknown): string | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+/** A whole-batch failure as parked-record data: the connector's own info when it classified it. */
+function failureInfo(error: unknown, peer: SyncConfig['peers'][number]): ConnectorErrorInfo {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const classified = cause instanceof ApplicationFailure ? (cause.details?.[0] as ConnectorErrorInfo | undefined) : undefined;
+  if (classified?.errorClass) return classified;
+  const message = cause instanceof Error ? cause.message : String(error);
+  return { provider: peer.provider, errorClass: 'transient', message: `writing to ${peer.connectionId} failed: ${message}` };
+}
+
+function publish(state: ConnectionSyncState, config: SyncConfig): void {
+  upsertSearchAttributes([
+    { key: searchAttributes.TenantId, value: state.tenantId },
+    { key: searchAttributes.ConnectionId, value: state.connectionId },
+    { key: searchAttributes.CrmProvider, value: config.provider },
+    { key: searchAttributes.SyncState, value: state.syncState },
+    { key: searchAttributes.ParkedCount, value: state.parked.size },
+    ...(state.lastSyncedAt ? [{ key: searchAttributes.LastSyncedAt, value: new Date(state.lastSyncedAt) }] : []),
+  ]);
+}

@@ -1,0 +1,28 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ChangeRef } from '../model/sync';
+import type { ParkedRecord, SyncStatus } from './connection-sync-state';
+
+/**
+ * The connection workflow's messages. Wire names are plain camelCase so the `temporal` CLI and the
+ * webhook shim can send them with JSON alone, e.g.
+ *   temporal workflow signal --workflow-id sync:acme:acme-sf --name pauseSync --input '{"reason":"maintenance"}'
+ */
+export interface ChangeNotices {
+  events: ChangeRef[];
+}
+
+export const changeNoticesSignal = defineSignal<[ChangeNotices]>('changeNotices');
+export const pauseSyncSignal = defineSignal<[{ reason?: string }]>('pauseSync');
+export const resumeSyncSignal = defineSignal<[]>('resumeSync');
+/** Sent after an operator re-authorised the connection (`crm-sync connection reauthorise`). */
+export const reauthorisedSignal = defineSignal<[]>('reauthorised');
+/** Sent after the connection's settings (objects, poll interval, policies) changed. */
+export const configChangedSignal = defineSignal<[]>('configChanged');
+
+export const syncStatusQuery = defineQuery<SyncStatus>('syncStatus');
+export const parkedRecordsQuery = defineQuery<ParkedRecord[]>('parkedRecords');
+
+/** Re-queues parked records (all, or those keys) for another attempt; returns how many. */
+export const retryParkedUpdate = defineUpdate<number, [{ keys?: string[] }]>('retryParked');
+/** Drops parked records the operator decided not to sync; returns how many. */
+export const skipParkedUpdate = defineUpdate<number, [{ keys: string[] }]>('skipParked');
