@@ -11,7 +11,11 @@ export interface MigrateOptions {
   log?: (line: string) => void;
 }
 
-/** Applies every pending migration; returns the names applied. Safe to run concurrently (advisory lock). */
+/**
+ * Applies every pending migration; returns the names applied. Safe to run concurrently: an
+ * advisory lock per schema makes a second migrator (the shim starting beside the worker, or
+ * parallel test files) wait for the first instead of failing.
+ */
 export async function migrateUp(options: MigrateOptions): Promise<string[]> {
   const applied = await runner({
     databaseUrl: options.databaseUrl,
@@ -21,8 +25,20 @@ export async function migrateUp(options: MigrateOptions): Promise<string[]> {
     count: Infinity,
     checkOrder: true,
     singleTransaction: true,
+    advisoryLockMode: 'wait',
+    lockValue: lockValueFor(options.schema ?? 'public'),
     ...(options.schema ? { schema: options.schema, createSchema: true } : {}),
     log: options.log ?? (() => undefined),
   });
   return applied.map((migration) => migration.name);
+}
+
+/** A stable advisory-lock key per schema (a 31-bit FNV-1a hash), so migrations of different schemas never wait on each other. */
+function lockValueFor(schema: string): number {
+  let hash = 0x811c9dc5;
+  for (const char of `crm-sync-migrate:${schema}`) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash & 0x7fffffff;
 }

@@ -46,6 +46,13 @@ describe('PostgreSQL store', () => {
     await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
   });
 
+  it('lets concurrent migrators of one schema wait for each other instead of failing', async () => {
+    const schema = `${db.schema}_concurrent`;
+    const runs = await Promise.all([0, 1, 2].map(() => migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema })));
+    expect(runs.map((applied) => applied.length).sort()).toEqual([0, 0, db.applied.length]);
+    await db.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
   it('stores credentials only as ciphertext, and opens them for the right connection', async () => {
     const raw = await db.pool.query<{ row: string }>('SELECT row_to_json(c)::text AS row FROM connections c');
     const everything = raw.rows.map((row) => row.row).join('\n');
