@@ -23,6 +23,8 @@ export interface SyncStats {
   echoes: number;
   conflicts: number;
   refusedByPolicy: number;
+  /** Change notices dropped as redeliveries of an event already accepted. */
+  duplicatesDropped: number;
 }
 
 export interface SyncStatus {
@@ -51,7 +53,9 @@ export const carriedStateSchema = z.object({
   seenEventIds: z.array(z.string()).default([]),
   pending: z.array(changeRefSchema).default([]),
   parked: z.array(z.custom<ParkedRecord>((value) => typeof value === 'object' && value !== null && 'key' in value)).default([]),
-  stats: z.object({ synced: z.number(), echoes: z.number(), conflicts: z.number(), refusedByPolicy: z.number() }).default({ synced: 0, echoes: 0, conflicts: 0, refusedByPolicy: 0 }),
+  stats: z
+    .object({ synced: z.number(), echoes: z.number(), conflicts: z.number(), refusedByPolicy: z.number(), duplicatesDropped: z.number().default(0) })
+    .default({ synced: 0, echoes: 0, conflicts: 0, refusedByPolicy: 0, duplicatesDropped: 0 }),
   paused: z.object({ reason: z.string().nullable() }).nullable().default(null),
   lastSyncedAt: z.string().nullable().default(null),
 });
@@ -98,7 +102,10 @@ export class ConnectionSyncState {
   notice(events: readonly ChangeRef[]): number {
     let accepted = 0;
     for (const event of events) {
-      if (event.eventId !== undefined && !this.seen.accept(event.eventId)) continue;
+      if (event.eventId !== undefined && !this.seen.accept(event.eventId)) {
+        this.stats.duplicatesDropped += 1;
+        continue;
+      }
       this.pending.add(event);
       accepted += 1;
     }

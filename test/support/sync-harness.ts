@@ -1,0 +1,181 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../../src/activities';
+import type { ConnectorBaseOptions } from '../../src/connectors/connector-options';
+import { createStoredConnectionRegistry } from '../../src/connectors/stored-connections';
+import type { CrmProvider } from '../../src/model/identifiers';
+import type { SyncSettings } from '../../src/model/sync-settings';
+import { startDynamicsSandbox, type DynamicsSandbox, type DynamicsSandboxOptions } from '../../src/sandbox/dynamics';
+import { startHubSpotSandbox, type HubSpotSandbox, type HubSpotSandboxOptions } from '../../src/sandbox/hubspot';
+import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../src/sandbox/salesforce';
+import { ConflictsRepository } from '../../src/store/conflicts-repository';
+import { ConnectionsRepository } from '../../src/store/connections-repository';
+import { CredentialCipher } from '../../src/store/credential-cipher';
+import { RecordLinksRepository } from '../../src/store/record-links-repository';
+import { WORKFLOWS_PATH } from '../../src/worker';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+/**
+ * Everything an end-to-end sync test needs, all real: a private PostgreSQL schema, sandbox CRMs
+ * over HTTP, a tenant with stored (sealed) connections to them, and a worker running the real
+ * workflows and activities on its own task queue of the shared dev server. The worker can be
+ * killed and restarted mid-test.
+ */
+export interface SyncHarnessOptions {
+  crms: readonly ('salesforce' | 'hubspot' | 'dynamics')[];
+  sync?: Partial<SyncSettings>;
+  salesforce?: SalesforceSandboxOptions;
+  hubspot?: HubSpotSandboxOptions;
+  dynamics?: DynamicsSandboxOptions;
+  /** Connector options for every connection (defaults: no client-side budget, 15 s timeouts). */
+  connectorDefaults?: Partial<Omit<ConnectorBaseOptions, 'connectionId' | 'mappingOverride' | 'pool'>>;
+}
+
+export interface HarnessConnection<S> {
+  id: string;
+  provider: CrmProvider;
+  sandbox: S;
+}
+
+export interface SyncHarness {
+  tenantId: string;
+  taskQueue: string;
+  client: Client;
+  db: TestDatabase;
+  connectionsRepository: ConnectionsRepository;
+  salesforce?: HarnessConnection<SalesforceSandbox>;
+  hubspot?: HarnessConnection<HubSpotSandbox>;
+  dynamics?: HarnessConnection<DynamicsSandbox>;
+  /** `sync:<tenant>:<connection>` */
+  syncWorkflowId(connectionId: string): string;
+  startWorker(): Promise<void>;
+  /** Stops the worker abruptly (no graceful drain), as a crash would. */
+  killWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+export async function startSyncHarness(options: SyncHarnessOptions): Promise<SyncHarness> {
+  const db = await createTestDatabase();
+  const tenantId = `t-${randomBytes(4).toString('hex')}`;
+  const taskQueue = `e2e-${randomUUID()}`;
+  const cipher = new CredentialCipher(new Map([['test', randomBytes(32)]]), 'test');
+  const connectionsRepository = new ConnectionsRepository(db.pool, cipher);
+  await connectionsRepository.addTenant(tenantId, 'E2E tenant');
+  const sync = { pollIntervalMs: 60_000, debounceMs: 200, ...options.sync };
+
+  const harness: Partial<SyncHarness> = {};
+  if (options.crms.includes('salesforce')) {
+    const sandbox = await startSalesforceSandbox({ dailyApiRequests: false, ...options.salesforce });
+    const { instanceUrl, clientId, clientSecret, refreshToken } = sandbox.credentials;
+    const id = `${tenantId}-sf`;
+    await connectionsRepository.addConnection({
+      id,
+      tenantId,
+      provider: 'salesforce',
+      settings: { instanceUrl, loginUrl: sandbox.url, sync },
+      credentials: { grant: 'refresh_token', clientId, clientSecret, refreshToken },
+    });
+    harness.salesforce = { id, provider: 'salesforce', sandbox };
+  }
+  if (options.crms.includes('hubspot')) {
+    const sandbox = await startHubSpotSandbox({ limits: false, ...options.hubspot });
+    const id = `${tenantId}-hs`;
+    await connectionsRepository.addConnection({
+      id,
+      tenantId,
+      provider: 'hubspot',
+      settings: { basePath: sandbox.url, sync },
+      credentials: { kind: 'private-app', accessToken: sandbox.credentials.accessToken },
+    });
+    harness.hubspot = { id, provider: 'hubspot', sandbox };
+  }
+  if (options.crms.includes('dynamics')) {
+    const sandbox = await startDynamicsSandbox({ tls: true, serviceProtection: { enabled: false }, ...options.dynamics });
+    const { tenantId: entraTenant = '', clientId = '', clientSecret = '', authority, scope } = sandbox.credentials;
+    const id = `${tenantId}-dyn`;
+    await connectionsRepository.addConnection({
+      id,
+      tenantId,
+      provider: 'dynamics',
+      settings: { orgUrl: sandbox.url, ca: sandbox.tls?.ca, sync },
+      credentials: { tenantId: entraTenant, clientId, clientSecret, authority, scope },
+    });
+    harness.dynamics = { id, provider: 'dynamics', sandbox };
+  }
+
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection, namespace: inject('temporalNamespace') });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const workflowBundle = await bundle;
+
+  let nativeConnection: NativeConnection | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+
+  const startWorker = async (): Promise<void> => {
+    nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    // A fresh registry per worker, as a new process would have (its own token and connector state).
+    const connectors = createStoredConnectionRegistry({
+      connections: connectionsRepository,
+      pool: db.pool,
+      defaults: { rateLimits: false, requestTimeoutMs: 15_000, ...options.connectorDefaults },
+    });
+    worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: inject('temporalNamespace'),
+      taskQueue,
+      workflowBundle,
+      activities: createActivities({
+        connections: connectionsRepository,
+        links: new RecordLinksRepository(db.pool),
+        conflicts: new ConflictsRepository(db.pool),
+        connectors,
+      }),
+    });
+    running = worker.run();
+  };
+
+  const killWorker = async (): Promise<void> => {
+    worker?.shutdown();
+    await running?.catch(() => undefined);
+    await nativeConnection?.close();
+    worker = undefined;
+  };
+
+  await startWorker();
+
+  return {
+    ...harness,
+    tenantId,
+    taskQueue,
+    client,
+    db,
+    connectionsRepository,
+    syncWorkflowId: (connectionId) => `sync:${tenantId}:${connectionId}`,
+    startWorker,
+    killWorker,
+    async stop() {
+      // Terminate what this test started, so nothing keeps polling the sandboxes.
+      for await (const execution of client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+        await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('test finished').catch(() => undefined);
+      }
+      await killWorker();
+      await connection.close();
+      await Promise.all([harness.salesforce?.sandbox.stop(), harness.hubspot?.sandbox.stop(), harness.dynamics?.sandbox.stop()]);
+      await db.drop();
+    },
+  };
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
