@@ -54,19 +54,35 @@ export class InvalidConnectionError extends Error {
 }
 
 export function createStoredConnectionRegistry(options: StoredConnectionRegistryOptions): ConnectorRegistry {
-  const built = new Map<string, Promise<CrmConnector>>();
+  const built = new Map<string, { version: number; connector: Promise<CrmConnector> }>();
   return {
-    forConnection(connectionId) {
-      let connector = built.get(connectionId);
-      if (!connector) {
-        connector = build(options, connectionId);
-        built.set(connectionId, connector);
-        // A failed build (bad settings, unreachable vendor) must not be cached forever.
-        connector.catch(() => built.delete(connectionId));
-      }
+    async forConnection(connectionId) {
+      // One primary-key read per call: a changed mapping, re-authorised credentials or any other
+      // edit of the connection takes effect on the next activity, without restarting workers.
+      const connection = await options.connections.getConnection(connectionId);
+      if (!connection) throw new Error(`unknown connection "${connectionId}"`);
+      const version = connection.updatedAt.getTime();
+      const cached = built.get(connectionId);
+      if (cached && cached.version === version) return cached.connector;
+      const connector = build(options, connectionId);
+      built.set(connectionId, { version, connector });
+      // A failed build (bad settings, unreachable vendor) must not be cached.
+      connector.catch(() => {
+        if (built.get(connectionId)?.connector === connector) built.delete(connectionId);
+      });
+      // Activities already holding the old connector may still be mid-call: close it later.
+      if (cached) setTimeout(() => void cached.connector.then(close, () => undefined), REPLACED_CONNECTOR_GRACE_MS).unref();
       return connector;
     },
   };
+}
+
+const REPLACED_CONNECTOR_GRACE_MS = 10 * 60_000;
+
+/** Connectors holding sockets (Dynamics' pool) are closed when replaced. */
+async function close(connector: CrmConnector): Promise<void> {
+  const closable = connector as CrmConnector & { close?: () => Promise<void> };
+  await closable.close?.().catch(() => undefined);
 }
 
 async function build(options: StoredConnectionRegistryOptions, connectionId: string): Promise<CrmConnector> {

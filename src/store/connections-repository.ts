@@ -10,9 +10,11 @@ export interface ConnectionSummary {
   provider: CrmProvider;
   settings: Record<string, unknown>;
   status: ConnectionStatus;
+  /** Bumped by every change of settings, credentials or status: cached connectors compare it. */
+  updatedAt: Date;
 }
 
-export interface NewConnection extends Omit<ConnectionSummary, 'status'> {
+export interface NewConnection extends Omit<ConnectionSummary, 'status' | 'updatedAt'> {
   /** Tokens, client secrets: sealed before they reach the database. */
   credentials: Record<string, unknown>;
 }
@@ -54,6 +56,15 @@ export class ConnectionsRepository {
     return result.rows.map(toSummary);
   }
 
+  /** Every tenant's connections in one of these statuses (the supervisor's view), by tenant then id. */
+  async listConnectionsWithStatus(statuses: readonly ConnectionStatus[]): Promise<ConnectionSummary[]> {
+    const result = await this.db.query<ConnectionRow>(
+      `SELECT ${summaryColumns} FROM connections WHERE status = ANY($1::text[]) ORDER BY tenant_id, id`,
+      [statuses],
+    );
+    return result.rows.map(toSummary);
+  }
+
   async loadCredentials(connectionId: string): Promise<Record<string, unknown>> {
     const result = await this.db.query<{ credentials: Buffer; credentials_key_id: string }>(
       'SELECT credentials, credentials_key_id FROM connections WHERE id = $1',
@@ -67,18 +78,23 @@ export class ConnectionsRepository {
   async replaceCredentials(connectionId: string, credentials: Record<string, unknown>): Promise<void> {
     const sealed = this.cipher.seal(credentials, connectionId);
     const result = await this.db.query(
-      'UPDATE connections SET credentials = $2, credentials_key_id = $3, updated_at = now() WHERE id = $1',
+      'UPDATE connections SET credentials = $2, credentials_key_id = $3, updated_at = clock_timestamp() WHERE id = $1',
       [connectionId, sealed.ciphertext, sealed.keyId],
     );
     if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
   }
 
+  async updateSettings(connectionId: string, settings: Record<string, unknown>): Promise<void> {
+    const result = await this.db.query('UPDATE connections SET settings = $2, updated_at = clock_timestamp() WHERE id = $1', [connectionId, settings]);
+    if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
+  }
+
   async setStatus(connectionId: string, status: ConnectionStatus): Promise<void> {
-    await this.db.query('UPDATE connections SET status = $2, updated_at = now() WHERE id = $1', [connectionId, status]);
+    await this.db.query('UPDATE connections SET status = $2, updated_at = clock_timestamp() WHERE id = $1', [connectionId, status]);
   }
 }
 
-const summaryColumns = 'id, tenant_id, provider, settings, status';
+const summaryColumns = 'id, tenant_id, provider, settings, status, updated_at';
 
 interface ConnectionRow {
   id: string;
@@ -86,8 +102,9 @@ interface ConnectionRow {
   provider: CrmProvider;
   settings: Record<string, unknown>;
   status: ConnectionStatus;
+  updated_at: Date;
 }
 
 function toSummary(row: ConnectionRow): ConnectionSummary {
-  return { id: row.id, tenantId: row.tenant_id, provider: row.provider, settings: row.settings, status: row.status };
+  return { id: row.id, tenantId: row.tenant_id, provider: row.provider, settings: row.settings, status: row.status, updatedAt: row.updated_at };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ConnectorErrorInfo } from '../connectors/errors';
-import { objectTypeSchema, slugSchema, type ObjectType } from '../model/identifiers';
+import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from '../model/identifiers';
 import { ChangeBuffer, SeenEventIds, type ChangeRef } from '../model/sync';
 
 export type SyncState = 'running' | 'paused' | 'needs-reauth' | 'degraded';
@@ -37,6 +37,7 @@ export interface SyncStatus {
   parked: number;
   stats: SyncStats;
   lastSyncedAt: string | null;
+  pollError: string | null;
 }
 
 const changeRefSchema = z.object({
@@ -63,6 +64,11 @@ export const carriedStateSchema = z.object({
 export const connectionSyncInputSchema = z.object({
   tenantId: slugSchema,
   connectionId: slugSchema,
+  /**
+   * Continue as new once history holds this many events, besides when the server suggests it.
+   * Tests set it low to exercise the hand-over; production leaves it to the server.
+   */
+  continueAsNewAfterEvents: z.number().int().min(20).optional(),
   carried: carriedStateSchema.optional(),
 });
 
@@ -82,6 +88,10 @@ export class ConnectionSyncState {
   paused: { reason: string | null } | null;
   needsReauth = false;
   configChanged = false;
+  /** This connection's CRM, once the config is loaded (for failure attribution). */
+  provider: CrmProvider = 'salesforce';
+  /** Why the last poll stopped early, until a poll succeeds. */
+  pollError: string | null = null;
   lastSyncedAt: string | null;
 
   constructor(
@@ -136,7 +146,7 @@ export class ConnectionSyncState {
   get syncState(): SyncState {
     if (this.needsReauth) return 'needs-reauth';
     if (this.paused) return 'paused';
-    return this.parked.size > 0 ? 'degraded' : 'running';
+    return this.parked.size > 0 || this.pollError ? 'degraded' : 'running';
   }
 
   status(): SyncStatus {
@@ -150,6 +160,7 @@ export class ConnectionSyncState {
       parked: this.parked.size,
       stats: { ...this.stats },
       lastSyncedAt: this.lastSyncedAt,
+      pollError: this.pollError,
     };
   }
 

@@ -49,7 +49,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid connectionSync input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`, 'InvalidInput');
   }
-  const { tenantId, connectionId, carried } = parsed.data;
+  const { tenantId, connectionId, carried, continueAsNewAfterEvents } = parsed.data;
   const state = new ConnectionSyncState(tenantId, connectionId, carried);
 
   setHandler(changeNoticesSignal, ({ events }) => void state.notice(events));
@@ -67,6 +67,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   });
 
   let config = await store.loadSyncConfig({ connectionId });
+  state.provider = config.provider;
   publish(state, config);
   let nextPollAt = Date.now();
 
@@ -94,9 +95,10 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     }
     publish(state, config);
 
-    if (workflowInfo().continueAsNewSuggested) {
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || (continueAsNewAfterEvents !== undefined && info.historyLength >= continueAsNewAfterEvents)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof connectionSync>({ tenantId, connectionId, carried: state.carry() });
+      await continueAsNew<typeof connectionSync>({ tenantId, connectionId, continueAsNewAfterEvents, carried: state.carry() });
     }
   }
 }
@@ -107,10 +109,19 @@ async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Prom
     const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
     let cursor: string | undefined;
     do {
-      const page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
+      let page;
+      try {
+        page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
+      } catch (error) {
+        // The watermark stays where it is, so the next poll covers this page again; the error
+        // is shown in the status until a poll succeeds.
+        state.pollError = `${objectType}: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
+        break;
+      }
       if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
       await applyToPeers(state, config, objectType, page.records);
       state.watermarks[objectType] = page.highWatermark;
+      state.pollError = null;
       cursor = page.nextCursor;
     } while (cursor);
   }
@@ -121,14 +132,36 @@ async function applyNoticedChanges(state: ConnectionSyncState, config: SyncConfi
   const refs = state.pending.take(config.settings.batchSize);
   const objectType = refs[0]?.objectType;
   if (!objectType) return;
-  const records = await readFromSource(state, () =>
-    read.readAndLinkRecords({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, externalIds: refs.map((ref) => ref.externalId) }),
-  );
+  const records = await readNoticed(state, objectType, refs.map((ref) => ref.externalId));
   if (!records) {
     for (const ref of refs) state.pending.add(ref); // nothing dropped while we wait for re-authorisation
     return;
   }
   await applyToPeers(state, config, objectType, records);
+}
+
+/**
+ * Reads noticed records. One record this CRM cannot give us (a value the mapping does not know)
+ * must not stop the others, nor the connection: the batch is split and read record by record, and
+ * only the unreadable one is parked, against this connection itself.
+ */
+async function readNoticed(state: ConnectionSyncState, objectType: ObjectType, externalIds: string[]): Promise<LinkedRecord[] | undefined> {
+  const readBatch = (ids: string[]) => read.readAndLinkRecords({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, externalIds: ids });
+  try {
+    return await readFromSource(state, () => readBatch(externalIds));
+  } catch (error) {
+    if (externalIds.length === 1) {
+      state.park({ objectType, sourceExternalId: externalIds[0] as string, targetConnectionId: state.connectionId, reason: 'failed', error: failureInfo(error, { connectionId: state.connectionId, provider: state.provider }), parkedAt: new Date(Date.now()).toISOString() });
+      return [];
+    }
+    const records: LinkedRecord[] = [];
+    for (const externalId of externalIds) {
+      const one = await readNoticed(state, objectType, [externalId]);
+      if (!one) return undefined;
+      records.push(...one);
+    }
+    return records;
+  }
 }
 
 /**
@@ -184,7 +217,7 @@ function failureType(error: unknown): string | undefined {
 }
 
 /** A whole-batch failure as parked-record data: the connector's own info when it classified it. */
-function failureInfo(error: unknown, peer: SyncConfig['peers'][number]): ConnectorErrorInfo {
+function failureInfo(error: unknown, peer: { connectionId: string; provider: SyncConfig['provider'] }): ConnectorErrorInfo {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   const classified = cause instanceof ApplicationFailure ? (cause.details?.[0] as ConnectorErrorInfo | undefined) : undefined;
   if (classified?.errorClass) return classified;
