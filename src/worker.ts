@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from './activities';
+import { ensureSupervisorSchedule, SUPERVISOR_SCHEDULE_ID, type SupervisorScheduleOptions } from './client/supervisor-schedule';
 import { createStoredConnectionRegistry } from './connectors/stored-connections';
 import { ConflictsRepository } from './store/conflicts-repository';
 import { loadConfigOrExit, type Config } from './config';
@@ -17,23 +19,41 @@ export interface WorkerContext {
   config: Config;
   address: string;
   pool: pg.Pool;
+  /**
+   * The supervisor schedule ensured at start-up (src/client/supervisor-schedule.ts); `false` to
+   * leave it alone.
+   * @default { interval: '1 minute' }
+   */
+  supervisorSchedule?: Omit<SupervisorScheduleOptions, 'taskQueue'> | false;
+  log?: (line: string) => void;
 }
 
-/** Registers every workflow and activity on the task queue; `run()` it, `shutdown()` to stop. */
-export async function createWorker({ config, address, pool }: WorkerContext): Promise<Worker> {
+/**
+ * Registers every workflow and activity on the task queue and makes sure the supervisor schedule
+ * exists (idempotent, so every worker may do it); `run()` it, `shutdown()` to stop.
+ */
+export async function createWorker({ config, address, pool, supervisorSchedule = {}, log }: WorkerContext): Promise<Worker> {
   const cipher = await loadCredentialCipher(config);
   const connections = new ConnectionsRepository(pool, cipher);
   const connection = await NativeConnection.connect({ address });
+  // The supervisor's activity starts connection workflows through the worker's own connection.
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
+  if (supervisorSchedule) {
+    const outcome = await ensureSupervisorSchedule(client, { ...supervisorSchedule, taskQueue });
+    log?.(`Supervisor schedule "${supervisorSchedule.scheduleId ?? SUPERVISOR_SCHEDULE_ID}": ${outcome}.`);
+  }
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({
       connections,
       links: new RecordLinksRepository(pool),
       conflicts: new ConflictsRepository(pool),
       connectors: createStoredConnectionRegistry({ connections, pool }),
+      temporal: { client, taskQueue },
     }),
   });
 }
@@ -42,7 +62,7 @@ export async function createWorker({ config, address, pool }: WorkerContext): Pr
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfigOrExit();
   const pool = createPool(config.DATABASE_URL);
-  const worker = await createWorker({ config, address: config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`, pool });
+  const worker = await createWorker({ config, address: config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`, pool, log: console.log });
   console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}".`);
   await worker.run();
   await pool.end();

@@ -1,11 +1,14 @@
-import type { ExternalRecord, UpsertInput } from '../connectors/connector';
+import type { CrmConnector, ExternalRecord, UpsertInput } from '../connectors/connector';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
 import { referenceSlots, type References } from '../model/canonical';
 import type { ObjectType } from '../model/identifiers';
 import { resolveFields, type ObjectConflictPolicies } from '../model/sync';
+import { keyValueOf } from '../connectors/unique-keys';
+import { syncSettingsSchema } from '../model/sync-settings';
 import type { ConflictsRepository } from '../store/conflicts-repository';
-import type { RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
+import type { ConnectionsRepository } from '../store/connections-repository';
+import type { MatchRequest, RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
 export interface LinkedRecord extends ExternalRecord {
@@ -22,9 +25,13 @@ export interface ApplyToTargetInput {
 }
 
 export type RecordOutcome =
-  | { canonicalId: string; sourceExternalId: string; status: 'created' | 'updated'; targetExternalId: string }
-  /** Nothing to write: our own write echoing back, or fields the policies keep from this source. */
-  | { canonicalId: string; sourceExternalId: string; status: 'echo' | 'refused-by-policy' }
+  /** `matched`: the target record existed unlinked and was found by a unique key (first-sync matching). */
+  | { canonicalId: string; sourceExternalId: string; status: 'created' | 'updated'; targetExternalId: string; matched?: boolean | undefined }
+  /**
+   * Nothing to write: our own write echoing back, fields the policies keep from this source, or a
+   * stale read (the source already holds a newer version, written by the other direction).
+   */
+  | { canonicalId: string; sourceExternalId: string; status: 'echo' | 'refused-by-policy' | 'stale' }
   /** Could not be written now; the workflow parks it with this reason and retries it later. */
   | { canonicalId: string; sourceExternalId: string; status: 'parked'; reason: 'dependency' | 'failed'; error: ConnectorErrorInfo };
 
@@ -37,6 +44,8 @@ export interface ApplyDependencies {
   connectors: ConnectorRegistry;
   links: RecordLinksRepository;
   conflicts: ConflictsRepository;
+  /** The target connection's settings (its first-sync match keys). */
+  connections: Pick<ConnectionsRepository, 'getConnection'>;
 }
 
 /**
@@ -46,22 +55,47 @@ export interface ApplyDependencies {
  * the vendor confirmed. Idempotent: run twice, the second run finds only echoes.
  */
 export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTargetInput): Promise<ApplyToTargetResult> {
-  const { tenantId, objectType, sourceConnectionId, targetConnectionId, records, policies } = input;
+  const { tenantId, objectType, sourceConnectionId, targetConnectionId, policies } = input;
   const target = await deps.connectors.forConnection(targetConnectionId);
 
-  const states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
+  // Canonical ids may have been merged (first-sync matching) since the batch was linked.
+  const linkedNow = await deps.links.canonicalIdsOf(sourceConnectionId, objectType, input.records.map((record) => record.externalId));
+  let records = input.records.map((record) => ({ ...record, canonicalId: linkedNow.get(record.externalId) ?? record.canonicalId }));
+  let states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
   const stateOf = (canonicalId: string, connectionId: string) =>
     states.find((state) => state.link.canonicalId === canonicalId && state.link.connectionId === connectionId);
 
-  // The target's current values, to tell its own changes since the snapshot from ours.
-  const linkedInTarget = records.map((record) => stateOf(record.canonicalId, targetConnectionId)?.link.externalId).filter((id): id is string => id !== undefined);
-  const current = new Map((await target.readRecords(objectType, linkedInTarget)).map((record) => [record.externalId, record]));
-
   const outcomes: RecordOutcome[] = [];
+  // First-sync matching: records the target has no link for are looked up there by unique keys.
+  const unlinked = records.filter((record) => !stateOf(record.canonicalId, targetConnectionId));
+  const matching = unlinked.length > 0 ? await matchInTarget(deps, target, input, unlinked) : { canonicalIds: new Map<string, string>(), matched: new Map<string, ExternalRecord>(), taken: [] };
+  if (matching.canonicalIds.size > 0 || matching.taken.length > 0) {
+    const takenIds = new Set(matching.taken.map((outcome) => outcome.sourceExternalId));
+    outcomes.push(...matching.taken);
+    records = records.filter((record) => !takenIds.has(record.externalId)).map((record) => ({ ...record, canonicalId: matching.canonicalIds.get(record.externalId) ?? record.canonicalId }));
+    states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
+  }
+
+  // The target's current values, to tell its own changes since the snapshot from ours (matched
+  // records were just read by the match itself).
+  const linkedInTarget = records
+    .filter((record) => !matching.matched.has(record.externalId))
+    .map((record) => stateOf(record.canonicalId, targetConnectionId)?.link.externalId)
+    .filter((id): id is string => id !== undefined);
+  const current = new Map((await target.readRecords(objectType, linkedInTarget)).map((record) => [record.externalId, record]));
+  for (const found of matching.matched.values()) current.set(found.externalId, found);
+
   const writes: { record: LinkedRecord; input: UpsertInput; targetFields: Record<string, unknown> }[] = [];
   const decisions: Parameters<ConflictsRepository['record']>[0][number][] = [];
 
   for (const record of records) {
+    // A read older than the version this CRM already holds (the other direction wrote it after
+    // this read was taken): applying it would write back values that were just replaced there.
+    const knownInSource = stateOf(record.canonicalId, sourceConnectionId)?.snapshot?.sourceModifiedAt;
+    if (knownInSource && Date.parse(record.modifiedAt) < knownInSource.getTime()) {
+      outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'stale' });
+      continue;
+    }
     const targetState = stateOf(record.canonicalId, targetConnectionId);
     const targetRecord = targetState ? current.get(targetState.link.externalId) : undefined;
     const resolved = resolveFields({
@@ -70,11 +104,13 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       snapshot: targetState?.snapshot?.fields,
       policies,
     });
+    if (targetRecord && !targetState?.snapshot) firstContact(resolved.write, record, targetRecord, sourceConnectionId, targetConnectionId);
     for (const decision of resolved.decisions) {
       decisions.push({ tenantId, objectType, canonicalId: record.canonicalId, ...decision });
     }
     const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
-    if (Object.keys(resolved.write).length === 0 && targetState) {
+    // A matched record is written even with no field to change: it must carry the sync id.
+    if (Object.keys(resolved.write).length === 0 && targetState && !matching.matched.has(record.externalId)) {
       outcomes.push({ ...base, status: resolved.echo ? 'echo' : 'refused-by-policy' });
       continue;
     }
@@ -105,7 +141,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       return;
     }
     const outcome = result.status === 'unchanged' ? 'updated' : result.status;
-    outcomes.push({ ...base, status: outcome, targetExternalId: result.externalId });
+    outcomes.push({ ...base, status: outcome, targetExternalId: result.externalId, ...(matching.matched.has(record.externalId) ? { matched: true } : {}) });
     synced.push(
       {
         link: { canonicalId: record.canonicalId, tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
@@ -124,6 +160,102 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
   await deps.links.saveSyncedStates(synced);
   await deps.conflicts.record(decisions);
   return { outcomes, conflicts: decisions.length };
+}
+
+interface MatchOutcome {
+  /** Source external id -> the canonical id it has after matching (changed by a merge). */
+  canonicalIds: Map<string, string>;
+  /** Source external id -> the target record it was matched to and linked with. */
+  matched: Map<string, ExternalRecord>;
+  /** Records whose every candidate already pairs with another source record: parked, never stolen. */
+  taken: RecordOutcome[];
+}
+
+/**
+ * Looks for the unlinked records in the target by the target connection's match keys (in order;
+ * a record matched by one key is not looked up by the next), then links the matches under the
+ * store's matching lock (RecordLinksRepository.adoptMatches: merges the canonical ids both
+ * directions of a first sync gave one person; never steals a target record paired with another
+ * source record). A candidate already carrying this record's sync id is preferred, then the
+ * oldest id, so repeated runs pick the same record.
+ */
+async function matchInTarget(deps: ApplyDependencies, target: CrmConnector, input: ApplyToTargetInput, unlinked: readonly LinkedRecord[]): Promise<MatchOutcome> {
+  const outcome: MatchOutcome = { canonicalIds: new Map(), matched: new Map(), taken: [] };
+  const keys = await matchKeysOf(deps, input.targetConnectionId, input.objectType);
+  let remaining = [...unlinked];
+  for (const field of keys) {
+    const withValue = remaining.flatMap((record) => {
+      const value = keyValueOf(field, record.fields);
+      return value === undefined ? [] : [{ record, value }];
+    });
+    if (withValue.length === 0) continue;
+    const found = await target.findByUniqueKeys(input.objectType, { field, values: [...new Set(withValue.map((entry) => entry.value))] });
+    const byValue = new Map<string, ExternalRecord[]>();
+    for (const record of found) {
+      const value = keyValueOf(field, record.fields);
+      if (value !== undefined) byValue.set(value, [...(byValue.get(value) ?? []), record]);
+    }
+    const requests: (MatchRequest & { value: string })[] = [];
+    for (const { record, value } of withValue) {
+      const candidates = [...(byValue.get(value) ?? [])].sort((a, b) => rank(a, record) - rank(b, record) || compareIds(a.externalId, b.externalId));
+      if (candidates.length > 0) requests.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, candidates: candidates.map((candidate) => candidate.externalId), value });
+    }
+    const results = await deps.links.adoptMatches(input.tenantId, input.objectType, input.sourceConnectionId, input.targetConnectionId, requests);
+    results.forEach((result, index) => {
+      const request = requests[index] as (typeof requests)[number];
+      if (result.status === 'linked') {
+        outcome.canonicalIds.set(request.sourceExternalId, result.canonicalId);
+        const record = byValue.get(request.value)?.find((candidate) => candidate.externalId === result.targetExternalId);
+        if (result.via === 'match' && record) outcome.matched.set(request.sourceExternalId, record);
+        return;
+      }
+      outcome.taken.push({
+        canonicalId: result.canonicalId,
+        sourceExternalId: request.sourceExternalId,
+        status: 'parked',
+        reason: 'failed',
+        error: {
+          provider: target.provider,
+          errorClass: 'conflict',
+          message: `${input.objectType} ${request.sourceExternalId} matches ${request.candidates.join(', ')} in ${input.targetConnectionId} by ${field}, already synced with ${result.heldBy?.sourceExternalId ?? 'another record'} of ${input.sourceConnectionId}: not linked twice (merge the duplicates, or change the ${field})`,
+        },
+      });
+    });
+    const handled = new Set(requests.map((request) => request.sourceExternalId));
+    remaining = remaining.filter((record) => !handled.has(record.externalId));
+  }
+  return outcome;
+}
+
+/** The target connection's match keys for an object (settings.sync.matchKeys, defaults applied). */
+async function matchKeysOf(deps: ApplyDependencies, connectionId: string, objectType: ObjectType): Promise<string[]> {
+  const connection = await deps.connections.getConnection(connectionId);
+  const settings = syncSettingsSchema.safeParse(connection?.settings.sync ?? {});
+  if (!settings.success) throw new Error(`connection ${connectionId} settings.sync is invalid: ${settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  return settings.data.matchKeys[objectType] ?? [];
+}
+
+/**
+ * A matched pair's first sync (no snapshot yet): both directions may read both records before
+ * either writes, so each must decide the same way or they swap values. The newer record (by
+ * modstamp, then connection id) keeps the fields it holds; the older one only fills its gaps.
+ */
+function firstContact(write: Record<string, unknown>, source: LinkedRecord, target: ExternalRecord, sourceConnectionId: string, targetConnectionId: string): void {
+  const sourceNewer = source.modifiedAt === target.modifiedAt ? sourceConnectionId > targetConnectionId : source.modifiedAt > target.modifiedAt;
+  if (sourceNewer) return;
+  for (const field of Object.keys(write)) {
+    const held = target.fields[field];
+    if (field !== 'custom' && held !== null && held !== undefined) delete write[field];
+  }
+}
+
+function rank(candidate: ExternalRecord, record: LinkedRecord): number {
+  return candidate.syncId === record.canonicalId ? 0 : 1;
+}
+
+/** Vendor ids in creation order where they are numeric (HubSpot), else as text. */
+function compareIds(a: string, b: string): number {
+  return /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Source ids in reference slots -> target ids, through the canonical links of each related record. */

@@ -3,7 +3,9 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { applyToTarget, type ApplyToTargetInput } from './apply-to-target';
+import { createBackfillActivities } from './backfill-activities';
 import { classifyFailures } from './failures';
+import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
 
 /** What activities need from the outside world, injected so tests can hand in real, isolated ones. */
@@ -12,6 +14,8 @@ export interface ActivityDependencies {
   links: RecordLinksRepository;
   conflicts: ConflictsRepository;
   connectors: ConnectorRegistry;
+  /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
+  temporal?: TemporalDependency | undefined;
 }
 
 /**
@@ -22,6 +26,8 @@ export interface ActivityDependencies {
 export function createActivities(dependencies: ActivityDependencies) {
   return classifyFailures({
     ...createSyncActivities(dependencies),
+    ...createBackfillActivities(dependencies),
+    ...createSupervisorActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => applyToTarget(dependencies, input),
   });
 }

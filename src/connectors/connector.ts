@@ -2,6 +2,9 @@ import type { CanonicalFields, References } from '../model/canonical';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import type { ConnectorErrorInfo } from './errors';
 import type { RateBudgetSnapshot } from './rate-budget';
+import type { UniqueKeyQuery } from './unique-keys';
+
+export type { UniqueKeyQuery } from './unique-keys';
 
 /**
  * The one interface every CRM sits behind. Everything it takes and returns is plain JSON, so
@@ -22,6 +25,15 @@ export interface CrmConnector {
 
   /** Current state of the given records, in batches; missing ids are simply absent. */
   readRecords(objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]>;
+
+  /**
+   * First-sync matching: records whose canonical `keys.field` (e.g. `email`, `domain`) equals one
+   * of `keys.values`, compared case-insensitively (domains by host, so a CRM that keeps only a
+   * website matches too), in the vendor's batch sizes. Every record holding a value is returned
+   * (duplicates included: the engine decides); unknown values return nothing. References may be
+   * left unread (`{}`). Throws ConnectorError `validation` when the mapping has no such field.
+   */
+  findByUniqueKeys(objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]>;
 
   /**
    * Upserts by the canonical sync id (written into the CRM's external-id field), in the vendor's

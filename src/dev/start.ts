@@ -26,7 +26,7 @@ const applied = await migrateUp({ databaseUrl: config.DATABASE_URL });
 log(`Migrations: ${applied.length ? applied.join(', ') : 'up to date'}.`);
 
 const pool = createPool(config.DATABASE_URL);
-const worker = await createWorker({ config, address: temporal.address, pool });
+const worker = await createWorker({ config, address: temporal.address, pool, log });
 
 log(`Temporal frontend: ${temporal.address} (namespace ${temporal.namespace})`);
 if (temporal.uiUrl) log(`Temporal Web UI:   ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`);

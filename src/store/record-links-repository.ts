@@ -87,6 +87,94 @@ export class RecordLinksRepository {
     return linked;
   }
 
+  /** External id -> canonical id, for the given records of one connection that are linked. */
+  async canonicalIdsOf(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<Map<string, string>> {
+    if (externalIds.length === 0) return new Map();
+    const result = await this.pool.query<{ external_id: string; canonical_id: string }>(
+      `SELECT external_id, canonical_id FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[])`,
+      [connectionId, objectType, [...externalIds]],
+    );
+    return new Map(result.rows.map((row) => [row.external_id, row.canonical_id]));
+  }
+
+  /**
+   * First-sync matching: links each source record's canonical record to the first of its
+   * candidates (target records holding the same unique key) that it may take, in one transaction
+   * under a per-tenant-and-object lock, so concurrent matchers (both directions of a first sync)
+   * see each other's links.
+   *
+   * - Candidate unlinked: linked to the source record's canonical id.
+   * - Candidate linked to a canonical record that has no record in any connection where the
+   *   source's has one (typically: the target's own first sync linked it a moment ago, to a fresh
+   *   id): the two canonical records are one, and are merged into the smaller id (deterministic,
+   *   so both directions merge the same way), links, snapshots and conflict history moved.
+   * - Candidate linked to a canonical record that already has a record in the source connection
+   *   (another source record holds the pair, e.g. a duplicate in the source CRM): never stolen; the
+   *   next candidate is tried, and with none left the result is `taken`, naming the holder.
+   * - The source's canonical record already linked in the target (a concurrent matcher won): that
+   *   link is returned as it is.
+   */
+  async adoptMatches(
+    tenantId: string,
+    objectType: ObjectType,
+    sourceConnectionId: string,
+    targetConnectionId: string,
+    requests: readonly MatchRequest[],
+  ): Promise<MatchResult[]> {
+    if (requests.length === 0) return [];
+    return withTransaction(this.pool, async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`record-match:${tenantId}:${objectType}`]);
+      const linkOf = async (connectionId: string, externalId: string): Promise<string | undefined> =>
+        (await tx.query<{ canonical_id: string }>(`SELECT canonical_id FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = $3`, [connectionId, objectType, externalId]))
+          .rows[0]?.canonical_id;
+      const linksOf = async (canonicalId: string): Promise<Map<string, string>> =>
+        new Map(
+          (await tx.query<{ connection_id: string; external_id: string }>(`SELECT connection_id, external_id FROM record_links WHERE canonical_id = $1`, [canonicalId])).rows.map((row) => [
+            row.connection_id,
+            row.external_id,
+          ]),
+        );
+      const results: MatchResult[] = [];
+      for (const request of requests) {
+        const canonicalId = (await linkOf(sourceConnectionId, request.sourceExternalId)) ?? request.canonicalId;
+        const own = await linksOf(canonicalId);
+        const already = own.get(targetConnectionId);
+        if (already !== undefined) {
+          results.push({ status: 'linked', canonicalId, targetExternalId: already, via: 'existing-link' });
+          continue;
+        }
+        let result: MatchResult | undefined;
+        let holder: { canonicalId: string; sourceExternalId: string } | undefined;
+        for (const candidate of request.candidates) {
+          const other = await linkOf(targetConnectionId, candidate);
+          if (other === undefined) {
+            await tx.query(`INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, $2, $3, $4, $5)`, [
+              canonicalId,
+              targetConnectionId,
+              tenantId,
+              objectType,
+              candidate,
+            ]);
+            result = { status: 'linked', canonicalId, targetExternalId: candidate, via: 'match' };
+            break;
+          }
+          const theirs = await linksOf(other);
+          const overlap = [...theirs.keys()].find((connectionId) => own.has(connectionId));
+          if (overlap !== undefined) {
+            holder ??= { canonicalId: other, sourceExternalId: theirs.get(sourceConnectionId) ?? (theirs.get(overlap) as string) };
+            continue;
+          }
+          const [survivor, loser] = canonicalId < other ? [canonicalId, other] : [other, canonicalId];
+          await mergeCanonical(tx, loser, survivor);
+          result = { status: 'linked', canonicalId: survivor, targetExternalId: candidate, via: 'match', mergedFrom: loser };
+          break;
+        }
+        results.push(result ?? { status: 'taken', canonicalId, heldBy: holder });
+      }
+      return results;
+    });
+  }
+
   /** Every link (and its snapshot, if any) of the given canonical records, across connections. */
   async loadSyncedStates(canonicalIds: readonly string[], db: Queryable = this.pool): Promise<SyncedState[]> {
     if (canonicalIds.length === 0) return [];
@@ -135,6 +223,51 @@ export class RecordLinksRepository {
       );
     });
   }
+}
+
+export interface MatchRequest {
+  canonicalId: string;
+  sourceExternalId: string;
+  /** Target records holding the same unique key, in order of preference. */
+  candidates: readonly string[];
+}
+
+export type MatchResult =
+  /** `match`: a candidate was linked (merging canonical ids if needed); `existing-link`: the record already was. */
+  | { status: 'linked'; canonicalId: string; targetExternalId: string; via: 'match' | 'existing-link'; mergedFrom?: string | undefined }
+  /** Every candidate already pairs with another record of the source connection. */
+  | { status: 'taken'; canonicalId: string; heldBy: { canonicalId: string; sourceExternalId: string } | undefined };
+
+/**
+ * Moves every link, snapshot and conflict record of `loser` to `survivor` (which has no link in
+ * any of the loser's connections). Snapshots reference their link, so they are lifted out, the
+ * links re-created under the survivor, and the snapshots put back.
+ */
+async function mergeCanonical(tx: Queryable, loser: string, survivor: string): Promise<void> {
+  const snapshots = await tx.query<{ connection_id: string; fields: unknown; source_modified_at: Date | null; synced_at: Date }>(
+    `SELECT connection_id, fields, source_modified_at, synced_at FROM record_snapshots WHERE canonical_id = $1`,
+    [loser],
+  );
+  const links = await tx.query<LinkRow>(`DELETE FROM record_links WHERE canonical_id = $1 RETURNING ${linkColumns}`, [loser]);
+  for (const link of links.rows) {
+    await tx.query(`INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, $2, $3, $4, $5)`, [
+      survivor,
+      link.connection_id,
+      link.tenant_id,
+      link.object_type,
+      link.external_id,
+    ]);
+  }
+  for (const snapshot of snapshots.rows) {
+    await tx.query(`INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, synced_at) VALUES ($1, $2, $3, $4, $5)`, [
+      survivor,
+      snapshot.connection_id,
+      JSON.stringify(snapshot.fields),
+      snapshot.source_modified_at,
+      snapshot.synced_at,
+    ]);
+  }
+  await tx.query(`UPDATE conflicts SET canonical_id = $2 WHERE canonical_id = $1`, [loser, survivor]);
 }
 
 const linkColumns = 'canonical_id, tenant_id, object_type, connection_id, external_id';

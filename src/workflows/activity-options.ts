@@ -28,3 +28,6 @@ export const storeCall: ActivityOptions = { startToCloseTimeout: '30s', retry: {
 
 /** One bulk page (read a page, write it to targets): long, heartbeating its cursor. */
 export const bulkPage: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: backoff };
+
+/** Calls to the Temporal frontend (the supervisor's reconcile pass): a minute, retried briefly. */
+export const temporalCall: ActivityOptions = { startToCloseTimeout: '1m', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 } };

@@ -25,6 +25,8 @@ export interface SyncStats {
   refusedByPolicy: number;
   /** Change notices dropped as redeliveries of an event already accepted. */
   duplicatesDropped: number;
+  /** Source reads older than what the source already held from the other direction: not applied. */
+  staleReads: number;
 }
 
 export interface SyncStatus {
@@ -55,8 +57,15 @@ export const carriedStateSchema = z.object({
   pending: z.array(changeRefSchema).default([]),
   parked: z.array(z.custom<ParkedRecord>((value) => typeof value === 'object' && value !== null && 'key' in value)).default([]),
   stats: z
-    .object({ synced: z.number(), echoes: z.number(), conflicts: z.number(), refusedByPolicy: z.number(), duplicatesDropped: z.number().default(0) })
-    .default({ synced: 0, echoes: 0, conflicts: 0, refusedByPolicy: 0, duplicatesDropped: 0 }),
+    .object({
+      synced: z.number(),
+      echoes: z.number(),
+      conflicts: z.number(),
+      refusedByPolicy: z.number(),
+      duplicatesDropped: z.number().default(0),
+      staleReads: z.number().default(0),
+    })
+    .default({ synced: 0, echoes: 0, conflicts: 0, refusedByPolicy: 0, duplicatesDropped: 0, staleReads: 0 }),
   paused: z.object({ reason: z.string().nullable() }).nullable().default(null),
   lastSyncedAt: z.string().nullable().default(null),
 });

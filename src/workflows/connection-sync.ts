@@ -205,6 +205,7 @@ async function applyToPeers(state: ConnectionSyncState, config: SyncConfig, obje
       state.unpark(objectType, outcome.sourceExternalId, targetConnectionId);
       if (outcome.status === 'echo') state.stats.echoes += 1;
       else if (outcome.status === 'refused-by-policy') state.stats.refusedByPolicy += 1;
+      else if (outcome.status === 'stale') state.stats.staleReads += 1;
       else state.stats.synced += 1;
     }
   });

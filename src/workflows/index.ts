@@ -3,3 +3,5 @@
  * sandbox, so nothing here (or imported from here) may do I/O; activities are `import type` only.
  */
 export { connectionSync } from './connection-sync';
+export { supervisor } from './supervisor';
+export { backfill } from './backfill';

@@ -1,6 +1,4 @@
-import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changeNoticesSignal, syncStatusQuery } from '../../src/workflows/messages';
 import type { ChangeNotices } from '../../src/workflows/messages';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
@@ -14,17 +12,8 @@ describe('live sync between Salesforce and HubSpot', () => {
   let sf: NonNullable<SyncHarness['salesforce']>;
   let hs: NonNullable<SyncHarness['hubspot']>;
 
-  const notify = async (connectionId: string, notices: ChangeNotices): Promise<void> => {
-    await h.client.workflow.signalWithStart('connectionSync', {
-      workflowId: h.syncWorkflowId(connectionId),
-      taskQueue: h.taskQueue,
-      args: [{ tenantId: h.tenantId, connectionId }],
-      signal: changeNoticesSignal,
-      signalArgs: [notices],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
-  };
-  const status = (connectionId: string) => h.client.workflow.getHandle(h.syncWorkflowId(connectionId)).query(syncStatusQuery);
+  const notify = (connectionId: string, notices: ChangeNotices): Promise<void> => h.notify(connectionId, notices);
+  const status = (connectionId: string) => h.syncStatus(connectionId);
   const writes = (sandbox: { counters: { snapshot(): { recordWrites: Record<string, number> } } }, type: string): number => sandbox.counters.snapshot().recordWrites[type] ?? 0;
 
   beforeAll(async () => {

@@ -1,23 +1,14 @@
-import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changeNoticesSignal, parkedRecordsQuery, retryParkedUpdate, syncStatusQuery, type ChangeNotices } from '../../src/workflows/messages';
+import { parkedRecordsQuery, retryParkedUpdate, type ChangeNotices } from '../../src/workflows/messages';
 import { startSyncHarness, type SyncHarness, type SyncHarnessOptions } from '../support/sync-harness';
 
 /** Engine behaviour beyond the happy path, on the real dev server against the sandboxes. */
 
 function helpers(h: SyncHarness) {
-  const start = async (connectionId: string, notices: ChangeNotices = { events: [] }, continueAsNewAfterEvents?: number): Promise<void> => {
-    await h.client.workflow.signalWithStart('connectionSync', {
-      workflowId: h.syncWorkflowId(connectionId),
-      taskQueue: h.taskQueue,
-      args: [{ tenantId: h.tenantId, connectionId, continueAsNewAfterEvents }],
-      signal: changeNoticesSignal,
-      signalArgs: [notices],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    });
-  };
+  const start = (connectionId: string, notices: ChangeNotices = { events: [] }, continueAsNewAfterEvents?: number): Promise<void> =>
+    h.notify(connectionId, notices, { continueAsNewAfterEvents });
   const handle = (connectionId: string) => h.client.workflow.getHandle(h.syncWorkflowId(connectionId));
-  return { start, handle, status: (connectionId: string) => handle(connectionId).query(syncStatusQuery) };
+  return { start, handle, status: (connectionId: string) => h.syncStatus(connectionId) };
 }
 
 async function harness(options: Partial<SyncHarnessOptions>): Promise<SyncHarness> {

@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities } from '../../src/activities';
 import type { ConnectorBaseOptions } from '../../src/connectors/connector-options';
+import type { ConnectorRegistry } from '../../src/connectors/registry';
+import type { SalesforceConnectorOptions } from '../../src/connectors/salesforce';
 import { createStoredConnectionRegistry } from '../../src/connectors/stored-connections';
 import type { CrmProvider } from '../../src/model/identifiers';
 import type { SyncSettings } from '../../src/model/sync-settings';
@@ -15,6 +17,8 @@ import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
 import { WORKFLOWS_PATH } from '../../src/worker';
+import type { SyncStatus } from '../../src/workflows/connection-sync-state';
+import { changeNoticesSignal, syncStatusQuery, type ChangeNotices } from '../../src/workflows/messages';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 /**
@@ -31,6 +35,12 @@ export interface SyncHarnessOptions {
   dynamics?: DynamicsSandboxOptions;
   /** Connector options for every connection (defaults: no client-side budget, 15 s timeouts). */
   connectorDefaults?: Partial<Omit<ConnectorBaseOptions, 'connectionId' | 'mappingOverride' | 'pool'>>;
+  /** Options for one provider's connectors only, on top of connectorDefaults (e.g. Salesforce's bulk export page size). */
+  providerConnectorOptions?: {
+    salesforce?: Pick<SalesforceConnectorOptions, 'bulk'>;
+  };
+  /** Worker tuning, e.g. a short heartbeat throttle so the server sees every checkpoint of a fast activity. */
+  workerOptions?: Pick<WorkerOptions, 'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval'>;
 }
 
 export interface HarnessConnection<S> {
@@ -50,6 +60,13 @@ export interface SyncHarness {
   dynamics?: HarnessConnection<DynamicsSandbox>;
   /** `sync:<tenant>:<connection>` */
   syncWorkflowId(connectionId: string): string;
+  /**
+   * What the webhook shim does for a delivery: signalWithStart the connection's workflow with
+   * change notices (an empty list just makes sure it runs).
+   */
+  notify(connectionId: string, notices?: ChangeNotices, input?: { continueAsNewAfterEvents?: number }): Promise<void>;
+  /** The connection workflow's status query. */
+  syncStatus(connectionId: string): Promise<SyncStatus>;
   startWorker(): Promise<void>;
   /** Stops the worker abruptly (no graceful drain), as a crash would. */
   killWorker(): Promise<void>;
@@ -119,21 +136,27 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
   const startWorker = async (): Promise<void> => {
     nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     // A fresh registry per worker, as a new process would have (its own token and connector state).
-    const connectors = createStoredConnectionRegistry({
-      connections: connectionsRepository,
-      pool: db.pool,
-      defaults: { rateLimits: false, requestTimeoutMs: 15_000, ...options.connectorDefaults },
+    const defaults = { rateLimits: false as const, requestTimeoutMs: 15_000, ...options.connectorDefaults };
+    const connectors = providerRoutedRegistry(connectionsRepository, createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, defaults }), {
+      // The stored registry spreads its defaults into every factory's options: a provider's own
+      // options ride along there, in a registry used only for that provider's connections.
+      salesforce:
+        options.providerConnectorOptions?.salesforce &&
+        createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, defaults: { ...defaults, ...options.providerConnectorOptions.salesforce } }),
     });
     worker = await Worker.create({
       connection: nativeConnection,
       namespace: inject('temporalNamespace'),
       taskQueue,
       workflowBundle,
+      ...options.workerOptions,
       activities: createActivities({
         connections: connectionsRepository,
         links: new RecordLinksRepository(db.pool),
         conflicts: new ConflictsRepository(db.pool),
         connectors,
+        // The supervisor starts connection workflows on this harness's own task queue.
+        temporal: { client, taskQueue },
       }),
     });
     running = worker.run();
@@ -156,6 +179,17 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     db,
     connectionsRepository,
     syncWorkflowId: (connectionId) => `sync:${tenantId}:${connectionId}`,
+    async notify(connectionId, notices = { events: [] }, input = {}) {
+      await client.workflow.signalWithStart('connectionSync', {
+        workflowId: `sync:${tenantId}:${connectionId}`,
+        taskQueue,
+        args: [{ tenantId, connectionId, ...input }],
+        signal: changeNoticesSignal,
+        signalArgs: [notices],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      });
+    },
+    syncStatus: (connectionId) => client.workflow.getHandle(`sync:${tenantId}:${connectionId}`).query(syncStatusQuery),
     startWorker,
     killWorker,
     async stop() {
@@ -167,6 +201,17 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       await connection.close();
       await Promise.all([harness.salesforce?.sandbox.stop(), harness.hubspot?.sandbox.stop(), harness.dynamics?.sandbox.stop()]);
       await db.drop();
+    },
+  };
+}
+
+/** Routes a connection to its provider's registry when there is one, else to the shared one. */
+function providerRoutedRegistry(connections: ConnectionsRepository, shared: ConnectorRegistry, byProvider: Partial<Record<CrmProvider, ConnectorRegistry | undefined>>): ConnectorRegistry {
+  if (Object.values(byProvider).every((registry) => registry === undefined)) return shared;
+  return {
+    async forConnection(connectionId) {
+      const connection = await connections.getConnection(connectionId);
+      return ((connection && byProvider[connection.provider]) ?? shared).forConnection(connectionId);
     },
   };
 }

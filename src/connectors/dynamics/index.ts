@@ -1,11 +1,12 @@
 import type { Agent } from 'undici';
 import type { ObjectType } from '../../model/identifiers';
 import { compileMapping, type CompiledMapping } from '../../model/mapping';
-import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeletionPage, ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
+import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeletionPage, ExternalRecord, FieldDescription, UniqueKeyQuery, UpsertInput, UpsertOutcome } from '../connector';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
 import { ConnectorError } from '../errors';
 import { RateBudget, type RateBudgetSnapshot } from '../rate-budget';
 import { SingleFlightTokenProvider } from '../token-provider';
+import { chunked, keepMatching, nativeKeyField, wantedValues } from '../unique-keys';
 import { createTokenSource } from './auth';
 import { upsertThroughBatch, type WriteContext } from './bulk';
 import { listChanges, type ODataPage, type ReadContext } from './changes';
@@ -106,6 +107,29 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     return records;
   };
 
+  /**
+   * First-sync matching: `$filter=emailaddress1 eq 'a@x.com' or ...` (Dataverse compares text
+   * case-insensitively), or for a domain on account.websiteurl `contains(websiteurl,'x.com') or
+   * ...` filtered by host here; paged through `@odata.nextLink`.
+   */
+  const findByUniqueKeys = async (objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> => {
+    const entity = spec.objects[objectType];
+    const key = nativeKeyField('dynamics', mapping, objectType, keys.field);
+    const wanted = wantedValues(keys);
+    const records: ExternalRecord[] = [];
+    for (const values of chunked(wanted, spec.batch.readChunk)) {
+      const filter = values.map((value) => (key.via === 'value' ? `${key.native} eq ${odataString(value)}` : `contains(${key.native},${odataString(value)})`)).join(' or ');
+      let url: string | undefined = `${entity.entitySet}?$select=${selectColumns(spec, mapping, objectType).join(',')}&$filter=${encodeURIComponent(filter)}`;
+      while (url) {
+        // Query data: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/filter-rows [D10]
+        const page: ODataPage = await http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `odata.maxpagesize=${spec.paging.maxPageSize}` } });
+        records.push(...page.value.map((row) => fromRow(spec, mapping, objectType, row)));
+        url = page['@odata.nextLink'];
+      }
+    }
+    return keepMatching(records, keys.field, new Set(wanted));
+  };
+
   const bulk: BulkPath = {
     startExport: async (objectType, request) => startExport(read, objectType, request?.since),
     readExportPage: (cursor) => readExportPage(read, cursor),
@@ -121,6 +145,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => listChanges(read, objectType, request),
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(read, objectType, request),
     readRecords,
+    findByUniqueKeys,
     // The architecture writes through the batch API; Dataverse's is $batch for any size.
     upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertThroughBatch(write, objectType, inputs),
     describeFields: (objectType) => describeFields(http, spec, mapping, objectType),
@@ -132,6 +157,11 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     },
     close: () => agent.close(),
   };
+}
+
+/** OData string literal: single quotes doubled. */
+function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }
 
 interface AttributeMetadata {

@@ -10,7 +10,7 @@ import { listChanges } from './changes';
 import type { HubSpotContext } from './context';
 import { listDeletions } from './deletions';
 import { hubspotDefaultMapping } from './default-mapping';
-import { readRecords } from './records';
+import { findByUniqueKeys, readRecords } from './records';
 import { RequestRunner } from './request-runner';
 import { HUBSPOT_API, HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 import { upsertAll } from './upsert';
@@ -65,6 +65,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     },
     listChanges: (objectType, request) => listChanges(ctx, objectType, request),
     readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
+    findByUniqueKeys: (objectType, keys) => findByUniqueKeys(ctx, objectType, keys),
     upsertRecords: (objectType, inputs) => upsertAll(ctx, objectType, inputs, LIVE_CHUNKS_IN_FLIGHT),
     listDeletions: (objectType, request) => listDeletions(ctx, objectType, request),
     bulk: createBulkPath(ctx),

@@ -1,5 +1,8 @@
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/models/Filter';
+import type { Filter } from '@hubspot/api-client/lib/codegen/crm/objects/models/Filter';
 import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
+import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { mapLimited, type HubSpotContext } from './context';
 import { propertiesToRead, slotTargets, toExternalRecord, type AssociatedIds } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec, type HubSpotObjectPath } from './spec';
@@ -55,10 +58,13 @@ async function associatedIds(ctx: HubSpotContext, fromPath: HubSpotObjectPath, i
  * missing ones with HubSpot's default (unlabelled) type, removes the rest. Targets not named
  * are left as they are.
  */
-export async function writeAssociations(ctx: HubSpotContext, objectType: ObjectType, id: string, wanted: AssociatedIds): Promise<void> {
+export async function writeAssociations(ctx: HubSpotContext, objectType: ObjectType, id: string, wanted: AssociatedIds, options: { created?: boolean } = {}): Promise<void> {
   const fromPath = HUBSPOT_OBJECTS[objectType].path;
   for (const [toPath, ids] of Object.entries(wanted) as [HubSpotObjectPath, string[]][]) {
-    const current = new Set(await associatedIds(ctx, fromPath, id, toPath));
+    // A record HubSpot just created has no associations yet: reading them would only cost a call
+    // per record (and, under 429s, fail batches that were already written).
+    if (options.created && ids.length === 0) continue;
+    const current = new Set(options.created ? [] : await associatedIds(ctx, fromPath, id, toPath));
     const target = new Set(ids);
     for (const toId of target) {
       if (current.has(toId)) continue;
@@ -71,4 +77,55 @@ export async function writeAssociations(ctx: HubSpotContext, objectType: ObjectT
       await ctx.runner.run('standard', (options) => ctx.apis.associations.archive(fromPath, id, toPath, toId, options));
     }
   }
+}
+
+/**
+ * Properties HubSpot enforces as unique and accepts as `idProperty` [H9]: these are matched by
+ * batch read, which reads its own writes at once (search is eventually consistent: a contact
+ * created seconds ago may not be found yet, and would be created twice).
+ */
+const UNIQUE_ID_PROPERTIES: Partial<Record<ObjectType, readonly string[]>> = { contact: ['email'] };
+/** Values per search `IN` filter (HubSpot wants them lower-case for text properties). */
+const MATCH_VALUES_PER_SEARCH = 100;
+
+/**
+ * First-sync matching: by batch read with `idProperty` where the key is a unique property (email),
+ * else by search `IN` (e.g. company `domain`), paged. References are not read (`{}`): matching
+ * needs the fields, and association reads would cost one call per record.
+ */
+export async function findByUniqueKeys(ctx: HubSpotContext, objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> {
+  const path = HUBSPOT_OBJECTS[objectType].path;
+  const properties = propertiesToRead(ctx.mapping, objectType);
+  const key = nativeKeyField('hubspot', ctx.mapping, objectType, keys.field);
+  const wanted = wantedValues(keys);
+  const records: ExternalRecord[] = [];
+  if (key.via === 'value' && UNIQUE_ID_PROPERTIES[objectType]?.includes(key.native)) {
+    for (const chunk of chunked(wanted, hubspotSpec.paging.batchSize)) {
+      // POST /crm/v3/objects/{type}/batch/read with idProperty; unknown values come back as 207 OBJECT_NOT_FOUND [H9]
+      const response = await ctx.runner.run('standard', (options) =>
+        ctx.apis.objects.batchApi.read(path, { inputs: chunk.map((id) => ({ id })), idProperty: key.native, properties, propertiesWithHistory: [] }, false, options),
+      );
+      records.push(...response.results.map((object) => toExternalRecord(ctx.mapping, objectType, object)));
+    }
+    return keepMatching(records, keys.field, new Set(wanted));
+  }
+  const values = key.via === 'value' ? wanted : wanted.flatMap((domain) => [domain, `www.${domain}`, `https://${domain}`, `http://${domain}`, `https://www.${domain}`, `http://www.${domain}`]);
+  for (const chunk of chunked(values, MATCH_VALUES_PER_SEARCH)) {
+    const filters: Filter[] = [{ propertyName: key.native, operator: FilterOperatorEnum.In, values: chunk }];
+    let after: string | undefined;
+    do {
+      const cursor = after;
+      // https://developers.hubspot.com/docs/api/crm/search (POST /crm/v3/objects/{type}/search)
+      const response = await ctx.runner.run('search', (options) =>
+        ctx.apis.objects.searchApi.doSearch(
+          path,
+          { filterGroups: [{ filters }], sorts: ['hs_object_id'], properties, limit: hubspotSpec.paging.searchPage, ...(cursor === undefined ? {} : { after: cursor }) },
+          options,
+        ),
+      );
+      records.push(...response.results.map((object) => toExternalRecord(ctx.mapping, objectType, object)));
+      after = response.paging?.next?.after;
+    } while (after);
+  }
+  return keepMatching(records, keys.field, new Set(wanted));
 }

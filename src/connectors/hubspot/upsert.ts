@@ -119,7 +119,7 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
       if (item) outcomes.set(item.index, failed(item.input.syncId, error));
     }
   }
-  const written: { item: Prepared; id: string }[] = [];
+  const written: { item: Prepared; id: string; created: boolean }[] = [];
   answer.results.forEach((result, position) => {
     const key = (group[0] as Prepared).by === 'id' ? result.id : (result.properties[SYNC_ID_PROPERTY] ?? undefined);
     // Without the key echoed back, results can only be matched by position (complete answers only).
@@ -127,17 +127,17 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
     if (!item) return;
     const status = item.by === 'sync-id' && result._new === true ? 'created' : 'updated';
     outcomes.set(item.index, { syncId: item.input.syncId, status, externalId: result.id, modifiedAt: modstampOf(objectType, result) });
-    written.push({ item, id: result.id });
+    written.push({ item, id: result.id, created: status === 'created' });
   });
   for (const item of group) {
     if (!outcomes.has(item.index)) {
       outcomes.set(item.index, failed(item.input.syncId, { provider: 'hubspot', errorClass: 'transient', message: 'HubSpot answered the batch without a result for this input' }));
     }
   }
-  await mapLimited(written, 4, async ({ item, id }) => {
+  await mapLimited(written, 4, async ({ item, id, created }) => {
     if (!item.input.references) return;
     try {
-      await writeAssociations(ctx, objectType, id, associationsFromReferences(objectType, item.input.references));
+      await writeAssociations(ctx, objectType, id, associationsFromReferences(objectType, item.input.references), { created });
     } catch (error) {
       // The record is written; its references are not: report it so the engine retries (or parks a dependency).
       if (!(error instanceof ConnectorError) || error.retryable || error.errorClass === 'auth') throw error;

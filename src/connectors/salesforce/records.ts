@@ -1,6 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
 import type { ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
+import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { canonicalFieldErrors, failed, prepareInputs, type Prepared } from './outcomes';
 import { fromSalesforce, nativeObjectName, selectFields, soqlString, type SalesforceRecord } from './record-mapper';
 import { recordError } from './errors';
@@ -65,7 +66,27 @@ export async function upsertViaCollections(session: SalesforceSession, mapping: 
     const results = await session.call((conn) => conn.sobject(objectName).update(records, { allOrNone: false }));
     settle(batch, results, true);
   }
+  await stampModifiedAt(session, objectName, outcomes);
   return outcomes.map((outcome, index) => outcome ?? failed(inputs[index] as UpsertInput, recordError([{ statusCode: 'UNKNOWN_EXCEPTION', message: 'no result' }])));
+}
+
+/**
+ * Collections answers carry no modstamp, but the engine needs it: it is how a later read of this
+ * record is recognised as older than our own write (a stale read racing the other direction).
+ * One query per 200 written records.
+ */
+async function stampModifiedAt(session: SalesforceSession, objectName: string, outcomes: (UpsertOutcome | undefined)[]): Promise<void> {
+  const written = new Map<string, Extract<UpsertOutcome, { externalId: string }>>();
+  for (const outcome of outcomes) if (outcome && outcome.status !== 'failed') written.set(outcome.externalId, outcome);
+  for (const ids of chunks([...written.keys()], salesforceSpec.batch.readSize)) {
+    const soql = `SELECT Id, SystemModstamp FROM ${objectName} WHERE Id IN (${ids.map(soqlString).join(', ')})`;
+    // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm
+    const result = await session.call(async (conn) => await conn.query<{ Id: string; SystemModstamp: string }>(soql, { autoFetch: false }));
+    for (const row of result.records) {
+      const outcome = written.get(row.Id);
+      if (outcome) outcome.modifiedAt = new Date(row.SystemModstamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')).toISOString();
+    }
+  }
 }
 
 interface DescribedField {
@@ -89,4 +110,38 @@ export async function describeFields(session: SalesforceSession, mapping: Compil
     externalId: field.externalId,
     picklistValues: field.picklistValues && field.picklistValues.length > 0 ? field.picklistValues.filter((value) => value.active !== false).map((value) => value.value) : undefined,
   }));
+}
+
+/** Values per SOQL `IN (...)`: keeps the GET query well under Salesforce's URL limit (16,384 characters). */
+const MATCH_VALUES_PER_QUERY = 100;
+/** `LIKE` terms per query when a domain is matched against Account.Website. */
+const MATCH_LIKE_TERMS_PER_QUERY = 25;
+
+/**
+ * First-sync matching: `WHERE Email IN (...)` (SOQL compares text case-insensitively), or for a
+ * domain on Account.Website `Website LIKE '%acme.com%' OR ...` filtered by host here. Each query
+ * follows `nextRecordsUrl`, so a value held by many records is never cut off.
+ */
+export async function findByUniqueKeys(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> {
+  const objectName = nativeObjectName(mapping, objectType);
+  const key = nativeKeyField('salesforce', mapping, objectType, keys.field);
+  const wanted = wantedValues(keys);
+  const fields = selectFields(mapping, objectType).join(', ');
+  const wheres =
+    key.via === 'value'
+      ? chunked(wanted, MATCH_VALUES_PER_QUERY).map((values) => `${key.native} IN (${values.map(soqlString).join(', ')})`)
+      : chunked(wanted, MATCH_LIKE_TERMS_PER_QUERY).map((values) => values.map((value) => `${key.native} LIKE ${soqlString(`%${value}%`)}`).join(' OR '));
+  const records: ExternalRecord[] = [];
+  for (const where of wheres) {
+    const soql = `SELECT ${fields} FROM ${objectName} WHERE ${where} ORDER BY Id`;
+    // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm
+    let page = await session.call(async (conn) => await conn.query<SalesforceRecord>(soql, { autoFetch: false }));
+    records.push(...page.records.map((row) => fromSalesforce(mapping, objectType, row)));
+    while (!page.done && page.nextRecordsUrl) {
+      const locator = page.nextRecordsUrl;
+      page = await session.call(async (conn) => await conn.queryMore<SalesforceRecord>(locator));
+      records.push(...page.records.map((row) => fromSalesforce(mapping, objectType, row)));
+    }
+  }
+  return keepMatching(records, keys.field, new Set(wanted));
 }

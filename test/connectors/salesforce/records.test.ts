@@ -3,6 +3,9 @@ import type { UpsertOutcome } from '../../../src/connectors/connector';
 import { MappingSpecError } from '../../../src/model/mapping';
 import { startHarness, stopAll } from './sandbox-connector';
 
+/** Upsert outcomes carry the record's new SystemModstamp (the engine's stale-read guard needs it). */
+const isoDateTime = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/) as unknown as string;
+
 afterEach(stopAll);
 
 function externalIdOf(outcome: UpsertOutcome | undefined): string {
@@ -40,10 +43,10 @@ describe('Salesforce connector: upsert and read back per object', () => {
       connector.upsertRecords('activity', [{ syncId: 'sync-ac-1', fields: activity, references: { contacts: [contactId], deal: dealId } }]),
     ]);
     expect(again.map(([outcome]) => outcome)).toEqual([
-      { syncId: 'sync-co-1', status: 'updated', externalId: companyId },
-      { syncId: 'sync-ct-1', status: 'updated', externalId: contactId },
-      { syncId: 'sync-dl-1', status: 'updated', externalId: dealId },
-      { syncId: 'sync-ac-1', status: 'updated', externalId: activityId },
+      { syncId: 'sync-co-1', status: 'updated', externalId: companyId, modifiedAt: isoDateTime },
+      { syncId: 'sync-ct-1', status: 'updated', externalId: contactId, modifiedAt: isoDateTime },
+      { syncId: 'sync-dl-1', status: 'updated', externalId: dealId, modifiedAt: isoDateTime },
+      { syncId: 'sync-ac-1', status: 'updated', externalId: activityId, modifiedAt: isoDateTime },
     ]);
     for (const type of ['Account', 'Contact', 'Opportunity', 'Task'] as const) expect(sandbox.admin.listRecords(type)).toHaveLength(1);
 
@@ -67,7 +70,7 @@ describe('Salesforce connector: upsert and read back per object', () => {
     const [read] = await connector.readRecords('deal', [String(created.Id)]);
     expect(read?.fields).toMatchObject({ stage: 'qualification', amount: 10, closeDate: '2026-01-31' });
     const [outcome] = await connector.upsertRecords('deal', [{ syncId: 'legacy-1', externalId: String(created.Id), fields: { amount: null, stage: 'closed-won' } }]);
-    expect(outcome).toEqual({ syncId: 'legacy-1', status: 'updated', externalId: created.Id });
+    expect(outcome).toEqual({ syncId: 'legacy-1', status: 'updated', externalId: created.Id, modifiedAt: isoDateTime });
     expect(sandbox.admin.getRecord('Opportunity', String(created.Id))).toMatchObject({ Amount: null, StageName: 'Closed Won', Sync_Id__c: 'legacy-1' });
   });
 

@@ -1,0 +1,316 @@
+import { randomUUID } from 'node:crypto';
+import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CrmConnector, ExternalRecord, UpsertInput } from '../connectors/connector';
+import { ConnectorError, type ConnectorErrorInfo } from '../connectors/errors';
+import type { ConnectorRegistry } from '../connectors/registry';
+import { referenceSlots, type References } from '../model/canonical';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
+import type { ConnectionsRepository } from '../store/connections-repository';
+import type { RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
+
+/**
+ * The backfill's side effects (architecture §2, "Backfill"). The workflow only ever sees cursors
+ * and counts: a page is read and written inside one activity, and what crosses into history is
+ * how many records were read, written and failed per target, plus the next cursor.
+ */
+
+export interface BackfillTarget {
+  connectionId: string;
+  provider: CrmProvider;
+}
+
+export interface BackfillConfig {
+  provider: CrmProvider;
+  targets: BackfillTarget[];
+}
+
+/** A record one target refused: ids and the vendor's message only, never field values we sent. */
+export interface BackfillFailure {
+  sourceExternalId: string;
+  targetConnectionId: string;
+  error: ConnectorErrorInfo;
+}
+
+export interface BackfillPageInput {
+  tenantId: string;
+  sourceConnectionId: string;
+  objectType: ObjectType;
+  /** The export cursor of the page to read (re-readable: the same cursor reads the same page). */
+  cursor: string;
+  targetConnectionIds: string[];
+  /** Records written per heartbeat checkpoint; a retried attempt resumes at the last one. */
+  chunkSize: number;
+  /** How many failures to list (all are counted). */
+  failureListLimit: number;
+}
+
+export interface BackfillPageResult {
+  read: number;
+  written: Record<string, number>;
+  failed: Record<string, number>;
+  failures: BackfillFailure[];
+  nextCursor?: string | undefined;
+  /** Where this attempt started within the page: > 0 when it resumed from a heartbeat checkpoint. */
+  resumedAtOffset: number;
+  attempt: number;
+}
+
+/** What a page activity heartbeats: where it is in the page and what it has counted up to there. */
+export interface PageCheckpoint {
+  cursor: string;
+  offset: number;
+  written: Record<string, number>;
+  failed: Record<string, number>;
+  failures: BackfillFailure[];
+}
+
+export interface BackfillActivityDependencies {
+  connections: ConnectionsRepository;
+  connectors: ConnectorRegistry;
+  links: RecordLinksRepository;
+}
+
+/** Failure classes a target's whole-chunk failure is retried for (by the activity's retry policy). */
+const retriedClasses = new Set(['transient', 'rate-limited', 'quota-exhausted', 'auth']);
+/**
+ * How often a long chunk write re-sends the last checkpoint (a third of the heartbeat timeout), so
+ * the heartbeat timeout only catches dead workers.
+ */
+const keepaliveMs = (heartbeatTimeoutMs: number | undefined): number => Math.max(100, Math.min(10_000, (heartbeatTimeoutMs ?? 30_000) / 3));
+
+export function createBackfillActivities(deps: BackfillActivityDependencies) {
+  return {
+    /** The source's provider and the targets: the ones asked for (checked), or the tenant's other active connections. */
+    async loadBackfillConfig(input: { tenantId: string; connectionId: string; targets?: string[] | undefined }): Promise<BackfillConfig> {
+      const source = await deps.connections.getConnection(input.connectionId);
+      if (!source) throw ApplicationFailure.nonRetryable(`unknown connection "${input.connectionId}"`, 'InvalidInput');
+      if (source.tenantId !== input.tenantId) {
+        throw ApplicationFailure.nonRetryable(`connection "${input.connectionId}" does not belong to tenant "${input.tenantId}"`, 'InvalidInput');
+      }
+      const tenantConnections = await deps.connections.listConnections(input.tenantId);
+      let targets = tenantConnections.filter((peer) => peer.id !== input.connectionId && peer.status !== 'disabled');
+      if (input.targets) {
+        const unknown = input.targets.filter((id) => id === input.connectionId || !tenantConnections.some((peer) => peer.id === id));
+        if (unknown.length > 0) {
+          throw ApplicationFailure.nonRetryable(`targets: ${unknown.map((id) => `"${id}"`).join(', ')} not another connection of tenant "${input.tenantId}"`, 'InvalidInput');
+        }
+        targets = tenantConnections.filter((peer) => input.targets?.includes(peer.id));
+      }
+      return { provider: source.provider, targets: targets.map((peer) => ({ connectionId: peer.id, provider: peer.provider })) };
+    },
+
+    /** Starts the source's bulk export; returns its first cursor. */
+    async startBackfillExport(input: { connectionId: string; objectType: ObjectType; since?: string | undefined }): Promise<{ cursor: string }> {
+      const source = await deps.connectors.forConnection(input.connectionId);
+      return { cursor: await source.bulk.startExport(input.objectType, { since: input.since }) };
+    },
+
+    /**
+     * Reads one export page and writes it to every target through its bulk path, chunk by chunk.
+     * After each chunk it heartbeats a checkpoint (cursor, offset, counts so far); a retried attempt
+     * of the same page (worker killed, timeout) re-reads the page and resumes at the checkpoint.
+     * Upserts are keyed by the canonical sync id, so a chunk written twice is still one record.
+     */
+    async backfillPage(input: BackfillPageInput): Promise<BackfillPageResult> {
+      const info = activityInfo();
+      const resumed = resumeFrom(info.heartbeatDetails, input.cursor);
+      const checkpoint: PageCheckpoint = resumed ?? {
+        cursor: input.cursor,
+        offset: 0,
+        written: Object.fromEntries(input.targetConnectionIds.map((id) => [id, 0])),
+        failed: Object.fromEntries(input.targetConnectionIds.map((id) => [id, 0])),
+        failures: [],
+      };
+      const resumedAtOffset = checkpoint.offset;
+      const context = Context.current();
+      // A copy: the SDK may encode throttled details later, and the checkpoint keeps moving.
+      const beat = (): void => context.heartbeat(structuredClone(checkpoint));
+      beat();
+
+      const source = await deps.connectors.forConnection(input.sourceConnectionId);
+      const page = await source.bulk.readExportPage(input.cursor);
+      const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await deps.connectors.forConnection(id) })));
+
+      const keepalive = setInterval(beat, keepaliveMs(info.heartbeatTimeoutMs));
+      try {
+        while (checkpoint.offset < page.records.length) {
+          const chunk = page.records.slice(checkpoint.offset, checkpoint.offset + input.chunkSize);
+          const results = await untilCancelled(writeChunk(deps, input, chunk, targets));
+          for (const result of results) {
+            checkpoint.written[result.targetConnectionId] = (checkpoint.written[result.targetConnectionId] ?? 0) + result.written;
+            checkpoint.failed[result.targetConnectionId] = (checkpoint.failed[result.targetConnectionId] ?? 0) + result.failures.length;
+            const room = input.failureListLimit - checkpoint.failures.length;
+            if (room > 0) checkpoint.failures.push(...result.failures.slice(0, room));
+          }
+          checkpoint.offset += chunk.length;
+          beat();
+        }
+      } finally {
+        clearInterval(keepalive);
+      }
+      return {
+        read: page.records.length,
+        written: checkpoint.written,
+        failed: checkpoint.failed,
+        failures: checkpoint.failures,
+        nextCursor: page.nextCursor,
+        resumedAtOffset,
+        attempt: info.attempt,
+      };
+    },
+  };
+}
+
+function resumeFrom(details: unknown, cursor: string): PageCheckpoint | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const checkpoint = details as Partial<PageCheckpoint>;
+  if (checkpoint.cursor !== cursor || typeof checkpoint.offset !== 'number' || !checkpoint.written || !checkpoint.failed) return undefined;
+  return { cursor, offset: checkpoint.offset, written: { ...checkpoint.written }, failed: { ...checkpoint.failed }, failures: [...(checkpoint.failures ?? [])] };
+}
+
+/**
+ * Stops waiting when the attempt is cancelled. A worker shutting down is not a cancellation the
+ * workflow asked for: it leaves as a retryable failure, so the server hands the page to another
+ * worker at once (which resumes from the checkpoint) instead of waiting for the heartbeat timeout.
+ */
+async function untilCancelled<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await Promise.race([work, Context.current().cancelled]);
+  } catch (error) {
+    if (error instanceof CancelledFailure && error.message !== 'CANCELLED') {
+      work.catch(() => undefined);
+      throw ApplicationFailure.retryable(`page attempt stopped (${error.message}); the next attempt resumes from the last checkpoint`, 'AttemptStopped');
+    }
+    throw error;
+  }
+}
+
+interface ChunkResult {
+  targetConnectionId: string;
+  written: number;
+  failures: BackfillFailure[];
+}
+
+/** Links the chunk's source records, then writes it to every target in parallel. */
+async function writeChunk(
+  deps: BackfillActivityDependencies,
+  input: BackfillPageInput,
+  chunk: readonly ExternalRecord[],
+  targets: readonly { id: string; connector: CrmConnector }[],
+): Promise<ChunkResult[]> {
+  const canonical = await deps.links.ensureLinks(
+    input.tenantId,
+    input.sourceConnectionId,
+    input.objectType,
+    chunk.map((record) => ({ externalId: record.externalId, proposedCanonicalId: record.syncId && isUuid(record.syncId) ? record.syncId : randomUUID() })),
+  );
+  const linked = chunk.flatMap((record) => {
+    const canonicalId = canonical.get(record.externalId);
+    return canonicalId ? [{ record, canonicalId }] : [];
+  });
+  const states = await deps.links.loadSyncedStates(linked.map((item) => item.canonicalId));
+  const results = await Promise.all(targets.map((target) => writeToTarget(deps, input, linked, states, target)));
+  // Records ensureLinks could not link this time (a copied sync id raced): counted as failed for every target.
+  const unlinked = chunk.filter((record) => !canonical.has(record.externalId));
+  results.forEach((result, index) => {
+    const provider = (targets[index] as (typeof targets)[number]).connector.provider;
+    for (const record of unlinked) {
+      result.failures.push({ sourceExternalId: record.externalId, targetConnectionId: result.targetConnectionId, error: { provider, errorClass: 'conflict', message: 'could not link the record to a canonical id; the next backfill retries it' } });
+    }
+  });
+  return results;
+}
+
+async function writeToTarget(
+  deps: BackfillActivityDependencies,
+  input: BackfillPageInput,
+  linked: readonly { record: ExternalRecord; canonicalId: string }[],
+  states: Awaited<ReturnType<RecordLinksRepository['loadSyncedStates']>>,
+  target: { id: string; connector: CrmConnector },
+): Promise<ChunkResult> {
+  const { tenantId, objectType, sourceConnectionId } = input;
+  const targetLink = new Map(states.filter((state) => state.link.connectionId === target.id).map((state) => [state.link.canonicalId, state.link.externalId]));
+  const failures: BackfillFailure[] = [];
+  const writes: { record: ExternalRecord; canonicalId: string; upsert: UpsertInput }[] = [];
+  const referenceCache = new Map<string, string | undefined>();
+  for (const { record, canonicalId } of linked) {
+    const references = await translateReferences(deps.links, objectType, record.references, sourceConnectionId, target.id, referenceCache);
+    if ('missing' in references) {
+      failures.push({
+        sourceExternalId: record.externalId,
+        targetConnectionId: target.id,
+        error: { provider: target.connector.provider, errorClass: 'not-found', message: `${references.missing} is not synced to ${target.id} yet (backfill it first)` },
+      });
+      continue;
+    }
+    writes.push({ record, canonicalId, upsert: { syncId: canonicalId, fields: record.fields, references: references.translated, externalId: targetLink.get(canonicalId) } });
+  }
+  if (writes.length === 0) return { targetConnectionId: target.id, written: 0, failures };
+
+  let outcomes;
+  try {
+    outcomes = await target.connector.bulk.upsert(objectType, writes.map((write) => write.upsert));
+  } catch (error) {
+    // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
+    // anything else cannot succeed by retrying, so the chunk counts as failed for this target only.
+    if (!(error instanceof ConnectorError) || retriedClasses.has(error.errorClass)) throw error;
+    for (const write of writes) failures.push({ sourceExternalId: write.record.externalId, targetConnectionId: target.id, error: error.toInfo() });
+    return { targetConnectionId: target.id, written: 0, failures };
+  }
+
+  const synced: SyncedStateWrite[] = [];
+  outcomes.forEach((outcome, index) => {
+    const { record, canonicalId } = writes[index] as (typeof writes)[number];
+    if (outcome.status === 'failed') {
+      failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: outcome.error });
+      return;
+    }
+    // The same links and snapshots the live path saves, so later changes are deltas and echoes stop.
+    synced.push(
+      { link: { canonicalId, tenantId, objectType, connectionId: target.id, externalId: outcome.externalId }, fields: record.fields, sourceModifiedAt: outcome.modifiedAt ? new Date(outcome.modifiedAt) : null },
+      { link: { canonicalId, tenantId, objectType, connectionId: sourceConnectionId, externalId: record.externalId }, fields: record.fields, sourceModifiedAt: new Date(record.modifiedAt) },
+    );
+  });
+  await deps.links.saveSyncedStates(synced);
+  return { targetConnectionId: target.id, written: synced.length / 2, failures };
+}
+
+/** Source ids in reference slots -> the target's ids, through links; a record whose reference is not linked yet fails. */
+async function translateReferences(
+  links: RecordLinksRepository,
+  objectType: ObjectType,
+  references: References,
+  sourceConnectionId: string,
+  targetConnectionId: string,
+  cache: Map<string, string | undefined>,
+): Promise<{ translated: References } | { missing: string }> {
+  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
+  const translated: References = {};
+  for (const [slot, value] of Object.entries(references)) {
+    const spec = slots[slot];
+    if (!spec) continue;
+    if (value === null) {
+      translated[slot] = null;
+      continue;
+    }
+    const mapped: string[] = [];
+    for (const id of Array.isArray(value) ? value : [value]) {
+      const key = `${spec.to}:${id}`;
+      if (!cache.has(key)) {
+        const sourceLink = await links.findByExternalId(sourceConnectionId, spec.to, id);
+        const targetState = sourceLink && (await links.loadSyncedStates([sourceLink.canonicalId])).find((state) => state.link.connectionId === targetConnectionId);
+        cache.set(key, targetState?.link.externalId);
+      }
+      const targetId = cache.get(key);
+      if (targetId === undefined) return { missing: `${spec.to} ${id}` };
+      mapped.push(targetId);
+    }
+    translated[slot] = spec.many ? mapped : (mapped[0] ?? null);
+  }
+  return { translated };
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
