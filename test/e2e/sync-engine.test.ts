@@ -1,3 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkedRecordsQuery, retryParkedUpdate, type ChangeNotices } from '../../src/workflows/messages';
 import { startSyncHarness, type SyncHarness, type SyncHarnessOptions } from '../support/sync-harness';
@@ -137,5 +141,11 @@ describe('parked records and continue-as-new', () => {
     const dropped = after.stats.duplicatesDropped;
     await start(sf.id, { events: [{ objectType: 'contact', externalId: String(odd.Id), eventId: 'can-odd' }] });
     await expect.poll(async () => (await status(sf.id)).stats.duplicatesDropped, { timeout: 10_000 }).toBe(dropped + 1);
+
+    if (process.env.RECORD_HISTORIES === '1') {
+      // The first run: signals, reads, applies, parking, the retryParked update, continue-as-new.
+      const history = await h.client.workflow.getHandle(h.syncWorkflowId(sf.id), firstRun).fetchHistory();
+      await writeFile(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product', 'connection-sync-first-run.json'), historyToJSON(history));
+    }
   });
 });

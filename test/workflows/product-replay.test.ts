@@ -12,7 +12,7 @@ const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hi
  * Recorded histories of the product's own workflows (src/workflows/index.ts, the bundle the worker
  * runs) replayed against the current code: a non-deterministic change to a workflow fails here
  * instead of breaking executions already running in production. Record with
- * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts` (see histories/README.md).
+ * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts test/e2e/sync-engine.test.ts` (see histories/README.md).
  */
 describe('recorded histories of the product workflows replay cleanly', () => {
   it('replays every history under histories/product against src/workflows', async () => {
@@ -25,6 +25,16 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     const { EventType } = await import('@temporalio/proto').then((proto) => proto.default.temporal.api.enums.v1);
     expect(types('backfill-first-run')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
     expect(types('backfill-last-run')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+    // The connection workflow's: change notices, a failed read that parked a record, debounce
+    // timers, and the hand-over to a new run.
+    expect(types('connection-sync-first-run')).toEqual(
+      expect.arrayContaining([
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+        EventType.EVENT_TYPE_TIMER_FIRED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+      ]),
+    );
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     expect(retried.length).toBeGreaterThan(0);
 
