@@ -4,20 +4,25 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { z } from 'zod';
 import type { Activities } from '../activities';
 import type { LinkedRecord } from '../activities/apply-to-target';
 import type { SyncConfig } from '../activities/sync-activities';
 import type { ConnectorErrorInfo } from '../connectors/errors';
-import type { ObjectType } from '../model/identifiers';
+import { objectTypeSchema, type ObjectType } from '../model/identifiers';
 import { objectConflictPoliciesSchema } from '../model/sync';
 import { searchAttributes } from '../temporal/search-attributes';
 import { crmRead, crmWrite, storeCall } from './activity-options';
+import { backfill, backfillChildIdPolicy, backfillWorkflowId } from './backfill';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 import {
   changeNoticesSignal,
@@ -28,7 +33,9 @@ import {
   resumeSyncSignal,
   retryParkedUpdate,
   skipParkedUpdate,
+  startBackfillUpdate,
   syncStatusQuery,
+  type StartBackfillRequest,
 } from './messages';
 
 const store = proxyActivities<Activities>(storeCall);
@@ -60,6 +67,12 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   setHandler(syncStatusQuery, () => state.status());
   setHandler(parkedRecordsQuery, () => [...state.parked.values()]);
   setHandler(retryParkedUpdate, ({ keys }) => state.retryParked(keys));
+  setHandler(startBackfillUpdate, (request) => startBackfillChild(tenantId, connectionId, request), {
+    validator: (request) => {
+      const parsed = startBackfillRequestSchema.safeParse(request);
+      if (!parsed.success) throw new Error(`startBackfill: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+    },
+  });
   setHandler(skipParkedUpdate, ({ keys }) => state.skipParked(keys), {
     validator: ({ keys }) => {
       if (!Array.isArray(keys) || keys.length === 0) throw new Error('skipParked needs the keys of the parked records to skip');
@@ -100,6 +113,31 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       await condition(allHandlersFinished);
       await continueAsNew<typeof connectionSync>({ tenantId, connectionId, continueAsNewAfterEvents, carried: state.carry() });
     }
+  }
+}
+
+const startBackfillRequestSchema = z
+  .object({ objectType: objectTypeSchema, since: z.iso.datetime().optional(), targets: z.array(z.string().min(1)).optional() })
+  .strict();
+
+/**
+ * Backfills run as children, so they show under the connection in the Web UI. ABANDON: a
+ * backfill outlives the parent's continue-as-new, and its id is a lock, so a second request while
+ * one runs reports the running one instead of starting another.
+ */
+async function startBackfillChild(tenantId: string, connectionId: string, request: StartBackfillRequest): Promise<{ workflowId: string; alreadyRunning: boolean }> {
+  const workflowId = backfillWorkflowId(tenantId, connectionId, request.objectType);
+  try {
+    await startChild(backfill, {
+      workflowId,
+      args: [{ tenantId, connectionId, objectType: request.objectType, since: request.since, targets: request.targets }],
+      ...backfillChildIdPolicy,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    return { workflowId, alreadyRunning: false };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return { workflowId, alreadyRunning: true };
   }
 }
 

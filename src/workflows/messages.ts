@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ObjectType } from '../model/identifiers';
 import type { ChangeRef } from '../model/sync';
 import type { ParkedRecord, SyncStatus } from './connection-sync-state';
 
@@ -24,5 +25,16 @@ export const parkedRecordsQuery = defineQuery<ParkedRecord[]>('parkedRecords');
 
 /** Re-queues parked records (all, or those keys) for another attempt; returns how many. */
 export const retryParkedUpdate = defineUpdate<number, [{ keys?: string[] }]>('retryParked');
+export interface StartBackfillRequest {
+  objectType: ObjectType;
+  /** Only records changed since then (ISO); omitted = everything. */
+  since?: string;
+  /** Target connections; omitted = every other connection of the tenant. */
+  targets?: string[];
+}
+
+/** Starts a backfill of one object as a child workflow; answers its workflow id (also when one was already running). */
+export const startBackfillUpdate = defineUpdate<{ workflowId: string; alreadyRunning: boolean }, [StartBackfillRequest]>('startBackfill');
+
 /** Drops parked records the operator decided not to sync; returns how many. */
 export const skipParkedUpdate = defineUpdate<number, [{ keys: string[] }]>('skipParked');

@@ -33,7 +33,13 @@ describe('first sync between Salesforce and HubSpot matches existing contacts by
   const notify = (connectionId: string, notices: ChangeNotices): Promise<void> => h.notify(connectionId, notices);
 
   beforeAll(async () => {
-    h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], sync: { objects: ['contact'], pollIntervalMs: 1_000, debounceMs: 100, batchSize: 200 } });
+    h = await startSyncHarness({
+      crms: ['salesforce', 'hubspot'],
+      sync: { objects: ['contact'], pollIntervalMs: 1_000, debounceMs: 100, batchSize: 200 },
+      // The sandboxes share this machine's clock, so no skew to cover: with the default 5-minute
+      // lookback every poll would re-read all 1,500 records created moments ago.
+      connectorDefaults: { lookbackMs: 2_000 },
+    });
     sf = h.salesforce!;
     hs = h.hubspot!;
     for (let i = 0; i < SHARED; i += 1) {

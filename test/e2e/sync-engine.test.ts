@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parkedRecordsQuery, retryParkedUpdate, type ChangeNotices } from '../../src/workflows/messages';
+import { parkedRecordsQuery, retryParkedUpdate, startBackfillUpdate, type ChangeNotices } from '../../src/workflows/messages';
+import type { backfill } from '../../src/workflows/backfill';
 import { startSyncHarness, type SyncHarness, type SyncHarnessOptions } from '../support/sync-harness';
 
 /** Engine behaviour beyond the happy path, on the real dev server against the sandboxes. */
@@ -147,5 +148,32 @@ describe('parked records and continue-as-new', () => {
       const history = await h.client.workflow.getHandle(h.syncWorkflowId(sf.id), firstRun).fetchHistory();
       await writeFile(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product', 'connection-sync-first-run.json'), historyToJSON(history));
     }
+  });
+});
+
+describe('backfill started from the connection workflow', () => {
+  let h: SyncHarness;
+  beforeAll(async () => {
+    h = await harness({ sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 50 } });
+  });
+  afterAll(async () => h?.stop());
+
+  it('runs as a child of the connection, and rejects a request naming an unknown object type', async () => {
+    const { start, handle } = helpers(h);
+    const sf = h.salesforce!;
+    sf.sandbox.admin.seed({ contacts: 40 });
+    await start(sf.id);
+    const started = await handle(sf.id).executeUpdate(startBackfillUpdate, { args: [{ objectType: 'contact' }] });
+    expect(started).toEqual({ workflowId: `backfill:${h.tenantId}:${sf.id}:contact`, alreadyRunning: false });
+
+    const child = h.client.workflow.getHandle<typeof backfill>(started.workflowId);
+    const progress = await child.result();
+    expect(progress).toMatchObject({ state: 'completed' });
+    expect(h.hubspot!.sandbox.admin.listRecords('contacts')).toHaveLength(40);
+    expect((await child.describe()).raw.workflowExecutionInfo?.parentExecution?.workflowId).toBe(h.syncWorkflowId(sf.id));
+
+    // Refused by the update's validator: nothing is started, and the caller reads why.
+    const rejection: unknown = await handle(sf.id).executeUpdate(startBackfillUpdate, { args: [{ objectType: 'lead' as never }] }).catch((error: unknown) => error);
+    expect((rejection as { cause?: Error }).cause?.message).toMatch(/^startBackfill: objectType: Invalid option/);
   });
 });

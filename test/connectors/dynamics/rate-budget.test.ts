@@ -63,7 +63,8 @@ describe('Dynamics connector: shared rate budget against service protection', ()
   }, 30_000);
 
   test('control: without the budget the same write is refused by the vendor', async () => {
-    const control = await startHarness({ serviceProtection: { requestsPerWindow: LIMIT, windowMs: WINDOW_MS } }, { batchSize: 10, rateLimits: false });
+    // The same allowance over a minute: 500 requests exceed it however slowly a loaded machine sends them.
+    const control = await startHarness({ serviceProtection: { requestsPerWindow: LIMIT, windowMs: 60_000 } }, { batchSize: 10, rateLimits: false });
     try {
       let refusal: unknown;
       try {
