@@ -58,6 +58,11 @@ export const configSchema = z
     CRM_SYNC_ENCRYPTION_KEYS: encryptionKeys.optional(),
     CRM_SYNC_ACTIVE_KEY_ID: z.string().min(1).optional(),
     SHIM_PORT: port.default(8080),
+    /**
+     * The shim's public base URL as the vendors call it (behind a proxy): HubSpot signs the full
+     * URL, so the shim must rebuild it exactly. Unset: taken from the request.
+     */
+    SHIM_PUBLIC_URL: z.string().url().optional(),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.CRM_SYNC_ENCRYPTION_KEYS) {

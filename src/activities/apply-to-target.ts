@@ -1,14 +1,14 @@
 import type { CrmConnector, ExternalRecord, UpsertInput } from '../connectors/connector';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
-import { referenceSlots, type References } from '../model/canonical';
 import type { ObjectType } from '../model/identifiers';
+import { translateReferences } from './reference-translation';
 import { resolveFields, type ObjectConflictPolicies } from '../model/sync';
 import { keyValueOf } from '../connectors/unique-keys';
 import { syncSettingsSchema } from '../model/sync-settings';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import type { MatchRequest, RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
+import type { MatchRequest, RecordLinksRepository, RecordSnapshot, SyncedStateWrite } from '../store/record-links-repository';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
 export interface LinkedRecord extends ExternalRecord {
@@ -102,6 +102,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       source: { connectionId: sourceConnectionId, fields: record.fields, modifiedAt: record.modifiedAt },
       target: targetRecord && { connectionId: targetConnectionId, fields: targetRecord.fields, modifiedAt: targetRecord.modifiedAt },
       snapshot: targetState?.snapshot?.fields,
+      sourceSnapshot: sourceDeltaBase(stateOf(record.canonicalId, sourceConnectionId)?.snapshot, targetState?.snapshot),
       policies,
     });
     if (targetRecord && !targetState?.snapshot) firstContact(resolved.write, record, targetRecord, sourceConnectionId, targetConnectionId);
@@ -127,7 +128,11 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
     writes.push({
       record,
       input: { syncId: record.canonicalId, fields: resolved.write, references: references.translated, externalId: targetState?.link.externalId },
-      targetFields: { ...(targetState?.snapshot?.fields ?? targetRecord?.fields ?? {}), ...resolved.write },
+      // On first contact the target's snapshot records what the SOURCE holds (plus what was
+      // written): fields where the target kept its own newer value then read as the target's
+      // changes when the other direction runs, and flow back to the source instead of looking
+      // already synced while the two CRMs disagree.
+      targetFields: { ...(targetState?.snapshot?.fields ?? record.fields), ...resolved.write },
     });
   }
 
@@ -240,12 +245,29 @@ async function matchKeysOf(deps: ApplyDependencies, connectionId: string, object
  * either writes, so each must decide the same way or they swap values. The newer record (by
  * modstamp, then connection id) keeps the fields it holds; the older one only fills its gaps.
  */
+/**
+ * The base to measure the source's changes against. Snapshots are kept per connection, not per
+ * pair: the source's own snapshot is right only when the target was synced at or after it (the
+ * target then holds what the source held); otherwise (a third CRM that never received the
+ * record, a write that failed and is retried) it would hide fields the target still lacks, so the
+ * target's snapshot is used, as before. Per-pair snapshots would remove the guesswork.
+ */
+function sourceDeltaBase(source: RecordSnapshot | undefined, target: RecordSnapshot | undefined): Record<string, unknown> | undefined {
+  if (source && target && source.syncedAt.getTime() <= target.syncedAt.getTime()) return source.fields;
+  return target?.fields;
+}
+
 function firstContact(write: Record<string, unknown>, source: LinkedRecord, target: ExternalRecord, sourceConnectionId: string, targetConnectionId: string): void {
   const sourceNewer = source.modifiedAt === target.modifiedAt ? sourceConnectionId > targetConnectionId : source.modifiedAt > target.modifiedAt;
-  if (sourceNewer) return;
   for (const field of Object.keys(write)) {
+    if (field === 'custom') continue;
     const held = target.fields[field];
-    if (field !== 'custom' && held !== null && held !== undefined) delete write[field];
+    const targetHasValue = held !== null && held !== undefined;
+    // Two CRMs that already held the same person: the newer record's values win where both have
+    // one, but an empty value never erases one (which record is "newer" compares two vendors'
+    // clocks and can be a matter of milliseconds; a missing job title must not wipe the other's).
+    const empty = write[field] === null || write[field] === undefined;
+    if (targetHasValue && (!sourceNewer || empty)) delete write[field];
   }
 }
 
@@ -258,31 +280,3 @@ function compareIds(a: string, b: string): number {
   return /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Source ids in reference slots -> target ids, through the canonical links of each related record. */
-async function translateReferences(
-  links: RecordLinksRepository,
-  objectType: ObjectType,
-  references: References,
-  sourceConnectionId: string,
-  targetConnectionId: string,
-): Promise<{ translated: References } | { missing: string }> {
-  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
-  const translated: References = {};
-  for (const [slot, value] of Object.entries(references)) {
-    const spec = slots[slot];
-    if (!spec || value === null) {
-      if (spec) translated[slot] = null;
-      continue;
-    }
-    const ids = Array.isArray(value) ? value : [value];
-    const mapped: string[] = [];
-    for (const id of ids) {
-      const sourceLink = await links.findByExternalId(sourceConnectionId, spec.to, id);
-      const targetLink = sourceLink && (await links.loadSyncedStates([sourceLink.canonicalId])).find((state) => state.link.connectionId === targetConnectionId);
-      if (!targetLink) return { missing: `${spec.to} ${id}` };
-      mapped.push(targetLink.link.externalId);
-    }
-    translated[slot] = spec.many ? mapped : (mapped[0] ?? null);
-  }
-  return { translated };
-}

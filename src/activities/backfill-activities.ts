@@ -4,10 +4,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CrmConnector, ExternalRecord, UpsertInput } from '../connectors/connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
-import { referenceSlots, type References } from '../model/canonical';
-import type { CrmProvider, ObjectType } from '../model/identifiers';
+import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
+import { translateReferences } from './reference-translation';
 
 /**
  * The backfill's side effects (architecture §2, "Backfill"). The workflow only ever sees cursors
@@ -276,41 +276,4 @@ async function writeToTarget(
   return { targetConnectionId: target.id, written: synced.length / 2, failures };
 }
 
-/** Source ids in reference slots -> the target's ids, through links; a record whose reference is not linked yet fails. */
-async function translateReferences(
-  links: RecordLinksRepository,
-  objectType: ObjectType,
-  references: References,
-  sourceConnectionId: string,
-  targetConnectionId: string,
-  cache: Map<string, string | undefined>,
-): Promise<{ translated: References } | { missing: string }> {
-  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
-  const translated: References = {};
-  for (const [slot, value] of Object.entries(references)) {
-    const spec = slots[slot];
-    if (!spec) continue;
-    if (value === null) {
-      translated[slot] = null;
-      continue;
-    }
-    const mapped: string[] = [];
-    for (const id of Array.isArray(value) ? value : [value]) {
-      const key = `${spec.to}:${id}`;
-      if (!cache.has(key)) {
-        const sourceLink = await links.findByExternalId(sourceConnectionId, spec.to, id);
-        const targetState = sourceLink && (await links.loadSyncedStates([sourceLink.canonicalId])).find((state) => state.link.connectionId === targetConnectionId);
-        cache.set(key, targetState?.link.externalId);
-      }
-      const targetId = cache.get(key);
-      if (targetId === undefined) return { missing: `${spec.to} ${id}` };
-      mapped.push(targetId);
-    }
-    translated[slot] = spec.many ? mapped : (mapped[0] ?? null);
-  }
-  return { translated };
-}
 
-function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExternalRecord } from '../connectors/connector';
 import type { ConnectorRegistry } from '../connectors/registry';
-import type { CrmProvider, ObjectType } from '../model/identifiers';
+import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers';
 import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
@@ -64,6 +64,3 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   };
 }
 
-function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}

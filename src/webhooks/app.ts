@@ -1,19 +1,40 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { webhookRoutes, type WebhookRouteOptions } from './routes';
 
 /** A dependency the shim needs before it can accept webhooks: resolves when reachable, throws otherwise. */
 export type ReadinessCheck = () => Promise<void>;
 
 export interface ShimDependencies {
   readiness: Record<string, ReadinessCheck>;
+  /** The webhook routes' dependencies; without them only the health routes exist. */
+  webhooks?: WebhookRouteOptions;
+  /** Fastify's pino logger: off by default (tests); `true` or options in production. Query strings are redacted. */
+  logger?: FastifyServerOptions['logger'];
 }
 
 /**
- * The webhook shim's HTTP app. For now: liveness and readiness, so orchestration (compose, k8s)
- * can route traffic only to a shim that can reach Temporal and PostgreSQL. Webhook routes
- * (verify -> validate -> signalWithStart -> 202) are added by the shim issue.
+ * Request logs without query strings (Dynamics' `?code=` is the webhook key) and without headers
+ * (signatures, HttpHeader keys).
+ */
+export function redactedLogger(options: Exclude<FastifyServerOptions['logger'], undefined | boolean> | true): FastifyServerOptions['logger'] {
+  const base = options === true ? {} : options;
+  return {
+    ...base,
+    serializers: {
+      req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url.split('?')[0] }),
+      res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
+    },
+  };
+}
+
+/**
+ * The webhook shim's HTTP app: liveness and readiness, so orchestration (compose, k8s)
+ * can route traffic only to a shim that can reach Temporal and PostgreSQL; and, given its
+ * dependencies, `POST /webhooks/:provider/:connectionId` (verify -> validate -> signalWithStart -> 202).
  */
 export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const logger = dependencies.logger ? redactedLogger(dependencies.logger) : false;
+  const app = Fastify({ logger });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -32,6 +53,9 @@ export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
     const ready = Object.values(checks).every((result) => result.ok);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
   });
+
+  const webhooks = dependencies.webhooks;
+  if (webhooks) void app.register(async (scope) => webhookRoutes(scope, webhooks));
 
   return app;
 }

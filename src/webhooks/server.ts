@@ -1,33 +1,44 @@
 /** `npm run shim`: the webhook shim process. */
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
+import { ConnectionsRepository } from '../store/connections-repository';
 import { createPool } from '../store/database';
+import { loadCredentialCipher } from '../store/keyring';
 import { buildShimApp } from './app';
 
 const config = loadConfigOrExit();
 const pool = createPool(config.DATABASE_URL, { max: 4 });
 const temporalAddress = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
-let temporal: Connection | undefined;
+// Lazy: the shim starts (and answers 503 + Retry-After to webhooks, not-ready to /readyz) while Temporal is down.
+const temporal = Connection.lazy({ address: temporalAddress, connectTimeout: 2000 });
+const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE });
+const connections = new ConnectionsRepository(pool, await loadCredentialCipher(config));
 
 const app = buildShimApp({
+  logger: { level: process.env.LOG_LEVEL ?? 'info' },
   readiness: {
     postgres: async () => {
       await pool.query('SELECT 1');
     },
     temporal: async () => {
-      temporal ??= await Connection.connect({ address: temporalAddress, connectTimeout: 2000 });
       await temporal.healthService.check({});
     },
+  },
+  webhooks: {
+    connections,
+    signal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
+    // The base URL HubSpot is configured with, when the shim sits behind a proxy (signature v3 covers the URI).
+    ...(config.SHIM_PUBLIC_URL ? { publicUrl: config.SHIM_PUBLIC_URL } : {}),
   },
 });
 
 await app.listen({ host: '0.0.0.0', port: config.SHIM_PORT });
-console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz).`);
+console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz; POST /webhooks/:provider/:connectionId).`);
 
 // Finish in-flight requests, then release connections.
 const shutdown = async (): Promise<void> => {
   await app.close();
-  await temporal?.close();
+  await temporal.close();
   await pool.end();
   process.exit(0);
 };

@@ -58,12 +58,11 @@ describe('first sync between Salesforce and HubSpot matches existing contacts by
   it('ends with 1,500 linked contacts on both sides, every email once, matched pairs updated not created', async () => {
     const started = Date.now();
     const hubspotWritesBefore = writes(hs.sandbox, 'contacts');
-    // Both directions start together and poll (the first poll reads every record of the last day).
-    await Promise.all(
-      [sf.id, hs.id].map((connectionId) =>
-        h.client.workflow.start('connectionSync', { workflowId: h.syncWorkflowId(connectionId), taskQueue: h.taskQueue, args: [{ tenantId: h.tenantId, connectionId }] }),
-      ),
-    );
+    // Both directions start together, as the supervisor starts them: each first poll reads every
+    // record of the last day and matches it in the other CRM while the other direction does the same.
+    const startSync = (connectionId: string) =>
+      h.client.workflow.start('connectionSync', { workflowId: h.syncWorkflowId(connectionId), taskQueue: h.taskQueue, args: [{ tenantId: h.tenantId, connectionId }] });
+    await Promise.all([startSync(sf.id), startSync(hs.id)]);
 
     const total = SHARED + 2 * ONLY;
     await expect.poll(async () => (await linkCounts()).complete, { timeout: 60_000, interval: 500 }).toBe(total);

@@ -16,6 +16,7 @@ import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
+import { buildShimApp } from '../../src/webhooks/app';
 import { WORKFLOWS_PATH } from '../../src/worker';
 import type { SyncStatus } from '../../src/workflows/connection-sync-state';
 import { changeNoticesSignal, syncStatusQuery, type ChangeNotices } from '../../src/workflows/messages';
@@ -41,6 +42,11 @@ export interface SyncHarnessOptions {
   };
   /** Worker tuning, e.g. a short heartbeat throttle so the server sees every checkpoint of a fast activity. */
   workerOptions?: Pick<WorkerOptions, 'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval'>;
+  /**
+   * Start the webhook shim on 127.0.0.1 port 0, signalling this harness's task queue, and point
+   * every sandbox's webhooks at `<shim>/webhooks/<provider>/<connection>`.
+   */
+  shim?: boolean;
 }
 
 export interface HarnessConnection<S> {
@@ -58,6 +64,8 @@ export interface SyncHarness {
   salesforce?: HarnessConnection<SalesforceSandbox>;
   hubspot?: HarnessConnection<HubSpotSandbox>;
   dynamics?: HarnessConnection<DynamicsSandbox>;
+  /** The webhook shim's base URL, with `shim: true`. */
+  shimUrl?: string;
   /** `sync:<tenant>:<connection>` */
   syncWorkflowId(connectionId: string): string;
   /**
@@ -94,7 +102,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       tenantId,
       provider: 'salesforce',
       settings: { instanceUrl, loginUrl: sandbox.url, sync },
-      credentials: { grant: 'refresh_token', clientId, clientSecret, refreshToken },
+      credentials: { grant: 'refresh_token', clientId, clientSecret, refreshToken, webhook: { secret: sandbox.credentials.webhookSecret } },
     });
     harness.salesforce = { id, provider: 'salesforce', sandbox };
   }
@@ -106,7 +114,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       tenantId,
       provider: 'hubspot',
       settings: { basePath: sandbox.url, sync },
-      credentials: { kind: 'private-app', accessToken: sandbox.credentials.accessToken },
+      credentials: { kind: 'private-app', accessToken: sandbox.credentials.accessToken, webhook: { secret: sandbox.credentials.webhookClientSecret } },
     });
     harness.hubspot = { id, provider: 'hubspot', sandbox };
   }
@@ -119,7 +127,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       tenantId,
       provider: 'dynamics',
       settings: { orgUrl: sandbox.url, ca: sandbox.tls?.ca, sync },
-      credentials: { tenantId: entraTenant, clientId, clientSecret, authority, scope },
+      credentials: { tenantId: entraTenant, clientId, clientSecret, authority, scope, webhook: { key: sandbox.credentials.webhookKey } },
     });
     harness.dynamics = { id, provider: 'dynamics', sandbox };
   }
@@ -171,6 +179,15 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
 
   await startWorker();
 
+  const shim = options.shim ? buildShimApp({ readiness: {}, webhooks: { connections: connectionsRepository, signal: { client, taskQueue } } }) : undefined;
+  if (shim) {
+    const address = await shim.listen({ host: '127.0.0.1', port: 0 });
+    harness.shimUrl = address;
+    for (const target of [harness.salesforce, harness.hubspot, harness.dynamics]) {
+      target?.sandbox.webhooks.setTarget(`${address}/webhooks/${target.provider}/${target.id}`);
+    }
+  }
+
   return {
     ...harness,
     tenantId,
@@ -193,6 +210,8 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     startWorker,
     killWorker,
     async stop() {
+      for (const target of [harness.salesforce, harness.hubspot, harness.dynamics]) target?.sandbox.webhooks.setTarget(undefined);
+      await shim?.close();
       // Terminate what this test started, so nothing keeps polling the sandboxes.
       for await (const execution of client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
         await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('test finished').catch(() => undefined);

@@ -88,6 +88,19 @@ describe('resolveFields', () => {
     expect(result).toEqual({ write: {}, decisions: [], echo: false });
   });
 
+  it('measures the source against its own snapshot: an unchanged source never overwrites the target', () => {
+    // The other direction has not caught up: the target's snapshot holds the target's values,
+    // the source's snapshot what the source held. The source changed nothing.
+    const result = resolveFields({
+      source: side('sf', { firstName: 'Sf', title: null }),
+      target: side('hs', { firstName: 'Hs', title: 'Professor' }),
+      snapshot: { firstName: 'Hs', title: 'Professor' },
+      sourceSnapshot: { firstName: 'Sf', title: null },
+      policies: policies(),
+    });
+    expect(result).toEqual({ write: {}, decisions: [], echo: true });
+  });
+
   it('does not count the same edit made on both sides as a conflict', () => {
     const result = resolveFields({ source: side('sf', { title: 'CEO' }), target: side('hs', { title: 'CEO' }), snapshot: { title: 'CTO' }, policies: policies() });
     expect(result).toEqual({ write: {}, decisions: [], echo: true });

@@ -16,6 +16,14 @@ export interface ResolveFieldsInput {
   target: SyncSide | undefined;
   /** What was last synced with the target (its snapshot); undefined before the first sync. */
   snapshot: CanonicalFields | undefined;
+  /**
+   * What was last synced with the source (its own snapshot): the base of the source's changes.
+   * Defaults to `snapshot`, which is the same thing once both sides have synced. They differ
+   * while one direction has not caught up (or skipped a stale read), and measuring the source
+   * against the target's snapshot then mistakes every difference, empty fields included, for a
+   * change of the source, overwriting the target's newer values.
+   */
+  sourceSnapshot?: CanonicalFields | undefined;
   policies: ObjectConflictPolicies;
 }
 
@@ -45,8 +53,9 @@ export interface ResolvedFields {
  * Decides, field by field, what a change from `source` writes to `target`. Pure: the engine feeds
  * it the snapshot and the target's current values it loaded, and records the decisions it returns.
  */
-export function resolveFields({ source, target, snapshot, policies }: ResolveFieldsInput): ResolvedFields {
+export function resolveFields({ source, target, snapshot, sourceSnapshot = snapshot, policies }: ResolveFieldsInput): ResolvedFields {
   const incoming = flattenFields(source.fields);
+  const sourceBase = sourceSnapshot === undefined ? undefined : flattenFields(sourceSnapshot);
   const base = snapshot === undefined ? undefined : flattenFields(snapshot);
   const current = target === undefined ? undefined : flattenFields(target.fields);
   const write = new Map<string, unknown>();
@@ -56,8 +65,8 @@ export function resolveFields({ source, target, snapshot, policies }: ResolveFie
   for (const [field, value] of incoming) {
     const last = base?.get(field);
     const now = current?.get(field);
-    // The source still holds what the target last got from us: not a change of the source.
-    if (base !== undefined && base.has(field) && sameValue(value, last)) continue;
+    // The source still holds what it held when last synced: not a change of the source.
+    if (sourceBase !== undefined && sourceBase.has(field) && sameValue(value, sourceBase.get(field))) continue;
     // The target already holds it (both sides made the same edit, or it was synced another way).
     if (current !== undefined && current.has(field) && sameValue(value, now)) continue;
     differing += 1;
