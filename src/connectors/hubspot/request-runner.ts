@@ -35,9 +35,7 @@ class TimeoutAgent extends http.Agent {
 
   // The callback is left out on purpose: net.createConnection would take it for a connect listener.
   override createConnection(options: http.ClientRequestArgs): Duplex {
-    const socket = super.createConnection(options) as Socket;
-    socket.setTimeout(this.ms, () => socket.destroy(new Error(`timed out after ${this.ms} ms`)));
-    return socket;
+    return destroyWhenIdle(super.createConnection(options) as Socket, this.ms);
   }
 }
 
@@ -47,10 +45,13 @@ class TimeoutHttpsAgent extends https.Agent {
   }
 
   override createConnection(options: http.ClientRequestArgs): Duplex {
-    const socket = super.createConnection(options) as Socket;
-    socket.setTimeout(this.ms, () => socket.destroy(new Error(`timed out after ${this.ms} ms`)));
-    return socket;
+    return destroyWhenIdle(super.createConnection(options) as Socket, this.ms);
   }
+}
+
+function destroyWhenIdle(socket: Socket, ms: number): Socket {
+  socket.setTimeout(ms, () => socket.destroy(new Error(`timed out after ${ms} ms`)));
+  return socket;
 }
 
 export interface RequestRunnerOptions {
