@@ -66,6 +66,10 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
     states.find((state) => state.link.canonicalId === canonicalId && state.link.connectionId === connectionId);
 
   const outcomes: RecordOutcome[] = [];
+  // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
+  const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
+  for (const record of records.filter(isArchived)) outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' });
+  records = records.filter((record) => !isArchived(record));
   // First-sync matching: records the target has no link for are looked up there by unique keys.
   const unlinked = records.filter((record) => !stateOf(record.canonicalId, targetConnectionId));
   const matching = unlinked.length > 0 ? await matchInTarget(deps, target, input, unlinked) : { canonicalIds: new Map<string, string>(), matched: new Map<string, ExternalRecord>(), taken: [] };

@@ -2,6 +2,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
+import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDeletionsInput } from './apply-deletions';
 import { applyToTarget, type ApplyToTargetInput } from './apply-to-target';
 import { createBackfillActivities } from './backfill-activities';
 import { classifyFailures } from './failures';
@@ -29,6 +30,8 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createBackfillActivities(dependencies),
     ...createSupervisorActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => applyToTarget(dependencies, input),
+    planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
+    applyDeletions: (input: ApplyDeletionsInput) => applyDeletions(dependencies, input),
   });
 }
 

@@ -15,6 +15,16 @@ export interface SyncConfig {
   settings: SyncSettings;
 }
 
+export interface DeletionFeedPage {
+  externalIds: string[];
+  nextCursor?: string | undefined;
+  highWatermark: string;
+  /** Where the next scan of a token-based feed starts. */
+  resumeCursor?: string | undefined;
+  /** The feed's token had expired: deletions in the gap could not be listed. */
+  restarted: boolean;
+}
+
 export interface SyncActivityDependencies {
   connections: ConnectionsRepository;
   connectors: ConnectorRegistry;
@@ -53,6 +63,22 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       const connector = await deps.connectors.forConnection(input.connectionId);
       const page = await connector.listChanges(input.objectType, { since: input.since, cursor: input.cursor });
       return { records: await linkRecords(deps, input.tenantId, input.connectionId, input.objectType, page.records), nextCursor: page.nextCursor, highWatermark: page.highWatermark };
+    },
+
+    /**
+     * One page of the CRM's deletion feed since the watermark (or from a feed token, e.g. a
+     * Dataverse delta link passed back as `cursor`): ids only, the engine decides what they mean.
+     */
+    async pollDeletions(input: { connectionId: string; objectType: ObjectType; since: string; cursor?: string | undefined }): Promise<DeletionFeedPage> {
+      const connector = await deps.connectors.forConnection(input.connectionId);
+      const page = await connector.listDeletions(input.objectType, { since: input.since, cursor: input.cursor });
+      return {
+        externalIds: page.deletions.map((deletion) => deletion.externalId),
+        nextCursor: page.nextCursor,
+        highWatermark: page.highWatermark,
+        resumeCursor: page.resumeCursor,
+        restarted: page.restarted ?? false,
+      };
     },
 
     /** The current state of records named by change notices, linked to canonical ids. */

@@ -42,6 +42,14 @@ export interface CrmConnector {
    */
   upsertRecords(objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]>;
 
+  /**
+   * Deletes records by their ids in this CRM (the vendor's own delete: Salesforce's Recycle Bin,
+   * HubSpot's archive, Dataverse's delete), in the vendor's batch sizes. Idempotent: an id that is
+   * already gone answers `not-found`, never an error. One outcome per input, in input order; throws
+   * ConnectorError only when the whole call failed (auth, rate, outage).
+   */
+  deleteRecords(objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]>;
+
   /** Records deleted (or archived) since `since`, paged like listChanges. */
   listDeletions(objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage>;
 
@@ -120,6 +128,10 @@ export interface UpsertInput {
 export type UpsertOutcome =
   | { syncId: string; status: 'created' | 'updated' | 'unchanged'; externalId: string; modifiedAt?: string | undefined }
   | { syncId: string; status: 'failed'; error: ConnectorErrorInfo };
+
+export type DeleteOutcome =
+  | { externalId: string; status: 'deleted' | 'not-found' }
+  | { externalId: string; status: 'failed'; error: ConnectorErrorInfo };
 
 export interface BulkPath {
   /** Starts an export of every record (or those changed since `since`); returns the first cursor. */

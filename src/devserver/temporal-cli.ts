@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -64,8 +64,55 @@ export async function resolveTemporalCli(options: ResolveTemporalCliOptions): Pr
   const cached = cachedCliPath(options.cacheDir);
   if (await isExecutable(cached)) return { path: cached, source: 'cache' };
 
-  await buildTemporalCli(cached, searchPath, log);
+  // One build per machine: parallel test runs (or `npm start` beside `npm test`) wait for it.
+  const lock = await takeBuildLock(`${path.dirname(cached)}.lock`, () => isExecutable(cached), log);
+  try {
+    if (await isExecutable(cached)) return { path: cached, source: 'cache' };
+    await buildTemporalCli(cached, searchPath, log);
+  } finally {
+    await lock.release();
+  }
   return { path: cached, source: 'built' };
+}
+
+const BUILD_WAIT_LIMIT_MS = 30 * 60_000;
+
+/**
+ * A lock directory holding the builder's pid. Held by a live process: wait until the binary
+ * appears or the lock is released; held by a dead one (a killed build): take it over.
+ */
+async function takeBuildLock(lockDir: string, built: () => Promise<boolean>, log: (line: string) => void): Promise<{ release(): Promise<void> }> {
+  await mkdir(path.dirname(lockDir), { recursive: true });
+  const deadline = Date.now() + BUILD_WAIT_LIMIT_MS;
+  let announced = false;
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      await writeFile(path.join(lockDir, 'pid'), String(process.pid));
+      return { release: () => rm(lockDir, { recursive: true, force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(await readFile(path.join(lockDir, 'pid'), 'utf8').catch(() => ''));
+    if (owner > 0 && !isAlive(owner)) {
+      await rm(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (await built()) return { release: async () => undefined };
+    if (Date.now() > deadline) throw new TemporalCliUnavailableError(`waited ${BUILD_WAIT_LIMIT_MS / 60_000} min for another process (pid ${owner}) building the Temporal CLI; remove ${lockDir} if it is gone`);
+    if (!announced) log(`Another process (pid ${owner || '?'}) is building the Temporal CLI; waiting for it.`);
+    announced = true;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function buildTemporalCli(target: string, searchPath: string, log: (line: string) => void): Promise<void> {

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { objectTypeSchema } from './identifiers';
 import { objectConflictPoliciesSchema } from './sync/conflict-policy';
 
+export const deletePolicies = ['propagate', 'archive', 'ignore'] as const;
+export const deletePolicySchema = z.enum(deletePolicies);
+export type DeletePolicy = (typeof deletePolicies)[number];
+export const DEFAULT_DELETE_POLICY: DeletePolicy = 'archive';
+
 /**
  * How a connection syncs, stored with the connection (settings.sync) and validated when loaded:
  * a bad value names its path instead of surfacing later as odd behaviour.
@@ -25,6 +30,28 @@ export const syncSettingsSchema = z
     matchKeys: z
       .partialRecord(objectTypeSchema, z.array(z.string().regex(/^(custom\.)?[a-zA-Z][a-zA-Z0-9_]*$/, 'must be a canonical field name or custom.<name>')))
       .default({ contact: ['email'], company: ['domain'] }),
+    /**
+     * What a record deleted in this CRM becomes in the tenant's other CRMs, per object:
+     * `propagate` deletes it there too (each vendor's own delete: recycle bin, archive);
+     * `archive` keeps it there but stops syncing it either way (the link is marked archived);
+     * `ignore` leaves it there, still synced (an edit there re-creates it here). Default: archive,
+     * the choice that never loses data.
+     */
+    deletePolicies: z.partialRecord(objectTypeSchema, deletePolicySchema).default({}),
+    /**
+     * Holds deletions for operator approval (update `approveDeletions`, `crm-sync deletions
+     * approve`) when, within `windowMs`, at least `minDeletions` records of one object and more
+     * than `maxShare` of this connection's synced records of it were deleted: a mass delete is
+     * far more often a mistake or a broken filter than an intent.
+     */
+    massDeleteGuard: z
+      .object({
+        maxShare: z.number().min(0).max(1).default(0.1),
+        minDeletions: z.number().int().min(1).default(10),
+        windowMs: z.number().int().min(0).default(60 * 60_000),
+      })
+      .strict()
+      .default({ maxShare: 0.1, minDeletions: 10, windowMs: 60 * 60_000 }),
   })
   .strict();
 

@@ -9,6 +9,8 @@ export interface RecordLink {
   objectType: ObjectType;
   connectionId: string;
   externalId: string;
+  /** Set when a delete elsewhere was applied with the `archive` policy: the record is no longer synced. */
+  archivedAt?: Date | null | undefined;
 }
 
 /** The canonical fields as last synced with that connection. */
@@ -223,6 +225,60 @@ export class RecordLinksRepository {
       );
     });
   }
+
+  /** Links of one connection and object that still sync (not archived): the base of the mass-delete share. */
+  async countActiveLinks(connectionId: string, objectType: ObjectType): Promise<number> {
+    const result = await this.pool.query<{ count: string }>(
+      `SELECT count(*) AS count FROM record_links WHERE connection_id = $1 AND object_type = $2 AND archived_at IS NULL`,
+      [connectionId, objectType],
+    );
+    return Number(result.rows[0]?.count ?? 0);
+  }
+
+  /**
+   * Links of the given records of one connection that still sync: the deletions worth acting on.
+   * Records never synced, deletes we made ourselves (their links are already gone) and archived
+   * records drop out here.
+   */
+  async activeLinksOf(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<RecordLink[]> {
+    if (externalIds.length === 0) return [];
+    const result = await this.pool.query<LinkRow>(
+      `SELECT ${linkColumns} FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[]) AND archived_at IS NULL`,
+      [connectionId, objectType, [...externalIds]],
+    );
+    return result.rows.map(toLink);
+  }
+
+  /** The links of the given canonical records in one connection. */
+  async linksIn(connectionId: string, canonicalIds: readonly string[]): Promise<RecordLink[]> {
+    if (canonicalIds.length === 0) return [];
+    const result = await this.pool.query<LinkRow>(`SELECT ${linkColumns} FROM record_links WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[])`, [
+      connectionId,
+      [...canonicalIds],
+    ]);
+    return result.rows.map(toLink);
+  }
+
+  /**
+   * Forgets records that are gone from a connection (link and snapshot): a later deletion report
+   * of the same record finds nothing to do, and a record restored in the CRM links again through
+   * the sync id it still carries.
+   */
+  async removeLinks(connectionId: string, canonicalIds: readonly string[]): Promise<number> {
+    if (canonicalIds.length === 0) return 0;
+    const result = await this.pool.query(`DELETE FROM record_links WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[])`, [connectionId, [...canonicalIds]]);
+    return result.rowCount ?? 0;
+  }
+
+  /** Marks records of a connection archived: kept in the CRM, no longer synced either way. */
+  async archiveLinks(connectionId: string, canonicalIds: readonly string[]): Promise<number> {
+    if (canonicalIds.length === 0) return 0;
+    const result = await this.pool.query(
+      `UPDATE record_links SET archived_at = now(), updated_at = now() WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[]) AND archived_at IS NULL`,
+      [connectionId, [...canonicalIds]],
+    );
+    return result.rowCount ?? 0;
+  }
 }
 
 export interface MatchRequest {
@@ -270,7 +326,7 @@ async function mergeCanonical(tx: Queryable, loser: string, survivor: string): P
   await tx.query(`UPDATE conflicts SET canonical_id = $2 WHERE canonical_id = $1`, [loser, survivor]);
 }
 
-const linkColumns = 'canonical_id, tenant_id, object_type, connection_id, external_id';
+const linkColumns = 'canonical_id, tenant_id, object_type, connection_id, external_id, archived_at';
 
 interface LinkRow {
   canonical_id: string;
@@ -278,6 +334,7 @@ interface LinkRow {
   object_type: ObjectType;
   connection_id: string;
   external_id: string;
+  archived_at: Date | null;
 }
 
 interface SnapshotRow {
@@ -293,5 +350,6 @@ function toLink(row: LinkRow): RecordLink {
     objectType: row.object_type,
     connectionId: row.connection_id,
     externalId: row.external_id,
+    archivedAt: row.archived_at,
   };
 }

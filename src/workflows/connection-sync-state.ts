@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from '../model/identifiers';
-import { ChangeBuffer, SeenEventIds, type ChangeRef } from '../model/sync';
+import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
 
-export type SyncState = 'running' | 'paused' | 'needs-reauth' | 'degraded';
+export type SyncState = 'running' | 'paused' | 'needs-reauth' | 'awaiting-approval' | 'degraded';
 
 /** A record that could not be synced to one target, kept visible until retried or skipped. */
 export interface ParkedRecord {
@@ -13,9 +13,34 @@ export interface ParkedRecord {
   sourceExternalId: string;
   targetConnectionId: string;
   reason: 'dependency' | 'failed';
+  /** What could not be done: write the record (default), or delete it in the target. */
+  operation?: 'delete' | undefined;
   error: ConnectorErrorInfo;
   parkedAt: string;
   attempts: number;
+}
+
+/** Deletions the mass-delete guard holds until an operator approves or rejects them. */
+export interface HeldDeletions {
+  /** `<objectType>:<n>`: what the approve and reject updates name. */
+  id: string;
+  objectType: ObjectType;
+  /** Source record ids (this connection's). */
+  externalIds: string[];
+  reason: string;
+  heldAt: string;
+  /** Set once an operator decided; a rejected hold is applied as `ignore`. */
+  decision?: 'approved' | 'rejected' | undefined;
+}
+
+/** What the `heldDeletions` query shows: the numbers and a sample, not thousands of ids. */
+export interface HeldDeletionsSummary {
+  id: string;
+  objectType: ObjectType;
+  count: number;
+  reason: string;
+  heldAt: string;
+  sample: string[];
 }
 
 export interface SyncStats {
@@ -27,6 +52,10 @@ export interface SyncStats {
   duplicatesDropped: number;
   /** Source reads older than what the source already held from the other direction: not applied. */
   staleReads: number;
+  /** Records deleted in a target (or found gone there) because they were deleted here. */
+  deletesApplied: number;
+  /** Records kept in a target but no longer synced because they were deleted here (`archive`). */
+  deletesArchived: number;
 }
 
 export interface SyncStatus {
@@ -37,8 +66,12 @@ export interface SyncStatus {
   watermarks: Partial<Record<ObjectType, string>>;
   pending: number;
   parked: number;
+  /** Deletions held by the mass-delete guard, waiting for an operator. */
+  heldDeletions: number;
   stats: SyncStats;
   lastSyncedAt: string | null;
+  /** When the last poll (changes and deletions of every object) finished. */
+  lastPolledAt: string | null;
   pollError: string | null;
 }
 
@@ -64,8 +97,24 @@ export const carriedStateSchema = z.object({
       refusedByPolicy: z.number(),
       duplicatesDropped: z.number().default(0),
       staleReads: z.number().default(0),
+      deletesApplied: z.number().default(0),
+      deletesArchived: z.number().default(0),
     })
-    .default({ synced: 0, echoes: 0, conflicts: 0, refusedByPolicy: 0, duplicatesDropped: 0, staleReads: 0 }),
+    .default({ synced: 0, echoes: 0, conflicts: 0, refusedByPolicy: 0, duplicatesDropped: 0, staleReads: 0, deletesApplied: 0, deletesArchived: 0 }),
+  deletionWatermarks: z.partialRecord(objectTypeSchema, z.string()).default({}),
+  /** Token-based deletion feeds (Dataverse delta links): where each object's next scan starts. */
+  deletionCursors: z.partialRecord(objectTypeSchema, z.string()).default({}),
+  heldDeletions: z
+    .array(z.object({ id: z.string(), objectType: objectTypeSchema, externalIds: z.array(z.string()), reason: z.string(), heldAt: z.string() }))
+    .default([]),
+  /** Approved by an operator, not yet applied. */
+  approvedDeletions: z
+    .array(
+      z.object({ id: z.string(), objectType: objectTypeSchema, externalIds: z.array(z.string()), reason: z.string(), heldAt: z.string(), decision: z.enum(['approved', 'rejected']).optional() }),
+    )
+    .default([]),
+  appliedDeletions: z.partialRecord(objectTypeSchema, z.array(z.object({ at: z.number(), count: z.number() }))).default({}),
+  heldSequence: z.number().int().default(0),
   paused: z.object({ reason: z.string().nullable() }).nullable().default(null),
   lastSyncedAt: z.string().nullable().default(null),
 });
@@ -93,6 +142,13 @@ export class ConnectionSyncState {
   readonly seen: SeenEventIds;
   readonly parked = new Map<string, ParkedRecord>();
   watermarks: Partial<Record<ObjectType, string>>;
+  deletionWatermarks: Partial<Record<ObjectType, string>>;
+  deletionCursors: Partial<Record<ObjectType, string>>;
+  readonly heldDeletions = new Map<string, HeldDeletions>();
+  /** Decided by an operator, waiting to be applied (rejected ones as `ignore`). */
+  approvedDeletions: HeldDeletions[];
+  appliedDeletions: Partial<Record<ObjectType, AppliedDeletions[]>>;
+  private heldSequence: number;
   stats: SyncStats;
   paused: { reason: string | null } | null;
   needsReauth = false;
@@ -101,6 +157,7 @@ export class ConnectionSyncState {
   provider: CrmProvider = 'salesforce';
   /** Why the last poll stopped early, until a poll succeeds. */
   pollError: string | null = null;
+  lastPolledAt: string | null = null;
   lastSyncedAt: string | null;
 
   constructor(
@@ -112,6 +169,12 @@ export class ConnectionSyncState {
     this.seen = new SeenEventIds(SEEN_EVENT_CAPACITY, carried.seenEventIds);
     for (const record of carried.parked) this.parked.set(record.key, record);
     this.watermarks = { ...carried.watermarks };
+    this.deletionWatermarks = { ...carried.deletionWatermarks };
+    this.deletionCursors = { ...carried.deletionCursors };
+    for (const held of carried.heldDeletions) this.heldDeletions.set(held.id, held);
+    this.approvedDeletions = [...carried.approvedDeletions];
+    this.appliedDeletions = { ...carried.appliedDeletions };
+    this.heldSequence = carried.heldSequence;
     this.stats = { ...carried.stats };
     this.paused = carried.paused;
     this.lastSyncedAt = carried.lastSyncedAt;
@@ -141,11 +204,64 @@ export class ConnectionSyncState {
     this.parked.delete(`${objectType}:${sourceExternalId}:${targetConnectionId}`);
   }
 
-  /** Puts parked records back in the queue (the record is re-read from the source). */
+  /**
+   * Puts parked records back in the queue: the record is re-read from the source, and a parked
+   * delete that the source confirms gone is applied again.
+   */
   retryParked(keys?: readonly string[]): number {
     const chosen = [...this.parked.values()].filter((record) => !keys || keys.includes(record.key));
-    for (const record of chosen) this.pending.add({ objectType: record.objectType, externalId: record.sourceExternalId });
+    for (const record of chosen) {
+      this.pending.add({ objectType: record.objectType, externalId: record.sourceExternalId, ...(record.operation === 'delete' ? { deleted: true } : {}) });
+    }
     return chosen.length;
+  }
+
+  /** The pending hold of an object, if any: later deletions of it join the hold instead of slipping past. */
+  heldFor(objectType: ObjectType): HeldDeletions | undefined {
+    return [...this.heldDeletions.values()].find((held) => held.objectType === objectType);
+  }
+
+  holdDeletions(objectType: ObjectType, externalIds: readonly string[], reason: string, heldAt: string): HeldDeletions {
+    const existing = this.heldFor(objectType);
+    if (existing) {
+      existing.externalIds = [...new Set([...existing.externalIds, ...externalIds])];
+      return existing;
+    }
+    this.heldSequence += 1;
+    const held: HeldDeletions = { id: `${objectType}:${this.heldSequence}`, objectType, externalIds: [...externalIds], reason, heldAt };
+    this.heldDeletions.set(held.id, held);
+    return held;
+  }
+
+  /** Moves a hold to the apply queue with the operator's decision; undefined when no such hold is pending. */
+  decideDeletions(id: string, decision: 'approved' | 'rejected'): HeldDeletions | undefined {
+    const held = this.heldDeletions.get(id);
+    if (!held) return undefined;
+    this.heldDeletions.delete(id);
+    const decided = { ...held, decision };
+    this.approvedDeletions.push(decided);
+    return decided;
+  }
+
+  recordAppliedDeletions(objectType: ObjectType, at: number, count: number, windowMs: number): void {
+    const log = (this.appliedDeletions[objectType] ?? []).filter((entry) => at - entry.at < windowMs);
+    log.push({ at, count });
+    this.appliedDeletions[objectType] = log;
+  }
+
+  recentlyAppliedDeletions(objectType: ObjectType, now: number, windowMs: number): number {
+    return countWithin(this.appliedDeletions[objectType] ?? [], now, windowMs);
+  }
+
+  heldDeletionsSummary(): HeldDeletionsSummary[] {
+    return [...this.heldDeletions.values()].map((held) => ({
+      id: held.id,
+      objectType: held.objectType,
+      count: held.externalIds.length,
+      reason: held.reason,
+      heldAt: held.heldAt,
+      sample: held.externalIds.slice(0, 20),
+    }));
   }
 
   skipParked(keys: readonly string[]): number {
@@ -155,6 +271,7 @@ export class ConnectionSyncState {
   get syncState(): SyncState {
     if (this.needsReauth) return 'needs-reauth';
     if (this.paused) return 'paused';
+    if (this.heldDeletions.size > 0) return 'awaiting-approval';
     return this.parked.size > 0 || this.pollError ? 'degraded' : 'running';
   }
 
@@ -167,8 +284,10 @@ export class ConnectionSyncState {
       watermarks: { ...this.watermarks },
       pending: this.pending.size,
       parked: this.parked.size,
+      heldDeletions: this.heldDeletions.size,
       stats: { ...this.stats },
       lastSyncedAt: this.lastSyncedAt,
+      lastPolledAt: this.lastPolledAt,
       pollError: this.pollError,
     };
   }
@@ -182,6 +301,12 @@ export class ConnectionSyncState {
       stats: { ...this.stats },
       paused: this.paused,
       lastSyncedAt: this.lastSyncedAt,
+      deletionWatermarks: { ...this.deletionWatermarks },
+      deletionCursors: { ...this.deletionCursors },
+      heldDeletions: [...this.heldDeletions.values()],
+      approvedDeletions: [...this.approvedDeletions],
+      appliedDeletions: { ...this.appliedDeletions },
+      heldSequence: this.heldSequence,
     };
   }
 }

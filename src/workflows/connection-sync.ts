@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -19,17 +20,23 @@ import type { LinkedRecord } from '../activities/apply-to-target';
 import type { SyncConfig } from '../activities/sync-activities';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, type ObjectType } from '../model/identifiers';
-import { objectConflictPoliciesSchema } from '../model/sync';
+import { massDeleteVerdict, objectConflictPoliciesSchema } from '../model/sync';
+import { DEFAULT_DELETE_POLICY, syncSettingsSchema, type DeletePolicy } from '../model/sync-settings';
+
+const massDeleteGuardDefaults = syncSettingsSchema.shape.massDeleteGuard.parse(undefined);
 import { searchAttributes } from '../temporal/search-attributes';
 import { crmRead, crmWrite, storeCall } from './activity-options';
 import { backfill, backfillChildIdPolicy, backfillWorkflowId } from './backfill';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 import {
+  approveDeletionsUpdate,
   changeNoticesSignal,
+  heldDeletionsQuery,
   configChangedSignal,
   parkedRecordsQuery,
   pauseSyncSignal,
   reauthorisedSignal,
+  rejectDeletionsUpdate,
   resumeSyncSignal,
   retryParkedUpdate,
   skipParkedUpdate,
@@ -66,6 +73,15 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   setHandler(configChangedSignal, () => void (state.configChanged = true));
   setHandler(syncStatusQuery, () => state.status());
   setHandler(parkedRecordsQuery, () => [...state.parked.values()]);
+  setHandler(heldDeletionsQuery, () => state.heldDeletionsSummary());
+  const decide = (decision: 'approved' | 'rejected') => ({ id }: { id: string }) => state.decideDeletions(id, decision)?.externalIds.length ?? 0;
+  const heldValidator = ({ id }: { id: string }) => {
+    if (typeof id !== 'string' || !state.heldDeletions.has(id)) {
+      throw new Error(`no held deletions "${String(id)}"; held now: ${[...state.heldDeletions.keys()].join(', ') || 'none'}`);
+    }
+  };
+  setHandler(approveDeletionsUpdate, decide('approved'), { validator: heldValidator });
+  setHandler(rejectDeletionsUpdate, decide('rejected'), { validator: heldValidator });
   setHandler(retryParkedUpdate, ({ keys }) => state.retryParked(keys));
   setHandler(startBackfillUpdate, (request) => startBackfillChild(tenantId, connectionId, request), {
     validator: (request) => {
@@ -85,7 +101,10 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   let nextPollAt = Date.now();
 
   for (;;) {
-    await condition(() => state.configChanged || (!state.paused && !state.needsReauth && state.pending.size > 0), Math.max(1, nextPollAt - Date.now()));
+    await condition(
+      () => state.configChanged || (!state.paused && !state.needsReauth && (state.pending.size > 0 || state.approvedDeletions.length > 0)),
+      Math.max(1, nextPollAt - Date.now()),
+    );
     if (state.configChanged) {
       state.configChanged = false;
       config = await store.loadSyncConfig({ connectionId });
@@ -95,8 +114,16 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       await condition(() => (!state.paused && !state.needsReauth) || state.configChanged);
       continue;
     }
+    // Operator decisions first: the next poll reports the same deletions again (look-back).
+    while (state.approvedDeletions.length > 0 && !state.paused && !state.needsReauth) {
+      const decided = state.approvedDeletions[0] as (typeof state.approvedDeletions)[number];
+      const policy = decided.decision === 'rejected' ? 'ignore' : deletePolicyOf(config, decided.objectType);
+      await applyDeletions(state, config, decided.objectType, decided.externalIds, policy, { countTowardsGuard: false });
+      state.approvedDeletions.shift();
+    }
     if (Date.now() >= nextPollAt) {
       await pollChanges(state, config);
+      state.lastPolledAt = new Date(Date.now()).toISOString();
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
     }
     if (state.pending.size > 0) {
@@ -162,7 +189,116 @@ async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Prom
       state.pollError = null;
       cursor = page.nextCursor;
     } while (cursor);
+    if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType))) return;
   }
+}
+
+/**
+ * The deletion feed since its watermark (or feed token), all pages, then one decision for the
+ * lot: the mass-delete guard must see a mass delete whole. Returns false when the connection
+ * needs re-authorisation.
+ */
+async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType): Promise<boolean> {
+  const since = state.deletionWatermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+  let cursor = state.deletionCursors[objectType];
+  const deleted: string[] = [];
+  let last;
+  do {
+    try {
+      last = await readFromSource(state, () => read.pollDeletions({ connectionId: state.connectionId, objectType, since, cursor }));
+    } catch (error) {
+      state.pollError = `${objectType} deletions: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
+      return true;
+    }
+    if (!last) return false;
+    deleted.push(...last.externalIds);
+    cursor = last.nextCursor;
+  } while (cursor);
+  await handleDeletions(state, config, objectType, deleted);
+  state.deletionWatermarks[objectType] = last.highWatermark;
+  if (last.resumeCursor) state.deletionCursors[objectType] = last.resumeCursor;
+  else delete state.deletionCursors[objectType];
+  return true;
+}
+
+/**
+ * The object's delete policy. `patched`: runs started before deletions existed replay without
+ * them (their histories have no deletion-feed reads), and their config, read by an older
+ * activity, may lack the setting.
+ */
+function deletePolicyOf(config: SyncConfig, objectType: ObjectType): DeletePolicy {
+  if (!patched(DELETIONS_PATCH)) return 'ignore';
+  const policies: Partial<Record<ObjectType, DeletePolicy>> | undefined = config.settings.deletePolicies;
+  return policies?.[objectType] ?? DEFAULT_DELETE_POLICY;
+}
+
+const DELETIONS_PATCH = 'deletion-feed';
+
+/**
+ * Records gone from this CRM: those that were synced are applied to the peers by the object's
+ * policy, unless the mass-delete guard holds them for an operator. While a hold is pending, later
+ * deletions of the same object join it rather than slip past.
+ */
+async function handleDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, externalIds: string[]): Promise<void> {
+  if (externalIds.length === 0 || config.peers.length === 0 || deletePolicyOf(config, objectType) === 'ignore') return;
+  const plan = await store.planDeletions({ connectionId: state.connectionId, objectType, externalIds });
+  // Decided by an operator meanwhile (the update may land while this activity runs): not again.
+  const decided = new Set(state.approvedDeletions.flatMap((held) => (held.objectType === objectType ? held.externalIds : [])));
+  const toDecide = plan.externalIds.filter((externalId) => !decided.has(externalId));
+  if (toDecide.length === 0) return;
+  const now = Date.now();
+  const guard = config.settings.massDeleteGuard ?? massDeleteGuardDefaults;
+  if (state.heldFor(objectType)) {
+    state.holdDeletions(objectType, toDecide, '', new Date(now).toISOString());
+    return;
+  }
+  const verdict = massDeleteVerdict({ deletions: toDecide.length, recentlyApplied: state.recentlyAppliedDeletions(objectType, now, guard.windowMs), syncedRecords: plan.syncedRecords }, guard);
+  if (verdict.hold) {
+    state.holdDeletions(objectType, toDecide, verdict.reason, new Date(now).toISOString());
+    publish(state, config);
+    return;
+  }
+  await applyDeletions(state, config, objectType, toDecide, deletePolicyOf(config, objectType), { countTowardsGuard: true });
+}
+
+/**
+ * Applies deletions to every peer; what fails in a target is parked for retry. Deletions an
+ * operator approved do not count towards the guard's window (they would hold the next few).
+ */
+async function applyDeletions(
+  state: ConnectionSyncState,
+  config: SyncConfig,
+  objectType: ObjectType,
+  externalIds: string[],
+  policy: DeletePolicy,
+  { countTowardsGuard }: { countTowardsGuard: boolean },
+): Promise<void> {
+  const now = new Date(Date.now()).toISOString();
+  const park = (sourceExternalId: string, targetConnectionId: string, error: ConnectorErrorInfo) =>
+    state.park({ objectType, sourceExternalId, targetConnectionId, reason: 'failed', operation: 'delete', error, parkedAt: now });
+  let result;
+  try {
+    result = await write.applyDeletions({
+      tenantId: state.tenantId,
+      objectType,
+      sourceConnectionId: state.connectionId,
+      sourceExternalIds: externalIds,
+      policy,
+      targetConnectionIds: config.peers.map((peer) => peer.connectionId),
+    });
+  } catch (error) {
+    for (const peer of config.peers) for (const externalId of externalIds) park(externalId, peer.connectionId, failureInfo(error, peer));
+    return;
+  }
+  for (const target of result.targets) {
+    state.stats.deletesApplied += target.deleted;
+    state.stats.deletesArchived += target.archived;
+    const failed = new Set(target.failed.map((failure) => failure.sourceExternalId));
+    for (const failure of target.failed) park(failure.sourceExternalId, target.targetConnectionId, failure.error);
+    for (const externalId of externalIds) if (!failed.has(externalId)) state.unpark(objectType, externalId, target.targetConnectionId);
+  }
+  if (countTowardsGuard) state.recordAppliedDeletions(objectType, Date.now(), externalIds.length, (config.settings.massDeleteGuard ?? massDeleteGuardDefaults).windowMs);
+  state.lastSyncedAt = now;
 }
 
 /** Records named by webhooks: read once from this CRM, then applied to every peer. */
@@ -176,6 +312,13 @@ async function applyNoticedChanges(state: ConnectionSyncState, config: SyncConfi
     return;
   }
   await applyToPeers(state, config, objectType, records);
+  // A deletion notice counts only when the read confirms the record is gone: notices arrive out of
+  // order, and a record deleted then restored must not be deleted elsewhere.
+  const found = new Set(records.map((record) => record.externalId));
+  const gone = refs.filter((ref) => ref.deleted && !found.has(ref.externalId) && !state.parked.has(`${objectType}:${ref.externalId}:${state.connectionId}`));
+  if (gone.length > 0 && deletePolicyOf(config, objectType) !== 'ignore') {
+    await handleDeletions(state, config, objectType, gone.map((ref) => ref.externalId));
+  }
 }
 
 /**

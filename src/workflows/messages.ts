@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ObjectType } from '../model/identifiers';
 import type { ChangeRef } from '../model/sync';
-import type { ParkedRecord, SyncStatus } from './connection-sync-state';
+import type { HeldDeletionsSummary, ParkedRecord, SyncStatus } from './connection-sync-state';
 
 /**
  * The connection workflow's messages. Wire names are plain camelCase so the `temporal` CLI and the
@@ -38,3 +38,18 @@ export const startBackfillUpdate = defineUpdate<{ workflowId: string; alreadyRun
 
 /** Drops parked records the operator decided not to sync; returns how many. */
 export const skipParkedUpdate = defineUpdate<number, [{ keys: string[] }]>('skipParked');
+
+/** Deletions the mass-delete guard holds, per object, with a sample of the ids. */
+export const heldDeletionsQuery = defineQuery<HeldDeletionsSummary[]>('heldDeletions');
+
+/**
+ * Applies a held batch of deletions (id from the heldDeletions query); returns how many records
+ * it covers. `temporal workflow update execute --name approveDeletions --input '{"id":"contact:1"}'`
+ */
+export const approveDeletionsUpdate = defineUpdate<number, [{ id: string }]>('approveDeletions');
+
+/**
+ * Refuses a held batch: the records stay in the other CRMs and keep syncing (as with the `ignore`
+ * policy: this CRM forgets them, and an edit elsewhere re-creates them here). Returns how many.
+ */
+export const rejectDeletionsUpdate = defineUpdate<number, [{ id: string }]>('rejectDeletions');

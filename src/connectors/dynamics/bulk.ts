@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
-import type { UpsertInput, UpsertOutcome } from '../connector';
+import type { DeleteOutcome, UpsertInput, UpsertOutcome } from '../connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../errors';
 import { dataverseFailureInfo } from './errors';
 import type { DataverseHttp } from './http';
@@ -159,11 +159,40 @@ function outcomeOf(spec: DynamicsSpec, primaryId: string, input: UpsertInput, re
 }
 
 function notExecuted(input: UpsertInput): UpsertOutcome {
-  return { syncId: input.syncId, status: 'failed', error: { provider: 'dynamics', errorClass: 'transient', message: 'the $batch ended before this request ran' } };
+  return { syncId: input.syncId, status: 'failed', error: notExecutedInfo() };
+}
+
+function notExecutedInfo(): ConnectorErrorInfo {
+  return { provider: 'dynamics', errorClass: 'transient', message: 'the $batch ended before this request ran' };
 }
 
 function failureInfo(errorClass: ConnectorErrorInfo['errorClass'], error: unknown): ConnectorErrorInfo {
   const message = error instanceof Error ? error.message : String(error);
   const field = (error as { field?: unknown }).field;
   return { provider: 'dynamics', errorClass, message, ...(typeof field === 'string' ? { fieldErrors: [{ field, message }] } : {}) };
+}
+
+/**
+ * Deletes through `$batch`, one top-level DELETE part per record (continue-on-error, like the
+ * upserts): 204 deleted, 404 already gone. Dataverse deletes are hard unless the org keeps a
+ * recycle bin [D13].
+ */
+export async function deleteThroughBatch(context: WriteContext, objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> {
+  const entity = context.spec.objects[objectType];
+  const parts: BatchPart[] = externalIds.map((id, index) => ({ index, method: 'DELETE', url: `${context.http.serviceRoot}/${entity.entitySet}(${id})`, body: '' }));
+  const outcomes: DeleteOutcome[] = [];
+  const size = Math.max(1, Math.min(context.batchSize, context.spec.batch.maxRequests));
+  for (let start = 0; start < parts.length; start += size) {
+    const chunk = parts.slice(start, start + size);
+    const responses = await sendBatch(context, chunk);
+    const byId = new Map(responses.map((response, position) => [response.contentId ?? String(position + 1), response]));
+    chunk.forEach((part, position) => {
+      const externalId = externalIds[part.index] as string;
+      const response = byId.get(String(position + 1));
+      if (response && response.status >= 200 && response.status < 300) outcomes.push({ externalId, status: 'deleted' });
+      else if (response?.status === 404) outcomes.push({ externalId, status: 'not-found' });
+      else outcomes.push({ externalId, status: 'failed', error: response ? dataverseFailureInfo(response.status || 500, response.body, response.headers) : notExecutedInfo() });
+    });
+  }
+  return outcomes;
 }

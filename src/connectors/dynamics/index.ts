@@ -1,14 +1,14 @@
 import type { Agent } from 'undici';
 import type { ObjectType } from '../../model/identifiers';
 import { compileMapping, type CompiledMapping } from '../../model/mapping';
-import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeletionPage, ExternalRecord, FieldDescription, UniqueKeyQuery, UpsertInput, UpsertOutcome } from '../connector';
+import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeleteOutcome, DeletionPage, ExternalRecord, FieldDescription, UniqueKeyQuery, UpsertInput, UpsertOutcome } from '../connector';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
 import { ConnectorError } from '../errors';
 import { RateBudget, type RateBudgetSnapshot } from '../rate-budget';
 import { SingleFlightTokenProvider } from '../token-provider';
 import { chunked, keepMatching, nativeKeyField, wantedValues } from '../unique-keys';
 import { createTokenSource } from './auth';
-import { upsertThroughBatch, type WriteContext } from './bulk';
+import { deleteThroughBatch, upsertThroughBatch, type WriteContext } from './bulk';
 import { listChanges, type ODataPage, type ReadContext } from './changes';
 import { dynamicsDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
@@ -144,6 +144,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     },
     listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => listChanges(read, objectType, request),
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(read, objectType, request),
+    deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteThroughBatch(write, objectType, externalIds),
     readRecords,
     findByUniqueKeys,
     // The architecture writes through the batch API; Dataverse's is $batch for any size.

@@ -8,6 +8,7 @@ import { createTokenProvider, type HubSpotAuth } from './auth';
 import { createBulkPath } from './bulk';
 import { listChanges } from './changes';
 import type { HubSpotContext } from './context';
+import { deleteRecords } from './deletes';
 import { listDeletions } from './deletions';
 import { hubspotDefaultMapping } from './default-mapping';
 import { findByUniqueKeys, readRecords } from './records';
@@ -67,6 +68,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
     findByUniqueKeys: (objectType, keys) => findByUniqueKeys(ctx, objectType, keys),
     upsertRecords: (objectType, inputs) => upsertAll(ctx, objectType, inputs, LIVE_CHUNKS_IN_FLIGHT),
+    deleteRecords: (objectType, externalIds) => deleteRecords(ctx, objectType, externalIds),
     listDeletions: (objectType, request) => listDeletions(ctx, objectType, request),
     bulk: createBulkPath(ctx),
     describeFields: (objectType) => describeFields(ctx, objectType),

@@ -1,6 +1,6 @@
 import type { ObjectType } from '../../model/identifiers';
 import { compileMapping, MappingValueError, type CompiledMapping } from '../../model/mapping';
-import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeletionPage, ExternalRecord, FieldDescription, UniqueKeyQuery, UpsertInput, UpsertOutcome } from '../connector';
+import type { BulkPath, ChangePage, ChangesRequest, CrmConnector, DeleteOutcome, DeletionPage, ExternalRecord, FieldDescription, UniqueKeyQuery, UpsertInput, UpsertOutcome } from '../connector';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
 import { ConnectorError } from '../errors';
 import type { RateBudgetSnapshot } from '../rate-budget';
@@ -9,7 +9,7 @@ import { bulkUpsert, readExportPage, startExport, type BulkSettings } from './bu
 import { listChanges } from './changes';
 import { salesforceDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
-import { describeFields, findByUniqueKeys, readRecords, upsertViaCollections } from './records';
+import { deleteRecords, describeFields, findByUniqueKeys, readRecords, upsertViaCollections } from './records';
 import { createBudget, SalesforceSession } from './session';
 import { salesforceSpec } from './spec';
 
@@ -90,6 +90,7 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     findByUniqueKeys: (objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> => mapped(() => findByUniqueKeys(session, mapping, objectType, keys)),
     upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
       inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs),
+    deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteRecords(session, mapping, objectType, externalIds),
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(session, mapping, objectType, request, lookbackMs),
     describeFields: (objectType: ObjectType): Promise<FieldDescription[]> => describeFields(session, mapping, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget ? await budget.snapshot() : { connectionId: options.connectionId, windows: [] },

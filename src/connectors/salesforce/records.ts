@@ -1,6 +1,6 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
-import type { ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
+import type { DeleteOutcome, ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { canonicalFieldErrors, failed, prepareInputs, type Prepared } from './outcomes';
 import { fromSalesforce, nativeObjectName, selectFields, soqlString, type SalesforceRecord } from './record-mapper';
@@ -144,4 +144,26 @@ export async function findByUniqueKeys(session: SalesforceSession, mapping: Comp
     }
   }
   return keepMatching(records, keys.field, new Set(wanted));
+}
+
+/** Vendor answers meaning "nothing left to delete": already in the Recycle Bin, or never there. */
+const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY']);
+
+/** Deletes into the Recycle Bin through sObject Collections, 200 ids a call; already gone = not-found. */
+export async function deleteRecords(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> {
+  const objectName = nativeObjectName(mapping, objectType);
+  const outcomes: DeleteOutcome[] = [];
+  for (const batch of chunks(externalIds, salesforceSpec.batch.collectionSize)) {
+    // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm
+    const results: readonly VendorSaveResult[] = await session.call((conn) => conn.sobject(objectName).destroy(batch, { allOrNone: false }));
+    batch.forEach((externalId, position) => {
+      const result = results[position];
+      if (result?.success) return void outcomes.push({ externalId, status: 'deleted' });
+      const errors = result?.errors ?? [];
+      const code = errors[0]?.statusCode ?? errors[0]?.errorCode;
+      if (code && GONE_CODES.has(code)) return void outcomes.push({ externalId, status: 'not-found' });
+      outcomes.push({ externalId, status: 'failed', error: recordError(errors.length ? errors : [{ statusCode: 'UNKNOWN_EXCEPTION', message: 'no result' }]).toInfo() });
+    });
+  }
+  return outcomes;
 }

@@ -111,4 +111,18 @@ describe('Dynamics connector: changes since T and deletions', () => {
     expect(pages).toBeGreaterThanOrEqual(3);
     expect(page.resumeCursor).toBeDefined();
   });
+
+  test('deletes through $batch, one part per record: 404 answers not-found, the rest are deleted', async () => {
+    const outcomes = await connector.upsertRecords('deal', Array.from({ length: 4 }, (_, index) => ({ syncId: syncId(), fields: { name: `to-delete-${index}` } })));
+    const ids = outcomes.map((outcome) => (outcome.status === 'failed' ? '' : outcome.externalId));
+    harness.sandbox.admin.uiDelete('opportunities', ids[0] as string);
+    const deleted = await connector.deleteRecords('deal', ids);
+    expect(deleted).toEqual([
+      { externalId: ids[0], status: 'not-found' },
+      { externalId: ids[1], status: 'deleted' },
+      { externalId: ids[2], status: 'deleted' },
+      { externalId: ids[3], status: 'deleted' },
+    ]);
+    for (const id of ids) expect(harness.sandbox.admin.getRecord('opportunities', id)).toBeUndefined();
+  });
 });

@@ -124,4 +124,17 @@ describe('HubSpot connector: changes and deletions since T', () => {
     const changes = await connector.listChanges('contact', { since: new Date(0).toISOString() });
     expect(changes.records.some((record) => after.includes(record.externalId))).toBe(false);
   });
+
+  it('deletes by archiving in batches of 100, idempotently', async () => {
+    const [sandbox, connector] = await start({});
+    const ids = sandbox.admin.seed({ contacts: 120 }).contacts;
+    sandbox.admin.archive('contacts', ids[0] as string);
+    const outcomes = await connector.deleteRecords('contact', ids);
+    expect(outcomes.map((outcome) => outcome.externalId)).toEqual(ids);
+    expect(outcomes.every((outcome) => outcome.status === 'deleted')).toBe(true);
+    expect(sandbox.admin.listRecords('contacts', { archived: false })).toEqual([]);
+    expect(sandbox.admin.listRecords('contacts', { archived: true })).toHaveLength(120);
+    const again = await connector.deleteRecords('contact', ids.slice(0, 2));
+    expect(again.map((outcome) => outcome.status)).toEqual(['deleted', 'deleted']);
+  });
 });

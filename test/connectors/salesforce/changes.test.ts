@@ -83,4 +83,18 @@ describe('Salesforce connector: changes and deletions since a watermark', () => 
     const none = await (await connect({ lookbackMs: 0 })).listDeletions('deal', { since: page.highWatermark });
     expect(none.deletions).toEqual([]);
   });
+
+  it('deletes into the Recycle Bin in collections of 200; ids already gone answer not-found, never an error', async () => {
+    const { connector, sandbox } = await startHarness();
+    const ids = sandbox.admin.seed({ contacts: 205 }).Contact ?? [];
+    sandbox.admin.deleteRecord('Contact', String(ids[0]));
+    const outcomes = await connector.deleteRecords('contact', ids);
+    expect(outcomes.map((outcome) => outcome.externalId)).toEqual(ids);
+    expect(outcomes[0]).toEqual({ externalId: ids[0], status: 'not-found' });
+    expect(outcomes.slice(1).every((outcome) => outcome.status === 'deleted')).toBe(true);
+    expect(sandbox.admin.listRecords('Contact')).toEqual([]);
+    // A retry of the same call (a lost answer) changes nothing and still succeeds.
+    const again = await connector.deleteRecords('contact', ids.slice(0, 3));
+    expect(again.map((outcome) => outcome.status)).toEqual(['not-found', 'not-found', 'not-found']);
+  });
 });
