@@ -1,3 +1,8 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { decodeHistoryPayloads } from '../../src/codec/history';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncSettings } from '../../src/model/sync-settings';
 import { approveDeletionsUpdate, heldDeletionsQuery, rejectDeletionsUpdate } from '../../src/workflows/messages';
@@ -117,6 +122,12 @@ describe('mass-delete guard', () => {
     await expect.poll(() => liveHubSpot(h).length, within).toBe(10);
     await expect.poll(async () => (await h.syncStatus(h.salesforce!.id)).state, within).toBe('running');
     expect((await h.syncStatus(h.salesforce!.id)).stats.deletesApplied).toBe(10);
+    if (process.env.RECORD_HISTORIES === '1') {
+      // The run that held, was handed the hold by continue-as-new and applied the approved deletions.
+      const history = await handle.fetchHistory();
+      const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product', 'connection-sync-deletions.json');
+      await writeFile(file, historyToJSON(await decodeHistoryPayloads(history, h.payloadCodec)));
+    }
   });
 
   it('a rejected hold deletes nothing elsewhere', async () => {

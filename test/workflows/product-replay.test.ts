@@ -12,7 +12,7 @@ const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hi
  * Recorded histories of the product's own workflows (src/workflows/index.ts, the bundle the worker
  * runs) replayed against the current code: a non-deterministic change to a workflow fails here
  * instead of breaking executions already running in production. Record with
- * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts test/e2e/sync-engine.test.ts` (see histories/README.md).
+ * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts test/e2e/sync-engine.test.ts test/e2e/deletions.test.ts` (see histories/README.md).
  */
 describe('recorded histories of the product workflows replay cleanly', () => {
   it('replays every history under histories/product against src/workflows', async () => {
@@ -34,6 +34,11 @@ describe('recorded histories of the product workflows replay cleanly', () => {
         EventType.EVENT_TYPE_TIMER_FIRED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
       ]),
+    );
+    // Deletions: a hold carried over continue-as-new, approved by an update, under the patch marker
+    // that keeps runs started before deletions existed replayable (connection-sync-first-run).
+    expect(types('connection-sync-deletions')).toEqual(
+      expect.arrayContaining([EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, EventType.EVENT_TYPE_MARKER_RECORDED]),
     );
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     expect(retried.length).toBeGreaterThan(0);
