@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normaliseOrigin } from './codec/cors';
 
 /**
  * Process configuration, read from the environment once at start-up.
@@ -40,6 +41,20 @@ const encryptionKeys = z
     return keys;
   });
 
+/** Comma-separated browser origins (`scheme://host[:port]`), e.g. the Web UI's for the codec endpoint. */
+const codecOrigins = z.string().transform((raw, ctx) => {
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    try {
+      origins.push(normaliseOrigin(entry));
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : `"${entry}" is not an origin` });
+      return z.NEVER;
+    }
+  }
+  return origins;
+});
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -63,6 +78,18 @@ export const configSchema = z
      * URL, so the shim must rebuild it exactly. Unset: taken from the request.
      */
     SHIM_PUBLIC_URL: z.string().url().optional(),
+    /** Bearer token operators (and the `temporal` CLI's --codec-auth) present to the codec endpoint. */
+    CODEC_OPERATOR_TOKEN: z.string().min(24, 'must be at least 24 characters (make one with: openssl rand -base64 32)').optional(),
+    /** Serve the codec endpoint without a token: only for a local dev server, whose Web UI cannot send one. */
+    CODEC_ALLOW_NO_TOKEN: z.enum(['true', 'false'], 'must be true or false').default('false').transform((value) => value === 'true'),
+    /** Browser origins (the Web UI's) allowed to call the codec endpoint; default: the dev server's UI on TEMPORAL_UI_PORT. */
+    CODEC_CORS_ORIGINS: codecOrigins.optional(),
+    /** Port of the standalone codec server (`npm run codec-server`). */
+    CODEC_PORT: port.default(8081),
+    /** `npm start` (the demo): Salesforce contacts seeded, with a fifth as many accounts; HubSpot gets a tenth of its own. */
+    DEMO_CONTACTS: z.coerce.number().int().min(1).max(100_000).default(200),
+    /** `npm start`: the Salesforce sandbox listens here and HubSpot on the next port; 0 picks free ports. */
+    DEMO_SANDBOX_PORT_BASE: z.coerce.number().int().min(0).max(65534).default(4010),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production' && !config.CRM_SYNC_ENCRYPTION_KEYS) {
@@ -70,6 +97,13 @@ export const configSchema = z
         code: 'custom',
         path: ['CRM_SYNC_ENCRYPTION_KEYS'],
         message: 'is required in production (credentials are encrypted at rest with it)',
+      });
+    }
+    if (config.NODE_ENV === 'production' && config.CODEC_ALLOW_NO_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CODEC_ALLOW_NO_TOKEN'],
+        message: 'may not be true in production (anyone could decode workflow history); set CODEC_OPERATOR_TOKEN',
       });
     }
     if (config.CRM_SYNC_ACTIVE_KEY_ID && !config.CRM_SYNC_ENCRYPTION_KEYS?.has(config.CRM_SYNC_ACTIVE_KEY_ID)) {

@@ -11,6 +11,7 @@ import { loadConfigOrExit, type Config } from './config';
 import { ConnectionsRepository } from './store/connections-repository';
 import { createPool } from './store/database';
 import { loadCredentialCipher } from './store/keyring';
+import { codecDataConverter, loadPayloadCodec } from './codec/data-converter';
 import { RecordLinksRepository } from './store/record-links-repository';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows', 'index.ts');
@@ -37,7 +38,9 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
   const connections = new ConnectionsRepository(pool, cipher);
   const connection = await NativeConnection.connect({ address });
   // The supervisor's activity starts connection workflows through the worker's own connection.
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Record data in history is encrypted; worker and client share the codec (src/codec).
+  const dataConverter = codecDataConverter(await loadPayloadCodec(config));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   const taskQueue = config.TEMPORAL_TASK_QUEUE;
   if (supervisorSchedule) {
     const outcome = await ensureSupervisorSchedule(client, { ...supervisorSchedule, taskQueue });
@@ -45,6 +48,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
   }
   return Worker.create({
     connection,
+    dataConverter,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,

@@ -37,6 +37,28 @@ const dynamicsCredentials = z.object({
   scope: z.string().optional(),
 });
 
+// Pipedrive: the company's API domain (OAuth's api_domain); custom field keys are per company.
+const pipedriveSettings = z.object({
+  apiDomain: url,
+  syncIdFieldKeys: z.partialRecord(z.enum(['contact', 'company', 'deal', 'activity']), z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-character custom field key')).optional(),
+  syncIdFieldName: z.string().min(1).optional(),
+  mappingOverride,
+});
+const pipedriveCredentials = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('api-token'), apiToken: z.string().min(1) }),
+  z.object({ kind: z.literal('oauth'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1), tokenUrl: url.optional() }),
+]);
+
+// Zoho: the data centre and accounts server the consent redirect named; the API domain follows the token [Z1].
+const zohoSettings = z.object({
+  region: z.enum(['us', 'eu', 'in', 'au', 'jp', 'ca', 'cn']),
+  accountsServer: url.optional(),
+  apiDomain: url.optional(),
+  syncIdField: z.string().min(1).optional(),
+  mappingOverride,
+});
+const zohoCredentials = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) });
+
 export interface StoredConnectionRegistryOptions {
   connections: ConnectionsRepository;
   /** Shared rate-budget counters. */
@@ -112,8 +134,15 @@ async function build(options: StoredConnectionRegistryOptions, connectionId: str
       const settings = parse(dynamicsSettings, connection.settings, 'settings');
       return createDynamicsConnector({ ...base, ...settings, credentials: parse(dynamicsCredentials, credentials, 'credentials') });
     }
-    case 'pipedrive':
-    case 'zoho':
-      throw new Error(`no ${provider} connector yet: connection "${connectionId}" cannot sync until it lands`);
+    case 'pipedrive': {
+      const { createPipedriveConnector } = await import('./pipedrive');
+      const settings = parse(pipedriveSettings, connection.settings, 'settings');
+      return createPipedriveConnector({ ...base, ...settings, auth: parse(pipedriveCredentials, credentials, 'credentials') });
+    }
+    case 'zoho': {
+      const { createZohoConnector } = await import('./zoho');
+      const settings = parse(zohoSettings, connection.settings, 'settings');
+      return createZohoConnector({ ...base, ...settings, credentials: parse(zohoCredentials, credentials, 'credentials') });
+    }
   }
 }

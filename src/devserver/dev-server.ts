@@ -24,6 +24,8 @@ export interface DevServerOptions {
   port: number;
   /** Web UI port; omit to run headless (tests). */
   uiPort?: number | undefined;
+  /** The Web UI decodes payloads through this codec endpoint (`--ui-codec-endpoint`, src/codec). */
+  uiCodecEndpoint?: string | undefined;
   namespace?: string;
   /** How long to wait for the frontend to answer. */
   startTimeoutMs?: number;
@@ -52,6 +54,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   args.push(...searchAttributeFlags());
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
+  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   let logFile: string | undefined;
   if (options.dataDir) {
     await mkdir(options.dataDir, { recursive: true });

@@ -1,5 +1,6 @@
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { devUiCodecEndpoint } from '../codec/endpoint-config';
 import type { Config } from '../config';
 import { searchAttributes } from '../temporal/search-attributes';
 import { isPortOpen, startDevServer, waitForFrontend, type RunningDevServer } from './dev-server';
@@ -44,6 +45,7 @@ export async function ensureTemporal(config: Config, log: (line: string) => void
     dataDir: config.CRM_SYNC_DATA_DIR,
     port: config.TEMPORAL_PORT,
     uiPort: config.TEMPORAL_UI_PORT,
+    uiCodecEndpoint: devUiCodecEndpoint(config),
     namespace,
   });
   return { address, namespace, uiUrl: server.uiUrl, origin: 'started', server };

@@ -1,13 +1,15 @@
 /**
  * `npm run sandbox`: starts the Salesforce, HubSpot and Dynamics sandboxes with seeded records and
  * prints their URLs and credentials. Options: --contacts N (default 50), --port-base P (default
- * 4010: Salesforce P, HubSpot P+1, Dynamics P+2; 0 for any free ports).
+ * 4010: Salesforce P, HubSpot P+1, Dynamics P+2, Pipedrive P+3, Zoho P+4; 0 for any free ports).
  */
 import { parseArgs } from 'node:util';
 import type { CommonSandboxOptions, SandboxHandle } from './core/sandbox-handle';
 import { startDynamicsSandbox } from './dynamics';
 import { startHubSpotSandbox } from './hubspot';
+import { startPipedriveSandbox } from './pipedrive';
 import { startSalesforceSandbox } from './salesforce';
+import { startZohoSandbox } from './zoho';
 
 const usage = 'usage: npm run sandbox -- [--contacts N] [--port-base PORT]';
 
@@ -25,8 +27,8 @@ function parseOptions(): { contacts: number; portBase: number } {
     console.error(`--contacts must be a whole number from 0 to 1000000, got "${values.contacts}"\n${usage}`);
     process.exit(64);
   }
-  if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65533) {
-    console.error(`--port-base must be a port from 0 to 65533, got "${values['port-base']}"\n${usage}`);
+  if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65531) {
+    console.error(`--port-base must be a port from 0 to 65531, got "${values['port-base']}"\n${usage}`);
     process.exit(64);
   }
   return { contacts, portBase };
@@ -42,6 +44,9 @@ const sandboxes: SandboxHandle[] = [
   await startSalesforceSandbox(common(0)),
   await startHubSpotSandbox(common(1)),
   await startDynamicsSandbox(common(2)),
+  await startPipedriveSandbox(common(3)),
+  // Zoho: P+4 is the account's API domain; its accounts server and the other data centre take free ports (printed).
+  await startZohoSandbox(common(4)),
 ];
 
 const width = Math.max(...sandboxes.flatMap((sandbox) => Object.keys(sandbox.credentials).map((key) => key.length))) + 2;

@@ -1,6 +1,7 @@
+import pg from 'pg';
 import type { CrmProvider } from '../model/identifiers';
 import type { CredentialCipher } from './credential-cipher';
-import type { Queryable } from './database';
+import { withTransaction, type Queryable } from './database';
 
 export type ConnectionStatus = 'active' | 'paused' | 'needs-reauth' | 'disabled';
 
@@ -32,6 +33,11 @@ export class ConnectionsRepository {
 
   async addTenant(id: string, name: string): Promise<void> {
     await this.db.query('INSERT INTO tenants (id, name) VALUES ($1, $2)', [id, name]);
+  }
+
+  async listTenants(): Promise<{ id: string; name: string; createdAt: Date }[]> {
+    const result = await this.db.query<{ id: string; name: string; created_at: Date }>('SELECT id, name, created_at FROM tenants ORDER BY id');
+    return result.rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at }));
   }
 
   async addConnection(connection: NewConnection): Promise<void> {
@@ -84,6 +90,29 @@ export class ConnectionsRepository {
     if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
   }
 
+  /**
+   * Key rotation (`crm-sync keys rotate`): re-seals every row not under the active key, in one
+   * transaction with the rows locked, so a concurrent replaceCredentials neither is overwritten
+   * nor overwrites. Idempotent: a second run finds nothing to do. `updated_at` stays, because the
+   * credentials themselves did not change (cached connectors need not be rebuilt).
+   */
+  async reencryptCredentials(): Promise<{ connections: number; reencrypted: number }> {
+    const run = async (db: Queryable): Promise<{ connections: number; reencrypted: number }> => {
+      const total = await db.query<{ count: string }>('SELECT count(*) AS count FROM connections');
+      const stale = await db.query<{ id: string; credentials: Buffer; credentials_key_id: string }>(
+        'SELECT id, credentials, credentials_key_id FROM connections WHERE credentials_key_id <> $1 ORDER BY id FOR UPDATE',
+        [this.cipher.activeKeyId],
+      );
+      for (const row of stale.rows) {
+        const sealed = this.cipher.seal(this.cipher.open({ ciphertext: row.credentials, keyId: row.credentials_key_id }, row.id), row.id);
+        await db.query('UPDATE connections SET credentials = $2, credentials_key_id = $3 WHERE id = $1', [row.id, sealed.ciphertext, sealed.keyId]);
+      }
+      return { connections: Number(total.rows[0]?.count ?? 0), reencrypted: stale.rows.length };
+    };
+    if (!isPool(this.db)) return run(this.db); // a client: the caller owns the transaction
+    return withTransaction(this.db, run);
+  }
+
   async updateSettings(connectionId: string, settings: Record<string, unknown>): Promise<void> {
     const result = await this.db.query('UPDATE connections SET settings = $2, updated_at = clock_timestamp() WHERE id = $1', [connectionId, settings]);
     if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
@@ -92,6 +121,10 @@ export class ConnectionsRepository {
   async setStatus(connectionId: string, status: ConnectionStatus): Promise<void> {
     await this.db.query('UPDATE connections SET status = $2, updated_at = clock_timestamp() WHERE id = $1', [connectionId, status]);
   }
+}
+
+function isPool(db: Queryable): db is pg.Pool {
+  return db instanceof pg.Pool;
 }
 
 const summaryColumns = 'id, tenant_id, provider, settings, status, updated_at';

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { codecEndpoint, type CodecEndpointOptions } from '../codec/endpoint';
 import { webhookRoutes, type WebhookRouteOptions } from './routes';
 
 /** A dependency the shim needs before it can accept webhooks: resolves when reachable, throws otherwise. */
@@ -8,6 +9,8 @@ export interface ShimDependencies {
   readiness: Record<string, ReadinessCheck>;
   /** The webhook routes' dependencies; without them only the health routes exist. */
   webhooks?: WebhookRouteOptions;
+  /** The Temporal codec endpoint (src/codec/endpoint.ts), served under `/codec` when given. */
+  codec?: CodecEndpointOptions;
   /** Fastify's pino logger: off by default (tests); `true` or options in production. Query strings are redacted. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -36,6 +39,19 @@ export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
   const logger = dependencies.logger ? redactedLogger(dependencies.logger) : false;
   const app = Fastify({ logger });
 
+  // Graceful shutdown: close() waits for every open connection, and vendors keep theirs alive
+  // (Fastify's keep-alive timeout is 72 s). A response sent while closing ends its connection, so
+  // close() resolves once the in-flight deliveries are answered.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -56,6 +72,7 @@ export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
 
   const webhooks = dependencies.webhooks;
   if (webhooks) void app.register(async (scope) => webhookRoutes(scope, webhooks));
+  if (dependencies.codec) void app.register(codecEndpoint, { ...dependencies.codec, prefix: '/codec' });
 
   return app;
 }

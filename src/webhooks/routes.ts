@@ -5,13 +5,17 @@ import { fromFrameworkError, WebhookError } from './errors';
 import type { DeliveryParser } from './parse';
 import { parseDynamics } from './parse-dynamics';
 import { parseHubSpot } from './parse-hubspot';
+import { parsePipedrive } from './parse-pipedrive';
 import { parseSalesforce } from './parse-salesforce';
+import { parseZoho } from './parse-zoho';
 import { webhookCredentials } from './secrets';
 import { temporalSignalConnection, type SignalConnection, type TemporalSignalOptions } from './signal';
 import { DEFAULT_TOLERANCE_MS, type Verifier } from './verify';
 import { verifyDynamics } from './verify-dynamics';
 import { verifyHubSpot } from './verify-hubspot';
+import { verifyPipedrive } from './verify-pipedrive';
 import { verifySalesforce } from './verify-salesforce';
+import { verifyZoho } from './verify-zoho';
 
 export interface WebhookRouteOptions {
   connections: Pick<ConnectionsRepository, 'getConnection' | 'loadCredentials'>;
@@ -40,6 +44,8 @@ const PROVIDERS: Partial<Record<CrmProvider, ProviderHandler>> = {
   salesforce: { verify: verifySalesforce, parse: parseSalesforce },
   hubspot: { verify: verifyHubSpot, parse: parseHubSpot },
   dynamics: { verify: verifyDynamics, parse: parseDynamics },
+  pipedrive: { verify: verifyPipedrive, parse: parsePipedrive },
+  zoho: { verify: verifyZoho, parse: parseZoho },
 };
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

@@ -1,5 +1,7 @@
 /** `npm run shim`: the webhook shim process. */
 import { Client, Connection } from '@temporalio/client';
+import { codecDataConverter, loadPayloadCodec } from '../codec/data-converter';
+import { CODEC_ENDPOINT_DISABLED, codecEndpointOptions } from '../codec/endpoint-config';
 import { loadConfigOrExit } from '../config';
 import { ConnectionsRepository } from '../store/connections-repository';
 import { createPool } from '../store/database';
@@ -11,7 +13,10 @@ const pool = createPool(config.DATABASE_URL, { max: 4 });
 const temporalAddress = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
 // Lazy: the shim starts (and answers 503 + Retry-After to webhooks, not-ready to /readyz) while Temporal is down.
 const temporal = Connection.lazy({ address: temporalAddress, connectTimeout: 2000 });
-const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE });
+// The worker's codec: the change notices this client signals are encrypted in history too.
+const payloadCodec = await loadPayloadCodec(config);
+const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE, dataConverter: codecDataConverter(payloadCodec) });
+const codec = codecEndpointOptions(config, payloadCodec);
 const connections = new ConnectionsRepository(pool, await loadCredentialCipher(config));
 
 const app = buildShimApp({
@@ -30,10 +35,12 @@ const app = buildShimApp({
     // The base URL HubSpot is configured with, when the shim sits behind a proxy (signature v3 covers the URI).
     ...(config.SHIM_PUBLIC_URL ? { publicUrl: config.SHIM_PUBLIC_URL } : {}),
   },
+  ...(codec ? { codec } : {}),
 });
 
 await app.listen({ host: '0.0.0.0', port: config.SHIM_PORT });
 console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz; POST /webhooks/:provider/:connectionId).`);
+console.log(codec ? `Codec endpoint: POST /codec/decode, /codec/encode (${codec.operatorToken ? 'operator token required' : 'NO token: development only'}).` : CODEC_ENDPOINT_DISABLED);
 
 // Finish in-flight requests, then release connections.
 const shutdown = async (): Promise<void> => {

@@ -69,7 +69,8 @@ export const backfillCarriedSchema = z.object({
   run: z.number().int().positive(),
 });
 
-export const backfillInputSchema = z.object({
+/** Strict: a misspelt option (`pagesPerrun`, `target`) from the temporal CLI fails the workflow instead of being silently ignored. */
+export const backfillInputSchema = z.strictObject({
   tenantId: slugSchema,
   /** The source connection. */
   connectionId: slugSchema,

@@ -7,6 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
+import { decodeHistoryPayloads } from '../../src/codec/history';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { backfillProgressQuery, backfillWorkflowId, startBackfill, type BackfillProgress } from '../../src/client/backfill';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -115,7 +116,9 @@ describe('backfill Salesforce -> HubSpot', () => {
     const serverCheckpoint = async (): Promise<{ cursor: string; offset: number } | undefined> => {
       const pending = (await handle.describe()).raw.pendingActivities?.find((activity) => activity.activityType?.name === 'backfillPage');
       const payload = pending?.heartbeatDetails?.payloads?.[0];
-      return payload ? (h.client.options.loadedDataConverter.payloadConverter.fromPayload<{ cursor: string; offset: number }>(payload)) : undefined;
+      // Heartbeat details are sealed by the payload codec in the server's copy.
+      const [decoded] = payload ? await h.payloadCodec.decode([payload]) : [];
+      return decoded ? h.client.options.loadedDataConverter.payloadConverter.fromPayload<{ cursor: string; offset: number }>(decoded) : undefined;
     };
     const kills: { atPagesDone: number; atOffset: number; downMs: number }[] = [];
     for (const killAfterPages of [2, 5]) {
@@ -216,8 +219,9 @@ describe('backfill Salesforce -> HubSpot', () => {
     if (process.env.RECORD_HISTORIES === '1') {
       await mkdir(recordedHistories, { recursive: true });
       // The first run (a page retried after the crash, continue-as-new) and the last (completion).
-      await writeFile(path.join(recordedHistories, 'backfill-first-run.json'), historyToJSON(runs[0]!.history));
-      await writeFile(path.join(recordedHistories, 'backfill-last-run.json'), historyToJSON(runs.at(-1)!.history));
+      // Decoded: the payload codec's key is this run's, and replay must not need it.
+      await writeFile(path.join(recordedHistories, 'backfill-first-run.json'), historyToJSON(await decodeHistoryPayloads(runs[0]!.history, h.payloadCodec)));
+      await writeFile(path.join(recordedHistories, 'backfill-last-run.json'), historyToJSON(await decodeHistoryPayloads(runs.at(-1)!.history, h.payloadCodec)));
     }
   }, 120_000);
 

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { decodeHistoryPayloads } from '../../src/codec/history';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkedRecordsQuery, retryParkedUpdate, startBackfillUpdate, type ChangeNotices } from '../../src/workflows/messages';
 import type { backfill } from '../../src/workflows/backfill';
@@ -146,7 +147,7 @@ describe('parked records and continue-as-new', () => {
     if (process.env.RECORD_HISTORIES === '1') {
       // The first run: signals, reads, applies, parking, the retryParked update, continue-as-new.
       const history = await h.client.workflow.getHandle(h.syncWorkflowId(sf.id), firstRun).fetchHistory();
-      await writeFile(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product', 'connection-sync-first-run.json'), historyToJSON(history));
+      await writeFile(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product', 'connection-sync-first-run.json'), historyToJSON(await decodeHistoryPayloads(history, h.payloadCodec)));
     }
   });
 });

@@ -11,10 +11,14 @@ import type { CrmProvider } from '../../src/model/identifiers';
 import type { SyncSettings } from '../../src/model/sync-settings';
 import { startDynamicsSandbox, type DynamicsSandbox, type DynamicsSandboxOptions } from '../../src/sandbox/dynamics';
 import { startHubSpotSandbox, type HubSpotSandbox, type HubSpotSandboxOptions } from '../../src/sandbox/hubspot';
+import { startPipedriveSandbox, type PipedriveSandbox, type PipedriveSandboxOptions } from '../../src/sandbox/pipedrive';
 import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../src/sandbox/salesforce';
+import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../src/sandbox/zoho';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
+import { codecDataConverter } from '../../src/codec/data-converter';
+import { EncryptionCodec } from '../../src/codec/encryption-codec';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
 import { buildShimApp } from '../../src/webhooks/app';
 import { WORKFLOWS_PATH } from '../../src/worker';
@@ -29,11 +33,13 @@ import { createTestDatabase, type TestDatabase } from './test-database';
  * killed and restarted mid-test.
  */
 export interface SyncHarnessOptions {
-  crms: readonly ('salesforce' | 'hubspot' | 'dynamics')[];
+  crms: readonly ('salesforce' | 'hubspot' | 'dynamics' | 'zoho' | 'pipedrive')[];
   sync?: Partial<SyncSettings>;
   salesforce?: SalesforceSandboxOptions;
   hubspot?: HubSpotSandboxOptions;
   dynamics?: DynamicsSandboxOptions;
+  zoho?: ZohoSandboxOptions;
+  pipedrive?: PipedriveSandboxOptions;
   /** Connector options for every connection (defaults: no client-side budget, 15 s timeouts). */
   connectorDefaults?: Partial<Omit<ConnectorBaseOptions, 'connectionId' | 'mappingOverride' | 'pool'>>;
   /** Options for one provider's connectors only, on top of connectorDefaults (e.g. Salesforce's bulk export page size). */
@@ -47,6 +53,10 @@ export interface SyncHarnessOptions {
    * every sandbox's webhooks at `<shim>/webhooks/<provider>/<connection>`.
    */
   shim?: boolean;
+  /** `host:port` of another Temporal server (e.g. a private one a test stops and restarts). Default: the shared dev server. */
+  temporalAddress?: string;
+  /** The key sealing the harness's connections (default: a random one), e.g. to share it with a spawned `crm-sync`. */
+  encryptionKey?: { id: string; key: Buffer };
 }
 
 export interface HarnessConnection<S> {
@@ -61,9 +71,13 @@ export interface SyncHarness {
   client: Client;
   db: TestDatabase;
   connectionsRepository: ConnectionsRepository;
+  /** The payload codec the worker and client share (derived from the connections' key, as in production). */
+  payloadCodec: EncryptionCodec;
   salesforce?: HarnessConnection<SalesforceSandbox>;
   hubspot?: HarnessConnection<HubSpotSandbox>;
   dynamics?: HarnessConnection<DynamicsSandbox>;
+  zoho?: HarnessConnection<ZohoSandbox>;
+  pipedrive?: HarnessConnection<PipedriveSandbox>;
   /** The webhook shim's base URL, with `shim: true`. */
   shimUrl?: string;
   /** `sync:<tenant>:<connection>` */
@@ -87,7 +101,10 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
   const db = await createTestDatabase();
   const tenantId = `t-${randomBytes(4).toString('hex')}`;
   const taskQueue = `e2e-${randomUUID()}`;
-  const cipher = new CredentialCipher(new Map([['test', randomBytes(32)]]), 'test');
+  const key = options.encryptionKey ?? { id: 'test', key: randomBytes(32) };
+  const cipher = new CredentialCipher(new Map([[key.id, key.key]]), key.id);
+  const payloadCodec = EncryptionCodec.fromKeyring({ keys: new Map([[key.id, key.key]]), activeKeyId: key.id });
+  const dataConverter = codecDataConverter(payloadCodec);
   const connectionsRepository = new ConnectionsRepository(db.pool, cipher);
   await connectionsRepository.addTenant(tenantId, 'E2E tenant');
   const sync = { pollIntervalMs: 60_000, debounceMs: 200, ...options.sync };
@@ -131,9 +148,35 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     });
     harness.dynamics = { id, provider: 'dynamics', sandbox };
   }
+  if (options.crms.includes('zoho')) {
+    const sandbox = await startZohoSandbox({ limits: false, ...options.zoho });
+    const { region, accountsServer, apiDomain, clientId, clientSecret, refreshToken } = sandbox.credentials;
+    const id = `${tenantId}-zoho`;
+    await connectionsRepository.addConnection({
+      id,
+      tenantId,
+      provider: 'zoho',
+      settings: { region, accountsServer, apiDomain, sync },
+      credentials: { clientId, clientSecret, refreshToken, webhook: { token: randomBytes(16).toString('hex') } },
+    });
+    harness.zoho = { id, provider: 'zoho', sandbox };
+  }
+  if (options.crms.includes('pipedrive')) {
+    const sandbox = await startPipedriveSandbox({ limits: false, ...options.pipedrive });
+    const id = `${tenantId}-pd`;
+    await connectionsRepository.addConnection({
+      id,
+      tenantId,
+      provider: 'pipedrive',
+      settings: { apiDomain: sandbox.url, sync },
+      credentials: { kind: 'api-token', apiToken: sandbox.credentials.apiToken, webhook: { user: sandbox.credentials.webhookUser, password: sandbox.credentials.webhookPassword } },
+    });
+    harness.pipedrive = { id, provider: 'pipedrive', sandbox };
+  }
 
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection, namespace: inject('temporalNamespace') });
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace: inject('temporalNamespace'), dataConverter });
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const workflowBundle = await bundle;
 
@@ -142,7 +185,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
   let running: Promise<void> | undefined;
 
   const startWorker = async (): Promise<void> => {
-    nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     // A fresh registry per worker, as a new process would have (its own token and connector state).
     const defaults = { rateLimits: false as const, requestTimeoutMs: 15_000, ...options.connectorDefaults };
     const connectors = providerRoutedRegistry(connectionsRepository, createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, defaults }), {
@@ -157,6 +200,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       namespace: inject('temporalNamespace'),
       taskQueue,
       workflowBundle,
+      dataConverter,
       ...options.workerOptions,
       activities: createActivities({
         connections: connectionsRepository,
@@ -195,6 +239,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     client,
     db,
     connectionsRepository,
+    payloadCodec,
     syncWorkflowId: (connectionId) => `sync:${tenantId}:${connectionId}`,
     async notify(connectionId, notices = { events: [] }, input = {}) {
       await client.workflow.signalWithStart('connectionSync', {
@@ -218,7 +263,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       }
       await killWorker();
       await connection.close();
-      await Promise.all([harness.salesforce?.sandbox.stop(), harness.hubspot?.sandbox.stop(), harness.dynamics?.sandbox.stop()]);
+      await Promise.all([harness.salesforce?.sandbox.stop(), harness.hubspot?.sandbox.stop(), harness.dynamics?.sandbox.stop(), harness.zoho?.sandbox.stop(), harness.pipedrive?.sandbox.stop()]);
       await db.drop();
     },
   };

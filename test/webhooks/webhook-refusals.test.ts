@@ -97,7 +97,7 @@ describe('webhook refusals', () => {
     const signed = salesforceDelivery(f.secrets.salesforce, [salesforceEvent()]);
     await expectRefused(await post('/webhooks/salesforce/no-such-connection', signed.body, signed.headers), 404, 'unknown_connection');
     await expectRefused(await post(`/webhooks/hubspot/${f.ids.salesforce}`, signed.body, signed.headers), 404, 'unknown_connection');
-    await expectRefused(await post(`/webhooks/pipedrive/${f.ids.salesforce}`, signed.body, signed.headers), 404, 'unknown_provider');
+    await expectRefused(await post(`/webhooks/freshsales/${f.ids.salesforce}`, signed.body, signed.headers), 404, 'unknown_provider');
     expect(await f.signalled('no-such-connection')).toBe(false);
   });
 

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { dynamicsDefaultMapping } from '../connectors/dynamics/default-mapping';
+import { hubspotDefaultMapping } from '../connectors/hubspot/default-mapping';
+import { salesforceDefaultMapping } from '../connectors/salesforce/default-mapping';
+import { crmProviderSchema, type CrmProvider } from '../model/identifiers';
+import { compileMapping, MappingSpecError, type ConnectorMappingSpec, type MappingIssue } from '../model/mapping';
+import { CliError, usageError } from './errors';
+import { print, readJsonObject } from './io';
+
+const defaultMappings: Partial<Record<CrmProvider, ConnectorMappingSpec>> = {
+  salesforce: salesforceDefaultMapping,
+  hubspot: hubspotDefaultMapping,
+  dynamics: dynamicsDefaultMapping,
+};
+
+export function registerMappingCommands(program: Command): void {
+  const mapping = program.command('mapping').description('field mappings');
+
+  mapping
+    .command('validate <file>')
+    .description("compile a mapping override (or a connection settings file's mappingOverride) against the provider's defaults; prints every problem with its path")
+    .requiredOption('--provider <provider>', 'salesforce | hubspot | dynamics')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { provider: string; json?: boolean }) => {
+      const provider = crmProviderSchema.safeParse(options.provider);
+      const defaults = provider.success ? defaultMappings[provider.data] : undefined;
+      if (!defaults) throw usageError(`--provider must be one of ${Object.keys(defaultMappings).join(', ')}, got "${options.provider}"`);
+      const json = await readJsonObject(file, 'mapping');
+      const override = 'mappingOverride' in json ? json.mappingOverride : json;
+      let issues: readonly MappingIssue[] = [];
+      try {
+        compileMapping(defaults, override);
+      } catch (error) {
+        if (!(error instanceof MappingSpecError)) throw error;
+        issues = error.issues;
+      }
+      print(options.json, { valid: issues.length === 0, issues }, () =>
+        issues.length === 0 ? `ok: ${file} is a valid ${provider.data} mapping` : issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'),
+      );
+      if (issues.length > 0) throw new CliError(`mapping ${file} is invalid: ${issues.length} problem${issues.length === 1 ? '' : 's'}`);
+    });
+}

@@ -1,0 +1,94 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Command } from 'commander';
+import { syncWorkflowId } from '../webhooks/signal';
+import type { ParkedRecord, SyncStatus } from '../workflows/connection-sync-state';
+import { parkedRecordsQuery, retryParkedUpdate, skipParkedUpdate, syncStatusQuery } from '../workflows/messages';
+import type { CliContext } from './context';
+import { notFound } from './errors';
+import { print, table } from './io';
+
+/** The running connection workflow of a stored connection. */
+async function syncHandle(ctx: CliContext, connectionId: string): Promise<{ client: Client; handle: WorkflowHandle }> {
+  const connection = await ctx.connection(connectionId);
+  const client = await ctx.client();
+  return { client, handle: client.workflow.getHandle(syncWorkflowId({ tenantId: connection.tenantId, connectionId })) };
+}
+
+function renderStatus(status: SyncStatus): string {
+  const watermarks = Object.entries(status.watermarks).map(([object, at]) => `${object} ${at}`).join(', ');
+  const { synced, echoes, conflicts, refusedByPolicy, duplicatesDropped, staleReads } = status.stats;
+  return table(
+    ['CONNECTION', `${status.connectionId} (tenant ${status.tenantId})`],
+    [
+      ['state', status.state + (status.pausedReason ? ` (${status.pausedReason})` : '')],
+      ['pending', String(status.pending)],
+      ['parked', String(status.parked) + (status.parked > 0 ? `  (crm-sync parked list ${status.connectionId})` : '')],
+      ['last synced', status.lastSyncedAt ?? '-'],
+      ['poll error', status.pollError ?? '-'],
+      ['watermarks', watermarks || '-'],
+      ['stats', `synced ${synced}, echoes ${echoes}, conflicts ${conflicts}, refused by policy ${refusedByPolicy}, duplicates dropped ${duplicatesDropped}, stale reads ${staleReads}`],
+    ],
+  );
+}
+
+function renderParked(records: readonly ParkedRecord[]): string {
+  if (records.length === 0) return 'no parked records';
+  return table(
+    ['KEY', 'REASON', 'ATTEMPTS', 'PARKED AT', 'ERROR'],
+    records.map((record) => [record.key, record.reason, String(record.attempts), record.parkedAt, `${record.error.errorClass}: ${record.error.message}`]),
+  );
+}
+
+/** Keys the operator named that are not parked: a typo should not pass as "0 retried". */
+async function requireParked(handle: WorkflowHandle, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const parked = new Set((await handle.query(parkedRecordsQuery)).map((record) => record.key));
+  const unknown = keys.filter((key) => !parked.has(key));
+  if (unknown.length > 0) throw notFound(`not parked: ${unknown.join(', ')} (see: crm-sync parked list)`);
+}
+
+export function registerSyncCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('sync')
+    .description('the connection workflow')
+    .command('status <connection>')
+    .description("the connection workflow's state, backlog, parked count and counters")
+    .option('--json', 'print JSON')
+    .action(async (connectionId: string, options: { json?: boolean }) => {
+      const { handle } = await syncHandle(ctx, connectionId);
+      const status = await handle.query(syncStatusQuery);
+      print(options.json, status, () => renderStatus(status));
+    });
+
+  const parked = program.command('parked').description('records that could not be synced, kept until retried or skipped');
+
+  parked
+    .command('list <connection>')
+    .description('list parked records with the error of their last attempt')
+    .option('--json', 'print JSON')
+    .action(async (connectionId: string, options: { json?: boolean }) => {
+      const { handle } = await syncHandle(ctx, connectionId);
+      const records = await handle.query(parkedRecordsQuery);
+      print(options.json, records, () => renderParked(records));
+    });
+
+  parked
+    .command('retry <connection> [keys...]')
+    .description('re-queue parked records (all, or these keys) for another attempt')
+    .action(async (connectionId: string, keys: string[]) => {
+      const { handle } = await syncHandle(ctx, connectionId);
+      await requireParked(handle, keys);
+      const count = await handle.executeUpdate(retryParkedUpdate, { args: [keys.length > 0 ? { keys } : {}] });
+      process.stdout.write(`${count} parked record${count === 1 ? '' : 's'} re-queued\n`);
+    });
+
+  parked
+    .command('skip <connection> <keys...>')
+    .description('drop parked records the operator decided not to sync')
+    .action(async (connectionId: string, keys: string[]) => {
+      const { handle } = await syncHandle(ctx, connectionId);
+      await requireParked(handle, keys);
+      const count = await handle.executeUpdate(skipParkedUpdate, { args: [{ keys }] });
+      process.stdout.write(`${count} parked record${count === 1 ? '' : 's'} skipped\n`);
+    });
+}

@@ -1,0 +1,105 @@
+import type { ObjectType } from '../../model/identifiers';
+import type { CompiledMapping } from '../../model/mapping';
+import { ConnectorError } from '../errors';
+import type { PipedriveHttp } from './http';
+import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS } from './spec';
+
+/** What every path (changes, records, upsert, bulk, deletions) shares within one connector. */
+export interface PipedriveContext {
+  http: PipedriveHttp;
+  mapping: CompiledMapping;
+  lookbackMs: number;
+  /** The sync id custom field's key per object (resolved once, see SyncIdKeys). */
+  syncIdKeys: SyncIdKeys;
+  /** How far back an activity is looked for by sync id (activities have no search endpoint). */
+  activityLookupWindowMs: number;
+}
+
+interface FieldDefinition {
+  key: string;
+  name: string;
+  field_type: string;
+  edit_flag?: boolean;
+  options?: { id: number | string; label: string }[] | null;
+}
+
+/**
+ * Custom field keys are per company, so the sync id field's key is configured or found by name in
+ * the field definitions (`GET /v1/{singular}Fields`, one call per object, cached).
+ */
+export class SyncIdKeys {
+  private readonly resolved = new Map<ObjectType, Promise<string>>();
+
+  constructor(
+    private readonly http: PipedriveHttp,
+    private readonly configured: Partial<Record<ObjectType, string>>,
+    private readonly fieldName: string,
+  ) {}
+
+  keyFor(objectType: ObjectType): Promise<string> {
+    const configured = this.configured[objectType];
+    if (configured) return Promise.resolve(configured);
+    let key = this.resolved.get(objectType);
+    if (!key) {
+      key = this.discover(objectType);
+      this.resolved.set(objectType, key);
+      key.catch(() => this.resolved.delete(objectType));
+    }
+    return key;
+  }
+
+  private async discover(objectType: ObjectType): Promise<string> {
+    const fields = await fieldDefinitions(this.http, objectType);
+    const field = fields.find((candidate) => candidate.name === this.fieldName);
+    if (!field) {
+      throw new ConnectorError({
+        provider: 'pipedrive',
+        errorClass: 'validation',
+        message: `Pipedrive has no custom field named "${this.fieldName}" on ${PIPEDRIVE_OBJECTS[objectType].entity}; create a text field with that name or configure its key`,
+      });
+    }
+    return field.key;
+  }
+}
+
+/** The entity's field definitions (standard and custom) [P1]. */
+export async function fieldDefinitions(http: PipedriveHttp, objectType: ObjectType): Promise<FieldDefinition[]> {
+  // https://developers.pipedrive.com/docs/api/v1/PersonFields (GET /v1/personFields; same per entity)
+  const answer = await http.json<FieldDefinition[]>({ method: 'GET', path: `${PIPEDRIVE_API.fieldsPath}/${PIPEDRIVE_OBJECTS[objectType].singular}Fields`, query: { limit: 500 }, kind: 'list' });
+  return answer.data ?? [];
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** Base64url JSON cursors with a kind tag: only this connector reads them. */
+export function encodeCursor<T extends { kind: string }>(state: T): string {
+  return Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
+}
+
+export function decodeCursor<T extends { kind: string }>(cursor: string, kind: T['kind']): T {
+  let state: unknown;
+  try {
+    state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new Error(`not a Pipedrive ${kind} cursor: ${cursor.slice(0, 40)}`);
+  }
+  if (typeof state !== 'object' || state === null || (state as { kind?: unknown }).kind !== kind) throw new Error(`not a Pipedrive ${kind} cursor: ${cursor.slice(0, 40)}`);
+  return state as T;
+}
+
+/** RFC 3339 to the second, as `updated_since` takes it (rounded down: never later than asked). */
+export function rfc3339(ms: number): string {
+  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+}

@@ -1,0 +1,49 @@
+import { classifyHttpFailure, parseRetryAfter, type ConnectorError, type ConnectorErrorInfo } from '../errors';
+import { zohoSpec } from './spec';
+
+/** Zoho's envelope `{code, details, message, status}` [Z4], top level or per `data[]` entry. */
+export interface ZohoEntryError {
+  code?: unknown;
+  details?: Record<string, unknown>;
+  message?: unknown;
+  status?: unknown;
+}
+
+/** A refused field is named in `details.api_name` (INVALID_DATA, MANDATORY_NOT_FOUND, DUPLICATE_DATA). */
+function fieldErrorsOf(entry: ZohoEntryError, message: string): { field: string; message: string }[] | undefined {
+  const field = entry.details?.api_name;
+  return typeof field === 'string' ? [{ field, message }] : undefined;
+}
+
+/** Turns a failed call (or a token endpoint's `{error}` answer) into a classified ConnectorError. */
+export function zohoFailure(status: number, bodyText: string, headers: Readonly<Record<string, string | undefined>> = {}): ConnectorError {
+  let code: string | undefined;
+  let message = bodyText.trim() === '' ? `HTTP ${status}` : bodyText.slice(0, 500);
+  let fieldErrors: { field: string; message: string }[] | undefined;
+  try {
+    const parsed = JSON.parse(bodyText) as ZohoEntryError & { error?: unknown };
+    if (typeof parsed.code === 'string') code = parsed.code;
+    else if (typeof parsed.error === 'string') code = parsed.error;
+    if (typeof parsed.message === 'string') message = parsed.message;
+    else if (typeof parsed.error === 'string') message = `token request refused: ${parsed.error}`;
+    fieldErrors = fieldErrorsOf(parsed, message);
+  } catch {
+    // Not JSON (a proxy's page): the raw text is the message.
+  }
+  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  return classifyHttpFailure(zohoSpec.provider, zohoSpec.errorRules, {
+    status,
+    message,
+    ...(code !== undefined ? { vendorCode: code } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(fieldErrors ? { fieldErrors } : {}),
+  });
+}
+
+/** One refused `data[]` entry of a write, as the failure a parked record carries (vendor words verbatim). */
+export function entryFailure(status: number, entry: ZohoEntryError): ConnectorErrorInfo {
+  const message = typeof entry.message === 'string' ? entry.message : 'refused';
+  const details = entry.details && Object.keys(entry.details).length > 0 ? ` ${JSON.stringify(entry.details)}` : '';
+  const error = zohoFailure(status === 207 || status < 400 ? 400 : status, JSON.stringify(entry));
+  return { ...error.toInfo(), message: `${message}${details}` };
+}

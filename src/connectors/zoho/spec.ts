@@ -1,0 +1,84 @@
+import type { ObjectType } from '../../model/identifiers';
+import type { ErrorRule } from '../errors';
+import type { RateWindowPolicy } from '../rate-budget';
+
+/**
+ * The Zoho CRM connector as data: API version, modules, sizes, budget and error rules. What does
+ * not fit here is in its own file (changes.ts: keyset paging by second with an id-ordered pass for
+ * bursts), with the reason in BEHAVIOR.md. Source keys [Zn] refer to
+ * /work/shared/design/crm-api-facts.md §4b.
+ */
+
+/** The one pinned API generation [Z1]. */
+export const ZOHO_API_VERSION = 'v6';
+
+/** A lookup field and the reference slot it carries (lookups are single-valued). */
+export interface LookupSpec {
+  field: string;
+  /** A slot that is many-valued canonically (contacts) carries one id here. */
+  many: boolean;
+}
+
+export interface ModuleSpec {
+  module: string;
+  lookups: Readonly<Record<string, LookupSpec>>;
+}
+
+export const ZOHO_MODULES = {
+  contact: { module: 'Contacts', lookups: { company: { field: 'Account_Name', many: false } } },
+  company: { module: 'Accounts', lookups: {} },
+  deal: { module: 'Deals', lookups: { company: { field: 'Account_Name', many: false }, contacts: { field: 'Contact_Name', many: true } } },
+  activity: { module: 'Tasks', lookups: { company: { field: 'What_Id', many: false }, contacts: { field: 'Who_Id', many: true } } },
+} as const satisfies Record<ObjectType, ModuleSpec>;
+
+/** The unique custom field holding the canonical sync id, unless the connection names another. */
+export const DEFAULT_SYNC_ID_FIELD = 'CRM_Sync_Id';
+
+/** Window names; credits are a rolling-24-h quota, so a spent window pauses the connection. */
+export const WINDOW_NAMES = { credits: 'credits' } as const;
+
+export const zohoSpec = {
+  provider: 'zoho',
+  apiVersion: ZOHO_API_VERSION,
+  modules: ZOHO_MODULES,
+  systemFields: { modifiedTime: 'Modified_Time', modifiedBy: 'Modified_By' },
+  paging: {
+    /** `per_page` at most 200 [Z8]. */
+    maxPage: 200,
+    /** Fields per listing call (the `fields` parameter). */
+    maxFields: 50,
+    /** Ids per `?ids=` read. */
+    readChunk: 100,
+    /** Criteria per search call. */
+    maxCriteria: 10,
+  },
+  /** Records per create/update/upsert/delete call (secondary [Z6]). */
+  writeBatch: 100,
+  /** Write calls in flight at once in bulk.upsert (the concurrency limit still bounds them). */
+  bulkConcurrency: 3,
+  /** Calls in flight per connection: Standard edition's 10 (secondary [Z11]); Free 5, Professional 15. */
+  concurrency: 10,
+  /**
+   * Credits per rolling 24 h [Z10]: Standard's base 50,000 (editions and users raise it: pass the
+   * edition's figure via `rateLimits`), with a 10 % reserve for people and other integrations.
+   */
+  rateWindows: [{ name: WINDOW_NAMES.credits, limit: 50_000, windowMs: 86_400_000, reserve: 0.1, quota: true }] as const satisfies readonly RateWindowPolicy[],
+  /** Usage headers fed to RateBudget.observe() (names UNCONFIRMED). */
+  rateHeaders: { limit: 'x-ratelimit-limit', remaining: 'x-ratelimit-remaining' },
+  /** Ordered rules over Zoho's `code`; the shared status fallbacks follow. */
+  errorRules: [
+    // A spent day of credits vs too many calls at once (both 429; codes UNCONFIRMED).
+    { status: [429], vendorCodes: ['LIMIT_EXCEEDED'], errorClass: 'quota-exhausted' },
+    { status: [429], errorClass: 'rate-limited' },
+    { vendorCodes: ['INVALID_TOKEN', 'AUTHENTICATION_FAILURE'], errorClass: 'auth' },
+    // The accounts server refuses grants with HTTP 200 and an `error` field [Z2].
+    { vendorCodes: ['invalid_code', 'invalid_client', 'invalid_client_secret', 'unsupported_grant_type', 'access_denied'], errorClass: 'auth' },
+    { vendorCodes: ['OAUTH_SCOPE_MISMATCH', 'NO_PERMISSION', 'FEATURE_NOT_SUPPORTED'], errorClass: 'permission' },
+    { vendorCodes: ['DUPLICATE_DATA'], errorClass: 'conflict' },
+    { vendorCodes: ['INVALID_MODULE', 'INVALID_URL_PATTERN'], errorClass: 'not-found' },
+    { vendorCodes: ['INVALID_DATA', 'MANDATORY_NOT_FOUND', 'REQUIRED_PARAM_MISSING', 'LIMIT_REACHED', 'INVALID_QUERY'], errorClass: 'validation' },
+    { status: [500, 502, 503, 504], errorClass: 'transient' },
+  ] as const satisfies readonly ErrorRule[],
+} as const;
+
+export type ZohoSpec = typeof zohoSpec;

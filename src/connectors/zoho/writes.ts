@@ -1,0 +1,145 @@
+import type { ObjectType } from '../../model/identifiers';
+import { MappingValueError, type CompiledMapping } from '../../model/mapping';
+import type { DeleteOutcome, UpsertInput, UpsertOutcome } from '../connector';
+import type { ConnectorErrorInfo } from '../errors';
+import { entryFailure, type ZohoEntryError } from './errors';
+import type { ZohoHttp } from './http';
+import { normalizeTimestamp, toPayload } from './record-mapper';
+import { zohoSpec } from './spec';
+
+export interface WriteContext {
+  http: ZohoHttp;
+  mapping: CompiledMapping;
+  syncIdField: string;
+}
+
+/** One `data[]` entry of a write answer [Z5]. */
+interface WriteEntry extends ZohoEntryError {
+  details?: { id?: unknown; Modified_Time?: unknown } & Record<string, unknown>;
+  action?: 'insert' | 'update';
+}
+
+interface Prepared {
+  index: number;
+  input: UpsertInput;
+  payload: Record<string, unknown>;
+}
+
+/** Every write answers `data[]` in input order; a refused record makes the call 207 (mixed) or 400 (all). */
+const WRITE_ANSWERS = [400, 207] as const;
+
+export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/**
+ * Upserts in calls of 100: by the sync-id field (`/upsert` with `duplicate_check_fields` naming
+ * only that field, so Zoho never matches a record by its system duplicate check, e.g. an
+ * account's name), or, when the record is already linked, an update by Zoho id (a record created
+ * before the sync has no sync id to match on). One outcome per input, in input order.
+ */
+export async function upsertAll(ctx: WriteContext, objectType: ObjectType, inputs: readonly UpsertInput[], callsInFlight: number): Promise<UpsertOutcome[]> {
+  const outcomes = new Array<UpsertOutcome>(inputs.length);
+  const bySyncId: Prepared[] = [];
+  const byId: Prepared[] = [];
+  inputs.forEach((input, index) => {
+    try {
+      const payload = toPayload(ctx.mapping, objectType, ctx.syncIdField, input);
+      (input.externalId ? byId : bySyncId).push({ index, input, payload });
+    } catch (error) {
+      if (!(error instanceof MappingValueError)) throw error;
+      outcomes[index] = failed(input.syncId, { provider: 'zoho', errorClass: 'validation', message: error.message, fieldErrors: [{ field: error.field, message: error.message }] });
+    }
+  });
+  const module = zohoSpec.modules[objectType].module;
+  const calls = [
+    ...chunkDistinct(bySyncId, (item) => item.input.syncId).map((group) => ({ group, kind: 'upsert' as const })),
+    ...chunkDistinct(byId, (item) => item.input.externalId as string).map((group) => ({ group, kind: 'update' as const })),
+  ];
+  await mapLimited(calls, callsInFlight, async ({ group, kind }) => {
+    // Upsert: POST /{module}/upsert [Z5]; update: PUT /{module} [Z5].
+    const response = await ctx.http.call<{ data?: WriteEntry[] }>({
+      method: kind === 'upsert' ? 'POST' : 'PUT',
+      path: kind === 'upsert' ? `${module}/upsert` : module,
+      body: { data: group.map((item) => item.payload), ...(kind === 'upsert' ? { duplicate_check_fields: [ctx.syncIdField] } : {}) },
+      credits: Math.ceil(group.length / 10),
+      answerStatuses: WRITE_ANSWERS,
+    });
+    const entries = response.body?.data ?? [];
+    group.forEach((item, position) => {
+      const entry = entries[position];
+      outcomes[item.index] = toOutcome(item.input, entry, response.status, kind);
+    });
+  });
+  return outcomes;
+}
+
+function toOutcome(input: UpsertInput, entry: WriteEntry | undefined, status: number, kind: 'upsert' | 'update'): UpsertOutcome {
+  if (!entry) return failed(input.syncId, { provider: 'zoho', errorClass: 'transient', message: 'Zoho answered the call without an entry for this record' });
+  if (entry.status !== 'success') {
+    const error = entryFailure(status, entry);
+    // Updating by an id Zoho does not know: the linked record is gone.
+    const missing = kind === 'update' && entry.code === 'INVALID_DATA' && entry.details?.id !== undefined && entry.details.api_name === undefined;
+    return failed(input.syncId, missing ? { ...error, errorClass: 'not-found' } : error);
+  }
+  const id = entry.details?.id;
+  const externalId = typeof id === 'string' || typeof id === 'number' ? String(id) : (input.externalId ?? '');
+  const created = kind === 'upsert' && entry.action === 'insert';
+  return { syncId: input.syncId, status: created ? 'created' : 'updated', externalId, modifiedAt: normalizeTimestamp(entry.details?.Modified_Time) };
+}
+
+/** Deletes in calls of 100 [Z9]; an id Zoho does not know (already deleted, never existed) is `not-found`. */
+export async function deleteAll(ctx: WriteContext, objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> {
+  const outcomes = new Array<DeleteOutcome>(externalIds.length);
+  const indexed = externalIds.map((externalId, index) => ({ externalId, index }));
+  // Zoho ids are digits; anything else cannot name a record and never reaches the API.
+  for (const item of indexed) if (!/^\d+$/.test(item.externalId)) outcomes[item.index] = { externalId: item.externalId, status: 'not-found' };
+  const module = zohoSpec.modules[objectType].module;
+  for (const group of chunkDistinct(indexed.filter((item) => outcomes[item.index] === undefined), (item) => item.externalId)) {
+    // Delete records: DELETE /{module}?ids=... (to the recycle bin) [Z9]
+    const response = await ctx.http.call<{ data?: WriteEntry[] }>({
+      method: 'DELETE',
+      path: `${module}?ids=${group.map((item) => item.externalId).join(',')}`,
+      credits: Math.ceil(group.length / 10),
+      answerStatuses: WRITE_ANSWERS,
+    });
+    const entries = response.body?.data ?? [];
+    group.forEach((item, position) => {
+      const entry = entries[position];
+      if (entry?.status === 'success') outcomes[item.index] = { externalId: item.externalId, status: 'deleted' };
+      else if (entry?.code === 'INVALID_DATA') outcomes[item.index] = { externalId: item.externalId, status: 'not-found' };
+      else outcomes[item.index] = { externalId: item.externalId, status: 'failed', error: entry ? entryFailure(response.status, entry) : { provider: 'zoho', errorClass: 'transient', message: 'no entry for this id' } };
+    });
+  }
+  return outcomes;
+}
+
+/** Calls of at most 100 with no key twice in one call (Zoho would write one record twice). */
+function chunkDistinct<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups: { items: T[]; keys: Set<string> }[] = [];
+  for (const item of items) {
+    const k = key(item);
+    let target = groups.find((group) => group.items.length < zohoSpec.writeBatch && !group.keys.has(k));
+    if (!target) {
+      target = { items: [], keys: new Set() };
+      groups.push(target);
+    }
+    target.items.push(item);
+    target.keys.add(k);
+  }
+  return groups.map((group) => group.items);
+}
+
+function failed(syncId: string, error: ConnectorErrorInfo): UpsertOutcome {
+  return { syncId, status: 'failed', error };
+}
+

@@ -1,0 +1,82 @@
+/**
+ * Pipedrive's v2 entities as the sandbox serves them. Source keys [Pn] refer to
+ * /work/shared/design/crm-api-facts.md §4a.
+ */
+
+export const ENTITIES = ['persons', 'organizations', 'deals', 'activities'] as const;
+export type PipedriveEntity = (typeof ENTITIES)[number];
+
+/** The singular name webhooks (`meta.entity`, `event_object`) and field endpoints use [P4]. */
+export const SINGULAR: Record<PipedriveEntity, string> = {
+  persons: 'person',
+  organizations: 'organization',
+  deals: 'deal',
+  activities: 'activity',
+};
+
+export function entityOf(segment: string): PipedriveEntity | undefined {
+  return (ENTITIES as readonly string[]).includes(segment) ? (segment as PipedriveEntity) : undefined;
+}
+
+export function entityOfSingular(singular: string): PipedriveEntity | undefined {
+  return ENTITIES.find((entity) => SINGULAR[entity] === singular);
+}
+
+export type FieldKind = 'varchar' | 'text' | 'double' | 'int' | 'date' | 'time' | 'boolean' | 'enum' | 'org' | 'person' | 'deal' | 'user' | 'visible_to' | 'emails' | 'phones' | 'status';
+
+/** The standard v2 fields the sandbox accepts on write, per entity (anything else is a 400). */
+export const STANDARD_FIELDS: Record<PipedriveEntity, Record<string, FieldKind>> = {
+  persons: { name: 'varchar', first_name: 'varchar', last_name: 'varchar', emails: 'emails', phones: 'phones', job_title: 'varchar', org_id: 'org', owner_id: 'user', visible_to: 'visible_to' },
+  organizations: { name: 'varchar', address: 'varchar', industry: 'varchar', website: 'varchar', owner_id: 'user', visible_to: 'visible_to' },
+  deals: {
+    title: 'varchar',
+    value: 'double',
+    currency: 'varchar',
+    stage_id: 'int',
+    pipeline_id: 'int',
+    status: 'status',
+    expected_close_date: 'date',
+    probability: 'double',
+    org_id: 'org',
+    person_id: 'person',
+    owner_id: 'user',
+    visible_to: 'visible_to',
+  },
+  activities: {
+    subject: 'varchar',
+    type: 'varchar',
+    due_date: 'date',
+    due_time: 'time',
+    duration: 'time',
+    done: 'boolean',
+    note: 'text',
+    priority: 'int',
+    person_id: 'person',
+    org_id: 'org',
+    deal_id: 'deal',
+    owner_id: 'user',
+  },
+};
+
+/** The field each entity cannot be created without (Pipedrive's required fields). */
+export const REQUIRED_ON_CREATE: Record<PipedriveEntity, string> = { persons: 'name', organizations: 'name', deals: 'title', activities: 'subject' };
+
+/** Custom field types Pipedrive's search endpoints can search in [P1] (`fields=custom_fields`). */
+export const SEARCHABLE_CUSTOM_KINDS: ReadonlySet<FieldKind> = new Set(['varchar', 'text', 'double']);
+
+/** Entities with a v2 search endpoint (`/api/v2/{entity}/search`) [P1]; activities have none. */
+export const SEARCHABLE: Record<PipedriveEntity, readonly string[] | undefined> = {
+  persons: ['custom_fields', 'email', 'notes', 'phone', 'name'],
+  organizations: ['address', 'custom_fields', 'notes', 'name'],
+  deals: ['custom_fields', 'notes', 'title'],
+  activities: undefined,
+};
+
+/** The default pipeline's stages (ids as a new company gets them). */
+export const DEFAULT_STAGES = [
+  { id: 1, name: 'Qualified' },
+  { id: 2, name: 'Contact Made' },
+  { id: 3, name: 'Demo Scheduled' },
+  { id: 4, name: 'Proposal Made' },
+  { id: 5, name: 'Negotiations Started' },
+] as const;

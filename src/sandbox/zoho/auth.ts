@@ -1,0 +1,124 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { invalidToken } from './errors';
+
+/**
+ * Zoho's data centres [Z1]: each has its own accounts server and API domain, and an account (with
+ * its OAuth client, refresh tokens and access tokens) lives in exactly one of them.
+ */
+export const REGIONS = ['us', 'eu', 'in', 'au', 'jp', 'ca', 'cn'] as const;
+export type ZohoRegion = (typeof REGIONS)[number];
+
+/** The vendor's host suffix per region [Z1] (the `location` value of the authorize callback). */
+export const REGION_DOMAINS: Record<ZohoRegion, string> = { us: 'com', eu: 'eu', in: 'in', au: 'com.au', jp: 'jp', ca: 'ca', cn: 'com.cn' };
+
+export interface RegionUrls {
+  accountsUrl: string;
+  apiUrl: string;
+}
+
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  /** Zoho issues one-hour access tokens [Z2]. */
+  accessTokenLifetimeSeconds: number;
+}
+
+interface AccessToken {
+  region: ZohoRegion;
+  expiresAt: number;
+  refreshToken: string;
+}
+
+export type TokenAnswer = { statusCode: number; body: Record<string, unknown> };
+
+/**
+ * OAuth for the one account the sandbox holds. A token request at another region's accounts
+ * server does not know the client; a token presented at another region's API domain is unknown
+ * there: both are refused as Zoho refuses them.
+ */
+export class ZohoAuth {
+  private readonly tokens = new Map<string, AccessToken>();
+  private readonly refreshTokens = new Set<string>();
+  private readonly authCodes = new Set<string>();
+  /** Refresh-token grants served, by region (tests assert single-flight refreshes). */
+  readonly grants: Partial<Record<ZohoRegion, number>> = {};
+
+  constructor(
+    readonly home: ZohoRegion,
+    readonly client: OAuthClientConfig,
+    private readonly urls: () => Record<ZohoRegion, RegionUrls>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.refreshTokens.add(client.refreshToken);
+  }
+
+  /** `Authorization: Zoho-oauthtoken <token>` at `region`'s API domain [Z2]. */
+  authenticate(header: string | undefined, region: ZohoRegion): void {
+    const token = /^Zoho-oauthtoken\s+(.+)$/i.exec(header ?? '')?.[1]?.trim();
+    const entry = token === undefined ? undefined : this.tokens.get(token);
+    if (!entry || entry.region !== region || entry.expiresAt <= this.now()) throw invalidToken();
+  }
+
+  /** `POST {accounts}/oauth/v2/token`, form-encoded [Z2]. */
+  grant(region: ZohoRegion, form: Record<string, string | undefined>): TokenAnswer {
+    // Zoho answers refused grants with HTTP 200 and an `error` field (secondary; UNCONFIRMED for every code).
+    const fail = (error: string): TokenAnswer => ({ statusCode: 200, body: { error } });
+    if (region !== this.home || form.client_id !== this.client.clientId || form.client_secret !== this.client.clientSecret) return fail('invalid_client');
+    let refreshToken: string;
+    if (form.grant_type === 'refresh_token') {
+      if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return fail('invalid_code');
+      refreshToken = form.refresh_token;
+      this.grants[region] = (this.grants[region] ?? 0) + 1;
+    } else if (form.grant_type === 'authorization_code') {
+      if (!form.code || !this.authCodes.delete(form.code)) return fail('invalid_code');
+      refreshToken = this.issueRefreshToken();
+    } else {
+      return fail('unsupported_grant_type');
+    }
+    const { accessToken, expiresIn } = this.issueAccessToken(refreshToken);
+    const body: Record<string, unknown> = { access_token: accessToken, scope: 'ZohoCRM.modules.ALL ZohoCRM.notifications.ALL', api_domain: this.urls()[this.home].apiUrl, token_type: 'Bearer', expires_in: expiresIn };
+    if (form.grant_type === 'authorization_code') body.refresh_token = refreshToken;
+    return { statusCode: 200, body };
+  }
+
+  issueAccessToken(refreshToken = this.client.refreshToken): { accessToken: string; expiresIn: number } {
+    const accessToken = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
+    const lifetime = this.client.accessTokenLifetimeSeconds;
+    this.tokens.set(accessToken, { region: this.home, expiresAt: this.now() + lifetime * 1000, refreshToken });
+    return { accessToken, expiresIn: lifetime };
+  }
+
+  issueRefreshToken(): string {
+    const token = `1000.${randomUUID().replace(/-/g, '')}.${randomBytes(16).toString('hex')}`;
+    this.refreshTokens.add(token);
+    return token;
+  }
+
+  /**
+   * What the consent redirect carries: the code, `location` (the data centre) and
+   * `accounts-server` [Z1]; the connection stores the last two as its settings.
+   */
+  issueAuthorizationCode(): { code: string; location: string; accountsServer: string } {
+    const code = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
+    this.authCodes.add(code);
+    return { code, location: this.home, accountsServer: this.urls()[this.home].accountsUrl };
+  }
+
+  revokeRefreshToken(token: string): boolean {
+    for (const [value, entry] of this.tokens) if (entry.refreshToken === token) this.tokens.delete(value);
+    return this.refreshTokens.delete(token);
+  }
+
+  /** Expires one access token or all of them; returns how many. */
+  expire(token?: string): number {
+    const expiredAt = this.now() - 1000;
+    let count = 0;
+    for (const [value, entry] of this.tokens) {
+      if ((token !== undefined && token !== value) || entry.expiresAt <= expiredAt) continue;
+      entry.expiresAt = expiredAt;
+      count += 1;
+    }
+    return count;
+  }
+}

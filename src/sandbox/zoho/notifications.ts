@@ -1,0 +1,117 @@
+import type { WebhookDispatcher } from '../core/webhook-dispatcher';
+import { errorBody, ZohoError } from './errors';
+import { isModule, type ZohoModule } from './modules';
+import type { RecordChange } from './store';
+
+/** One channel of `POST /actions/watch` [Z12]. */
+export interface WatchChannel {
+  channel_id: string;
+  events: string[];
+  notify_url: string;
+  token?: string | undefined;
+  channel_expiry: string;
+  return_affected_field_values: boolean;
+}
+
+/**
+ * The callback body. Sourced [Z12]: `token` and `channel_id` are echoed. UNCONFIRMED (as the
+ * facts say, callback field names are not in a primary source; these follow Zoho's published
+ * sample): `server_time`, `query_params`, `module`, `resource_uri`, `ids`, `affected_fields`,
+ * `operation` (`insert` | `update` | `delete`).
+ */
+export interface ZohoCallback {
+  server_time: number;
+  query_params: Record<string, string>;
+  module: ZohoModule;
+  resource_uri: string;
+  ids: string[];
+  affected_fields: { [id: string]: string[] }[];
+  operation: 'insert' | 'update' | 'delete';
+  channel_id: string;
+  token: string | null;
+}
+
+const OPERATION_EVENTS: Record<RecordChange['operation'], string> = { insert: 'create', update: 'edit', delete: 'delete' };
+const WEEK_MS = 7 * 86_400_000;
+
+/** Subscriptions and their deliveries (at least once, through the shared dispatcher's chaos). */
+export class ZohoNotifications {
+  private readonly channels = new Map<string, WatchChannel & { expiresAt: number }>();
+  /** Set while seeding: seeded records stand for data that was already there. */
+  muted = false;
+
+  constructor(
+    private readonly dispatcher: WebhookDispatcher,
+    private readonly apiUrl: () => string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Validates and stores channels as `POST /actions/watch` does; one answer entry per channel. */
+  watch(body: unknown): { watch: unknown[] } {
+    const list = (body as { watch?: unknown } | undefined)?.watch;
+    if (!Array.isArray(list) || list.length === 0) throw new ZohoError(400, errorBody('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'watch' }));
+    return {
+      watch: list.map((raw) => {
+        const entry = raw as Partial<Record<keyof WatchChannel, unknown>>;
+        const refuse = (code: string, message: string, details: Record<string, unknown>) => errorBody(code, message, details);
+        if (typeof entry.channel_id !== 'string' && typeof entry.channel_id !== 'number') return refuse('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'channel_id' });
+        if (typeof entry.notify_url !== 'string' || !/^https?:\/\//.test(entry.notify_url)) return refuse('INVALID_DATA', 'invalid data', { api_name: 'notify_url' });
+        if (!Array.isArray(entry.events) || entry.events.length === 0) return refuse('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'events' });
+        for (const event of entry.events) {
+          const [module, operation] = String(event).split('.');
+          if (!module || !isModule(module) || !['all', 'create', 'edit', 'delete'].includes(operation ?? '')) return refuse('INVALID_DATA', 'invalid data', { api_name: 'events', value: event });
+        }
+        // Token at most 50 characters; channel_expiry at most one week ahead [Z12].
+        if (entry.token !== undefined && (typeof entry.token !== 'string' || entry.token.length > 50)) return refuse('INVALID_DATA', 'invalid data', { api_name: 'token', maximum_length: 50 });
+        const expiry = typeof entry.channel_expiry === 'string' ? Date.parse(entry.channel_expiry) : this.now() + 3_600_000;
+        if (Number.isNaN(expiry) || expiry > this.now() + WEEK_MS) return refuse('INVALID_DATA', 'invalid data', { api_name: 'channel_expiry' });
+        const channel = {
+          channel_id: String(entry.channel_id),
+          events: entry.events.map(String),
+          notify_url: entry.notify_url,
+          token: typeof entry.token === 'string' ? entry.token : undefined,
+          channel_expiry: new Date(expiry).toISOString(),
+          return_affected_field_values: entry.return_affected_field_values === true,
+          expiresAt: expiry,
+        };
+        this.channels.set(channel.channel_id, channel);
+        // The core dispatcher delivers only while it has a target; each callback names its own URL.
+        if (this.dispatcher.target() === undefined) this.dispatcher.setTarget(channel.notify_url);
+        return {
+          code: 'SUCCESS',
+          details: { events: channel.events.map((event) => ({ channel_expiry: channel.channel_expiry, resource_uri: `${this.apiUrl()}/crm/v6/${event.split('.')[0]}`, resource_name: event.split('.')[0], channel_id: channel.channel_id })) },
+          message: 'Successfully subscribed for actions-watch of the given module',
+          status: 'success',
+        };
+      }),
+    };
+  }
+
+  list(): WatchChannel[] {
+    return [...this.channels.values()].map(({ expiresAt: _expiresAt, ...channel }) => channel);
+  }
+
+  /** One callback per channel per write call, carrying every id the call wrote. */
+  record(change: RecordChange): void {
+    if (this.muted) return;
+    const now = this.now();
+    for (const channel of this.channels.values()) {
+      if (channel.expiresAt <= now) continue;
+      const wanted = channel.events.some((event) => event === `${change.module}.all` || event === `${change.module}.${OPERATION_EVENTS[change.operation]}`);
+      if (!wanted) continue;
+      const callback: ZohoCallback = {
+        server_time: now,
+        query_params: Object.fromEntries(new URL(channel.notify_url).searchParams),
+        module: change.module,
+        resource_uri: `${this.apiUrl()}/crm/v6/${change.module}`,
+        ids: change.ids,
+        affected_fields: change.operation === 'update' ? change.ids.map((id) => ({ [id]: change.fields[id] ?? [] })) : [],
+        operation: change.operation,
+        channel_id: channel.channel_id,
+        token: channel.token ?? null,
+      };
+      const body = JSON.stringify(callback);
+      this.dispatcher.enqueue(() => ({ url: channel.notify_url, body, headers: { 'content-type': 'application/json' } }));
+    }
+  }
+}

@@ -1,0 +1,317 @@
+import type { ModstampClock } from '../core/modstamp-clock';
+import { errorBody, type ZohoErrorBody } from './errors';
+import { defaultSchemas, MODULES, renderDateTime, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
+
+/** Who made a write: API writes carry the token's user, UI writes the sandbox's person. */
+export interface ZohoUser {
+  name: string;
+  id: string;
+}
+
+export interface StoredRecord {
+  id: string;
+  module: ZohoModule;
+  values: Record<string, unknown>;
+  createdAt: number;
+  modifiedAt: number;
+  createdBy: ZohoUser;
+  modifiedBy: ZohoUser;
+}
+
+export interface DeletedRecord {
+  id: string;
+  module: ZohoModule;
+  displayName: string;
+  deletedAt: number;
+  type: 'recycle' | 'permanent';
+  deletedBy: ZohoUser;
+  createdBy: ZohoUser;
+}
+
+export type WriteOperation = 'insert' | 'update' | 'delete';
+
+export interface RecordChange {
+  module: ZohoModule;
+  operation: WriteOperation;
+  ids: string[];
+  /** Field API names written, per id (notifications' affected fields). */
+  fields: Record<string, string[]>;
+}
+
+/** One entry of a write answer's `data[]` [Z5]. */
+export type WriteEntry =
+  | {
+      code: 'SUCCESS';
+      details: { Modified_Time: string; Modified_By: ZohoUser; Created_Time: string; id: string; Created_By: ZohoUser };
+      message: string;
+      status: 'success';
+      duplicate_field?: string | null;
+      action?: 'insert' | 'update';
+    }
+  | ZohoErrorBody;
+
+export type WriteMode = 'create' | 'update' | 'upsert';
+
+class RecordRefusal extends Error {
+  constructor(readonly body: ZohoErrorBody) {
+    super(body.message);
+  }
+}
+
+/** The organisation's records per module, the recycle bin, and the change feed notifications read. */
+export class RecordStore {
+  readonly schemas: Record<ZohoModule, ModuleSchema>;
+  private readonly records = new Map<ZohoModule, Map<string, StoredRecord>>();
+  private readonly deleted = new Map<ZohoModule, DeletedRecord[]>();
+  private readonly listeners: ((change: RecordChange) => void)[] = [];
+  private nextId: bigint;
+
+  constructor(
+    private readonly clock: ModstampClock,
+    readonly syncIdField: string,
+    /** Minutes east of UTC in which datetimes are rendered (the organisation's time zone). */
+    readonly offsetMinutes: number,
+    idPrefix: bigint,
+  ) {
+    this.schemas = defaultSchemas(syncIdField);
+    for (const module of MODULES) {
+      this.records.set(module, new Map());
+      this.deleted.set(module, []);
+    }
+    this.nextId = idPrefix * 1_000_000_000_000n + 1n;
+  }
+
+  onChange(listener: (change: RecordChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  render(epochMs: number): string {
+    return renderDateTime(epochMs, this.offsetMinutes);
+  }
+
+  get(module: ZohoModule, id: string): StoredRecord | undefined {
+    return this.records.get(module)?.get(id);
+  }
+
+  all(module: ZohoModule): StoredRecord[] {
+    return [...(this.records.get(module)?.values() ?? [])];
+  }
+
+  deletions(module: ZohoModule): DeletedRecord[] {
+    return [...(this.deleted.get(module) ?? [])];
+  }
+
+  /** Adds a user-defined field (as an admin would in Setup), optionally "Do not allow duplicate values". */
+  defineField(module: ZohoModule, apiName: string, kind: FieldSchema['kind'], unique = false): void {
+    this.schemas[module].fields[apiName] = { kind, unique, custom: true };
+  }
+
+  /**
+   * Applies one write call: each input on its own (one refused record never fails the others),
+   * then one change event for the call (notifications are per call, not per record).
+   */
+  write(module: ZohoModule, inputs: readonly Record<string, unknown>[], mode: WriteMode, actor: ZohoUser, duplicateCheckFields?: readonly string[]): WriteEntry[] {
+    const entries: WriteEntry[] = [];
+    const changes: Record<'insert' | 'update', RecordChange> = {
+      insert: { module, operation: 'insert', ids: [], fields: {} },
+      update: { module, operation: 'update', ids: [], fields: {} },
+    };
+    for (const input of inputs) {
+      try {
+        const { record, action, duplicateField, fields } = this.writeOne(module, input, mode, actor, duplicateCheckFields);
+        const change = changes[action];
+        change.ids.push(record.id);
+        change.fields[record.id] = fields;
+        entries.push({
+          code: 'SUCCESS',
+          details: {
+            Modified_Time: this.render(record.modifiedAt),
+            Modified_By: record.modifiedBy,
+            Created_Time: this.render(record.createdAt),
+            id: record.id,
+            Created_By: record.createdBy,
+          },
+          message: action === 'insert' ? 'record added' : 'record updated',
+          status: 'success',
+          ...(mode === 'upsert' ? { duplicate_field: duplicateField, action } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof RecordRefusal)) throw error;
+        entries.push(error.body);
+      }
+    }
+    for (const change of Object.values(changes)) if (change.ids.length > 0) this.emit(change);
+    return entries;
+  }
+
+  /** Moves records to the recycle bin; unknown or already deleted ids are refused per entry. */
+  remove(module: ZohoModule, ids: readonly string[], actor: ZohoUser): WriteEntry[] {
+    const live = this.records.get(module) as Map<string, StoredRecord>;
+    const removed: string[] = [];
+    const entries = ids.map((id): WriteEntry => {
+      const record = live.get(id);
+      if (!record) return errorBody('INVALID_DATA', 'the related id given seems to be invalid', { id });
+      live.delete(id);
+      const deletedAt = this.clock.next().getTime();
+      (this.deleted.get(module) as DeletedRecord[]).push({
+        id,
+        module,
+        displayName: displayName(this.schemas[module], record),
+        deletedAt,
+        type: 'recycle',
+        deletedBy: actor,
+        createdBy: record.createdBy,
+      });
+      removed.push(id);
+      return {
+        code: 'SUCCESS',
+        details: { id, Modified_Time: this.render(deletedAt), Modified_By: actor, Created_Time: this.render(record.createdAt), Created_By: record.createdBy },
+        message: 'record deleted',
+        status: 'success',
+      };
+    });
+    if (removed.length > 0) this.emit({ module, operation: 'delete', ids: removed, fields: {} });
+    return entries;
+  }
+
+  /** Empties the recycle bin entries of a module (they become `permanent` in the deleted listing). */
+  purge(module: ZohoModule): number {
+    let count = 0;
+    for (const entry of this.deleted.get(module) ?? []) {
+      if (entry.type === 'recycle') {
+        entry.type = 'permanent';
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  private writeOne(
+    module: ZohoModule,
+    input: Record<string, unknown>,
+    mode: WriteMode,
+    actor: ZohoUser,
+    duplicateCheckFields: readonly string[] | undefined,
+  ): { record: StoredRecord; action: 'insert' | 'update'; duplicateField: string | null; fields: string[] } {
+    const schema = this.schemas[module];
+    const live = this.records.get(module) as Map<string, StoredRecord>;
+    const values = this.validate(module, input);
+    let existing: StoredRecord | undefined;
+    let duplicateField: string | null = null;
+    if (mode === 'update') {
+      const id = input.id;
+      if (typeof id !== 'string' || id === '') throw new RecordRefusal(errorBody('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'id' }));
+      existing = live.get(id);
+      if (!existing) throw new RecordRefusal(errorBody('INVALID_DATA', 'the related id given seems to be invalid', { id }));
+    } else if (mode === 'upsert') {
+      for (const field of duplicateCheckFields ?? [...schema.systemDuplicateCheck, ...uniqueFields(schema)]) {
+        const wanted = values[field];
+        if (wanted === undefined || wanted === null || wanted === '') continue;
+        existing = [...live.values()].find((record) => sameValue(record.values[field], wanted));
+        if (existing) {
+          duplicateField = field;
+          break;
+        }
+      }
+    }
+    if (!existing) {
+      for (const field of schema.mandatory) {
+        if (values[field] === undefined || values[field] === null || values[field] === '') {
+          throw new RecordRefusal(errorBody('MANDATORY_NOT_FOUND', 'required field not found', { api_name: field }));
+        }
+      }
+    }
+    this.assertUnique(module, values, existing?.id);
+    const now = this.clock.next().getTime();
+    if (existing) {
+      Object.assign(existing.values, values);
+      this.derive(module, existing.values);
+      existing.modifiedAt = now;
+      existing.modifiedBy = actor;
+      return { record: existing, action: 'update', duplicateField, fields: Object.keys(values) };
+    }
+    const record: StoredRecord = { id: String(this.nextId++), module, values: { ...values }, createdAt: now, modifiedAt: now, createdBy: actor, modifiedBy: actor };
+    this.derive(module, record.values);
+    live.set(record.id, record);
+    return { record, action: 'insert', duplicateField: null, fields: Object.keys(values) };
+  }
+
+  /** Checks types and lookups; returns the values as stored (lookups as `{name, id}`). Unknown keys are ignored. */
+  private validate(module: ZohoModule, input: Record<string, unknown>): Record<string, unknown> {
+    const schema = this.schemas[module];
+    const values: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(input)) {
+      const field = schema.fields[name];
+      if (!field || name === 'Full_Name') continue;
+      values[name] = this.checkValue(name, field, raw);
+    }
+    return values;
+  }
+
+  private checkValue(name: string, field: FieldSchema, raw: unknown): unknown {
+    if (raw === null || raw === '') return null;
+    const invalid = (expected: string): never => {
+      throw new RecordRefusal(errorBody('INVALID_DATA', 'invalid data', { api_name: name, expected_data_type: expected }));
+    };
+    switch (field.kind) {
+      case 'text':
+      case 'textarea':
+      case 'phone':
+      case 'website':
+      case 'picklist':
+        return typeof raw === 'string' ? raw : invalid(field.kind);
+      case 'email':
+        return typeof raw === 'string' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw) ? raw : invalid('email');
+      case 'integer':
+        return typeof raw === 'number' && Number.isInteger(raw) ? raw : invalid('integer');
+      case 'double':
+      case 'currency':
+        return typeof raw === 'number' && Number.isFinite(raw) ? raw : invalid(field.kind === 'double' ? 'double' : 'currency');
+      case 'date':
+        return typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) ? raw : invalid('date');
+      case 'datetime':
+        return typeof raw === 'string' && !Number.isNaN(Date.parse(raw)) ? raw : invalid('datetime');
+      case 'lookup': {
+        const id = typeof raw === 'string' ? raw : typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
+        const target = id === undefined || !field.lookup ? undefined : this.get(field.lookup, id);
+        if (!target || !field.lookup) throw new RecordRefusal(errorBody('INVALID_DATA', 'the related id given seems to be invalid', { api_name: name, id: id ?? null }));
+        return { name: displayName(this.schemas[field.lookup], target), id: target.id };
+      }
+    }
+  }
+
+  private assertUnique(module: ZohoModule, values: Record<string, unknown>, selfId: string | undefined): void {
+    const schema = this.schemas[module];
+    for (const field of uniqueFields(schema)) {
+      const wanted = values[field];
+      if (wanted === undefined || wanted === null || wanted === '') continue;
+      const clash = this.all(module).find((record) => record.id !== selfId && sameValue(record.values[field], wanted));
+      if (clash) throw new RecordRefusal(errorBody('DUPLICATE_DATA', 'duplicate data', { api_name: field, id: clash.id, module: { api_name: module } }));
+    }
+  }
+
+  private derive(module: ZohoModule, values: Record<string, unknown>): void {
+    if (module === 'Contacts') values.Full_Name = [values.First_Name, values.Last_Name].filter((part) => typeof part === 'string' && part !== '').join(' ');
+  }
+
+  private emit(change: RecordChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}
+
+export function uniqueFields(schema: ModuleSchema): string[] {
+  return Object.entries(schema.fields)
+    .filter(([, field]) => field.unique === true)
+    .map(([name]) => name);
+}
+
+/** Duplicate checks compare text case-insensitively (emails, names, ids alike). */
+function sameValue(stored: unknown, wanted: unknown): boolean {
+  if (typeof stored === 'string' && typeof wanted === 'string') return stored.toLowerCase() === wanted.toLowerCase();
+  return stored === wanted;
+}
+
+function displayName(schema: ModuleSchema, record: StoredRecord): string {
+  const value = record.values[schema.nameField];
+  return typeof value === 'string' ? value : '';
+}

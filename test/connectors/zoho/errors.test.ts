@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectorError } from '../../../src/connectors/errors';
+import { zohoFailure } from '../../../src/connectors/zoho/errors';
+import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../../src/sandbox/zoho';
+import { connectorFailure } from '../../support/connector-failure';
+import { connectTo } from './support';
+
+describe('Zoho connector: error classification and auth', () => {
+  let zoho: ZohoSandbox | undefined;
+  afterEach(async () => zoho?.stop());
+  const start = async (options: ZohoSandboxOptions = {}): Promise<ZohoSandbox> => {
+    zoho = await startZohoSandbox({ limits: false, ...options });
+    return zoho;
+  };
+
+  it('validation per record with the vendor words and the field; conflict on a held unique value; not-found for a gone linked record', async () => {
+    const sandbox = await start();
+    const connector = await connectTo(sandbox);
+    const held = randomUUID();
+    const [first] = await connector.upsertRecords('contact', [{ syncId: held, fields: { lastName: 'Holder' } }]);
+    const other = String(sandbox.admin.createAsUser('Contacts', { Last_Name: 'Other' }).id);
+    const outcomes = await connector.upsertRecords('contact', [
+      { syncId: randomUUID(), fields: { lastName: 'Bad', email: 'not-an-email' } },
+      { syncId: randomUUID(), fields: { firstName: 'No last name' } },
+      { syncId: held, externalId: other, fields: { title: 'steals the sync id' } },
+      { syncId: randomUUID(), externalId: '5843104000009999999', fields: { title: 'gone' } },
+      { syncId: randomUUID(), fields: { lastName: 'Fine' } },
+    ]);
+    expect(first?.status).toBe('created');
+    expect(outcomes.map((outcome) => (outcome.status === 'failed' ? outcome.error.errorClass : outcome.status))).toEqual(['validation', 'validation', 'conflict', 'not-found', 'created']);
+    expect(outcomes[0]).toMatchObject({ error: { vendorCode: 'INVALID_DATA', fieldErrors: [{ field: 'Email' }], message: expect.stringContaining('invalid data') as unknown } });
+    expect(outcomes[1]).toMatchObject({ error: { vendorCode: 'MANDATORY_NOT_FOUND', fieldErrors: [{ field: 'Last_Name' }] } });
+    expect(outcomes[2]).toMatchObject({ error: { vendorCode: 'DUPLICATE_DATA' } });
+    await connector.close();
+  });
+
+  it('5xx and timeouts are transient, a concurrency 429 rate-limited, a spent day quota-exhausted; one call = one request', async () => {
+    const sandbox = await start({ limits: { credits: { limit: 3 }, concurrency: false } });
+    const connector = await connectTo(sandbox, { requestTimeoutMs: 300 });
+    await connector.readRecords('contact', ['1']);
+    sandbox.faults.configure({ serverErrorRate: 1 });
+    const requests = connector.requestCount;
+    expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'transient', status: 500, vendorCode: 'INTERNAL_ERROR' });
+    expect(connector.requestCount - requests).toBe(1);
+    sandbox.faults.configure({ rateLimitRate: 1 });
+    expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'rate-limited', status: 429, vendorCode: 'TOO_MANY_REQUESTS' });
+    sandbox.faults.configure({ timeoutRate: 1 });
+    expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'transient', message: expect.stringContaining('network') as unknown });
+    sandbox.faults.configure({});
+    // Credits: 1 spent above, 1 now, then a 1-credit call leaves 0, then the vendor refuses.
+    await connector.readRecords('contact', ['1']);
+    await connector.readRecords('contact', ['1']);
+    const spent = await connectorFailure(connector.readRecords('contact', ['1']));
+    expect(spent).toMatchObject({ errorClass: 'quota-exhausted', status: 429, vendorCode: 'LIMIT_EXCEEDED' });
+    expect(spent.retryAfterMs).toBeGreaterThan(0);
+    await connector.close();
+  });
+
+  it('after expiry 10 concurrent calls share exactly one refresh (single flight), at the account’s accounts server', async () => {
+    const sandbox = await start();
+    const connector = await connectTo(sandbox);
+    await connector.readRecords('contact', ['1']);
+    expect(connector.tokenRequests).toBe(1);
+    expect(sandbox.admin.expireTokens()).toBe(1);
+    const grantsBefore = sandbox.admin.tokenGrants().us ?? 0;
+    await Promise.all(Array.from({ length: 10 }, () => connector.readRecords('contact', ['1'])));
+    expect(connector.tokenRequests).toBe(2);
+    expect((sandbox.admin.tokenGrants().us ?? 0) - grantsBefore).toBe(1);
+    await connector.close();
+  });
+
+  it('a refused refresh (revoked refresh token: HTTP 200 {"error":"invalid_code"}) is auth, without the secret in the message', async () => {
+    const sandbox = await start();
+    const connector = await connectTo(sandbox);
+    sandbox.admin.revokeRefreshToken(sandbox.credentials.refreshToken);
+    const error = await connectorFailure(connector.readRecords('contact', ['1']));
+    expect(error).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_code' });
+    expect(error.message).not.toContain(sandbox.credentials.clientSecret);
+    expect(error.message).not.toContain(sandbox.credentials.refreshToken);
+    await connector.close();
+  });
+
+  it('classifies Zoho codes the sandbox does not produce by the same rules', () => {
+    const classify = (status: number, code: string): string => zohoFailure(status, JSON.stringify({ code, details: {}, message: 'm', status: 'error' })).errorClass;
+    expect(classify(401, 'OAUTH_SCOPE_MISMATCH')).toBe('permission');
+    expect(classify(403, 'NO_PERMISSION')).toBe('permission');
+    expect(classify(400, 'INVALID_MODULE')).toBe('not-found');
+    expect(classify(401, 'AUTHENTICATION_FAILURE')).toBe('auth');
+    expect(zohoFailure(502, '<html>bad gateway</html>')).toBeInstanceOf(ConnectorError);
+    expect(zohoFailure(502, '<html>bad gateway</html>').errorClass).toBe('transient');
+  });
+});
