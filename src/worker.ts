@@ -5,7 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from './activities';
 import { ensureSupervisorSchedule, SUPERVISOR_SCHEDULE_ID, type SupervisorScheduleOptions } from './client/supervisor-schedule';
-import { createStoredConnectionRegistry } from './connectors/stored-connections';
+import { createStoredConnectionRegistry, type StoredConnectionRegistryOptions } from './connectors/stored-connections';
 import { ConflictsRepository } from './store/conflicts-repository';
 import { loadConfigOrExit, type Config } from './config';
 import { ConnectionsRepository } from './store/connections-repository';
@@ -27,13 +27,18 @@ export interface WorkerContext {
    */
   supervisorSchedule?: Omit<SupervisorScheduleOptions, 'taskQueue'> | false;
   log?: (line: string) => void;
+  /**
+   * Options for every connector this worker builds, e.g. `{ rateLimits: false }` for the engine
+   * ceiling benchmark (bench/), which measures the engine without the vendors' budgets.
+   */
+  connectorDefaults?: StoredConnectionRegistryOptions['defaults'];
 }
 
 /**
  * Registers every workflow and activity on the task queue and makes sure the supervisor schedule
  * exists (idempotent, so every worker may do it); `run()` it, `shutdown()` to stop.
  */
-export async function createWorker({ config, address, pool, supervisorSchedule = {}, log }: WorkerContext): Promise<Worker> {
+export async function createWorker({ config, address, pool, supervisorSchedule = {}, log, connectorDefaults }: WorkerContext): Promise<Worker> {
   const cipher = await loadCredentialCipher(config);
   const connections = new ConnectionsRepository(pool, cipher);
   const connection = await NativeConnection.connect({ address });
@@ -56,7 +61,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
       connections,
       links: new RecordLinksRepository(pool),
       conflicts: new ConflictsRepository(pool),
-      connectors: createStoredConnectionRegistry({ connections, pool }),
+      connectors: createStoredConnectionRegistry({ connections, pool, defaults: connectorDefaults }),
       temporal: { client, taskQueue },
     }),
   });

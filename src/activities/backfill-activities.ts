@@ -7,6 +7,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
+import { bulkChunkRetry } from '../workflows/activity-options';
 import { translateReferences } from './reference-translation';
 
 /**
@@ -250,7 +251,7 @@ async function writeToTarget(
 
   let outcomes;
   try {
-    outcomes = await target.connector.bulk.upsert(objectType, writes.map((write) => write.upsert));
+    outcomes = await withChunkRetries(() => target.connector.bulk.upsert(objectType, writes.map((write) => write.upsert)));
   } catch (error) {
     // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
     // anything else cannot succeed by retrying, so the chunk counts as failed for this target only.
@@ -276,4 +277,20 @@ async function writeToTarget(
   return { targetConnectionId: target.id, written: synced.length / 2, failures };
 }
 
-
+/**
+ * A chunk write retried in place for passing failures (bulkChunkRetry): upserts are keyed by the
+ * sync id, so a call that failed after the vendor applied it is harmless to repeat.
+ */
+async function withChunkRetries<T>(call: () => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      const delay = bulkChunkRetry.delaysMs[retry];
+      const retried = error instanceof ConnectorError && (bulkChunkRetry.classes as readonly string[]).includes(error.errorClass);
+      if (delay === undefined || !retried) throw error;
+      const wait = Math.min(Math.max(delay, error.retryAfterMs ?? 0), bulkChunkRetry.maxDelayMs);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ConnectorError, type ErrorClass } from '../connectors/errors';
+import { MappingValueError } from '../model/mapping';
 
 /**
  * The one place a ConnectorError becomes a Temporal failure. The failure's type is the error
@@ -11,6 +12,17 @@ import { ConnectorError, type ErrorClass } from '../connectors/errors';
 const retryableClasses = new Set<ErrorClass>(['transient', 'rate-limited', 'quota-exhausted']);
 
 export function toApplicationFailure(error: unknown): unknown {
+  if (error instanceof MappingValueError) {
+    // A vendor value the mapping cannot read (a picklist value missing from the map): retrying
+    // cannot help, the record is parked until the mapping is fixed. The workflow names the CRM.
+    return ApplicationFailure.create({
+      type: 'validation',
+      message: error.message,
+      nonRetryable: true,
+      details: [{ errorClass: 'validation', message: error.message, fieldErrors: [{ field: error.field, message: error.message }] }],
+      cause: error,
+    });
+  }
   if (!(error instanceof ConnectorError)) return error;
   return ApplicationFailure.create({
     type: error.errorClass,

@@ -44,9 +44,15 @@ async function observe(handle: WorkflowHandle, last: BackfillProgress | undefine
     // The last run's result is the final progress; no worker needed to read it.
     return { status, progress: (await handle.result()) as BackfillProgress };
   } catch (error) {
-    const cause = error instanceof WorkflowFailedError ? (error.cause?.message ?? error.message) : (error as Error).message;
-    return { status, progress: last, failure: cause };
+    return { status, progress: last, failure: error instanceof WorkflowFailedError ? rootCause(error) : (error as Error).message };
   }
+}
+
+/** "Activity task failed" says little: the innermost cause is the vendor's or the validation's message. */
+function rootCause(error: Error): string {
+  let deepest = error;
+  while (deepest.cause instanceof Error) deepest = deepest.cause;
+  return deepest.message;
 }
 
 function summary(workflowId: string, observation: Observation): string {

@@ -18,7 +18,7 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
   connection
     .command('add <tenant> <id>')
     .description('store a connection (credentials sealed with the active key) and start its sync workflow')
-    .requiredOption('--provider <provider>', 'salesforce | hubspot | dynamics')
+    .requiredOption('--provider <provider>', crmProviderSchema.options.join(' | '))
     .requiredOption('--settings-file <file>', 'JSON file with non-secret settings (URLs, sync settings, mapping override)')
     .requiredOption('--credentials-file <file>', 'JSON file with the credentials, or - to read them from stdin (never pass secrets as arguments)')
     .action(async (tenantArg: string, idArg: string, options: { provider: string; settingsFile: string; credentialsFile: string }) => {

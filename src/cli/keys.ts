@@ -8,7 +8,7 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .description('credential encryption keys')
     .command('rotate')
     .description(
-      're-encrypt every connection\'s credentials under the active key (CRM_SYNC_ACTIVE_KEY_ID); keep the old key in CRM_SYNC_ENCRYPTION_KEYS until this has run, then remove it',
+      're-encrypt every connection\'s credentials under the active key (CRM_SYNC_ACTIVE_KEY_ID); keep the old key in CRM_SYNC_ENCRYPTION_KEYS until this has run and no retained workflow history was encrypted under it',
     )
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {

@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
 import { dynamicsDefaultMapping } from '../connectors/dynamics/default-mapping';
 import { hubspotDefaultMapping } from '../connectors/hubspot/default-mapping';
+import { pipedriveDefaultMapping } from '../connectors/pipedrive/default-mapping';
 import { salesforceDefaultMapping } from '../connectors/salesforce/default-mapping';
+import { zohoDefaultMapping } from '../connectors/zoho/default-mapping';
 import { crmProviderSchema, type CrmProvider } from '../model/identifiers';
 import { compileMapping, MappingSpecError, type ConnectorMappingSpec, type MappingIssue } from '../model/mapping';
 import { CliError, usageError } from './errors';
 import { print, readJsonObject } from './io';
 
-const defaultMappings: Partial<Record<CrmProvider, ConnectorMappingSpec>> = {
+const defaultMappings: Record<CrmProvider, ConnectorMappingSpec> = {
   salesforce: salesforceDefaultMapping,
   hubspot: hubspotDefaultMapping,
   dynamics: dynamicsDefaultMapping,
+  pipedrive: pipedriveDefaultMapping,
+  zoho: zohoDefaultMapping,
 };
 
 export function registerMappingCommands(program: Command): void {
@@ -19,7 +23,7 @@ export function registerMappingCommands(program: Command): void {
   mapping
     .command('validate <file>')
     .description("compile a mapping override (or a connection settings file's mappingOverride) against the provider's defaults; prints every problem with its path")
-    .requiredOption('--provider <provider>', 'salesforce | hubspot | dynamics')
+    .requiredOption('--provider <provider>', Object.keys(defaultMappings).join(' | '))
     .option('--json', 'print JSON')
     .action(async (file: string, options: { provider: string; json?: boolean }) => {
       const provider = crmProviderSchema.safeParse(options.provider);

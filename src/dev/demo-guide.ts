@@ -31,7 +31,8 @@ export function demoGuide(input: DemoGuideInput): string[] {
     `    npx crm-sync sync status ${sf}`,
     `    npx crm-sync sync status ${input.hubspotConnectionId}`,
     `    npx crm-sync backfill status ${sf} contact`,
-    `    npx crm-sync connection list demo`,
+    `    npx crm-sync parked list ${sf}`,
+    `    npx crm-sync connection list --tenant demo`,
   ];
   if (input.sampleContactId) {
     lines.push(

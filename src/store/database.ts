@@ -9,11 +9,16 @@ export interface PoolOptions {
 }
 
 export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
   });
+  // A server restart or failover ends idle connections (57P01 admin_shutdown). pg drops such a
+  // client from the pool and the next query opens a new one; but it also emits 'error' on the
+  // pool, and an 'error' event nobody listens to would crash the worker or the shim.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** Creates the database named in the URL if it does not exist (first `npm start` on a machine). */

@@ -26,6 +26,14 @@ export const crmWrite: ActivityOptions = { startToCloseTimeout: '5m', retry: bac
 /** Our own database: fast, retried briefly. */
 export const storeCall: ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumAttempts: 10 } };
 
+/**
+ * Inside one bulk page attempt: a chunk write that failed as a whole with a passing failure is
+ * tried again in place after these delays (or the vendor's Retry-After, capped), before the attempt
+ * fails. The page's attempts (below) do not reset when an attempt makes progress, so at a steady
+ * 10-15% of failed vendor calls a page of many chunks would otherwise exhaust them while advancing.
+ */
+export const bulkChunkRetry = { delaysMs: [250, 1000, 2000, 4000], maxDelayMs: 15_000, classes: ['transient', 'rate-limited'] } as const;
+
 /** One bulk page (read a page, write it to targets): long, heartbeating its cursor. */
 export const bulkPage: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: backoff };
 

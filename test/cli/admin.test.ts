@@ -14,7 +14,8 @@ import { cliEnvironment, oneLine, runCli, spawnCli } from './support';
  * spawned binary against this file's PostgreSQL schema, the shared Temporal dev server and a
  * HubSpot sandbox over HTTP.
  */
-describe('crm-sync operator CLI: tenants, connections, mappings, keys', () => {
+// Each spawn of the CLI costs seconds on a loaded 2-core machine: generous per-test budgets.
+describe('crm-sync operator CLI: tenants, connections, mappings, keys', { timeout: 240_000 }, () => {
   const keyA = randomBytes(32);
   const keyB = randomBytes(32);
   const dir = mkdtempSync(path.join(tmpdir(), 'crm-sync-cli-files-'));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ParkedRecord, SyncStatus } from '../../src/workflows/connection-sync-state';
 import { parkedRecordsQuery } from '../../src/workflows/messages';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -11,12 +11,15 @@ const CONTACTS = 3_000;
  * `crm-sync` sync status, parked and backfill commands through the real spawned binary, against
  * a worker running the real workflows with Salesforce and HubSpot sandboxes over HTTP.
  */
-describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills', () => {
+// Each spawn of the CLI costs seconds on a loaded 2-core machine: generous per-test budgets.
+describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills', { timeout: 240_000 }, () => {
   const key = randomBytes(32);
   let h: SyncHarness;
   let env: NodeJS.ProcessEnv;
   let sf: string;
   let hs: string;
+  /** Salesforce's contacts when the backfills run: the seeded ones and the two from the parked test. */
+  let contacts: number;
 
   beforeAll(async () => {
     h = await startSyncHarness({
@@ -38,10 +41,12 @@ describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills'
     // The workflow runs and has made its first poll before the bad records exist (a poll would
     // stop at them and retry; a change notice reads them one by one and parks what fails).
     await h.notify(sf);
-    await expect.poll(async () => (await h.syncStatus(sf)).lastPolledAt, { timeout: 30_000, interval: 300 }).not.toBeNull();
+    await expect.poll(async () => (await h.syncStatus(sf)).lastPolledAt, { timeout: 90_000, interval: 500 }).not.toBeNull();
     // Salesforce contacts whose lead source the connection's mapping does not know cannot be
     // read: each is parked against Salesforce itself while the connection keeps running.
     const settings = (await h.connectionsRepository.getConnection(sf))!.settings;
+    // Back to the default mapping afterwards, whatever happens, for the backfills below.
+    onTestFinished(() => h.connectionsRepository.updateSettings(sf, settings));
     await h.connectionsRepository.updateSettings(sf, {
       ...settings,
       mappingOverride: { objects: { contact: { fields: [{ canonical: 'custom.source', native: 'Lead_Source__c', type: 'picklist', values: { Web: 'web' } }] } } },
@@ -49,7 +54,7 @@ describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills'
     const odd = ['one', 'two'].map((name) => String(h.salesforce!.sandbox.admin.createAsUser('Contact', { LastName: `Odd ${name}`, Email: `${name}@odd.example`, Lead_Source__c: 'Trade Show' }).Id));
     await h.notify(sf, { events: odd.map((externalId, i) => ({ objectType: 'contact', externalId, eventId: `odd-${i}` })) });
     const handle = h.client.workflow.getHandle(h.syncWorkflowId(sf));
-    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, { timeout: 30_000, interval: 300 }).toBe(2);
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, { timeout: 90_000, interval: 500 }).toBe(2);
 
     const [listed, json, status] = await Promise.all([runCli(['parked', 'list', sf], env), runCli(['parked', 'list', sf, '--json'], env), runCli(['sync', 'status', sf], env)]);
     const parked = JSON.parse(json.stdout) as ParkedRecord[];
@@ -73,17 +78,16 @@ describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills'
 
     // Retried, it fails the same way and is parked again, one attempt more.
     expect(await runCli(['parked', 'retry', sf], env)).toMatchObject({ code: 0, stdout: '1 parked record re-queued\n' });
-    await expect.poll(async () => handle.query(parkedRecordsQuery), { timeout: 30_000, interval: 300 }).toEqual([expect.objectContaining({ key: parked[1]!.key, attempts: 2 })]);
+    await expect.poll(async () => handle.query(parkedRecordsQuery), { timeout: 90_000, interval: 500 }).toEqual([expect.objectContaining({ key: parked[1]!.key, attempts: 2 })]);
     const after = JSON.parse((await runCli(['sync', 'status', sf, '--json'], env)).stdout) as SyncStatus;
     expect(after).toMatchObject({ connectionId: sf, tenantId: h.tenantId, parked: 1, state: 'degraded' });
 
-    // Back to the default mapping for the backfills below.
-    await h.connectionsRepository.updateSettings(sf, settings);
   });
 
   it('cancels a running backfill', async () => {
     // Seeded only now: records that were already there (no webhooks), for the backfills to copy.
-    h.salesforce!.sandbox.admin.seed({ contacts: CONTACTS - 2 });
+    h.salesforce!.sandbox.admin.seed({ contacts: CONTACTS });
+    contacts = h.salesforce!.sandbox.admin.listRecords('Contact').length;
     // No worker: the backfill cannot finish before the cancellation lands.
     await h.killWorker();
     try {
@@ -124,14 +128,14 @@ describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills'
     });
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(samples.map((sample) => sample.done)).toEqual([...samples.map((sample) => sample.done)].sort((a, b) => a - b));
-    expect(samples.at(-1)).toEqual({ state: 'completed', done: CONTACTS });
-    expect(lines.at(-1)).toMatch(new RegExp(`^contact from ${sf}: completed after \\d+\\.\\d s, ${CONTACTS} records \\(\\d+ rec/s overall\\)$`));
-    expect(h.hubspot!.sandbox.admin.listRecords('contacts').length - before).toBe(CONTACTS);
+    expect(samples.at(-1)).toEqual({ state: 'completed', done: contacts });
+    expect(lines.at(-1)).toMatch(new RegExp(`^contact from ${sf}: completed after \\d+\\.\\d s, ${contacts} records \\(\\d+ rec/s overall\\)$`));
+    expect(h.hubspot!.sandbox.admin.listRecords('contacts').length - before).toBe(contacts);
 
     const status = await runCli(['backfill', 'status', sf, 'contact'], env);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(
-      new RegExp(`^backfill:${h.tenantId}:${sf}:contact: completed\\n  records read ${CONTACTS} \\(pages \\d+, run \\d+\\); written: ${hs} ${CONTACTS}; failed: 0\\n$`),
+      new RegExp(`^backfill:${h.tenantId}:${sf}:contact: completed\\n  records read ${contacts} \\(pages \\d+, run \\d+\\); written: ${hs} ${contacts}; failed: 0\\n$`),
     );
   });
 
@@ -141,6 +145,6 @@ describe('crm-sync operator CLI: sync status, parked list/retry/skip, backfills'
     const onTty = await runCli([], env, { command });
     expect(onTty.code).toBe(0);
     expect(onTty.stdout).toContain('\r\x1b[K');
-    expect(onTty.stdout).toMatch(new RegExp(`contact from ${sf} \\[[ <=>]{24}\\] ${CONTACTS.toLocaleString('en-US')} records  - rec/s  elapsed 0:0\\d  completed`));
+    expect(onTty.stdout).toMatch(new RegExp(`contact from ${sf} \\[[ <=>]{24}\\] ${contacts.toLocaleString('en-US')} records  - rec/s  elapsed 0:0\\d  completed`));
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkedRecordsQuery } from '../../src/workflows/messages';
 import type { ChangeNotices } from '../../src/workflows/messages';
+import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /**
@@ -19,7 +20,6 @@ describe('first sync between Salesforce and HubSpot matches existing contacts by
   const sharedSalesforceIds: string[] = [];
 
   const emailsOf = (emails: unknown[]): string[] => emails.map((email) => String(email).toLowerCase());
-  const writes = (sandbox: { counters: { snapshot(): { recordWrites: Record<string, number> } } }, type: string): number => sandbox.counters.snapshot().recordWrites[type] ?? 0;
   const linkCounts = async (): Promise<{ canonical: number; links: number; complete: number }> => {
     const result = await h.db.pool.query<{ canonical: string; links: string; complete: string }>(
       `SELECT count(DISTINCT canonical_id) AS canonical, count(*) AS links,
@@ -57,7 +57,7 @@ describe('first sync between Salesforce and HubSpot matches existing contacts by
 
   it('ends with 1,500 linked contacts on both sides, every email once, matched pairs updated not created', async () => {
     const started = Date.now();
-    const hubspotWritesBefore = writes(hs.sandbox, 'contacts');
+    const hubspotWritesBefore = recordWrites(hs.sandbox, 'contacts');
     // Both directions start together, as the supervisor starts them: each first poll reads every
     // record of the last day and matches it in the other CRM while the other direction does the same.
     const startSync = (connectionId: string) =>
@@ -77,7 +77,7 @@ describe('first sync between Salesforce and HubSpot matches existing contacts by
     expect(new Set(sfEmails)).toEqual(new Set(hsEmails));
     expect(await linkCounts()).toEqual({ canonical: total, links: 2 * total, complete: total });
     // HubSpot got 500 creates (Salesforce-only people) and at most one write per matched pair.
-    expect(writes(hs.sandbox, 'contacts') - hubspotWritesBefore).toBeLessThanOrEqual(ONLY + SHARED);
+    expect(recordWrites(hs.sandbox, 'contacts') - hubspotWritesBefore).toBeLessThanOrEqual(ONLY + SHARED);
 
     // The shared people are the records that were there before, each now carrying its pair's
     // sync id on both sides: updated in place, not created again.

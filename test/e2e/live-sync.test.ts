@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeNotices } from '../../src/workflows/messages';
+import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /**
@@ -14,7 +15,6 @@ describe('live sync between Salesforce and HubSpot', () => {
 
   const notify = (connectionId: string, notices: ChangeNotices): Promise<void> => h.notify(connectionId, notices);
   const status = (connectionId: string) => h.syncStatus(connectionId);
-  const writes = (sandbox: { counters: { snapshot(): { recordWrites: Record<string, number> } } }, type: string): number => sandbox.counters.snapshot().recordWrites[type] ?? 0;
 
   beforeAll(async () => {
     h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
@@ -28,20 +28,20 @@ describe('live sync between Salesforce and HubSpot', () => {
   it('carries a Salesforce change to HubSpot with one write, and stops the echo', async () => {
     const created = sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Ada', LastName: 'Lovelace', Email: 'ada@analytical.example' });
     const contactId = String(created.Id);
-    const hubspotWritesBefore = writes(hs.sandbox, 'contacts');
+    const hubspotWritesBefore = recordWrites(hs.sandbox, 'contacts');
 
     await notify(sf.id, { events: [{ objectType: 'contact', externalId: contactId, eventId: 'sf-evt-1' }] });
     await expect
       .poll(() => hs.sandbox.admin.listRecords('contacts').map((record) => record.properties), { timeout: 30_000, interval: 250 })
       .toEqual([expect.objectContaining({ firstname: 'Ada', lastname: 'Lovelace', email: 'ada@analytical.example' })]);
-    expect(writes(hs.sandbox, 'contacts') - hubspotWritesBefore).toBe(1);
+    expect(recordWrites(hs.sandbox, 'contacts') - hubspotWritesBefore).toBe(1);
 
     // HubSpot's webhook for our own write comes back: it must write nothing to Salesforce.
     const [hubspotContact] = hs.sandbox.admin.listRecords('contacts');
-    const salesforceWritesBefore = writes(sf.sandbox, 'Contact');
+    const salesforceWritesBefore = recordWrites(sf.sandbox, 'Contact');
     await notify(hs.id, { events: [{ objectType: 'contact', externalId: hubspotContact!.id, eventId: 'hs-evt-1' }] });
     await expect.poll(async () => (await status(hs.id)).stats.echoes, { timeout: 30_000, interval: 250 }).toBe(1);
-    expect(writes(sf.sandbox, 'Contact')).toBe(salesforceWritesBefore);
+    expect(recordWrites(sf.sandbox, 'Contact')).toBe(salesforceWritesBefore);
     expect((await status(hs.id)).stats.synced).toBe(0);
 
     // The same notice delivered again (at-least-once delivery) is dropped by its event id.
@@ -49,26 +49,26 @@ describe('live sync between Salesforce and HubSpot', () => {
     await notify(sf.id, { events: [{ objectType: 'contact', externalId: contactId, eventId: 'sf-evt-1' }] });
     await expect.poll(async () => (await status(sf.id)).stats.duplicatesDropped, { timeout: 10_000, interval: 100 }).toBe(1);
     expect((await status(sf.id)).stats).toEqual({ ...before, duplicatesDropped: 1 });
-    expect(writes(hs.sandbox, 'contacts') - hubspotWritesBefore).toBe(1);
+    expect(recordWrites(hs.sandbox, 'contacts') - hubspotWritesBefore).toBe(1);
   });
 
   it('carries a HubSpot edit back to Salesforce, exactly once', async () => {
     const [hubspotContact] = hs.sandbox.admin.listRecords('contacts');
-    const salesforceWritesBefore = writes(sf.sandbox, 'Contact');
+    const salesforceWritesBefore = recordWrites(sf.sandbox, 'Contact');
     hs.sandbox.admin.changeAsUser('contacts', hubspotContact!.id, { jobtitle: 'Analyst' });
 
     await notify(hs.id, { events: [{ objectType: 'contact', externalId: hubspotContact!.id, eventId: 'hs-evt-2' }] });
     await expect
       .poll(() => sf.sandbox.admin.listRecords('Contact').map((record) => record.Title), { timeout: 30_000, interval: 250 })
       .toEqual(['Analyst']);
-    expect(writes(sf.sandbox, 'Contact') - salesforceWritesBefore).toBe(1);
+    expect(recordWrites(sf.sandbox, 'Contact') - salesforceWritesBefore).toBe(1);
 
     // And Salesforce's notice of that write is an echo: HubSpot is not written again.
-    const hubspotWritesBefore = writes(hs.sandbox, 'contacts');
+    const hubspotWritesBefore = recordWrites(hs.sandbox, 'contacts');
     const [salesforceContact] = sf.sandbox.admin.listRecords('Contact');
     const echoesBefore = (await status(sf.id)).stats.echoes;
     await notify(sf.id, { events: [{ objectType: 'contact', externalId: String(salesforceContact!.Id), eventId: 'sf-evt-2' }] });
     await expect.poll(async () => (await status(sf.id)).stats.echoes, { timeout: 30_000, interval: 250 }).toBe(echoesBefore + 1);
-    expect(writes(hs.sandbox, 'contacts')).toBe(hubspotWritesBefore);
+    expect(recordWrites(hs.sandbox, 'contacts')).toBe(hubspotWritesBefore);
   });
 });

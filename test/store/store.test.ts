@@ -37,7 +37,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
@@ -86,10 +86,21 @@ describe('PostgreSQL store', () => {
 
     const states = await links.loadSyncedStates([canonicalId]);
     expect(states.map((state) => ({ link: state.link, fields: state.snapshot?.fields, sourceModifiedAt: state.snapshot?.sourceModifiedAt }))).toEqual([
-      { link: writes[1]!.link, fields: writes[1]!.fields, sourceModifiedAt: null },
-      { link: writes[0]!.link, fields: writes[0]!.fields, sourceModifiedAt: modifiedAt },
+      { link: { ...writes[1]!.link, archivedAt: null }, fields: writes[1]!.fields, sourceModifiedAt: null },
+      { link: { ...writes[0]!.link, archivedAt: null }, fields: writes[0]!.fields, sourceModifiedAt: modifiedAt },
     ]);
-    await expect(links.findByExternalId('acme-hs', 'contact', '901')).resolves.toEqual(writes[1]!.link);
+    await expect(links.findByExternalId('acme-hs', 'contact', '901')).resolves.toEqual({ ...writes[1]!.link, archivedAt: null });
+
+    // Deletes: an archived link no longer counts as synced; a removed one takes its snapshot along.
+    expect(await links.countActiveLinks('acme-hs', 'contact')).toBe(1);
+    expect(await links.archiveLinks('acme-hs', [canonicalId])).toBe(1);
+    expect(await links.archiveLinks('acme-hs', [canonicalId])).toBe(0);
+    expect(await links.countActiveLinks('acme-hs', 'contact')).toBe(0);
+    expect(await links.activeLinksOf('acme-hs', 'contact', ['901'])).toEqual([]);
+    expect((await links.linksIn('acme-hs', [canonicalId]))[0]?.archivedAt).toBeInstanceOf(Date);
+    expect((await links.activeLinksOf('acme-sf', 'contact', ['003000000000001AAA', 'unknown'])).map((link) => link.externalId)).toEqual(['003000000000001AAA']);
+    expect(await links.removeLinks('acme-sf', [canonicalId])).toBe(1);
+    expect((await links.loadSyncedStates([canonicalId])).map((state) => state.link.connectionId)).toEqual(['acme-hs']);
   });
 
   it('writes nothing of a batch when one of its rows is refused', async () => {

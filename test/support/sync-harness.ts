@@ -55,6 +55,8 @@ export interface SyncHarnessOptions {
   shim?: boolean;
   /** `host:port` of another Temporal server (e.g. a private one a test stops and restarts). Default: the shared dev server. */
   temporalAddress?: string;
+  /** PostgreSQL to hold the harness's schema (default: the shared test database), e.g. a private server a test restarts. */
+  databaseUrl?: string;
   /** The key sealing the harness's connections (default: a random one), e.g. to share it with a spawned `crm-sync`. */
   encryptionKey?: { id: string; key: Buffer };
 }
@@ -98,7 +100,7 @@ export interface SyncHarness {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export async function startSyncHarness(options: SyncHarnessOptions): Promise<SyncHarness> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase(options.databaseUrl);
   const tenantId = `t-${randomBytes(4).toString('hex')}`;
   const taskQueue = `e2e-${randomUUID()}`;
   const key = options.encryptionKey ?? { id: 'test', key: randomBytes(32) };

@@ -12,9 +12,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh schema with every migration applied, private to the calling test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const databaseUrl = inject('testDatabaseUrl');
+/**
+ * A fresh schema with every migration applied, private to the calling test file; in the shared
+ * test database unless `databaseUrl` names another (e.g. a private server a test restarts).
+ */
+export async function createTestDatabase(databaseUrl: string = inject('testDatabaseUrl')): Promise<TestDatabase> {
   const schema = `test_${randomBytes(6).toString('hex')}`;
   const applied = await migrateUp({ databaseUrl, schema });
   const pool = createPool(databaseUrl, { schema, max: 4 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { classifyHttpFailure, ConnectorError, parseRetryAfter, type ErrorRule } from '../../src/connectors/errors';
 import { SingleFlightTokenProvider, withFreshToken } from '../../src/connectors/token-provider';
+import { ApplicationFailure } from '@temporalio/common';
+import { toApplicationFailure } from '../../src/activities/failures';
+import { MappingValueError } from '../../src/model/mapping';
 
 describe('classifyHttpFailure', () => {
   const rules: ErrorRule[] = [
@@ -99,5 +102,20 @@ describe('SingleFlightTokenProvider', () => {
       message: 'salesforce auth: token refresh failed: invalid_grant: expired access/refresh token',
     });
     expect(tokens.refreshCount).toBe(1);
+  });
+});
+
+describe('toApplicationFailure', () => {
+  it('turns a value the mapping cannot read into a non-retryable validation failure naming the field, from any connector', () => {
+    const failure = toApplicationFailure(new MappingValueError('lead_source', 'vendor value is not in the picklist map (known: web) (got "Trade Show")'));
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'validation', nonRetryable: true, details: [{ errorClass: 'validation', fieldErrors: [{ field: 'lead_source' }] }] });
+  });
+
+  it('keeps a rate-limited connector error retryable after the vendor hint, and leaves other errors alone', () => {
+    const failure = toApplicationFailure(new ConnectorError({ provider: 'hubspot', errorClass: 'rate-limited', message: 'slow down', retryAfterMs: 7000 }));
+    expect(failure).toMatchObject({ type: 'rate-limited', nonRetryable: false, nextRetryDelay: 7000 });
+    const plain = new Error('boom');
+    expect(toApplicationFailure(plain)).toBe(plain);
   });
 });

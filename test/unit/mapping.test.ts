@@ -120,8 +120,8 @@ describe('value conversions', () => {
     expect(() => toCanonical(mapping, 'deal', { StageName: 'Stalled' })).toThrow(
       'StageName: vendor value is not in the picklist map (known: Prospecting, Qualification, Proposal, Negotiation, Closed Won, Closed Lost) (got "Stalled")',
     );
-    expect(() => toCanonical(mapping, 'deal', { Amount: 'lots' })).toThrow('Amount: expected a number (got "lots")');
-    expect(() => toNative(mapping, 'deal', { closeDate: '01/03/2026' })).toThrow('closeDate: expected a date as YYYY-MM-DD (got "01/03/2026")');
+    expect(() => toCanonical(mapping, 'deal', { Amount: 'lots' })).toThrow('Amount: expected a number (got text of 4 characters)');
+    expect(() => toNative(mapping, 'deal', { closeDate: '01/03/2026' })).toThrow('closeDate: expected a date as YYYY-MM-DD (got text of 10 characters)');
   });
 });
 

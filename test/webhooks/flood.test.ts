@@ -1,7 +1,7 @@
-import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { hubspotSignatureV3 } from '../../src/webhooks/verify-hubspot';
-import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
+import { salesforceDelivery, salesforceEvent, useWebhookDrivenSync } from './support';
 
 const FORGED = 1_000;
 const IN_FLIGHT = 50;
@@ -43,26 +43,13 @@ interface WorkflowFootprint {
  * afterwards still goes through, so the comparison can see a signal when there is one.
  */
 describe('a flood of forged webhooks', () => {
-  let h: SyncHarness;
-  let sf: NonNullable<SyncHarness['salesforce']>;
-  let hs: NonNullable<SyncHarness['hubspot']>;
-  let dyn: NonNullable<SyncHarness['dynamics']>;
+  const sync = useWebhookDrivenSync();
   const within = { timeout: 30_000, interval: 200 };
 
-  beforeAll(async () => {
-    h = await startSyncHarness({ crms: ['salesforce', 'hubspot', 'dynamics'], shim: true, sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
-    sf = h.salesforce!;
-    hs = h.hubspot!;
-    dyn = h.dynamics!;
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-
   async function footprint(connectionId: string): Promise<WorkflowFootprint> {
-    const handle = h.client.workflow.getHandle(h.syncWorkflowId(connectionId));
+    const handle = sync.h.client.workflow.getHandle(sync.h.syncWorkflowId(connectionId));
     const events = (await handle.fetchHistory()).events ?? [];
-    const status = await h.syncStatus(connectionId);
+    const status = await sync.h.syncStatus(connectionId);
     return {
       historyLength: events.length,
       signals: events.filter((event) => event.workflowExecutionSignaledEventAttributes).length,
@@ -80,7 +67,7 @@ describe('a flood of forged webhooks', () => {
    * workflow task outstanding, and two readings in a row agree.
    */
   async function settledFootprint(connectionId: string): Promise<WorkflowFootprint> {
-    const handle = h.client.workflow.getHandle(h.syncWorkflowId(connectionId));
+    const handle = sync.h.client.workflow.getHandle(sync.h.syncWorkflowId(connectionId));
     let previous: WorkflowFootprint | undefined;
     let current: WorkflowFootprint | undefined;
     await expect
@@ -99,25 +86,16 @@ describe('a flood of forged webhooks', () => {
   }
 
   function forgeries(): Forgery[] {
-    const base = h.shimUrl!;
-    const sfPath = `/webhooks/salesforce/${sf.id}`;
-    const hsPath = `/webhooks/hubspot/${hs.id}`;
-    const dynPath = `/webhooks/dynamics/${dyn.id}`;
-    const sfSecret = sf.sandbox.credentials.webhookSecret;
-    const hsSecret = hs.sandbox.credentials.webhookClientSecret;
-    const dynKey = dyn.sandbox.credentials.webhookKey!;
+    const base = sync.h.shimUrl!;
+    const sfPath = `/webhooks/salesforce/${sync.sf.id}`;
+    const hsPath = `/webhooks/hubspot/${sync.hs.id}`;
+    const dynPath = `/webhooks/dynamics/${sync.dyn.id}`;
+    const sfSecret = sync.sf.sandbox.credentials.webhookSecret;
+    const hsSecret = sync.hs.sandbox.credentials.webhookClientSecret;
+    const dynKey = sync.dyn.sandbox.credentials.webhookKey!;
 
-    const sfBody = (sentAt: number): string =>
-      JSON.stringify({
-        organizationId: '00D5g0000000001AAA',
-        deliveryAttempt: 0,
-        sentAt,
-        events: [{ eventId: randomUUID(), entityName: 'Contact', recordIds: ['0035g0000000004AAA'], changeType: 'UPDATE', changedFields: ['Email'], changeOrigin: '', commitTimestamp: sentAt, commitUser: '0055g0000000001AAA', commitNumber: 1, transactionKey: randomUUID(), sequenceNumber: 1, fields: { Email: 'mallory@example.com' } }],
-      });
-    const sfSigned = (secret: string, sentAt: number, body = sfBody(sentAt)): { body: string; headers: Record<string, string> } => ({
-      body,
-      headers: { 'content-type': 'application/json', 'x-sfdc-signature': createHmac('sha256', secret).update(body).digest('base64'), 'x-sfdc-timestamp': String(sentAt) },
-    });
+    const sfSigned = (secret: string, sentAt: number): { body: string; headers: Record<string, string> } =>
+      salesforceDelivery(secret, [salesforceEvent({ changedFields: ['Email'], commitTimestamp: sentAt, fields: { Email: 'mallory@example.com' } })], { sentAt });
     const hsBody = (): string => JSON.stringify([{ eventId: Math.floor(Math.random() * 1e9), subscriptionId: 1, portalId: 1, appId: 2, occurredAt: Date.now(), subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: 101, propertyName: 'email', propertyValue: 'mallory@example.com' }]);
     const hsSigned = (secret: string, timestamp: number, path = hsPath, body = hsBody()): { body: string; headers: Record<string, string> } => ({
       body,
@@ -145,24 +123,24 @@ describe('a flood of forged webhooks', () => {
         const signed = sfSigned(sfSecret, Date.now());
         return { kind: 'salesforce: one byte changed', path: sfPath, ...signed, body: signed.body.replace('0035g0000000004AAA', '0035g0000000005AAA'), status: 401, code: 'signature_invalid' };
       },
-      () => ({ kind: 'salesforce: no signature', path: sfPath, body: sfBody(Date.now()), headers: json, status: 401, code: 'signature_missing' }),
-      () => ({ kind: 'salesforce: unknown connection', path: `/webhooks/salesforce/${sf.id}-forged`, ...sfSigned(sfSecret, Date.now()), status: 404, code: 'unknown_connection' }),
+      () => ({ kind: 'salesforce: no signature', path: sfPath, ...sfSigned(sfSecret, Date.now()), headers: json, status: 401, code: 'signature_missing' }),
+      () => ({ kind: 'salesforce: unknown connection', path: `/webhooks/salesforce/${sync.sf.id}-forged`, ...sfSigned(sfSecret, Date.now()), status: 404, code: 'unknown_connection' }),
       () => ({ kind: 'hubspot: random signature', path: hsPath, body: hsBody(), headers: { ...json, 'x-hubspot-signature-v3': Buffer.from(randomUUID()).toString('base64'), 'x-hubspot-request-timestamp': String(Date.now()) }, status: 401, code: 'signature_invalid' }),
       () => ({ kind: 'hubspot: signed with a wrong secret', path: hsPath, ...hsSigned(randomUUID(), Date.now()), status: 401, code: 'signature_invalid' }),
       () => ({ kind: 'hubspot: correctly signed, 6 minutes old', path: hsPath, ...hsSigned(hsSecret, Date.now() - SIX_MINUTES_MS), status: 401, code: 'signature_expired' }),
-      () => ({ kind: 'hubspot: signed for another URL', path: hsPath, ...hsSigned(hsSecret, Date.now(), `/webhooks/hubspot/${hs.id}-other`), status: 401, code: 'signature_invalid' }),
-      () => ({ kind: 'hubspot: unknown connection', path: `/webhooks/hubspot/${hs.id}-forged`, ...hsSigned(hsSecret, Date.now(), `/webhooks/hubspot/${hs.id}-forged`), status: 404, code: 'unknown_connection' }),
-      () => ({ kind: 'hubspot route, salesforce connection', path: `/webhooks/hubspot/${sf.id}`, ...hsSigned(hsSecret, Date.now(), `/webhooks/hubspot/${sf.id}`), status: 404, code: 'unknown_connection' }),
+      () => ({ kind: 'hubspot: signed for another URL', path: hsPath, ...hsSigned(hsSecret, Date.now(), `/webhooks/hubspot/${sync.hs.id}-other`), status: 401, code: 'signature_invalid' }),
+      () => ({ kind: 'hubspot: unknown connection', path: `/webhooks/hubspot/${sync.hs.id}-forged`, ...hsSigned(hsSecret, Date.now(), `/webhooks/hubspot/${sync.hs.id}-forged`), status: 404, code: 'unknown_connection' }),
+      () => ({ kind: 'hubspot route, salesforce connection', path: `/webhooks/hubspot/${sync.sf.id}`, ...hsSigned(hsSecret, Date.now(), `/webhooks/hubspot/${sync.sf.id}`), status: 404, code: 'unknown_connection' }),
       () => ({ kind: 'dynamics: wrong key', path: `${dynPath}?code=${encodeURIComponent(`${dynKey}x`)}`, body: dynBody(), headers: json, status: 401, code: 'signature_invalid' }),
       () => ({ kind: 'dynamics: no key', path: dynPath, body: dynBody(), headers: json, status: 401, code: 'signature_missing' }),
-      () => ({ kind: 'dynamics: unknown connection', path: `/webhooks/dynamics/${dyn.id}-forged?code=${encodeURIComponent(dynKey)}`, body: dynBody(), headers: json, status: 404, code: 'unknown_connection' }),
-      () => ({ kind: 'dynamics route, hubspot connection', path: `/webhooks/dynamics/${hs.id}?code=${encodeURIComponent(dynKey)}`, body: dynBody(), headers: json, status: 404, code: 'unknown_connection' }),
+      () => ({ kind: 'dynamics: unknown connection', path: `/webhooks/dynamics/${sync.dyn.id}-forged?code=${encodeURIComponent(dynKey)}`, body: dynBody(), headers: json, status: 404, code: 'unknown_connection' }),
+      () => ({ kind: 'dynamics route, hubspot connection', path: `/webhooks/dynamics/${sync.hs.id}?code=${encodeURIComponent(dynKey)}`, body: dynBody(), headers: json, status: 404, code: 'unknown_connection' }),
     ];
     return Array.from({ length: FORGED }, (_, index) => kinds[index % kinds.length]!());
   }
 
   async function deliver(forgery: Forgery): Promise<Answer> {
-    const response = await fetch(`${h.shimUrl!}${forgery.path}`, { method: 'POST', headers: forgery.headers, body: forgery.body });
+    const response = await fetch(`${sync.h.shimUrl!}${forgery.path}`, { method: 'POST', headers: forgery.headers, body: forgery.body });
     const body = (await response.json()) as { code?: unknown; message?: unknown };
     return { status: response.status, code: body.code, message: body.message, retryAfter: response.headers.get('retry-after') };
   }
@@ -191,10 +169,10 @@ describe('a flood of forged webhooks', () => {
   }
 
   it(`refuses ${FORGED.toLocaleString('en')} forged deliveries (${IN_FLIGHT} in flight) and leaves every connection workflow untouched`, async () => {
-    const connections = [sf.id, hs.id, dyn.id];
-    for (const id of connections) await h.notify(id);
+    const connections = [sync.sf.id, sync.hs.id, sync.dyn.id];
+    for (const id of connections) await sync.h.notify(id);
     const before = await Promise.all(connections.map((id) => settledFootprint(id)));
-    const writesBefore = [sf, hs, dyn].map((target) => target.sandbox.counters.snapshot().recordWrites);
+    const writesBefore = [sync.sf, sync.hs, sync.dyn].map((target) => target.sandbox.counters.snapshot().recordWrites);
 
     const flood = forgeries();
     const answers = await withConcurrency(flood, IN_FLIGHT, deliver);
@@ -216,15 +194,15 @@ describe('a flood of forged webhooks', () => {
     expect(after).toEqual(before);
     // No workflow was started for any of the forged connection ids.
     for (const id of connections) {
-      await expect(h.client.workflow.getHandle(h.syncWorkflowId(`${id}-forged`)).describe()).rejects.toThrow(/not found/i);
+      await expect(sync.h.client.workflow.getHandle(sync.h.syncWorkflowId(`${id}-forged`)).describe()).rejects.toThrow(/not found/i);
     }
-    expect([sf, hs, dyn].map((target) => target.sandbox.counters.snapshot().recordWrites)).toEqual(writesBefore);
+    expect([sync.sf, sync.hs, sync.dyn].map((target) => target.sandbox.counters.snapshot().recordWrites)).toEqual(writesBefore);
 
     // The shim still takes a genuine delivery: a real Salesforce change signals its workflow and syncs.
-    sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Real', LastName: 'Change', Email: 'real.change@example.com' });
-    await expect.poll(() => hs.sandbox.admin.listRecords('contacts').map((record) => record.properties.email), within).toEqual(['real.change@example.com']);
-    const sfAfterReal = await footprint(sf.id);
+    sync.sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Real', LastName: 'Change', Email: 'real.change@example.com' });
+    await expect.poll(() => sync.hs.sandbox.admin.listRecords('contacts').map((record) => record.properties.email), within).toEqual(['real.change@example.com']);
+    const sfAfterReal = await footprint(sync.sf.id);
     expect(sfAfterReal.signals).toBeGreaterThan(before[0]!.signals);
-    expect(sf.sandbox.counters.snapshot().webhooks).toMatchObject({ delivered: 1, failedAttempts: 0 });
+    expect(sync.sf.sandbox.counters.snapshot().webhooks).toMatchObject({ delivered: 1, failedAttempts: 0 });
   });
 });

@@ -1,9 +1,10 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
 import type { ChangeNotices } from '../../src/workflows/messages';
+import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
 /** A tenant with one connection per provider (webhook secrets sealed in their credentials) and a Temporal client. No worker. */
@@ -102,4 +103,29 @@ export function salesforceEvent(overrides: Record<string, unknown> = {}): Record
     fields: { Email: 'secret-value@example.com' },
     ...overrides,
   };
+}
+
+/** Salesforce, HubSpot and Dynamics sandboxes delivering signed webhooks to the real shim, with the worker syncing contacts. */
+export interface WebhookDrivenSync {
+  h: SyncHarness;
+  sf: NonNullable<SyncHarness['salesforce']>;
+  hs: NonNullable<SyncHarness['hubspot']>;
+  dyn: NonNullable<SyncHarness['dynamics']>;
+}
+
+/**
+ * Starts a WebhookDrivenSync before the enclosing describe's tests and stops it after them; its
+ * fields are set once beforeAll has run. Workflows poll only hourly, so every change in a test
+ * travels by webhook.
+ */
+export function useWebhookDrivenSync(): WebhookDrivenSync {
+  const sync: Partial<WebhookDrivenSync> = {};
+  beforeAll(async () => {
+    const h = await startSyncHarness({ crms: ['salesforce', 'hubspot', 'dynamics'], shim: true, sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    Object.assign(sync, { h, sf: h.salesforce!, hs: h.hubspot!, dyn: h.dynamics! });
+  });
+  afterAll(async () => {
+    await sync.h?.stop();
+  });
+  return sync as WebhookDrivenSync;
 }

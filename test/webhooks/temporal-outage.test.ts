@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { codecDataConverter } from '../../src/codec/data-converter';
 import { findFreePort, startDevServer, type RunningDevServer } from '../../src/devserver/dev-server';
 import { buildShimApp } from '../../src/webhooks/app';
+import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /** One delivery attempt as the vendor made it and the answer the shim gave. */
@@ -54,7 +55,6 @@ async function startRecordingHop(target: () => string): Promise<{ url: string; e
   };
 }
 
-const recordWrites = (sandbox: { counters: { snapshot(): { recordWrites: Record<string, number> } } }, type: string): number => sandbox.counters.snapshot().recordWrites[type] ?? 0;
 
 /**
  * Temporal stopped while a CRM delivers: the shim answers 503 + Retry-After (and /readyz says

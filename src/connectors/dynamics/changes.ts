@@ -1,7 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
 import type { ChangePage, ChangesRequest, ExternalRecord } from '../connector';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import type { DataverseHttp } from './http';
 import { fromRow, rowVersion, selectColumns, type DataverseRow } from './record-mapper';
 import type { DynamicsSpec } from './spec';
@@ -47,7 +47,7 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
   let url: string;
   let state: Pick<ChangesCursor, 'high' | 'seen' | 'seenSecond'>;
   if (request.cursor) {
-    const cursor = decodeCursor<ChangesCursor>(request.cursor, 'changes');
+    const cursor = decodeCursor<ChangesCursor>('dynamics', request.cursor, 'changes');
     url = cursor.next;
     state = cursor;
   } else {

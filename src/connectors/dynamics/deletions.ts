@@ -3,7 +3,7 @@ import type { ChangesRequest, DeletionPage } from '../connector';
 import { ConnectorError } from '../errors';
 import type { ReadContext, ODataPage } from './changes';
 import { pagePrefer } from './changes';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 
 /**
  * Deletions come from change tracking [D11]: Dataverse has no "deleted since T" query, only delta
@@ -23,7 +23,7 @@ interface DeletionsCursor {
 const TRACK_CHANGES = 'odata.track-changes';
 
 export async function listDeletions(context: ReadContext, objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> {
-  const cursor = request.cursor ? decodeCursor<DeletionsCursor>(request.cursor, 'deletions') : undefined;
+  const cursor = request.cursor ? decodeCursor<DeletionsCursor>('dynamics', request.cursor, 'deletions') : undefined;
   if (!cursor) return baseline(context, objectType, request);
   try {
     return await readDelta(context, objectType, request, cursor);

@@ -1,7 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
 import { pagePrefer, type ODataPage, type ReadContext } from './changes';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { fromRow, selectColumns } from './record-mapper';
 
 /**
@@ -24,7 +24,7 @@ export function startExport(context: ReadContext, objectType: ObjectType, since?
 }
 
 export async function readExportPage(context: ReadContext, cursor: string): Promise<{ records: ExternalRecord[]; nextCursor?: string | undefined }> {
-  const { objectType, url } = decodeCursor<ExportCursor>(cursor, 'export');
+  const { objectType, url } = decodeCursor<ExportCursor>('dynamics', cursor, 'export');
   // Page results: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results [D10]
   const page = await context.http.json<ODataPage>({ method: 'GET', url, headers: { prefer: pagePrefer(context.spec, undefined, context.pageSize) } });
   const next = page['@odata.nextLink'];

@@ -2,7 +2,7 @@ import type { ObjectType } from '../../model/identifiers';
 import type { BulkPath, ExternalRecord, UpsertInput, UpsertOutcome } from '../connector';
 import { listChanges } from './changes';
 import type { HubSpotContext } from './context';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { propertiesToRead, toExternalRecord } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 import { upsertAll } from './upsert';
@@ -28,7 +28,7 @@ export function createBulkPath(ctx: HubSpotContext): BulkPath {
     },
 
     async readExportPage(cursor) {
-      const state = decodeCursor<ExportCursor>(cursor, 'export');
+      const state = decodeCursor<ExportCursor>('hubspot', cursor, 'export');
       if (state.mode === 'changes') {
         const page = await listChanges(ctx, state.objectType, { since: state.since, cursor: state.changes ?? undefined });
         return { records: page.records, nextCursor: page.nextCursor ? encodeCursor({ ...state, changes: page.nextCursor }) : undefined };

@@ -4,7 +4,7 @@ import type { SimplePublicObject } from '@hubspot/api-client/lib/codegen/crm/obj
 import type { ObjectType } from '../../model/identifiers';
 import type { ChangePage, ChangesRequest, ExternalRecord } from '../connector';
 import type { HubSpotContext } from './context';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { modstampOf, propertiesToRead, toExternalRecord } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 
@@ -32,7 +32,7 @@ export async function listChanges(ctx: HubSpotContext, objectType: ObjectType, r
   const since = Date.parse(request.since);
   if (Number.isNaN(since)) throw new Error(`since must be an ISO-8601 datetime, got ${request.since}`);
   let state: ChangesCursor = request.cursor
-    ? decodeCursor<ChangesCursor>(request.cursor, 'changes')
+    ? decodeCursor<ChangesCursor>('hubspot', request.cursor, 'changes')
     : {
         kind: 'changes',
         objectType,

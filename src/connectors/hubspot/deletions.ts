@@ -1,7 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { ChangesRequest, DeletionPage } from '../connector';
 import type { HubSpotContext } from './context';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { HUBSPOT_OBJECTS, hubspotSpec, SYNC_ID_PROPERTY } from './spec';
 
 /**
@@ -26,7 +26,7 @@ export async function listDeletions(ctx: HubSpotContext, objectType: ObjectType,
   const since = Date.parse(request.since);
   if (Number.isNaN(since)) throw new Error(`since must be an ISO-8601 datetime, got ${request.since}`);
   const state: DeletionsCursor = request.cursor
-    ? decodeCursor<DeletionsCursor>(request.cursor, 'deletions')
+    ? decodeCursor<DeletionsCursor>('hubspot', request.cursor, 'deletions')
     : { kind: 'deletions', objectType, after: '', from: since - ctx.lookbackMs, until: request.until ? Date.parse(request.until) : null, high: since };
   if (state.objectType !== objectType) throw new Error(`the cursor belongs to ${state.objectType}, not ${objectType}`);
   const path = HUBSPOT_OBJECTS[objectType].path;

@@ -2,8 +2,10 @@ import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects/
 import type { Filter } from '@hubspot/api-client/lib/codegen/crm/objects/models/Filter';
 import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
+import { ConnectorError } from '../errors';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
-import { mapLimited, type HubSpotContext } from './context';
+import { mapLimited } from '../map-limited';
+import type { HubSpotContext } from './context';
 import { propertiesToRead, slotTargets, toExternalRecord, type AssociatedIds } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec, type HubSpotObjectPath } from './spec';
 
@@ -46,11 +48,31 @@ async function associatedIds(ctx: HubSpotContext, fromPath: HubSpotObjectPath, i
   do {
     const cursor = after;
     // https://developers.hubspot.com/docs/api/crm/associations (GET /crm/v4/objects/{type}/{id}/associations/{toType})
-    const page = await ctx.runner.run('standard', (options) => ctx.apis.associations.getPage(fromPath, id, toPath, cursor, hubspotSpec.paging.associationsPage, options));
+    const page = await retriedRead(() => ctx.runner.run('standard', (options) => ctx.apis.associations.getPage(fromPath, id, toPath, cursor, hubspotSpec.paging.associationsPage, options)));
     ids.push(...page.results.map((entry) => String(entry.toObjectId)));
     after = page.paging?.next?.after;
   } while (after);
   return ids;
+}
+
+/**
+ * Association reads come one per record (no v4 batch read), so a batch of 100 updated records is
+ * 100 calls: were each passing failure to fail the whole batch, a steady few percent of 5xx/429
+ * would fail nearly every retry of it too. A GET is safe to repeat, so it is retried in place,
+ * through the budget again, after these delays (or the vendor's Retry-After, capped at 10 s).
+ */
+const ASSOCIATION_READ_RETRY_DELAYS_MS = [200, 1000, 3000];
+
+async function retriedRead<T>(read: () => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry += 1) {
+    try {
+      return await read();
+    } catch (error) {
+      const delay = ASSOCIATION_READ_RETRY_DELAYS_MS[retry];
+      if (delay === undefined || !(error instanceof ConnectorError) || (error.errorClass !== 'transient' && error.errorClass !== 'rate-limited')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(delay, error.retryAfterMs ?? 0), 10_000)));
+    }
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { BulkPath, ExternalRecord } from '../connector';
-import { decodeCursor, encodeCursor, rfc3339, type PipedriveContext } from './context';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { rfc3339, type PipedriveContext } from './context';
 import { toExternalRecord, type PipedriveRecord } from './record-mapper';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
 import { upsertAll } from './upsert';
@@ -25,7 +26,7 @@ export function createBulkPath(ctx: PipedriveContext): BulkPath {
     },
 
     async readExportPage(cursor): Promise<{ records: ExternalRecord[]; nextCursor?: string }> {
-      const state = decodeCursor<ExportCursor>(cursor, 'export');
+      const state = decodeCursor<ExportCursor>('pipedrive', cursor, 'export');
       const syncIdKey = await ctx.syncIdKeys.keyFor(state.objectType);
       // https://developers.pipedrive.com/docs/api/v2/Deals#getDeals (cursor paging; `next_cursor` in additional_data)
       const answer = await ctx.http.json<PipedriveRecord[]>({

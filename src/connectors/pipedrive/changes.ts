@@ -1,6 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { ChangePage, ChangesRequest, DeletionPage, ExternalRecord } from '../connector';
-import { decodeCursor, encodeCursor, rfc3339, type PipedriveContext } from './context';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { rfc3339, type PipedriveContext } from './context';
 import { modstampOf, toExternalRecord, type PipedriveRecord } from './record-mapper';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
 
@@ -39,7 +40,7 @@ async function scan(ctx: PipedriveContext, objectType: ObjectType, request: Chan
   const since = Date.parse(request.since);
   if (Number.isNaN(since)) throw new Error(`since must be an ISO-8601 datetime, got ${request.since}`);
   const state: ScanCursor = request.cursor
-    ? decodeCursor<ScanCursor>(request.cursor, kind)
+    ? decodeCursor<ScanCursor>('pipedrive', request.cursor, kind)
     : { kind, objectType, vendorCursor: '', from: rfc3339(since - ctx.lookbackMs), until: request.until ? rfc3339(Date.parse(request.until)) : null, high: since, seen: [] };
   if (state.objectType !== objectType) throw new Error(`the cursor belongs to ${state.objectType}, not ${objectType}`);
   const object = PIPEDRIVE_OBJECTS[objectType];

@@ -69,36 +69,6 @@ export async function fieldDefinitions(http: PipedriveHttp, objectType: ObjectTy
   return answer.data ?? [];
 }
 
-/** Runs `work` over `items` with at most `limit` in flight; results in input order. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
-/** Base64url JSON cursors with a kind tag: only this connector reads them. */
-export function encodeCursor<T extends { kind: string }>(state: T): string {
-  return Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
-}
-
-export function decodeCursor<T extends { kind: string }>(cursor: string, kind: T['kind']): T {
-  let state: unknown;
-  try {
-    state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new Error(`not a Pipedrive ${kind} cursor: ${cursor.slice(0, 40)}`);
-  }
-  if (typeof state !== 'object' || state === null || (state as { kind?: unknown }).kind !== kind) throw new Error(`not a Pipedrive ${kind} cursor: ${cursor.slice(0, 40)}`);
-  return state as T;
-}
-
 /** RFC 3339 to the second, as `updated_since` takes it (rounded down: never later than asked). */
 export function rfc3339(ms: number): string {
   return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;

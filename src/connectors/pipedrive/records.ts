@@ -2,7 +2,8 @@ import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
 import { ConnectorError } from '../errors';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
-import { mapLimited, type PipedriveContext } from './context';
+import { mapLimited } from '../map-limited';
+import type { PipedriveContext } from './context';
 import { toExternalRecord, type PipedriveRecord } from './record-mapper';
 import { CUSTOM_FIELD_KEY, PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
 

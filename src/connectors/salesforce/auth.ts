@@ -2,6 +2,8 @@ import { OAuth2 } from 'jsforce';
 import type { Transport } from 'jsforce/lib/transport.js';
 import { ConnectorError } from '../errors';
 import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
+import { isAbort } from './errors';
+import { traced } from './transport';
 
 /** How the connection obtains access tokens from the org's token endpoint. */
 export type SalesforceGrant =
@@ -36,18 +38,28 @@ export function createTokenProvider(options: SalesforceAuthOptions): SingleFligh
     initial: options.accessToken ? { accessToken: options.accessToken, expiresAt: null } : undefined,
     onRefreshed: options.onRefreshed,
     refresh: async () => {
-      try {
-        // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
-        // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
-        const response = refreshToken ? await oauth2.refreshToken(refreshToken) : await oauth2.requestToken({ grant_type: 'client_credentials' });
-        if (response.refresh_token) refreshToken = response.refresh_token;
-        if (response.instance_url) options.onInstanceUrl(response.instance_url);
-        return { accessToken: response.access_token, expiresAt: null };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const vendorCode = error instanceof Error && error.name !== 'Error' ? error.name : undefined;
-        throw new ConnectorError({ provider: 'salesforce', errorClass: 'auth', message: `token request refused: ${message}`, vendorCode }, { cause: error });
-      }
+      // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
+      // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
+      const outcome = await traced(() => (refreshToken ? oauth2.refreshToken(refreshToken) : oauth2.requestToken({ grant_type: 'client_credentials' })));
+      if ('error' in outcome) throw tokenFailure(outcome.error, outcome.trace.status);
+      const response = outcome.value;
+      if (response.refresh_token) refreshToken = response.refresh_token;
+      if (response.instance_url) options.onInstanceUrl(response.instance_url);
+      return { accessToken: response.access_token, expiresAt: null };
     },
   });
+}
+
+/**
+ * A refused grant (a 4xx OAuth error such as invalid_grant) needs re-authorisation; a token
+ * endpoint answering 5xx, or not answering at all, is a passing outage and is retried like any call.
+ */
+function tokenFailure(error: unknown, status: number | undefined): ConnectorError {
+  const message = error instanceof Error ? error.message : String(error);
+  const vendorCode = error instanceof Error && error.name && error.name !== 'Error' ? error.name : undefined;
+  if (status === undefined || status >= 500) {
+    const what = status === undefined ? `no answer (${isAbort(error) ? 'request aborted' : message})` : `HTTP ${status}`;
+    return new ConnectorError({ provider: 'salesforce', errorClass: 'transient', message: `token request failed: ${what}`, vendorCode, status }, { cause: error });
+  }
+  return new ConnectorError({ provider: 'salesforce', errorClass: 'auth', message: `token request refused: ${message}`, vendorCode, status }, { cause: error });
 }

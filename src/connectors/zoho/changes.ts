@@ -1,7 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
 import type { ChangePage, ChangesRequest, ExternalRecord } from '../connector';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import type { ZohoHttp } from './http';
 import { fieldsToRead, fromRecord, type ZohoRecord } from './record-mapper';
 import { zohoSpec } from './spec';
@@ -44,7 +44,21 @@ interface ChangesCursor {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const second = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
-const toHeader = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+
+/** If-Modified-Since as Zoho takes it: ISO 8601 to the second with a numeric offset [Z7]. */
+export const ifModifiedSince = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+
+/**
+ * Where a changes or deletions scan starts: one second earlier than the reach-back (If-Modified-Since
+ * is exclusive, stamps are whole seconds), the high watermark at `since`, and the optional end.
+ */
+export function scanWindow(request: ChangesRequest, lookbackMs: number): { from: number; high: string; until: string | undefined } {
+  return {
+    from: Math.floor((Date.parse(request.since) - lookbackMs) / 1000) - 1,
+    high: new Date(Date.parse(request.since)).toISOString(),
+    until: request.until ? new Date(Date.parse(request.until)).toISOString() : undefined,
+  };
+}
 
 function keep(seen: Record<string, string>, afterSecond: number): Record<string, string> {
   return Object.fromEntries(Object.entries(seen).filter(([, stamp]) => second(stamp) > afterSecond));
@@ -54,18 +68,8 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
   const { http, mapping, syncIdField } = context;
   const perPage = Math.max(1, Math.min(request.limit ?? context.pageSize, zohoSpec.paging.maxPage));
   const state: ChangesCursor = request.cursor
-    ? decodeCursor<ChangesCursor>(request.cursor, 'changes')
-    : {
-        kind: 'changes',
-        objectType,
-        mode: 'time',
-        // One second earlier than the reach-back: If-Modified-Since is exclusive, stamps are whole seconds.
-        from: Math.floor((Date.parse(request.since) - context.lookbackMs) / 1000) - 1,
-        page: 1,
-        high: new Date(Date.parse(request.since)).toISOString(),
-        until: request.until ? new Date(Date.parse(request.until)).toISOString() : undefined,
-        seen: {},
-      };
+    ? decodeCursor<ChangesCursor>('zoho', request.cursor, 'changes')
+    : { kind: 'changes', objectType, mode: 'time', ...scanWindow(request, context.lookbackMs), page: 1, seen: {} };
   const module = zohoSpec.modules[state.objectType].module;
   const query = new URLSearchParams({
     fields: fieldsToRead(mapping, state.objectType, syncIdField).join(','),
@@ -75,7 +79,7 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
     per_page: String(perPage),
   });
   // Get records modified since T: If-Modified-Since [Z7], paged by page/per_page/more_records [Z8].
-  const response = await http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}`, headers: { 'if-modified-since': toHeader(state.from) } });
+  const response = await http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}`, headers: { 'if-modified-since': ifModifiedSince(state.from) } });
   const rows = response.body?.data ?? [];
   const more = response.body?.info?.more_records === true;
 

@@ -1,7 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { ChangesRequest, DeletionPage } from '../connector';
-import type { ReadContext } from './changes';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { ifModifiedSince, scanWindow, type ReadContext } from './changes';
 import { normalizeTimestamp } from './record-mapper';
 import { zohoSpec } from './spec';
 
@@ -29,16 +29,8 @@ interface DeletionsCursor {
  */
 export async function listDeletions(context: ReadContext, objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> {
   const state: DeletionsCursor = request.cursor
-    ? decodeCursor<DeletionsCursor>(request.cursor, 'deletions')
-    : {
-        kind: 'deletions',
-        objectType,
-        from: Math.floor((Date.parse(request.since) - context.lookbackMs) / 1000) - 1,
-        page: 1,
-        high: new Date(Date.parse(request.since)).toISOString(),
-        until: request.until ? new Date(Date.parse(request.until)).toISOString() : undefined,
-        seen: [],
-      };
+    ? decodeCursor<DeletionsCursor>('zoho', request.cursor, 'deletions')
+    : { kind: 'deletions', objectType, ...scanWindow(request, context.lookbackMs), page: 1, seen: [] };
   const perPage = Math.max(1, Math.min(request.limit ?? context.pageSize, zohoSpec.paging.maxPage));
   const module = zohoSpec.modules[state.objectType].module;
   const query = new URLSearchParams({ type: 'all', page: String(state.page), per_page: String(perPage) });
@@ -46,7 +38,7 @@ export async function listDeletions(context: ReadContext, objectType: ObjectType
   const response = await context.http.call<{ data?: DeletedEntry[]; info?: { more_records?: boolean } }>({
     method: 'GET',
     path: `${module}/deleted?${query.toString()}`,
-    headers: { 'if-modified-since': new Date(state.from * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00') },
+    headers: { 'if-modified-since': ifModifiedSince(state.from) },
   });
   const seen = new Set(state.seen);
   const deletions: { externalId: string; deletedAt: string }[] = [];

@@ -7,7 +7,7 @@ import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
 import { chunked, keepMatching, nativeKeyField, wantedValues } from '../unique-keys';
 import { accountsServerOf, apiDomainOf, createRefresh, ZOHO_REGIONS, type ZohoRegionName, type ZohoSession } from './auth';
 import { listChanges, type ReadContext, type ZohoPage } from './changes';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { zohoDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
 import { createAgent, ZohoHttp } from './http';
@@ -132,7 +132,7 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
       return encodeCursor(state);
     },
     async readExportPage(cursor) {
-      const state = decodeCursor<ExportCursor>(cursor, 'export');
+      const state = decodeCursor<ExportCursor>('zoho', cursor, 'export');
       if (state.mode === 'changes') {
         const page = await listChanges(read, state.objectType, { since: state.since, cursor: state.changes ?? undefined });
         return { records: page.records, nextCursor: page.nextCursor ? encodeCursor({ ...state, changes: page.nextCursor }) : undefined };

@@ -2,6 +2,7 @@ import type { ObjectType } from '../../model/identifiers';
 import { MappingValueError, type CompiledMapping } from '../../model/mapping';
 import type { DeleteOutcome, UpsertInput, UpsertOutcome } from '../connector';
 import type { ConnectorErrorInfo } from '../errors';
+import { mapLimited } from '../map-limited';
 import { entryFailure, type ZohoEntryError } from './errors';
 import type { ZohoHttp } from './http';
 import { normalizeTimestamp, toPayload } from './record-mapper';
@@ -27,19 +28,6 @@ interface Prepared {
 
 /** Every write answers `data[]` in input order; a refused record makes the call 207 (mixed) or 400 (all). */
 const WRITE_ANSWERS = [400, 207] as const;
-
-export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 /**
  * Upserts in calls of 100: by the sync-id field (`/upsert` with `duplicate_check_fields` naming

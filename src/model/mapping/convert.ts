@@ -17,13 +17,26 @@ export class MappingValueError extends Error {
 
 export type ValueEncoding = 'json' | 'strings';
 
+/**
+ * What a mapping error says about the value. It travels into parked records, logs and Temporal
+ * failures, which the payload codec does not encrypt: picklist values are the tenant's
+ * vocabulary (and what an operator must add to the map), so they are quoted; any other value is
+ * record data, so only its kind and size are told.
+ */
+function describeValue(mapping: FieldMapping, value: unknown): string {
+  if (mapping.type === 'picklist' || mapping.type === 'multiselect') return JSON.stringify(value);
+  if (typeof value === 'string') return `text of ${value.length} characters`;
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  return value === null ? 'null' : `a ${typeof value}`;
+}
+
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function readValue(mapping: FieldMapping, raw: unknown): unknown {
   // Empty text is no value (see canonical.ts), whatever the encoding.
   if (raw === undefined || raw === null || raw === '') return null;
   const fail = (why: string): never => {
-    throw new MappingValueError(mapping.native, `${why} (got ${JSON.stringify(raw)})`);
+    throw new MappingValueError(mapping.native, `${why} (got ${describeValue(mapping, raw)})`);
   };
   switch (mapping.type) {
     case 'string':
@@ -56,7 +69,7 @@ export function readValue(mapping: FieldMapping, raw: unknown): unknown {
 
 export function writeValue(mapping: FieldMapping, value: unknown, encoding: ValueEncoding): unknown {
   const fail = (why: string): never => {
-    throw new MappingValueError(mapping.canonical, `${why} (got ${JSON.stringify(value)})`);
+    throw new MappingValueError(mapping.canonical, `${why} (got ${describeValue(mapping, value)})`);
   };
   const empty = encoding === 'strings' ? '' : null;
   if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return empty;

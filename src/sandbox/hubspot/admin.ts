@@ -3,6 +3,7 @@ import type { CountersSnapshot, SandboxCounters } from '../core/counters';
 import type { FakeData } from '../core/fake-data';
 import type { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { ADMIN_PREFIX } from '../core/sandbox-app';
+import { createSeeder } from '../core/seeding';
 import type { AuthRegistry } from './auth';
 import { HubSpotError, notFound } from './errors';
 import type { HubSpotLimitOptions, HubSpotLimits, LimitsState } from './limits';
@@ -61,23 +62,8 @@ function view(record: StoredRecord): HubSpotRecordView {
 
 export function createAdmin(deps: AdminDeps): HubSpotAdmin {
   const user: WriteSource = { changeSource: 'CRM_UI', sourceId: `userId:${deps.userId}` };
-  const seeded = new Map<HubSpotObjectType, number>();
   return {
-    seed(counts) {
-      const ids = Object.fromEntries(OBJECT_TYPES.map((type) => [type, [] as string[]])) as Record<HubSpotObjectType, string[]>;
-      deps.webhooks.muted = true;
-      try {
-        for (const type of OBJECT_TYPES) {
-          const start = seeded.get(type) ?? 0;
-          const count = counts[type] ?? 0;
-          for (let index = start; index < start + count; index += 1) ids[type].push(deps.store.create(type, fakeProperties(deps.fake, type, index), user).id);
-          seeded.set(type, start + count);
-        }
-      } finally {
-        deps.webhooks.muted = false;
-      }
-      return ids;
-    },
+    seed: createSeeder(OBJECT_TYPES, deps.webhooks, (type, indexes) => indexes.map((index) => deps.store.create(type, fakeProperties(deps.fake, type, index), user).id)),
     createAsUser: (type, properties) => view(deps.store.create(type, properties, user)),
     changeAsUser: (type, id, properties) => view(deps.store.update(type, id, properties, user)),
     archive: (type, id) => deps.store.archive(type, id, user),

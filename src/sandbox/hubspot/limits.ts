@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CalendarDayCount } from '../core/calendar-day';
 import { RateWindow } from '../core/rate-window';
 import type { AppIdentity } from './auth';
 
@@ -31,7 +32,6 @@ export interface LimitDecision {
 }
 
 const DEFAULTS = { tenSecondly: { max: 100, intervalMs: 10_000 }, daily: 250_000, search: { max: 5, intervalMs: 1000 } };
-const DAY_MS = 86_400_000;
 
 /**
  * HubSpot's three budgets: the per-app rolling ten-second window, the portal's daily quota and the
@@ -43,8 +43,7 @@ export class HubSpotLimits {
   private searchLimit: WindowLimit | false = DEFAULTS.search;
   private readonly appWindows = new Map<number, { rolling: RateWindow; secondly: RateWindow }>();
   private searchWindow: RateWindow | undefined;
-  private dailyUsed = 0;
-  private dayStart = 0;
+  private readonly today = new CalendarDayCount(() => this.now());
 
   constructor(
     options: HubSpotLimitOptions | false | undefined,
@@ -65,19 +64,17 @@ export class HubSpotLimits {
 
   /** Counts one request for `app`, or says which policy refuses it (refusals count nothing). */
   take(app: AppIdentity, isSearch: boolean): LimitDecision {
-    this.rollDay();
     const windows = this.windowsFor(app.appId);
-    if (this.dailyLimit !== false && this.dailyUsed >= this.dailyLimit) return this.refuse('DAILY', app);
+    if (this.dailyLimit !== false && this.today.used >= this.dailyLimit) return this.refuse('DAILY', app);
     if (isSearch && this.searchWindow && !this.searchWindow.take().allowed) return this.refuse('SECONDLY', app);
     if (!isSearch && windows && !windows.rolling.take().allowed) return this.refuse('TEN_SECONDLY_ROLLING', app);
     windows?.secondly.take();
-    this.dailyUsed += 1;
+    this.today.add(1);
     return { headers: this.headers(app) };
   }
 
   /** Headers for an answer that did not go through `take` (injected faults, auth failures). */
   headers(app: AppIdentity | undefined): Record<string, string> {
-    this.rollDay();
     const figures = this.tenSecondly || DEFAULTS.tenSecondly;
     const windows = app ? this.windowsFor(app.appId) : undefined;
     const rolling = windows?.rolling.peek().remaining ?? figures.max;
@@ -86,7 +83,7 @@ export class HubSpotLimits {
     const daily = this.dailyLimit === false ? DEFAULTS.daily : this.dailyLimit;
     return {
       'X-HubSpot-RateLimit-Daily': String(daily),
-      'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, daily - (this.dailyLimit === false ? 0 : this.dailyUsed))),
+      'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, daily - (this.dailyLimit === false ? 0 : this.today.used))),
       'X-HubSpot-RateLimit-Interval-Milliseconds': String(figures.intervalMs),
       'X-HubSpot-RateLimit-Max': String(figures.max),
       'X-HubSpot-RateLimit-Remaining': String(rolling),
@@ -109,17 +106,15 @@ export class HubSpotLimits {
 
   /** Pre-spends the daily quota, as if other integrations had used it. */
   spendDaily(count: number): void {
-    this.rollDay();
-    this.dailyUsed += count;
+    this.today.add(count);
   }
 
   state(): LimitsState {
-    this.rollDay();
     const used: Record<string, number> = {};
     for (const [appId, windows] of this.appWindows) used[String(appId)] = windows.rolling.peek().used;
     return {
       tenSecondly: this.tenSecondly ? { ...this.tenSecondly, used } : false,
-      daily: this.dailyLimit === false ? false : { limit: this.dailyLimit, used: this.dailyUsed, resetsAt: new Date(this.dayStart + DAY_MS).toISOString() },
+      daily: this.dailyLimit === false ? false : { limit: this.dailyLimit, used: this.today.used, resetsAt: this.today.resetsAt() },
       search: this.searchLimit ? { ...this.searchLimit, used: this.searchWindow?.peek().used ?? 0 } : false,
     };
   }
@@ -142,12 +137,4 @@ export class HubSpotLimits {
     return windows;
   }
 
-  /** The daily quota is a calendar day, not a rolling 24 h. */
-  private rollDay(): void {
-    const start = Math.floor(this.now() / DAY_MS) * DAY_MS;
-    if (start !== this.dayStart) {
-      this.dayStart = start;
-      this.dailyUsed = 0;
-    }
-  }
 }

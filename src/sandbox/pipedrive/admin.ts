@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountersSnapshot } from '../core/counters';
 import type { FakeData } from '../core/fake-data';
 import { ADMIN_PREFIX } from '../core/sandbox-app';
+import { createSeeder } from '../core/seeding';
 import type { WebhookDispatcher } from '../core/webhook-dispatcher';
 import type { AuthRegistry } from './auth';
 import { notFound, validation } from './errors';
@@ -81,23 +82,8 @@ export interface AdminDeps {
 }
 
 export function createAdmin(deps: AdminDeps): PipedriveAdmin {
-  const seeded = new Map<PipedriveEntity, number>();
   return {
-    seed(counts) {
-      const ids = Object.fromEntries(ENTITIES.map((entity) => [entity, [] as number[]])) as Record<PipedriveEntity, number[]>;
-      deps.webhooks.muted = true;
-      try {
-        for (const entity of ENTITIES) {
-          const start = seeded.get(entity) ?? 0;
-          const count = counts[entity] ?? 0;
-          for (let index = start; index < start + count; index += 1) ids[entity].push(deps.store.create(entity, fakeBody(deps.fake, entity, index), 'app').id);
-          seeded.set(entity, start + count);
-        }
-      } finally {
-        deps.webhooks.muted = false;
-      }
-      return ids;
-    },
+    seed: createSeeder(ENTITIES, deps.webhooks, (entity, indexes) => indexes.map((index) => deps.store.create(entity, fakeBody(deps.fake, entity, index), 'app').id)),
     createAsUser: (entity, body) => renderRecord(deps.store.create(entity, body, 'app')),
     changeAsUser: (entity, id, body) => renderRecord(deps.store.update(entity, id, body, 'app')),
     deleteAsUser: (entity, id) => renderRecord(deps.store.delete(entity, id, 'app')),

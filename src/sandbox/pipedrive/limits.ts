@@ -1,3 +1,4 @@
+import { CalendarDayCount } from '../core/calendar-day';
 import { RateWindow } from '../core/rate-window';
 import type { Caller } from './auth';
 import { rateLimited, type PipedriveErrorBody } from './errors';
@@ -32,7 +33,6 @@ export interface LimitDecision {
   refusal?: PipedriveErrorBody;
 }
 
-const DAY_MS = 86_400_000;
 const DEFAULTS = { dailyTokens: 60_000, apiTokenBurst: 40, oauthBurst: 160, searchBurst: 10, burstWindowMs: 2_000 };
 
 /**
@@ -44,8 +44,7 @@ const DEFAULTS = { dailyTokens: 60_000, apiTokenBurst: 40, oauthBurst: 160, sear
 export class PipedriveLimits {
   private options: Required<PipedriveLimitOptions> = { ...DEFAULTS };
   private readonly windows = new Map<string, RateWindow>();
-  private dailyUsed = 0;
-  private dayStart = 0;
+  private readonly today = new CalendarDayCount(() => this.now());
 
   constructor(
     options: PipedriveLimitOptions | false | undefined,
@@ -60,22 +59,20 @@ export class PipedriveLimits {
   }
 
   take(caller: Caller, kind: CallKind): LimitDecision {
-    this.rollDay();
     const cost = TOKEN_COSTS[kind];
     const daily = this.options.dailyTokens;
-    if (daily !== false && this.dailyUsed + cost > daily) {
+    if (daily !== false && this.today.used + cost > daily) {
       return { headers: this.headers(caller, kind), refusal: rateLimited('Daily API token budget exceeded. Try again after midnight.') };
     }
     const search = kind === 'search' ? this.window(caller, 'search') : undefined;
     if (search && !search.take().allowed) return { headers: this.headers(caller, kind), refusal: rateLimited('Request over limit (search)') };
     const burst = this.window(caller, 'burst');
     if (burst && !burst.take().allowed) return { headers: this.headers(caller, kind), refusal: rateLimited('Request over limit') };
-    this.dailyUsed += cost;
+    this.today.add(cost);
     return { headers: this.headers(caller, kind) };
   }
 
   headers(caller: Caller | undefined, kind: CallKind = 'get'): Record<string, string> {
-    this.rollDay();
     const windowName = kind === 'search' ? 'search' : 'burst';
     const limit = (caller ? this.limitFor(caller, windowName) : false) || DEFAULTS.apiTokenBurst;
     const window = caller ? this.window(caller, windowName) : undefined;
@@ -85,21 +82,19 @@ export class PipedriveLimits {
       'x-ratelimit-limit': String(limit),
       'x-ratelimit-remaining': String(remaining),
       'x-ratelimit-reset': String(Math.ceil(this.options.burstWindowMs / 1000)),
-      'x-daily-requests-left': String(daily === false ? DEFAULTS.dailyTokens : Math.max(0, daily - this.dailyUsed)),
+      'x-daily-requests-left': String(daily === false ? DEFAULTS.dailyTokens : Math.max(0, daily - this.today.used)),
     };
   }
 
   /** Pre-spends daily tokens, as if other integrations had used them. */
   spendDaily(tokens: number): void {
-    this.rollDay();
-    this.dailyUsed += tokens;
+    this.today.add(tokens);
   }
 
   state(): LimitsState {
-    this.rollDay();
     const { dailyTokens, apiTokenBurst, oauthBurst, searchBurst, burstWindowMs } = this.options;
     return {
-      dailyTokens: dailyTokens === false ? false : { limit: dailyTokens, used: this.dailyUsed, resetsAt: new Date(this.dayStart + DAY_MS).toISOString() },
+      dailyTokens: dailyTokens === false ? false : { limit: dailyTokens, used: this.today.used, resetsAt: this.today.resetsAt() },
       apiTokenBurst,
       oauthBurst,
       searchBurst,
@@ -124,12 +119,4 @@ export class PipedriveLimits {
     return window;
   }
 
-  /** The daily budget is a calendar day at the server (UTC here), not rolling. */
-  private rollDay(): void {
-    const start = Math.floor(this.now() / DAY_MS) * DAY_MS;
-    if (start !== this.dayStart) {
-      this.dayStart = start;
-      this.dailyUsed = 0;
-    }
-  }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CountersSnapshot, SandboxCounters } from '../core/counters';
 import type { FakeData } from '../core/fake-data';
 import { ADMIN_PREFIX } from '../core/sandbox-app';
+import { createSeeder } from '../core/seeding';
 import type { WebhookDispatcher } from '../core/webhook-dispatcher';
 import type { ZohoAuth, ZohoRegion } from './auth';
 import { errorBody, ZohoError } from './errors';
@@ -63,25 +64,11 @@ function succeeded(entry: WriteEntry | undefined): string {
 
 export function createAdmin(deps: AdminDeps): ZohoAdmin {
   const { store } = deps;
-  const seeded = new Map<ZohoModule, number>();
   const view = (module: ZohoModule, id: string): Record<string, unknown> => renderRecord(store, store.get(module, id) as NonNullable<ReturnType<RecordStore['get']>>);
   return {
-    seed(counts) {
-      const ids = Object.fromEntries(MODULES.map((module) => [module, [] as string[]])) as Record<ZohoModule, string[]>;
-      deps.notifications.muted = true;
-      try {
-        for (const module of MODULES) {
-          const start = seeded.get(module) ?? 0;
-          const count = counts[module] ?? 0;
-          const inputs = Array.from({ length: count }, (_, offset) => fakeValues(deps.fake, module, start + offset));
-          for (const entry of store.write(module, inputs, 'create', PERSON)) ids[module].push(succeeded(entry));
-          seeded.set(module, start + count);
-        }
-      } finally {
-        deps.notifications.muted = false;
-      }
-      return ids;
-    },
+    seed: createSeeder(MODULES, deps.notifications, (module, indexes) =>
+      store.write(module, indexes.map((index) => fakeValues(deps.fake, module, index)), 'create', PERSON).map(succeeded),
+    ),
     createAsUser: (module, values) => view(module, succeeded(store.write(module, [values], 'create', PERSON)[0])),
     changeAsUser: (module, id, values) => view(module, succeeded(store.write(module, [{ ...values, id }], 'update', PERSON)[0])),
     deleteAsUser: (module, id) => store.remove(module, [id], PERSON)[0]?.status === 'success',

@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectorError } from '../../../src/connectors/errors';
 import { classifyPipedriveFailure, createPipedriveConnector, type PipedriveConnector } from '../../../src/connectors/pipedrive';
 import { startPipedriveSandbox, type PipedriveSandbox, type PipedriveSandboxOptions } from '../../../src/sandbox/pipedrive';
+import { connectorFailure } from '../../support/connector-failure';
 import { connectorFor } from './support';
-
-async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ConnectorError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConnectorError');
-}
 
 describe('Pipedrive connector: error classes and OAuth', () => {
   let pd: PipedriveSandbox | undefined;
@@ -30,19 +20,19 @@ describe('Pipedrive connector: error classes and OAuth', () => {
   it('classifies the sandbox answers: 401 auth, 500 transient, 429 burst rate-limited with the reset, daily 429 quota-exhausted, hang transient', async () => {
     const sandbox = await start({ limits: { dailyTokens: 1_000 } });
     const wrong = await connectorFor(sandbox, { auth: { kind: 'api-token', apiToken: 'not-the-token' }, syncIdFieldKeys: { contact: sandbox.admin.syncIdFieldKey('persons') } });
-    expect(await failure(wrong.listChanges('contact', { since }))).toMatchObject({ errorClass: 'auth', status: 401, vendorMessage: 'unauthorized access' });
+    expect(await connectorFailure(wrong.listChanges('contact', { since }))).toMatchObject({ errorClass: 'auth', status: 401, vendorMessage: 'unauthorized access' });
     await wrong.close();
 
     connector = await connectorFor(sandbox, { requestTimeoutMs: 300, syncIdFieldKeys: { contact: sandbox.admin.syncIdFieldKey('persons') } });
     sandbox.faults.configure({ serverErrorRate: 1 });
-    expect(await failure(connector.listChanges('contact', { since }))).toMatchObject({ errorClass: 'transient', status: 500, retryable: true });
+    expect(await connectorFailure(connector.listChanges('contact', { since }))).toMatchObject({ errorClass: 'transient', status: 500, retryable: true });
     sandbox.faults.configure({ rateLimitRate: 1 });
-    expect(await failure(connector.listChanges('contact', { since }))).toMatchObject({ errorClass: 'rate-limited', status: 429, vendorCode: 'RATE_LIMIT', retryAfterMs: 2_000 });
+    expect(await connectorFailure(connector.listChanges('contact', { since }))).toMatchObject({ errorClass: 'rate-limited', status: 429, vendorCode: 'RATE_LIMIT', retryAfterMs: 2_000 });
     sandbox.faults.configure({ timeoutRate: 1 });
-    expect(await failure(connector.listChanges('contact', { since }))).toMatchObject({ errorClass: 'transient' });
+    expect(await connectorFailure(connector.listChanges('contact', { since }))).toMatchObject({ errorClass: 'transient' });
     sandbox.faults.configure({});
     sandbox.admin.spendDailyTokens(995);
-    const quota = await failure(connector.listChanges('contact', { since }));
+    const quota = await connectorFailure(connector.listChanges('contact', { since }));
     expect(quota).toMatchObject({ errorClass: 'quota-exhausted', status: 429, vendorCode: 'DAILY_BUDGET' });
     expect(quota.retryAfterMs).toBeGreaterThan(0);
     expect(quota.retryAfterMs).toBeLessThanOrEqual(86_400_000);
@@ -84,6 +74,6 @@ describe('Pipedrive connector: error classes and OAuth', () => {
       auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken: 'revoked', tokenUrl: sandbox.credentials.tokenUrl },
       rateLimits: false,
     });
-    expect(await failure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_grant' });
+    expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_grant' });
   });
 });

@@ -52,7 +52,8 @@ describe('HubSpot sandbox: webhooks', () => {
   it('batches signed events; API writes say INTEGRATION + app id, UI writes CRM_UI', async () => {
     const hook = await receiver();
     close = hook.close;
-    sandbox = await startHubSpotSandbox({ limits: false, webhooks: { url: hook.url } });
+    // A batch window longer than three calls can take on a loaded machine (flushWebhooks ends it).
+    sandbox = await startHubSpotSandbox({ limits: false, webhooks: { url: hook.url }, webhookDelivery: { batchDelayMs: 60_000 } });
     const client = new Client({ accessToken: sandbox.credentials.accessToken, basePath: sandbox.url });
     const created = await client.crm.contacts.basicApi.create({ properties: { email: 'hook@example.com', firstname: 'Hook' }, associations: [] });
     sandbox.admin.changeAsUser('contacts', created.id, { firstname: 'Changed' });
