@@ -24,6 +24,9 @@ try {
   const pid = stack.worker.pid as number;
   const atStart = rssMiB(pid);
   const samples: { t: number; written: number; rssMiB: number }[] = [];
+  // V8's own view every 2 s: a heap that stays level while RSS grows is the allocator keeping pages, not a leak.
+  const heapUsedMiB: number[] = [];
+  const heapTimer = setInterval(() => void stack.workerMemory().then((usage) => heapUsedMiB.push(round(usage.heapUsed / 2 ** 20)), () => undefined), 2000);
   let lastLogged = 0;
   const run = await runContactBackfill(stack, (sample) => {
     if (samples.length === 0 || sample.t - (samples.at(-1)?.t ?? 0) >= 0.5) {
@@ -34,6 +37,7 @@ try {
       }
     }
   });
+  clearInterval(heapTimer);
   const written = run.progress.written[stack.hubspot.id] ?? 0;
   const peak = Math.max(atStart, ...samples.map((sample) => sample.rssMiB));
   const atQuarter = (quarter: number): number | null => samples.find((sample) => sample.written >= (written * quarter) / 4)?.rssMiB ?? null;
@@ -45,6 +49,7 @@ try {
     seconds: round(run.seconds),
     recordsPerSecond: round(run.recordsPerSecond),
     workerRssMiB: { beforeBackfill: round(atStart), peak: round(peak), at25Percent: atQuarter(1), at50Percent: atQuarter(2), at75Percent: atQuarter(3), at100Percent: atQuarter(4) },
+    workerHeapUsedMiB: { samples: heapUsedMiB.length, min: Math.min(...heapUsedMiB), max: Math.max(...heapUsedMiB), last: heapUsedMiB.at(-1) ?? null },
     goalPeakMiB: GOAL_PEAK_MIB,
     samples: samples.length,
   });

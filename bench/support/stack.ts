@@ -56,6 +56,8 @@ export interface Stack {
   worker: ChildProcess;
   /** Asks the worker to start its main-thread CPU profile; `stop` ends it and gives the file. */
   profileWorker(): Promise<{ stop(): Promise<string> }>;
+  /** The worker's own `process.memoryUsage()` (heap used vs RSS). */
+  workerMemory(): Promise<NodeJS.MemoryUsage>;
   /** Stops the worker gracefully (so its CPU profile is written) and waits for it. */
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -174,6 +176,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     hubspot: { id: hubspotId, sandbox: hubspotSandbox },
     worker,
     stopWorker,
+    workerMemory: async () => (await ask(worker, 'memory', 'memory')) as NodeJS.MemoryUsage,
     async profileWorker() {
       await ask(worker, 'profile-start', 'profileStarted');
       return { stop: async () => String(await ask(worker, 'profile-stop', 'profileWritten')) };

@@ -32,6 +32,8 @@ if (process.send) {
         await session.post('Profiler.setSamplingInterval', { interval: 1000 });
         await session.post('Profiler.start');
         process.send?.({ profileStarted: true });
+      } else if (message === 'memory') {
+        process.send?.({ memory: process.memoryUsage() });
       } else if (message === 'profile-stop') {
         const { profile } = await session.post('Profiler.stop');
         const file = `${process.env.BENCH_PROFILE_DIR ?? '.'}/worker-${process.pid}.cpuprofile`;

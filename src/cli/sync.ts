@@ -1,8 +1,16 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { syncWorkflowId } from '../webhooks/signal';
-import type { ParkedRecord, SyncStatus } from '../workflows/connection-sync-state';
-import { parkedRecordsQuery, retryParkedUpdate, skipParkedUpdate, syncStatusQuery } from '../workflows/messages';
+import type { HeldDeletionsSummary, ParkedRecord, SyncStatus } from '../workflows/connection-sync-state';
+import {
+  approveDeletionsUpdate,
+  heldDeletionsQuery,
+  parkedRecordsQuery,
+  rejectDeletionsUpdate,
+  retryParkedUpdate,
+  skipParkedUpdate,
+  syncStatusQuery,
+} from '../workflows/messages';
 import type { CliContext } from './context';
 import { notFound } from './errors';
 import { print, table } from './io';
@@ -16,17 +24,19 @@ async function syncHandle(ctx: CliContext, connectionId: string): Promise<{ clie
 
 function renderStatus(status: SyncStatus): string {
   const watermarks = Object.entries(status.watermarks).map(([object, at]) => `${object} ${at}`).join(', ');
-  const { synced, echoes, conflicts, refusedByPolicy, duplicatesDropped, staleReads } = status.stats;
+  const { synced, echoes, conflicts, refusedByPolicy, duplicatesDropped, staleReads, deletesApplied, deletesArchived } = status.stats;
   return table(
     ['CONNECTION', `${status.connectionId} (tenant ${status.tenantId})`],
     [
       ['state', status.state + (status.pausedReason ? ` (${status.pausedReason})` : '')],
       ['pending', String(status.pending)],
       ['parked', String(status.parked) + (status.parked > 0 ? `  (crm-sync parked list ${status.connectionId})` : '')],
+      ['held deletions', String(status.heldDeletions) + (status.heldDeletions > 0 ? `  (crm-sync deletions list ${status.connectionId})` : '')],
       ['last synced', status.lastSyncedAt ?? '-'],
+      ['last polled', status.lastPolledAt ?? '-'],
       ['poll error', status.pollError ?? '-'],
       ['watermarks', watermarks || '-'],
-      ['stats', `synced ${synced}, echoes ${echoes}, conflicts ${conflicts}, refused by policy ${refusedByPolicy}, duplicates dropped ${duplicatesDropped}, stale reads ${staleReads}`],
+      ['stats', `synced ${synced}, echoes ${echoes}, conflicts ${conflicts}, refused by policy ${refusedByPolicy}, duplicates dropped ${duplicatesDropped}, stale reads ${staleReads}, deletes applied ${deletesApplied}, deletes archived ${deletesArchived}`],
     ],
   );
 }
@@ -36,6 +46,14 @@ function renderParked(records: readonly ParkedRecord[]): string {
   return table(
     ['KEY', 'REASON', 'ATTEMPTS', 'PARKED AT', 'ERROR'],
     records.map((record) => [record.key, record.reason, String(record.attempts), record.parkedAt, `${record.error.errorClass}: ${record.error.message}`]),
+  );
+}
+
+function renderHeld(held: readonly HeldDeletionsSummary[]): string {
+  if (held.length === 0) return 'no held deletions';
+  return table(
+    ['ID', 'OBJECT', 'RECORDS', 'HELD AT', 'WHY'],
+    held.map((batch) => [batch.id, batch.objectType, String(batch.count), batch.heldAt, batch.reason]),
   );
 }
 
@@ -91,4 +109,34 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
       const count = await handle.executeUpdate(skipParkedUpdate, { args: [{ keys }] });
       process.stdout.write(`${count} parked record${count === 1 ? '' : 's'} skipped\n`);
     });
+
+  const deletions = program.command('deletions').description('deletions held by the mass-delete guard, waiting for an operator');
+
+  deletions
+    .command('list <connection>')
+    .description('held batches: object, how many records, why, and a sample of ids (--json)')
+    .option('--json', 'print JSON')
+    .action(async (connectionId: string, options: { json?: boolean }) => {
+      const { handle } = await syncHandle(ctx, connectionId);
+      const held = await handle.query(heldDeletionsQuery);
+      print(options.json, held, () => renderHeld(held));
+    });
+
+  for (const [verb, update, effect] of [
+    ['approve', approveDeletionsUpdate, 'applied to the other CRMs by the delete policy'],
+    ['reject', rejectDeletionsUpdate, 'dropped: the records stay in the other CRMs'],
+  ] as const) {
+    deletions
+      .command(`${verb} <connection> <id>`)
+      .description(`${verb} a held batch (id from \`deletions list\`): ${effect}`)
+      .action(async (connectionId: string, id: string) => {
+        const { handle } = await syncHandle(ctx, connectionId);
+        const held = await handle.query(heldDeletionsQuery);
+        if (!held.some((batch) => batch.id === id)) {
+          throw notFound(`no held deletions "${id}" on ${connectionId}; held now: ${held.map((batch) => batch.id).join(', ') || 'none'}`);
+        }
+        const count = await handle.executeUpdate(update, { args: [{ id }] });
+        process.stdout.write(`${count} deletion${count === 1 ? '' : 's'} ${verb === 'approve' ? 'approved' : 'rejected'} (${id})\n`);
+      });
+  }
 }

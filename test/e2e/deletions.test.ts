@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -5,7 +6,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { decodeHistoryPayloads } from '../../src/codec/history';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncSettings } from '../../src/model/sync-settings';
-import { approveDeletionsUpdate, heldDeletionsQuery, rejectDeletionsUpdate } from '../../src/workflows/messages';
+import type { HeldDeletionsSummary } from '../../src/workflows/connection-sync-state';
+import { approveDeletionsUpdate, heldDeletionsQuery } from '../../src/workflows/messages';
+import { cliEnvironment, oneLine, runCli } from '../cli/support';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /**
@@ -15,8 +18,10 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 const within = { timeout: 30_000, interval: 200 };
 
+const key = randomBytes(32);
+
 async function syncedPair(sync: Partial<SyncSettings>, contacts: number, continueAsNewAfterEvents?: number): Promise<{ h: SyncHarness; sfIds: string[] }> {
-  const h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], sync: { objects: ['contact'], debounceMs: 50, ...sync } });
+  const h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], encryptionKey: { id: 'k1', key }, sync: { objects: ['contact'], debounceMs: 50, ...sync } });
   const sfIds = Array.from({ length: contacts }, (_, i) => String(h.salesforce!.sandbox.admin.createAsUser('Contact', { LastName: `Del${i}`, Email: `del${i}@delete.example` }).Id));
   await h.notify(h.salesforce!.id, { events: sfIds.map((externalId) => ({ objectType: 'contact' as const, externalId })) }, { continueAsNewAfterEvents });
   await h.notify(h.hubspot!.id);
@@ -130,13 +135,26 @@ describe('mass-delete guard', () => {
     }
   });
 
-  it('a rejected hold deletes nothing elsewhere', async () => {
-    const handle = h.client.workflow.getHandle(h.syncWorkflowId(h.salesforce!.id));
+  it('an operator lists and rejects a hold with the CLI: nothing is deleted elsewhere', async () => {
+    const env = cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` });
+    const sf = h.salesforce!.id;
     for (const id of sfIds.slice(10, 16)) h.salesforce!.sandbox.admin.deleteRecord('Contact', id);
-    await expect.poll(async () => (await h.syncStatus(h.salesforce!.id)).state, within).toBe('awaiting-approval');
-    const [held] = await handle.query(heldDeletionsQuery);
-    expect(await handle.executeUpdate(rejectDeletionsUpdate, { args: [{ id: held!.id }] })).toBe(6);
-    await expect.poll(async () => (await h.syncStatus(h.salesforce!.id)).heldDeletions, within).toBe(0);
+    await expect.poll(async () => (await h.syncStatus(sf)).state, within).toBe('awaiting-approval');
+    const [listed, json, status, typo] = await Promise.all([
+      runCli(['deletions', 'list', sf], env),
+      runCli(['deletions', 'list', sf, '--json'], env),
+      runCli(['sync', 'status', sf], env),
+      runCli(['deletions', 'reject', sf, 'contact:999'], env),
+    ]);
+    const [held] = JSON.parse(json.stdout) as HeldDeletionsSummary[];
+    expect(held).toMatchObject({ objectType: 'contact', count: 6 });
+    expect(listed.stdout).toMatch(new RegExp(`^${held!.id}\\s+contact\\s+6\\s+\\S+\\s+6 of 10 synced records deleted`, 'm'));
+    expect(status.stdout).toMatch(new RegExp(`^held deletions\\s+1\\s+\\(crm-sync deletions list ${sf}\\)$`, 'm'));
+    expect([typo.code, oneLine(typo)]).toEqual([3, `crm-sync: no held deletions "contact:999" on ${sf}; held now: ${held!.id}`]);
+
+    expect(await runCli(['deletions', 'reject', sf, held!.id], env)).toMatchObject({ code: 0, stdout: `6 deletions rejected (${held!.id})\n` });
+    await expect.poll(async () => (await h.syncStatus(sf)).heldDeletions, within).toBe(0);
     expect(liveHubSpot(h)).toHaveLength(10);
+    expect((await h.syncStatus(sf)).stats.deletesApplied).toBe(10);
   });
 });
