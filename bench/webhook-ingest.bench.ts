@@ -126,7 +126,9 @@ try {
   const appliedCount = (): number => stack.hubspot.sandbox.admin.listRecords('contacts').length;
   const applyStarted = performance.now();
   let applied = appliedCount();
-  while (applied < wanted.size && performance.now() - applyStarted < applyTimeoutMs) {
+  let workerCrash: string | null = null;
+  stack.workerCrashed.catch((error: unknown) => void (workerCrash = (error as Error).message));
+  while (applied < wanted.size && performance.now() - applyStarted < applyTimeoutMs && workerCrash === null) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     applied = appliedCount();
   }
@@ -150,6 +152,7 @@ try {
     cpuSecondsDuringLoad: cpuDuringLoad,
     eventsApplied: applied,
     allApplied: applied === total,
+    workerCrash,
     applyDrainSecondsAfterLastAck: round(drainSeconds),
   });
 } finally {

@@ -43,7 +43,7 @@ export async function runContactBackfill(stack: Stack, onSample?: (sample: Backf
   let progress: BackfillProgress;
   try {
     const handle = await startBackfill(stack.client, stack.taskQueue, { tenantId: stack.tenantId, connectionId: stack.salesforce.id, objectType: 'contact', targets: [stack.hubspot.id] });
-    progress = await handle.result();
+    progress = await Promise.race([handle.result(), stack.workerCrashed]);
   } finally {
     clearInterval(timer);
   }

@@ -58,7 +58,9 @@ export interface Stack {
   profileWorker(): Promise<{ stop(): Promise<string> }>;
   /** The worker's own `process.memoryUsage()` (heap used vs RSS). */
   workerMemory(): Promise<NodeJS.MemoryUsage>;
-  /** Stops the worker gracefully (so its CPU profile is written) and waits for it. */
+  /** Rejects if the worker process dies before stopWorker (a crash); benchmarks race their waits with it. */
+  workerCrashed: Promise<never>;
+  /** Stops the worker gracefully and waits for it. */
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -140,6 +142,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let stopping = false;
+  const workerCrashed = new Promise<never>((_, reject) => {
+    worker.once('exit', (code, signal) => {
+      if (!stopping) reject(new Error(`the worker process died (code ${code}, signal ${signal})`));
+    });
+  });
+  workerCrashed.catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     let output = '';
     worker.stdout?.on('data', (chunk: Buffer) => {
@@ -155,6 +164,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const client = new Client({ connection, dataConverter: codecDataConverter(codec) });
 
   const stopWorker = async (): Promise<void> => {
+    stopping = true;
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
     const forced = setTimeout(() => worker.kill('SIGKILL'), 30_000);
     await workerExited;
@@ -175,6 +185,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     salesforce: { id: salesforceId, sandbox: salesforceSandbox },
     hubspot: { id: hubspotId, sandbox: hubspotSandbox },
     worker,
+    workerCrashed,
     stopWorker,
     workerMemory: async () => (await ask(worker, 'memory', 'memory')) as NodeJS.MemoryUsage,
     async profileWorker() {

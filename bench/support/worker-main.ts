@@ -23,19 +23,22 @@ Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug:
 const worker = await createWorker({ config, address: config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`, pool, supervisorSchedule: false, connectorDefaults });
 const running = worker.run();
 if (process.send) {
-  const session = new Session();
-  session.connect();
+  // Connected only when a profile is asked for: no inspector in workers that are not profiled.
+  let session: Session | undefined;
   process.on('message', (message: unknown) => {
     void (async () => {
       if (message === 'profile-start') {
+        session = new Session();
+        session.connect();
         await session.post('Profiler.enable');
         await session.post('Profiler.setSamplingInterval', { interval: 1000 });
         await session.post('Profiler.start');
         process.send?.({ profileStarted: true });
       } else if (message === 'memory') {
         process.send?.({ memory: process.memoryUsage() });
-      } else if (message === 'profile-stop') {
+      } else if (message === 'profile-stop' && session) {
         const { profile } = await session.post('Profiler.stop');
+        session.disconnect();
         const file = `${process.env.BENCH_PROFILE_DIR ?? '.'}/worker-${process.pid}.cpuprofile`;
         await writeFile(file, JSON.stringify(profile));
         process.send?.({ profileWritten: file });
