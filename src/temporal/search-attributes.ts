@@ -9,7 +9,7 @@ export const searchAttributes = {
   TenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
   CrmProvider: defineSearchAttributeKey('CrmProvider', SearchAttributeType.KEYWORD),
   ConnectionId: defineSearchAttributeKey('ConnectionId', SearchAttributeType.KEYWORD),
-  /** running | paused | needs-reauth | degraded */
+  /** running | paused | needs-reauth | awaiting-approval (held deletions) | degraded; backfills: their own states */
   SyncState: defineSearchAttributeKey('SyncState', SearchAttributeType.KEYWORD),
   ParkedCount: defineSearchAttributeKey('ParkedCount', SearchAttributeType.INT),
   LastSyncedAt: defineSearchAttributeKey('LastSyncedAt', SearchAttributeType.DATETIME),
