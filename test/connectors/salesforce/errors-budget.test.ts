@@ -50,6 +50,19 @@ describe('Salesforce connector: error classification', () => {
     expect(sandbox.admin.stats().tokenRequests).toBe(1);
   });
 
+  it('a token endpoint failing with 5xx is transient (retried), not a refused grant', async () => {
+    const { sandbox, connect } = await startHarness();
+    const { clientId, clientSecret } = sandbox.credentials;
+    const connector = await connect({ accessToken: undefined, credentials: { grant: 'client_credentials', clientId, clientSecret } });
+    sandbox.faults.configure({ serverErrorRate: 1 });
+    const error = await failure(connector.describeFields('company'));
+    expect(error).toMatchObject({ errorClass: 'transient', status: 500 });
+    expect(sandbox.counters.injectedFaults).toBe(1);
+    // Once the vendor recovers, the same connector gets its token and works.
+    sandbox.faults.configure({ serverErrorRate: 0 });
+    expect(await connector.describeFields('company')).not.toHaveLength(0);
+  });
+
   it('classifies an unknown object as not-found (404)', async () => {
     const { connector } = await startHarness({}, { mappingOverride: { objects: { contact: { nativeObject: 'Lead' } } } });
     const error = await failure(connector.describeFields('contact'));
