@@ -51,8 +51,8 @@ export function demoConnections(sandboxes: Pick<DemoSandboxes, 'salesforce' | 'h
  * meanwhile, but they do not sync yet.
  */
 export async function ensureDemoTenant(db: Queryable, connections: ConnectionsRepository, sandboxes: Pick<DemoSandboxes, 'salesforce' | 'hubspot'>): Promise<DemoTenant> {
-  const inserted = await db.query("INSERT INTO tenants (id, name) VALUES ($1, 'Demo tenant (npm start)') ON CONFLICT (id) DO NOTHING", [DEMO_TENANT]);
-  let reused = inserted.rowCount === 0;
+  let reused = (await connections.listTenants()).some((tenant) => tenant.id === DEMO_TENANT);
+  if (!reused) await connections.addTenant(DEMO_TENANT, 'Demo tenant (npm start)');
   for (const connection of demoConnections(sandboxes)) {
     const existing = await connections.getConnection(connection.id);
     if (!existing) {
