@@ -48,6 +48,12 @@ export async function ensureDatabase(databaseUrl: string): Promise<'created' | '
 /** Runs `work` in one transaction; rolls back if it throws. */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client that the server terminates between two queries (a restart, 57P01)
+  // emits 'error' on itself, not on the pool: unheard, it would crash the process. The failure
+  // reaches the transaction through its next query; the broken client is then discarded.
+  let broken: Error | undefined;
+  const onError = (error: Error): void => void (broken = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -55,9 +61,11 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    broken ??= error instanceof Error && 'code' in error && error.code === '57P01' ? error : undefined;
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 
