@@ -70,7 +70,11 @@ export interface BackfillActivityDependencies {
   connections: ConnectionsRepository;
   connectors: ConnectorRegistry;
   links: RecordLinksRepository;
+  /** Chunks of one page written at once (default 3): enough to overlap PostgreSQL with vendor calls. */
+  chunksInFlight?: number | undefined;
 }
+
+const DEFAULT_CHUNKS_IN_FLIGHT = 3;
 
 /** Failure classes a target's whole-chunk failure is retried for (by the activity's retry policy). */
 const retriedClasses = new Set(['transient', 'rate-limited', 'quota-exhausted', 'auth']);
@@ -134,19 +138,33 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await deps.connectors.forConnection(id) })));
 
       const keepalive = setInterval(beat, keepaliveMs(info.heartbeatTimeoutMs));
-      try {
-        while (checkpoint.offset < page.records.length) {
-          const chunk = page.records.slice(checkpoint.offset, checkpoint.offset + input.chunkSize);
-          const results = await untilCancelled(writeChunk(deps, input, chunk, targets));
-          for (const result of results) {
+      // Chunks overlap (linking one while another is at the vendor) but the checkpoint only ever
+      // covers a contiguous prefix of the page: a chunk finished ahead of an earlier one waits to
+      // be counted, and a retried attempt rewrites it (upserts by sync id make that harmless).
+      const finished = new Map<number, ChunkResult[]>();
+      const count = (offset: number, results: ChunkResult[]): void => {
+        finished.set(offset, results);
+        while (finished.has(checkpoint.offset)) {
+          const done = finished.get(checkpoint.offset) as ChunkResult[];
+          finished.delete(checkpoint.offset);
+          for (const result of done) {
             checkpoint.written[result.targetConnectionId] = (checkpoint.written[result.targetConnectionId] ?? 0) + result.written;
             checkpoint.failed[result.targetConnectionId] = (checkpoint.failed[result.targetConnectionId] ?? 0) + result.failures.length;
             const room = input.failureListLimit - checkpoint.failures.length;
             if (room > 0) checkpoint.failures.push(...result.failures.slice(0, room));
           }
-          checkpoint.offset += chunk.length;
-          beat();
+          checkpoint.offset = Math.min(page.records.length, checkpoint.offset + input.chunkSize);
         }
+        beat();
+      };
+      const offsets: number[] = [];
+      for (let offset = checkpoint.offset; offset < page.records.length; offset += input.chunkSize) offsets.push(offset);
+      try {
+        await untilCancelled(
+          inFlightUntilFirstFailure(offsets, deps.chunksInFlight ?? DEFAULT_CHUNKS_IN_FLIGHT, async (offset) => {
+            count(offset, await writeChunk(deps, input, page.records.slice(offset, offset + input.chunkSize), targets));
+          }),
+        );
       } finally {
         clearInterval(keepalive);
       }
@@ -185,6 +203,28 @@ async function untilCancelled<T>(work: Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/**
+ * Runs `work` over `items`, `limit` at a time, in order. After the first failure no new item
+ * starts; the ones already running finish (so their progress is counted), then the failure is
+ * thrown.
+ */
+async function inFlightUntilFirstFailure<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !failure) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failure) throw failure.error;
 }
 
 interface ChunkResult {
