@@ -66,6 +66,8 @@ export const configSchema = z
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('crm-sync'),
     TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+    /** A workflow bundle built by `npm run build:workflows`; unset, the worker bundles src/workflows itself at start-up. */
+    WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     TEMPORAL_PORT: port.default(7233),
     TEMPORAL_UI_PORT: port.default(8233),
     CRM_SYNC_DATA_DIR: z.string().min(1).default('.data'),

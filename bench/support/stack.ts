@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { codecDataConverter } from '../../src/codec/data-converter';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
+import { buildWorkflowBundle } from '../../src/build-workflow-bundle';
 import { loadConfig } from '../../src/config';
 import { findFreePort, startDevServer, type RunningDevServer } from '../../src/devserver/dev-server';
 import { resolveTemporalCli } from '../../src/devserver/temporal-cli';
@@ -34,6 +36,11 @@ export interface StackOptions {
   workerCpuProfileDir?: string;
   /** Extra node flags for the worker process, e.g. `--max-old-space-size=…`. */
   workerNodeFlags?: string[];
+  /**
+   * Run the worker on a workflow bundle built beforehand (`npm run build:workflows`, as a
+   * deployment would), not bundling at start-up. Default true.
+   */
+  prebuiltWorkflowBundle?: boolean;
   sync?: Partial<SyncSettings>;
   hubspot?: Omit<HubSpotSandboxOptions, 'limits'>;
   log?: (line: string) => void;
@@ -130,12 +137,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const nodeFlags = [...(options.workerNodeFlags ?? [])];
+  const workflowBundlePath = options.prebuiltWorkflowBundle === false ? undefined : await buildWorkflowBundle(path.join(os.tmpdir(), `crm-sync-bench-${taskQueue}.js`));
   if (options.workerCpuProfileDir) await mkdir(options.workerCpuProfileDir, { recursive: true });
   const worker = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(here, 'worker-main.ts')], {
     cwd: PROJECT_ROOT,
     env: {
       ...productEnv,
       BENCH_SCHEMA: schema,
+      ...(workflowBundlePath ? { WORKFLOW_BUNDLE_PATH: workflowBundlePath } : {}),
       BENCH_CONNECTOR_DEFAULTS: JSON.stringify(options.workerRateLimits ? {} : { rateLimits: false }),
       ...(options.workerCpuProfileDir ? { BENCH_PROFILE_DIR: options.workerCpuProfileDir } : {}),
     },
@@ -204,6 +213,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await pool.query(`DROP SCHEMA ${quoteIdentifier(schema)} CASCADE`);
       await pool.end();
       await devServer?.stop();
+      if (workflowBundlePath) await rm(workflowBundlePath, { force: true });
     },
   };
 }

@@ -1,8 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { buildWorkflowBundle } from '../../src/build-workflow-bundle';
 import { codecDataConverter, loadPayloadCodec } from '../../src/codec/data-converter';
 import { isEncrypted } from '../../src/codec/encryption-codec';
 import { historyBytes } from '../../src/codec/history';
@@ -29,6 +33,7 @@ describe('the worker built from configuration shares the payload codec with clie
       TEMPORAL_NAMESPACE: inject('temporalNamespace'),
       TEMPORAL_TASK_QUEUE: `codec-${randomUUID()}`,
     });
+    config.WORKFLOW_BUNDLE_PATH = await buildWorkflowBundle(path.join(os.tmpdir(), `crm-sync-test-bundle-${randomUUID()}.js`));
     db = await createTestDatabase();
     worker = await createWorker({ config, address: inject('temporalAddress'), pool: db.pool, supervisorSchedule: false });
     running = worker.run();
@@ -38,6 +43,7 @@ describe('the worker built from configuration shares the payload codec with clie
     worker?.shutdown();
     await running;
     await connection?.close();
+    if (config?.WORKFLOW_BUNDLE_PATH) await rm(config.WORKFLOW_BUNDLE_PATH, { force: true });
     await db?.drop();
   });
 
