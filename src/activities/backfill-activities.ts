@@ -8,6 +8,7 @@ import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers'
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
+import { ExportReadAhead } from './export-read-ahead';
 import { translateReferences } from './reference-translation';
 
 /**
@@ -85,6 +86,7 @@ const retriedClasses = new Set(['transient', 'rate-limited', 'quota-exhausted', 
 const keepaliveMs = (heartbeatTimeoutMs: number | undefined): number => Math.max(100, Math.min(10_000, (heartbeatTimeoutMs ?? 30_000) / 3));
 
 export function createBackfillActivities(deps: BackfillActivityDependencies) {
+  const readAhead = new ExportReadAhead();
   return {
     /** The source's provider and the targets: the ones asked for (checked), or the tenant's other active connections. */
     async loadBackfillConfig(input: { tenantId: string; connectionId: string; targets?: string[] | undefined }): Promise<BackfillConfig> {
@@ -134,7 +136,9 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       beat();
 
       const source = await deps.connectors.forConnection(input.sourceConnectionId);
-      const page = await source.bulk.readExportPage(input.cursor);
+      const page = await readAhead.read(input.sourceConnectionId, input.cursor, () => source.bulk.readExportPage(input.cursor));
+      const { nextCursor } = page;
+      if (nextCursor) readAhead.prefetch(input.sourceConnectionId, nextCursor, () => source.bulk.readExportPage(nextCursor));
       const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await deps.connectors.forConnection(id) })));
 
       const keepalive = setInterval(beat, keepaliveMs(info.heartbeatTimeoutMs));
