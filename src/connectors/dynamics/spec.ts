@@ -89,7 +89,7 @@ export const dynamicsSpec: DynamicsSpec = {
     },
   },
   // Service protection: 6,000 requests per user per 5-minute sliding window [D14].
-  rateWindows: [{ name: 'service-protection', limit: 6000, windowMs: 300_000, slots: 10 }],
+  rateWindows: [{ name: 'service-protection', limit: 6000, windowMs: 300_000 }],
   rateHeaders: { requestsRemaining: 'x-ms-ratelimit-burst-remaining-xrm-requests', windowName: 'service-protection' },
   errorRules: [
     // Service protection: requests, execution time, concurrency [D14].

@@ -56,13 +56,12 @@ export const hubspotSpec = {
   /**
    * Airbyte's HubSpot budget, typed [style.md]: search 5/s, everything else 100 per 10 s
    * (Free/Starter private app; Professional and up pass their own via `rateLimits`) [H15][H16][H33],
-   * and the portal's day with a reserve for people and other integrations [H16]. The search window
-   * uses one slot per second: the budget counts whole seconds, so a rolling second overlaps at most
-   * two of them and each may take floor(5/2) = 2.
+   * and the portal's day with a reserve for people and other integrations [H16]. The budget keeps
+   * a rolling log, so each window runs close to its full limit (less a bucket and a jitter guard).
    */
   rateWindows: [
     { name: WINDOW_NAMES.tenSecondly, limit: 100, windowMs: 10_000 },
-    { name: WINDOW_NAMES.search, limit: 5, windowMs: 1_000, slots: 1 },
+    { name: WINDOW_NAMES.search, limit: 5, windowMs: 1_000 },
     { name: WINDOW_NAMES.daily, limit: 250_000, windowMs: 86_400_000, reserve: 0.1, quota: true },
   ] as const satisfies readonly RateWindowPolicy[],
   /**

@@ -40,13 +40,15 @@ export interface PipedriveHttpOptions {
 
 /**
  * Every Pipedrive call goes through `send`: the budget first (the day at the call's token cost,
- * then the search or burst window), then the call with the credential (one refresh on a 401 for
+ * then the burst window, and for a search the search window with it: Pipedrive counts a search
+ * in both), then the call with the credential (one refresh on a 401 for
  * OAuth), a timeout, and the vendor's rate headers fed back into the budget. Failures leave as
  * ConnectorError.
  */
 export class PipedriveHttp {
   readonly agent: Agent;
   private readonly burst: RateBudget | undefined;
+  /** Burst and search windows taken together, all or nothing. */
   private readonly search: RateBudget | undefined;
   private readonly daily: RateBudget | undefined;
   private readonly dailyPolicy: RateWindowPolicy | undefined;
@@ -56,14 +58,14 @@ export class PipedriveHttp {
 
   constructor(private readonly options: PipedriveHttpOptions) {
     this.agent = options.agent;
-    const budget = (name: string): RateBudget | undefined => {
-      const selected = options.windows.filter((window) => window.name === name);
+    const budget = (...names: string[]): RateBudget | undefined => {
+      const selected = options.windows.filter((window) => names.includes(window.name));
       return selected.length === 0
         ? undefined
         : new RateBudget({ provider: 'pipedrive', connectionId: options.connectionId, windows: selected, pool: options.pool, ...(options.maxBudgetWaitMs !== undefined ? { maxWaitMs: options.maxBudgetWaitMs } : {}) });
     };
     this.burst = budget(WINDOW_NAMES.burst);
-    this.search = budget(WINDOW_NAMES.search);
+    this.search = budget(WINDOW_NAMES.burst, WINDOW_NAMES.search);
     this.daily = budget(WINDOW_NAMES.daily);
     this.dailyPolicy = options.windows.find((window) => window.name === WINDOW_NAMES.daily);
   }
@@ -75,7 +77,9 @@ export class PipedriveHttp {
   async snapshot(): Promise<RateBudgetSnapshot> {
     const budgets = [this.burst, this.search, this.daily].filter((budget): budget is RateBudget => budget !== undefined);
     const parts = await Promise.all(budgets.map((budget) => budget.snapshot()));
-    return { connectionId: this.options.connectionId, windows: parts.flatMap((part) => part.windows) };
+    // The search budget repeats the burst window: report each window once.
+    const windows = parts.flatMap((part) => part.windows).filter((window, index, all) => all.findIndex((other) => other.name === window.name) === index);
+    return { connectionId: this.options.connectionId, windows };
   }
 
   async json<T>(call: PipedriveCall): Promise<Envelope<T>> {

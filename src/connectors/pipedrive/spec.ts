@@ -46,8 +46,8 @@ export const WINDOW_NAMES = { burst: 'burst', search: 'search', daily: 'daily-to
 /** Growth plan, one seat: 30,000 x 2 tokens a day; 40 (API token) or 160 (OAuth) per rolling 2 s; search 10 per 2 s [P3]. */
 export function defaultRateWindows(authKind: 'api-token' | 'oauth'): RateWindowPolicy[] {
   return [
-    { name: WINDOW_NAMES.burst, limit: authKind === 'oauth' ? 160 : 40, windowMs: 2_000, slots: 2 },
-    { name: WINDOW_NAMES.search, limit: 10, windowMs: 2_000, slots: 2 },
+    { name: WINDOW_NAMES.burst, limit: authKind === 'oauth' ? 160 : 40, windowMs: 2_000 },
+    { name: WINDOW_NAMES.search, limit: 10, windowMs: 2_000 },
     { name: WINDOW_NAMES.daily, limit: 60_000, windowMs: 86_400_000, reserve: 0.1, quota: true },
   ];
 }
