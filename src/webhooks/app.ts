@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { codecEndpoint, type CodecEndpointOptions } from '../codec/endpoint';
 import { webhookRoutes, type WebhookRouteOptions } from './routes';
 
@@ -37,7 +37,11 @@ export function redactedLogger(options: Exclude<FastifyServerOptions['logger'], 
  */
 export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
   const logger = dependencies.logger ? redactedLogger(dependencies.logger) : false;
-  const app = Fastify({ logger });
+  // A delivery logs one line of its own (accepted, refused or failed, with its connection):
+  // Fastify's "incoming request" / "request completed" pair would triple the lines at hundreds
+  // of deliveries per second. Other routes (health, codec) keep theirs.
+  const logController = new LogController({ disableRequestLogging: (request) => request.url.startsWith('/webhooks/') });
+  const app = Fastify({ logger, logController });
 
   // Graceful shutdown: close() waits for every open connection, and vendors keep theirs alive
   // (Fastify's keep-alive timeout is 72 s). A response sent while closing ends its connection, so

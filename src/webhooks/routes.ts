@@ -8,8 +8,9 @@ import { parseHubSpot } from './parse-hubspot';
 import { parsePipedrive } from './parse-pipedrive';
 import { parseSalesforce } from './parse-salesforce';
 import { parseZoho } from './parse-zoho';
-import { webhookCredentials } from './secrets';
+import { webhookConnectionCache, type WebhookConnection } from './connection-cache';
 import { temporalSignalConnection, type SignalConnection, type TemporalSignalOptions } from './signal';
+import { SignalBatcher, type SignalBatchLimits } from './signal-batcher';
 import { DEFAULT_TOLERANCE_MS, type Verifier } from './verify';
 import { verifyDynamics } from './verify-dynamics';
 import { verifyHubSpot } from './verify-hubspot';
@@ -19,8 +20,20 @@ import { verifyZoho } from './verify-zoho';
 
 export interface WebhookRouteOptions {
   connections: Pick<ConnectionsRepository, 'getConnection' | 'loadCredentials'>;
-  /** A Temporal client and task queue, or a function doing the signalWithStart. */
+  /**
+   * A Temporal client and task queue, or a function doing the signalWithStart. Either way calls
+   * are coalesced per connection workflow (src/webhooks/signal-batcher.ts): one in flight, the
+   * deliveries that arrive meanwhile go together in the next.
+   */
   signal: SignalConnection | TemporalSignalOptions;
+  /** Caps of one coalesced signal. Default 500 events, 256 Ki characters of JSON. */
+  signalBatch?: Partial<SignalBatchLimits>;
+  /**
+   * How long a connection's row and unsealed webhook secret are reused without asking PostgreSQL
+   * (src/webhooks/connection-cache.ts). Default 30 s: a revoked secret or a disabled connection
+   * is still honoured that long by a running shim; 0 loads them for every delivery.
+   */
+  secretCacheTtlMs?: number;
   /**
    * The shim's public base URL as configured at the vendor (e.g. `https://hooks.example.com`), for
    * HubSpot's v3 signature over the URI. Default: the request's own scheme and Host header.
@@ -60,7 +73,12 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const toleranceMs = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;
   const now = options.now ?? Date.now;
   const retryAfter = String(options.retryAfterSeconds ?? 5);
-  const signal = typeof options.signal === 'function' ? options.signal : temporalSignalConnection(options.signal);
+  const signal = new SignalBatcher(typeof options.signal === 'function' ? options.signal : temporalSignalConnection(options.signal), options.signalBatch);
+  const connections = webhookConnectionCache(options.connections, options.secretCacheTtlMs === undefined ? {} : { ttlMs: options.secretCacheTtlMs });
+  const unknownConnection = (provider: string, connectionId: string): WebhookError =>
+    new WebhookError(404, 'unknown_connection', `No ${provider} connection "${connectionId}".`);
+  const usable = (entry: WebhookConnection | undefined, provider: string): entry is WebhookConnection =>
+    entry !== undefined && entry.connection.provider === provider && entry.connection.status !== 'disabled';
 
   // Raw bytes only: signatures are over the body as sent, so JSON is parsed after verification.
   app.removeAllContentTypeParsers();
@@ -82,12 +100,22 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     }
     const rawBody = request.body;
 
-    const connection = await options.connections.getConnection(connectionId);
-    if (!connection || connection.provider !== provider || connection.status === 'disabled') {
-      throw new WebhookError(404, 'unknown_connection', `No ${provider} connection "${connectionId}".`);
+    let entry = await connections.get(connectionId);
+    if (!usable(entry, provider)) throw unknownConnection(provider, connectionId);
+    const delivery = { rawBody, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), now: now(), toleranceMs };
+    try {
+      handler.verify({ ...delivery, secrets: entry.secrets });
+    } catch (error) {
+      // The cached secret may predate a reauthorise: check once against a reloaded one (the cache
+      // reloads at most once a second per connection, so forgeries cannot make every delivery a load).
+      if (!(error instanceof WebhookError) || (error.code !== 'signature_invalid' && error.code !== 'webhook_not_configured')) throw error;
+      const fresh = await connections.refresh(connectionId, entry);
+      if (!fresh) throw error;
+      if (!usable(fresh, provider)) throw unknownConnection(provider, connectionId);
+      handler.verify({ ...delivery, secrets: fresh.secrets });
+      entry = fresh;
     }
-    const secrets = webhookCredentials(await options.connections.loadCredentials(connectionId)) ?? {};
-    handler.verify({ rawBody, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), secrets, now: now(), toleranceMs });
+    const { connection } = entry;
 
     let body: unknown;
     try {
@@ -103,13 +131,15 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
 
     if (parsed.events.length > 0) {
       try {
-        await signal({ tenantId: connection.tenantId, connectionId }, { events: parsed.events });
+        // Resolves only once Temporal accepted the signal carrying these events (durably, for their workflow):
+        // a 202 is never given for events still waiting in the shim.
+        await signal.submit({ tenantId: connection.tenantId, connectionId }, parsed.events);
       } catch (error) {
         request.log.error({ connectionId, err: { name: (error as Error).name } }, 'signalWithStart failed');
         throw new WebhookError(503, 'temporal_unavailable', 'The sync engine is unreachable; retry later.', { 'retry-after': retryAfter });
       }
     }
-    request.log.info({ connectionId, provider, accepted: parsed.events.length }, 'webhook accepted');
+    request.log.info({ connectionId, provider, accepted: parsed.events.length, ms: Math.round(reply.elapsedTime) }, 'webhook accepted');
     return reply.code(202).send({ accepted: parsed.events.length });
   });
 }

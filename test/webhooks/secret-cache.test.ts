@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionsRepository } from '../../src/store/connections-repository';
+import { buildShimApp } from '../../src/webhooks/app';
+import { salesforceDelivery, salesforceEvent, startWebhookFixture, type WebhookFixture } from './support';
+
+const TTL_MS = 3_000;
+
+/**
+ * The shim's per-connection cache of the connection row and unsealed webhook secret, against real
+ * PostgreSQL and Temporal: deliveries within the TTL cost no load, a new secret (reauthorise) is
+ * accepted at once, the old one is refused once the TTL has passed, and forged signatures neither
+ * get cached as valid nor turn into a load each.
+ */
+describe('webhook secret cache', () => {
+  let f: WebhookFixture;
+  let app: FastifyInstance;
+  let url: string;
+  const loads = { rows: 0, unseals: 0 };
+
+  beforeAll(async () => {
+    f = await startWebhookFixture();
+    // The real repository, counted.
+    const connections: Pick<ConnectionsRepository, 'getConnection' | 'loadCredentials'> = {
+      getConnection: (id) => {
+        loads.rows += 1;
+        return f.connections.getConnection(id);
+      },
+      loadCredentials: (id) => {
+        loads.unseals += 1;
+        return f.connections.loadCredentials(id);
+      },
+    };
+    app = buildShimApp({ readiness: {}, webhooks: { connections, signal: { client: f.client, taskQueue: f.taskQueue }, secretCacheTtlMs: TTL_MS } });
+    url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/webhooks/salesforce/${f.ids.salesforce}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await f?.stop();
+  });
+
+  const post = async (secret: string, eventId: string): Promise<{ status: number; code?: string }> => {
+    const signed = salesforceDelivery(secret, [salesforceEvent({ eventId })]);
+    const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
+    return { status: response.status, ...((await response.json()) as { code?: string }) };
+  };
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('loads once for concurrent and repeated deliveries, takes a new secret at once and drops the old one within the TTL', async () => {
+    const oldSecret = f.secrets.salesforce;
+    const first = await Promise.all(Array.from({ length: 20 }, (_, index) => post(oldSecret, `cached-${index}`)));
+    expect(first.map((answer) => answer.status)).toEqual(first.map(() => 202));
+    expect(loads).toEqual({ rows: 1, unseals: 1 });
+
+    // Forgeries: refused, and not a load each (a mismatch reloads at most once a second).
+    const forged = await Promise.all(Array.from({ length: 10 }, (_, index) => post('not-the-secret', `forged-${index}`)));
+    expect(forged.map((answer) => `${answer.status} ${answer.code}`)).toEqual(forged.map(() => '401 signature_invalid'));
+    expect(loads.rows).toBeLessThanOrEqual(2);
+
+    // Reauthorise with a new webhook secret: the vendor signs with it from now on.
+    const newSecret = `${oldSecret}-rotated`;
+    await f.connections.replaceCredentials(f.ids.salesforce, { webhook: { secret: newSecret } });
+    await sleep(1_100);
+    const beforeNew = loads.rows;
+    expect(await post(newSecret, 'new-secret-1')).toEqual({ status: 202, accepted: 1 });
+    expect(loads.rows).toBe(beforeNew + 1);
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, index) => post('still-not-the-secret', `forged-again-${index}`)));
+    expect(burst.every((answer) => answer.status === 401)).toBe(true);
+    expect(loads.rows - beforeNew).toBeLessThanOrEqual(3);
+
+    // The old secret is refused once the cache entry has expired (here at once: the reload replaced it).
+    expect(await post(oldSecret, 'old-secret-after')).toMatchObject({ status: 401, code: 'signature_invalid' });
+    await sleep(TTL_MS);
+    expect(await post(oldSecret, 'old-secret-after-ttl')).toMatchObject({ status: 401, code: 'signature_invalid' });
+    expect(await post(newSecret, 'new-secret-2')).toEqual({ status: 202, accepted: 1 });
+
+    const eventIds = (await f.signals(f.ids.salesforce)).flatMap((notices) => notices.events.map((event) => event.eventId));
+    expect(eventIds.filter((id) => !id!.startsWith('cached-'))).toEqual(['new-secret-1', 'new-secret-2']);
+    expect(eventIds.filter((id) => id!.startsWith('cached-')).sort()).toEqual(first.map((_, index) => `cached-${index}`).sort());
+  });
+
+  it('a disabled connection is refused within the TTL (not at once), and an unknown connection id is not cached', async () => {
+    await f.connections.setStatus(f.ids.salesforce, 'disabled');
+    await sleep(TTL_MS);
+    const signed = salesforceDelivery(`${f.secrets.salesforce}-rotated`, [salesforceEvent()]);
+    const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ code: 'unknown_connection' });
+
+    const rowsBefore = loads.rows;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const unknown = await fetch(url.replace(f.ids.salesforce, 'no-such-connection'), { method: 'POST', headers: signed.headers, body: signed.body });
+      expect(unknown.status).toBe(404);
+    }
+    expect(loads.rows - rowsBefore).toBe(3);
+  });
+});
