@@ -18,6 +18,8 @@ export interface BackfillRun {
   recordsPerSecond: number;
   /** From the first record written in HubSpot to the last: the steady rate without start-up (export job). */
   steadyRecordsPerSecond: number;
+  /** From the first record written in HubSpot to the last. */
+  writingSeconds: number;
   firstWriteAfterSeconds: number;
   vendor429s: number;
   /** 429s answered after the first 10 s window of writing. */
@@ -58,6 +60,7 @@ export async function runContactBackfill(stack: Stack, onSample?: (sample: Backf
     seconds,
     recordsPerSecond: written / seconds,
     steadyRecordsPerSecond: lastWrite.t > firstWrite.t ? (lastWrite.written - firstWrite.written) / (lastWrite.t - firstWrite.t) : Number.NaN,
+    writingSeconds: lastWrite.t - firstWrite.t,
     firstWriteAfterSeconds: firstWrite.t,
     vendor429s: last.rateLimited,
     vendor429sAfterFirstWindow: last.rateLimited - window429,

@@ -11,7 +11,9 @@ import { MemoryRateBudgetStore, PostgresRateBudgetStore, type Bucket, type Bucke
  * window, requests counted in buckets of ~1/200 of the window (at least 25 ms). A call is admitted
  * when every bucket that overlaps the window ending now, widened by a small guard, leaves room for
  * it. Any rolling window then holds at most the limit, and the price is at most one bucket plus
- * the guard (about 1.5 % of HubSpot's 10 s). Fixed slots of length S, which this replaced, had to
+ * the guard (1.5 % of a 10 s window at the default 100 ms guard). The guard absorbs the jitter
+ * between our admission and the vendor's clock (serialising the body, event-loop lag at both
+ * ends); a spec sets a wider one where a window is spent in bursts (HubSpot's, see its spec). Fixed slots of length S, which this replaced, had to
  * give each slot L/(k+1) for a window of k slots and so never used more than k/(k+1) of L.
  */
 export interface RateWindowPolicy {
