@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runContactBackfill } from './support/backfill-run';
 import { summariseProfiles } from './support/cpu-profile';
-import { cpuSeconds, emitResult, flag, intOption, machineFacts, round } from './support/machine';
+import { cpuSeconds, emitResult, machineCpuSeconds, flag, intOption, machineFacts, round } from './support/machine';
 import { startStack } from './support/stack';
 
 const full = flag('full');
@@ -31,16 +31,20 @@ let stopped = false;
 try {
   const workerPid = stack.worker.pid as number;
   const temporalPid = stack.temporalServerPid;
-  const before = { worker: cpuSeconds(workerPid), temporal: temporalPid ? cpuSeconds(temporalPid) : Number.NaN, bench: process.cpuUsage() };
+  const before = { worker: cpuSeconds(workerPid), temporal: temporalPid ? cpuSeconds(temporalPid) : Number.NaN, bench: process.cpuUsage(), machine: machineCpuSeconds() };
   log(`Backfilling ${records.toLocaleString('en')} contacts, limits off…`);
   const profiling = profile ? await stack.profileWorker() : undefined;
   const run = await runContactBackfill(stack);
   if (profiling) log(`Worker profile: ${await profiling.stop()}`);
   const benchCpu = process.cpuUsage(before.bench);
+  const machineAfter = machineCpuSeconds();
   const cpu = {
     workerSeconds: round(cpuSeconds(workerPid) - before.worker),
     temporalServerSeconds: temporalPid ? round(cpuSeconds(temporalPid) - before.temporal) : null,
     sandboxesAndBenchSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
+    // Every process, PostgreSQL's backends included (they come and go, so they are counted here).
+    machineBusySeconds: round(machineAfter.busy - before.machine.busy),
+    machineBusyPercent: round(((machineAfter.busy - before.machine.busy) / (machineAfter.total - before.machine.total)) * 100),
   };
   const written = run.progress.written[stack.hubspot.id] ?? 0;
   log(`${written} written in ${run.seconds.toFixed(1)} s = ${run.recordsPerSecond.toFixed(0)} records/s (steady ${run.steadyRecordsPerSecond.toFixed(0)}/s); CPU s: ${JSON.stringify(cpu)}.`);

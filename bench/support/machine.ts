@@ -61,6 +61,14 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds the whole machine spent busy (all cores, every process: PostgreSQL too) and in total, from /proc/stat. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  return { busy: (total - idle) / CLOCK_TICKS_PER_SECOND, total: total / CLOCK_TICKS_PER_SECOND };
+}
+
 /** Resident set size of a process in MiB (Linux /proc), or NaN if it is gone. */
 export function rssMiB(pid: number): number {
   try {

@@ -202,7 +202,10 @@ export class RecordLinksRepository {
         `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
          ON CONFLICT (canonical_id, connection_id)
-         DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()`,
+         DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()
+         -- Most links are already there as they are (the source's, from ensureLinks): rewriting
+         -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
+         WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
         [
           states.map((s) => s.link.canonicalId),
           states.map((s) => s.link.connectionId),
