@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { createActivities } from './activities';
 import { ensureSupervisorSchedule, SUPERVISOR_SCHEDULE_ID, type SupervisorScheduleOptions } from './client/supervisor-schedule';
 import { createStoredConnectionRegistry, type StoredConnectionRegistryOptions } from './connectors/stored-connections';
+import { CanonicalRecordsRepository } from './store/canonical-records-repository';
 import { ConflictsRepository } from './store/conflicts-repository';
 import { loadConfigOrExit, type Config } from './config';
 import { ConnectionsRepository } from './store/connections-repository';
@@ -61,6 +62,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
     activities: createActivities({
       connections,
       links: new RecordLinksRepository(pool),
+      canonical: new CanonicalRecordsRepository(pool),
       conflicts: new ConflictsRepository(pool),
       connectors: createStoredConnectionRegistry({ connections, pool, defaults: connectorDefaults }),
       temporal: { client, taskQueue },

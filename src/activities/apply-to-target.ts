@@ -1,18 +1,26 @@
-import type { CrmConnector, ExternalRecord, UpsertInput } from '../connectors/connector';
+import type { CrmConnector, ExternalRecord, UpsertInput, UpsertOutcome } from '../connectors/connector';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
-import type { ObjectType } from '../model/identifiers';
-import { translateReferences } from './reference-translation';
-import { resolveFields, type ObjectConflictPolicies } from '../model/sync';
 import { keyValueOf } from '../connectors/unique-keys';
+import type { ObjectType } from '../model/identifiers';
 import { syncSettingsSchema } from '../model/sync-settings';
+import type { ObjectConflictPolicies } from '../model/sync';
+import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import type { MatchRequest, RecordLinksRepository, RecordSnapshot, SyncedStateWrite } from '../store/record-links-repository';
+import type { MatchRequest, RecordLinksRepository } from '../store/record-links-repository';
+import { reconcileWithCanonical } from './canonical-sync';
+import { translateReferences } from './reference-translation';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
 export interface LinkedRecord extends ExternalRecord {
   canonicalId: string;
+  /**
+   * When the read began, on the database's clock. A snapshot of this record saved later (another
+   * worker wrote the record meanwhile) means the read may predate that write: it is read again.
+   * Absent in histories recorded before reads were timed.
+   */
+  readAt?: string | undefined;
 }
 
 export interface ApplyToTargetInput {
@@ -28,8 +36,8 @@ export type RecordOutcome =
   /** `matched`: the target record existed unlinked and was found by a unique key (first-sync matching). */
   | { canonicalId: string; sourceExternalId: string; status: 'created' | 'updated'; targetExternalId: string; matched?: boolean | undefined }
   /**
-   * Nothing to write: our own write echoing back, fields the policies keep from this source, or a
-   * stale read (the source already holds a newer version, written by the other direction).
+   * Nothing to write: the target already holds the canonical record (our own write echoing back),
+   * changes the policies keep out of it, or a stale read (the source holds a newer version).
    */
   | { canonicalId: string; sourceExternalId: string; status: 'echo' | 'refused-by-policy' | 'stale' }
   /** Could not be written now; the workflow parks it with this reason and retries it later. */
@@ -43,132 +51,156 @@ export interface ApplyToTargetResult {
 export interface ApplyDependencies {
   connectors: ConnectorRegistry;
   links: RecordLinksRepository;
+  canonical: CanonicalRecordsRepository;
   conflicts: ConflictsRepository;
   /** The target connection's settings (its first-sync match keys). */
   connections: Pick<ConnectionsRepository, 'getConnection'>;
 }
 
+/** How a batch reaches the target: record by record (live) or through its bulk path (backfill). */
+export type TargetWrite = (target: CrmConnector, objectType: ObjectType, inputs: readonly UpsertInput[]) => Promise<UpsertOutcome[]>;
+
+export const liveWrite: TargetWrite = (target, objectType, inputs) => target.upsertRecords(objectType, inputs);
+
+export interface ApplyOptions {
+  /** Default: record by record (liveWrite). */
+  write?: TargetWrite | undefined;
+  /** Look unlinked records up in the target by its match keys (default); off when a backfill indexed the target first. */
+  matchInTarget?: boolean | undefined;
+}
+
 /**
- * Writes a batch of source records to one target CRM (architecture §2, "Apply"): field deltas
- * against the last-synced snapshot, echoes stopped, per-field conflicts decided and recorded,
- * references translated through links, upsert by sync id, then links and snapshots saved after
- * the vendor confirmed. Idempotent: run twice, the second run finds only echoes.
+ * Brings one target CRM in line with the canonical records of a batch of source records
+ * (docs/architecture.md, "Apply"). Holding the write lock of each (record, target) pair: unlinked
+ * records are looked for in the target by its match keys; the target's current copies are read;
+ * what the source and the target each changed since their snapshots merges into the canonical
+ * records by the fields' policies (decisions recorded); the target receives the canonical values
+ * it lacks, upserted by sync id; its snapshot is saved once the vendor confirmed. Idempotent: run
+ * twice, the second run finds nothing to write.
  */
-export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTargetInput): Promise<ApplyToTargetResult> {
-  const { tenantId, objectType, sourceConnectionId, targetConnectionId, policies } = input;
-  const target = await deps.connectors.forConnection(targetConnectionId);
+export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTargetInput, options: ApplyOptions = {}): Promise<ApplyToTargetResult> {
+  const write = options.write ?? liveWrite;
+  const { objectType, sourceConnectionId, targetConnectionId } = input;
+  const [source, target] = await Promise.all([deps.connectors.forConnection(sourceConnectionId), deps.connectors.forConnection(targetConnectionId)]);
 
   // Canonical ids may have been merged (first-sync matching) since the batch was linked.
   const linkedNow = await deps.links.canonicalIdsOf(sourceConnectionId, objectType, input.records.map((record) => record.externalId));
-  let records = input.records.map((record) => ({ ...record, canonicalId: linkedNow.get(record.externalId) ?? record.canonicalId }));
-  let states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
-  const stateOf = (canonicalId: string, connectionId: string) =>
-    states.find((state) => state.link.canonicalId === canonicalId && state.link.connectionId === connectionId);
+  const records = input.records.map((record) => ({ ...record, canonicalId: linkedNow.get(record.externalId) ?? record.canonicalId }));
 
-  const outcomes: RecordOutcome[] = [];
-  // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
-  const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
-  for (const record of records.filter(isArchived)) outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' });
-  records = records.filter((record) => !isArchived(record));
-  // First-sync matching: records the target has no link for are looked up there by unique keys.
-  const unlinked = records.filter((record) => !stateOf(record.canonicalId, targetConnectionId));
-  const matching = unlinked.length > 0 ? await matchInTarget(deps, target, input, unlinked) : { canonicalIds: new Map<string, string>(), matched: new Map<string, ExternalRecord>(), taken: [] };
-  if (matching.canonicalIds.size > 0 || matching.taken.length > 0) {
-    const takenIds = new Set(matching.taken.map((outcome) => outcome.sourceExternalId));
-    outcomes.push(...matching.taken);
-    records = records.filter((record) => !takenIds.has(record.externalId)).map((record) => ({ ...record, canonicalId: matching.canonicalIds.get(record.externalId) ?? record.canonicalId }));
-    states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
-  }
+  return deps.canonical.withWriteLocks(
+    records.map((record) => ({ canonicalId: record.canonicalId, connectionId: targetConnectionId })),
+    async () => {
+      const outcomes: RecordOutcome[] = [];
+      let states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
+      const stateOf = (canonicalId: string, connectionId: string) => states.find((state) => state.link.canonicalId === canonicalId && state.link.connectionId === connectionId);
 
-  // The target's current values, to tell its own changes since the snapshot from ours (matched
-  // records were just read by the match itself).
-  const linkedInTarget = records
-    .filter((record) => !matching.matched.has(record.externalId))
-    .map((record) => stateOf(record.canonicalId, targetConnectionId)?.link.externalId)
-    .filter((id): id is string => id !== undefined);
-  const current = new Map((await target.readRecords(objectType, linkedInTarget)).map((record) => [record.externalId, record]));
-  for (const found of matching.matched.values()) current.set(found.externalId, found);
+      // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
+      const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
+      for (const record of records.filter(isArchived)) outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' });
+      let active = records.filter((record) => !isArchived(record));
 
-  const writes: { record: LinkedRecord; input: UpsertInput; targetFields: Record<string, unknown> }[] = [];
-  const decisions: Parameters<ConflictsRepository['record']>[0][number][] = [];
+      // First contact with the target: records it has no link for are looked up there by its match keys.
+      const unlinked = active.filter((record) => !stateOf(record.canonicalId, targetConnectionId));
+      const matching = unlinked.length > 0 && options.matchInTarget !== false ? await matchInTarget(deps, target, input, unlinked) : emptyMatch();
+      if (matching.canonicalIds.size > 0 || matching.taken.length > 0) {
+        const takenIds = new Set(matching.taken.map((outcome) => outcome.sourceExternalId));
+        outcomes.push(...matching.taken);
+        active = active.filter((record) => !takenIds.has(record.externalId)).map((record) => ({ ...record, canonicalId: matching.canonicalIds.get(record.externalId) ?? record.canonicalId }));
+        states = await deps.links.loadSyncedStates(active.map((record) => record.canonicalId));
+      }
 
-  for (const record of records) {
-    // A read older than the version this CRM already holds (the other direction wrote it after
-    // this read was taken): applying it would write back values that were just replaced there.
-    const knownInSource = stateOf(record.canonicalId, sourceConnectionId)?.snapshot?.sourceModifiedAt;
-    if (knownInSource && Date.parse(record.modifiedAt) < knownInSource.getTime()) {
-      outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'stale' });
-      continue;
-    }
-    const targetState = stateOf(record.canonicalId, targetConnectionId);
-    const targetRecord = targetState ? current.get(targetState.link.externalId) : undefined;
-    const resolved = resolveFields({
-      source: { connectionId: sourceConnectionId, fields: record.fields, modifiedAt: record.modifiedAt },
-      target: targetRecord && { connectionId: targetConnectionId, fields: targetRecord.fields, modifiedAt: targetRecord.modifiedAt },
-      snapshot: targetState?.snapshot?.fields,
-      sourceSnapshot: sourceDeltaBase(stateOf(record.canonicalId, sourceConnectionId)?.snapshot, targetState?.snapshot),
-      policies,
-    });
-    if (targetRecord && !targetState?.snapshot) firstContact(resolved.write, record, targetRecord, sourceConnectionId, targetConnectionId);
-    for (const decision of resolved.decisions) {
-      decisions.push({ tenantId, objectType, canonicalId: record.canonicalId, ...decision });
-    }
-    const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
-    // A matched record is written even with no field to change: it must carry the sync id.
-    if (Object.keys(resolved.write).length === 0 && targetState && !matching.matched.has(record.externalId)) {
-      outcomes.push({ ...base, status: resolved.echo ? 'echo' : 'refused-by-policy' });
-      continue;
-    }
-    const references = await translateReferences(deps.links, objectType, record.references, sourceConnectionId, targetConnectionId);
-    if ('missing' in references) {
-      outcomes.push({
-        ...base,
-        status: 'parked',
-        reason: 'dependency',
-        error: { provider: target.provider, errorClass: 'not-found', message: `waiting for ${references.missing} to be synced to ${targetConnectionId}` },
+      // A read that began before we last wrote the record there may predate that write: it is
+      // taken again rather than mistaken for the source CRM's own edit (reverting ours).
+      const maybeStale = active.filter((record) => {
+        const written = stateOf(record.canonicalId, sourceConnectionId)?.snapshot?.writtenAt;
+        return record.readAt !== undefined && written != null && written.getTime() > Date.parse(record.readAt);
       });
-      continue;
-    }
-    writes.push({
-      record,
-      input: { syncId: record.canonicalId, fields: resolved.write, references: references.translated, externalId: targetState?.link.externalId },
-      // On first contact the target's snapshot records what the SOURCE holds (plus what was
-      // written): fields where the target kept its own newer value then read as the target's
-      // changes when the other direction runs, and flow back to the source instead of looking
-      // already synced while the two CRMs disagree.
-      targetFields: { ...(targetState?.snapshot?.fields ?? record.fields), ...resolved.write },
-    });
-  }
+      if (maybeStale.length > 0) {
+        const reread = new Map((await source.readRecords(objectType, maybeStale.map((record) => record.externalId))).map((record) => [record.externalId, record]));
+        active = active.map((record) => {
+          const fresh = reread.get(record.externalId);
+          return fresh ? { ...fresh, canonicalId: record.canonicalId } : record;
+        });
+      }
 
-  const results = writes.length > 0 ? await target.upsertRecords(objectType, writes.map((write) => write.input)) : [];
-  const synced: SyncedStateWrite[] = [];
-  results.forEach((result, index) => {
-    const { record, targetFields } = writes[index] as (typeof writes)[number];
-    const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
-    if (result.status === 'failed') {
-      outcomes.push({ ...base, status: 'parked', reason: 'failed', error: result.error });
-      return;
-    }
-    const outcome = result.status === 'unchanged' ? 'updated' : result.status;
-    outcomes.push({ ...base, status: outcome, targetExternalId: result.externalId, ...(matching.matched.has(record.externalId) ? { matched: true } : {}) });
-    synced.push(
-      {
-        link: { canonicalId: record.canonicalId, tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
-        fields: targetFields,
-        sourceModifiedAt: result.modifiedAt ? new Date(result.modifiedAt) : null,
-      },
-      {
-        link: { canonicalId: record.canonicalId, tenantId, objectType, connectionId: sourceConnectionId, externalId: record.externalId },
-        fields: record.fields,
-        sourceModifiedAt: new Date(record.modifiedAt),
-      },
-    );
-  });
-  // Only after the vendor confirmed: a crash before this line re-runs the activity, which
-  // upserts by sync id again (idempotent) instead of losing the link.
-  await deps.links.saveSyncedStates(synced);
-  await deps.conflicts.record(decisions);
-  return { outcomes, conflicts: decisions.length };
+      // The target's copies as they are now (matched ones were just read by the match itself).
+      const linkedInTarget = active.flatMap((record) => {
+        const externalId = stateOf(record.canonicalId, targetConnectionId)?.link.externalId;
+        return externalId === undefined || matching.matched.has(record.externalId) ? [] : [externalId];
+      });
+      const current = new Map((await target.readRecords(objectType, linkedInTarget)).map((record) => [record.externalId, record]));
+      for (const found of matching.matched.values()) current.set(found.externalId, found);
+
+      const plan = await reconcileWithCanonical(deps, {
+        tenantId: input.tenantId,
+        objectType,
+        policies: input.policies,
+        source: { connectionId: sourceConnectionId, provider: source.provider },
+        target: { connectionId: targetConnectionId, provider: target.provider },
+        records: active.map((record) => {
+          const targetLink = stateOf(record.canonicalId, targetConnectionId);
+          return {
+            record,
+            sourceState: stateOf(record.canonicalId, sourceConnectionId),
+            targetState: targetLink,
+            targetRecord: targetLink ? current.get(targetLink.link.externalId) : undefined,
+            mustWrite: matching.matched.has(record.externalId),
+          };
+        }),
+      });
+
+      const writes: { record: LinkedRecord; input: UpsertInput; holds: Record<string, unknown>; targetModifiedAt: string | null }[] = [];
+      const referenceCache = new Map<string, string | undefined>();
+      for (const step of plan.steps) {
+        const { record } = step;
+        const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
+        if (step.write === undefined) {
+          outcomes.push({ ...base, status: step.idle });
+          continue;
+        }
+        const references = await translateReferences(deps.links, objectType, record.references, sourceConnectionId, targetConnectionId, referenceCache);
+        if ('missing' in references) {
+          outcomes.push({
+            ...base,
+            status: 'parked',
+            reason: 'dependency',
+            error: { provider: target.provider, errorClass: 'not-found', message: `waiting for ${references.missing} to be synced to ${targetConnectionId}` },
+          });
+          continue;
+        }
+        writes.push({
+          record,
+          input: { syncId: record.canonicalId, fields: step.write, references: references.translated, externalId: step.targetExternalId },
+          holds: step.holdsAfterWrite,
+          targetModifiedAt: step.targetModifiedAt,
+        });
+      }
+
+      const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
+      const synced = results.flatMap((result, index) => {
+        const { record, holds, targetModifiedAt } = writes[index] as (typeof writes)[number];
+        const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
+        if (result.status === 'failed') {
+          outcomes.push({ ...base, status: 'parked', reason: 'failed', error: result.error });
+          return [];
+        }
+        outcomes.push({ ...base, status: result.status === 'unchanged' ? 'updated' : result.status, targetExternalId: result.externalId, ...(matching.matched.has(record.externalId) ? { matched: true } : {}) });
+        return [
+          {
+            link: { canonicalId: record.canonicalId, tenantId: input.tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
+            fields: holds,
+            written: true,
+            // A vendor that does not report the new modstamp: the read before the write bounds it.
+            sourceModifiedAt: result.modifiedAt ? new Date(result.modifiedAt) : targetModifiedAt ? new Date(targetModifiedAt) : null,
+          },
+        ];
+      });
+      // Only after the vendor confirmed: a crash before this line re-runs the activity, which
+      // upserts by sync id again (idempotent) and finds our values already there.
+      await deps.links.saveSyncedStates(synced);
+      return { outcomes, conflicts: plan.conflicts };
+    },
+  );
 }
 
 interface MatchOutcome {
@@ -180,17 +212,19 @@ interface MatchOutcome {
   taken: RecordOutcome[];
 }
 
+const emptyMatch = (): MatchOutcome => ({ canonicalIds: new Map(), matched: new Map(), taken: [] });
+
 /**
  * Looks for the unlinked records in the target by the target connection's match keys (in order;
  * a record matched by one key is not looked up by the next), then links the matches under the
- * store's matching lock (RecordLinksRepository.adoptMatches: merges the canonical ids both
- * directions of a first sync gave one person; never steals a target record paired with another
- * source record). A candidate already carrying this record's sync id is preferred, then the
- * oldest id, so repeated runs pick the same record.
+ * store's matching lock (RecordLinksRepository.adoptMatches: merges canonical records that turn
+ * out to be one person; never steals a target record paired with another source record). A
+ * candidate already carrying this record's sync id is preferred, then the oldest id, so repeated
+ * runs pick the same record.
  */
 async function matchInTarget(deps: ApplyDependencies, target: CrmConnector, input: ApplyToTargetInput, unlinked: readonly LinkedRecord[]): Promise<MatchOutcome> {
-  const outcome: MatchOutcome = { canonicalIds: new Map(), matched: new Map(), taken: [] };
-  const keys = await matchKeysOf(deps, input.targetConnectionId, input.objectType);
+  const outcome = emptyMatch();
+  const keys = await matchKeysOf(deps.connections, input.targetConnectionId, input.objectType);
   let remaining = [...unlinked];
   for (const field of keys) {
     const withValue = remaining.flatMap((record) => {
@@ -236,43 +270,12 @@ async function matchInTarget(deps: ApplyDependencies, target: CrmConnector, inpu
   return outcome;
 }
 
-/** The target connection's match keys for an object (settings.sync.matchKeys, defaults applied). */
-async function matchKeysOf(deps: ApplyDependencies, connectionId: string, objectType: ObjectType): Promise<string[]> {
-  const connection = await deps.connections.getConnection(connectionId);
+/** A connection's match keys for an object (settings.sync.matchKeys, defaults applied). */
+export async function matchKeysOf(connections: Pick<ConnectionsRepository, 'getConnection'>, connectionId: string, objectType: ObjectType): Promise<string[]> {
+  const connection = await connections.getConnection(connectionId);
   const settings = syncSettingsSchema.safeParse(connection?.settings.sync ?? {});
   if (!settings.success) throw new Error(`connection ${connectionId} settings.sync is invalid: ${settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   return settings.data.matchKeys[objectType] ?? [];
-}
-
-/**
- * A matched pair's first sync (no snapshot yet): both directions may read both records before
- * either writes, so each must decide the same way or they swap values. The newer record (by
- * modstamp, then connection id) keeps the fields it holds; the older one only fills its gaps.
- */
-/**
- * The base to measure the source's changes against. Snapshots are kept per connection, not per
- * pair: the source's own snapshot is right only when the target was synced at or after it (the
- * target then holds what the source held); otherwise (a third CRM that never received the
- * record, a write that failed and is retried) it would hide fields the target still lacks, so the
- * target's snapshot is used, as before. Per-pair snapshots would remove the guesswork.
- */
-function sourceDeltaBase(source: RecordSnapshot | undefined, target: RecordSnapshot | undefined): Record<string, unknown> | undefined {
-  if (source && target && source.syncedAt.getTime() <= target.syncedAt.getTime()) return source.fields;
-  return target?.fields;
-}
-
-function firstContact(write: Record<string, unknown>, source: LinkedRecord, target: ExternalRecord, sourceConnectionId: string, targetConnectionId: string): void {
-  const sourceNewer = source.modifiedAt === target.modifiedAt ? sourceConnectionId > targetConnectionId : source.modifiedAt > target.modifiedAt;
-  for (const field of Object.keys(write)) {
-    if (field === 'custom') continue;
-    const held = target.fields[field];
-    const targetHasValue = held !== null && held !== undefined;
-    // Two CRMs that already held the same person: the newer record's values win where both have
-    // one, but an empty value never erases one (which record is "newer" compares two vendors'
-    // clocks and can be a matter of milliseconds; a missing job title must not wipe the other's).
-    const empty = write[field] === null || write[field] === undefined;
-    if (targetHasValue && (!sourceNewer || empty)) delete write[field];
-  }
 }
 
 function rank(candidate: ExternalRecord, record: LinkedRecord): number {
@@ -283,4 +286,3 @@ function rank(candidate: ExternalRecord, record: LinkedRecord): number {
 function compareIds(a: string, b: string): number {
   return /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0;
 }
-

@@ -1,15 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CrmConnector, ExternalRecord, UpsertInput } from '../connectors/connector';
+import type { CrmConnector, ExternalRecord } from '../connectors/connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
-import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
+import { objectConflictPoliciesSchema, type ObjectConflictPolicies } from '../model/sync';
+import { syncSettingsSchema } from '../model/sync-settings';
+import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
+import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import type { RecordLinksRepository, SyncedStateWrite } from '../store/record-links-repository';
+import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
+import { applyToTarget, type LinkedRecord, type TargetWrite } from './apply-to-target';
 import { ExportReadAhead } from './export-read-ahead';
-import { translateReferences } from './reference-translation';
+import { linkRecords } from './sync-activities';
 
 /**
  * The backfill's side effects (architecture §2, "Backfill"). The workflow only ever sees cursors
@@ -45,6 +49,11 @@ export interface BackfillPageInput {
   chunkSize: number;
   /** How many failures to list (all are counted). */
   failureListLimit: number;
+  /**
+   * The targets' existing records were linked by match keys before the first page
+   * (indexBackfillTargets): unlinked records need not be looked up there one search at a time.
+   */
+  targetsIndexed?: boolean | undefined;
 }
 
 export interface BackfillPageResult {
@@ -71,6 +80,8 @@ export interface BackfillActivityDependencies {
   connections: ConnectionsRepository;
   connectors: ConnectorRegistry;
   links: RecordLinksRepository;
+  canonical: CanonicalRecordsRepository;
+  conflicts: ConflictsRepository;
   /** Chunks of one page written at once (default 3): enough to overlap PostgreSQL with vendor calls. */
   chunksInFlight?: number | undefined;
 }
@@ -114,6 +125,31 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
     },
 
     /**
+     * Links the records each target already holds to canonical records by its match keys, reading
+     * the target's export once (position heartbeated, so a retry resumes there): the pages then
+     * update those records instead of creating them again, with no search per record.
+     */
+    async indexBackfillTargets(input: { tenantId: string; objectType: ObjectType; targetConnectionIds: string[] }): Promise<{ linked: Record<string, number> }> {
+      const context = Context.current();
+      const resumed = indexCheckpointFrom(activityInfo().heartbeatDetails);
+      const linked: Record<string, number> = { ...resumed?.linked };
+      for (const [index, connectionId] of input.targetConnectionIds.entries()) {
+        if (resumed && index < resumed.target) continue;
+        const connector = await deps.connectors.forConnection(connectionId);
+        let cursor: string | undefined = (resumed?.target === index ? resumed.cursor : null) ?? (await connector.bulk.startExport(input.objectType));
+        while (cursor) {
+          const readAt = await deps.links.databaseNow();
+          const page = await connector.bulk.readExportPage(cursor);
+          await linkRecords(deps, input.tenantId, connectionId, input.objectType, page.records, readAt);
+          linked[connectionId] = (linked[connectionId] ?? 0) + page.records.length;
+          cursor = page.nextCursor;
+          context.heartbeat({ target: cursor ? index : index + 1, cursor: cursor ?? null, linked } satisfies IndexCheckpoint);
+        }
+      }
+      return { linked };
+    },
+
+    /**
      * Reads one export page and writes it to every target through its bulk path, chunk by chunk.
      * After each chunk it heartbeats a checkpoint (cursor, offset, counts so far); a retried attempt
      * of the same page (worker killed, timeout) re-reads the page and resumes at the checkpoint.
@@ -136,6 +172,7 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       beat();
 
       const source = await deps.connectors.forConnection(input.sourceConnectionId);
+      const readAt = await deps.links.databaseNow();
       const page = await readAhead.read(input.sourceConnectionId, input.cursor, () => source.bulk.readExportPage(input.cursor));
       const { nextCursor } = page;
       if (nextCursor) readAhead.prefetch(input.sourceConnectionId, nextCursor, () => source.bulk.readExportPage(nextCursor));
@@ -166,7 +203,7 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       try {
         await untilCancelled(
           inFlightUntilFirstFailure(offsets, deps.chunksInFlight ?? DEFAULT_CHUNKS_IN_FLIGHT, async (offset) => {
-            count(offset, await writeChunk(deps, input, page.records.slice(offset, offset + input.chunkSize), targets));
+            count(offset, await writeChunk(deps, input, page.records.slice(offset, offset + input.chunkSize), targets, readAt));
           }),
         );
       } finally {
@@ -183,6 +220,20 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       };
     },
   };
+}
+
+interface IndexCheckpoint {
+  /** The target being indexed (its position in the list). */
+  target: number;
+  /** Its next export page; null: start its export. */
+  cursor: string | null;
+  linked: Record<string, number>;
+}
+
+function indexCheckpointFrom(details: unknown): IndexCheckpoint | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const checkpoint = details as Partial<IndexCheckpoint>;
+  return typeof checkpoint.target === 'number' ? { target: checkpoint.target, cursor: checkpoint.cursor ?? null, linked: { ...checkpoint.linked } } : undefined;
 }
 
 function resumeFrom(details: unknown, cursor: string): PageCheckpoint | undefined {
@@ -237,88 +288,64 @@ interface ChunkResult {
   failures: BackfillFailure[];
 }
 
-/** Links the chunk's source records, then writes it to every target in parallel. */
+/**
+ * Links the chunk's source records (sync id, then match keys: the same path as live changes),
+ * then brings every target in line with their canonical records in parallel, through its bulk path.
+ */
 async function writeChunk(
   deps: BackfillActivityDependencies,
   input: BackfillPageInput,
   chunk: readonly ExternalRecord[],
   targets: readonly { id: string; connector: CrmConnector }[],
+  readAt: string,
 ): Promise<ChunkResult[]> {
-  const canonical = await deps.links.ensureLinks(
-    input.tenantId,
-    input.sourceConnectionId,
-    input.objectType,
-    chunk.map((record) => ({ externalId: record.externalId, proposedCanonicalId: record.syncId && isUuid(record.syncId) ? record.syncId : randomUUID() })),
-  );
-  const linked = chunk.flatMap((record) => {
-    const canonicalId = canonical.get(record.externalId);
-    return canonicalId ? [{ record, canonicalId }] : [];
-  });
-  const states = await deps.links.loadSyncedStates(linked.map((item) => item.canonicalId));
-  const results = await Promise.all(targets.map((target) => writeToTarget(deps, input, linked, states, target)));
-  // Records ensureLinks could not link this time (a copied sync id raced): counted as failed for every target.
-  const unlinked = chunk.filter((record) => !canonical.has(record.externalId));
-  results.forEach((result, index) => {
-    const provider = (targets[index] as (typeof targets)[number]).connector.provider;
-    for (const record of unlinked) {
-      result.failures.push({ sourceExternalId: record.externalId, targetConnectionId: result.targetConnectionId, error: { provider, errorClass: 'conflict', message: 'could not link the record to a canonical id; the next backfill retries it' } });
-    }
-  });
-  return results;
+  const linked = await linkRecords(deps, input.tenantId, input.sourceConnectionId, input.objectType, chunk, readAt);
+  const policies = await conflictPoliciesOf(deps, input.sourceConnectionId, input.objectType);
+  return Promise.all(targets.map((target) => writeToTarget(deps, input, linked, policies, target)));
 }
 
 async function writeToTarget(
   deps: BackfillActivityDependencies,
   input: BackfillPageInput,
-  linked: readonly { record: ExternalRecord; canonicalId: string }[],
-  states: Awaited<ReturnType<RecordLinksRepository['loadSyncedStates']>>,
+  linked: LinkedRecord[],
+  policies: ObjectConflictPolicies,
   target: { id: string; connector: CrmConnector },
 ): Promise<ChunkResult> {
-  const { tenantId, objectType, sourceConnectionId } = input;
-  const targetLink = new Map(states.filter((state) => state.link.connectionId === target.id).map((state) => [state.link.canonicalId, state.link.externalId]));
   const failures: BackfillFailure[] = [];
-  const writes: { record: ExternalRecord; canonicalId: string; upsert: UpsertInput }[] = [];
-  const referenceCache = new Map<string, string | undefined>();
-  for (const { record, canonicalId } of linked) {
-    const references = await translateReferences(deps.links, objectType, record.references, sourceConnectionId, target.id, referenceCache);
-    if ('missing' in references) {
-      failures.push({
-        sourceExternalId: record.externalId,
-        targetConnectionId: target.id,
-        error: { provider: target.connector.provider, errorClass: 'not-found', message: `${references.missing} is not synced to ${target.id} yet (backfill it first)` },
-      });
-      continue;
-    }
-    writes.push({ record, canonicalId, upsert: { syncId: canonicalId, fields: record.fields, references: references.translated, externalId: targetLink.get(canonicalId) } });
-  }
-  if (writes.length === 0) return { targetConnectionId: target.id, written: 0, failures };
-
-  let outcomes;
+  if (linked.length === 0) return { targetConnectionId: target.id, written: 0, failures };
+  let result;
   try {
-    outcomes = await withChunkRetries(() => target.connector.bulk.upsert(objectType, writes.map((write) => write.upsert)));
+    result = await applyToTarget(
+      deps,
+      { tenantId: input.tenantId, objectType: input.objectType, sourceConnectionId: input.sourceConnectionId, targetConnectionId: target.id, records: linked, policies },
+      { write: bulkWrite, matchInTarget: !input.targetsIndexed },
+    );
   } catch (error) {
     // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
     // anything else cannot succeed by retrying, so the chunk counts as failed for this target only.
     if (!(error instanceof ConnectorError) || retriedClasses.has(error.errorClass)) throw error;
-    for (const write of writes) failures.push({ sourceExternalId: write.record.externalId, targetConnectionId: target.id, error: error.toInfo() });
+    for (const record of linked) failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: error.toInfo() });
     return { targetConnectionId: target.id, written: 0, failures };
   }
-
-  const synced: SyncedStateWrite[] = [];
-  outcomes.forEach((outcome, index) => {
-    const { record, canonicalId } = writes[index] as (typeof writes)[number];
-    if (outcome.status === 'failed') {
-      failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: outcome.error });
-      return;
+  let written = 0;
+  for (const outcome of result.outcomes) {
+    if (outcome.status !== 'parked') {
+      written += 1;
+      continue;
     }
-    // The same links and snapshots the live path saves, so later changes are deltas and echoes stop.
-    synced.push(
-      { link: { canonicalId, tenantId, objectType, connectionId: target.id, externalId: outcome.externalId }, fields: record.fields, sourceModifiedAt: outcome.modifiedAt ? new Date(outcome.modifiedAt) : null },
-      { link: { canonicalId, tenantId, objectType, connectionId: sourceConnectionId, externalId: record.externalId }, fields: record.fields, sourceModifiedAt: new Date(record.modifiedAt) },
-    );
-  });
-  await deps.links.saveSyncedStates(synced);
-  return { targetConnectionId: target.id, written: synced.length / 2, failures };
+    const error = outcome.reason === 'dependency' ? { ...outcome.error, message: `${outcome.error.message} (backfill it first)` } : outcome.error;
+    failures.push({ sourceExternalId: outcome.sourceExternalId, targetConnectionId: target.id, error });
+  }
+  return { targetConnectionId: target.id, written, failures };
+}
+
+const bulkWrite: TargetWrite = (target, objectType, inputs) => withChunkRetries(() => target.bulk.upsert(objectType, inputs));
+
+/** The source connection's conflict policies for an object (settings.sync.conflictPolicies, defaults applied). */
+async function conflictPoliciesOf(deps: Pick<BackfillActivityDependencies, 'connections'>, connectionId: string, objectType: ObjectType): Promise<ObjectConflictPolicies> {
+  const connection = await deps.connections.getConnection(connectionId);
+  const settings = syncSettingsSchema.parse(connection?.settings.sync ?? {});
+  return settings.conflictPolicies[objectType] ?? objectConflictPoliciesSchema.parse({});
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ConnectorRegistry } from '../connectors/registry';
+import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
@@ -13,6 +14,7 @@ import { createSyncActivities } from './sync-activities';
 export interface ActivityDependencies {
   connections: ConnectionsRepository;
   links: RecordLinksRepository;
+  canonical: CanonicalRecordsRepository;
   conflicts: ConflictsRepository;
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */

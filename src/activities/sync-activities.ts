@@ -5,7 +5,8 @@ import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers'
 import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
-import type { LinkedRecord } from './apply-to-target';
+import { keyValueOf } from '../connectors/unique-keys';
+import { matchKeysOf, type LinkedRecord } from './apply-to-target';
 
 export interface SyncConfig {
   tenantId: string;
@@ -31,17 +32,40 @@ export interface SyncActivityDependencies {
   links: RecordLinksRepository;
 }
 
-/** Links source records to canonical ids once, before the batch fans out to several targets. */
-async function linkRecords(deps: SyncActivityDependencies, tenantId: string, connectionId: string, objectType: ObjectType, records: readonly ExternalRecord[]): Promise<LinkedRecord[]> {
+/**
+ * Links source records to canonical ids once, before the batch fans out to several targets: by the
+ * sync id they carry, else by the connection's match keys (the same person met first in another
+ * CRM), else to a new canonical record. `readAt` is when the read began (database clock).
+ */
+export async function linkRecords(
+  deps: Pick<SyncActivityDependencies, 'connections' | 'links'>,
+  tenantId: string,
+  connectionId: string,
+  objectType: ObjectType,
+  records: readonly ExternalRecord[],
+  readAt: string,
+): Promise<LinkedRecord[]> {
+  const keyFields = await matchKeysOf(deps.connections, connectionId, objectType);
   const canonical = await deps.links.ensureLinks(
     tenantId,
     connectionId,
     objectType,
-    records.map((record) => ({ externalId: record.externalId, proposedCanonicalId: record.syncId && isUuid(record.syncId) ? record.syncId : randomUUID() })),
+    records.map((record) => {
+      const carriesSyncId = Boolean(record.syncId && isUuid(record.syncId));
+      return {
+        externalId: record.externalId,
+        proposedCanonicalId: carriesSyncId ? (record.syncId as string) : randomUUID(),
+        carriesSyncId,
+        keys: keyFields.flatMap((field) => {
+          const value = keyValueOf(field, record.fields);
+          return value === undefined ? [] : [{ field, value }];
+        }),
+      };
+    }),
   );
   return records.flatMap((record) => {
     const canonicalId = canonical.get(record.externalId);
-    return canonicalId ? [{ ...record, canonicalId }] : [];
+    return canonicalId ? [{ ...record, canonicalId, readAt }] : [];
   });
 }
 
@@ -61,8 +85,9 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     /** One page of changes since the watermark, already linked to canonical ids. */
     async pollChanges(input: { tenantId: string; connectionId: string; objectType: ObjectType; since: string; cursor?: string | undefined }): Promise<{ records: LinkedRecord[]; nextCursor?: string | undefined; highWatermark: string }> {
       const connector = await deps.connectors.forConnection(input.connectionId);
+      const readAt = await deps.links.databaseNow();
       const page = await connector.listChanges(input.objectType, { since: input.since, cursor: input.cursor });
-      return { records: await linkRecords(deps, input.tenantId, input.connectionId, input.objectType, page.records), nextCursor: page.nextCursor, highWatermark: page.highWatermark };
+      return { records: await linkRecords(deps, input.tenantId, input.connectionId, input.objectType, page.records, readAt), nextCursor: page.nextCursor, highWatermark: page.highWatermark };
     },
 
     /**
@@ -84,8 +109,9 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     /** The current state of records named by change notices, linked to canonical ids. */
     async readAndLinkRecords(input: { tenantId: string; connectionId: string; objectType: ObjectType; externalIds: string[] }): Promise<LinkedRecord[]> {
       const connector = await deps.connectors.forConnection(input.connectionId);
+      const readAt = await deps.links.databaseNow();
       const records = await connector.readRecords(input.objectType, input.externalIds);
-      return linkRecords(deps, input.tenantId, input.connectionId, input.objectType, records);
+      return linkRecords(deps, input.tenantId, input.connectionId, input.objectType, records, readAt);
     },
   };
 }

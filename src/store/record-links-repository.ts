@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { withTransaction, type Queryable } from './database';
@@ -18,6 +19,8 @@ export interface RecordSnapshot {
   fields: Record<string, unknown>;
   sourceModifiedAt: Date | null;
   syncedAt: Date;
+  /** When we last wrote the record in that connection (null: known only from reads). */
+  writtenAt: Date | null;
 }
 
 export interface SyncedState {
@@ -29,6 +32,8 @@ export interface SyncedStateWrite {
   link: RecordLink;
   fields: Record<string, unknown>;
   sourceModifiedAt: Date | null;
+  /** Saved after writing these fields there (not after reading them). */
+  written?: boolean | undefined;
 }
 
 /**
@@ -47,16 +52,15 @@ export class RecordLinksRepository {
   }
 
   /**
-   * The canonical id of each external record of one connection, linking the unlinked ones:
-   * to the id the CRM itself carries (its external-id field), else to a fresh one. Idempotent and
-   * safe under concurrency: whoever links first wins and everyone reads the same answer.
+   * The canonical id of each external record of one connection, linking the unlinked ones: to the
+   * id the CRM itself carries (its external-id field); else to the canonical record that already
+   * holds one of its match keys (the same person met first in another CRM); else to a new one,
+   * whose first key it then holds. The keys' primary key decides who is first, so copies of one
+   * person met by several connections at once still end as one canonical record. A record whose
+   * canonical record already has another record in this connection (a duplicate in this CRM, or a
+   * copied external-id value) gets a canonical record of its own. Idempotent.
    */
-  async ensureLinks(
-    tenantId: string,
-    connectionId: string,
-    objectType: ObjectType,
-    records: readonly { externalId: string; proposedCanonicalId: string }[],
-  ): Promise<Map<string, string>> {
+  async ensureLinks(tenantId: string, connectionId: string, objectType: ObjectType, records: readonly LinkRequest[]): Promise<Map<string, string>> {
     if (records.length === 0) return new Map();
     const externalIds = records.map((record) => record.externalId);
     const select = async (): Promise<Map<string, string>> => {
@@ -67,26 +71,80 @@ export class RecordLinksRepository {
       return new Map(found.rows.map((row) => [row.external_id, row.canonical_id]));
     };
     let linked = await select();
-    const missing = records.filter((record) => !linked.has(record.externalId));
-    if (missing.length > 0) {
-      // ON CONFLICT DO NOTHING covers both races: the external record linked meanwhile, or the
-      // proposed canonical id already linked to another record of this connection (a copied
-      // external-id value); the latter is retried with a fresh id by the caller's next call.
-      await this.pool.query(
+    let missing = records.filter((record) => !linked.has(record.externalId));
+    if (missing.length === 0) return linked;
+
+    const chosen = await this.canonicalIdsByKeys(tenantId, objectType, missing);
+    const insertLinks = (entries: readonly { externalId: string; canonicalId: string }[]) =>
+      this.pool.query(
         `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+         SELECT id, $2, $3, $4, ext FROM unnest($1::uuid[], $5::text[]) AS u (id, ext)
          ON CONFLICT DO NOTHING`,
-        [
-          missing.map((record) => record.proposedCanonicalId),
-          missing.map(() => connectionId),
-          missing.map(() => tenantId),
-          missing.map(() => objectType),
-          missing.map((record) => record.externalId),
-        ],
+        [entries.map((entry) => entry.canonicalId), connectionId, tenantId, objectType, entries.map((entry) => entry.externalId)],
       );
+    await insertLinks(missing.map((record) => ({ externalId: record.externalId, canonicalId: chosen.get(record.externalId) ?? record.proposedCanonicalId })));
+    linked = await select();
+    missing = missing.filter((record) => !linked.has(record.externalId));
+    if (missing.length > 0) {
+      await insertLinks(missing.map((record) => ({ externalId: record.externalId, canonicalId: randomUUID() })));
       linked = await select();
     }
+    // Every key of a newly linked record names its canonical record, for the copies met later.
+    const keys = records.flatMap((record) => {
+      const canonicalId = linked.get(record.externalId);
+      return canonicalId ? (record.keys ?? []).map((key) => ({ ...key, canonicalId })) : [];
+    });
+    await this.claimKeys(tenantId, objectType, keys);
     return linked;
+  }
+
+  /** For records not carrying a sync id: the canonical id that holds (or now claims) their first matching key. */
+  private async canonicalIdsByKeys(tenantId: string, objectType: ObjectType, records: readonly LinkRequest[]): Promise<Map<string, string>> {
+    const keyed = records.filter((record) => !record.carriesSyncId && (record.keys?.length ?? 0) > 0);
+    const chosen = new Map<string, string>();
+    if (keyed.length === 0) return chosen;
+    const lookup = async (keys: readonly MatchKey[]): Promise<Map<string, string>> => {
+      const rows = await this.pool.query<{ field: string; value: string; canonical_id: string }>(
+        `SELECT field, value, canonical_id FROM canonical_match_keys
+          WHERE tenant_id = $1 AND object_type = $2 AND (field, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+        [tenantId, objectType, keys.map((key) => key.field), keys.map((key) => key.value)],
+      );
+      return new Map(rows.rows.map((row) => [`${row.field}\u0000${row.value}`, row.canonical_id]));
+    };
+    const keyOf = (key: MatchKey) => `${key.field}\u0000${key.value}`;
+    const held = await lookup(keyed.flatMap((record) => record.keys ?? []));
+    for (const record of keyed) {
+      const holder = (record.keys ?? []).map((key) => held.get(keyOf(key))).find((id) => id !== undefined);
+      if (holder) chosen.set(record.externalId, holder);
+    }
+    const unclaimed = keyed.filter((record) => !chosen.has(record.externalId));
+    if (unclaimed.length > 0) {
+      const firstKeys = unclaimed.map((record) => ({ ...(record.keys?.[0] as MatchKey), canonicalId: record.proposedCanonicalId }));
+      await this.claimKeys(tenantId, objectType, firstKeys);
+      const claimed = await lookup(firstKeys);
+      for (const [index, record] of unclaimed.entries()) {
+        const holder = claimed.get(keyOf(firstKeys[index] as MatchKey));
+        if (holder) chosen.set(record.externalId, holder);
+      }
+    }
+    return chosen;
+  }
+
+  /** Records keys for canonical records; a key someone already holds stays theirs. */
+  async claimKeys(tenantId: string, objectType: ObjectType, keys: readonly (MatchKey & { canonicalId: string })[], db: Queryable = this.pool): Promise<void> {
+    if (keys.length === 0) return;
+    await db.query(
+      `INSERT INTO canonical_match_keys (tenant_id, object_type, field, value, canonical_id)
+       SELECT $1, $2, field, value, id FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k (field, value, id)
+       ON CONFLICT DO NOTHING`,
+      [tenantId, objectType, keys.map((key) => key.field), keys.map((key) => key.value), keys.map((key) => key.canonicalId)],
+    );
+  }
+
+  /** The database's clock: the one clock every worker shares, to order a read against a snapshot. */
+  async databaseNow(): Promise<string> {
+    const result = await this.pool.query<{ now: Date }>('SELECT now() AS now');
+    return (result.rows[0]?.now ?? new Date()).toISOString();
   }
 
   /** External id -> canonical id, for the given records of one connection that are linked. */
@@ -109,7 +167,7 @@ export class RecordLinksRepository {
    * - Candidate linked to a canonical record that has no record in any connection where the
    *   source's has one (typically: the target's own first sync linked it a moment ago, to a fresh
    *   id): the two canonical records are one, and are merged into the smaller id (deterministic,
-   *   so both directions merge the same way), links, snapshots and conflict history moved.
+   *   so both directions merge the same way): links, keys and conflict history moved (mergeCanonical).
    * - Candidate linked to a canonical record that already has a record in the source connection
    *   (another source record holds the pair, e.g. a duplicate in the source CRM): never stolen; the
    *   next candidate is tried, and with none left the result is `taken`, naming the holder.
@@ -181,7 +239,7 @@ export class RecordLinksRepository {
   async loadSyncedStates(canonicalIds: readonly string[], db: Queryable = this.pool): Promise<SyncedState[]> {
     if (canonicalIds.length === 0) return [];
     const result = await db.query<LinkRow & SnapshotRow>(
-      `SELECT ${linkColumns.replace(/(\w+)/g, 'l.$1')}, s.fields, s.source_modified_at, s.synced_at
+      `SELECT ${linkColumns.replace(/(\w+)/g, 'l.$1')}, s.fields, s.source_modified_at, s.synced_at, s.written_at
          FROM record_links l
          LEFT JOIN record_snapshots s USING (canonical_id, connection_id)
         WHERE l.canonical_id = ANY($1::uuid[])
@@ -190,14 +248,14 @@ export class RecordLinksRepository {
     );
     return result.rows.map((row) => ({
       link: toLink(row),
-      snapshot: row.fields ? { fields: row.fields, sourceModifiedAt: row.source_modified_at, syncedAt: row.synced_at as Date } : undefined,
+      snapshot: row.fields ? { fields: row.fields, sourceModifiedAt: row.source_modified_at, syncedAt: row.synced_at as Date, writtenAt: row.written_at } : undefined,
     }));
   }
 
   /** Upserts links and snapshots of a batch in one transaction: all of them land, or none. */
-  async saveSyncedStates(states: readonly SyncedStateWrite[]): Promise<void> {
+  async saveSyncedStates(states: readonly SyncedStateWrite[], db?: Queryable): Promise<void> {
     if (states.length === 0) return;
-    await withTransaction(this.pool, async (tx) => {
+    const save = async (tx: Queryable): Promise<void> => {
       await tx.query(
         `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
@@ -215,18 +273,21 @@ export class RecordLinksRepository {
         ],
       );
       await tx.query(
-        `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[])
+        `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
+         SELECT id, conn, f, m, CASE WHEN w THEN now() END FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::boolean[]) AS u (id, conn, f, m, w)
          ON CONFLICT (canonical_id, connection_id)
-         DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now()`,
+         DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
+                       written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
         [
           states.map((s) => s.link.canonicalId),
           states.map((s) => s.link.connectionId),
           states.map((s) => JSON.stringify(s.fields)),
           states.map((s) => s.sourceModifiedAt),
+          states.map((s) => s.written ?? false),
         ],
       );
-    });
+    };
+    await (db ? save(db) : withTransaction(this.pool, save));
   }
 
   /** Links of one connection and object that still sync (not archived): the base of the mass-delete share. */
@@ -269,8 +330,19 @@ export class RecordLinksRepository {
    */
   async removeLinks(connectionId: string, canonicalIds: readonly string[]): Promise<number> {
     if (canonicalIds.length === 0) return 0;
-    const result = await this.pool.query(`DELETE FROM record_links WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[])`, [connectionId, [...canonicalIds]]);
-    return result.rowCount ?? 0;
+    return withTransaction(this.pool, async (tx) => {
+      const result = await tx.query(`DELETE FROM record_links WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[])`, [connectionId, [...canonicalIds]]);
+      // A record gone from every CRM is forgotten whole: a person created again later with the
+      // same email must not inherit the deleted record's values.
+      await tx.query(
+        `WITH gone AS (
+           SELECT id FROM unnest($1::uuid[]) AS id WHERE NOT EXISTS (SELECT 1 FROM record_links WHERE canonical_id = id)
+         ), keys AS (DELETE FROM canonical_match_keys WHERE canonical_id IN (SELECT id FROM gone))
+         DELETE FROM canonical_records WHERE canonical_id IN (SELECT id FROM gone)`,
+        [[...canonicalIds]],
+      );
+      return result.rowCount ?? 0;
+    });
   }
 
   /** Marks records of a connection archived: kept in the CRM, no longer synced either way. */
@@ -282,6 +354,22 @@ export class RecordLinksRepository {
     );
     return result.rowCount ?? 0;
   }
+}
+
+/** A match key of a record, normalised (src/connectors/unique-keys.ts): `email` = `ada@example.com`. */
+export interface MatchKey {
+  field: string;
+  value: string;
+}
+
+export interface LinkRequest {
+  externalId: string;
+  /** The id the record carries in its external-id field (when a UUID), else a fresh one. */
+  proposedCanonicalId: string;
+  /** The proposed id is the record's own sync id: linked by it, not by its keys. */
+  carriesSyncId?: boolean | undefined;
+  /** Its match keys, in the connection's order. */
+  keys?: readonly MatchKey[] | undefined;
 }
 
 export interface MatchRequest {
@@ -298,15 +386,12 @@ export type MatchResult =
   | { status: 'taken'; canonicalId: string; heldBy: { canonicalId: string; sourceExternalId: string } | undefined };
 
 /**
- * Moves every link, snapshot and conflict record of `loser` to `survivor` (which has no link in
- * any of the loser's connections). Snapshots reference their link, so they are lifted out, the
- * links re-created under the survivor, and the snapshots put back.
+ * Makes `loser` part of `survivor` (which has no link in any of the loser's connections): links,
+ * match keys and conflict history move over. The loser's canonical values and snapshots are
+ * dropped: its connections then meet the survivor as on first contact, so their values compete
+ * with the survivor's by the fields' policies instead of overwriting them or being overwritten.
  */
 async function mergeCanonical(tx: Queryable, loser: string, survivor: string): Promise<void> {
-  const snapshots = await tx.query<{ connection_id: string; fields: unknown; source_modified_at: Date | null; synced_at: Date }>(
-    `SELECT connection_id, fields, source_modified_at, synced_at FROM record_snapshots WHERE canonical_id = $1`,
-    [loser],
-  );
   const links = await tx.query<LinkRow>(`DELETE FROM record_links WHERE canonical_id = $1 RETURNING ${linkColumns}`, [loser]);
   for (const link of links.rows) {
     await tx.query(`INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, $2, $3, $4, $5)`, [
@@ -317,15 +402,8 @@ async function mergeCanonical(tx: Queryable, loser: string, survivor: string): P
       link.external_id,
     ]);
   }
-  for (const snapshot of snapshots.rows) {
-    await tx.query(`INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, synced_at) VALUES ($1, $2, $3, $4, $5)`, [
-      survivor,
-      snapshot.connection_id,
-      JSON.stringify(snapshot.fields),
-      snapshot.source_modified_at,
-      snapshot.synced_at,
-    ]);
-  }
+  await tx.query(`UPDATE canonical_match_keys SET canonical_id = $2 WHERE canonical_id = $1`, [loser, survivor]);
+  await tx.query(`DELETE FROM canonical_records WHERE canonical_id = $1`, [loser]);
   await tx.query(`UPDATE conflicts SET canonical_id = $2 WHERE canonical_id = $1`, [loser, survivor]);
 }
 
@@ -344,6 +422,7 @@ interface SnapshotRow {
   fields: Record<string, unknown> | null;
   source_modified_at: Date | null;
   synced_at: Date | null;
+  written_at: Date | null;
 }
 
 function toLink(row: LinkRow): RecordLink {

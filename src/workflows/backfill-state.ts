@@ -67,6 +67,8 @@ export const backfillCarriedSchema = z.object({
   failures: z.array(z.custom<BackfillFailure>((value) => typeof value === 'object' && value !== null && 'sourceExternalId' in value)).max(FAILURE_LIST_LIMIT),
   resumedMidPage: z.number().int().nonnegative(),
   run: z.number().int().positive(),
+  /** The targets' existing records were linked by match keys before the first page (absent in older runs). */
+  targetsIndexed: z.boolean().optional(),
 });
 
 /** Strict: a misspelt option (`pagesPerrun`, `target`) from the temporal CLI fails the workflow instead of being silently ignored. */
@@ -105,6 +107,7 @@ export class BackfillState {
   failures: BackfillFailure[];
   resumedMidPage: number;
   readonly run: number;
+  targetsIndexed: boolean;
   reauthorised = false;
 
   constructor(readonly input: ParsedBackfillInput) {
@@ -120,6 +123,7 @@ export class BackfillState {
     this.failures = [...(carried?.failures ?? [])];
     this.resumedMidPage = carried?.resumedMidPage ?? 0;
     this.run = carried?.run ?? 1;
+    this.targetsIndexed = carried?.targetsIndexed ?? false;
   }
 
   started(provider: CrmProvider, targets: BackfillTarget[], cursor: string): void {
@@ -181,6 +185,7 @@ export class BackfillState {
         failures: [...this.failures],
         resumedMidPage: this.resumedMidPage,
         run: this.run + 1,
+        ...(this.targetsIndexed ? { targetsIndexed: true } : {}),
       },
     };
   }

@@ -1,6 +1,5 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BackfillPageResult } from '../activities/backfill-activities';
 import { searchAttributes } from '../temporal/search-attributes';
 import { bulkPage, crmRead, storeCall } from './activity-options';
 import { backfillReauthorisedSignal, backfillProgressQuery } from './backfill-messages';
@@ -9,6 +8,7 @@ import { BackfillState, backfillInputSchema, FAILURE_LIST_LIMIT, type BackfillPr
 export { backfillChildIdPolicy, backfillIdPolicies, backfillWorkflowId, type BackfillInput, type BackfillProgress } from './backfill-state';
 
 const store = proxyActivities<Activities>(storeCall);
+const INDEX_TARGETS_PATCH = 'backfill-index-targets';
 const read = proxyActivities<Activities>(crmRead);
 
 /**
@@ -34,6 +34,14 @@ export async function backfill(rawInput: unknown): Promise<BackfillProgress> {
     const config = await store.loadBackfillConfig({ tenantId: input.tenantId, connectionId: input.connectionId, targets: input.targets });
     const { cursor } = await read.startBackfillExport({ connectionId: input.connectionId, objectType: input.objectType, since: input.since });
     state.started(config.provider, config.targets, cursor);
+    // Records the targets already hold are linked by their match keys first, so the pages find
+    // them instead of creating them again. Runs started before this step replay without it.
+    if (patched(INDEX_TARGETS_PATCH) && state.targets.length > 0) {
+      await whenAuthorised(state, () =>
+        page.indexBackfillTargets({ tenantId: input.tenantId, objectType: input.objectType, targetConnectionIds: state.targets.map((target) => target.connectionId) }),
+      );
+      state.targetsIndexed = true;
+    }
   }
   publish(state);
 
@@ -54,6 +62,7 @@ export async function backfill(rawInput: unknown): Promise<BackfillProgress> {
         targetConnectionIds: state.targets.map((target) => target.connectionId),
         chunkSize: input.chunkSize,
         failureListLimit: FAILURE_LIST_LIMIT,
+        targetsIndexed: state.targetsIndexed,
       }),
     );
     state.pageDone(result);
@@ -70,7 +79,7 @@ export async function backfill(rawInput: unknown): Promise<BackfillProgress> {
  * A page whose connection needs re-authorisation (the connector's own refresh already failed)
  * waits for the operator's signal, then runs again from the same cursor: nothing is skipped.
  */
-async function whenAuthorised(state: BackfillState, call: () => Promise<BackfillPageResult>): Promise<BackfillPageResult> {
+async function whenAuthorised<T>(state: BackfillState, call: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       return await call();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToTarget, type LinkedRecord } from '../../src/activities/apply-to-target';
 import { createStoredConnectionRegistry } from '../../src/connectors/stored-connections';
 import { objectConflictPoliciesSchema } from '../../src/model/sync';
+import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -23,7 +24,7 @@ describe('a stale source read', () => {
     const hs = h.hubspot!;
     const links = new RecordLinksRepository(h.db.pool);
     const connectors = createStoredConnectionRegistry({ connections: h.connectionsRepository, pool: h.db.pool, defaults: { rateLimits: false } });
-    const deps = { connectors, links, conflicts: new ConflictsRepository(h.db.pool), connections: h.connectionsRepository };
+    const deps = { connectors, links, canonical: new CanonicalRecordsRepository(h.db.pool), conflicts: new ConflictsRepository(h.db.pool), connections: h.connectionsRepository };
     const policies = objectConflictPoliciesSchema.parse({});
     const salesforce = await connectors.forConnection(sf.id);
     const hubspot = await connectors.forConnection(hs.id);

@@ -14,6 +14,7 @@ import { startHubSpotSandbox, type HubSpotSandbox, type HubSpotSandboxOptions } 
 import { startPipedriveSandbox, type PipedriveSandbox, type PipedriveSandboxOptions } from '../../src/sandbox/pipedrive';
 import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../src/sandbox/salesforce';
 import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../src/sandbox/zoho';
+import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
@@ -207,6 +208,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       activities: createActivities({
         connections: connectionsRepository,
         links: new RecordLinksRepository(db.pool),
+        canonical: new CanonicalRecordsRepository(db.pool),
         conflicts: new ConflictsRepository(db.pool),
         connectors,
         // The supervisor starts connection workflows on this harness's own task queue.

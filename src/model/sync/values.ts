@@ -40,3 +40,8 @@ export function sameValue(a: unknown, b: unknown): boolean {
 export function isEmptyValue(value: unknown): boolean {
   return value === null || value === undefined || (Array.isArray(value) && value.length === 0);
 }
+
+/** `base` with `over`'s values laid on top, field by field (custom fields included). */
+export function overlayFields(base: Readonly<CanonicalFields> | undefined, over: Readonly<CanonicalFields> | undefined): CanonicalFields {
+  return unflattenFields(new Map([...flattenFields(base), ...flattenFields(over)]));
+}

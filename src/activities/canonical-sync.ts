@@ -1,0 +1,105 @@
+import type { ExternalRecord } from '../connectors/connector';
+import type { CanonicalFields } from '../model/canonical';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
+import {
+  canonicalWrites,
+  clockPrecisionMs,
+  emptyCanonicalRecord,
+  flattenFields,
+  mergeObservation,
+  overlayFields,
+  sameValue,
+  type CanonicalRecordState,
+  type ObjectConflictPolicies,
+} from '../model/sync';
+import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
+import type { ConflictDecision, ConflictsRepository } from '../store/conflicts-repository';
+import type { RecordLinksRepository, SyncedState, SyncedStateWrite } from '../store/record-links-repository';
+import type { LinkedRecord } from './apply-to-target';
+
+export interface ReconcileInput {
+  tenantId: string;
+  objectType: ObjectType;
+  policies: ObjectConflictPolicies;
+  source: { connectionId: string; provider: CrmProvider };
+  target: { connectionId: string; provider: CrmProvider };
+  records: {
+    record: LinkedRecord;
+    sourceState: SyncedState | undefined;
+    /** The record's link (and snapshot) in the target; undefined when it is not there yet. */
+    targetState: SyncedState | undefined;
+    /** The target's copy as just read (or matched); undefined when not there or not found. */
+    targetRecord: ExternalRecord | undefined;
+    /** Written even with no field to change (a matched record must carry the sync id). */
+    mustWrite: boolean;
+  }[];
+}
+
+export interface ReconcileStep {
+  record: LinkedRecord;
+  /** The canonical values the target lacks; undefined when there is nothing to write. */
+  write: CanonicalFields | undefined;
+  /** Why nothing is written, when nothing is. */
+  idle: 'echo' | 'refused-by-policy' | 'stale';
+  targetExternalId: string | undefined;
+  /** What the target holds once the write landed: its next snapshot. */
+  holdsAfterWrite: CanonicalFields;
+  targetModifiedAt: string | null;
+}
+
+/**
+ * The canonical step of an apply, in one short transaction with the canonical records locked:
+ * what the source and the target each changed since their snapshots is merged in (a read older
+ * than the snapshot is stale and merges nothing), their snapshots and the conflict decisions are
+ * saved, and each record's writes to the target are worked out.
+ */
+export async function reconcileWithCanonical(
+  deps: { canonical: CanonicalRecordsRepository; links: RecordLinksRepository; conflicts: ConflictsRepository },
+  input: ReconcileInput,
+): Promise<{ steps: ReconcileStep[]; conflicts: number }> {
+  const { tenantId, objectType, policies } = input;
+  return deps.canonical.update(
+    tenantId,
+    objectType,
+    input.records.map((item) => item.record.canonicalId),
+    async (records, tx) => {
+      const snapshots: SyncedStateWrite[] = [];
+      const decisions: ConflictDecision[] = [];
+      const steps: ReconcileStep[] = [];
+      const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord) => {
+        const held = state?.snapshot;
+        if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false };
+        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: clockPrecisionMs[connection.provider], fields: read.fields, held: held?.fields }, policies);
+        for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
+        if (state && (!held || !sameValue(held.fields, read.fields) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
+          snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt) });
+        }
+        return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0 };
+      };
+
+      for (const item of input.records) {
+        const { record, targetState, targetRecord } = item;
+        const sourceLink = item.sourceState ?? { link: { canonicalId: record.canonicalId, tenantId, objectType, connectionId: input.source.connectionId, externalId: record.externalId }, snapshot: undefined };
+        const fromSource = observe(record.canonicalId, records.get(record.canonicalId) ?? emptyCanonicalRecord(), input.source, sourceLink, record);
+        const { canonical } = targetRecord && targetState ? observe(record.canonicalId, fromSource.canonical, input.target, targetState, targetRecord) : fromSource;
+        records.set(record.canonicalId, canonical);
+
+        // A copy the target should have but was not found there is written whole.
+        const holds = targetRecord ? { current: targetRecord.fields, held: targetState?.snapshot?.fields } : { current: undefined, held: undefined };
+        const write = canonicalWrites(canonical, holds, policies);
+        const needed = flattenFields(write).size > 0 || item.mustWrite || !targetState;
+        steps.push({
+          record,
+          write: needed ? write : undefined,
+          idle: fromSource.stale ? 'stale' : fromSource.refused ? 'refused-by-policy' : 'echo',
+          targetExternalId: targetState?.link.externalId,
+          holdsAfterWrite: overlayFields(overlayFields(holds.held, holds.current), write),
+          targetModifiedAt: targetRecord?.modifiedAt ?? null,
+        });
+      }
+      await deps.links.saveSyncedStates(snapshots, tx);
+      await deps.conflicts.record(decisions, tx);
+      return { records, result: { steps, conflicts: decisions.length } };
+    },
+  );
+}

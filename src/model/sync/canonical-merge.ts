@@ -1,0 +1,171 @@
+import type { CanonicalFields } from '../canonical';
+import { policyFor, type ConflictPolicy, type ObjectConflictPolicies } from './conflict-policy';
+import { compareEditTimes, type EditTime } from './edit-time';
+import { flattenFields, isEmptyValue, sameValue, unflattenFields } from './values';
+
+/**
+ * The canonical record (docs/architecture.md, "Canonical record"): one per canonical id, holding
+ * for each field the value every CRM should hold and where that value came from. Pure functions
+ * only; the store keeps these as plain JSON.
+ */
+
+/** Where a canonical field's value came from: the connection whose edit it is, and when that edit was made there. */
+export type FieldProvenance = EditTime;
+
+export interface CanonicalRecordState {
+  fields: CanonicalFields;
+  /** By flattened field path (`email`, `custom.tier`); absent for values older than provenance. */
+  provenance: Record<string, FieldProvenance>;
+}
+
+/** A record as one connection holds it now, read from that CRM. */
+export interface Observation extends EditTime {
+  fields: CanonicalFields;
+  /**
+   * What this connection held when we last read or wrote it (its snapshot): the base its own
+   * changes are measured against. Undefined on first contact.
+   */
+  held: CanonicalFields | undefined;
+}
+
+export interface FieldDecision {
+  field: string;
+  policy: ConflictPolicy['kind'];
+  candidates: { connectionId: string; value: unknown; modifiedAt: string | null }[];
+  /** The connection whose value stands; null when neither (a third connection owns the field). */
+  winnerConnectionId: string | null;
+  decidedValue: unknown;
+}
+
+export interface MergeResult {
+  canonical: CanonicalRecordState;
+  /** Fields whose canonical value this observation set. */
+  accepted: string[];
+  /** Changes of this connection that the field's policy kept out of the canonical record. */
+  refused: string[];
+  /** True conflicts (this connection changed a value it had not yet received) and how each was decided. */
+  decisions: FieldDecision[];
+}
+
+export const emptyCanonicalRecord = (): CanonicalRecordState => ({ fields: {}, provenance: {} });
+
+/**
+ * Merges what one connection holds into the canonical record. Only that connection's own changes
+ * count: fields that differ from what it last held (its snapshot). A value we wrote there comes
+ * back equal to the snapshot and changes nothing; an empty value from a connection that never
+ * held the field erases nothing. A change made while the connection held the canonical value is
+ * a successor edit and stands (policy permitting); a change made to a value it had not received
+ * yet competes with that value by the field's policy, and the decision is returned for the audit.
+ */
+export function mergeObservation(canonical: CanonicalRecordState, observation: Observation, policies: ObjectConflictPolicies): MergeResult {
+  const incoming = flattenFields(observation.fields);
+  const held = observation.held === undefined ? undefined : flattenFields(observation.held);
+  const values = flattenFields(canonical.fields);
+  const provenance = { ...canonical.provenance };
+  const edit: EditTime = { connectionId: observation.connectionId, at: observation.at, precisionMs: observation.precisionMs };
+  const result: Omit<MergeResult, 'canonical'> = { accepted: [], refused: [], decisions: [] };
+
+  for (const [field, value] of incoming) {
+    const heldBefore = held?.has(field) ?? false;
+    if (heldBefore && sameValue(value, held?.get(field))) continue;
+    if (!heldBefore && isEmptyValue(value)) continue;
+    const hasCurrent = values.has(field);
+    const current = values.get(field);
+    const policy = policyFor(policies, field);
+    const origin = provenance[field];
+    if (hasCurrent && sameValue(value, current)) {
+      // The same value set again: the later of the two edits is what a competing edit must beat.
+      if (policy.kind === 'latest' && origin && origin.connectionId !== edit.connectionId && decideConflict(policy, edit, origin, current) === edit.connectionId) provenance[field] = edit;
+      continue;
+    }
+
+    const successor = !hasCurrent || (heldBefore && sameValue(held?.get(field), current)) || origin?.connectionId === observation.connectionId;
+    let accept: boolean;
+    if (successor) {
+      accept = allowsEdit(policy, observation.connectionId, current);
+      if (!accept) result.refused.push(field);
+    } else {
+      const winner = decideConflict(policy, edit, origin, current);
+      accept = winner === edit.connectionId;
+      result.decisions.push({
+        field,
+        policy: policy.kind,
+        candidates: [
+          { connectionId: edit.connectionId, value, modifiedAt: edit.at },
+          { connectionId: origin?.connectionId ?? 'unknown', value: current ?? null, modifiedAt: origin?.at ?? null },
+        ],
+        winnerConnectionId: accept ? edit.connectionId : policy.kind === 'owner' && policy.connectionId !== origin?.connectionId ? null : (origin?.connectionId ?? null),
+        decidedValue: accept ? value : (current ?? null),
+      });
+      if (!accept) result.refused.push(field);
+    }
+    if (accept) {
+      values.set(field, value);
+      provenance[field] = edit;
+      result.accepted.push(field);
+    }
+  }
+  return { canonical: { fields: unflattenFields(values), provenance }, ...result };
+}
+
+/**
+ * What a connection must receive so that it holds the canonical record: canonical values that
+ * differ from what it holds (`current`, as just read, else `held`, what we last wrote or read).
+ * Empty canonical values are written only where a person erased the field (provenance says who);
+ * `fill-empty` fields only where the connection has no value.
+ */
+export function canonicalWrites(
+  canonical: CanonicalRecordState,
+  holds: { current: CanonicalFields | undefined; held: CanonicalFields | undefined },
+  policies: ObjectConflictPolicies,
+): CanonicalFields {
+  const current = holds.current === undefined ? undefined : flattenFields(holds.current);
+  const held = holds.held === undefined ? undefined : flattenFields(holds.held);
+  const write = new Map<string, unknown>();
+  for (const [field, value] of flattenFields(canonical.fields)) {
+    const known = current?.has(field) ? { value: current.get(field) } : held?.has(field) ? { value: held.get(field) } : undefined;
+    if (known && sameValue(value, known.value)) continue;
+    if (isEmptyValue(value) && (!known || isEmptyValue(known.value) || !canonical.provenance[field])) continue;
+    if (policyFor(policies, field).kind === 'fill-empty' && known && !isEmptyValue(known.value)) continue;
+    write.set(field, value);
+  }
+  return unflattenFields(write);
+}
+
+/** An edit made on top of the canonical value: only `owner` and `fill-empty` can still refuse it. */
+function allowsEdit(policy: ConflictPolicy, connectionId: string, current: unknown): boolean {
+  switch (policy.kind) {
+    case 'owner':
+      return policy.connectionId === connectionId;
+    case 'fill-empty':
+      return isEmptyValue(current);
+    case 'latest':
+      return true;
+  }
+}
+
+/**
+ * Two concurrent edits of one field: the winner's connection id. `latest` compares the edits'
+ * times at their clocks' precision; a tie goes to the policy's priority list, then to the smaller
+ * connection id, so every worker and every ordering of arrivals decides alike.
+ */
+function decideConflict(policy: ConflictPolicy, edit: EditTime, origin: EditTime | undefined, current: unknown): string | undefined {
+  switch (policy.kind) {
+    case 'owner':
+      return policy.connectionId === edit.connectionId ? edit.connectionId : origin?.connectionId;
+    case 'fill-empty':
+      return isEmptyValue(current) ? edit.connectionId : origin?.connectionId;
+    case 'latest': {
+      if (!origin) return edit.connectionId;
+      const order = compareEditTimes(edit, origin);
+      if (order !== 0) return order > 0 ? edit.connectionId : origin.connectionId;
+      const rank = (id: string): number => {
+        const index = policy.priority.indexOf(id);
+        return index === -1 ? Number.MAX_SAFE_INTEGER : index;
+      };
+      const byRank = rank(edit.connectionId) - rank(origin.connectionId);
+      if (byRank !== 0) return byRank < 0 ? edit.connectionId : origin.connectionId;
+      return edit.connectionId < origin.connectionId ? edit.connectionId : origin.connectionId;
+    }
+  }
+}

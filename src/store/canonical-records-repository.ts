@@ -1,0 +1,85 @@
+import pg from 'pg';
+import type { ObjectType } from '../model/identifiers';
+import { sameValue, type CanonicalRecordState } from '../model/sync';
+import { withTransaction, type Queryable } from './database';
+
+/**
+ * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
+ * workers from writing one record of one CRM at once.
+ */
+export class CanonicalRecordsRepository {
+  private lockPool: pg.Pool | undefined;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Runs `work` holding the write lock of every (canonical record, connection) pair named, so the
+   * read-merge-write-save of one record in one CRM is never interleaved with another's: the last
+   * writer always starts from what the one before it wrote. Locks are PostgreSQL advisory locks
+   * (shared by every worker, released by the server if a worker dies), taken in one order so two
+   * batches never deadlock. They are held on a pool of their own: a holder waiting for an
+   * ordinary connection can then never be the reason another holder waits.
+   */
+  async withWriteLocks<T>(pairs: readonly { canonicalId: string; connectionId: string }[], work: () => Promise<T>): Promise<T> {
+    if (pairs.length === 0) return work();
+    if (!this.lockPool) {
+      this.lockPool = new pg.Pool({ ...this.pool.options, max: this.pool.options.max ?? 10, allowExitOnIdle: true });
+      this.lockPool.on('error', () => undefined);
+    }
+    return withTransaction(this.lockPool, async (tx) => {
+      await tx.query(
+        `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('record-write:' || p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY k) AS ordered`,
+        [pairs.map((pair) => `${pair.canonicalId}:${pair.connectionId}`)],
+      );
+      return work();
+    });
+  }
+
+  /**
+   * Loads canonical records for update in one short transaction (each id's lock taken in one
+   * order, missing records start empty), hands them to `change`, and saves those it changed with
+   * whatever else it wrote through `tx` (snapshots, conflict decisions): all of it lands, or none.
+   */
+  async update<T>(
+    tenantId: string,
+    objectType: ObjectType,
+    canonicalIds: readonly string[],
+    change: (records: Map<string, CanonicalRecordState>, tx: Queryable) => Promise<{ records: Map<string, CanonicalRecordState>; result: T }>,
+  ): Promise<T> {
+    const ids = [...new Set(canonicalIds)];
+    return withTransaction(this.pool, async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS ordered`, [ids]);
+      const rows = await tx.query<{ canonical_id: string; fields: CanonicalRecordState['fields']; provenance: CanonicalRecordState['provenance'] }>(
+        `SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const before = new Map(rows.rows.map((row) => [row.canonical_id, { fields: row.fields, provenance: row.provenance }]));
+      const { records, result } = await change(new Map(before), tx);
+      const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
+      if (changed.length > 0) {
+        await tx.query(
+          `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
+           SELECT id, $4, $5, f, p FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u (id, f, p)
+           ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
+          [changed.map(([id]) => id), changed.map(([, record]) => JSON.stringify(record.fields)), changed.map(([, record]) => JSON.stringify(record.provenance)), tenantId, objectType],
+        );
+      }
+      return result;
+    });
+  }
+
+  /** The canonical records of the given ids that exist (for operators and tests). */
+  async load(canonicalIds: readonly string[]): Promise<Map<string, CanonicalRecordState>> {
+    const rows = await this.pool.query<{ canonical_id: string; fields: CanonicalRecordState['fields']; provenance: CanonicalRecordState['provenance'] }>(
+      `SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`,
+      [[...canonicalIds]],
+    );
+    return new Map(rows.rows.map((row) => [row.canonical_id, { fields: row.fields, provenance: row.provenance }]));
+  }
+
+  /** Ends the lock pool (the caller ends the main pool). */
+  async close(): Promise<void> {
+    await this.lockPool?.end();
+    this.lockPool = undefined;
+  }
+}

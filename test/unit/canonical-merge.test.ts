@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalWrites,
+  compareEditTimes,
+  emptyCanonicalRecord,
+  mergeObservation,
+  objectConflictPoliciesSchema,
+  type CanonicalRecordState,
+  type Observation,
+} from '../../src/model/sync';
+
+const policies = (spec: unknown = {}) => objectConflictPoliciesSchema.parse(spec);
+const ms = (connectionId: string, at: string, fields: Record<string, unknown>, held?: Record<string, unknown>): Observation => ({ connectionId, at, precisionMs: 1, fields, held });
+const seconds = (connectionId: string, at: string, fields: Record<string, unknown>, held?: Record<string, unknown>): Observation => ({ connectionId, at, precisionMs: 1000, fields, held });
+const merge = (canonical: CanonicalRecordState, ...observations: Observation[]) =>
+  observations.reduce((state, observation) => mergeObservation(state, observation, policies()).canonical, canonical);
+
+describe('compareEditTimes', () => {
+  it('orders edits whose clock intervals do not overlap, and calls the rest a tie', () => {
+    const dataverse = { connectionId: 'dyn', at: '2026-12-01T10:00:00.000Z', precisionMs: 1000 };
+    expect(compareEditTimes({ connectionId: 'hs', at: '2026-12-01T10:00:00.700Z', precisionMs: 1 }, dataverse)).toBe(0);
+    expect(compareEditTimes({ connectionId: 'hs', at: '2026-12-01T10:00:01.000Z', precisionMs: 1 }, dataverse)).toBe(1);
+    expect(compareEditTimes({ connectionId: 'hs', at: '2026-12-01T09:59:59.999Z', precisionMs: 1 }, dataverse)).toBe(-1);
+    expect(compareEditTimes({ connectionId: 'hs', at: null, precisionMs: 1 }, dataverse)).toBe(-1);
+  });
+});
+
+describe('mergeObservation', () => {
+  it('takes a first copy whole, except its empty values', () => {
+    const result = mergeObservation(emptyCanonicalRecord(), ms('sf', '2026-12-01T10:00:00.000Z', { email: 'a@x.io', phone: null }), policies());
+    expect(result.canonical.fields).toEqual({ email: 'a@x.io' });
+    expect(result.canonical.provenance.email).toEqual({ connectionId: 'sf', at: '2026-12-01T10:00:00.000Z', precisionMs: 1 });
+    expect(result.accepted).toEqual(['email']);
+  });
+
+  it('lets no empty value of a copy that never held the field erase one (first contact of a third CRM)', () => {
+    const canonical = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T10:00:00.000Z', { email: 'a@x.io', phone: '+1 555', title: 'CTO' }));
+    const dynamics = seconds('dyn', '2026-12-01T11:00:00.000Z', { email: 'a@x.io', phone: null, title: null });
+    const result = mergeObservation(canonical, dynamics, policies());
+    expect(result.canonical.fields).toEqual({ email: 'a@x.io', phone: '+1 555', title: 'CTO' });
+    expect(result.accepted).toEqual([]);
+  });
+
+  it('accepts a person erasing a value the connection held', () => {
+    const canonical = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T10:00:00.000Z', { phone: '+1 555' }));
+    const result = mergeObservation(canonical, ms('hs', '2026-12-01T10:05:00.000Z', { phone: null }, { phone: '+1 555' }), policies());
+    expect(result.canonical.fields).toEqual({ phone: null });
+    expect(canonicalWrites(result.canonical, { current: { phone: '+1 555' }, held: undefined }, policies())).toEqual({ phone: null });
+  });
+
+  it('sees our own write coming back as nothing, whatever its modstamp', () => {
+    const canonical = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T10:00:00.000Z', { firstName: 'Ada', custom: { tier: 'gold' } }));
+    // HubSpot holds what we wrote there; its modstamp is our write's, later than the person's edit.
+    const echo = mergeObservation(canonical, ms('hs', '2026-12-01T10:00:09.000Z', { firstName: 'Ada', custom: { tier: 'gold' } }, { firstName: 'Ada', custom: { tier: 'gold' } }), policies());
+    expect(echo).toMatchObject({ accepted: [], refused: [], decisions: [] });
+    expect(echo.canonical).toEqual(canonical);
+  });
+
+  it('keeps edits of different fields made in two CRMs at once: both stand', () => {
+    const synced = { firstName: 'Ada', title: 'CTO' };
+    const base = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T09:00:00.000Z', synced));
+    const salesforce = ms('sf', '2026-12-01T10:00:02.000Z', { firstName: 'Ada L.', title: 'CTO' }, synced);
+    const dynamics = seconds('dyn', '2026-12-01T10:00:01.000Z', { firstName: 'Ada', title: 'CEO' }, synced);
+    expect(merge(base, salesforce, dynamics).fields).toEqual({ firstName: 'Ada L.', title: 'CEO' });
+    expect(merge(base, dynamics, salesforce).fields).toEqual({ firstName: 'Ada L.', title: 'CEO' });
+  });
+
+  it('decides a true conflict by the later edit at each clock\u2019s precision, and records it', () => {
+    const base = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T09:00:00.000Z', { phone: '0' }));
+    const held = { phone: '0' };
+    const hubspot = ms('hs', '2026-12-01T10:00:00.500Z', { phone: 'hs' }, held);
+    const dynamics = seconds('dyn', '2026-12-01T10:00:01.000Z', { phone: 'dyn' }, held);
+    const first = mergeObservation(base, hubspot, policies());
+    const second = mergeObservation(first.canonical, dynamics, policies());
+    expect(second.canonical.fields.phone).toBe('dyn');
+    expect(second.decisions).toEqual([
+      {
+        field: 'phone',
+        policy: 'latest',
+        candidates: [
+          { connectionId: 'dyn', value: 'dyn', modifiedAt: '2026-12-01T10:00:01.000Z' },
+          { connectionId: 'hs', value: 'hs', modifiedAt: '2026-12-01T10:00:00.500Z' },
+        ],
+        winnerConnectionId: 'dyn',
+        decidedValue: 'dyn',
+      },
+    ]);
+    // The other order of arrival decides the same.
+    expect(merge(base, dynamics, hubspot).fields.phone).toBe('dyn');
+  });
+
+  it('breaks a tie inside a whole-second stamp by priority, then by connection id, never by arrival', () => {
+    const base = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T09:00:00.000Z', { phone: '0' }));
+    const held = { phone: '0' };
+    const hubspot = ms('hs', '2026-12-01T10:00:00.700Z', { phone: 'hs' }, held);
+    const dynamics = seconds('dyn', '2026-12-01T10:00:00.000Z', { phone: 'dyn' }, held);
+    const byPriority = policies({ default: { kind: 'latest', priority: ['hs', 'dyn'] } });
+    for (const order of [[hubspot, dynamics], [dynamics, hubspot]]) {
+      expect(order.reduce((state, observation) => mergeObservation(state, observation, byPriority).canonical, base).fields.phone).toBe('hs');
+      expect(merge(base, ...order).fields.phone).toBe('dyn');
+    }
+  });
+
+  it('owner: only the owning connection sets the field; fill-empty: only where the record has none', () => {
+    const base = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T09:00:00.000Z', { title: 'CTO', phone: '1' }));
+    const spec = policies({ fields: { title: { kind: 'owner', connectionId: 'sf' }, phone: { kind: 'fill-empty' } } });
+    const result = mergeObservation(base, ms('hs', '2026-12-01T10:00:00.000Z', { title: 'CEO', phone: '2' }, { title: 'CTO', phone: '1' }), spec);
+    expect(result.canonical.fields).toEqual({ title: 'CTO', phone: '1' });
+    expect(result.refused.sort()).toEqual(['phone', 'title']);
+    expect(canonicalWrites(base, { current: { title: 'CEO', phone: '2' }, held: undefined }, spec)).toEqual({ title: 'CTO' });
+  });
+
+  it('converges to the same record whatever the order the observations arrive in', () => {
+    const connections = ['sf', 'hs', 'dyn'] as const;
+    const observation = fc.record({
+      connection: fc.constantFrom(...connections),
+      second: fc.integer({ min: 0, max: 20 }),
+      phone: fc.constantFrom('1', '2', '3', null),
+      title: fc.constantFrom('CTO', 'CEO', null),
+    });
+    fc.assert(
+      fc.property(fc.array(observation, { minLength: 1, maxLength: 5 }), fc.nat(), (edits, seed) => {
+        const base = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T09:00:00.000Z', { phone: '0', title: 'X' }));
+        const held = { phone: '0', title: 'X' };
+        // One concurrent edit per connection (each made on top of the synced values).
+        const byConnection = new Map(edits.map((edit) => [edit.connection, edit]));
+        const observations = [...byConnection.values()].map((edit) =>
+          seconds(edit.connection, `2026-12-01T10:00:${String(edit.second).padStart(2, '0')}.000Z`, { phone: edit.phone ?? '0', title: edit.title ?? 'X' }, held),
+        );
+        const shuffled = [...observations].sort((a, b) => ((a.connectionId.charCodeAt(0) * 31 + seed) % 7) - ((b.connectionId.charCodeAt(0) * 31 + seed) % 7));
+        expect(merge(base, ...shuffled).fields).toEqual(merge(base, ...observations).fields);
+      }),
+    );
+  });
+});
+
+describe('canonicalWrites', () => {
+  const canonical: CanonicalRecordState = {
+    fields: { email: 'a@x.io', phone: '+1 555', title: null, mobilePhone: null },
+    provenance: { email: { connectionId: 'sf', at: null, precisionMs: 1 }, phone: { connectionId: 'sf', at: null, precisionMs: 1 }, title: { connectionId: 'hs', at: null, precisionMs: 1 } },
+  };
+
+  it('writes what the target lacks, erases only what a person erased, and nothing twice', () => {
+    expect(canonicalWrites(canonical, { current: { email: 'a@x.io', phone: null, title: 'CTO', mobilePhone: '+1 777' }, held: undefined }, policies())).toEqual({ phone: '+1 555', title: null });
+    expect(canonicalWrites(canonical, { current: undefined, held: undefined }, policies())).toEqual({ email: 'a@x.io', phone: '+1 555' });
+    // A field the target does not read back (not mapped there) compares with what we last wrote.
+    expect(canonicalWrites(canonical, { current: { email: 'a@x.io', title: null }, held: { phone: '+1 555' } }, policies())).toEqual({});
+  });
+});
