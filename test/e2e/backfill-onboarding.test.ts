@@ -112,7 +112,8 @@ describe(`onboarding backfill: ${PEOPLE.toLocaleString('en')} Salesforce contact
           recordsRead: outcome.progress?.recordsRead,
           written: outcome.progress?.written,
           failed: outcome.progress?.failed,
-          failures: outcome.progress?.failures.slice(0, 5),
+          // The first few listed failures of each target.
+          failures: (outcome.progress?.targets ?? []).flatMap((target) => (outcome.progress?.failures ?? []).filter((failure) => failure.targetConnectionId === target).slice(0, 3)),
         },
         perCrm: evaluation.perCrm,
         values: {
