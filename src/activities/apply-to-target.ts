@@ -9,7 +9,7 @@ import type { CanonicalRecordsRepository } from '../store/canonical-records-repo
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { MatchRequest, RecordLinksRepository } from '../store/record-links-repository';
-import { reconcileWithCanonical } from './canonical-sync';
+import { reconcileWithCanonical, type ReconcileStep } from './canonical-sync';
 import { translateReferences } from './reference-translation';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
@@ -46,6 +46,8 @@ export type RecordOutcome =
 export interface ApplyToTargetResult {
   outcomes: RecordOutcome[];
   conflicts: number;
+  /** Canonical ids whose target copy brought values the other connections may lack. */
+  contributed?: string[] | undefined;
 }
 
 export interface ApplyDependencies {
@@ -140,6 +142,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
         records: active.map((record) => {
           const targetLink = stateOf(record.canonicalId, targetConnectionId);
           return {
+            canonicalId: record.canonicalId,
             record,
             sourceState: stateOf(record.canonicalId, sourceConnectionId),
             targetState: targetLink,
@@ -148,59 +151,107 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
           };
         }),
       });
-
-      const writes: { record: LinkedRecord; input: UpsertInput; holds: Record<string, unknown>; targetModifiedAt: string | null }[] = [];
-      const referenceCache = new Map<string, string | undefined>();
-      for (const step of plan.steps) {
-        const { record } = step;
-        const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
-        if (step.write === undefined) {
-          outcomes.push({ ...base, status: step.idle });
-          continue;
-        }
-        const references = await translateReferences(deps.links, objectType, record.references, sourceConnectionId, targetConnectionId, referenceCache);
-        if ('missing' in references) {
-          outcomes.push({
-            ...base,
-            status: 'parked',
-            reason: 'dependency',
-            error: { provider: target.provider, errorClass: 'not-found', message: `waiting for ${references.missing} to be synced to ${targetConnectionId}` },
-          });
-          continue;
-        }
-        writes.push({
-          record,
-          input: { syncId: record.canonicalId, fields: step.write, references: references.translated, externalId: step.targetExternalId },
-          holds: step.holdsAfterWrite,
-          targetModifiedAt: step.targetModifiedAt,
-        });
-      }
-
-      const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
-      const synced = results.flatMap((result, index) => {
-        const { record, holds, targetModifiedAt } = writes[index] as (typeof writes)[number];
-        const base = { canonicalId: record.canonicalId, sourceExternalId: record.externalId };
-        if (result.status === 'failed') {
-          outcomes.push({ ...base, status: 'parked', reason: 'failed', error: result.error });
-          return [];
-        }
-        outcomes.push({ ...base, status: result.status === 'unchanged' ? 'updated' : result.status, targetExternalId: result.externalId, ...(matching.matched.has(record.externalId) ? { matched: true } : {}) });
-        return [
-          {
-            link: { canonicalId: record.canonicalId, tenantId: input.tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
-            fields: holds,
-            written: true,
-            // A vendor that does not report the new modstamp: the read before the write bounds it.
-            sourceModifiedAt: result.modifiedAt ? new Date(result.modifiedAt) : targetModifiedAt ? new Date(targetModifiedAt) : null,
-          },
-        ];
-      });
-      // Only after the vendor confirmed: a crash before this line re-runs the activity, which
-      // upserts by sync id again (idempotent) and finds our values already there.
-      await deps.links.saveSyncedStates(synced);
-      return { outcomes, conflicts: plan.conflicts };
+      const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, write, matching.matched);
+      return { outcomes: [...outcomes, ...written.outcomes], conflicts: plan.conflicts, contributed: written.contributed };
     },
   );
+}
+
+/**
+ * Brings one target in line with canonical records without a source read: after a backfill page
+ * met copies in its targets, the values they brought must reach the source and the other targets
+ * too. Only records linked in the target; the target's copies are read (and merged) first.
+ */
+export async function pushCanonical(
+  deps: ApplyDependencies,
+  input: { tenantId: string; objectType: ObjectType; targetConnectionId: string; canonicalIds: string[]; policies: ObjectConflictPolicies },
+  options: Pick<ApplyOptions, 'write'> = {},
+): Promise<ApplyToTargetResult> {
+  const { objectType, targetConnectionId } = input;
+  const target = await deps.connectors.forConnection(targetConnectionId);
+  return deps.canonical.withWriteLocks(
+    input.canonicalIds.map((canonicalId) => ({ canonicalId, connectionId: targetConnectionId })),
+    async () => {
+      const states = (await deps.links.loadSyncedStates(input.canonicalIds)).filter((state) => state.link.connectionId === targetConnectionId && !state.link.archivedAt);
+      const current = new Map((await target.readRecords(objectType, states.map((state) => state.link.externalId))).map((record) => [record.externalId, record]));
+      const plan = await reconcileWithCanonical(deps, {
+        tenantId: input.tenantId,
+        objectType,
+        policies: input.policies,
+        source: undefined,
+        target: { connectionId: targetConnectionId, provider: target.provider },
+        records: states
+          .filter((state) => current.has(state.link.externalId))
+          .map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, targetRecord: current.get(state.link.externalId), mustWrite: false })),
+      });
+      const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId: undefined, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, options.write ?? liveWrite, new Map());
+      return { outcomes: written.outcomes, conflicts: plan.conflicts, contributed: written.contributed };
+    },
+  );
+}
+
+/**
+ * The write half of an apply: references translated, the target upserted by sync id, and its
+ * snapshot saved once the vendor confirmed. A crash before the save re-runs the activity, which
+ * upserts by sync id again (idempotent) and finds our values already there.
+ */
+async function carryOut(
+  deps: ApplyDependencies,
+  context: { tenantId: string; objectType: ObjectType; sourceConnectionId: string | undefined; target: { connectionId: string; connector: CrmConnector } },
+  steps: readonly ReconcileStep[],
+  write: TargetWrite,
+  matched: ReadonlyMap<string, ExternalRecord>,
+): Promise<{ outcomes: RecordOutcome[]; contributed: string[] }> {
+  const { tenantId, objectType, sourceConnectionId } = context;
+  const { connectionId: targetConnectionId, connector: target } = context.target;
+  const outcomes: RecordOutcome[] = [];
+  const writes: { step: ReconcileStep; input: UpsertInput }[] = [];
+  const referenceCache = new Map<string, string | undefined>();
+  for (const step of steps) {
+    const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
+    if (step.write === undefined) {
+      outcomes.push({ ...base, status: step.idle });
+      continue;
+    }
+    let references: UpsertInput['references'];
+    if (step.record && sourceConnectionId) {
+      const translated = await translateReferences(deps.links, objectType, step.record.references, sourceConnectionId, targetConnectionId, referenceCache);
+      if ('missing' in translated) {
+        outcomes.push({
+          ...base,
+          status: 'parked',
+          reason: 'dependency',
+          error: { provider: target.provider, errorClass: 'not-found', message: `waiting for ${translated.missing} to be synced to ${targetConnectionId}` },
+        });
+        continue;
+      }
+      references = translated.translated;
+    }
+    writes.push({ step, input: { syncId: step.canonicalId, fields: step.write, references, externalId: step.targetExternalId } });
+  }
+
+  const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
+  const synced = results.flatMap((result, index) => {
+    const { step } = writes[index] as (typeof writes)[number];
+    const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
+    if (result.status === 'failed') {
+      outcomes.push({ ...base, status: 'parked', reason: 'failed', error: result.error });
+      return [];
+    }
+    const wasMatched = step.record !== undefined && matched.has(step.record.externalId);
+    outcomes.push({ ...base, status: result.status === 'unchanged' ? 'updated' : result.status, targetExternalId: result.externalId, ...(wasMatched ? { matched: true } : {}) });
+    return [
+      {
+        link: { canonicalId: step.canonicalId, tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
+        fields: step.holdsAfterWrite,
+        written: true,
+        // A vendor that does not report the new modstamp: the read before the write bounds it.
+        sourceModifiedAt: result.modifiedAt ? new Date(result.modifiedAt) : step.targetModifiedAt ? new Date(step.targetModifiedAt) : null,
+      },
+    ];
+  });
+  await deps.links.saveSyncedStates(synced);
+  return { outcomes, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId) };
 }
 
 interface MatchOutcome {
@@ -286,3 +337,34 @@ function rank(candidate: ExternalRecord, record: LinkedRecord): number {
 function compareIds(a: string, b: string): number {
   return /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * A target's copy that brought values into canonical records (first contact with a copy that
+ * existed before the sync, or an edit met before its own connection reported it) leaves the
+ * other connections behind: the canonical records are pushed to each of them, and again to all
+ * while a push itself meets a copy that brings something (each copy merged is snapshotted, so
+ * this ends). Returns what the pushes could not write, per connection.
+ */
+export async function spreadContributions(
+  deps: ApplyDependencies,
+  input: { tenantId: string; objectType: ObjectType; canonicalIds: readonly string[]; from: string; connectionIds: readonly string[]; policies: ObjectConflictPolicies },
+  options: Pick<ApplyOptions, 'write'> = {},
+): Promise<{ connectionId: string; outcome: RecordOutcome }[]> {
+  const failed: { connectionId: string; outcome: RecordOutcome }[] = [];
+  let canonicalIds = [...new Set(input.canonicalIds)];
+  let connectionIds = input.connectionIds.filter((id) => id !== input.from);
+  for (let round = 0; canonicalIds.length > 0 && round < MAX_SPREAD_ROUNDS; round += 1) {
+    const contributed = new Set<string>();
+    for (const connectionId of connectionIds) {
+      const result = await pushCanonical(deps, { tenantId: input.tenantId, objectType: input.objectType, targetConnectionId: connectionId, canonicalIds, policies: input.policies }, options);
+      for (const outcome of result.outcomes) if (outcome.status === 'parked') failed.push({ connectionId, outcome });
+      for (const id of result.contributed ?? []) contributed.add(id);
+    }
+    canonicalIds = [...contributed];
+    connectionIds = [...input.connectionIds];
+  }
+  return failed;
+}
+
+/** Each round merges at least one copy for good; three CRMs settle in two. */
+const MAX_SPREAD_ROUNDS = 5;

@@ -11,7 +11,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
-import { applyToTarget, type LinkedRecord, type TargetWrite } from './apply-to-target';
+import { applyToTarget, spreadContributions, type LinkedRecord, type TargetWrite } from './apply-to-target';
 import { ExportReadAhead } from './export-read-ahead';
 import { linkRecords } from './sync-activities';
 
@@ -327,6 +327,12 @@ async function writeToTarget(
     for (const record of linked) failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: error.toInfo() });
     return { targetConnectionId: target.id, written: 0, failures };
   }
+  const spreadFailures = await spreadContributions(
+    deps,
+    { tenantId: input.tenantId, objectType: input.objectType, canonicalIds: result.contributed ?? [], from: target.id, connectionIds: [input.sourceConnectionId, ...input.targetConnectionIds], policies },
+    { write: bulkWrite },
+  );
+  const sourceIdOf = new Map(linked.map((record) => [record.canonicalId, record.externalId]));
   let written = 0;
   for (const outcome of result.outcomes) {
     if (outcome.status !== 'parked') {
@@ -335,6 +341,9 @@ async function writeToTarget(
     }
     const error = outcome.reason === 'dependency' ? { ...outcome.error, message: `${outcome.error.message} (backfill it first)` } : outcome.error;
     failures.push({ sourceExternalId: outcome.sourceExternalId, targetConnectionId: target.id, error });
+  }
+  for (const { connectionId, outcome } of spreadFailures) {
+    if (outcome.status === 'parked') failures.push({ sourceExternalId: sourceIdOf.get(outcome.canonicalId) ?? outcome.sourceExternalId, targetConnectionId: connectionId, error: outcome.error });
   }
   return { targetConnectionId: target.id, written, failures };
 }

@@ -21,10 +21,13 @@ export interface ReconcileInput {
   tenantId: string;
   objectType: ObjectType;
   policies: ObjectConflictPolicies;
-  source: { connectionId: string; provider: CrmProvider };
+  /** Absent when only the canonical records are pushed to the target (no source read). */
+  source: { connectionId: string; provider: CrmProvider } | undefined;
   target: { connectionId: string; provider: CrmProvider };
   records: {
-    record: LinkedRecord;
+    canonicalId: string;
+    /** The source's read of the record, when there is one. */
+    record: LinkedRecord | undefined;
     sourceState: SyncedState | undefined;
     /** The record's link (and snapshot) in the target; undefined when it is not there yet. */
     targetState: SyncedState | undefined;
@@ -36,7 +39,8 @@ export interface ReconcileInput {
 }
 
 export interface ReconcileStep {
-  record: LinkedRecord;
+  canonicalId: string;
+  record: LinkedRecord | undefined;
   /** The canonical values the target lacks; undefined when there is nothing to write. */
   write: CanonicalFields | undefined;
   /** Why nothing is written, when nothing is. */
@@ -45,6 +49,8 @@ export interface ReconcileStep {
   /** What the target holds once the write landed: its next snapshot. */
   holdsAfterWrite: CanonicalFields;
   targetModifiedAt: string | null;
+  /** The target's copy brought values into the canonical record (others may now lack them). */
+  targetContributed: boolean;
 }
 
 /**
@@ -61,40 +67,53 @@ export async function reconcileWithCanonical(
   return deps.canonical.update(
     tenantId,
     objectType,
-    input.records.map((item) => item.record.canonicalId),
+    input.records.map((item) => item.canonicalId),
     async (records, tx) => {
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
       const steps: ReconcileStep[] = [];
       const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord) => {
         const held = state?.snapshot;
-        if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false };
+        if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false, accepted: false };
         const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: clockPrecisionMs[connection.provider], fields: read.fields, held: held?.fields }, policies);
         for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
         if (state && (!held || !sameValue(held.fields, read.fields) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
           snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt) });
         }
-        return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0 };
+        return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0, accepted: merged.accepted.length > 0 };
       };
 
       for (const item of input.records) {
-        const { record, targetState, targetRecord } = item;
-        const sourceLink = item.sourceState ?? { link: { canonicalId: record.canonicalId, tenantId, objectType, connectionId: input.source.connectionId, externalId: record.externalId }, snapshot: undefined };
-        const fromSource = observe(record.canonicalId, records.get(record.canonicalId) ?? emptyCanonicalRecord(), input.source, sourceLink, record);
-        const { canonical } = targetRecord && targetState ? observe(record.canonicalId, fromSource.canonical, input.target, targetState, targetRecord) : fromSource;
-        records.set(record.canonicalId, canonical);
+        const { canonicalId, record, targetState, targetRecord } = item;
+        let canonical = records.get(canonicalId) ?? emptyCanonicalRecord();
+        let fromSource = { stale: false, refused: false };
+        if (record && input.source) {
+          const sourceLink = item.sourceState ?? { link: { canonicalId, tenantId, objectType, connectionId: input.source.connectionId, externalId: record.externalId }, snapshot: undefined };
+          const observed = observe(canonicalId, canonical, input.source, sourceLink, record);
+          canonical = observed.canonical;
+          fromSource = observed;
+        }
+        let targetContributed = false;
+        if (targetRecord && targetState) {
+          const observed = observe(canonicalId, canonical, input.target, targetState, targetRecord);
+          canonical = observed.canonical;
+          targetContributed = observed.accepted;
+        }
+        records.set(canonicalId, canonical);
 
         // A copy the target should have but was not found there is written whole.
         const holds = targetRecord ? { current: targetRecord.fields, held: targetState?.snapshot?.fields } : { current: undefined, held: undefined };
         const write = canonicalWrites(canonical, holds, policies);
         const needed = flattenFields(write).size > 0 || item.mustWrite || !targetState;
         steps.push({
+          canonicalId,
           record,
           write: needed ? write : undefined,
           idle: fromSource.stale ? 'stale' : fromSource.refused ? 'refused-by-policy' : 'echo',
           targetExternalId: targetState?.link.externalId,
           holdsAfterWrite: overlayFields(overlayFields(holds.held, holds.current), write),
           targetModifiedAt: targetRecord?.modifiedAt ?? null,
+          targetContributed,
         });
       }
       await deps.links.saveSyncedStates(snapshots, tx);

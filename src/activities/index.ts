@@ -4,7 +4,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDeletionsInput } from './apply-deletions';
-import { applyToTarget, type ApplyToTargetInput } from './apply-to-target';
+import { applyToTarget, spreadContributions, type ApplyToTargetInput, type ApplyToTargetResult } from './apply-to-target';
 import { createBackfillActivities } from './backfill-activities';
 import { classifyFailures } from './failures';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
@@ -31,10 +31,32 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createSyncActivities(dependencies),
     ...createBackfillActivities(dependencies),
     ...createSupervisorActivities(dependencies),
-    applyToTarget: (input: ApplyToTargetInput) => applyToTarget(dependencies, input),
+    applyToTarget: (input: ApplyToTargetInput) => applyLive(dependencies, input),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
     applyDeletions: (input: ApplyDeletionsInput) => applyDeletions(dependencies, input),
   });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The live apply: one target, then what that target's copies brought spread to the tenant's other
+ * connections (the source included), whose own workflows may never hear of those values. Only
+ * ids and outcomes go back into history.
+ */
+async function applyLive(dependencies: ActivityDependencies, input: ApplyToTargetInput): Promise<ApplyToTargetResult> {
+  const { contributed = [], ...result } = await applyToTarget(dependencies, input);
+  if (contributed.length > 0) {
+    const active = (await dependencies.connections.listConnections(input.tenantId)).filter((connection) => connection.status !== 'disabled');
+    // What a push could not write stays in the canonical record; the next change of the record brings it.
+    await spreadContributions(dependencies, {
+      tenantId: input.tenantId,
+      objectType: input.objectType,
+      canonicalIds: contributed,
+      from: input.targetConnectionId,
+      connectionIds: active.map((connection) => connection.id),
+      policies: input.policies,
+    });
+  }
+  return result;
+}

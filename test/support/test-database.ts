@@ -25,7 +25,7 @@ export async function createTestDatabase(databaseUrl: string = inject('testDatab
     pool,
     applied,
     async drop() {
-      await pool.query(`DROP SCHEMA ${quoteIdentifier(schema)} CASCADE`);
+      if (!process.env.KEEP_TEST_SCHEMA) await pool.query(`DROP SCHEMA ${quoteIdentifier(schema)} CASCADE`);
       await pool.end();
     },
   };
