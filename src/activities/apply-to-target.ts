@@ -89,8 +89,12 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
   const linkedNow = await deps.links.canonicalIdsOf(sourceConnectionId, objectType, input.records.map((record) => record.externalId));
   const records = input.records.map((record) => ({ ...record, canonicalId: linkedNow.get(record.externalId) ?? record.canonicalId }));
 
-  return deps.canonical.withWriteLocks(
-    records.map((record) => ({ canonicalId: record.canonicalId, connectionId: targetConnectionId })),
+  return deps.canonical.withRecordLocks(
+    {
+      write: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: targetConnectionId })),
+      // The source's copies are read and merged: no write there may land in between.
+      read: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: sourceConnectionId })),
+    },
     async () => {
       const outcomes: RecordOutcome[] = [];
       let states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
@@ -169,8 +173,8 @@ export async function pushCanonical(
 ): Promise<ApplyToTargetResult> {
   const { objectType, targetConnectionId } = input;
   const target = await deps.connectors.forConnection(targetConnectionId);
-  return deps.canonical.withWriteLocks(
-    input.canonicalIds.map((canonicalId) => ({ canonicalId, connectionId: targetConnectionId })),
+  return deps.canonical.withRecordLocks(
+    { write: input.canonicalIds.map((canonicalId) => ({ canonicalId, connectionId: targetConnectionId })) },
     async () => {
       const states = (await deps.links.loadSyncedStates(input.canonicalIds)).filter((state) => state.link.connectionId === targetConnectionId && !state.link.archivedAt);
       const current = new Map((await target.readRecords(objectType, states.map((state) => state.link.externalId))).map((record) => [record.externalId, record]));

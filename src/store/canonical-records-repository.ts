@@ -7,29 +7,39 @@ import { withTransaction, type Queryable } from './database';
  * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
  * workers from writing one record of one CRM at once.
  */
+/** One canonical record in one connection. */
+export interface RecordLockKey {
+  canonicalId: string;
+  connectionId: string;
+}
+
 export class CanonicalRecordsRepository {
   private lockPool: pg.Pool | undefined;
 
   constructor(private readonly pool: pg.Pool) {}
 
   /**
-   * Runs `work` holding the write lock of every (canonical record, connection) pair named, so the
-   * read-merge-write-save of one record in one CRM is never interleaved with another's: the last
-   * writer always starts from what the one before it wrote. Locks are PostgreSQL advisory locks
-   * (shared by every worker, released by the server if a worker dies), taken in one order so two
-   * batches never deadlock. They are held on a pool of their own: a holder waiting for an
-   * ordinary connection can then never be the reason another holder waits.
+   * Runs `work` holding the write lock of every (canonical record, connection) pair in `write` and
+   * the read lock of those in `read`. A read-merge-write-save of one record in one CRM is then
+   * never interleaved with another's (the last writer starts from what the one before it wrote),
+   * and a reader of a CRM's copy sees it either before a write there or after its snapshot was
+   * saved, never in between. Readers share. Locks are PostgreSQL advisory locks (shared by every
+   * worker, released by the server if a worker dies), taken in one order in one statement so
+   * two batches never deadlock, on a pool of their own: a holder waiting for an ordinary
+   * connection can then never be the reason another holder waits.
    */
-  async withWriteLocks<T>(pairs: readonly { canonicalId: string; connectionId: string }[], work: () => Promise<T>): Promise<T> {
-    if (pairs.length === 0) return work();
+  async withRecordLocks<T>(locks: { write: readonly RecordLockKey[]; read?: readonly RecordLockKey[] | undefined }, work: () => Promise<T>): Promise<T> {
+    const keys = [...locks.write.map((key) => ({ key, shared: false })), ...(locks.read ?? []).map((key) => ({ key, shared: true }))];
+    if (keys.length === 0) return work();
     if (!this.lockPool) {
       this.lockPool = new pg.Pool({ ...this.pool.options, max: this.pool.options.max ?? 10, allowExitOnIdle: true });
       this.lockPool.on('error', () => undefined);
     }
     return withTransaction(this.lockPool, async (tx) => {
       await tx.query(
-        `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('record-write:' || p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY k) AS ordered`,
-        [pairs.map((pair) => `${pair.canonicalId}:${pair.connectionId}`)],
+        `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
+           FROM (SELECT hashtextextended('record:' || p, 0) AS k, bool_and(s) AS shared FROM unnest($1::text[], $2::boolean[]) AS u (p, s) GROUP BY 1 ORDER BY 1) AS ordered`,
+        [keys.map(({ key }) => `${key.canonicalId}:${key.connectionId}`), keys.map(({ shared }) => shared)],
       );
       return work();
     });

@@ -9,6 +9,8 @@ export interface MigrateOptions {
   /** Migrate into this schema (created if missing) instead of the default search path. */
   schema?: string | undefined;
   log?: (line: string) => void;
+  /** Apply at most this many pending migrations (tests of a migration's data step). @default all */
+  count?: number;
 }
 
 /**
@@ -22,7 +24,7 @@ export async function migrateUp(options: MigrateOptions): Promise<string[]> {
     dir: MIGRATIONS_DIR,
     migrationsTable: 'pgmigrations',
     direction: 'up',
-    count: Infinity,
+    count: options.count ?? Infinity,
     checkOrder: true,
     singleTransaction: true,
     advisoryLockMode: 'wait',

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialCipher } from '../../src/store/credential-cipher';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
+import { createPool } from '../../src/store/database';
 import { migrateUp } from '../../src/store/migrate';
 import { RecordLinksRepository, type SyncedStateWrite } from '../../src/store/record-links-repository';
 import { inject } from 'vitest';
@@ -37,12 +38,12 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['conflicts', 'connections', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_match_keys', 'canonical_records', 'conflicts', 'connections', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants']);
     await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
   });
 
@@ -137,6 +138,52 @@ describe('PostgreSQL store', () => {
     expect(first.size).toBe(2);
     const again = await links.ensureLinks('acme', 'acme-sf', 'contact', proposals());
     expect(again).toEqual(first);
+  });
+
+  it('gives copies of one person met by two connections at once one canonical record, by match key', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const request = (externalId: string) => [{ externalId, proposedCanonicalId: randomUUID(), keys: [{ field: 'email', value: 'ada@race.example' }] }];
+    for (let round = 0; round < 5; round += 1) {
+      const [salesforce, hubspot] = await Promise.all([
+        links.ensureLinks('acme', 'acme-sf', 'contact', request(`003KEY${round}`)),
+        links.ensureLinks('acme', 'acme-hs', 'contact', request(`9${round}`)),
+      ]);
+      expect(salesforce.get(`003KEY${round}`)).toBe(hubspot.get(`9${round}`));
+      // A second record of the same CRM with the same key is a duplicate there: its own record.
+      const duplicate = await links.ensureLinks('acme', 'acme-sf', 'contact', request(`003DUP${round}`));
+      expect(duplicate.get(`003DUP${round}`)).not.toBe(salesforce.get(`003KEY${round}`));
+      await links.removeLinks('acme-sf', [salesforce.get(`003KEY${round}`)!, duplicate.get(`003DUP${round}`)!]);
+      await links.removeLinks('acme-hs', [hubspot.get(`9${round}`)!]);
+    }
+    // Gone from every CRM, the person is forgotten: the next copy starts a new record.
+    const [fresh] = [...(await links.ensureLinks('acme', 'acme-hs', 'contact', request('9fresh'))).values()];
+    const keys = await db.pool.query<{ canonical_id: string }>(`SELECT canonical_id FROM canonical_match_keys WHERE value = 'ada@race.example'`);
+    expect(keys.rows.map((row) => row.canonical_id)).toEqual([fresh]);
+  });
+
+  it('migrates existing links and snapshots into canonical records and match keys', async () => {
+    const schema = `${db.schema}_upgrade`;
+    const url = inject('testDatabaseUrl');
+    await migrateUp({ databaseUrl: url, schema, count: 4 });
+    const pool = createPool(url, { schema, max: 2 });
+    try {
+      await pool.query(`INSERT INTO tenants (id, name) VALUES ('old', 'Old')`);
+      for (const id of ['old-sf', 'old-hs']) await pool.query(`INSERT INTO connections (id, tenant_id, provider, credentials, credentials_key_id) VALUES ($1, 'old', 'hubspot', '\\x00', 'k')`, [id]);
+      const person = randomUUID();
+      await pool.query(`INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, 'old-sf', 'old', 'contact', '003OLD'), ($1, 'old-hs', 'old', 'contact', '77')`, [person]);
+      await pool.query(
+        `INSERT INTO record_snapshots (canonical_id, connection_id, fields, synced_at) VALUES ($1, 'old-sf', '{"email":"Old@Example.com","phone":"1"}', now() - interval '1 hour'), ($1, 'old-hs', '{"email":"old@example.com","phone":"2"}', now())`,
+        [person],
+      );
+      expect(await migrateUp({ databaseUrl: url, schema })).toEqual(['1764288000000_canonical-records']);
+      const canonical = await pool.query(`SELECT fields, provenance FROM canonical_records WHERE canonical_id = $1`, [person]);
+      expect(canonical.rows).toEqual([{ fields: { email: 'old@example.com', phone: '2' }, provenance: {} }]);
+      const keys = await pool.query(`SELECT field, value, canonical_id FROM canonical_match_keys`);
+      expect(keys.rows).toEqual([{ field: 'email', value: 'old@example.com', canonical_id: person }]);
+    } finally {
+      await pool.end();
+      await db.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    }
   });
 
   it('records conflict decisions for audit', async () => {
