@@ -21,7 +21,7 @@ describe('per-field conflicts', () => {
       ...sf!.settings,
       sync: {
         ...(sf!.settings.sync as object),
-        conflictPolicies: { contact: { default: { kind: 'latest' }, fields: { title: { kind: 'owner', connectionId: h.salesforce!.id }, city: { kind: 'fill-empty' } } } },
+        conflictPolicies: { contact: { default: { kind: 'latest', priority: [h.hubspot!.id] }, fields: { title: { kind: 'owner', connectionId: h.salesforce!.id }, city: { kind: 'fill-empty' } } } },
       },
     });
   });
@@ -37,7 +37,8 @@ describe('per-field conflicts', () => {
     await expect.poll(() => hs.sandbox.admin.listRecords('contacts').length, { timeout: 30_000, interval: 200 }).toBe(1);
     const hubspotId = hs.sandbox.admin.listRecords('contacts')[0]!.id;
 
-    // Both sides edit the same three fields; HubSpot's edit is the later one.
+    // Both sides edit the same three fields; HubSpot's edit comes 20 ms later, inside Salesforce's
+    // whole-second stamp: a tie by the clocks, which the priority gives to HubSpot.
     sf.sandbox.admin.editAsUser('Contact', contactId, { Phone: '200', Title: 'Director', MailingCity: 'Cambridge' });
     await new Promise((resolve) => setTimeout(resolve, 20));
     hs.sandbox.admin.changeAsUser('contacts', hubspotId, { phone: '300', jobtitle: 'Professor', city: 'Princeton' });
@@ -45,7 +46,7 @@ describe('per-field conflicts', () => {
     await notify(sf.id, { events: [{ objectType: 'contact', externalId: contactId, eventId: 'c-2' }] });
     await expect.poll(async () => (await status(sf.id)).stats.conflicts, { timeout: 30_000, interval: 200 }).toBe(3);
     expect(hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties).toMatchObject({
-      phone: '300', // latest: HubSpot changed later
+      phone: '300', // latest: a tie, HubSpot has priority
       jobtitle: 'Director', // owner: Salesforce owns the title
       city: 'Princeton', // fill-empty: never overwrites a value
     });
@@ -57,7 +58,7 @@ describe('per-field conflicts', () => {
       { field: 'title', policy: 'owner', winnerConnectionId: sf.id, decidedValue: 'Director' },
     ]);
     for (const decision of decisions) {
-      expect(decision.candidates.map((candidate) => candidate.connectionId)).toEqual([sf.id, hs.id]);
+      expect(decision.candidates.map((candidate) => candidate.connectionId).sort()).toEqual([sf.id, hs.id].sort());
     }
   });
 });

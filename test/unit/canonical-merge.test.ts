@@ -102,13 +102,14 @@ describe('mergeObservation', () => {
     }
   });
 
-  it('owner: only the owning connection sets the field; fill-empty: only where the record has none', () => {
+  it('owner: only the owning connection sets the field; fill-empty: written only where a connection has none', () => {
     const base = merge(emptyCanonicalRecord(), ms('sf', '2026-12-01T09:00:00.000Z', { title: 'CTO', phone: '1' }));
     const spec = policies({ fields: { title: { kind: 'owner', connectionId: 'sf' }, phone: { kind: 'fill-empty' } } });
     const result = mergeObservation(base, ms('hs', '2026-12-01T10:00:00.000Z', { title: 'CEO', phone: '2' }, { title: 'CTO', phone: '1' }), spec);
-    expect(result.canonical.fields).toEqual({ title: 'CTO', phone: '1' });
-    expect(result.refused.sort()).toEqual(['phone', 'title']);
-    expect(canonicalWrites(base, { current: { title: 'CEO', phone: '2' }, held: undefined }, spec)).toEqual({ title: 'CTO' });
+    expect(result.canonical.fields).toEqual({ title: 'CTO', phone: '2' });
+    expect(result.refused).toEqual(['title']);
+    expect(canonicalWrites(result.canonical, { current: { title: 'CEO', phone: '1' }, held: undefined }, spec)).toEqual({ title: 'CTO' });
+    expect(canonicalWrites(result.canonical, { current: { title: 'CTO', phone: null }, held: undefined }, spec)).toEqual({ phone: '2' });
   });
 
   it('converges to the same record whatever the order the observations arrive in', () => {

@@ -75,17 +75,17 @@ export function mergeObservation(canonical: CanonicalRecordState, observation: O
     const origin = provenance[field];
     if (hasCurrent && sameValue(value, current)) {
       // The same value set again: the later of the two edits is what a competing edit must beat.
-      if (policy.kind === 'latest' && origin && origin.connectionId !== edit.connectionId && decideConflict(policy, edit, origin, current) === edit.connectionId) provenance[field] = edit;
+      if (policy.kind !== 'owner' && origin && origin.connectionId !== edit.connectionId && decideConflict(policy, edit, origin) === edit.connectionId) provenance[field] = edit;
       continue;
     }
 
     const successor = !hasCurrent || (heldBefore && sameValue(held?.get(field), current)) || origin?.connectionId === observation.connectionId;
     let accept: boolean;
     if (successor) {
-      accept = allowsEdit(policy, observation.connectionId, current);
+      accept = allowsEdit(policy, observation.connectionId);
       if (!accept) result.refused.push(field);
     } else {
-      const winner = decideConflict(policy, edit, origin, current);
+      const winner = decideConflict(policy, edit, origin);
       accept = winner === edit.connectionId;
       result.decisions.push({
         field,
@@ -132,35 +132,32 @@ export function canonicalWrites(
   return unflattenFields(write);
 }
 
-/** An edit made on top of the canonical value: only `owner` and `fill-empty` can still refuse it. */
-function allowsEdit(policy: ConflictPolicy, connectionId: string, current: unknown): boolean {
-  switch (policy.kind) {
-    case 'owner':
-      return policy.connectionId === connectionId;
-    case 'fill-empty':
-      return isEmptyValue(current);
-    case 'latest':
-      return true;
-  }
+/**
+ * An edit made on top of the canonical value: only `owner` refuses it. (`fill-empty` keeps the
+ * latest value too; it is the writes that never overwrite a value a connection holds.)
+ */
+function allowsEdit(policy: ConflictPolicy, connectionId: string): boolean {
+  return policy.kind !== 'owner' || policy.connectionId === connectionId;
 }
 
 /**
- * Two concurrent edits of one field: the winner's connection id. `latest` compares the edits'
- * times at their clocks' precision; a tie goes to the policy's priority list, then to the smaller
- * connection id, so every worker and every ordering of arrivals decides alike.
+ * Two concurrent edits of one field: the winner's connection id. `latest` (and `fill-empty`, for
+ * the value it fills empty fields with) compares the edits' times at their clocks' precision; a
+ * tie goes to the priority list, then to the smaller connection id, so every worker and every
+ * ordering of arrivals decides alike.
  */
-function decideConflict(policy: ConflictPolicy, edit: EditTime, origin: EditTime | undefined, current: unknown): string | undefined {
+function decideConflict(policy: ConflictPolicy, edit: EditTime, origin: EditTime | undefined): string | undefined {
   switch (policy.kind) {
     case 'owner':
       return policy.connectionId === edit.connectionId ? edit.connectionId : origin?.connectionId;
     case 'fill-empty':
-      return isEmptyValue(current) ? edit.connectionId : origin?.connectionId;
     case 'latest': {
       if (!origin) return edit.connectionId;
       const order = compareEditTimes(edit, origin);
       if (order !== 0) return order > 0 ? edit.connectionId : origin.connectionId;
+      const priority = policy.kind === 'latest' ? policy.priority : [];
       const rank = (id: string): number => {
-        const index = policy.priority.indexOf(id);
+        const index = priority.indexOf(id);
         return index === -1 ? Number.MAX_SAFE_INTEGER : index;
       };
       const byRank = rank(edit.connectionId) - rank(origin.connectionId);
