@@ -225,7 +225,7 @@ async function carryOut(
           ...base,
           status: 'parked',
           reason: 'dependency',
-          error: { provider: target.provider, errorClass: 'not-found', message: `waiting for ${translated.missing} to be synced to ${targetConnectionId}` },
+          error: { provider: target.provider, errorClass: 'not-found', message: `${translated.missing} is not synced to ${targetConnectionId} yet` },
         });
         continue;
       }

@@ -221,8 +221,10 @@ describe('backfill Salesforce -> HubSpot', () => {
       await mkdir(recordedHistories, { recursive: true });
       // The first run (a page retried after the crash, continue-as-new) and the last (completion).
       // Decoded: the payload codec's key is this run's, and replay must not need it.
-      await writeFile(path.join(recordedHistories, 'backfill-first-run.json'), historyToJSON(await decodeHistoryPayloads(runs[0]!.history, h.payloadCodec)));
-      await writeFile(path.join(recordedHistories, 'backfill-last-run.json'), historyToJSON(await decodeHistoryPayloads(runs.at(-1)!.history, h.payloadCodec)));
+      // Named for the newest patch they carry (backfill-index-targets); older recordings stay, so
+      // runs started before each patch keep replaying.
+      await writeFile(path.join(recordedHistories, 'backfill-indexed-first-run.json'), historyToJSON(await decodeHistoryPayloads(runs[0]!.history, h.payloadCodec)));
+      await writeFile(path.join(recordedHistories, 'backfill-indexed-last-run.json'), historyToJSON(await decodeHistoryPayloads(runs.at(-1)!.history, h.payloadCodec)));
     }
   }, 120_000);
 

@@ -40,6 +40,8 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     expect(types('connection-sync-deletions')).toEqual(
       expect.arrayContaining([EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, EventType.EVENT_TYPE_MARKER_RECORDED]),
     );
+    // A backfill started after the targets were indexed first carries that patch's marker.
+    expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     expect(retried.length).toBeGreaterThan(0);
 
