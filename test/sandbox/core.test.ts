@@ -47,6 +47,13 @@ describe('FaultInjector', () => {
     const faults = new FaultInjector();
     expect(new Set(Array.from({ length: 1000 }, () => faults.decide().kind))).toEqual(new Set(['none']));
   });
+
+  it('covers every request by default, only the token endpoint with tokenEndpointOnly', () => {
+    const faults = new FaultInjector({ rateLimitRate: 1 });
+    expect([faults.covers(false), faults.covers(true)]).toEqual([true, true]);
+    faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    expect([faults.covers(false), faults.covers(true)]).toEqual([false, true]);
+  });
 });
 
 describe('ModstampClock', () => {

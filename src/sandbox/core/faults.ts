@@ -10,6 +10,11 @@ export interface FaultConfig {
   timeoutRate?: number;
   /** Added latency in ms for every request: fixed, or [min, max] uniformly. */
   latencyMs?: number | [number, number];
+  /**
+   * Fault only the vendor's token endpoint (OAuth token URL, Entra's, Zoho's accounts server):
+   * API calls pass untouched. The vendor renders such faults as its token endpoint answers them.
+   */
+  tokenEndpointOnly?: boolean;
   seed?: number;
 }
 
@@ -32,6 +37,11 @@ export class FaultInjector {
 
   current(): FaultConfig {
     return { ...this.config };
+  }
+
+  /** Whether a request is in the faults' scope at all (see `tokenEndpointOnly`). */
+  covers(atTokenEndpoint: boolean): boolean {
+    return this.config.tokenEndpointOnly !== true || atTokenEndpoint;
   }
 
   decide(): FaultDecision {

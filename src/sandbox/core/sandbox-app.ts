@@ -12,6 +12,10 @@ export interface SandboxAppOptions {
   webhooks: WebhookDispatcher;
   /** Answers an injected fault in the vendor's own shape (status, body, headers). */
   renderFault(kind: 'server-error' | 'rate-limit', request: FastifyRequest, reply: FastifyReply): FastifyReply;
+  /** Route patterns (as registered) of the vendor's token endpoint, for `FaultConfig.tokenEndpointOnly`. */
+  tokenRoutes?: readonly string[];
+  /** Answers an injected fault at the token endpoint, where the vendor's answer differs from its API's (default: renderFault). */
+  renderTokenFault?(kind: 'server-error' | 'rate-limit', request: FastifyRequest, reply: FastifyReply): FastifyReply;
   /** Bytes; Bulk API 2.0 uploads may be up to 150 MB. */
   bodyLimit?: number;
 }
@@ -37,6 +41,8 @@ export function createSandboxApp(options: SandboxAppOptions): FastifyInstance {
     options.counters.countRequest(`${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`);
     const latency = options.faults.latencyMs();
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const atTokenEndpoint = options.tokenRoutes?.includes(request.routeOptions.url ?? '') ?? false;
+    if (!options.faults.covers(atTokenEndpoint)) return;
     const fault = options.faults.decide();
     if (fault.kind === 'none') return;
     options.counters.injectedFaults += 1;
@@ -46,6 +52,7 @@ export function createSandboxApp(options: SandboxAppOptions): FastifyInstance {
       return;
     }
     if (fault.kind === 'rate-limit') options.counters.rateLimited += 1;
+    if (atTokenEndpoint && options.renderTokenFault) return options.renderTokenFault(fault.kind, request, reply);
     return options.renderFault(fault.kind, request, reply);
   });
 

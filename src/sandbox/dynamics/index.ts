@@ -13,7 +13,7 @@ import { TokenAuthority, type TokenLifetime } from './auth';
 import { DeltaTokens, DEFAULT_DELTA_RETENTION_MS } from './change-tracking';
 import { ServiceProtection, type ServiceProtectionOptions } from './limits';
 import { SeedData, type DynamicsEntitySetName } from './seed';
-import { API_ROOT, registerDataverseRoutes, renderFault } from './server';
+import { API_ROOT, registerDataverseRoutes, renderFault, renderTokenFault, TOKEN_ROUTE } from './server';
 import { DataverseStore } from './store';
 import { publishWrite, type OrganizationInfo, type WebhookAuth } from './webhooks';
 
@@ -96,7 +96,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
   const clientId = options.clientId ?? randomUUID();
   const clientSecret = options.clientSecret ?? randomBytes(30).toString('base64url');
 
-  const app = createSandboxApp({ faults, counters, webhooks, renderFault });
+  const app = createSandboxApp({ faults, counters, webhooks, renderFault, tokenRoutes: [TOKEN_ROUTE], renderTokenFault });
   let baseUrl = '';
   const late: { authority?: TokenAuthority } = {};
   const authorityRef = (): TokenAuthority => {

@@ -39,6 +39,31 @@ export function renderFault(kind: 'server-error' | 'rate-limit', _request: Fasti
   return send(reply, errorResponse(error));
 }
 
+export const TOKEN_ROUTE = '/:tenantId/oauth2/v2.0/token';
+
+/**
+ * Entra ID's answers to injected faults at its token endpoint (not Dataverse's envelope). A
+ * throttled client-credentials request gets 429 with `Retry-After: 60` (MSAL, "Client and server
+ * throttling"), and the body is no OAuth error: MSAL.NET reports "Too Many Requests" as an
+ * unparseable answer (AzureAD/microsoft-authentication-library-for-dotnet#2855). An outage is 503
+ * `temporarily_unavailable` (Azure AD "Token Issuance Endpoint Errors": 503 "The service is
+ * unavailable", `temporarily_unavailable` "The server is temporarily too busy to handle the
+ * request"); its AADSTS number is UNCONFIRMED, so the body has no `error_codes`.
+ */
+export function renderTokenFault(kind: 'server-error' | 'rate-limit', _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (kind === 'rate-limit') return reply.code(429).header('retry-after', '60').type('text/plain; charset=utf-8').send('Too Many Requests');
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  const timestamp = new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+  return reply.code(503).send({
+    error: 'temporarily_unavailable',
+    error_description: `The server is temporarily too busy to handle the request.\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
+  });
+}
+
 function headerMap(request: FastifyRequest): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -107,7 +132,7 @@ export function registerDataverseRoutes(app: FastifyInstance, deps: DataverseRou
     return send(reply, errorResponse(new DataverseError(status, status === 500 ? ErrorCodes.unexpected : ErrorCodes.odataQuery, error.message)));
   });
 
-  app.post<{ Params: { tenantId: string }; Body: Record<string, string | undefined> | undefined }>('/:tenantId/oauth2/v2.0/token', async (request, reply) => {
+  app.post<{ Params: { tenantId: string }; Body: Record<string, string | undefined> | undefined }>(TOKEN_ROUTE, async (request, reply) => {
     try {
       return reply.code(200).header('cache-control', 'no-store, no-cache').send(deps.authority.issue(request.params.tenantId, request.body ?? {}, request.headers.authorization));
     } catch (error) {

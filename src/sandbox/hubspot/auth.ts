@@ -128,9 +128,12 @@ function agoText(ms: number): string {
   return `${Math.floor(seconds / 86_400)} day(s)`;
 }
 
+/** The token endpoint, per OAuth API version (fault scoping: `FaultConfig.tokenEndpointOnly`). */
+export const TOKEN_ROUTES = ['v1', 'v3', '2026-03'].map((version) => `/oauth/${version}/token`);
+
 export function registerOAuthRoutes(app: FastifyInstance, auth: AuthRegistry): void {
-  for (const version of ['v1', 'v3', '2026-03']) {
-    app.post<{ Body: Record<string, string | undefined> | undefined }>(`/oauth/${version}/token`, async (request, reply) => {
+  for (const route of TOKEN_ROUTES) {
+    app.post<{ Body: Record<string, string | undefined> | undefined }>(route, async (request, reply) => {
       const { statusCode, body } = auth.grant(request.body ?? {});
       return reply.code(statusCode).send(body);
     });

@@ -9,7 +9,7 @@ import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type HubSpotAdmin } from './admin';
 import { AssociationStore, registerAssociationRoutes } from './associations';
-import { AuthRegistry, registerOAuthRoutes, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
+import { AuthRegistry, registerOAuthRoutes, TOKEN_ROUTES, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
 import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
 import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
@@ -107,6 +107,8 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     faults,
     counters,
     webhooks: dispatcher,
+    // The token endpoint answers faults as the API does: HubSpot's 429 and 500 bodies (UNCONFIRMED there).
+    tokenRoutes: TOKEN_ROUTES,
     renderFault(kind, request, reply): FastifyReply {
       const caller = tryAuthenticate(request);
       reply.headers(limits.headers(caller));

@@ -87,8 +87,11 @@ export class AuthRegistry {
   }
 }
 
+/** The OAuth server's token endpoint (oauth.pipedrive.com in reality), for fault scoping. */
+export const TOKEN_ROUTE = '/oauth/token';
+
 export function registerOAuthRoutes(app: FastifyInstance, auth: AuthRegistry): void {
-  app.post<{ Body: Record<string, string | undefined> | undefined }>('/oauth/token', async (request, reply) => {
+  app.post<{ Body: Record<string, string | undefined> | undefined }>(TOKEN_ROUTE, async (request, reply) => {
     const { statusCode, body } = auth.grant(request.body ?? {}, request.headers.authorization);
     return reply.code(statusCode).send(body);
   });

@@ -8,7 +8,7 @@ import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, LostResponses, registerAdminRoutes, type PipedriveAdmin } from './admin';
-import { AuthRegistry, registerOAuthRoutes, type Caller } from './auth';
+import { AuthRegistry, registerOAuthRoutes, TOKEN_ROUTE, type Caller } from './auth';
 import { errorBody, PipedriveError, rateLimited, serverError } from './errors';
 import { PipedriveLimits, type PipedriveLimitOptions } from './limits';
 import { callKindOf, registerEntityRoutes } from './routes';
@@ -91,6 +91,8 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     faults,
     counters,
     webhooks: dispatcher,
+    // The OAuth server's fault answers are undocumented; it answers as the API does (UNCONFIRMED).
+    tokenRoutes: [TOKEN_ROUTE],
     renderFault(kind, request, reply): FastifyReply {
       reply.headers(limits.headers(tryAuthenticate(request)));
       if (kind === 'rate-limit') return reply.code(429).send(rateLimited('Request over limit'));

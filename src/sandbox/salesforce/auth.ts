@@ -83,9 +83,17 @@ export class TokenStore {
 
 type OAuthError = { error: string; error_description: string };
 
-/** `POST /services/oauth2/token` with the grants jsforce and server-to-server clients use [S3][S4]. */
-export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, instanceUrl: () => string): void {
-  app.post<{ Body: Record<string, string> | undefined }>('/services/oauth2/token', async (request, reply) => {
+export const TOKEN_PATH = '/services/oauth2/token';
+
+/**
+ * `POST /services/oauth2/token` with the grants jsforce and server-to-server clients use [S3][S4].
+ * A refresh-token grant is "being processed" for `processingMs`; another grant with the same
+ * refresh token meanwhile is refused as Salesforce refuses simultaneous refresh requests (Winter
+ * '25): 400 `invalid_grant` "token request is already being processed".
+ */
+export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, instanceUrl: () => string, processingMs = 0): void {
+  const processing = new Set<string>();
+  app.post<{ Body: Record<string, string> | undefined }>(TOKEN_PATH, async (request, reply) => {
     tokens.tokenRequests += 1;
     const params = request.body ?? {};
     const fail = (error: OAuthError, status = 400) => reply.code(status).send(error);
@@ -93,12 +101,21 @@ export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, ins
     if (params.client_id !== client.clientId) return fail({ error: 'invalid_client_id', error_description: 'client identifier invalid' });
     const secretOk = params.client_secret === client.clientSecret;
     switch (params.grant_type) {
-      case 'refresh_token':
+      case 'refresh_token': {
         if (params.client_secret !== undefined && !secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });
-        if (!params.refresh_token || !tokens.refreshTokenValid(params.refresh_token, client.clientId)) {
+        const refreshToken = params.refresh_token;
+        if (!refreshToken || !tokens.refreshTokenValid(refreshToken, client.clientId)) {
           return fail({ error: 'invalid_grant', error_description: 'expired access/refresh token' });
         }
+        if (processing.has(refreshToken)) return fail({ error: 'invalid_grant', error_description: 'token request is already being processed' });
+        processing.add(refreshToken);
+        try {
+          if (processingMs > 0) await new Promise((resolve) => setTimeout(resolve, processingMs));
+        } finally {
+          processing.delete(refreshToken);
+        }
         return tokens.tokenResponse(instanceUrl(), false);
+      }
       case 'client_credentials':
         if (!secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });
         return tokens.tokenResponse(instanceUrl(), false);

@@ -9,6 +9,11 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
   dailyApiRequests?: number | false;
   /** Access-token lifetime (the org's session timeout). Default 2 h [S7]. */
   tokenLifetimeMs?: number;
+  /**
+   * How long a refresh-token grant takes; a second grant with the same refresh token meanwhile is
+   * refused ("token request is already being processed"). Default 0 (grants never overlap).
+   */
+  tokenProcessingMs?: number;
   /** Shared secret for `X-Sfdc-Signature`. */
   webhookSecret?: string;
   /** Connected app and integration user the token endpoint accepts. */

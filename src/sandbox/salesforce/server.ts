@@ -5,7 +5,7 @@ import { ModstampClock } from '../core/modstamp-clock';
 import { createSandboxApp, listen } from '../core/sandbox-app';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes } from './admin';
-import { registerTokenRoute, TokenStore } from './auth';
+import { registerTokenRoute, TOKEN_PATH, TokenStore } from './auth';
 import { registerIngestRoutes } from './bulk2-ingest';
 import { registerBulkQueryRoutes } from './bulk2-query';
 import { registerCompositeRoutes } from './composite';
@@ -50,11 +50,18 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const store = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: notify });
   const context: SalesforceContext = { store, tokens, limits, counters, clock, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
 
-  const app = createSandboxApp({ faults, counters, webhooks, renderFault: (kind, _request, reply) => renderFault(kind, reply) });
+  const app = createSandboxApp({
+    faults,
+    counters,
+    webhooks,
+    renderFault: (kind, _request, reply) => renderFault(kind, reply),
+    tokenRoutes: [TOKEN_PATH],
+    renderTokenFault: (kind, _request, reply) => renderTokenFault(kind, reply),
+  });
   installGuards(app, context);
   app.get('/services/data', async () => versionList());
   app.get('/services/data/', async () => versionList());
-  registerTokenRoute(app, tokens, () => instanceUrl);
+  registerTokenRoute(app, tokens, () => instanceUrl, options.tokenProcessingMs);
   registerSObjectRoutes(app, context);
   registerReplicationRoutes(app, context);
   registerCompositeRoutes(app, context);
@@ -137,6 +144,18 @@ function installGuards(app: FastifyInstance, context: SalesforceContext): void {
 function renderFault(kind: 'server-error' | 'rate-limit', reply: FastifyReply): FastifyReply {
   if (kind === 'rate-limit') return reply.code(403).send([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
   return reply.code(500).send([{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1602347819-104588 (-1431766498)', errorCode: 'UNKNOWN_EXCEPTION' }]);
+}
+
+/**
+ * Injected faults at the token endpoint. REQUEST_LIMIT_EXCEEDED is an API allocation the token
+ * endpoint does not count against; Salesforce documents no throttling answer there, but clients
+ * have met a bare 429 from it (jsforce then names the error ERROR_HTTP_429), so "rate-limit" is a
+ * 429 with a plain-text body and no Retry-After (UNCONFIRMED). A server error is answered as the
+ * API's.
+ */
+function renderTokenFault(kind: 'server-error' | 'rate-limit', reply: FastifyReply): FastifyReply {
+  if (kind === 'rate-limit') return reply.code(429).type('text/plain').send('Too Many Requests');
+  return renderFault(kind, reply);
 }
 
 /** `GET /services/data/`: one entry per release, v20.0 = Winter '11, three releases a year. */

@@ -32,6 +32,18 @@ interface AccessToken {
 
 export type TokenAnswer = { statusCode: number; body: Record<string, unknown> };
 
+/** The accounts server's token endpoint [Z2]. */
+export const TOKEN_ROUTE = '/oauth/v2/token';
+
+/**
+ * The accounts server's answer once a client asks for tokens too often: "Access Denied" with HTTP
+ * 200 (Zoho, "Kaizen #43 - Tokens and Limitations"; some clients log the same body with 400), the
+ * wording as clients log it. No Retry-After: the block lasts the rest of the ten minutes.
+ */
+export function tokenThrottled(): Record<string, unknown> {
+  return { error_description: 'You have made too many requests continuously. Please try again after some time.', error: 'Access Denied', status: 'failure' };
+}
+
 /**
  * OAuth for the one account the sandbox holds. A token request at another region's accounts
  * server does not know the client; a token presented at another region's API domain is unknown

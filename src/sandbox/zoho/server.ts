@@ -8,7 +8,7 @@ import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type ZohoAdmin } from './admin';
-import { REGION_DOMAINS, ZohoAuth, type RegionUrls, type ZohoRegion } from './auth';
+import { REGION_DOMAINS, TOKEN_ROUTE, tokenThrottled, ZohoAuth, type RegionUrls, type ZohoRegion } from './auth';
 import { errorBody, invalidUrl, ZohoError } from './errors';
 import { creditsFor, ZohoLimits, type ZohoLimitOptions } from './limits';
 import { DEFAULT_SYNC_ID_FIELD } from './modules';
@@ -94,8 +94,14 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
       ? reply.code(429).send(errorBody('TOO_MANY_REQUESTS', 'concurrency limit exceeded', {}))
       : reply.code(500).send(errorBody('INTERNAL_ERROR', 'Internal Server Error'));
 
+  // Zoho's accounts server throttles token requests (10 access tokens per refresh token per 10
+  // minutes) with HTTP 200 and "Access Denied" (Zoho, "Kaizen #43 - Tokens and Limitations"; the
+  // body as clients log it); an outage there answers as the API does (UNCONFIRMED).
+  const renderTokenFault = (kind: 'server-error' | 'rate-limit', request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    kind === 'rate-limit' ? reply.code(200).send(tokenThrottled()) : renderFault(kind, request, reply);
+
   const newApp = (label: string): FastifyInstance => {
-    const app = createSandboxApp({ faults, counters, webhooks: dispatcher, renderFault });
+    const app = createSandboxApp({ faults, counters, webhooks: dispatcher, renderFault, tokenRoutes: [TOKEN_ROUTE], renderTokenFault });
     // Counted at the socket, before faults or refusals: a test asserts which hosts were called at all.
     app.server.on('request', (request: { url?: string }) => {
       if (!request.url?.startsWith(ADMIN_PREFIX)) hostCounts.set(label, (hostCounts.get(label) ?? 0) + 1);
@@ -117,7 +123,7 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
   const regionApps: { region: ZohoRegion; accounts: FastifyInstance; api: FastifyInstance }[] = [];
   for (const region of regions) {
     const accounts = newApp(hostLabel('accounts', region));
-    accounts.post<{ Body: Record<string, string | undefined> | undefined; Querystring: Record<string, string | undefined> }>('/oauth/v2/token', async (request, reply) => {
+    accounts.post<{ Body: Record<string, string | undefined> | undefined; Querystring: Record<string, string | undefined> }>(TOKEN_ROUTE, async (request, reply) => {
       // Zoho takes the grant as query parameters or a form body [Z2].
       const { statusCode, body } = auth.grant(region, { ...request.query, ...(request.body ?? {}) });
       return reply.code(statusCode).send(body);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { json, startClient, type Client } from './support';
+import { json, requestToken, startClient, type Client } from './support';
 
 describe('Dynamics sandbox: service protection and injected faults', () => {
   let client: Client | undefined;
@@ -42,6 +42,22 @@ describe('Dynamics sandbox: service protection and injected faults', () => {
     const response = await client.api('contacts');
     expect(response.status).toBe(200);
     expect(response.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBeNull();
+  });
+
+  it('answers injected faults at the token endpoint as Entra does, and only there with tokenEndpointOnly', async () => {
+    client = await startClient();
+    client.sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    expect((await client.api('contacts')).status).toBe(200);
+    const limited = await requestToken(client.sandbox);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('60');
+    expect(await limited.text()).toBe('Too Many Requests');
+    client.sandbox.faults.configure({ serverErrorRate: 1, tokenEndpointOnly: true });
+    const unavailable = await requestToken(client.sandbox);
+    expect(unavailable.status).toBe(503);
+    expect(await json(unavailable)).toMatchObject({ error: 'temporarily_unavailable', error_description: expect.stringContaining('The server is temporarily too busy to handle the request.') as unknown });
+    client.sandbox.faults.configure({});
+    expect((await requestToken(client.sandbox)).status).toBe(200);
   });
 
   it('injects a Dataverse-shaped 5xx and 429', async () => {

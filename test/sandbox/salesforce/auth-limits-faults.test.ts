@@ -100,6 +100,28 @@ describe('injected faults in Salesforce shape', () => {
     expect(await get(sandbox, '/sobjects')).toMatchObject({ status: 403, body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }] });
   });
 
+  it('faults the token endpoint alone with tokenEndpointOnly: rate-limit there is a bare 429, API calls pass', async () => {
+    const { sandbox } = await start({ faults: { rateLimitRate: 1, tokenEndpointOnly: true } });
+    expect((await get(sandbox, '/sobjects')).status).toBe(200);
+    const { clientId, clientSecret } = sandbox.credentials;
+    const answer = await fetch(`${sandbox.url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+    expect(answer.status).toBe(429);
+    expect(answer.headers.get('retry-after')).toBeNull();
+    expect(await answer.text()).toBe('Too Many Requests');
+    expect(sandbox.counters.injectedFaults).toBe(1);
+  });
+
+  it('refuses a refresh grant while another with the same refresh token is processed', async () => {
+    const { sandbox } = await start({ tokenProcessingMs: 200 });
+    const { clientId, clientSecret, refreshToken } = sandbox.credentials;
+    const refresh = (): Promise<Response> =>
+      fetch(`${sandbox.url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: refreshToken }) });
+    const answers = await Promise.all([refresh(), new Promise<Response>((resolve) => setTimeout(() => resolve(refresh()), 50))]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 400]);
+    expect(await answers[1]?.json()).toEqual({ error: 'invalid_grant', error_description: 'token request is already being processed' });
+    expect((await refresh()).status).toBe(200);
+  });
+
   it('holds an injected timeout open until the client gives up', async () => {
     const { sandbox, conn } = await start({ faults: { timeoutRate: 1 } });
     const started = Date.now();

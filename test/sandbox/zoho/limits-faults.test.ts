@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../../src/sandbox/zoho';
-import { accessToken, api } from './support';
+import { accessToken, api, grant } from './support';
 
 describe('Zoho sandbox: credits, concurrency and injected faults', () => {
   let zoho: ZohoSandbox | undefined;
@@ -34,6 +34,18 @@ describe('Zoho sandbox: credits, concurrency and injected faults', () => {
     expect(statuses).toEqual([204, 204, 429, 429, 429]);
     expect(answers.find((answer) => answer.status === 429)?.body).toMatchObject({ code: 'TOO_MANY_REQUESTS', details: { limit: 2 } });
     expect(sandbox.admin.limits().concurrency).toEqual({ limit: 2, inFlight: 0 });
+  });
+
+  it('with tokenEndpointOnly faults the accounts server alone: a throttled grant is HTTP 200 "Access Denied", API calls pass', async () => {
+    const [sandbox, token] = await start({ limits: false });
+    sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    expect((await api(sandbox, token, 'GET', 'Contacts?fields=Last_Name')).status).toBe(204);
+    expect(await grant(sandbox, sandbox.credentials.accountsServer)).toEqual({
+      status: 200,
+      body: { error_description: 'You have made too many requests continuously. Please try again after some time.', error: 'Access Denied', status: 'failure' },
+    });
+    sandbox.faults.configure({});
+    expect((await grant(sandbox, sandbox.credentials.accountsServer)).body.access_token).toEqual(expect.any(String));
   });
 
   it('injects vendor-shaped 500s, 429s and hung requests from the shared fault injector', async () => {
