@@ -93,7 +93,17 @@ export interface ErrorRule {
   status?: readonly number[];
   /** Vendor codes this rule covers (as extracted by the connector); omitted = any. */
   vendorCodes?: readonly string[];
+  /** Wording the vendor's message must match, where one code covers different failures; omitted = any. */
+  message?: RegExp;
   errorClass: ErrorClass;
+}
+
+function matches(rule: ErrorRule, failure: HttpFailure): boolean {
+  return (
+    (!rule.status || rule.status.includes(failure.status)) &&
+    (!rule.vendorCodes || (failure.vendorCode !== undefined && rule.vendorCodes.includes(failure.vendorCode))) &&
+    (!rule.message || rule.message.test(failure.message))
+  );
 }
 
 export interface HttpFailure {
@@ -115,13 +125,37 @@ const fallbackRules: readonly ErrorRule[] = [
 ];
 
 export function classifyHttpFailure(provider: CrmProvider, rules: readonly ErrorRule[], failure: HttpFailure): ConnectorError {
-  const rule = [...rules, ...fallbackRules].find(
-    (candidate) =>
-      (!candidate.status || candidate.status.includes(failure.status)) &&
-      (!candidate.vendorCodes || (failure.vendorCode !== undefined && candidate.vendorCodes.includes(failure.vendorCode))),
-  );
+  const rule = [...rules, ...fallbackRules].find((candidate) => matches(candidate, failure));
   const errorClass: ErrorClass = rule?.errorClass ?? (failure.status >= 500 ? 'transient' : 'validation');
   return new ConnectorError({ provider, errorClass, ...failure });
+}
+
+/**
+ * Rules every token endpoint shares after the vendor's own. Throttling and outages at the token
+ * endpoint are passing, exactly as at the API: a connection must never be sent to re-authorise
+ * (nor a batch parked) because the vendor's OAuth server was busy. `temporarily_unavailable` and
+ * `server_error` are OAuth's own words for that (RFC 6749 §4.1.2.1; Entra documents
+ * `temporarily_unavailable` for its token endpoint).
+ */
+const tokenFallbackRules: readonly ErrorRule[] = [
+  { status: [429], errorClass: 'rate-limited' },
+  { status: [408], errorClass: 'transient' },
+  { vendorCodes: ['temporarily_unavailable', 'server_error'], errorClass: 'transient' },
+];
+
+/**
+ * The one classification of a token endpoint's answer (refresh grant, client credentials): the
+ * vendor's rules first (`spec.tokenErrorRules`), then 429 -> rate-limited (with the vendor's
+ * Retry-After), 408 / 5xx -> transient, and an answer that is neither a token nor a refusal (a 2xx
+ * without an error code: a proxy page, an empty body) -> transient. Only what is left, a 4xx or an
+ * OAuth error code (`invalid_grant`, `invalid_client`, `unauthorized_client`…), is 'auth': the
+ * grant itself was refused. A request that got no answer at all is `networkFailure`.
+ */
+export function classifyTokenFailure(provider: CrmProvider, rules: readonly ErrorRule[], failure: HttpFailure, options?: { cause?: unknown }): ConnectorError {
+  const rule = [...rules, ...tokenFallbackRules].find((candidate) => matches(candidate, failure));
+  const unusable = failure.status < 400 && failure.vendorCode === undefined;
+  const errorClass: ErrorClass = rule?.errorClass ?? (failure.status >= 500 || unusable ? 'transient' : 'auth');
+  return new ConnectorError({ provider, errorClass, ...failure, message: `token request failed: ${failure.message}` }, options);
 }
 
 /** A network failure (refused, reset, timeout) is transient for every vendor. */

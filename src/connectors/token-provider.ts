@@ -9,7 +9,10 @@ export interface AccessToken {
 
 export interface TokenProviderOptions {
   provider: CrmProvider;
-  /** Obtains a new token (refresh grant, client credentials…). Throw ConnectorError 'auth' when refused. */
+  /**
+   * Obtains a new token (refresh grant, client credentials…). Throws a ConnectorError classified by
+   * `classifyTokenFailure`: 'auth' only when the grant is refused.
+   */
   refresh: () => Promise<AccessToken>;
   initial?: AccessToken | undefined;
   /** Refresh this long before expiry, so a call never starts with a token about to lapse. */
@@ -76,6 +79,9 @@ export class SingleFlightTokenProvider {
 /**
  * Runs `call` with a token; on an auth failure refreshes exactly once and retries once. A second
  * auth failure, or a refused refresh, surfaces as 'auth': the connection needs re-authorisation.
+ * The refresh classified its own failure (`classifyTokenFailure`) and it is kept as it is: a token
+ * endpoint that throttled, failed or did not answer is rate-limited / transient, the grant is still
+ * good and the call is retried later. Only an unclassified error is taken for a refusal.
  */
 export async function withFreshToken<T>(tokens: SingleFlightTokenProvider, provider: CrmProvider, call: (token: string) => Promise<T>): Promise<T> {
   const token = await tokens.token();
@@ -87,6 +93,7 @@ export async function withFreshToken<T>(tokens: SingleFlightTokenProvider, provi
     try {
       fresh = await tokens.replace(token);
     } catch (refreshError) {
+      if (refreshError instanceof ConnectorError) throw refreshError;
       const message = refreshError instanceof Error ? refreshError.message : String(refreshError);
       throw new ConnectorError({ provider, errorClass: 'auth', message: `token refresh failed: ${message}` }, { cause: refreshError });
     }

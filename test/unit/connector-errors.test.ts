@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyHttpFailure, ConnectorError, parseRetryAfter, type ErrorRule } from '../../src/connectors/errors';
+import { classifyHttpFailure, classifyTokenFailure, ConnectorError, parseRetryAfter, type ErrorRule } from '../../src/connectors/errors';
 import { SingleFlightTokenProvider, withFreshToken } from '../../src/connectors/token-provider';
 import { ApplicationFailure } from '@temporalio/common';
 import { toApplicationFailure } from '../../src/activities/failures';
@@ -102,6 +102,49 @@ describe('SingleFlightTokenProvider', () => {
       message: 'salesforce auth: token refresh failed: invalid_grant: expired access/refresh token',
     });
     expect(tokens.refreshCount).toBe(1);
+  });
+
+  it('keeps the class of a refresh that failed without a refusal: a throttled or failing token endpoint is not auth', async () => {
+    const failing = (error: ConnectorError): SingleFlightTokenProvider =>
+      new SingleFlightTokenProvider({ provider: 'zoho', initial: { accessToken: 'stale', expiresAt: null }, refresh: () => Promise.reject(error) });
+    const call = async (): Promise<never> => {
+      throw new ConnectorError({ provider: 'zoho', errorClass: 'auth', message: 'invalid oauth token' });
+    };
+    const throttled = classifyTokenFailure('zoho', [], { status: 429, message: 'slow down', retryAfterMs: 5_000 });
+    await expect(withFreshToken(failing(throttled), 'zoho', call)).rejects.toBe(throttled);
+    const down = classifyTokenFailure('zoho', [], { status: 503, message: 'unavailable' });
+    await expect(withFreshToken(failing(down), 'zoho', call)).rejects.toMatchObject({ errorClass: 'transient', status: 503 });
+    const refused = classifyTokenFailure('zoho', [], { status: 200, vendorCode: 'invalid_code', message: 'invalid_code' });
+    await expect(withFreshToken(failing(refused), 'zoho', call)).rejects.toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_code' });
+  });
+});
+
+describe('classifyTokenFailure', () => {
+  const classify = (status: number, vendorCode?: string, message = 'm', rules: ErrorRule[] = []): string => classifyTokenFailure('salesforce', rules, { status, vendorCode, message }).errorClass;
+
+  it('429 is rate-limited with the vendor hint; 408 and 5xx transient; a refusal (4xx, or an OAuth error code with any status) auth', () => {
+    expect(classifyTokenFailure('dynamics', [], { status: 429, message: 'Too Many Requests', retryAfterMs: 60_000 })).toMatchObject({ errorClass: 'rate-limited', retryAfterMs: 60_000, status: 429 });
+    expect([408, 500, 502, 503, 504].map((status) => classify(status))).toEqual(Array(5).fill('transient'));
+    expect(classify(400, 'invalid_grant')).toBe('auth');
+    expect(classify(401, 'invalid_client')).toBe('auth');
+    expect(classify(400, 'unauthorized_client')).toBe('auth');
+    expect(classify(200, 'invalid_code')).toBe('auth');
+    expect(classify(403)).toBe('auth');
+  });
+
+  it('OAuth outage codes are transient whatever the status; a 2xx that is neither a token nor a refusal is transient', () => {
+    expect(classify(400, 'temporarily_unavailable')).toBe('transient');
+    expect(classify(400, 'server_error')).toBe('transient');
+    expect(classify(200)).toBe('transient');
+  });
+
+  it('applies the vendor rules first, by code and wording', () => {
+    const rules: ErrorRule[] = [{ vendorCodes: ['invalid_grant'], message: /already being processed/, errorClass: 'rate-limited' }];
+    expect(classify(400, 'invalid_grant', 'token request is already being processed', rules)).toBe('rate-limited');
+    expect(classify(400, 'invalid_grant', 'expired access/refresh token', rules)).toBe('auth');
+    expect(classifyTokenFailure('salesforce', [], { status: 400, vendorCode: 'invalid_grant', message: 'expired access/refresh token' }).message).toBe(
+      'salesforce auth invalid_grant: token request failed: expired access/refresh token',
+    );
   });
 });
 
