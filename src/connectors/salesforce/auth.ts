@@ -1,9 +1,10 @@
 import { OAuth2 } from 'jsforce';
 import type { Transport } from 'jsforce/lib/transport.js';
-import { ConnectorError } from '../errors';
+import { classifyTokenFailure, ConnectorError, parseRetryAfter } from '../errors';
 import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
 import { isAbort } from './errors';
-import { traced } from './transport';
+import { salesforceSpec } from './spec';
+import { traced, type CallTrace } from './transport';
 
 /** How the connection obtains access tokens from the org's token endpoint. */
 export type SalesforceGrant =
@@ -41,8 +42,12 @@ export function createTokenProvider(options: SalesforceAuthOptions): SingleFligh
       // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
       // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
       const outcome = await traced(() => (refreshToken ? oauth2.refreshToken(refreshToken) : oauth2.requestToken({ grant_type: 'client_credentials' })));
-      if ('error' in outcome) throw tokenFailure(outcome.error, outcome.trace.status);
-      const response = outcome.value;
+      if ('error' in outcome) throw tokenFailure(outcome.error, outcome.trace);
+      // jsforce hands back whatever parsed (or undefined) for a 2xx: without a token it is no answer we can use.
+      const response = outcome.value as Partial<typeof outcome.value> | undefined;
+      if (typeof response?.access_token !== 'string') {
+        throw classifyTokenFailure('salesforce', salesforceSpec.tokenErrorRules, { status: outcome.trace.status ?? 200, message: 'the answer holds no access token' });
+      }
       if (response.refresh_token) refreshToken = response.refresh_token;
       if (response.instance_url) options.onInstanceUrl(response.instance_url);
       return { accessToken: response.access_token, expiresAt: null };
@@ -51,15 +56,24 @@ export function createTokenProvider(options: SalesforceAuthOptions): SingleFligh
 }
 
 /**
- * A refused grant (a 4xx OAuth error such as invalid_grant) needs re-authorisation; a token
- * endpoint answering 5xx, or not answering at all, is a passing outage and is retried like any call.
+ * A token request that got no answer (refused, reset, aborted at the timeout) is transient; an
+ * answer is classified by the shared token rules: a refused grant (invalid_grant, invalid_client…)
+ * needs re-authorisation, a throttled (429, the concurrent-refresh refusal) or failing (5xx) token
+ * endpoint is passing. jsforce names the error after the OAuth `error` code, or `ERROR_HTTP_<status>`
+ * when the body is none (the status already says that).
  */
-function tokenFailure(error: unknown, status: number | undefined): ConnectorError {
+function tokenFailure(error: unknown, trace: CallTrace): ConnectorError {
   const message = error instanceof Error ? error.message : String(error);
-  const vendorCode = error instanceof Error && error.name && error.name !== 'Error' ? error.name : undefined;
-  if (status === undefined || status >= 500) {
-    const what = status === undefined ? `no answer (${isAbort(error) ? 'request aborted' : message})` : `HTTP ${status}`;
-    return new ConnectorError({ provider: 'salesforce', errorClass: 'transient', message: `token request failed: ${what}`, vendorCode, status }, { cause: error });
+  if (trace.status === undefined) {
+    const what = isAbort(error) ? 'request aborted' : message;
+    return new ConnectorError({ provider: 'salesforce', errorClass: 'transient', message: `token request failed: no answer (${what})` }, { cause: error });
   }
-  return new ConnectorError({ provider: 'salesforce', errorClass: 'auth', message: `token request refused: ${message}`, vendorCode, status }, { cause: error });
+  const name = error instanceof Error ? error.name : undefined;
+  const vendorCode = name && name !== 'Error' && !/^ERROR_HTTP_\d+$/.test(name) ? name : undefined;
+  return classifyTokenFailure(
+    'salesforce',
+    salesforceSpec.tokenErrorRules,
+    { status: trace.status, vendorCode, message: message || `HTTP ${trace.status}`, retryAfterMs: parseRetryAfter(trace.headers?.['retry-after']) },
+    { cause: error },
+  );
 }

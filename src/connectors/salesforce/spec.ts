@@ -61,6 +61,15 @@ export const salesforceSpec = {
     },
     { status: [500, 502, 503, 504], errorClass: 'transient' },
   ] as const satisfies readonly ErrorRule[],
+  /**
+   * The token endpoint's answers [S3] before the shared ones (classifyTokenFailure: 429 / 5xx
+   * passing, OAuth refusals auth). Since Winter '25 a refresh-token grant made while another with
+   * the same refresh token is in flight (two workers on one connection) is refused as 400
+   * `invalid_grant` "token request is already being processed" (release notes
+   * rn_security_refresh_token_requests, rn_security_refresh_token_error): a concurrency limit, not
+   * a refused grant.
+   */
+  tokenErrorRules: [{ vendorCodes: ['invalid_grant'], message: /token request is already being processed/i, errorClass: 'rate-limited' }] as const satisfies readonly ErrorRule[],
 } as const;
 
 export type SalesforceSpec = typeof salesforceSpec;

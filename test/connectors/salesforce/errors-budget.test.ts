@@ -36,8 +36,8 @@ describe('Salesforce connector: error classification', () => {
     const connector = await connect({ credentials: { grant: 'refresh_token', clientId, clientSecret: 'wrong', refreshToken } });
     sandbox.admin.expireTokens();
     const error = await failure(connector.readRecords('contact', ['003000000000001AAA']));
-    expect(error.errorClass).toBe('auth');
-    expect(error.message).toMatch(/token refresh failed/);
+    expect(error).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_client', status: 400 });
+    expect(error.message).toMatch(/token request failed: invalid client credentials/);
     expect(sandbox.admin.stats().tokenRequests).toBe(1);
   });
 
@@ -61,6 +61,54 @@ describe('Salesforce connector: error classification', () => {
     // Once the vendor recovers, the same connector gets its token and works.
     sandbox.faults.configure({ serverErrorRate: 0 });
     expect(await connector.describeFields('company')).not.toHaveLength(0);
+  });
+
+  it('a token endpoint answering 429 (no Retry-After) is rate-limited, not auth, on a first token and on a refresh after a 401; then it recovers', async () => {
+    const { sandbox, connect } = await startHarness();
+    const { clientId, clientSecret } = sandbox.credentials;
+    sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    const fresh = await connect({ accessToken: undefined, credentials: { grant: 'client_credentials', clientId, clientSecret } });
+    expect(await failure(fresh.describeFields('company'))).toMatchObject({ errorClass: 'rate-limited', status: 429, retryAfterMs: undefined });
+
+    const [id] = sandbox.admin.seed({ contacts: 1 }).Contact ?? [];
+    const connector = await connect();
+    sandbox.admin.expireTokens();
+    const error = await failure(connector.readRecords('contact', [String(id)]));
+    expect(error).toMatchObject({ errorClass: 'rate-limited', status: 429 });
+    expect(error.retryable).toBe(true);
+    expect(sandbox.counters.injectedFaults).toBe(2);
+
+    sandbox.faults.configure({});
+    expect(await connector.readRecords('contact', [String(id)])).toHaveLength(1);
+    expect(await fresh.describeFields('company')).not.toHaveLength(0);
+  });
+
+  it('a token endpoint answering 5xx or not answering during a refresh after a 401 is transient, not auth', async () => {
+    const { sandbox, connect } = await startHarness();
+    const [id] = sandbox.admin.seed({ contacts: 1 }).Contact ?? [];
+    const connector = await connect({ requestTimeoutMs: 300 });
+    sandbox.admin.expireTokens();
+    sandbox.faults.configure({ serverErrorRate: 1, tokenEndpointOnly: true });
+    expect(await failure(connector.readRecords('contact', [String(id)]))).toMatchObject({ errorClass: 'transient', status: 500 });
+    sandbox.faults.configure({ timeoutRate: 1, tokenEndpointOnly: true });
+    expect(await failure(connector.readRecords('contact', [String(id)]))).toMatchObject({ errorClass: 'transient', message: expect.stringMatching(/request aborted/) as unknown });
+    sandbox.faults.configure({});
+    expect(await connector.readRecords('contact', [String(id)])).toHaveLength(1);
+  });
+
+  it('two workers refreshing one refresh token at once: the one Salesforce refuses ("token request is already being processed") is rate-limited, not auth', async () => {
+    const { sandbox, connect } = await startHarness({ tokenProcessingMs: 200 });
+    const [id] = sandbox.admin.seed({ contacts: 1 }).Contact ?? [];
+    const workers = [await connect(), await connect()];
+    sandbox.admin.expireTokens();
+    const outcomes = await Promise.allSettled(workers.map((worker) => worker.readRecords('contact', [String(id)])));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+    expect(refused?.reason).toMatchObject({ errorClass: 'rate-limited', vendorCode: 'invalid_grant', status: 400 });
+    expect((refused?.reason as Error).message).toContain('token request is already being processed');
+    // The other worker's refresh is done: a retry gets its own token.
+    const retried = await Promise.all(workers.map((worker) => worker.readRecords('contact', [String(id)])));
+    expect(retried.every((records) => records.length === 1)).toBe(true);
   });
 
   it('classifies an unknown object as not-found (404)', async () => {
