@@ -1,7 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { ConnectorError } from '../errors';
 import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
-import { toConnectorError } from './errors';
+import { tokenFailure } from './errors';
 import type { CallOptions } from './request-runner';
 import { HUBSPOT_API } from './spec';
 
@@ -59,8 +59,8 @@ export function createTokenProvider(
         if (response.refreshToken) refreshToken = response.refreshToken;
         return { accessToken: response.accessToken, expiresAt: Date.now() + response.expiresIn * 1000 };
       } catch (error) {
-        // A refused grant (400 BAD_REFRESH_TOKEN) is 'auth': re-authorise; an outage stays transient.
-        throw toConnectorError(error);
+        // A refused grant (400 BAD_REFRESH_TOKEN) is 'auth': re-authorise; a 429 or an outage is passing.
+        throw tokenFailure(error);
       }
     },
   });

@@ -1,4 +1,4 @@
-import { classifyHttpFailure, ConnectorError, networkFailure, parseRetryAfter, type ConnectorErrorInfo, type FieldError, type HttpFailure } from '../errors';
+import { classifyHttpFailure, classifyTokenFailure, ConnectorError, networkFailure, parseRetryAfter, type ConnectorErrorInfo, type FieldError, type HttpFailure } from '../errors';
 import { hubspotSpec } from './spec';
 
 /**
@@ -102,6 +102,18 @@ export function toConnectorError(error: unknown): ConnectorError {
   if (error instanceof ConnectorError) return error;
   if (isApiException(error)) return classifyHubSpotFailure(error.code, error.body, error.headers);
   return networkFailure('hubspot', error);
+}
+
+/**
+ * A failed OAuth token request -> ConnectorError, by the shared token rules: a refused refresh
+ * token or client (400 BAD_REFRESH_TOKEN, BAD_CLIENT_ID…) is 'auth', a 429 rate-limited with the
+ * delay HubSpot implies, a 5xx or no answer transient.
+ */
+export function tokenFailure(error: unknown): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  if (!isApiException(error)) return networkFailure('hubspot', error);
+  const read = classifyHubSpotFailure(error.code, error.body, error.headers);
+  return classifyTokenFailure('hubspot', [], { status: error.code, vendorCode: read.vendorCode, message: read.vendorMessage, retryAfterMs: read.retryAfterMs }, { cause: error });
 }
 
 /**

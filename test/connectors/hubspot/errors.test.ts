@@ -74,6 +74,30 @@ describe('HubSpot connector: error classification and auth', () => {
     expect(error.message).toContain('missing or unknown refresh token');
   });
 
+  it('the token endpoint answering 429 or 5xx during a refresh after a 401 is rate-limited / transient, not auth; the refresh then recovers', async () => {
+    const [sandbox] = await start();
+    const connector = await createHubSpotConnector({
+      connectionId: `hs-oauth-${randomUUID()}`,
+      basePath: sandbox.url,
+      auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken: sandbox.credentials.refreshToken },
+    });
+    const ids = sandbox.admin.seed({ contacts: 1 }).contacts;
+    expect(await connector.readRecords('contact', ids)).toHaveLength(1);
+    sandbox.admin.expireTokens();
+
+    sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    const limited = await failure(connector.readRecords('contact', ids));
+    expect(limited).toMatchObject({ errorClass: 'rate-limited', status: 429, vendorCode: 'TEN_SECONDLY_ROLLING' });
+    expect(limited.retryAfterMs).toBeGreaterThan(0);
+
+    sandbox.faults.configure({ serverErrorRate: 1, tokenEndpointOnly: true });
+    expect(await failure(connector.readRecords('contact', ids))).toMatchObject({ errorClass: 'transient', status: 500 });
+
+    sandbox.faults.configure({});
+    expect(await connector.readRecords('contact', ids)).toHaveLength(1);
+    expect(sandbox.counters.snapshot().injectedFaults).toBe(2);
+  });
+
   it('429 is rate-limited with the retry delay the vendor implies; injected 500 is transient', async () => {
     const [sandbox, connector] = await start({ limits: { tenSecondly: { max: 2, intervalMs: 3000 } } }, { rateLimits: false });
     await connector.readRecords('contact', ['1']);
