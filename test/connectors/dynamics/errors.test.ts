@@ -59,6 +59,29 @@ describe('Dynamics connector: error classification and tokens', () => {
     expect(error.message).toContain('AADSTS7000215');
   });
 
+  test('Entra answering 429 (Retry-After) or 503 -> rate-limited / transient, not auth, for a first token and after a 401; then tokens come again', async () => {
+    const { tenantId = '', clientId = '', clientSecret = '', authority, scope } = harness.sandbox.credentials;
+    const connector = await harness.connect();
+    await connector.whoAmI();
+    try {
+      harness.sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+      const first = await harness.connect({ credentials: { tenantId, clientId, clientSecret, authority, scope } });
+      expect(await failure(first.whoAmI())).toMatchObject({ errorClass: 'rate-limited', status: 429, retryAfterMs: 60_000 });
+
+      harness.sandbox.admin.expireTokens();
+      const limited = await failure(connector.whoAmI());
+      expect(limited).toMatchObject({ errorClass: 'rate-limited', status: 429, retryAfterMs: 60_000 });
+      expect(limited.retryable).toBe(true);
+
+      harness.sandbox.faults.configure({ serverErrorRate: 1, tokenEndpointOnly: true });
+      expect(await failure(connector.whoAmI())).toMatchObject({ errorClass: 'transient', status: 503, vendorCode: 'temporarily_unavailable' });
+    } finally {
+      harness.sandbox.faults.configure({});
+    }
+    // No throttle is remembered client-side: the next attempt asks Entra again and gets a token.
+    await expect(connector.whoAmI()).resolves.toMatchObject({ userId: harness.sandbox.users.applicationUserId });
+  });
+
   describe('injected faults', () => {
     test('429 -> rate-limited with retryAfterMs from Retry-After', async () => {
       const connector = await harness.connect();
