@@ -2,7 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import type { AccessToken } from '../token-provider';
 import { SingleFlightTokenProvider } from '../token-provider';
 import { networkFailure } from '../errors';
-import { classifyPipedriveFailure } from './errors';
+import { classifyPipedriveTokenFailure } from './errors';
 import { PIPEDRIVE_API } from './spec';
 
 export interface PipedriveApiTokenAuth {
@@ -38,6 +38,7 @@ export function createOAuthTokens(auth: PipedriveOAuthAuth, dispatcher: Dispatch
     refresh: async () => {
       let status: number;
       let text: string;
+      let headers: Record<string, string>;
       try {
         const response = await request(tokenUrl, {
           method: 'POST',
@@ -51,15 +52,24 @@ export function createOAuthTokens(auth: PipedriveOAuthAuth, dispatcher: Dispatch
           signal: AbortSignal.timeout(timeoutMs),
         });
         status = response.statusCode;
+        headers = Object.fromEntries(Object.entries(response.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name.toLowerCase(), Array.isArray(value) ? value.join(', ') : value]])));
         text = await response.body.text();
       } catch (error) {
         throw networkFailure('pipedrive', error);
       }
-      // A refused grant (400 invalid_grant, 401 invalid_client) is 'auth': re-authorise; 5xx stays transient.
-      if (status >= 400) throw classifyPipedriveFailure(status, text);
-      const body = JSON.parse(text) as { access_token: string; expires_in: number; refresh_token?: string };
-      if (body.refresh_token) refreshToken = body.refresh_token;
-      return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
+      // A refused grant (400 invalid_grant, 401 invalid_client) is 'auth': re-authorise; a 429 or 5xx is passing.
+      if (status >= 400) throw classifyPipedriveTokenFailure(status, text, headers);
+      let body: { access_token?: unknown; expires_in?: unknown; refresh_token?: unknown } | undefined;
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        body = undefined;
+      }
+      // A 2xx without a token (a proxy's page): an OAuth error code in it is a refusal, else it is passing.
+      if (typeof body?.access_token !== 'string') throw classifyPipedriveTokenFailure(status, text, headers);
+      if (typeof body.refresh_token === 'string' && body.refresh_token !== '') refreshToken = body.refresh_token;
+      const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 3600;
+      return { accessToken: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
     },
   });
 }

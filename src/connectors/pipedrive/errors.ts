@@ -1,4 +1,4 @@
-import { classifyHttpFailure, type ConnectorError, type FieldError, parseRetryAfter } from '../errors';
+import { classifyHttpFailure, classifyTokenFailure, type ConnectorError, type FieldError, parseRetryAfter } from '../errors';
 import { pipedriveSpec } from './spec';
 
 /** Pipedrive's error envelope (and the OAuth endpoint's) as far as classification needs it [P1]. */
@@ -52,4 +52,15 @@ export function classifyPipedriveFailure(status: number, text: string, headers: 
     retryAfterMs ??= daily ? msUntilDailyReset() : Number.isFinite(reset) && reset > 0 ? reset * 1000 : 2_000;
   }
   return classifyHttpFailure('pipedrive', pipedriveSpec.errorRules, { status, vendorCode, message, retryAfterMs, fieldErrors: status === 400 ? fieldErrorsOf(message) : undefined });
+}
+
+/**
+ * A token request's failed answer, read like any Pipedrive answer (OAuth `error` code, 429 delay
+ * from Retry-After or `x-ratelimit-reset`) and classed by the shared token rules: a refused grant
+ * or client (400 `invalid_grant`, 401 `invalid_client`) is 'auth', a 429 rate-limited, a 5xx or an
+ * answer without a token transient.
+ */
+export function classifyPipedriveTokenFailure(status: number, text: string, headers: Record<string, string> = {}): ConnectorError {
+  const read = classifyPipedriveFailure(status, text, headers);
+  return classifyTokenFailure('pipedrive', [], { status, vendorCode: read.vendorCode, message: read.vendorMessage, retryAfterMs: read.retryAfterMs });
 }

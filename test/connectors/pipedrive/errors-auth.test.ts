@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyPipedriveFailure, createPipedriveConnector, type PipedriveConnector } from '../../../src/connectors/pipedrive';
+import { classifyPipedriveTokenFailure } from '../../../src/connectors/pipedrive/errors';
 import { startPipedriveSandbox, type PipedriveSandbox, type PipedriveSandboxOptions } from '../../../src/sandbox/pipedrive';
 import { connectorFailure } from '../../support/connector-failure';
 import { connectorFor } from './support';
@@ -48,6 +49,14 @@ describe('Pipedrive connector: error classes and OAuth', () => {
     expect(classifyPipedriveFailure(502, '<html>bad gateway</html>')).toMatchObject({ errorClass: 'transient' });
   });
 
+  it('classifies token endpoint answers: refusals auth, a 429 rate-limited with its Retry-After, 5xx and a 2xx without a token transient', () => {
+    expect(classifyPipedriveTokenFailure(400, JSON.stringify({ success: false, error: 'invalid_grant', message: 'Invalid grant: refresh token is invalid' }))).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_grant' });
+    expect(classifyPipedriveTokenFailure(401, JSON.stringify({ success: false, error: 'invalid_client', message: 'Invalid client credentials' }))).toMatchObject({ errorClass: 'auth' });
+    expect(classifyPipedriveTokenFailure(429, 'Too Many Requests', { 'retry-after': '7' })).toMatchObject({ errorClass: 'rate-limited', retryAfterMs: 7_000 });
+    expect(classifyPipedriveTokenFailure(503, '<html>unavailable</html>')).toMatchObject({ errorClass: 'transient' });
+    expect(classifyPipedriveTokenFailure(200, '<html>captive portal</html>')).toMatchObject({ errorClass: 'transient' });
+  });
+
   it('OAuth: 10 concurrent calls after the token expired share exactly one refresh', async () => {
     const sandbox = await start({ limits: false });
     connector = await createPipedriveConnector({
@@ -64,6 +73,31 @@ describe('Pipedrive connector: error classes and OAuth', () => {
     expect(reads.every((records) => records.length === 1)).toBe(true);
     expect(sandbox.admin.tokenGrants()).toBe(2);
     expect(connector.tokenRefreshCount).toBe(2);
+  });
+
+  it('OAuth: the token endpoint answering 429 or 5xx during a refresh after a 401 is rate-limited / transient, not auth; the refresh then recovers', async () => {
+    const sandbox = await start({ limits: false });
+    connector = await createPipedriveConnector({
+      connectionId: `pd-oauth-${randomUUID()}`,
+      apiDomain: sandbox.url,
+      auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken: sandbox.credentials.refreshToken, tokenUrl: sandbox.credentials.tokenUrl },
+      rateLimits: false,
+    });
+    const person = sandbox.admin.createAsUser('persons', { name: 'Ada' });
+    expect(await connector.readRecords('contact', [String(person.id)])).toHaveLength(1);
+    sandbox.admin.expireTokens();
+
+    sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    const limited = await connectorFailure(connector.readRecords('contact', [String(person.id)]));
+    expect(limited).toMatchObject({ errorClass: 'rate-limited', status: 429, vendorCode: 'RATE_LIMIT' });
+    expect(limited.retryAfterMs).toBeGreaterThan(0);
+
+    sandbox.faults.configure({ serverErrorRate: 1, tokenEndpointOnly: true });
+    expect(await connectorFailure(connector.readRecords('contact', [String(person.id)]))).toMatchObject({ errorClass: 'transient', status: 500 });
+
+    sandbox.faults.configure({});
+    expect(await connector.readRecords('contact', [String(person.id)])).toHaveLength(1);
+    expect(sandbox.admin.tokenGrants()).toBe(2);
   });
 
   it('OAuth: a refused refresh token surfaces as auth (needs re-authorisation)', async () => {
