@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
-import { ConnectorError, networkFailure } from '../errors';
+import { networkFailure } from '../errors';
 import type { AccessToken } from '../token-provider';
-import { zohoFailure } from './errors';
+import { zohoTokenFailure } from './errors';
 
 /** Zoho's data centres and their host suffixes [Z1]. */
 export const ZOHO_REGIONS = { us: 'com', eu: 'eu', in: 'in', au: 'com.au', jp: 'jp', ca: 'ca', cn: 'com.cn' } as const;
@@ -32,7 +32,8 @@ export interface ZohoSession {
  * Refresh grants at the connection's own accounts server (the one the consent redirect named as
  * `accounts-server` [Z1]); another data centre's server does not know the client. Each response
  * names the `api_domain` every API call then goes to [Z2]. Zoho refuses a grant with HTTP 200 and
- * `{"error": "invalid_code"}`, so a 200 without an access token is a refusal, classed `auth`.
+ * `{"error": "invalid_code"}` (classed `auth`), and throttles token requests with HTTP 200 and
+ * "Access Denied" (classed `rate-limited`): a 200 without an access token is read by `zohoTokenFailure`.
  */
 export function createRefresh(accountsServer: string, client: ZohoOAuthClient, session: ZohoSession, dispatcher: Dispatcher, timeoutMs: number): () => Promise<AccessToken> {
   const url = `${accountsServer.replace(/\/+$/, '')}/oauth/v2/token`;
@@ -63,11 +64,8 @@ export function createRefresh(accountsServer: string, client: ZohoOAuthClient, s
     } catch {
       // Not JSON: classified below by status.
     }
-    if (status >= 400 || typeof body.access_token !== 'string') {
-      const failure = zohoFailure(status >= 400 ? status : 400, text, headers);
-      // Never the request: it carries the client secret and the refresh token.
-      throw new ConnectorError({ ...failure.toInfo(), errorClass: failure.errorClass === 'validation' ? 'auth' : failure.errorClass });
-    }
+    // Never the request in the error: it carries the client secret and the refresh token.
+    if (status >= 400 || typeof body.access_token !== 'string') throw zohoTokenFailure(status, text, headers);
     if (typeof body.api_domain === 'string' && body.api_domain !== '') session.apiDomain = body.api_domain.replace(/\/+$/, '');
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 3600;
     return { accessToken: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };

@@ -71,13 +71,23 @@ export const zohoSpec = {
     { status: [429], vendorCodes: ['LIMIT_EXCEEDED'], errorClass: 'quota-exhausted' },
     { status: [429], errorClass: 'rate-limited' },
     { vendorCodes: ['INVALID_TOKEN', 'AUTHENTICATION_FAILURE'], errorClass: 'auth' },
-    // The accounts server refuses grants with HTTP 200 and an `error` field [Z2].
-    { vendorCodes: ['invalid_code', 'invalid_client', 'invalid_client_secret', 'unsupported_grant_type', 'access_denied'], errorClass: 'auth' },
     { vendorCodes: ['OAUTH_SCOPE_MISMATCH', 'NO_PERMISSION', 'FEATURE_NOT_SUPPORTED'], errorClass: 'permission' },
     { vendorCodes: ['DUPLICATE_DATA'], errorClass: 'conflict' },
     { vendorCodes: ['INVALID_MODULE', 'INVALID_URL_PATTERN'], errorClass: 'not-found' },
     { vendorCodes: ['INVALID_DATA', 'MANDATORY_NOT_FOUND', 'REQUIRED_PARAM_MISSING', 'LIMIT_REACHED', 'INVALID_QUERY'], errorClass: 'validation' },
     { status: [500, 502, 503, 504], errorClass: 'transient' },
+  ] as const satisfies readonly ErrorRule[],
+  /**
+   * The accounts server's token answers before the shared token rules (classifyTokenFailure: its
+   * refusals, HTTP 200 `{"error":"invalid_code"}`, `invalid_client`… [Z2], are 'auth'). Past 10
+   * access tokens per refresh token in 10 minutes it answers "Access Denied" with HTTP 200 (some
+   * clients log 400) and `error_description` "You have made too many requests continuously…"
+   * (Zoho, "Kaizen #43 - Tokens and Limitations"; CRM "Token Validity"): a throttle, blocking for
+   * the rest of the ten minutes, not a refused grant. No Retry-After is sent.
+   */
+  tokenErrorRules: [
+    { vendorCodes: ['Access Denied'], errorClass: 'rate-limited' },
+    { message: /too many requests/i, errorClass: 'rate-limited' },
   ] as const satisfies readonly ErrorRule[],
 } as const;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../../src/connectors/errors';
-import { zohoFailure } from '../../../src/connectors/zoho/errors';
+import { zohoFailure, zohoTokenFailure } from '../../../src/connectors/zoho/errors';
 import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../../src/sandbox/zoho';
 import { connectorFailure } from '../../support/connector-failure';
 import { connectTo } from './support';
@@ -81,6 +81,29 @@ describe('Zoho connector: error classification and auth', () => {
     await connector.close();
   });
 
+  it('the accounts server throttling ("Access Denied", HTTP 200) or failing (5xx) is rate-limited / transient, not auth, for a first token and after a 401; then tokens come again', async () => {
+    const sandbox = await start();
+    sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    const first = await connectTo(sandbox);
+    const throttled = await connectorFailure(first.readRecords('contact', ['1']));
+    expect(throttled).toMatchObject({ errorClass: 'rate-limited', vendorCode: 'Access Denied' });
+    expect(throttled.message).toContain('too many requests');
+    await first.close();
+
+    sandbox.faults.configure({});
+    const connector = await connectTo(sandbox);
+    await connector.readRecords('contact', ['1']);
+    sandbox.admin.expireTokens();
+    sandbox.faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
+    expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'rate-limited', vendorCode: 'Access Denied' });
+    sandbox.faults.configure({ serverErrorRate: 1, tokenEndpointOnly: true });
+    expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'transient', status: 500 });
+
+    sandbox.faults.configure({});
+    expect(await connector.readRecords('contact', ['1'])).toEqual([]);
+    await connector.close();
+  });
+
   it('classifies Zoho codes the sandbox does not produce by the same rules', () => {
     const classify = (status: number, code: string): string => zohoFailure(status, JSON.stringify({ code, details: {}, message: 'm', status: 'error' })).errorClass;
     expect(classify(401, 'OAUTH_SCOPE_MISMATCH')).toBe('permission');
@@ -89,5 +112,13 @@ describe('Zoho connector: error classification and auth', () => {
     expect(classify(401, 'AUTHENTICATION_FAILURE')).toBe('auth');
     expect(zohoFailure(502, '<html>bad gateway</html>')).toBeInstanceOf(ConnectorError);
     expect(zohoFailure(502, '<html>bad gateway</html>').errorClass).toBe('transient');
+  });
+
+  it('classifies token answers: the throttle rate-limited whatever its status, refusals auth, an answer without a token transient', () => {
+    const throttle = JSON.stringify({ error_description: 'You have made too many requests continuously. Please try again after some time.', error: 'Access Denied', status: 'failure' });
+    expect(zohoTokenFailure(400, throttle)).toMatchObject({ errorClass: 'rate-limited', vendorCode: 'Access Denied', status: 400 });
+    expect(zohoTokenFailure(200, JSON.stringify({ error: 'invalid_client' }))).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_client' });
+    expect(zohoTokenFailure(200, '<html>maintenance</html>').errorClass).toBe('transient');
+    expect(zohoTokenFailure(429, '', { 'retry-after': '30' })).toMatchObject({ errorClass: 'rate-limited', retryAfterMs: 30_000 });
   });
 });
