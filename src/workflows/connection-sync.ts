@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -10,7 +9,6 @@ import {
   setHandler,
   sleep,
   startChild,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -20,13 +18,15 @@ import type { LinkedRecord } from '../activities/apply-to-target';
 import type { SyncConfig } from '../activities/sync-activities';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, type ObjectType } from '../model/identifiers';
-import { massDeleteVerdict, objectConflictPoliciesSchema } from '../model/sync';
+import { massDeleteVerdict } from '../model/sync';
 import { DEFAULT_DELETE_POLICY, syncSettingsSchema, type DeletePolicy } from '../model/sync-settings';
 
 const massDeleteGuardDefaults = syncSettingsSchema.shape.massDeleteGuard.parse(undefined);
-import { searchAttributes } from '../temporal/search-attributes';
 import { crmRead, crmWrite, storeCall } from './activity-options';
 import { backfill, backfillChildIdPolicy, backfillWorkflowId } from './backfill';
+import { applyToPeers } from './connection-sync/apply-to-peers';
+import { failureInfo, readFromSource } from './connection-sync/failures';
+import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 import {
   approveDeletionsUpdate,
@@ -97,7 +97,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
 
   let config = await store.loadSyncConfig({ connectionId });
   state.provider = config.provider;
-  publish(state, config);
+  publishSearchAttributes(state, config);
   let nextPollAt = Date.now();
 
   for (;;) {
@@ -110,7 +110,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       config = await store.loadSyncConfig({ connectionId });
     }
     if (state.paused || state.needsReauth) {
-      publish(state, config);
+      publishSearchAttributes(state, config);
       await condition(() => (!state.paused && !state.needsReauth) || state.configChanged);
       continue;
     }
@@ -133,7 +133,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         await applyNoticedChanges(state, config);
       }
     }
-    publish(state, config);
+    publishSearchAttributes(state, config);
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || (continueAsNewAfterEvents !== undefined && info.historyLength >= continueAsNewAfterEvents)) {
@@ -255,7 +255,7 @@ async function handleDeletions(state: ConnectionSyncState, config: SyncConfig, o
   const verdict = massDeleteVerdict({ deletions: toDecide.length, recentlyApplied: state.recentlyAppliedDeletions(objectType, now, guard.windowMs), syncedRecords: plan.syncedRecords }, guard);
   if (verdict.hold) {
     state.holdDeletions(objectType, toDecide, verdict.reason, new Date(now).toISOString());
-    publish(state, config);
+    publishSearchAttributes(state, config);
     return;
   }
   await applyDeletions(state, config, objectType, toDecide, deletePolicyOf(config, objectType), { countTowardsGuard: true });
@@ -343,78 +343,4 @@ async function readNoticed(state: ConnectionSyncState, objectType: ObjectType, e
     }
     return records;
   }
-}
-
-/**
- * Reads from this connection's CRM. An auth failure (refresh already tried by the connector)
- * puts the connection in needs-reauth and returns undefined; the caller keeps what it had.
- */
-async function readFromSource<T>(state: ConnectionSyncState, call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (error) {
-    if (failureType(error) !== 'auth') throw error;
-    state.needsReauth = true;
-    return undefined;
-  }
-}
-
-async function applyToPeers(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, records: LinkedRecord[]): Promise<void> {
-  if (records.length === 0 || config.peers.length === 0) return;
-  const policies = config.settings.conflictPolicies[objectType] ?? objectConflictPoliciesSchema.parse({});
-  const results = await Promise.allSettled(
-    config.peers.map(({ connectionId: targetConnectionId }) =>
-      write.applyToTarget({ tenantId: state.tenantId, objectType, sourceConnectionId: state.connectionId, targetConnectionId, records, policies }),
-    ),
-  );
-  const now = new Date(Date.now()).toISOString();
-  results.forEach((result, index) => {
-    const peer = config.peers[index] as SyncConfig['peers'][number];
-    const targetConnectionId = peer.connectionId;
-    if (result.status === 'rejected') {
-      // The whole batch failed for this target after its retries: park every record, keep going.
-      const error = failureInfo(result.reason, peer);
-      for (const record of records) state.park({ objectType, sourceExternalId: record.externalId, targetConnectionId, reason: 'failed', error, parkedAt: now });
-      return;
-    }
-    state.stats.conflicts += result.value.conflicts;
-    for (const outcome of result.value.outcomes) {
-      if (outcome.status === 'parked') {
-        state.park({ objectType, sourceExternalId: outcome.sourceExternalId, targetConnectionId, reason: outcome.reason, error: outcome.error, parkedAt: now });
-        continue;
-      }
-      state.unpark(objectType, outcome.sourceExternalId, targetConnectionId);
-      if (outcome.status === 'echo') state.stats.echoes += 1;
-      else if (outcome.status === 'refused-by-policy') state.stats.refusedByPolicy += 1;
-      else if (outcome.status === 'stale') state.stats.staleReads += 1;
-      else state.stats.synced += 1;
-    }
-  });
-  state.lastSyncedAt = now;
-}
-
-function failureType(error: unknown): string | undefined {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-/** A whole-batch failure as parked-record data: the connector's own info when it classified it. */
-function failureInfo(error: unknown, peer: { connectionId: string; provider: SyncConfig['provider'] }): ConnectorErrorInfo {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  const classified = cause instanceof ApplicationFailure ? (cause.details?.[0] as Partial<ConnectorErrorInfo> | undefined) : undefined;
-  // Mapping failures are classified outside any connector and carry no provider.
-  if (classified?.errorClass) return { ...classified, errorClass: classified.errorClass, message: classified.message ?? '', provider: classified.provider ?? peer.provider };
-  const message = cause instanceof Error ? cause.message : String(error);
-  return { provider: peer.provider, errorClass: 'transient', message: `writing to ${peer.connectionId} failed: ${message}` };
-}
-
-function publish(state: ConnectionSyncState, config: SyncConfig): void {
-  upsertSearchAttributes([
-    { key: searchAttributes.TenantId, value: state.tenantId },
-    { key: searchAttributes.ConnectionId, value: state.connectionId },
-    { key: searchAttributes.CrmProvider, value: config.provider },
-    { key: searchAttributes.SyncState, value: state.syncState },
-    { key: searchAttributes.ParkedCount, value: state.parked.size },
-    ...(state.lastSyncedAt ? [{ key: searchAttributes.LastSyncedAt, value: new Date(state.lastSyncedAt) }] : []),
-  ]);
 }

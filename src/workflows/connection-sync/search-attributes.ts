@@ -1,0 +1,16 @@
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import type { SyncConfig } from '../../activities/sync-activities';
+import { searchAttributes } from '../../temporal/search-attributes';
+import type { ConnectionSyncState } from '../connection-sync-state';
+
+/** The connection's state as search attributes, so the Web UI and `temporal workflow list` can filter on it. */
+export function publishSearchAttributes(state: ConnectionSyncState, config: SyncConfig): void {
+  upsertSearchAttributes([
+    { key: searchAttributes.TenantId, value: state.tenantId },
+    { key: searchAttributes.ConnectionId, value: state.connectionId },
+    { key: searchAttributes.CrmProvider, value: config.provider },
+    { key: searchAttributes.SyncState, value: state.syncState },
+    { key: searchAttributes.ParkedCount, value: state.parked.size },
+    ...(state.lastSyncedAt ? [{ key: searchAttributes.LastSyncedAt, value: new Date(state.lastSyncedAt) }] : []),
+  ]);
+}
