@@ -4,7 +4,6 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -16,15 +15,11 @@ import { z } from 'zod';
 import type { Activities } from '../activities';
 import type { LinkedRecord } from '../activities/apply-to-target';
 import type { SyncConfig } from '../activities/sync-activities';
-import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, type ObjectType } from '../model/identifiers';
-import { massDeleteVerdict } from '../model/sync';
-import { DEFAULT_DELETE_POLICY, syncSettingsSchema, type DeletePolicy } from '../model/sync-settings';
-
-const massDeleteGuardDefaults = syncSettingsSchema.shape.massDeleteGuard.parse(undefined);
-import { crmRead, crmWrite, storeCall } from './activity-options';
+import { crmRead, storeCall } from './activity-options';
 import { backfill, backfillChildIdPolicy, backfillWorkflowId } from './backfill';
 import { applyToPeers } from './connection-sync/apply-to-peers';
+import { applyDeletions, deletePolicyOf, handleDeletions } from './connection-sync/deletions';
 import { failureInfo, readFromSource } from './connection-sync/failures';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
@@ -47,7 +42,6 @@ import {
 
 const store = proxyActivities<Activities>(storeCall);
 const read = proxyActivities<Activities>(crmRead);
-const write = proxyActivities<Activities>(crmWrite);
 
 /** A new connection's first poll looks this far back; a backfill covers what is older. */
 const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
@@ -219,86 +213,6 @@ async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, obj
   if (last.resumeCursor) state.deletionCursors[objectType] = last.resumeCursor;
   else delete state.deletionCursors[objectType];
   return true;
-}
-
-/**
- * The object's delete policy. `patched`: runs started before deletions existed replay without
- * them (their histories have no deletion-feed reads), and their config, read by an older
- * activity, may lack the setting.
- */
-function deletePolicyOf(config: SyncConfig, objectType: ObjectType): DeletePolicy {
-  if (!patched(DELETIONS_PATCH)) return 'ignore';
-  const policies: Partial<Record<ObjectType, DeletePolicy>> | undefined = config.settings.deletePolicies;
-  return policies?.[objectType] ?? DEFAULT_DELETE_POLICY;
-}
-
-const DELETIONS_PATCH = 'deletion-feed';
-
-/**
- * Records gone from this CRM: those that were synced are applied to the peers by the object's
- * policy, unless the mass-delete guard holds them for an operator. While a hold is pending, later
- * deletions of the same object join it rather than slip past.
- */
-async function handleDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, externalIds: string[]): Promise<void> {
-  if (externalIds.length === 0 || config.peers.length === 0 || deletePolicyOf(config, objectType) === 'ignore') return;
-  const plan = await store.planDeletions({ connectionId: state.connectionId, objectType, externalIds });
-  // Decided by an operator meanwhile (the update may land while this activity runs): not again.
-  const decided = new Set(state.approvedDeletions.flatMap((held) => (held.objectType === objectType ? held.externalIds : [])));
-  const toDecide = plan.externalIds.filter((externalId) => !decided.has(externalId));
-  if (toDecide.length === 0) return;
-  const now = Date.now();
-  const guard = config.settings.massDeleteGuard ?? massDeleteGuardDefaults;
-  if (state.heldFor(objectType)) {
-    state.holdDeletions(objectType, toDecide, '', new Date(now).toISOString());
-    return;
-  }
-  const verdict = massDeleteVerdict({ deletions: toDecide.length, recentlyApplied: state.recentlyAppliedDeletions(objectType, now, guard.windowMs), syncedRecords: plan.syncedRecords }, guard);
-  if (verdict.hold) {
-    state.holdDeletions(objectType, toDecide, verdict.reason, new Date(now).toISOString());
-    publishSearchAttributes(state, config);
-    return;
-  }
-  await applyDeletions(state, config, objectType, toDecide, deletePolicyOf(config, objectType), { countTowardsGuard: true });
-}
-
-/**
- * Applies deletions to every peer; what fails in a target is parked for retry. Deletions an
- * operator approved do not count towards the guard's window (they would hold the next few).
- */
-async function applyDeletions(
-  state: ConnectionSyncState,
-  config: SyncConfig,
-  objectType: ObjectType,
-  externalIds: string[],
-  policy: DeletePolicy,
-  { countTowardsGuard }: { countTowardsGuard: boolean },
-): Promise<void> {
-  const now = new Date(Date.now()).toISOString();
-  const park = (sourceExternalId: string, targetConnectionId: string, error: ConnectorErrorInfo) =>
-    state.park({ objectType, sourceExternalId, targetConnectionId, reason: 'failed', operation: 'delete', error, parkedAt: now });
-  let result;
-  try {
-    result = await write.applyDeletions({
-      tenantId: state.tenantId,
-      objectType,
-      sourceConnectionId: state.connectionId,
-      sourceExternalIds: externalIds,
-      policy,
-      targetConnectionIds: config.peers.map((peer) => peer.connectionId),
-    });
-  } catch (error) {
-    for (const peer of config.peers) for (const externalId of externalIds) park(externalId, peer.connectionId, failureInfo(error, peer));
-    return;
-  }
-  for (const target of result.targets) {
-    state.stats.deletesApplied += target.deleted;
-    state.stats.deletesArchived += target.archived;
-    const failed = new Set(target.failed.map((failure) => failure.sourceExternalId));
-    for (const failure of target.failed) park(failure.sourceExternalId, target.targetConnectionId, failure.error);
-    for (const externalId of externalIds) if (!failed.has(externalId)) state.unpark(objectType, externalId, target.targetConnectionId);
-  }
-  if (countTowardsGuard) state.recordAppliedDeletions(objectType, Date.now(), externalIds.length, (config.settings.massDeleteGuard ?? massDeleteGuardDefaults).windowMs);
-  state.lastSyncedAt = now;
 }
 
 /** Records named by webhooks: read once from this CRM, then applied to every peer. */
