@@ -13,14 +13,12 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { z } from 'zod';
 import type { Activities } from '../activities';
-import type { LinkedRecord } from '../activities/apply-to-target';
-import type { SyncConfig } from '../activities/sync-activities';
-import { objectTypeSchema, type ObjectType } from '../model/identifiers';
-import { crmRead, storeCall } from './activity-options';
+import { objectTypeSchema } from '../model/identifiers';
+import { storeCall } from './activity-options';
 import { backfill, backfillChildIdPolicy, backfillWorkflowId } from './backfill';
-import { applyToPeers } from './connection-sync/apply-to-peers';
-import { applyDeletions, deletePolicyOf, handleDeletions } from './connection-sync/deletions';
-import { failureInfo, readFromSource } from './connection-sync/failures';
+import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
+import { applyNoticedChanges } from './connection-sync/noticed-changes';
+import { pollChanges } from './connection-sync/polling';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 import {
@@ -41,10 +39,6 @@ import {
 } from './messages';
 
 const store = proxyActivities<Activities>(storeCall);
-const read = proxyActivities<Activities>(crmRead);
-
-/** A new connection's first poll looks this far back; a backfill covers what is older. */
-const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
 
 /**
  * One tenant-CRM connection, for as long as it exists (workflow id `sync:<tenant>:<connection>`).
@@ -159,102 +153,5 @@ async function startBackfillChild(tenantId: string, connectionId: string, reques
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     return { workflowId, alreadyRunning: true };
-  }
-}
-
-/** The safety net: every change since the watermark, page by page; the watermark moves only after a page is applied. */
-async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
-  for (const objectType of config.settings.objects) {
-    const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
-    let cursor: string | undefined;
-    do {
-      let page;
-      try {
-        page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
-      } catch (error) {
-        // The watermark stays where it is, so the next poll covers this page again; the error
-        // is shown in the status until a poll succeeds.
-        state.pollError = `${objectType}: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
-        break;
-      }
-      if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
-      await applyToPeers(state, config, objectType, page.records);
-      state.watermarks[objectType] = page.highWatermark;
-      state.pollError = null;
-      cursor = page.nextCursor;
-    } while (cursor);
-    if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType))) return;
-  }
-}
-
-/**
- * The deletion feed since its watermark (or feed token), all pages, then one decision for the
- * lot: the mass-delete guard must see a mass delete whole. Returns false when the connection
- * needs re-authorisation.
- */
-async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType): Promise<boolean> {
-  const since = state.deletionWatermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
-  let cursor = state.deletionCursors[objectType];
-  const deleted: string[] = [];
-  let last;
-  do {
-    try {
-      last = await readFromSource(state, () => read.pollDeletions({ connectionId: state.connectionId, objectType, since, cursor }));
-    } catch (error) {
-      state.pollError = `${objectType} deletions: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
-      return true;
-    }
-    if (!last) return false;
-    deleted.push(...last.externalIds);
-    cursor = last.nextCursor;
-  } while (cursor);
-  await handleDeletions(state, config, objectType, deleted);
-  state.deletionWatermarks[objectType] = last.highWatermark;
-  if (last.resumeCursor) state.deletionCursors[objectType] = last.resumeCursor;
-  else delete state.deletionCursors[objectType];
-  return true;
-}
-
-/** Records named by webhooks: read once from this CRM, then applied to every peer. */
-async function applyNoticedChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
-  const refs = state.pending.take(config.settings.batchSize);
-  const objectType = refs[0]?.objectType;
-  if (!objectType) return;
-  const records = await readNoticed(state, objectType, refs.map((ref) => ref.externalId));
-  if (!records) {
-    for (const ref of refs) state.pending.add(ref); // nothing dropped while we wait for re-authorisation
-    return;
-  }
-  await applyToPeers(state, config, objectType, records);
-  // A deletion notice counts only when the read confirms the record is gone: notices arrive out of
-  // order, and a record deleted then restored must not be deleted elsewhere.
-  const found = new Set(records.map((record) => record.externalId));
-  const gone = refs.filter((ref) => ref.deleted && !found.has(ref.externalId) && !state.parked.has(`${objectType}:${ref.externalId}:${state.connectionId}`));
-  if (gone.length > 0 && deletePolicyOf(config, objectType) !== 'ignore') {
-    await handleDeletions(state, config, objectType, gone.map((ref) => ref.externalId));
-  }
-}
-
-/**
- * Reads noticed records. One record this CRM cannot give us (a value the mapping does not know)
- * must not stop the others, nor the connection: the batch is split and read record by record, and
- * only the unreadable one is parked, against this connection itself.
- */
-async function readNoticed(state: ConnectionSyncState, objectType: ObjectType, externalIds: string[]): Promise<LinkedRecord[] | undefined> {
-  const readBatch = (ids: string[]) => read.readAndLinkRecords({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, externalIds: ids });
-  try {
-    return await readFromSource(state, () => readBatch(externalIds));
-  } catch (error) {
-    if (externalIds.length === 1) {
-      state.park({ objectType, sourceExternalId: externalIds[0] as string, targetConnectionId: state.connectionId, reason: 'failed', error: failureInfo(error, { connectionId: state.connectionId, provider: state.provider }), parkedAt: new Date(Date.now()).toISOString() });
-      return [];
-    }
-    const records: LinkedRecord[] = [];
-    for (const externalId of externalIds) {
-      const one = await readNoticed(state, objectType, [externalId]);
-      if (!one) return undefined;
-      records.push(...one);
-    }
-    return records;
   }
 }

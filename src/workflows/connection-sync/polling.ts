@@ -1,0 +1,67 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { SyncConfig } from '../../activities/sync-activities';
+import type { ObjectType } from '../../model/identifiers';
+import { crmRead } from '../activity-options';
+import type { ConnectionSyncState } from '../connection-sync-state';
+import { applyToPeers } from './apply-to-peers';
+import { deletePolicyOf, handleDeletions } from './deletions';
+import { failureInfo, readFromSource } from './failures';
+
+const read = proxyActivities<Activities>(crmRead);
+
+/** A new connection's first poll looks this far back; a backfill covers what is older. */
+const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
+
+/** The safety net: every change since the watermark, page by page; the watermark moves only after a page is applied. */
+export async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
+  for (const objectType of config.settings.objects) {
+    const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+    let cursor: string | undefined;
+    do {
+      let page;
+      try {
+        page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
+      } catch (error) {
+        // The watermark stays where it is, so the next poll covers this page again; the error
+        // is shown in the status until a poll succeeds.
+        state.pollError = `${objectType}: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
+        break;
+      }
+      if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
+      await applyToPeers(state, config, objectType, page.records);
+      state.watermarks[objectType] = page.highWatermark;
+      state.pollError = null;
+      cursor = page.nextCursor;
+    } while (cursor);
+    if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType))) return;
+  }
+}
+
+/**
+ * The deletion feed since its watermark (or feed token), all pages, then one decision for the
+ * lot: the mass-delete guard must see a mass delete whole. Returns false when the connection
+ * needs re-authorisation.
+ */
+async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType): Promise<boolean> {
+  const since = state.deletionWatermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+  let cursor = state.deletionCursors[objectType];
+  const deleted: string[] = [];
+  let last;
+  do {
+    try {
+      last = await readFromSource(state, () => read.pollDeletions({ connectionId: state.connectionId, objectType, since, cursor }));
+    } catch (error) {
+      state.pollError = `${objectType} deletions: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
+      return true;
+    }
+    if (!last) return false;
+    deleted.push(...last.externalIds);
+    cursor = last.nextCursor;
+  } while (cursor);
+  await handleDeletions(state, config, objectType, deleted);
+  state.deletionWatermarks[objectType] = last.highWatermark;
+  if (last.resumeCursor) state.deletionCursors[objectType] = last.resumeCursor;
+  else delete state.deletionCursors[objectType];
+  return true;
+}
