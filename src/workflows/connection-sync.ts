@@ -1,42 +1,12 @@
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  continueAsNew,
-  ParentClosePolicy,
-  proxyActivities,
-  setHandler,
-  sleep,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { z } from 'zod';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { objectTypeSchema } from '../model/identifiers';
 import { storeCall } from './activity-options';
-import { backfill, backfillChildIdPolicy, backfillWorkflowId } from './backfill';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
+import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
 import { pollChanges } from './connection-sync/polling';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
-import {
-  approveDeletionsUpdate,
-  changeNoticesSignal,
-  heldDeletionsQuery,
-  configChangedSignal,
-  parkedRecordsQuery,
-  pauseSyncSignal,
-  reauthorisedSignal,
-  rejectDeletionsUpdate,
-  resumeSyncSignal,
-  retryParkedUpdate,
-  skipParkedUpdate,
-  startBackfillUpdate,
-  syncStatusQuery,
-  type StartBackfillRequest,
-} from './messages';
 
 const store = proxyActivities<Activities>(storeCall);
 
@@ -53,35 +23,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   }
   const { tenantId, connectionId, carried, continueAsNewAfterEvents } = parsed.data;
   const state = new ConnectionSyncState(tenantId, connectionId, carried);
-
-  setHandler(changeNoticesSignal, ({ events }) => void state.notice(events));
-  setHandler(pauseSyncSignal, ({ reason }) => void (state.paused = { reason: reason ?? null }));
-  setHandler(resumeSyncSignal, () => void (state.paused = null));
-  setHandler(reauthorisedSignal, () => void (state.needsReauth = false));
-  setHandler(configChangedSignal, () => void (state.configChanged = true));
-  setHandler(syncStatusQuery, () => state.status());
-  setHandler(parkedRecordsQuery, () => [...state.parked.values()]);
-  setHandler(heldDeletionsQuery, () => state.heldDeletionsSummary());
-  const decide = (decision: 'approved' | 'rejected') => ({ id }: { id: string }) => state.decideDeletions(id, decision)?.externalIds.length ?? 0;
-  const heldValidator = ({ id }: { id: string }) => {
-    if (typeof id !== 'string' || !state.heldDeletions.has(id)) {
-      throw new Error(`no held deletions "${String(id)}"; held now: ${[...state.heldDeletions.keys()].join(', ') || 'none'}`);
-    }
-  };
-  setHandler(approveDeletionsUpdate, decide('approved'), { validator: heldValidator });
-  setHandler(rejectDeletionsUpdate, decide('rejected'), { validator: heldValidator });
-  setHandler(retryParkedUpdate, ({ keys }) => state.retryParked(keys));
-  setHandler(startBackfillUpdate, (request) => startBackfillChild(tenantId, connectionId, request), {
-    validator: (request) => {
-      const parsed = startBackfillRequestSchema.safeParse(request);
-      if (!parsed.success) throw new Error(`startBackfill: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
-    },
-  });
-  setHandler(skipParkedUpdate, ({ keys }) => state.skipParked(keys), {
-    validator: ({ keys }) => {
-      if (!Array.isArray(keys) || keys.length === 0) throw new Error('skipParked needs the keys of the parked records to skip');
-    },
-  });
+  setConnectionSyncHandlers(state);
 
   let config = await store.loadSyncConfig({ connectionId });
   state.provider = config.provider;
@@ -128,30 +70,5 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       await condition(allHandlersFinished);
       await continueAsNew<typeof connectionSync>({ tenantId, connectionId, continueAsNewAfterEvents, carried: state.carry() });
     }
-  }
-}
-
-const startBackfillRequestSchema = z
-  .object({ objectType: objectTypeSchema, since: z.iso.datetime().optional(), targets: z.array(z.string().min(1)).optional() })
-  .strict();
-
-/**
- * Backfills run as children, so they show under the connection in the Web UI. ABANDON: a
- * backfill outlives the parent's continue-as-new, and its id is a lock, so a second request while
- * one runs reports the running one instead of starting another.
- */
-async function startBackfillChild(tenantId: string, connectionId: string, request: StartBackfillRequest): Promise<{ workflowId: string; alreadyRunning: boolean }> {
-  const workflowId = backfillWorkflowId(tenantId, connectionId, request.objectType);
-  try {
-    await startChild(backfill, {
-      workflowId,
-      args: [{ tenantId, connectionId, objectType: request.objectType, since: request.since, targets: request.targets }],
-      ...backfillChildIdPolicy,
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-    });
-    return { workflowId, alreadyRunning: false };
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    return { workflowId, alreadyRunning: true };
   }
 }
