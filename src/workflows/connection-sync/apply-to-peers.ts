@@ -42,5 +42,7 @@ export async function applyToPeers(state: ConnectionSyncState, config: SyncConfi
       else state.stats.synced += 1;
     }
   });
+  // Read at last: a park of the record against its own connection (it could not be read) is over.
+  for (const record of records) state.unpark(objectType, record.externalId, state.connectionId);
   state.lastSyncedAt = now;
 }

@@ -22,12 +22,12 @@ function failureType(error: unknown): string | undefined {
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
-/** A whole-batch failure as parked-record data: the connector's own info when it classified it. */
+/** A whole-batch failure (a read of this connection or a write to a peer) as parked-record data: the connector's own info when it classified it. */
 export function failureInfo(error: unknown, peer: { connectionId: string; provider: SyncConfig['provider'] }): ConnectorErrorInfo {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   const classified = cause instanceof ApplicationFailure ? (cause.details?.[0] as Partial<ConnectorErrorInfo> | undefined) : undefined;
   // Mapping failures are classified outside any connector and carry no provider.
   if (classified?.errorClass) return { ...classified, errorClass: classified.errorClass, message: classified.message ?? '', provider: classified.provider ?? peer.provider };
   const message = cause instanceof Error ? cause.message : String(error);
-  return { provider: peer.provider, errorClass: 'transient', message: `writing to ${peer.connectionId} failed: ${message}` };
+  return { provider: peer.provider, errorClass: 'transient', message: `${peer.connectionId}: ${message}` };
 }

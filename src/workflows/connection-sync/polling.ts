@@ -13,28 +13,35 @@ const read = proxyActivities<Activities>(crmRead);
 /** A new connection's first poll looks this far back; a backfill covers what is older. */
 const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
 
-/** The safety net: every change since the watermark, page by page; the watermark moves only after a page is applied. */
+/**
+ * The safety net: every change since the watermark, page by page; the watermark moves only after a
+ * page is applied. What failed in this pass, for any object, is the status's poll error until a
+ * pass succeeds (one object's success does not hide another's failure).
+ */
 export async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
-  for (const objectType of config.settings.objects) {
-    const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
-    let cursor: string | undefined;
-    do {
-      let page;
-      try {
-        page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
-      } catch (error) {
-        // The watermark stays where it is, so the next poll covers this page again; the error
-        // is shown in the status until a poll succeeds.
-        state.pollError = `${objectType}: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
-        break;
-      }
-      if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
-      await applyToPeers(state, config, objectType, page.records);
-      state.watermarks[objectType] = page.highWatermark;
-      state.pollError = null;
-      cursor = page.nextCursor;
-    } while (cursor);
-    if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType))) return;
+  const errors: string[] = [];
+  try {
+    for (const objectType of config.settings.objects) {
+      const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+      let cursor: string | undefined;
+      do {
+        let page;
+        try {
+          page = await readFromSource(state, () => read.pollChanges({ tenantId: state.tenantId, connectionId: state.connectionId, objectType, since, cursor }));
+        } catch (error) {
+          // The watermark stays where it is, so the next poll covers this page again.
+          errors.push(`${objectType}: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`);
+          break;
+        }
+        if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
+        await applyToPeers(state, config, objectType, page.records);
+        state.watermarks[objectType] = page.highWatermark;
+        cursor = page.nextCursor;
+      } while (cursor);
+      if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType, errors))) return;
+    }
+  } finally {
+    state.pollError = errors.length > 0 ? errors.join('; ') : null;
   }
 }
 
@@ -43,7 +50,7 @@ export async function pollChanges(state: ConnectionSyncState, config: SyncConfig
  * lot: the mass-delete guard must see a mass delete whole. Returns false when the connection
  * needs re-authorisation.
  */
-async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType): Promise<boolean> {
+async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, errors: string[]): Promise<boolean> {
   const since = state.deletionWatermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
   let cursor = state.deletionCursors[objectType];
   const deleted: string[] = [];
@@ -52,7 +59,7 @@ async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, obj
     try {
       last = await readFromSource(state, () => read.pollDeletions({ connectionId: state.connectionId, objectType, since, cursor }));
     } catch (error) {
-      state.pollError = `${objectType} deletions: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`;
+      errors.push(`${objectType} deletions: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`);
       return true;
     }
     if (!last) return false;
