@@ -8,7 +8,7 @@ import type { ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import type { MatchRequest, RecordLinksRepository } from '../store/record-links-repository';
+import type { MatchRequest, RecordLinksRepository, SyncedState } from '../store/record-links-repository';
 import { reconcileWithCanonical, type ReconcileStep } from './canonical-sync';
 import { translateReferences } from './reference-translation';
 
@@ -97,8 +97,9 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
     },
     async () => {
       const outcomes: RecordOutcome[] = [];
-      let states = await deps.links.loadSyncedStates(records.map((record) => record.canonicalId));
-      const stateOf = (canonicalId: string, connectionId: string) => states.find((state) => state.link.canonicalId === canonicalId && state.link.connectionId === connectionId);
+      const byPair = (states: readonly SyncedState[]) => new Map(states.map((state) => [`${state.link.canonicalId}:${state.link.connectionId}`, state]));
+      let states = byPair(await deps.links.loadSyncedStates(records.map((record) => record.canonicalId)));
+      const stateOf = (canonicalId: string, connectionId: string) => states.get(`${canonicalId}:${connectionId}`);
 
       // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
       const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
@@ -112,7 +113,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
         const takenIds = new Set(matching.taken.map((outcome) => outcome.sourceExternalId));
         outcomes.push(...matching.taken);
         active = active.filter((record) => !takenIds.has(record.externalId)).map((record) => ({ ...record, canonicalId: matching.canonicalIds.get(record.externalId) ?? record.canonicalId }));
-        states = await deps.links.loadSyncedStates(active.map((record) => record.canonicalId));
+        states = byPair(await deps.links.loadSyncedStates(active.map((record) => record.canonicalId)));
       }
 
       // A read that began before we last wrote the record there may predate that write: it is
