@@ -361,9 +361,12 @@ export async function spreadContributions(
   for (let round = 0; canonicalIds.length > 0 && round < MAX_SPREAD_ROUNDS; round += 1) {
     const contributed = new Set<string>();
     for (const connectionId of connectionIds) {
-      const result = await pushCanonical(deps, { tenantId: input.tenantId, objectType: input.objectType, targetConnectionId: connectionId, canonicalIds, policies: input.policies }, options);
-      for (const outcome of result.outcomes) if (outcome.status === 'parked') failed.push({ connectionId, outcome });
-      for (const id of result.contributed ?? []) contributed.add(id);
+      for (let offset = 0; offset < canonicalIds.length; offset += PUSH_SLICE) {
+        const slice = canonicalIds.slice(offset, offset + PUSH_SLICE);
+        const result = await pushCanonical(deps, { tenantId: input.tenantId, objectType: input.objectType, targetConnectionId: connectionId, canonicalIds: slice, policies: input.policies }, options);
+        for (const outcome of result.outcomes) if (outcome.status === 'parked') failed.push({ connectionId, outcome });
+        for (const id of result.contributed ?? []) contributed.add(id);
+      }
     }
     canonicalIds = [...contributed];
     connectionIds = [...input.connectionIds];
@@ -373,3 +376,5 @@ export async function spreadContributions(
 
 /** Each round merges at least one copy for good; three CRMs settle in two. */
 const MAX_SPREAD_ROUNDS = 5;
+/** Records per push: one write lock each, well inside PostgreSQL's lock table. */
+const PUSH_SLICE = 200;

@@ -11,7 +11,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
-import { applyToTarget, spreadContributions, type LinkedRecord, type TargetWrite } from './apply-to-target';
+import { applyToTarget, spreadContributions, type LinkedRecord, type RecordOutcome, type TargetWrite } from './apply-to-target';
 import { ExportReadAhead } from './export-read-ahead';
 import { linkRecords } from './sync-activities';
 
@@ -313,28 +313,35 @@ async function writeToTarget(
 ): Promise<ChunkResult> {
   const failures: BackfillFailure[] = [];
   if (linked.length === 0) return { targetConnectionId: target.id, written: 0, failures };
-  let result;
+  const outcomes: RecordOutcome[] = [];
+  const contributed: string[] = [];
+  let applied = 0;
   try {
-    result = await applyToTarget(
-      deps,
-      { tenantId: input.tenantId, objectType: input.objectType, sourceConnectionId: input.sourceConnectionId, targetConnectionId: target.id, records: linked, policies },
-      { write: bulkWrite, matchInTarget: !input.targetsIndexed },
-    );
+    // In slices: each apply holds a lock per record (PostgreSQL's lock table is finite) and the
+    // slices of one chunk follow each other, while other chunks are in flight.
+    for (; applied < linked.length; applied += APPLY_SLICE) {
+      const result = await applyToTarget(
+        deps,
+        { tenantId: input.tenantId, objectType: input.objectType, sourceConnectionId: input.sourceConnectionId, targetConnectionId: target.id, records: linked.slice(applied, applied + APPLY_SLICE), policies },
+        { write: bulkWrite, matchInTarget: !input.targetsIndexed },
+      );
+      outcomes.push(...result.outcomes);
+      contributed.push(...(result.contributed ?? []));
+    }
   } catch (error) {
     // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
-    // anything else cannot succeed by retrying, so the chunk counts as failed for this target only.
+    // anything else cannot succeed by retrying, so the rest of the chunk counts as failed for this target only.
     if (!(error instanceof ConnectorError) || retriedClasses.has(error.errorClass)) throw error;
-    for (const record of linked) failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: error.toInfo() });
-    return { targetConnectionId: target.id, written: 0, failures };
+    for (const record of linked.slice(applied)) failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: error.toInfo() });
   }
   const spreadFailures = await spreadContributions(
     deps,
-    { tenantId: input.tenantId, objectType: input.objectType, canonicalIds: result.contributed ?? [], from: target.id, connectionIds: [input.sourceConnectionId, ...input.targetConnectionIds], policies },
+    { tenantId: input.tenantId, objectType: input.objectType, canonicalIds: contributed, from: target.id, connectionIds: [input.sourceConnectionId, ...input.targetConnectionIds], policies },
     { write: bulkWrite },
   );
   const sourceIdOf = new Map(linked.map((record) => [record.canonicalId, record.externalId]));
   let written = 0;
-  for (const outcome of result.outcomes) {
+  for (const outcome of outcomes) {
     if (outcome.status !== 'parked') {
       written += 1;
       continue;
@@ -347,6 +354,9 @@ async function writeToTarget(
   }
   return { targetConnectionId: target.id, written, failures };
 }
+
+/** Records per apply: the write locks it holds (two per record) stay well inside PostgreSQL's lock table. */
+const APPLY_SLICE = 200;
 
 const bulkWrite: TargetWrite = (target, objectType, inputs) => withChunkRetries(() => target.bulk.upsert(objectType, inputs));
 

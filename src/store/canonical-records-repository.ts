@@ -59,11 +59,8 @@ export class CanonicalRecordsRepository {
     const ids = [...new Set(canonicalIds)];
     return withTransaction(this.pool, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS ordered`, [ids]);
-      const rows = await tx.query<{ canonical_id: string; fields: CanonicalRecordState['fields']; provenance: CanonicalRecordState['provenance'] }>(
-        `SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`,
-        [ids],
-      );
-      const before = new Map(rows.rows.map((row) => [row.canonical_id, { fields: row.fields, provenance: row.provenance }]));
+      const rows = await tx.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [ids]);
+      const before = new Map(rows.rows.map((row) => [row.canonical_id, fromRow(row)]));
       const { records, result } = await change(new Map(before), tx);
       const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
       if (changed.length > 0) {
@@ -71,7 +68,7 @@ export class CanonicalRecordsRepository {
           `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
            SELECT id, $4, $5, f, p FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u (id, f, p)
            ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
-          [changed.map(([id]) => id), changed.map(([, record]) => JSON.stringify(record.fields)), changed.map(([, record]) => JSON.stringify(record.provenance)), tenantId, objectType],
+          [changed.map(([id]) => id), changed.map(([, record]) => JSON.stringify(record.fields)), changed.map(([, record]) => JSON.stringify(storedProvenance(record.provenance))), tenantId, objectType],
         );
       }
       return result;
@@ -80,11 +77,8 @@ export class CanonicalRecordsRepository {
 
   /** The canonical records of the given ids that exist (for operators and tests). */
   async load(canonicalIds: readonly string[]): Promise<Map<string, CanonicalRecordState>> {
-    const rows = await this.pool.query<{ canonical_id: string; fields: CanonicalRecordState['fields']; provenance: CanonicalRecordState['provenance'] }>(
-      `SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`,
-      [[...canonicalIds]],
-    );
-    return new Map(rows.rows.map((row) => [row.canonical_id, { fields: row.fields, provenance: row.provenance }]));
+    const rows = await this.pool.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [[...canonicalIds]]);
+    return new Map(rows.rows.map((row) => [row.canonical_id, fromRow(row)]));
   }
 
   /** Ends the lock pool (the caller ends the main pool). */
@@ -92,4 +86,45 @@ export class CanonicalRecordsRepository {
     await this.lockPool?.end();
     this.lockPool = undefined;
   }
+}
+
+/**
+ * Provenance as stored: most fields of a record share one edit (the copy they came from), so the
+ * edits are listed once and each field names its edit by index:
+ * `{"edits": [["conn", "2026-…Z", 1000]], "fields": {"email": 0, "phone": 0}}`.
+ */
+interface StoredProvenance {
+  edits?: [string, string | null, number][];
+  fields?: Record<string, number>;
+}
+
+interface CanonicalRow {
+  canonical_id: string;
+  fields: CanonicalRecordState['fields'];
+  provenance: StoredProvenance;
+}
+
+function storedProvenance(provenance: CanonicalRecordState['provenance']): StoredProvenance {
+  const edits: [string, string | null, number][] = [];
+  const index = new Map<string, number>();
+  const fields: Record<string, number> = {};
+  for (const [field, edit] of Object.entries(provenance)) {
+    const key = `${edit.connectionId}\u0000${edit.at ?? ''}\u0000${edit.precisionMs}`;
+    let at = index.get(key);
+    if (at === undefined) {
+      at = edits.push([edit.connectionId, edit.at, edit.precisionMs]) - 1;
+      index.set(key, at);
+    }
+    fields[field] = at;
+  }
+  return { edits, fields };
+}
+
+function fromRow(row: CanonicalRow): CanonicalRecordState {
+  const provenance: CanonicalRecordState['provenance'] = {};
+  for (const [field, at] of Object.entries(row.provenance.fields ?? {})) {
+    const edit = row.provenance.edits?.[at];
+    if (edit) provenance[field] = { connectionId: edit[0], at: edit[1], precisionMs: edit[2] };
+  }
+  return { fields: row.fields, provenance };
 }

@@ -71,74 +71,82 @@ export class RecordLinksRepository {
       return new Map(found.rows.map((row) => [row.external_id, row.canonical_id]));
     };
     let linked = await select();
-    let missing = records.filter((record) => !linked.has(record.externalId));
+    const missing = records.filter((record) => !linked.has(record.externalId));
     if (missing.length === 0) return linked;
 
-    const chosen = await this.canonicalIdsByKeys(tenantId, objectType, missing);
-    const insertLinks = (entries: readonly { externalId: string; canonicalId: string }[]) =>
-      this.pool.query(
+    const { chosen, held } = await this.canonicalIdsByKeys(tenantId, objectType, missing);
+    const insertLinks = async (entries: readonly { externalId: string; canonicalId: string }[]): Promise<void> => {
+      const inserted = await this.pool.query<{ external_id: string; canonical_id: string }>(
         `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
          SELECT id, $2, $3, $4, ext FROM unnest($1::uuid[], $5::text[]) AS u (id, ext)
-         ON CONFLICT DO NOTHING`,
+         ON CONFLICT DO NOTHING RETURNING external_id, canonical_id`,
         [entries.map((entry) => entry.canonicalId), connectionId, tenantId, objectType, entries.map((entry) => entry.externalId)],
       );
+      for (const row of inserted.rows) linked.set(row.external_id, row.canonical_id);
+      // Not inserted: linked meanwhile by a concurrent caller, or the canonical record already has a record here.
+      if (inserted.rows.length < entries.length) linked = await select();
+    };
     await insertLinks(missing.map((record) => ({ externalId: record.externalId, canonicalId: chosen.get(record.externalId) ?? record.proposedCanonicalId })));
-    linked = await select();
-    missing = missing.filter((record) => !linked.has(record.externalId));
-    if (missing.length > 0) {
-      await insertLinks(missing.map((record) => ({ externalId: record.externalId, canonicalId: randomUUID() })));
-      linked = await select();
-    }
-    // Every key of a newly linked record names its canonical record, for the copies met later.
-    const keys = records.flatMap((record) => {
+    const unlinked = missing.filter((record) => !linked.has(record.externalId));
+    if (unlinked.length > 0) await insertLinks(unlinked.map((record) => ({ externalId: record.externalId, canonicalId: randomUUID() })));
+    // Every other key of a newly linked record names its canonical record, for the copies met later.
+    const keys = missing.flatMap((record) => {
       const canonicalId = linked.get(record.externalId);
-      return canonicalId ? (record.keys ?? []).map((key) => ({ ...key, canonicalId })) : [];
+      return canonicalId ? (record.keys ?? []).filter((key) => !held.has(keyOf(key))).map((key) => ({ ...key, canonicalId })) : [];
     });
     await this.claimKeys(tenantId, objectType, keys);
     return linked;
   }
 
-  /** For records not carrying a sync id: the canonical id that holds (or now claims) their first matching key. */
-  private async canonicalIdsByKeys(tenantId: string, objectType: ObjectType, records: readonly LinkRequest[]): Promise<Map<string, string>> {
+  /**
+   * For records not carrying a sync id: the canonical id that holds (or now claims) their first
+   * matching key, and every key now known to be held by someone.
+   */
+  private async canonicalIdsByKeys(tenantId: string, objectType: ObjectType, records: readonly LinkRequest[]): Promise<{ chosen: Map<string, string>; held: Map<string, string> }> {
     const keyed = records.filter((record) => !record.carriesSyncId && (record.keys?.length ?? 0) > 0);
     const chosen = new Map<string, string>();
-    if (keyed.length === 0) return chosen;
+    if (keyed.length === 0) return { chosen, held: new Map() };
     const lookup = async (keys: readonly MatchKey[]): Promise<Map<string, string>> => {
       const rows = await this.pool.query<{ field: string; value: string; canonical_id: string }>(
-        `SELECT field, value, canonical_id FROM canonical_match_keys
-          WHERE tenant_id = $1 AND object_type = $2 AND (field, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+        `SELECT k.field, k.value, m.canonical_id
+           FROM unnest($3::text[], $4::text[]) AS k (field, value)
+           JOIN canonical_match_keys m ON m.tenant_id = $1 AND m.object_type = $2 AND m.field = k.field AND m.value = k.value`,
         [tenantId, objectType, keys.map((key) => key.field), keys.map((key) => key.value)],
       );
-      return new Map(rows.rows.map((row) => [`${row.field}\u0000${row.value}`, row.canonical_id]));
+      return new Map(rows.rows.map((row) => [keyOf(row), row.canonical_id]));
     };
-    const keyOf = (key: MatchKey) => `${key.field}\u0000${key.value}`;
     const held = await lookup(keyed.flatMap((record) => record.keys ?? []));
+    const unclaimed: LinkRequest[] = [];
     for (const record of keyed) {
       const holder = (record.keys ?? []).map((key) => held.get(keyOf(key))).find((id) => id !== undefined);
       if (holder) chosen.set(record.externalId, holder);
+      else unclaimed.push(record);
     }
-    const unclaimed = keyed.filter((record) => !chosen.has(record.externalId));
     if (unclaimed.length > 0) {
       const firstKeys = unclaimed.map((record) => ({ ...(record.keys?.[0] as MatchKey), canonicalId: record.proposedCanonicalId }));
-      await this.claimKeys(tenantId, objectType, firstKeys);
-      const claimed = await lookup(firstKeys);
-      for (const [index, record] of unclaimed.entries()) {
-        const holder = claimed.get(keyOf(firstKeys[index] as MatchKey));
+      const claimed = await this.claimKeys(tenantId, objectType, firstKeys);
+      const lost = firstKeys.filter((key) => !claimed.has(keyOf(key)));
+      // Claimed by a concurrent caller in between: theirs.
+      const theirs = lost.length > 0 ? await lookup(lost) : new Map<string, string>();
+      for (const [key, id] of [...claimed, ...theirs]) held.set(key, id);
+      for (const record of unclaimed) {
+        const holder = held.get(keyOf(record.keys?.[0] as MatchKey));
         if (holder) chosen.set(record.externalId, holder);
       }
     }
-    return chosen;
+    return { chosen, held };
   }
 
-  /** Records keys for canonical records; a key someone already holds stays theirs. */
-  async claimKeys(tenantId: string, objectType: ObjectType, keys: readonly (MatchKey & { canonicalId: string })[], db: Queryable = this.pool): Promise<void> {
-    if (keys.length === 0) return;
-    await db.query(
+  /** Records keys for canonical records; a key someone already holds stays theirs. Returns the keys claimed now. */
+  async claimKeys(tenantId: string, objectType: ObjectType, keys: readonly (MatchKey & { canonicalId: string })[], db: Queryable = this.pool): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const claimed = await db.query<{ field: string; value: string; canonical_id: string }>(
       `INSERT INTO canonical_match_keys (tenant_id, object_type, field, value, canonical_id)
        SELECT $1, $2, field, value, id FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k (field, value, id)
-       ON CONFLICT DO NOTHING`,
+       ON CONFLICT DO NOTHING RETURNING field, value, canonical_id`,
       [tenantId, objectType, keys.map((key) => key.field), keys.map((key) => key.value), keys.map((key) => key.canonicalId)],
     );
+    return new Map(claimed.rows.map((row) => [keyOf(row), row.canonical_id]));
   }
 
   /** The database's clock: the one clock every worker shares, to order a read against a snapshot. */
@@ -361,6 +369,8 @@ export interface MatchKey {
   field: string;
   value: string;
 }
+
+const keyOf = (key: MatchKey): string => `${key.field}\u0000${key.value}`;
 
 export interface LinkRequest {
   externalId: string;

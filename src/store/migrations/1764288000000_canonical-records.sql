@@ -9,7 +9,7 @@ CREATE TABLE canonical_records (
   tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   object_type text NOT NULL CHECK (object_type IN ('contact', 'company', 'deal', 'activity')),
   fields jsonb NOT NULL DEFAULT '{}'::jsonb,
-  -- {"<field path>": {"connectionId": …, "at": ISO modstamp | null, "precisionMs": …}}
+  -- {"edits": [[connection id, ISO modstamp or null, clock precision ms], …], "fields": {"<field path>": index into edits}}
   provenance jsonb NOT NULL DEFAULT '{}'::jsonb,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
