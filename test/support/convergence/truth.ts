@@ -1,0 +1,174 @@
+import { latestWinner, normalise, type Candidate, type CrmName, type Field, type Stamp, type Values } from './model';
+
+/**
+ * The truth: what people wrote in each CRM and when (by the vendor's stamp), and what the product
+ * therefore promises at the end. Computed only from what the test did as people, never from what
+ * the product did.
+ *
+ * Where a field's value comes from:
+ * - `initial`: the copies that were there before the sync agree (or only one has a value);
+ * - `initial-conflict`: copies that were there before held different non-empty values, decided
+ *   by `latest` over each copy's record modstamp before the sync;
+ * - `edit` / `erase`: the last edit a person made (erase: to empty);
+ * - `conflict`: two people edited the field in two CRMs before either edit reached the other
+ *   CRM (a true conflict), decided by `latest` over the two edits' stamps.
+ */
+export type Origin = 'initial' | 'initial-conflict' | 'edit' | 'erase' | 'conflict';
+
+export interface FieldTruth {
+  value: string;
+  origin: Origin;
+  /** The copy or edit the value comes from (absent when several copies agree). */
+  from?: Candidate | undefined;
+  /** For conflicts: every candidate, and whether the stamps could not order them (priority decided). */
+  candidates?: Candidate[] | undefined;
+  tie?: boolean | undefined;
+}
+
+export interface TrueConflict {
+  field: Field;
+  candidates: Candidate[];
+  winner: CrmName;
+  tie: boolean;
+}
+
+export interface PersonTruth {
+  id: string;
+  /** Lower-case: how records are matched to people. */
+  email: string;
+  deleted: boolean;
+  /** CRMs the person was created in by people (before the sync, or during it). */
+  createdIn: CrmName[];
+  fields: Partial<Record<Field, FieldTruth>>;
+  conflicts: TrueConflict[];
+  edits: number;
+}
+
+interface Copy {
+  crm: CrmName;
+  values: Values;
+  stamp: Stamp;
+}
+
+interface PersonState {
+  id: string;
+  email: string;
+  copies: Copy[];
+  overrides: Partial<Record<Field, FieldTruth>>;
+  conflicts: TrueConflict[];
+  deleted: boolean;
+  edits: number;
+}
+
+/** What people did, in order, with the wall-clock time the test did it (for reading a report). */
+export interface JournalEntry {
+  at: string;
+  personId: string;
+  crm: CrmName;
+  kind: 'copy' | 'edit' | 'delete';
+  values?: Values | undefined;
+  before?: Values | undefined;
+  stamp?: string | undefined;
+}
+
+export class Truth {
+  private readonly people = new Map<string, PersonState>();
+  readonly journal: JournalEntry[] = [];
+
+  constructor(
+    readonly fields: readonly Field[],
+    /** The `latest` policy's priority (first wins a tie). */
+    readonly priority: readonly CrmName[],
+  ) {}
+
+  /** A person's record created by a person in one CRM (before the sync started, or while it ran), with its modstamp. */
+  addCopy(personId: string, crm: CrmName, values: Values, stamp: Stamp): void {
+    const email = normalise('email', values.email);
+    if (email === '') throw new Error(`person ${personId}: a copy without an email cannot be matched`);
+    let person = this.people.get(personId);
+    if (!person) {
+      person = { id: personId, email, copies: [], overrides: {}, conflicts: [], deleted: false, edits: 0 };
+      this.people.set(personId, person);
+    }
+    if (person.email !== email) throw new Error(`person ${personId}: copies with different emails (${person.email}, ${email})`);
+    person.copies.push({ crm, values: { ...values }, stamp });
+    this.journal.push({ at: new Date().toISOString(), personId, crm, kind: 'copy', values: { ...values }, stamp: stamp.text });
+  }
+
+  /**
+   * A person edited the record in `crm`; `before` is what that CRM showed just before the edit
+   * (read in the same tick, so nothing happened in between). A field whose last edit was made in
+   * another CRM and has not reached this one yet (this CRM still shows something else) makes a
+   * true conflict between the two edits.
+   */
+  edit(personId: string, crm: CrmName, changes: Values, stamp: Stamp, before: Values): void {
+    const person = this.person(personId);
+    person.edits += 1;
+    const touched = Object.keys(changes) as Field[];
+    this.journal.push({ at: new Date().toISOString(), personId, crm, kind: 'edit', values: { ...changes }, before: Object.fromEntries(touched.map((field) => [field, before[field] ?? ''])), stamp: stamp.text });
+    for (const [field, raw] of Object.entries(changes) as [Field, string][]) {
+      const value = raw ?? '';
+      const current = this.fieldState(person, field);
+      const edit: Candidate = { crm, value, stamp };
+      const lastWasLiveEdit = current.origin === 'edit' || current.origin === 'erase' || current.origin === 'conflict';
+      if (lastWasLiveEdit && current.from && current.from.crm !== crm && normalise(field, before[field]) !== normalise(field, current.value)) {
+        const candidates = [current.from, edit];
+        const { winner, tie } = latestWinner(candidates, this.priority);
+        person.conflicts.push({ field, candidates, winner: winner.crm, tie });
+        person.overrides[field] = { value: winner.value, origin: 'conflict', from: winner, candidates, tie };
+      } else {
+        person.overrides[field] = { value, origin: value === '' ? 'erase' : 'edit', from: edit };
+      }
+    }
+  }
+
+  /** A person deleted the record in one CRM: with `propagate`, it must end in none. */
+  delete(personId: string, crm: CrmName): void {
+    this.person(personId).deleted = true;
+    this.journal.push({ at: new Date().toISOString(), personId, crm, kind: 'delete' });
+  }
+
+  has(personId: string): boolean {
+    return this.people.has(personId);
+  }
+
+  /** What the field should be now, as far as people's writes go. */
+  expectedValue(personId: string, field: Field): FieldTruth {
+    return this.fieldState(this.person(personId), field);
+  }
+
+  expected(): PersonTruth[] {
+    return [...this.people.values()].map((person) => ({
+      id: person.id,
+      email: person.email,
+      deleted: person.deleted,
+      createdIn: [...new Set(person.copies.map((copy) => copy.crm))],
+      fields: Object.fromEntries(this.fields.map((field) => [field, this.fieldState(person, field)])),
+      conflicts: person.conflicts.map((conflict) => ({ ...conflict, candidates: [...conflict.candidates] })),
+      edits: person.edits,
+    }));
+  }
+
+  private person(personId: string): PersonState {
+    const person = this.people.get(personId);
+    if (!person) throw new Error(`unknown person ${personId}`);
+    return person;
+  }
+
+  private fieldState(person: PersonState, field: Field): FieldTruth {
+    return person.overrides[field] ?? initialState(person.copies, field, this.priority);
+  }
+}
+
+/** A field before any edit: what the copies people created hold. */
+function initialState(copies: readonly Copy[], field: Field, priority: readonly CrmName[]): FieldTruth {
+  const candidates = copies.flatMap((copy) => {
+    const value = normalise(field, copy.values[field]);
+    return value === '' ? [] : [{ crm: copy.crm, value: copy.values[field] as string, stamp: copy.stamp }];
+  });
+  if (candidates.length === 0) return { value: '', origin: 'initial' };
+  const distinct = new Set(candidates.map((candidate) => normalise(field, candidate.value)));
+  if (distinct.size === 1) return { value: (candidates[0] as Candidate).value, origin: 'initial', from: candidates.length === 1 ? candidates[0] : undefined };
+  const { winner, tie } = latestWinner(candidates, priority);
+  return { value: winner.value, origin: 'initial-conflict', from: winner, candidates, tie };
+}
