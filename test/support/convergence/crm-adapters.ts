@@ -17,7 +17,8 @@ import { mappedFields, normalise, parseStamp, type CrmName, type Field, type Sta
  * - Dataverse `modifiedon`: the sandbox stores milliseconds but its Web API (like Dataverse)
  *   returns whole seconds (render.ts renderDateTime), and that is the stamp the vendor reports:
  *   whole seconds, 1,000 ms;
- * - Pipedrive `update_time`: whole seconds, 1,000 ms.
+ * - Pipedrive `update_time`: whole seconds, 1,000 ms;
+ * - Zoho `Modified_Time`: whole seconds with the account's offset (`...T15:30:00+05:30`), 1,000 ms.
  */
 export interface CopyView {
   externalId: string;
@@ -52,7 +53,7 @@ const text = (value: unknown): string => {
 const totalWrites = (snapshot: { recordWrites: Record<string, number> }): number => Object.values(snapshot.recordWrites).reduce((sum, count) => sum + count, 0);
 
 /** Native field names per CRM (the default mappings' natives; Pipedrive's email and phone are lists). */
-const NATIVE: Record<Exclude<CrmName, 'zoho'>, Partial<Record<Field, string>>> = {
+const NATIVE: Record<CrmName, Partial<Record<Field, string>>> = {
   salesforce: { firstName: 'FirstName', lastName: 'LastName', email: 'Email', phone: 'Phone', mobilePhone: 'MobilePhone', title: 'Title', city: 'MailingCity', country: 'MailingCountry' },
   hubspot: { firstName: 'firstname', lastName: 'lastname', email: 'email', phone: 'phone', mobilePhone: 'mobilephone', title: 'jobtitle', city: 'city', country: 'country' },
   dynamics: {
@@ -66,6 +67,7 @@ const NATIVE: Record<Exclude<CrmName, 'zoho'>, Partial<Record<Field, string>>> =
     country: 'address1_country',
   },
   pipedrive: { firstName: 'first_name', lastName: 'last_name', email: 'email', phone: 'phone', title: 'job_title' },
+  zoho: { firstName: 'First_Name', lastName: 'Last_Name', email: 'Email', phone: 'Phone', mobilePhone: 'Mobile', title: 'Title', city: 'Mailing_City', country: 'Mailing_Country' },
 };
 
 function fromNative(crm: keyof typeof NATIVE, record: Record<string, unknown>): Values {
@@ -96,7 +98,7 @@ export function adaptersFor(h: SyncHarness, crms: readonly CrmName[]): CrmAdapte
       case 'pipedrive':
         return pipedriveAdapter(h);
       case 'zoho':
-        throw new Error('zoho: not wired into the convergence test yet (its notification channel needs an OAuth call to actions/watch); use pipedrive');
+        return zohoAdapter(h);
     }
   });
 }
@@ -236,6 +238,50 @@ function pipedriveAdapter(h: SyncHarness): CrmAdapter {
         }),
       });
       if (response.status !== 201) throw new Error(`pipedrive webhook subscription refused: ${response.status} ${await response.text()}`);
+    },
+  };
+}
+
+function zohoAdapter(h: SyncHarness): CrmAdapter {
+  const { id, sandbox } = h.zoho ?? missing('zoho');
+  const admin = sandbox.admin;
+  const view = (record: Record<string, unknown>): CopyView => ({
+    externalId: text(record.id),
+    values: fromNative('zoho', record),
+    stamp: parseStamp(text(record.Modified_Time)),
+    syncId: text(record.CRM_Sync_Id) || null,
+  });
+  return {
+    crm: 'zoho',
+    connectionId: id,
+    fields: mappedFields('zoho'),
+    list: () => admin.listRecords('Contacts').map(view),
+    get(externalId) {
+      const record = admin.getRecord('Contacts', externalId);
+      return record ? view(record) : undefined;
+    },
+    create: (values) => view(admin.createAsUser('Contacts', toNative('zoho', values, null))),
+    edit: (externalId, changes) => view(admin.changeAsUser('Contacts', externalId, toNative('zoho', changes, null))),
+    remove: (externalId) => void admin.deleteAsUser('Contacts', externalId),
+    writes: () => totalWrites(sandbox.counters.snapshot()),
+    webhooks: sandbox.webhooks,
+    // Zoho notifications are channels opened through its API (actions/watch) with the connection's token.
+    async subscribeWebhooks(shimUrl) {
+      const credentials = await h.connectionsRepository.loadCredentials(id);
+      const token = (credentials.webhook as { token?: string } | undefined)?.token;
+      const { accountsServer, apiDomain, clientId, clientSecret, refreshToken } = sandbox.credentials;
+      const grant = await fetch(`${accountsServer}/oauth/v2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: refreshToken }),
+      });
+      const { access_token: accessToken } = (await grant.json()) as { access_token?: string };
+      const response = await fetch(`${apiDomain}/crm/v6/actions/watch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Zoho-oauthtoken ${accessToken ?? ''}` },
+        body: JSON.stringify({ watch: [{ channel_id: '1000000068001', events: ['Contacts.all'], notify_url: `${shimUrl}/webhooks/zoho/${id}`, token }] }),
+      });
+      if (!response.ok) throw new Error(`zoho watch refused: ${response.status} ${await response.text()}`);
     },
   };
 }

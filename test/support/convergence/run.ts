@@ -2,7 +2,7 @@ import type { SyncStatus } from '../../../src/workflows/connection-sync-state';
 import { parkedRecordsQuery } from '../../../src/workflows/messages';
 import { startSyncHarness, type SyncHarness } from '../sync-harness';
 import { adaptersFor, emailOf, type CopyView, type CrmAdapter } from './crm-adapters';
-import { comparedFields, type CrmName, type Field, type Values } from './model';
+import { comparedFields, normalise, type CrmName, type Field, type Values } from './model';
 import { editedValue, generateScenario, Random, type Operation, type PlannedPerson, type Scenario, type WaveName } from './scenario';
 import { score, type ObservedRecord, type ScoreInput, type ScoreReport } from './scorer';
 import { Truth, type JournalEntry } from './truth';
@@ -19,7 +19,7 @@ export interface ConvergenceOptions {
   crms: CrmName[];
   seed: number;
   people: number;
-  /** How long the product may take to settle after the last edit (default: 150 s, or 200 ms a person if more). */
+  /** How long the product may take to settle after the last edit (default: 390 s, or 300 ms a person if more). */
   settleTimeoutMs?: number;
   pollIntervalMs?: number;
   log?: (line: string) => void;
@@ -36,12 +36,16 @@ export interface ConvergenceRun {
   phases: Record<string, number>;
   settled: boolean;
   settleWindows: number;
+  /** Settle windows in which some connection did not finish two polls before the deadline: what it was waiting for. */
+  stalls: { at: string; connectionId: string; lastPolledAt: string | null; pending: number | null; pendingActivities: PendingActivity[] }[];
   operations: Record<string, number>;
   webhooks: Partial<Record<CrmName, { delivered: number; dropped: number; duplicated: number; failedAttempts: number }>>;
-  statuses: Record<string, Pick<SyncStatus, 'state' | 'pending' | 'parked' | 'stats' | 'pollError' | 'lastPolledAt'> | string>;
+  statuses: Record<string, (Pick<SyncStatus, 'state' | 'pending' | 'parked' | 'stats' | 'pollError' | 'lastPolledAt'> & { pendingActivities: PendingActivity[] }) | string>;
   writesAfterQuiet: Partial<Record<CrmName, number>>;
   /** Everything people did, in order. */
   journal: JournalEntry[];
+  /** The end-state records of the people the examples name, per CRM, to read the examples against. */
+  records: Record<string, Partial<Record<CrmName, ObservedRecord[]>>>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -173,19 +177,26 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     // 5. Settled: a window covering two polls of every connection with no vendor write and nothing
     // pending, once every person is once in every CRM with equal fields (the scorer's equality);
     // if they never get equal, two such windows in a row (nothing is going to change any more).
-    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? Math.max(150_000, options.people * 200));
+    const settleDeadline = Date.now() + (options.settleTimeoutMs ?? Math.max(390_000, options.people * 300));
     const totalWrites = (): number => adapters.reduce((sum, adapter) => sum + adapter.writes(), 0);
     const scoreNow = async (extra: Pick<ScoreInput, 'conflictRows' | 'writesAfterQuiet' | 'parked'>): Promise<ScoreReport> =>
       score({ crms: options.crms, fields, people: truth.expected(), observed: await observe(h, adapters), ...extra });
     let settled = false;
     let settleWindows = 0;
     let quietWindows = 0;
+    const stalls: ConvergenceRun['stalls'] = [];
     while (!settled && Date.now() < settleDeadline) {
       await Promise.race([Promise.all(adapters.map((adapter) => adapter.webhooks.idle())), sleep(10_000)]);
       const before = totalWrites();
       const polled = await fullPolls(h, connectionIds, settleDeadline);
       const pending = (await statuses(h, connectionIds)).reduce((sum, status) => sum + (status?.pending ?? 1), 0);
       settleWindows += 1;
+      if (!polled) {
+        const now = await statuses(h, connectionIds);
+        for (const [index, connectionId] of connectionIds.entries()) {
+          stalls.push({ at: new Date().toISOString(), connectionId, lastPolledAt: now[index]?.lastPolledAt ?? null, pending: now[index]?.pending ?? null, pendingActivities: await pendingActivities(h, connectionId) });
+        }
+      }
       const quiet = polled && totalWrites() === before && pending === 0;
       quietWindows = quiet ? quietWindows + 1 : 0;
       const { counts } = await scoreNow({ conflictRows: [], writesAfterQuiet: {}, parked: [] });
@@ -201,8 +212,19 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     phase('quiet period');
 
     // 7. The end state, and the score.
-    const report = await scoreNow({ conflictRows: await conflictRows(h), writesAfterQuiet, parked: await parked(h, connectionIds) });
+    const observed = await observe(h, adapters);
+    const report = score({ crms: options.crms, fields, people: truth.expected(), observed, conflictRows: await conflictRows(h), writesAfterQuiet, parked: await parked(h, connectionIds) });
+    const named = new Set(Object.values(report.examples).flatMap((examples) => examples.flatMap((example) => /^p\d+/.exec(example)?.[0] ?? [])));
+    const records = Object.fromEntries(
+      scenario.people
+        .filter((person) => named.has(person.id))
+        .map((person) => [
+          person.id,
+          Object.fromEntries(options.crms.map((crm) => [crm, (observed[crm] ?? []).filter((record) => normalise('email', record.values.email) === person.email)])),
+        ]),
+    );
     const endStatuses = await statuses(h, connectionIds);
+    const activities = await Promise.all(connectionIds.map((connectionId) => pendingActivities(h, connectionId)));
     return {
       report,
       variant: variantName(options.crms),
@@ -213,16 +235,22 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       phases,
       settled,
       settleWindows,
+      stalls,
       operations,
       webhooks: Object.fromEntries(adapters.map((adapter) => [adapter.crm, webhookCounters(h, adapter.crm)])),
       statuses: Object.fromEntries(
         connectionIds.map((connectionId, index) => {
           const status = endStatuses[index];
-          return [connectionId, status ? { state: status.state, pending: status.pending, parked: status.parked, stats: status.stats, pollError: status.pollError, lastPolledAt: status.lastPolledAt } : 'no answer'];
+          const pendingActivities = activities[index] ?? [];
+          return [
+            connectionId,
+            status ? { state: status.state, pending: status.pending, parked: status.parked, stats: status.stats, pollError: status.pollError, lastPolledAt: status.lastPolledAt, pendingActivities } : 'no answer',
+          ];
         }),
       ),
       writesAfterQuiet,
       journal: truth.journal,
+      records,
     };
   } finally {
     await h.stop();
@@ -427,6 +455,30 @@ async function parked(h: SyncHarness, connectionIds: readonly string[]): Promise
     }),
   );
   return lists.flat();
+}
+
+/** Activities a workflow waits for at the end (a stall shows here: type, attempt, since when). */
+export interface PendingActivity {
+  type: string;
+  attempt: number;
+  state: number;
+  lastStartedAt: string | null;
+  lastFailure: string | null;
+}
+
+async function pendingActivities(h: SyncHarness, connectionId: string): Promise<PendingActivity[]> {
+  const description = await h.client.workflow
+    .getHandle(h.syncWorkflowId(connectionId))
+    .describe()
+    .catch(() => undefined);
+  const at = (stamp: { seconds?: unknown } | null | undefined): string | null => (stamp?.seconds === undefined || stamp.seconds === null ? null : new Date(Number(stamp.seconds) * 1000).toISOString());
+  return (description?.raw.pendingActivities ?? []).map((activity) => ({
+    type: activity.activityType?.name ?? '?',
+    attempt: activity.attempt ?? 0,
+    state: Number(activity.state ?? 0),
+    lastStartedAt: at(activity.lastStartedTime),
+    lastFailure: activity.lastFailure?.message ?? null,
+  }));
 }
 
 function webhookCounters(h: SyncHarness, crm: CrmName): { delivered: number; dropped: number; duplicated: number; failedAttempts: number } | undefined {
