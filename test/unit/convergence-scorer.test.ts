@@ -117,6 +117,11 @@ describe('convergence truth', () => {
     truth.edit('p2', 'salesforce', { phone: '+1 555 3333' }, sf('10:00:05.000'), { phone: '+1 555 2222' });
     expect(truth.expectedValue('p2', 'phone')).toMatchObject({ value: '+1 555 3333', origin: 'edit' });
     expect(truth.expected().find((person) => person.id === 'p2')?.conflicts).toEqual([]);
+    // Two people emptying the same field in two CRMs agree: an erasure, no conflict.
+    truth.edit('p1', 'salesforce', { phone: '' }, sf('10:00:06.000'), { phone: '+1 555 0001' });
+    truth.edit('p1', 'dynamics', { phone: '' }, dyn('10:00:06'), { phone: '+1 555 0001' });
+    expect(truth.expectedValue('p1', 'phone')).toMatchObject({ value: '', origin: 'erase' });
+    expect(truth.expected().find((person) => person.id === 'p1')?.conflicts).toEqual([]);
   });
 });
 

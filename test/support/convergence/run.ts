@@ -334,8 +334,10 @@ class Executor {
         return this.tally('delete');
       }
       case 'erase': {
+        // A person empties a field that shows a value in that CRM (emptying an empty field is no edit).
         const [crm] = this.present(person, [operation.crm], 1);
-        const field = [operation.field, ...this.truth.fields].find((candidate) => candidate !== 'email' && candidate !== 'lastName' && this.truth.expectedValue(person.id, candidate).value !== '');
+        const shown = crm ? this.locator.find(person, crm)?.values : undefined;
+        const field = [operation.field, ...this.truth.fields].find((candidate) => candidate !== 'email' && candidate !== 'lastName' && (shown?.[candidate] ?? '') !== '');
         if (!crm || !field) return this.tally('erase skipped');
         this.edit(person, crm, { [field]: '' });
         return this.tally('erase');

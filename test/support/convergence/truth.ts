@@ -111,7 +111,14 @@ export class Truth {
       const current = this.fieldState(person, field);
       const edit: Candidate = { crm, value, stamp };
       const lastWasLiveEdit = current.origin === 'edit' || current.origin === 'erase' || current.origin === 'conflict';
-      if (lastWasLiveEdit && current.from && current.from.crm !== crm && normalise(field, before[field]) !== normalise(field, current.value)) {
+      const conflicting =
+        lastWasLiveEdit &&
+        current.from !== undefined &&
+        current.from.crm !== crm &&
+        normalise(field, before[field]) !== normalise(field, current.value) &&
+        // Two people who wrote the same value (two erasures) agree: nothing to decide.
+        normalise(field, value) !== normalise(field, current.value);
+      if (conflicting && current.from) {
         const candidates = [current.from, edit];
         const { winner, tie } = latestWinner(candidates, this.priority);
         person.conflicts.push({ field, candidates, winner: winner.crm, tie });
