@@ -3,12 +3,12 @@ import type { CanonicalFields } from '../model/canonical';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import {
   canonicalWrites,
-  clockPrecisionMs,
   emptyCanonicalRecord,
   flattenFields,
   mergeObservation,
   overlayFields,
   sameValue,
+  stampPrecisionMs,
   type CanonicalRecordState,
   type ObjectConflictPolicies,
 } from '../model/sync';
@@ -75,7 +75,7 @@ export async function reconcileWithCanonical(
       const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord) => {
         const held = state?.snapshot;
         if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false, accepted: false };
-        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: clockPrecisionMs[connection.provider], fields: read.fields, held: held?.fields }, policies);
+        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields }, policies);
         for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
         if (state && (!held || !sameValue(held.fields, read.fields) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
           snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt) });

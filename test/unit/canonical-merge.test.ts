@@ -7,6 +7,7 @@ import {
   mergeObservation,
   objectConflictPoliciesSchema,
   type CanonicalRecordState,
+  stampPrecisionMs,
   type Observation,
 } from '../../src/model/sync';
 
@@ -15,6 +16,14 @@ const ms = (connectionId: string, at: string, fields: Record<string, unknown>, h
 const seconds = (connectionId: string, at: string, fields: Record<string, unknown>, held?: Record<string, unknown>): Observation => ({ connectionId, at, precisionMs: 1000, fields, held });
 const merge = (canonical: CanonicalRecordState, ...observations: Observation[]) =>
   observations.reduce((state, observation) => mergeObservation(state, observation, policies()).canonical, canonical);
+
+describe('stampPrecisionMs', () => {
+  it('takes the vendor clock, unless the stamp shows finer digits', () => {
+    expect(stampPrecisionMs('dynamics', '2026-12-01T10:00:00.000Z')).toBe(1000);
+    expect(stampPrecisionMs('salesforce', '2026-12-01T10:00:00.220Z')).toBe(1);
+    expect(stampPrecisionMs('hubspot', '2026-12-01T10:00:00.000Z')).toBe(1);
+  });
+});
 
 describe('compareEditTimes', () => {
   it('orders edits whose clock intervals do not overlap, and calls the rest a tie', () => {

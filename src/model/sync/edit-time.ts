@@ -14,6 +14,18 @@ export const clockPrecisionMs: Readonly<Record<CrmProvider, number>> = {
   zoho: 1000,
 };
 
+/**
+ * The precision of one stamp: the vendor's, unless the stamp itself shows finer digits (a stamp
+ * with milliseconds other than .000 cannot be a whole-second one; an emulator or an API version
+ * may report finer than the vendor's documented clock).
+ */
+export function stampPrecisionMs(provider: CrmProvider, at: string | null): number {
+  const precision = clockPrecisionMs[provider];
+  if (precision === 1 || at === null) return precision;
+  const millis = Date.parse(at) % 1000;
+  return Number.isNaN(millis) || millis === 0 ? precision : 1;
+}
+
 /** When a connection's record changed, as that vendor's clock tells it. */
 export interface EditTime {
   connectionId: string;
