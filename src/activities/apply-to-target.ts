@@ -85,9 +85,16 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
   const { objectType, sourceConnectionId, targetConnectionId } = input;
   const [source, target] = await Promise.all([deps.connectors.forConnection(sourceConnectionId), deps.connectors.forConnection(targetConnectionId)]);
 
-  // Canonical ids may have been merged (first-sync matching) since the batch was linked.
+  // Canonical ids may have been merged (first-sync matching) since the batch was linked; a record
+  // whose link is gone was deleted meanwhile (by the delete policy): it is not written anywhere.
   const linkedNow = await deps.links.canonicalIdsOf(sourceConnectionId, objectType, input.records.map((record) => record.externalId));
-  const records = input.records.map((record) => ({ ...record, canonicalId: linkedNow.get(record.externalId) ?? record.canonicalId }));
+  const deletedMeanwhile: RecordOutcome[] = input.records
+    .filter((record) => !linkedNow.has(record.externalId))
+    .map((record) => ({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' }));
+  const records = input.records.flatMap((record) => {
+    const canonicalId = linkedNow.get(record.externalId);
+    return canonicalId ? [{ ...record, canonicalId }] : [];
+  });
 
   return deps.canonical.withRecordLocks(
     {
@@ -96,7 +103,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       read: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: sourceConnectionId })),
     },
     async () => {
-      const outcomes: RecordOutcome[] = [];
+      const outcomes: RecordOutcome[] = [...deletedMeanwhile];
       const byPair = (states: readonly SyncedState[]) => new Map(states.map((state) => [`${state.link.canonicalId}:${state.link.connectionId}`, state]));
       let states = byPair(await deps.links.loadSyncedStates(records.map((record) => record.canonicalId)));
       const stateOf = (canonicalId: string, connectionId: string) => states.get(`${canonicalId}:${connectionId}`);
@@ -157,7 +164,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
         }),
       });
       const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, write, matching.matched);
-      return { outcomes: [...outcomes, ...written.outcomes], conflicts: plan.conflicts, contributed: written.contributed };
+      return { outcomes: await withoutDeletedMeanwhile(deps, input, [...outcomes, ...written.outcomes]), conflicts: plan.conflicts, contributed: written.contributed };
     },
   );
 }
@@ -257,6 +264,20 @@ async function carryOut(
   });
   await deps.links.saveSyncedStates(synced);
   return { outcomes, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId) };
+}
+
+/**
+ * A record that could not be written because the delete policy removed it meanwhile (deleted in
+ * one CRM, deleted or archived here while this apply ran) is not parked: there is nothing left to
+ * retry.
+ */
+async function withoutDeletedMeanwhile(deps: ApplyDependencies, input: ApplyToTargetInput, outcomes: RecordOutcome[]): Promise<RecordOutcome[]> {
+  const parked = outcomes.filter((outcome) => outcome.status === 'parked');
+  if (parked.length === 0) return outcomes;
+  const stillLinked = await deps.links.canonicalIdsOf(input.sourceConnectionId, input.objectType, parked.map((outcome) => outcome.sourceExternalId));
+  return outcomes.map((outcome) =>
+    outcome.status === 'parked' && !stillLinked.has(outcome.sourceExternalId) ? { canonicalId: outcome.canonicalId, sourceExternalId: outcome.sourceExternalId, status: 'refused-by-policy' } : outcome,
+  );
 }
 
 interface MatchOutcome {

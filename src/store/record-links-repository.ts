@@ -58,7 +58,9 @@ export class RecordLinksRepository {
    * whose first key it then holds. The keys' primary key decides who is first, so copies of one
    * person met by several connections at once still end as one canonical record. A record whose
    * canonical record already has another record in this connection (a duplicate in this CRM, or a
-   * copied external-id value) gets a canonical record of its own. Idempotent.
+   * copied external-id value) gets a canonical record of its own. A record we deleted there within
+   * the hour (a read taken just before the delete) is not linked: it is left out of the answer.
+   * Idempotent.
    */
   async ensureLinks(tenantId: string, connectionId: string, objectType: ObjectType, records: readonly LinkRequest[]): Promise<Map<string, string>> {
     if (records.length === 0) return new Map();
@@ -71,8 +73,16 @@ export class RecordLinksRepository {
       return new Map(found.rows.map((row) => [row.external_id, row.canonical_id]));
     };
     let linked = await select();
-    const missing = records.filter((record) => !linked.has(record.externalId));
+    let missing = records.filter((record) => !linked.has(record.externalId));
     if (missing.length === 0) return linked;
+    const deleted = await this.pool.query<{ external_id: string }>(
+      `SELECT external_id FROM deleted_records WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[]) AND deleted_at > now() - interval '1 hour'`,
+      [connectionId, objectType, missing.map((record) => record.externalId)],
+    );
+    if (deleted.rows.length > 0) {
+      const gone = new Set(deleted.rows.map((row) => row.external_id));
+      missing = missing.filter((record) => !gone.has(record.externalId));
+    }
 
     const { chosen, held } = await this.canonicalIdsByKeys(tenantId, objectType, missing);
     const insertLinks = async (entries: readonly { externalId: string; canonicalId: string }[]): Promise<void> => {
@@ -333,13 +343,22 @@ export class RecordLinksRepository {
 
   /**
    * Forgets records that are gone from a connection (link and snapshot): a later deletion report
-   * of the same record finds nothing to do, and a record restored in the CRM links again through
-   * the sync id it still carries.
+   * of the same record finds nothing to do. A read of one taken just before its delete is not
+   * linked again for an hour (deleted_records); a record restored in the CRM after that links
+   * again through the sync id it still carries.
    */
   async removeLinks(connectionId: string, canonicalIds: readonly string[]): Promise<number> {
     if (canonicalIds.length === 0) return 0;
     return withTransaction(this.pool, async (tx) => {
-      const result = await tx.query(`DELETE FROM record_links WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[])`, [connectionId, [...canonicalIds]]);
+      const result = await tx.query<{ object_type: string; external_id: string }>(
+        `DELETE FROM record_links WHERE connection_id = $1 AND canonical_id = ANY($2::uuid[]) RETURNING object_type, external_id`,
+        [connectionId, [...canonicalIds]],
+      );
+      await tx.query(
+        `INSERT INTO deleted_records (connection_id, object_type, external_id) SELECT $1, o, e FROM unnest($2::text[], $3::text[]) AS u (o, e)
+         ON CONFLICT (connection_id, object_type, external_id) DO UPDATE SET deleted_at = now()`,
+        [connectionId, result.rows.map((row) => row.object_type), result.rows.map((row) => row.external_id)],
+      );
       // A record gone from every CRM is forgotten whole: a person created again later with the
       // same email must not inherit the deleted record's values.
       await tx.query(

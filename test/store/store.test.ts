@@ -43,7 +43,7 @@ describe('PostgreSQL store', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_match_keys', 'canonical_records', 'conflicts', 'connections', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_match_keys', 'canonical_records', 'conflicts', 'connections', 'deleted_records', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants']);
     await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
   });
 

@@ -28,6 +28,16 @@ CREATE TABLE canonical_match_keys (
 );
 CREATE INDEX canonical_match_keys_canonical_idx ON canonical_match_keys (canonical_id);
 
+-- Records deleted from a connection and forgotten (their links removed): a read of one taken just
+-- before the delete must not link it again as a new person and re-create it everywhere.
+CREATE TABLE deleted_records (
+  connection_id text NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+  object_type text NOT NULL,
+  external_id text NOT NULL,
+  deleted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (connection_id, object_type, external_id)
+);
+
 -- When we last wrote the record in that connection: a read that began before it may predate our
 -- write, and is taken again instead of being mistaken for that CRM's own edit.
 ALTER TABLE record_snapshots ADD COLUMN written_at timestamptz;
@@ -55,5 +65,6 @@ ON CONFLICT DO NOTHING;
 
 -- Down Migration
 ALTER TABLE record_snapshots DROP COLUMN written_at;
+DROP TABLE deleted_records;
 DROP TABLE canonical_match_keys;
 DROP TABLE canonical_records;
