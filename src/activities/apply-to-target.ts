@@ -247,7 +247,10 @@ async function carryOut(
     const { step } = writes[index] as (typeof writes)[number];
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
     if (result.status === 'failed') {
-      outcomes.push({ ...base, status: 'parked', reason: 'failed', error: result.error });
+      // The linked record is gone from the target (deleted there while we wrote it): nothing to
+      // retry; the target's own deletion feed applies its delete policy.
+      const gone = result.error.errorClass === 'not-found' && step.targetExternalId !== undefined;
+      outcomes.push(gone ? { ...base, status: 'refused-by-policy' } : { ...base, status: 'parked', reason: 'failed', error: result.error });
       return [];
     }
     const wasMatched = step.record !== undefined && matched.has(step.record.externalId);

@@ -5,7 +5,7 @@ import type { DeleteOutcome, UpsertInput, UpsertOutcome } from '../connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../errors';
 import { dataverseFailureInfo } from './errors';
 import type { DataverseHttp } from './http';
-import { toPayload, upsertPath } from './record-mapper';
+import { isGuid, toPayload, upsertPath } from './record-mapper';
 import type { DynamicsSpec } from './spec';
 
 export interface WriteContext {
@@ -21,6 +21,8 @@ interface BatchPart {
   method: string;
   url: string;
   body: string;
+  /** `If-Match: *` on an update of a linked record: never re-create one deleted meanwhile. */
+  updateOnly?: boolean;
 }
 
 interface PartResponse {
@@ -45,7 +47,10 @@ export async function upsertThroughBatch(context: WriteContext, objectType: Obje
     try {
       const body = JSON.stringify(toPayload(spec, mapping, objectType, input));
       const select = `$select=${entity.primaryId},${spec.systemColumns.modifiedOn}`;
-      parts.push({ index, method: 'PATCH', url: `${context.http.serviceRoot}/${upsertPath(spec, entity, input)}?${select}`, body });
+      // A PATCH by id creates the record when it is gone [D7]: a record deleted in Dataverse while
+      // we wrote it would come back. `If-Match: *` makes that a 404 instead.
+      const updateOnly = Boolean(input.externalId && isGuid(input.externalId));
+      parts.push({ index, method: 'PATCH', url: `${context.http.serviceRoot}/${upsertPath(spec, entity, input)}?${select}`, body, updateOnly });
     } catch (error) {
       // A value the mapping cannot express never reaches the vendor; the record is parked.
       outcomes[index] = { syncId: input.syncId, status: 'failed', error: failureInfo('validation', error) };
@@ -79,6 +84,7 @@ async function sendBatch(context: WriteContext, chunk: readonly BatchPart[]): Pr
       `${part.method} ${part.url} HTTP/1.1`,
       'Content-Type: application/json; type=entry',
       'Prefer: return=representation',
+      ...(part.updateOnly ? ['If-Match: *'] : []),
       '',
       part.body,
     );
