@@ -20,12 +20,14 @@ import { FAILURE_KINDS, type FailureKind } from '../support/convergence/scorer';
  * edit by the vendors' stamps (a whole-second stamp is the whole second; overlaps go to the
  * priority list), a conflicts-table row for each true conflict, nothing parked.
  *
- * Run (reduced size: 60 people, seed 1, the two variants below, a few minutes):
+ * Run (reduced size: 60 people, seed 1, the two variants below, under two minutes when the product
+ * settles promptly):
  *   npx vitest run test/e2e/convergence.test.ts
  * One variant (any three of salesforce, hubspot, dynamics, pipedrive, zoho), another seed or size:
  *   CONVERGENCE_CRMS=salesforce,hubspot,zoho CONVERGENCE_SEED=3 CONVERGENCE_PEOPLE=200 npx vitest run test/e2e/convergence.test.ts
  * CONVERGENCE_SETTLE_MS overrides how long the product may take to settle after the last edit.
- * Full size (2,500 people), five seeds, each variant (tens of minutes per run):
+ * Full size (2,500 people), five seeds, each variant (about two minutes a run on a 2-core machine
+ * when the product settles promptly; up to the settle deadline when it does not):
  *   for crms in salesforce,hubspot,dynamics salesforce,hubspot,pipedrive salesforce,hubspot,zoho; do
  *     for seed in 1 2 3 4 5; do
  *       CONVERGENCE_CRMS=$crms CONVERGENCE_SEED=$seed CONVERGENCE_PEOPLE=2500 npx vitest run test/e2e/convergence.test.ts

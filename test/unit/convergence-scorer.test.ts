@@ -117,6 +117,17 @@ describe('convergence truth', () => {
     truth.edit('p2', 'salesforce', { phone: '+1 555 3333' }, sf('10:00:05.000'), { phone: '+1 555 2222' });
     expect(truth.expectedValue('p2', 'phone')).toMatchObject({ value: '+1 555 3333', origin: 'edit' });
     expect(truth.expected().find((person) => person.id === 'p2')?.conflicts).toEqual([]);
+    // A third edit that saw neither joins the conflict: Dynamics' second and HubSpot's later
+    // millisecond tie (Salesforce's earlier millisecond is out), and HubSpot comes first in the priority.
+    truth.edit('p3', 'dynamics', { country: 'dyn-country' }, dyn('10:00:04'), { country: '' });
+    truth.edit('p3', 'salesforce', { country: 'sf-country' }, sf('10:00:04.100'), { country: '' });
+    expect(truth.expectedValue('p3', 'country')).toMatchObject({ value: 'sf-country', tie: true });
+    truth.edit('p3', 'hubspot', { country: 'hs-country' }, hs('10:00:04.500'), { country: '' });
+    expect(truth.expectedValue('p3', 'country')).toMatchObject({ value: 'hs-country', origin: 'conflict', tie: true });
+    expect(truth.expectedValue('p3', 'country').candidates?.map((candidate) => candidate.crm)).toEqual(['dynamics', 'salesforce', 'hubspot']);
+    // Once the decided value shows in a CRM, an edit there comes after the conflict, not in it.
+    truth.edit('p3', 'dynamics', { country: 'later' }, dyn('10:00:09'), { country: 'hs-country' });
+    expect(truth.expectedValue('p3', 'country')).toMatchObject({ value: 'later', origin: 'edit' });
     // Two people emptying the same field in two CRMs agree: an erasure, no conflict.
     truth.edit('p1', 'salesforce', { phone: '' }, sf('10:00:06.000'), { phone: '+1 555 0001' });
     truth.edit('p1', 'dynamics', { phone: '' }, dyn('10:00:06'), { phone: '+1 555 0001' });

@@ -101,7 +101,7 @@ export function generateScenario(options: ScenarioOptions): Scenario {
   const editable = fields.filter((field) => field !== 'email');
   const optional = fields.filter((field) => !['email', 'lastName'].includes(field));
   const n = options.people;
-  const counts = { live: share(n, 0.08), triple: share(n, 0.1), pair: share(n, 0.3) };
+  const counts = { live: share(n, 0.08), triple: share(n, 0.1), pair: share(n, 0.35) };
   const kinds: PersonKind[] = random.sample(
     [...Array<PersonKind>(counts.live).fill('live'), ...Array<PersonKind>(counts.triple).fill('triple'), ...Array<PersonKind>(counts.pair).fill('pair'), ...Array<PersonKind>(Math.max(0, n - counts.live - counts.triple - counts.pair)).fill('single')],
     n,
@@ -178,11 +178,11 @@ export function generateScenario(options: ScenarioOptions): Scenario {
 
   // Right after the workflows start, while they first-poll: people at work in the copies that were already there.
   const firstPoll: Operation[] = [
-    ...random.sample(preExistingShared, share(n, 0.06)).map((person): Operation => {
+    ...random.sample(preExistingShared, share(n, 0.1)).map((person): Operation => {
       const [a, b] = random.sample(person.copies, 2) as [PlannedCopy, PlannedCopy];
       return { kind: 'conflict', personId: person.id, field: random.pick(editable), crms: [a.crm, b.crm], gapMs: 0 };
     }),
-    ...random.sample(preExistingShared, share(n, 0.06)).map((person): Operation => {
+    ...random.sample(preExistingShared, share(n, 0.1)).map((person): Operation => {
       const [a, b] = random.sample(person.copies, 2) as [PlannedCopy, PlannedCopy];
       const [f, g] = twoFields();
       return { kind: 'fields', personId: person.id, edits: [{ crm: a.crm, field: f }, { crm: b.crm, field: g }] };

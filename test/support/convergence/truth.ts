@@ -99,7 +99,8 @@ export class Truth {
    * A person edited the record in `crm`; `before` is what that CRM showed just before the edit
    * (read in the same tick, so nothing happened in between). A field whose last edit was made in
    * another CRM and has not reached this one yet (this CRM still shows something else) makes a
-   * true conflict between the two edits.
+   * true conflict between the two edits; a third edit that saw neither joins their conflict, and
+   * `latest` decides among all of them.
    */
   edit(personId: string, crm: CrmName, changes: Values, stamp: Stamp, before: Values): void {
     const person = this.person(personId);
@@ -110,16 +111,22 @@ export class Truth {
       const value = raw ?? '';
       const current = this.fieldState(person, field);
       const edit: Candidate = { crm, value, stamp };
-      const lastWasLiveEdit = current.origin === 'edit' || current.origin === 'erase' || current.origin === 'conflict';
-      const conflicting =
-        lastWasLiveEdit &&
-        current.from !== undefined &&
-        current.from.crm !== crm &&
-        normalise(field, before[field]) !== normalise(field, current.value) &&
-        // Two people who wrote the same value (two erasures) agree: nothing to decide.
-        normalise(field, value) !== normalise(field, current.value);
-      if (conflicting && current.from) {
-        const candidates = [current.from, edit];
+      // The live edits this one did not see: the field's last edit (or every candidate of its last
+      // conflict) made in another CRM, when this CRM still showed something else.
+      const live = current.origin === 'edit' || current.origin === 'erase' || current.origin === 'conflict';
+      const seen = normalise(field, before[field]);
+      const unseen =
+        live && seen !== normalise(field, current.value)
+          ? (current.origin === 'conflict' ? (current.candidates ?? []) : current.from ? [current.from] : []).filter(
+              (candidate) =>
+                candidate.crm !== crm &&
+                normalise(field, candidate.value) !== seen &&
+                // Two people who wrote the same value (two erasures) agree: nothing to decide.
+                normalise(field, candidate.value) !== normalise(field, value),
+            )
+          : [];
+      if (unseen.length > 0) {
+        const candidates = [...unseen, edit];
         const { winner, tie } = latestWinner(candidates, this.priority);
         person.conflicts.push({ field, candidates, winner: winner.crm, tie });
         person.overrides[field] = { value: winner.value, origin: 'conflict', from: winner, candidates, tie };
