@@ -12,7 +12,8 @@ import { mappedFields, normalise, parseStamp, type CrmName, type Field, type Sta
  * Modstamps, as each sandbox reports them on the record after a write (and the precision taken
  * from how they are written, see parseStamp):
  * - Salesforce `SystemModstamp`: milliseconds in the sandbox (`...T10:00:00.123+0000`), so 1 ms
- *   (the real vendor writes .000: whole seconds);
+ *   (the real vendor writes .000: whole seconds; should the sandbox do so too, the text alone
+ *   would still read as milliseconds: give Salesforce's stamps precisionMs 1000 here then);
  * - HubSpot `lastmodifieddate`: milliseconds, 1 ms;
  * - Dataverse `modifiedon`: the sandbox stores milliseconds but its Web API (like Dataverse)
  *   returns whole seconds (render.ts renderDateTime), and that is the stamp the vendor reports:
