@@ -34,6 +34,7 @@ export class CanonicalRecordsRepository {
     if (!this.lockPool) {
       this.lockPool = new pg.Pool({ ...this.pool.options, max: this.pool.options.max ?? 10, allowExitOnIdle: true });
       this.lockPool.on('error', () => undefined);
+      this.lockPool.on('connect', (client) => void client.query('SET jit = off').catch(() => undefined));
     }
     return withTransaction(this.lockPool, async (tx) => {
       await tx.query(

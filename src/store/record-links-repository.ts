@@ -67,7 +67,7 @@ export class RecordLinksRepository {
     const externalIds = records.map((record) => record.externalId);
     const select = async (): Promise<Map<string, string>> => {
       const found = await this.pool.query<{ external_id: string; canonical_id: string }>(
-        `SELECT external_id, canonical_id FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[])`,
+        `SELECT l.external_id, l.canonical_id FROM ${byExternalIds('record_links', 'external_id, canonical_id')}`,
         [connectionId, objectType, externalIds],
       );
       return new Map(found.rows.map((row) => [row.external_id, row.canonical_id]));
@@ -76,7 +76,7 @@ export class RecordLinksRepository {
     let missing = records.filter((record) => !linked.has(record.externalId));
     if (missing.length === 0) return linked;
     const deleted = await this.pool.query<{ external_id: string }>(
-      `SELECT external_id FROM deleted_records WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[]) AND deleted_at > now() - interval '1 hour'`,
+      `SELECT l.external_id FROM ${byExternalIds('deleted_records', 'external_id, deleted_at')} WHERE l.deleted_at > now() - interval '1 hour'`,
       [connectionId, objectType, missing.map((record) => record.externalId)],
     );
     if (deleted.rows.length > 0) {
@@ -117,13 +117,16 @@ export class RecordLinksRepository {
     const chosen = new Map<string, string>();
     if (keyed.length === 0) return { chosen, held: new Map() };
     const lookup = async (keys: readonly MatchKey[]): Promise<Map<string, string>> => {
-      const rows = await this.pool.query<{ field: string; value: string; canonical_id: string }>(
-        `SELECT k.field, k.value, m.canonical_id
-           FROM unnest($3::text[], $4::text[]) AS k (field, value)
-           JOIN canonical_match_keys m ON m.tenant_id = $1 AND m.object_type = $2 AND m.field = k.field AND m.value = k.value`,
-        [tenantId, objectType, keys.map((key) => key.field), keys.map((key) => key.value)],
-      );
-      return new Map(rows.rows.map((row) => [keyOf(row), row.canonical_id]));
+      const found = new Map<string, string>();
+      for (const field of new Set(keys.map((key) => key.field))) {
+        const rows = await this.pool.query<{ value: string; canonical_id: string }>(
+          `SELECT m.value, m.canonical_id FROM unnest($4::text[]) AS k (value)
+           CROSS JOIN LATERAL (SELECT value, canonical_id FROM canonical_match_keys WHERE tenant_id = $1 AND object_type = $2 AND field = $3 AND value = k.value OFFSET 0) AS m`,
+          [tenantId, objectType, field, keys.filter((key) => key.field === field).map((key) => key.value)],
+        );
+        for (const row of rows.rows) found.set(keyOf({ field, value: row.value }), row.canonical_id);
+      }
+      return found;
     };
     const held = await lookup(keyed.flatMap((record) => record.keys ?? []));
     const unclaimed: LinkRequest[] = [];
@@ -169,7 +172,7 @@ export class RecordLinksRepository {
   async canonicalIdsOf(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<Map<string, string>> {
     if (externalIds.length === 0) return new Map();
     const result = await this.pool.query<{ external_id: string; canonical_id: string }>(
-      `SELECT external_id, canonical_id FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[])`,
+      `SELECT l.external_id, l.canonical_id FROM ${byExternalIds('record_links', 'external_id, canonical_id')}`,
       [connectionId, objectType, [...externalIds]],
     );
     return new Map(result.rows.map((row) => [row.external_id, row.canonical_id]));
@@ -253,14 +256,17 @@ export class RecordLinksRepository {
     });
   }
 
-  /** Every link (and its snapshot, if any) of the given canonical records, across connections. */
+  /** Every link (and its snapshot, if any) of the given canonical records, across connections (index lookups per id: see byExternalIds). */
   async loadSyncedStates(canonicalIds: readonly string[], db: Queryable = this.pool): Promise<SyncedState[]> {
     if (canonicalIds.length === 0) return [];
     const result = await db.query<LinkRow & SnapshotRow>(
       `SELECT ${linkColumns.replace(/(\w+)/g, 'l.$1')}, s.fields, s.source_modified_at, s.synced_at, s.written_at
-         FROM record_links l
-         LEFT JOIN record_snapshots s USING (canonical_id, connection_id)
-        WHERE l.canonical_id = ANY($1::uuid[])
+         FROM unnest($1::uuid[]) AS wanted (id)
+         CROSS JOIN LATERAL (SELECT * FROM record_links WHERE canonical_id = wanted.id OFFSET 0) AS l
+         LEFT JOIN LATERAL (
+           SELECT fields, source_modified_at, synced_at, written_at FROM record_snapshots
+            WHERE canonical_id = l.canonical_id AND connection_id = l.connection_id OFFSET 0
+         ) AS s ON true
         ORDER BY l.canonical_id, l.connection_id`,
       [canonicalIds],
     );
@@ -325,7 +331,7 @@ export class RecordLinksRepository {
   async activeLinksOf(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<RecordLink[]> {
     if (externalIds.length === 0) return [];
     const result = await this.pool.query<LinkRow>(
-      `SELECT ${linkColumns} FROM record_links WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[]) AND archived_at IS NULL`,
+      `SELECT ${linkColumns.replace(/(\w+)/g, 'l.$1')} FROM ${byExternalIds('record_links', linkColumns)} WHERE l.archived_at IS NULL`,
       [connectionId, objectType, [...externalIds]],
     );
     return result.rows.map(toLink);
@@ -387,6 +393,17 @@ export class RecordLinksRepository {
 export interface MatchKey {
   field: string;
   value: string;
+}
+
+/**
+ * `<table> AS l` narrowed to the external ids in $3 of connection $1 and object $2, one index
+ * lookup per id. Written as a lateral join on purpose: on a table that grows faster than
+ * autovacuum analyses it (a backfill), the planner otherwise scans the connection's whole range
+ * and filters it, for every batch.
+ */
+function byExternalIds(table: string, columns: string): string {
+  return `unnest($3::text[]) AS wanted (id)
+    CROSS JOIN LATERAL (SELECT ${columns} FROM ${table} WHERE connection_id = $1 AND object_type = $2 AND external_id = wanted.id OFFSET 0) AS l`;
 }
 
 const keyOf = (key: MatchKey): string => `${key.field}\u0000${key.value}`;
