@@ -32,6 +32,8 @@ function story(): { truth: Truth; input: ScoreInput } {
   truth.addCopy('p5', 'salesforce', { lastName: 'Noether', email: 'emmy@example.com', phone: '+49 1' }, sf('09:00:04.000'));
   truth.addCopy('p5', 'hubspot', { lastName: 'Noether', email: 'emmy@example.com', phone: '+49 2' }, hs('09:00:06.000'));
 
+  // Every connection has first-polled: what follows reaches a product that knows the copies.
+  truth.firstContactDone = true;
   // Live: p2 edited in HubSpot (phone) and in Salesforce (city) at once: different fields.
   truth.edit('p2', 'hubspot', { phone: '+1 555 2222' }, hs('10:00:00.010'), { phone: '+1 555 0002', city: 'London' });
   truth.edit('p2', 'salesforce', { city: 'Manchester' }, sf('10:00:00.011'), { phone: '+1 555 0002', city: 'London' });
@@ -192,6 +194,20 @@ describe('convergence scorer', () => {
     const { input } = story();
     setEverywhere(input, 'p5', 'phone', '+49 1');
     expect(score(input).counts).toEqual(only({ latestLost: 1 }));
+  });
+
+  it('accepts, for an edit made before the product met the copies, what latest makes of the copies as they then stood', () => {
+    const truth = new Truth(FIELDS, CRMS);
+    truth.addCopy('p9', 'salesforce', { lastName: 'Hamilton', email: 'tim@example.com', country: 'United States', mobilePhone: '1' }, sf('11:00:00.000'));
+    truth.addCopy('p9', 'dynamics', { lastName: 'Hamilton', email: 'tim@example.com', country: 'United States' }, dyn('11:00:01'));
+    // During the first polls: Dynamics' country changes, then Salesforce's mobile (its record stamp moves on).
+    truth.edit('p9', 'dynamics', { country: 'Portugal' }, dyn('11:00:04'), { country: 'United States' });
+    truth.edit('p9', 'salesforce', { mobilePhone: '2' }, sf('11:00:04.490'), { mobilePhone: '1' });
+    truth.firstContactDone = true;
+    expect(truth.expectedValue('p9', 'country')).toMatchObject({ value: 'Portugal', alternative: 'United States' });
+    // After first contact an edit stands alone.
+    truth.edit('p9', 'hubspot', { country: 'Chile' }, hs('11:00:09.000'), { country: 'United States' });
+    expect(truth.expectedValue('p9', 'country').alternative).toBeUndefined();
   });
 
   it('flags a true conflict with no row in the conflicts table', () => {

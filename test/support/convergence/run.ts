@@ -147,6 +147,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
     await runWave('first-poll');
     await waitFor(async () => (await statuses(h, connectionIds)).every((status) => status?.lastPolledAt), Date.now() + Math.max(120_000, options.people * 100));
+    truth.firstContactDone = true;
     phase('first polls done');
     await runWave('live');
 

@@ -114,9 +114,11 @@ export function score(input: ScoreInput): ScoreReport {
       const values = held.map(({ crm, record }) => ({ crm, value: normalise(field, record.values[field]) }));
       const shown = (): string => values.map(({ crm, value }) => `${crm}=${JSON.stringify(value)}`).join(' ');
       if (new Set(values.map(({ value }) => value)).size > 1) fail('unequalFields', 1, () => `${label} ${field}: ${shown()}`);
-      const wrong = values.filter(({ value }) => value !== expected);
+      const acceptable = new Set([expected, ...(truth.alternative === undefined ? [] : [normalise(field, truth.alternative)])]);
+      const wrong = values.filter(({ value }) => !acceptable.has(value));
       if (wrong.length === 0) continue;
-      const describe = (): string => `${label} ${field}: expected ${JSON.stringify(truth.value)} (${explain(truth)}), got ${shown()}`;
+      const describe = (): string =>
+        `${label} ${field}: expected ${JSON.stringify(truth.value)}${truth.alternative === undefined ? '' : ` or ${JSON.stringify(truth.alternative)} (the copies at first contact)`} (${explain(truth)}), got ${shown()}`;
       if (expected !== '' && wrong.some(({ value }) => value === '')) fail('erased', 1, describe);
       else if (truth.origin === 'conflict' || truth.origin === 'initial-conflict') fail('latestLost', 1, describe);
       else fail('lostEdits', 1, describe);

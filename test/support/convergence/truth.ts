@@ -23,6 +23,14 @@ export interface FieldTruth {
   /** For conflicts: every candidate, and whether the stamps could not order them (priority decided). */
   candidates?: Candidate[] | undefined;
   tie?: boolean | undefined;
+  /**
+   * Another value the product may end with: what `latest` makes of the copies as they stood when
+   * the product first met them, each with its record's own stamp, when people edited them before
+   * that (the product cannot tell such an edit from a copy that differed before the sync).
+   */
+  alternative?: string | undefined;
+  /** The write was made before every connection had first-polled. */
+  beforeFirstContact?: boolean | undefined;
 }
 
 export interface TrueConflict {
@@ -54,6 +62,9 @@ interface PersonState {
   id: string;
   email: string;
   copies: Copy[];
+  /** Each CRM's copy as people left it before the product first met the person (values and record stamp). */
+  beforeFirstContact: Map<CrmName, Copy>;
+  editedBeforeFirstContact: boolean;
   overrides: Partial<Record<Field, FieldTruth>>;
   conflicts: TrueConflict[];
   deleted: boolean;
@@ -74,6 +85,11 @@ export interface JournalEntry {
 export class Truth {
   private readonly people = new Map<string, PersonState>();
   readonly journal: JournalEntry[] = [];
+  /**
+   * Set once every connection has first-polled: until then an edit may reach the product before
+   * or after the copies it was made on (first contact).
+   */
+  firstContactDone = false;
 
   constructor(
     readonly fields: readonly Field[],
@@ -87,11 +103,12 @@ export class Truth {
     if (email === '') throw new Error(`person ${personId}: a copy without an email cannot be matched`);
     let person = this.people.get(personId);
     if (!person) {
-      person = { id: personId, email, copies: [], overrides: {}, conflicts: [], deleted: false, edits: 0 };
+      person = { id: personId, email, copies: [], beforeFirstContact: new Map(), editedBeforeFirstContact: false, overrides: {}, conflicts: [], deleted: false, edits: 0 };
       this.people.set(personId, person);
     }
     if (person.email !== email) throw new Error(`person ${personId}: copies with different emails (${person.email}, ${email})`);
     person.copies.push({ crm, values: { ...values }, stamp });
+    if (!this.firstContactDone) person.beforeFirstContact.set(crm, { crm, values: { ...values }, stamp });
     this.journal.push({ at: new Date().toISOString(), personId, crm, kind: 'copy', values: { ...values }, stamp: stamp.text });
   }
 
@@ -105,6 +122,11 @@ export class Truth {
   edit(personId: string, crm: CrmName, changes: Values, stamp: Stamp, before: Values): void {
     const person = this.person(personId);
     person.edits += 1;
+    const copy = person.beforeFirstContact.get(crm);
+    if (!this.firstContactDone && copy) {
+      person.editedBeforeFirstContact = true;
+      person.beforeFirstContact.set(crm, { crm, values: { ...copy.values, ...changes }, stamp });
+    }
     const touched = Object.keys(changes) as Field[];
     this.journal.push({ at: new Date().toISOString(), personId, crm, kind: 'edit', values: { ...changes }, before: Object.fromEntries(touched.map((field) => [field, before[field] ?? ''])), stamp: stamp.text });
     for (const [field, raw] of Object.entries(changes) as [Field, string][]) {
@@ -129,9 +151,9 @@ export class Truth {
         const candidates = [...unseen, edit];
         const { winner, tie } = latestWinner(candidates, this.priority);
         person.conflicts.push({ field, candidates, winner: winner.crm, tie });
-        person.overrides[field] = { value: winner.value, origin: 'conflict', from: winner, candidates, tie };
+        person.overrides[field] = { value: winner.value, origin: 'conflict', from: winner, candidates, tie, beforeFirstContact: !this.firstContactDone };
       } else {
-        person.overrides[field] = { value, origin: value === '' ? 'erase' : 'edit', from: edit };
+        person.overrides[field] = { value, origin: value === '' ? 'erase' : 'edit', from: edit, beforeFirstContact: !this.firstContactDone };
       }
     }
   }
@@ -170,7 +192,12 @@ export class Truth {
   }
 
   private fieldState(person: PersonState, field: Field): FieldTruth {
-    return person.overrides[field] ?? initialState(person.copies, field, this.priority);
+    const override = person.overrides[field];
+    const state = override ?? initialState(person.copies, field, this.priority);
+    // Written after the product met the person: that write stands, whatever came before.
+    if (!person.editedBeforeFirstContact || (override && !override.beforeFirstContact)) return state;
+    const atFirstContact = initialState([...person.beforeFirstContact.values()], field, this.priority);
+    return normalise(field, atFirstContact.value) === normalise(field, state.value) ? state : { ...state, alternative: atFirstContact.value };
   }
 }
 
