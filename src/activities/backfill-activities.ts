@@ -2,6 +2,7 @@ import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CrmConnector, ExternalRecord } from '../connectors/connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../connectors/errors';
+import { mapLimited } from '../connectors/map-limited';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import { objectConflictPoliciesSchema, type ObjectConflictPolicies } from '../model/sync';
@@ -315,25 +316,26 @@ async function writeToTarget(
   if (linked.length === 0) return { targetConnectionId: target.id, written: 0, failures };
   const outcomes: RecordOutcome[] = [];
   const contributed: string[] = [];
-  let applied = 0;
-  try {
-    // In slices: each apply holds a lock per record (PostgreSQL's lock table is finite) and the
-    // slices of one chunk follow each other, while other chunks are in flight.
-    for (; applied < linked.length; applied += APPLY_SLICE) {
+  const slices: LinkedRecord[][] = [];
+  for (let offset = 0; offset < linked.length; offset += APPLY_SLICE) slices.push(linked.slice(offset, offset + APPLY_SLICE));
+  // In slices, two at a time: each apply holds a lock per record (PostgreSQL's lock table is
+  // finite), and two keep the target's budget busy while the other waits on PostgreSQL.
+  await mapLimited(slices, SLICES_IN_FLIGHT, async (slice) => {
+    try {
       const result = await applyToTarget(
         deps,
-        { tenantId: input.tenantId, objectType: input.objectType, sourceConnectionId: input.sourceConnectionId, targetConnectionId: target.id, records: linked.slice(applied, applied + APPLY_SLICE), policies },
+        { tenantId: input.tenantId, objectType: input.objectType, sourceConnectionId: input.sourceConnectionId, targetConnectionId: target.id, records: slice, policies },
         { write: bulkWrite, matchInTarget: !input.targetsIndexed },
       );
       outcomes.push(...result.outcomes);
       contributed.push(...(result.contributed ?? []));
+    } catch (error) {
+      // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
+      // anything else cannot succeed by retrying, so the slice counts as failed for this target only.
+      if (!(error instanceof ConnectorError) || retriedClasses.has(error.errorClass)) throw error;
+      for (const record of slice) failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: error.toInfo() });
     }
-  } catch (error) {
-    // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
-    // anything else cannot succeed by retrying, so the rest of the chunk counts as failed for this target only.
-    if (!(error instanceof ConnectorError) || retriedClasses.has(error.errorClass)) throw error;
-    for (const record of linked.slice(applied)) failures.push({ sourceExternalId: record.externalId, targetConnectionId: target.id, error: error.toInfo() });
-  }
+  });
   const spreadFailures = await spreadContributions(
     deps,
     { tenantId: input.tenantId, objectType: input.objectType, canonicalIds: contributed, from: target.id, connectionIds: [input.sourceConnectionId, ...input.targetConnectionIds], policies },
@@ -355,8 +357,9 @@ async function writeToTarget(
   return { targetConnectionId: target.id, written, failures };
 }
 
-/** Records per apply: the write locks it holds (two per record) stay well inside PostgreSQL's lock table. */
+/** Records per apply: the locks it holds (two per record) stay well inside PostgreSQL's lock table. */
 const APPLY_SLICE = 200;
+const SLICES_IN_FLIGHT = 2;
 
 const bulkWrite: TargetWrite = (target, objectType, inputs) => withChunkRetries(() => target.bulk.upsert(objectType, inputs));
 
