@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { sameValue, type CanonicalRecordState } from '../model/sync';
-import { withTransaction, type Queryable } from './database';
+import { prepareSessions, withTransaction, type Queryable } from './database';
 
 /**
  * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
@@ -33,8 +33,7 @@ export class CanonicalRecordsRepository {
     if (keys.length === 0) return work();
     if (!this.lockPool) {
       this.lockPool = new pg.Pool({ ...this.pool.options, max: this.pool.options.max ?? 10, allowExitOnIdle: true });
-      this.lockPool.on('error', () => undefined);
-      this.lockPool.on('connect', (client) => void client.query('SET jit = off').catch(() => undefined));
+      prepareSessions(this.lockPool);
     }
     return withTransaction(this.lockPool, async (tx) => {
       await tx.query(
@@ -74,18 +73,6 @@ export class CanonicalRecordsRepository {
       }
       return result;
     });
-  }
-
-  /** The canonical records of the given ids that exist (for operators and tests). */
-  async load(canonicalIds: readonly string[]): Promise<Map<string, CanonicalRecordState>> {
-    const rows = await this.pool.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [[...canonicalIds]]);
-    return new Map(rows.rows.map((row) => [row.canonical_id, fromRow(row)]));
-  }
-
-  /** Ends the lock pool (the caller ends the main pool). */
-  async close(): Promise<void> {
-    await this.lockPool?.end();
-    this.lockPool = undefined;
   }
 }
 

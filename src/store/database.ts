@@ -14,16 +14,24 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
     max: options.max ?? 10,
     ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
   });
+  prepareSessions(pool);
+  return pool;
+}
+
+/**
+ * What every pool of crm-sync's needs, the main one and the record-lock pool alike (they share
+ * the database and its failure modes).
+ */
+export function prepareSessions(pool: pg.Pool): void {
+  // A server restart or failover ends idle connections (57P01 admin_shutdown). pg drops such a
+  // client from the pool and the next query opens a new one; but it also emits 'error' on the
+  // pool, and an 'error' event nobody listens to would crash the worker or the shim.
+  pool.on('error', () => undefined);
   // JIT compiles a query the planner thinks costly, which is every batch query on a table that
   // grows faster than autovacuum analyses it (a backfill): ~70 ms of compiling for a query that
   // runs in 1 ms. These are short OLTP statements; compiling never pays here. Set per session (a
   // client runs its queries in order, so this one goes first), whatever the URL's own options.
   pool.on('connect', (client) => void client.query('SET jit = off').catch(() => undefined));
-  // A server restart or failover ends idle connections (57P01 admin_shutdown). pg drops such a
-  // client from the pool and the next query opens a new one; but it also emits 'error' on the
-  // pool, and an 'error' event nobody listens to would crash the worker or the shim.
-  pool.on('error', () => undefined);
-  return pool;
 }
 
 /** Creates the database named in the URL if it does not exist (first `npm start` on a machine). */
