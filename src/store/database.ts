@@ -9,11 +9,14 @@ export interface PoolOptions {
 }
 
 export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: options.max ?? 10,
-    ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
-  });
+  // libpq options from the URL (`?options=-c …`) and ours go together: pg lets the URL's replace
+  // the pool's own. JIT compiles a query the planner thinks costly, which is every batch query on
+  // a table that grows faster than autovacuum analyses it (a backfill): ~70 ms of compiling for a
+  // query that runs in 1 ms. These are short OLTP statements; compiling never pays here.
+  const url = new URL(databaseUrl);
+  const sessionOptions = [url.searchParams.get('options'), '-c jit=off', options.schema ? `-c search_path=${quoteIdentifier(options.schema)}` : null].filter(Boolean).join(' ');
+  url.searchParams.delete('options');
+  const pool = new pg.Pool({ connectionString: url.toString(), max: options.max ?? 10, options: sessionOptions });
   prepareSessions(pool);
   return pool;
 }
@@ -27,11 +30,6 @@ export function prepareSessions(pool: pg.Pool): void {
   // client from the pool and the next query opens a new one; but it also emits 'error' on the
   // pool, and an 'error' event nobody listens to would crash the worker or the shim.
   pool.on('error', () => undefined);
-  // JIT compiles a query the planner thinks costly, which is every batch query on a table that
-  // grows faster than autovacuum analyses it (a backfill): ~70 ms of compiling for a query that
-  // runs in 1 ms. These are short OLTP statements; compiling never pays here. Set per session (a
-  // client runs its queries in order, so this one goes first), whatever the URL's own options.
-  pool.on('connect', (client) => void client.query('SET jit = off').catch(() => undefined));
 }
 
 /** Creates the database named in the URL if it does not exist (first `npm start` on a machine). */

@@ -186,6 +186,20 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('runs sessions without JIT, keeping the URL\'s own libpq options beside the pool\'s schema', async () => {
+    const url = new URL(inject('testDatabaseUrl'));
+    url.searchParams.set('options', '-c application_name=crm-sync-test');
+    const pool = createPool(url.toString(), { schema: db.schema, max: 1 });
+    try {
+      const settings = await pool.query<{ jit: string; app: string; path: string }>(
+        `SELECT current_setting('jit') AS jit, current_setting('application_name') AS app, current_setting('search_path') AS path`,
+      );
+      expect(settings.rows[0]).toEqual({ jit: 'off', app: 'crm-sync-test', path: `"${db.schema}"` });
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('records conflict decisions for audit', async () => {
     const conflicts = new ConflictsRepository(db.pool);
     const canonicalId = randomUUID();
