@@ -70,11 +70,12 @@ try {
   const worker = await step(createWorker({ config, address: temporal.address, pool, log }));
   const workerRun = worker.run();
   workerRun.catch((error: unknown) => stop.abort(error));
-  parts.add('the worker', async () => {
+  const stopWorker = async (): Promise<void> => {
     // The SDK's runtime stops its workers on SIGINT and SIGTERM by itself; other stops start it here.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun;
-  });
+  };
+  parts.add('the worker', stopWorker);
   log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}".`);
   // The worker's payload codec: this client reads backfill results and statuses the worker encrypted.
   const payloadCodec = await loadPayloadCodec(config);
@@ -114,6 +115,9 @@ try {
     sandboxes.salesforce.webhooks.setTarget(undefined);
     sandboxes.hubspot.webhooks.setTarget(undefined);
   });
+  // Stopped first: activities in flight finish against sandboxes and a server still up, instead
+  // of failing against stopped ones and retrying their completion for seconds.
+  parts.add('in-flight activities', stopWorker);
   const reconciled = await step(goLive(client, config.TEMPORAL_TASK_QUEUE, connections, tenant.tenantId, [tenant.salesforceId, tenant.hubspotId]));
   const started = reconciled.started.map((run) => run.workflowId);
   log(`Live sync on: webhooks -> shim; connections active; ${started.length ? `${started.join(', ')} started` : 'workflows (started paused by the supervisor) resumed'}.`);
