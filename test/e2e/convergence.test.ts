@@ -20,8 +20,8 @@ import { FAILURE_KINDS, type FailureKind } from '../support/convergence/scorer';
  * edit by the vendors' stamps (a whole-second stamp is the whole second; overlaps go to the
  * priority list), a conflicts-table row for each true conflict, nothing parked.
  *
- * Run (reduced size: 60 people, seed 1, the two variants below, under two minutes when the product
- * settles promptly):
+ * Run (reduced size: 60 people, seed 1, Salesforce + HubSpot + Dynamics, about a minute when the
+ * product settles promptly):
  *   npx vitest run test/e2e/convergence.test.ts
  * One variant (any three of salesforce, hubspot, dynamics, pipedrive, zoho), another seed or size:
  *   CONVERGENCE_CRMS=salesforce,hubspot,zoho CONVERGENCE_SEED=3 CONVERGENCE_PEOPLE=200 npx vitest run test/e2e/convergence.test.ts
