@@ -23,6 +23,12 @@ interface Exchange {
 }
 
 /**
+ * Past any retry timer a shim call can leave: a call lives at most its 3 s deadline, and its last
+ * failed attempt schedules the next at most 5 s plus 20 % jitter later.
+ */
+const RETRY_TIMERS_DUE_MS = 10_000;
+
+/**
  * A plain HTTP hop between a sandbox and the shim that records every attempt and answer, so the
  * test sees what the vendor saw (status, Retry-After, code) while the vendor's own retry loop runs.
  */
@@ -104,9 +110,16 @@ describe('Temporal outage during webhook delivery', () => {
   afterAll(async () => {
     // The harness terminates its workflows through the server: make sure one is running.
     if (server && server.process.exitCode !== null) server = await startServer().catch(() => undefined);
+    sf?.sandbox.webhooks.setTarget(undefined);
+    hs?.sandbox.webhooks.setTarget(undefined);
     await h?.stop();
     await shim?.close();
     await hop?.close();
+    // @temporalio/client retries an UNAVAILABLE call on a timer even after its connection is
+    // closed, and the retry then throws "Channel has been shut down" from the timer, outside any
+    // test. No new call starts now (deliveries off, shim closed); a timer an earlier call left is
+    // due before this one (timers fire in due order, whatever the load), on a channel still open.
+    await new Promise((resolve) => setTimeout(resolve, RETRY_TIMERS_DUE_MS));
     await temporal?.close().catch(() => undefined);
     await server?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
