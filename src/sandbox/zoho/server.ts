@@ -31,7 +31,7 @@ export interface ZohoSandboxOptions extends CommonSandboxOptions {
   syncIdField?: string;
   /** The organisation's time zone as minutes east of UTC (datetimes are rendered in it). Default 330 (+05:30). */
   utcOffsetMinutes?: number;
-  /** Clock for token expiry and the credit window (record timestamps use real time). */
+  /** Clock for token expiry, the credit window and record timestamps (tests set it to control seconds). */
   now?: () => number;
 }
 
@@ -82,7 +82,7 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
     () => urls as Record<ZohoRegion, RegionUrls>,
     now,
   );
-  const store = new RecordStore(new ModstampClock(), syncIdField, options.utcOffsetMinutes ?? 330, 5_843_104n);
+  const store = new RecordStore(new ModstampClock(now), syncIdField, options.utcOffsetMinutes ?? 330, 5_843_104n);
   const limits = new ZohoLimits(options.limits, now);
   const apiUser: ZohoUser = { name: 'crm-sync integration', id: '5843104000000397001' };
   const hostCounts = new Map<string, number>();

@@ -15,8 +15,8 @@ describe('Zoho connector: changes and deletions since T', () => {
     await zoho?.stop();
   });
 
-  async function start(): Promise<[ZohoSandbox, ZohoConnector]> {
-    zoho = await startZohoSandbox({ limits: false });
+  async function start(now?: () => number): Promise<[ZohoSandbox, ZohoConnector]> {
+    zoho = await startZohoSandbox({ limits: false, ...(now ? { now } : {}) });
     connector = await connectTo(zoho, { lookbackMs: 0 });
     return [zoho, connector];
   }
@@ -67,13 +67,16 @@ describe('Zoho connector: changes and deletions since T', () => {
   });
 
   it('keyset-pages records spread over seconds, oldest first; `until` excludes its second, the next window starts there', async () => {
-    const [sandbox, c] = await start();
-    const since = new Date().toISOString();
-    await sleep(1100);
+    // The sandbox's clock, set by the test (seconds in the past, which a scan treats as settled):
+    // each wave of writes inside one second of its own, however long seeding takes on a busy machine.
+    const wholeSecond = Math.floor(Date.now() / 1000) * 1000 - 10_000;
+    let now = wholeSecond;
+    const [sandbox, c] = await start(() => now);
+    const since = new Date(now).toISOString();
     const ids: string[] = [];
-    for (let wave = 0; wave < 3; wave += 1) {
+    for (let wave = 1; wave <= 3; wave += 1) {
+      now = wholeSecond + wave * 1000;
       ids.push(...sandbox.admin.seed({ Contacts: 150 }).Contacts);
-      await sleep(1100);
     }
     const { records } = await scan(c, since);
     expect(records.map((record) => record.externalId)).toEqual(ids);
