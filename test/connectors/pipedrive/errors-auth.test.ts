@@ -16,6 +16,14 @@ describe('Pipedrive connector: error classes and OAuth', () => {
     pd = undefined;
   });
   const start = async (options: PipedriveSandboxOptions = {}): Promise<PipedriveSandbox> => (pd = await startPipedriveSandbox(options));
+  /** A connector on the sandbox's OAuth app (its refresh token, or another one). */
+  const oauthConnector = (sandbox: PipedriveSandbox, refreshToken = sandbox.credentials.refreshToken) =>
+    createPipedriveConnector({
+      connectionId: `pd-oauth-${randomUUID()}`,
+      apiDomain: sandbox.url,
+      auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken, tokenUrl: sandbox.credentials.tokenUrl },
+      rateLimits: false,
+    });
   const since = new Date().toISOString();
 
   it('classifies the sandbox answers: 401 auth, 500 transient, 429 burst rate-limited with the reset, daily 429 quota-exhausted, hang transient', async () => {
@@ -59,12 +67,7 @@ describe('Pipedrive connector: error classes and OAuth', () => {
 
   it('OAuth: 10 concurrent calls after the token expired share exactly one refresh', async () => {
     const sandbox = await start({ limits: false });
-    connector = await createPipedriveConnector({
-      connectionId: `pd-oauth-${randomUUID()}`,
-      apiDomain: sandbox.url,
-      auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken: sandbox.credentials.refreshToken, tokenUrl: sandbox.credentials.tokenUrl },
-      rateLimits: false,
-    });
+    connector = await oauthConnector(sandbox);
     const person = sandbox.admin.createAsUser('persons', { name: 'Ada' });
     expect(await connector.readRecords('contact', [String(person.id)])).toHaveLength(1);
     expect(sandbox.admin.tokenGrants()).toBe(1);
@@ -77,12 +80,7 @@ describe('Pipedrive connector: error classes and OAuth', () => {
 
   it('OAuth: the token endpoint answering 429 or 5xx during a refresh after a 401 is rate-limited / transient, not auth; the refresh then recovers', async () => {
     const sandbox = await start({ limits: false });
-    connector = await createPipedriveConnector({
-      connectionId: `pd-oauth-${randomUUID()}`,
-      apiDomain: sandbox.url,
-      auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken: sandbox.credentials.refreshToken, tokenUrl: sandbox.credentials.tokenUrl },
-      rateLimits: false,
-    });
+    connector = await oauthConnector(sandbox);
     const person = sandbox.admin.createAsUser('persons', { name: 'Ada' });
     expect(await connector.readRecords('contact', [String(person.id)])).toHaveLength(1);
     sandbox.admin.expireTokens();
@@ -102,12 +100,7 @@ describe('Pipedrive connector: error classes and OAuth', () => {
 
   it('OAuth: a refused refresh token surfaces as auth (needs re-authorisation)', async () => {
     const sandbox = await start({ limits: false });
-    connector = await createPipedriveConnector({
-      connectionId: `pd-oauth-${randomUUID()}`,
-      apiDomain: sandbox.url,
-      auth: { kind: 'oauth', clientId: sandbox.credentials.clientId, clientSecret: sandbox.credentials.clientSecret, refreshToken: 'revoked', tokenUrl: sandbox.credentials.tokenUrl },
-      rateLimits: false,
-    });
+    connector = await oauthConnector(sandbox, 'revoked');
     expect(await connectorFailure(connector.readRecords('contact', ['1']))).toMatchObject({ errorClass: 'auth', vendorCode: 'invalid_grant' });
   });
 });
