@@ -42,7 +42,8 @@ try {
   // 1. Temporal: the dev server with its Web UI (or the one already running, or TEMPORAL_ADDRESS).
   let temporal: TemporalEndpoint;
   try {
-    temporal = await step(ensureTemporal(config, log));
+    // Its own process group: Ctrl-C stops it last, after the worker drained (see parts below).
+    temporal = await step(ensureTemporal(config, log, { ownProcessGroup: true }));
   } catch (error) {
     if (!(error instanceof TemporalCliUnavailableError)) throw error;
     console.error(error.message);

@@ -29,6 +29,11 @@ export interface DevServerOptions {
   namespace?: string;
   /** How long to wait for the frontend to answer. */
   startTimeoutMs?: number;
+  /**
+   * In a process group of its own: a terminal's Ctrl-C then reaches only the caller, which stops
+   * the server after its worker drained (activities in flight can still report their results).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningDevServer {
@@ -62,7 +67,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     logFile = path.resolve(options.dataDir, 'temporal.log');
   }
 
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup ?? false });
   let recentOutput = '';
   const sink = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
   const record = (chunk: Buffer): void => {

@@ -3,7 +3,7 @@ import proto from '@temporalio/proto';
 import { devUiCodecEndpoint } from '../codec/endpoint-config';
 import type { Config } from '../config';
 import { searchAttributes } from '../temporal/search-attributes';
-import { isPortOpen, startDevServer, waitForFrontend, type RunningDevServer } from './dev-server';
+import { isPortOpen, startDevServer, waitForFrontend, type DevServerOptions, type RunningDevServer } from './dev-server';
 import { resolveTemporalCli } from './temporal-cli';
 
 export interface TemporalEndpoint {
@@ -21,7 +21,7 @@ export interface TemporalEndpoint {
  * dev server already listening on TEMPORAL_PORT is reused (a second `npm start`), else one is
  * started with file persistence under CRM_SYNC_DATA_DIR.
  */
-export async function ensureTemporal(config: Config, log: (line: string) => void): Promise<TemporalEndpoint> {
+export async function ensureTemporal(config: Config, log: (line: string) => void, options: Pick<DevServerOptions, 'ownProcessGroup'> = {}): Promise<TemporalEndpoint> {
   const namespace = config.TEMPORAL_NAMESPACE;
   if (config.TEMPORAL_ADDRESS) {
     await waitForFrontend(config.TEMPORAL_ADDRESS, 30_000);
@@ -47,6 +47,7 @@ export async function ensureTemporal(config: Config, log: (line: string) => void
     uiPort: config.TEMPORAL_UI_PORT,
     uiCodecEndpoint: devUiCodecEndpoint(config),
     namespace,
+    ...options,
   });
   return { address, namespace, uiUrl: server.uiUrl, origin: 'started', server };
 }
