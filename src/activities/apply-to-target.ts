@@ -137,34 +137,38 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
         });
       }
 
-      // The target's copies as they are now (matched ones were just read by the match itself).
-      const linkedInTarget = active.flatMap((record) => {
-        const externalId = stateOf(record.canonicalId, targetConnectionId)?.link.externalId;
-        return externalId === undefined || matching.matched.has(record.externalId) ? [] : [externalId];
-      });
-      const current = new Map((await target.readRecords(objectType, linkedInTarget)).map((record) => [record.externalId, record]));
-      for (const found of matching.matched.values()) current.set(found.externalId, found);
-
-      const plan = await reconcileWithCanonical(deps, {
-        tenantId: input.tenantId,
-        objectType,
-        policies: input.policies,
-        source: { connectionId: sourceConnectionId, provider: source.provider },
-        target: { connectionId: targetConnectionId, provider: target.provider },
-        records: active.map((record) => {
-          const targetLink = stateOf(record.canonicalId, targetConnectionId);
-          return {
+      // The target's copies are read inside the canonical step (matched ones again: the search
+      // that found them may be seconds old once the matching lock was free). A vendor that
+      // refuses a write over a newer version (Dataverse) sends the records someone edited
+      // meanwhile round again: read, merged (that edit included) and written anew.
+      let conflicts = 0;
+      const contributed: string[] = [];
+      for (let round = 1; active.length > 0; round += 1) {
+        const plan = await reconcileWithCanonical(deps, {
+          tenantId: input.tenantId,
+          objectType,
+          policies: input.policies,
+          source: { connectionId: sourceConnectionId, provider: source.provider },
+          target: { connectionId: targetConnectionId, provider: target.provider },
+          readTarget: (externalIds) => readCopies(target, objectType, externalIds),
+          records: active.map((record) => ({
             canonicalId: record.canonicalId,
             record,
             sourceState: stateOf(record.canonicalId, sourceConnectionId),
-            targetState: targetLink,
-            targetRecord: targetLink ? current.get(targetLink.link.externalId) : undefined,
+            targetState: stateOf(record.canonicalId, targetConnectionId),
             mustWrite: matching.matched.has(record.externalId),
-          };
-        }),
-      });
-      const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, write, matching.matched);
-      return { outcomes: await withoutDeletedMeanwhile(deps, input, [...outcomes, ...written.outcomes]), conflicts: plan.conflicts, contributed: written.contributed };
+          })),
+        });
+        const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, write, matching.matched);
+        conflicts += plan.conflicts;
+        contributed.push(...written.contributed);
+        const again = new Set(round < MAX_VERSION_ROUNDS ? written.versionChanged : []);
+        outcomes.push(...written.outcomes.filter((outcome) => !again.has(outcome.canonicalId)));
+        if (again.size === 0) break;
+        active = active.filter((record) => again.has(record.canonicalId));
+        states = byPair(await deps.links.loadSyncedStates(active.map((record) => record.canonicalId)));
+      }
+      return { outcomes: await withoutDeletedMeanwhile(deps, input, outcomes), conflicts, contributed };
     },
   );
 }
@@ -184,22 +188,36 @@ export async function pushCanonical(
   return deps.canonical.withRecordLocks(
     { write: input.canonicalIds.map((canonicalId) => ({ canonicalId, connectionId: targetConnectionId })) },
     async () => {
-      const states = (await deps.links.loadSyncedStates(input.canonicalIds)).filter((state) => state.link.connectionId === targetConnectionId && !state.link.archivedAt);
-      const current = new Map((await target.readRecords(objectType, states.map((state) => state.link.externalId))).map((record) => [record.externalId, record]));
-      const plan = await reconcileWithCanonical(deps, {
-        tenantId: input.tenantId,
-        objectType,
-        policies: input.policies,
-        source: undefined,
-        target: { connectionId: targetConnectionId, provider: target.provider },
-        records: states
-          .filter((state) => current.has(state.link.externalId))
-          .map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, targetRecord: current.get(state.link.externalId), mustWrite: false })),
-      });
-      const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId: undefined, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, options.write ?? liveWrite, new Map());
-      return { outcomes: written.outcomes, conflicts: plan.conflicts, contributed: written.contributed };
+      const result: Required<ApplyToTargetResult> = { outcomes: [], conflicts: 0, contributed: [] };
+      let canonicalIds = input.canonicalIds;
+      for (let round = 1; canonicalIds.length > 0; round += 1) {
+        const states = (await deps.links.loadSyncedStates(canonicalIds)).filter((state) => state.link.connectionId === targetConnectionId && !state.link.archivedAt);
+        const plan = await reconcileWithCanonical(deps, {
+          tenantId: input.tenantId,
+          objectType,
+          policies: input.policies,
+          source: undefined,
+          target: { connectionId: targetConnectionId, provider: target.provider },
+          readTarget: (externalIds) => readCopies(target, objectType, externalIds),
+          // A copy gone from the target meanwhile is its deletion feed's business, not a record to write.
+          onlyWhereFound: true,
+          records: states.map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, mustWrite: false })),
+        });
+        const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId: undefined, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, options.write ?? liveWrite, new Map());
+        const again = new Set(round < MAX_VERSION_ROUNDS ? written.versionChanged : []);
+        result.outcomes.push(...written.outcomes.filter((outcome) => !again.has(outcome.canonicalId)));
+        result.conflicts += plan.conflicts;
+        result.contributed.push(...written.contributed);
+        canonicalIds = [...again];
+      }
+      return result;
     },
   );
+}
+
+async function readCopies(target: CrmConnector, objectType: ObjectType, externalIds: readonly string[]): Promise<Map<string, ExternalRecord>> {
+  if (externalIds.length === 0) return new Map();
+  return new Map((await target.readRecords(objectType, externalIds)).map((record) => [record.externalId, record]));
 }
 
 /**
@@ -213,7 +231,7 @@ async function carryOut(
   steps: readonly ReconcileStep[],
   write: TargetWrite,
   matched: ReadonlyMap<string, ExternalRecord>,
-): Promise<{ outcomes: RecordOutcome[]; contributed: string[] }> {
+): Promise<{ outcomes: RecordOutcome[]; contributed: string[]; versionChanged: string[] }> {
   const { tenantId, objectType, sourceConnectionId } = context;
   const { connectionId: targetConnectionId, connector: target } = context.target;
   const outcomes: RecordOutcome[] = [];
@@ -239,13 +257,24 @@ async function carryOut(
       }
       references = translated.translated;
     }
-    writes.push({ step, input: { syncId: step.canonicalId, fields: step.write, references, externalId: step.targetExternalId } });
+    writes.push({ step, input: { syncId: step.canonicalId, fields: step.write, references, externalId: step.targetExternalId, ifVersion: step.targetVersion } });
   }
 
   const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
+  const versionChanged: string[] = [];
   const synced = results.flatMap((result, index) => {
     const { step } = writes[index] as (typeof writes)[number];
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
+    if (result.status === 'version-changed') {
+      versionChanged.push(step.canonicalId);
+      outcomes.push({
+        ...base,
+        status: 'parked',
+        reason: 'failed',
+        error: { provider: target.provider, errorClass: 'conflict', message: `${objectType} ${step.targetExternalId ?? step.canonicalId} in ${targetConnectionId} kept changing while we wrote it` },
+      });
+      return [];
+    }
     if (result.status === 'failed') {
       // The linked record is gone from the target (deleted there while we wrote it): nothing to
       // retry; the target's own deletion feed applies its delete policy.
@@ -260,13 +289,14 @@ async function carryOut(
         link: { canonicalId: step.canonicalId, tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
         fields: step.holdsAfterWrite,
         written: true,
+        linkSaved: step.targetExternalId === result.externalId,
         // A vendor that does not report the new modstamp: the read before the write bounds it.
         sourceModifiedAt: result.modifiedAt ? new Date(result.modifiedAt) : step.targetModifiedAt ? new Date(step.targetModifiedAt) : null,
       },
     ];
   });
   await deps.links.saveSyncedStates(synced);
-  return { outcomes, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId) };
+  return { outcomes, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged };
 }
 
 /**
@@ -397,6 +427,9 @@ export async function spreadContributions(
   }
   return failed;
 }
+
+/** Writes refused over a newer version, tried again this many times in all before parking (someone editing that fast). */
+const MAX_VERSION_ROUNDS = 4;
 
 /** Each round merges at least one copy for good; three CRMs settle in two. */
 const MAX_SPREAD_ROUNDS = 5;

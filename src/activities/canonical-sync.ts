@@ -24,6 +24,15 @@ export interface ReconcileInput {
   /** Absent when only the canonical records are pushed to the target (no source read). */
   source: { connectionId: string; provider: CrmProvider } | undefined;
   target: { connectionId: string; provider: CrmProvider };
+  /**
+   * Reads the target's current copies by external id. Called with the canonical records locked,
+   * just before the writes are worked out: the write that follows starts from a read milliseconds
+   * old, so a person's edit made there in between (which no vendor but Dataverse lets a write
+   * refuse) is unlikely to be overwritten or met later under our write's stamp.
+   */
+  readTarget: (externalIds: string[]) => Promise<ReadonlyMap<string, ExternalRecord>>;
+  /** Leave out records whose target copy is not found (a push); by default such a copy is written whole. */
+  onlyWhereFound?: boolean | undefined;
   records: {
     canonicalId: string;
     /** The source's read of the record, when there is one. */
@@ -31,8 +40,6 @@ export interface ReconcileInput {
     sourceState: SyncedState | undefined;
     /** The record's link (and snapshot) in the target; undefined when it is not there yet. */
     targetState: SyncedState | undefined;
-    /** The target's copy as just read (or matched); undefined when not there or not found. */
-    targetRecord: ExternalRecord | undefined;
     /** Written even with no field to change (a matched record must carry the sync id). */
     mustWrite: boolean;
   }[];
@@ -49,6 +56,8 @@ export interface ReconcileStep {
   /** What the target holds once the write landed: its next snapshot. */
   holdsAfterWrite: CanonicalFields;
   targetModifiedAt: string | null;
+  /** The target copy's version as read, where its vendor can refuse a write over another. */
+  targetVersion: string | undefined;
   /** The target's copy brought values into the canonical record (others may now lack them). */
   targetContributed: boolean;
 }
@@ -69,33 +78,36 @@ export async function reconcileWithCanonical(
     objectType,
     input.records.map((item) => item.canonicalId),
     async (records, tx) => {
+      const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
       const steps: ReconcileStep[] = [];
-      const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord) => {
+      const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord, linkSaved: boolean) => {
         const held = state?.snapshot;
         if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false, accepted: false };
         const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields }, policies);
         for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
         if (state && (!held || !sameValue(held.fields, read.fields) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
-          snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt) });
+          snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt), linkSaved });
         }
         return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0, accepted: merged.accepted.length > 0 };
       };
 
       for (const item of input.records) {
-        const { canonicalId, record, targetState, targetRecord } = item;
+        const { canonicalId, record, targetState } = item;
+        const targetRecord = targetState ? current.get(targetState.link.externalId) : undefined;
+        if (input.onlyWhereFound && !targetRecord) continue;
         let canonical = records.get(canonicalId) ?? emptyCanonicalRecord();
         let fromSource = { stale: false, refused: false };
         if (record && input.source) {
           const sourceLink = item.sourceState ?? { link: { canonicalId, tenantId, objectType, connectionId: input.source.connectionId, externalId: record.externalId }, snapshot: undefined };
-          const observed = observe(canonicalId, canonical, input.source, sourceLink, record);
+          const observed = observe(canonicalId, canonical, input.source, sourceLink, record, item.sourceState !== undefined);
           canonical = observed.canonical;
           fromSource = observed;
         }
         let targetContributed = false;
         if (targetRecord && targetState) {
-          const observed = observe(canonicalId, canonical, input.target, targetState, targetRecord);
+          const observed = observe(canonicalId, canonical, input.target, targetState, targetRecord, true);
           canonical = observed.canonical;
           targetContributed = observed.accepted;
         }
@@ -113,6 +125,7 @@ export async function reconcileWithCanonical(
           targetExternalId: targetState?.link.externalId,
           holdsAfterWrite: overlayFields(overlayFields(holds.held, holds.current), write),
           targetModifiedAt: targetRecord?.modifiedAt ?? null,
+          targetVersion: targetRecord?.version,
           targetContributed,
         });
       }

@@ -109,6 +109,11 @@ export interface ExternalRecord {
   references: References;
   /** Who made the last change, when the vendor says (lets the engine spot its own echoes). */
   lastModifiedBy?: string | undefined;
+  /**
+   * The row version, where the vendor can refuse a write made against another one (Dataverse's
+   * ETag): the engine writes on top of the copy it read, or not at all.
+   */
+  version?: string | undefined;
 }
 
 export interface UpsertInput {
@@ -123,10 +128,14 @@ export interface UpsertInput {
    * instead of by sync id (e.g. records created before the sync existed).
    */
   externalId?: string | undefined;
+  /** Write only if the record is still at this version (ExternalRecord.version); else `version-changed`. */
+  ifVersion?: string | undefined;
 }
 
 export type UpsertOutcome =
   | { syncId: string; status: 'created' | 'updated' | 'unchanged'; externalId: string; modifiedAt?: string | undefined }
+  /** Nothing written: the record changed since the version given (someone edited it meanwhile). */
+  | { syncId: string; status: 'version-changed' }
   | { syncId: string; status: 'failed'; error: ConnectorErrorInfo };
 
 export type DeleteOutcome =

@@ -15,8 +15,20 @@ export interface RecordLockKey {
 
 export class CanonicalRecordsRepository {
   private lockPool: pg.Pool | undefined;
+  private updatePool: pg.Pool | undefined;
 
   constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Pools of their own, in one order (record locks, then canonical updates, then the ordinary
+   * pool, which the connectors' rate budget also uses): a holder of one only ever waits for a
+   * connection of a later one, so no two holders can wait for each other.
+   */
+  private ownPool(): pg.Pool {
+    const pool = new pg.Pool({ ...this.pool.options, max: this.pool.options.max ?? 10, allowExitOnIdle: true });
+    prepareSessions(pool);
+    return pool;
+  }
 
   /**
    * Runs `work` holding the write lock of every (canonical record, connection) pair in `write` and
@@ -31,10 +43,7 @@ export class CanonicalRecordsRepository {
   async withRecordLocks<T>(locks: { write: readonly RecordLockKey[]; read?: readonly RecordLockKey[] | undefined }, work: () => Promise<T>): Promise<T> {
     const keys = [...locks.write.map((key) => ({ key, shared: false })), ...(locks.read ?? []).map((key) => ({ key, shared: true }))];
     if (keys.length === 0) return work();
-    if (!this.lockPool) {
-      this.lockPool = new pg.Pool({ ...this.pool.options, max: this.pool.options.max ?? 10, allowExitOnIdle: true });
-      prepareSessions(this.lockPool);
-    }
+    this.lockPool ??= this.ownPool();
     return withTransaction(this.lockPool, async (tx) => {
       await tx.query(
         `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
@@ -49,6 +58,7 @@ export class CanonicalRecordsRepository {
    * Loads canonical records for update in one short transaction (each id's lock taken in one
    * order, missing records start empty), hands them to `change`, and saves those it changed with
    * whatever else it wrote through `tx` (snapshots, conflict decisions): all of it lands, or none.
+   * `change` may call a vendor (the target's read): the transaction runs on a pool of its own.
    */
   async update<T>(
     tenantId: string,
@@ -57,18 +67,20 @@ export class CanonicalRecordsRepository {
     change: (records: Map<string, CanonicalRecordState>, tx: Queryable) => Promise<{ records: Map<string, CanonicalRecordState>; result: T }>,
   ): Promise<T> {
     const ids = [...new Set(canonicalIds)];
-    return withTransaction(this.pool, async (tx) => {
+    this.updatePool ??= this.ownPool();
+    return withTransaction(this.updatePool, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS ordered`, [ids]);
       const rows = await tx.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [ids]);
       const before = new Map(rows.rows.map((row) => [row.canonical_id, fromRow(row)]));
       const { records, result } = await change(new Map(before), tx);
       const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
       if (changed.length > 0) {
+        // One JSON document rather than arrays of JSON texts, which pg would escape element by element.
         await tx.query(
           `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
-           SELECT id, $4, $5, f, p FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u (id, f, p)
+           SELECT id, $2, $3, f, p FROM jsonb_to_recordset($1::jsonb) AS u (id uuid, f jsonb, p jsonb)
            ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
-          [changed.map(([id]) => id), changed.map(([, record]) => JSON.stringify(record.fields)), changed.map(([, record]) => JSON.stringify(storedProvenance(record.provenance))), tenantId, objectType],
+          [JSON.stringify(changed.map(([id, record]) => ({ id, f: record.fields, p: storedProvenance(record.provenance) }))), tenantId, objectType],
         );
       }
       return result;

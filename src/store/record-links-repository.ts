@@ -34,6 +34,8 @@ export interface SyncedStateWrite {
   sourceModifiedAt: Date | null;
   /** Saved after writing these fields there (not after reading them). */
   written?: boolean | undefined;
+  /** The link was loaded as it is stored: only the snapshot is written. */
+  linkSaved?: boolean | undefined;
 }
 
 /**
@@ -276,39 +278,37 @@ export class RecordLinksRepository {
     }));
   }
 
-  /** Upserts links and snapshots of a batch in one transaction: all of them land, or none. */
+  /**
+   * Upserts links and snapshots of a batch in one transaction: all of them land, or none. A state
+   * whose link was loaded as it is (`linkSaved`) writes only its snapshot; a snapshot whose link
+   * is gone (deleted meanwhile) is not written.
+   */
   async saveSyncedStates(states: readonly SyncedStateWrite[], db?: Queryable): Promise<void> {
     if (states.length === 0) return;
+    const links = states.filter((state) => !state.linkSaved);
     const save = async (tx: Queryable): Promise<void> => {
-      await tx.query(
-        `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-         ON CONFLICT (canonical_id, connection_id)
-         DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()
-         -- Most links are already there as they are (the source's, from ensureLinks): rewriting
-         -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
-         WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
-        [
-          states.map((s) => s.link.canonicalId),
-          states.map((s) => s.link.connectionId),
-          states.map((s) => s.link.tenantId),
-          states.map((s) => s.link.objectType),
-          states.map((s) => s.link.externalId),
-        ],
-      );
+      if (links.length > 0) {
+        await tx.query(
+          `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
+           SELECT id, conn, tenant, object, ext FROM jsonb_to_recordset($1::jsonb) AS u (id uuid, conn text, tenant text, object text, ext text)
+           ON CONFLICT (canonical_id, connection_id)
+           DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()
+           -- Most links are already there as they are (the source's, from ensureLinks): rewriting
+           -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
+           WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
+          [JSON.stringify(links.map(({ link }) => ({ id: link.canonicalId, conn: link.connectionId, tenant: link.tenantId, object: link.objectType, ext: link.externalId })))],
+        );
+      }
+      // One JSON document rather than parallel arrays: pg escapes every element of an array
+      // parameter in JavaScript, and the fields are JSON already.
       await tx.query(
         `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
-         SELECT id, conn, f, m, CASE WHEN w THEN now() END FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::boolean[]) AS u (id, conn, f, m, w)
+         SELECT id, conn, f, m, CASE WHEN w THEN now() END FROM jsonb_to_recordset($1::jsonb) AS u (id uuid, conn text, f jsonb, m timestamptz, w boolean)
+          WHERE EXISTS (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn)
          ON CONFLICT (canonical_id, connection_id)
          DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
                        written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
-        [
-          states.map((s) => s.link.canonicalId),
-          states.map((s) => s.link.connectionId),
-          states.map((s) => JSON.stringify(s.fields)),
-          states.map((s) => s.sourceModifiedAt),
-          states.map((s) => s.written ?? false),
-        ],
+        [JSON.stringify(states.map((s) => ({ id: s.link.canonicalId, conn: s.link.connectionId, f: s.fields, m: s.sourceModifiedAt, w: s.written ?? false })))],
       );
     };
     await (db ? save(db) : withTransaction(this.pool, save));

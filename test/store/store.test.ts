@@ -38,7 +38,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
@@ -122,6 +122,38 @@ describe('PostgreSQL store', () => {
     expect((await links.loadSyncedStates([first]))[0]?.snapshot?.fields).toEqual({ name: 'Acme' });
   });
 
+  it('keeps snapshots with their links and canonical records with their tenant, without a foreign key on the write path', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const canonicalId = randomUUID();
+    const link = { canonicalId, tenantId: 'acme', objectType: 'contact' as const, connectionId: 'acme-sf', externalId: '003LEAN' };
+    await links.saveSyncedStates([{ link, fields: { email: 'lean@example.com' }, sourceModifiedAt: null }]);
+    const snapshots = async (): Promise<number> => Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM record_snapshots WHERE canonical_id = $1`, [canonicalId])).rows[0]?.n);
+    expect(await snapshots()).toBe(1);
+
+    // A link deleted (here by hand, as a cascade from its connection would) takes its snapshot along.
+    await db.pool.query(`DELETE FROM record_links WHERE canonical_id = $1`, [canonicalId]);
+    expect(await snapshots()).toBe(0);
+    // A snapshot of a link loaded earlier and deleted meanwhile is not written: no orphan, no link brought back.
+    await links.saveSyncedStates([{ link, fields: { email: 'lean@example.com' }, sourceModifiedAt: null, linkSaved: true }]);
+    expect(await snapshots()).toBe(0);
+    await expect(links.loadSyncedStates([canonicalId])).resolves.toEqual([]);
+
+    // A tenant deleted takes its connections, links, snapshots, canonical records and match keys.
+    await connections.addTenant('gone', 'Gone Ltd');
+    await connections.addConnection({ id: 'gone-hs', tenantId: 'gone', provider: 'hubspot', settings: {}, credentials: { accessToken: 'x' } });
+    const person = randomUUID();
+    await links.saveSyncedStates([{ link: { canonicalId: person, tenantId: 'gone', objectType: 'contact', connectionId: 'gone-hs', externalId: '1' }, fields: { email: 'x@gone.example' }, sourceModifiedAt: null }]);
+    await links.claimKeys('gone', 'contact', [{ field: 'email', value: 'x@gone.example', canonicalId: person }]);
+    await db.pool.query(`INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields) VALUES ($1, 'gone', 'contact', '{}')`, [person]);
+    await db.pool.query(`DELETE FROM tenants WHERE id = 'gone'`);
+    const left = await db.pool.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM record_links WHERE tenant_id = 'gone') + (SELECT count(*) FROM record_snapshots WHERE canonical_id = $1)
+            + (SELECT count(*) FROM canonical_records WHERE tenant_id = 'gone') + (SELECT count(*) FROM canonical_match_keys WHERE tenant_id = 'gone') AS n`,
+      [person],
+    );
+    expect(Number(left.rows[0]?.n)).toBe(0);
+  });
+
   it('links each external record once, to the id its CRM carries or a fresh one, even when callers race', async () => {
     const links = new RecordLinksRepository(db.pool);
     const carried = randomUUID();
@@ -175,7 +207,7 @@ describe('PostgreSQL store', () => {
         `INSERT INTO record_snapshots (canonical_id, connection_id, fields, synced_at) VALUES ($1, 'old-sf', '{"email":"Old@Example.com","phone":"1"}', now() - interval '1 hour'), ($1, 'old-hs', '{"email":"old@example.com","phone":"2"}', now())`,
         [person],
       );
-      expect(await migrateUp({ databaseUrl: url, schema })).toEqual(['1764288000000_canonical-records']);
+      expect(await migrateUp({ databaseUrl: url, schema, count: 1 })).toEqual(['1764288000000_canonical-records']);
       const canonical = await pool.query(`SELECT fields, provenance FROM canonical_records WHERE canonical_id = $1`, [person]);
       expect(canonical.rows).toEqual([{ fields: { email: 'old@example.com', phone: '2' }, provenance: {} }]);
       const keys = await pool.query(`SELECT field, value, canonical_id FROM canonical_match_keys`);

@@ -190,6 +190,31 @@ describe('convergence scorer', () => {
     expect(report.examples.latestLost?.[0]).toMatch(/true conflict: hubspot "hs-phone" @2026-03-01T10:00:00.900Z vs dynamics "dyn-phone" @2026-03-01T10:00:01Z; later stamp wins: dynamics/);
   });
 
+  it('accepts a latest conflict decided on a later stamp people gave the record before the product read it, and only such a stamp', () => {
+    // HubSpot's phone edit (10:00:00.900) was followed by a title edit there (10:00:02.700): a
+    // product that read the record after both sees the phone under 10:00:02.700, later than
+    // Dynamics' 10:00:01, and its conflicts table says so.
+    const decided = (hubspotStamp: string) => {
+      const { input } = story();
+      setEverywhere(input, 'p3', 'phone', 'hs-phone');
+      input.conflictRows = [
+        { canonicalId: 'c-3', field: 'phone', decidedValue: 'hs-phone', candidates: [{ crm: 'hubspot', value: 'hs-phone', modifiedAt: hubspotStamp }, { crm: 'dynamics', value: 'dyn-phone', modifiedAt: '2026-03-01T10:00:01.000Z' }] },
+        { canonicalId: 'c-3', field: 'title' },
+      ];
+      return score(input);
+    };
+    const onTitleEdit = decided('2026-03-01T10:00:02.700Z');
+    expect(onTitleEdit.counts).toEqual(only({}));
+    expect(onTitleEdit.checked.decidedOnLaterStamps).toBe(1);
+    // The same decision on a stamp no person made (the product's own write to HubSpot) is lost.
+    const onOwnWrite = decided('2026-03-01T10:00:05.000Z');
+    expect(onOwnWrite.counts).toEqual(only({ latestLost: 1 }));
+    // And without the stamps in the conflicts table, nothing shows the product saw a later one.
+    const { input } = story();
+    setEverywhere(input, 'p3', 'phone', 'hs-phone');
+    expect(score(input).counts).toEqual(only({ latestLost: 1 }));
+  });
+
   it('flags copies that differed before the sync decided for the earlier copy', () => {
     const { input } = story();
     setEverywhere(input, 'p5', 'phone', '+49 1');

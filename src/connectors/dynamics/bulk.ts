@@ -21,8 +21,11 @@ interface BatchPart {
   method: string;
   url: string;
   body: string;
-  /** `If-Match: *` on an update of a linked record: never re-create one deleted meanwhile. */
-  updateOnly?: boolean;
+  /**
+   * `If-Match` on an update of a linked record: `*` never re-creates one deleted meanwhile; the
+   * ETag of the copy the engine read also refuses a write over someone's edit made since [D8].
+   */
+  ifMatch?: string | undefined;
 }
 
 interface PartResponse {
@@ -50,7 +53,7 @@ export async function upsertThroughBatch(context: WriteContext, objectType: Obje
       // A PATCH by id creates the record when it is gone [D7]: a record deleted in Dataverse while
       // we wrote it would come back. `If-Match: *` makes that a 404 instead.
       const updateOnly = Boolean(input.externalId && isGuid(input.externalId));
-      parts.push({ index, method: 'PATCH', url: `${context.http.serviceRoot}/${upsertPath(spec, entity, input)}?${select}`, body, updateOnly });
+      parts.push({ index, method: 'PATCH', url: `${context.http.serviceRoot}/${upsertPath(spec, entity, input)}?${select}`, body, ifMatch: updateOnly ? (input.ifVersion ?? '*') : undefined });
     } catch (error) {
       // A value the mapping cannot express never reaches the vendor; the record is parked.
       outcomes[index] = { syncId: input.syncId, status: 'failed', error: failureInfo('validation', error) };
@@ -84,7 +87,7 @@ async function sendBatch(context: WriteContext, chunk: readonly BatchPart[]): Pr
       `${part.method} ${part.url} HTTP/1.1`,
       'Content-Type: application/json; type=entry',
       'Prefer: return=representation',
-      ...(part.updateOnly ? ['If-Match: *'] : []),
+      ...(part.ifMatch ? [`If-Match: ${part.ifMatch}`] : []),
       '',
       part.body,
     );
@@ -142,6 +145,8 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
 }
 
 function outcomeOf(spec: DynamicsSpec, primaryId: string, input: UpsertInput, response: PartResponse): UpsertOutcome {
+  // 412 to our If-Match: the row has another version now [D8].
+  if (response.status === 412 && input.ifVersion) return { syncId: input.syncId, status: 'version-changed' };
   if (response.status >= 400 || response.status === 0) {
     return { syncId: input.syncId, status: 'failed', error: dataverseFailureInfo(response.status || 500, response.body, response.headers) };
   }

@@ -57,6 +57,7 @@ export function fromRow(spec: DynamicsSpec, mapping: CompiledMapping, objectType
     fields: toCanonical(mapping, objectType, row).fields,
     references,
     ...(typeof modifiedBy === 'string' ? { lastModifiedBy: modifiedBy } : {}),
+    ...(typeof row['@odata.etag'] === 'string' ? { version: row['@odata.etag'] } : {}),
   };
 }
 

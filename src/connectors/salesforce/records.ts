@@ -77,7 +77,7 @@ export async function upsertViaCollections(session: SalesforceSession, mapping: 
  */
 async function stampModifiedAt(session: SalesforceSession, objectName: string, outcomes: (UpsertOutcome | undefined)[]): Promise<void> {
   const written = new Map<string, Extract<UpsertOutcome, { externalId: string }>>();
-  for (const outcome of outcomes) if (outcome && outcome.status !== 'failed') written.set(outcome.externalId, outcome);
+  for (const outcome of outcomes) if (outcome && 'externalId' in outcome) written.set(outcome.externalId, outcome);
   for (const ids of chunks([...written.keys()], salesforceSpec.batch.readSize)) {
     const soql = `SELECT Id, SystemModstamp FROM ${objectName} WHERE Id IN (${ids.map(soqlString).join(', ')})`;
     // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm

@@ -48,6 +48,24 @@ describe('Dynamics connector: bulk $batch write and paged export', () => {
     expect(bySyncId.get(inputs[123]?.syncId ?? '')?.fields).toMatchObject({ lastName: 'row-123', email: 'row-123@bulk.example' });
   });
 
+  test('a write on top of a copy read before someone edited the record is refused (If-Match ETag), and goes through on the fresh copy', async () => {
+    const [created] = await harness.connector.upsertRecords('contact', [{ syncId: syncId(), fields: { lastName: 'Versioned', email: 'versioned@bulk.example' } }]);
+    const externalId = created && 'externalId' in created ? created.externalId : '';
+    const [read] = await harness.connector.readRecords('contact', [externalId]);
+    expect(read?.version).toMatch(/^W\/"\d+"$/);
+    // A person edits the record between our read and our write.
+    harness.sandbox.admin.uiUpdate('contacts', externalId, { jobtitle: 'Edited by a person' });
+    const write = (version: string | undefined) => harness.connector.upsertRecords('contact', [{ syncId: read?.syncId ?? '', externalId, fields: { firstName: 'Ours' }, ifVersion: version }]);
+    expect(await write(read?.version)).toEqual([{ syncId: read?.syncId, status: 'version-changed' }]);
+    const [after] = await harness.connector.readRecords('contact', [externalId]);
+    expect(after?.fields).toMatchObject({ title: 'Edited by a person', lastName: 'Versioned' });
+    expect(after?.fields.firstName ?? null).toBeNull();
+    expect(after?.version).not.toBe(read?.version);
+    expect((await write(after?.version))[0]).toMatchObject({ status: 'updated', externalId });
+    const [final] = await harness.connector.readRecords('contact', [externalId]);
+    expect(final?.fields).toMatchObject({ title: 'Edited by a person', firstName: 'Ours' });
+  });
+
   test('an export page read twice returns the same records (safe to retry)', async () => {
     const cursor = await harness.connector.bulk.startExport('contact', { since: new Date(Date.now() - 3600_000).toISOString() });
     const first = await harness.connector.bulk.readExportPage(cursor);

@@ -19,7 +19,7 @@ describe('Dynamics connector: changes since T and deletions', () => {
       'contact',
       Array.from({ length: 25 }, (_, index) => ({ syncId: syncId(), fields: { lastName: `paged-${index}` } })),
     );
-    const ids = outcomes.map((outcome) => (outcome.status === 'failed' ? '' : outcome.externalId));
+    const ids = outcomes.map((outcome) => ('externalId' in outcome ? outcome.externalId : ''));
     const seen: ExternalRecord[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -76,7 +76,7 @@ describe('Dynamics connector: changes since T and deletions', () => {
 
   test('deletions since T through the change-tracking delta link', async () => {
     const outcomes = await connector.upsertRecords('deal', Array.from({ length: 6 }, (_, index) => ({ syncId: syncId(), fields: { name: `deal-${index}` } })));
-    const ids = outcomes.map((outcome) => (outcome.status === 'failed' ? '' : outcome.externalId));
+    const ids = outcomes.map((outcome) => ('externalId' in outcome ? outcome.externalId : ''));
     const since = new Date().toISOString();
     const baseline = await connector.listDeletions('deal', { since });
     expect(baseline.deletions).toEqual([]);
@@ -114,7 +114,7 @@ describe('Dynamics connector: changes since T and deletions', () => {
 
   test('deletes through $batch, one part per record: 404 answers not-found, the rest are deleted', async () => {
     const outcomes = await connector.upsertRecords('deal', Array.from({ length: 4 }, (_, index) => ({ syncId: syncId(), fields: { name: `to-delete-${index}` } })));
-    const ids = outcomes.map((outcome) => (outcome.status === 'failed' ? '' : outcome.externalId));
+    const ids = outcomes.map((outcome) => ('externalId' in outcome ? outcome.externalId : ''));
     harness.sandbox.admin.uiDelete('opportunities', ids[0] as string);
     const deleted = await connector.deleteRecords('deal', ids);
     expect(deleted).toEqual([

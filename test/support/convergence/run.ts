@@ -4,7 +4,7 @@ import { startSyncHarness, type SyncHarness } from '../sync-harness';
 import { adaptersFor, emailOf, type CopyView, type CrmAdapter } from './crm-adapters';
 import { comparedFields, normalise, type CrmName, type Field, type Values } from './model';
 import { editedValue, generateScenario, Random, type Operation, type PlannedPerson, type Scenario, type WaveName } from './scenario';
-import { score, type ObservedRecord, type ScoreInput, type ScoreReport } from './scorer';
+import { score, type ConflictRow, type ObservedRecord, type ScoreInput, type ScoreReport } from './scorer';
 import { Truth, type JournalEntry } from './truth';
 
 /**
@@ -214,7 +214,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
     // 7. The end state, and the score.
     const observed = await observe(h, adapters);
-    const report = score({ crms: options.crms, fields, people: truth.expected(), observed, conflictRows: await conflictRows(h), writesAfterQuiet, parked: await parked(h, connectionIds) });
+    const report = score({ crms: options.crms, fields, people: truth.expected(), observed, conflictRows: await conflictRows(h, new Map(adapters.map((adapter) => [adapter.connectionId, adapter.crm]))), writesAfterQuiet, parked: await parked(h, connectionIds) });
     const named = new Set(Object.values(report.examples).flatMap((examples) => examples.flatMap((example) => /^p\d+/.exec(example)?.[0] ?? [])));
     const records = Object.fromEntries(
       scenario.people
@@ -445,9 +445,17 @@ async function observe(h: SyncHarness, adapters: readonly CrmAdapter[]): Promise
   );
 }
 
-async function conflictRows(h: SyncHarness): Promise<{ canonicalId: string; field: string }[]> {
-  const rows = await h.db.pool.query<{ canonical_id: string; field: string }>(`SELECT canonical_id::text AS canonical_id, field FROM conflicts WHERE tenant_id = $1 AND object_type = 'contact'`, [h.tenantId]);
-  return rows.rows.map((row) => ({ canonicalId: row.canonical_id, field: row.field }));
+async function conflictRows(h: SyncHarness, crmOf: ReadonlyMap<string, CrmName>): Promise<ConflictRow[]> {
+  const rows = await h.db.pool.query<{ canonical_id: string; field: string; candidates: { connectionId: string; value: unknown; modifiedAt: string | null }[]; decided_value: unknown }>(
+    `SELECT canonical_id::text AS canonical_id, field, candidates, decided_value FROM conflicts WHERE tenant_id = $1 AND object_type = 'contact'`,
+    [h.tenantId],
+  );
+  return rows.rows.map((row) => ({
+    canonicalId: row.canonical_id,
+    field: row.field,
+    candidates: row.candidates.map((candidate) => ({ crm: crmOf.get(candidate.connectionId), value: candidate.value, modifiedAt: candidate.modifiedAt })),
+    decidedValue: row.decided_value,
+  }));
 }
 
 async function parked(h: SyncHarness, connectionIds: readonly string[]): Promise<{ connection: string; key: string; message?: string }[]> {

@@ -1,4 +1,4 @@
-import { normalise, type Candidate, type CrmName, type Field, type Values } from './model';
+import { latestWinner, normalise, type Candidate, type CrmName, type Field, type Values } from './model';
 import type { FieldTruth, PersonTruth } from './truth';
 
 /**
@@ -46,12 +46,20 @@ export interface ScoreInput {
   people: readonly PersonTruth[];
   /** Every live record per CRM at the end. */
   observed: Partial<Record<CrmName, readonly ObservedRecord[]>>;
-  /** Rows of the product's conflicts table (contact). */
-  conflictRows: readonly { canonicalId: string; field: string }[];
+  /** Rows of the product's conflicts table (contact), with the CRM of each candidate's connection. */
+  conflictRows: readonly ConflictRow[];
   /** Record writes per CRM during the quiet period. */
   writesAfterQuiet: Partial<Record<CrmName, number>>;
   /** Parked records per connection at the end. */
   parked: readonly { connection: string; key: string; message?: string | undefined }[];
+}
+
+export interface ConflictRow {
+  canonicalId: string;
+  field: string;
+  /** The edits the product compared, under the stamps it read them with (absent: not checked). */
+  candidates?: readonly { crm: CrmName | undefined; value: unknown; modifiedAt: string | null }[] | undefined;
+  decidedValue?: unknown;
 }
 
 export interface ScoreReport {
@@ -59,7 +67,19 @@ export interface ScoreReport {
   counts: Record<FailureKind, number>;
   /** Up to `EXAMPLES` per kind, readable on their own. */
   examples: Partial<Record<FailureKind, string[]>>;
-  checked: { people: number; deleted: number; fields: number; trueConflicts: number; records: Partial<Record<CrmName, number>> };
+  checked: {
+    people: number;
+    deleted: number;
+    fields: number;
+    trueConflicts: number;
+    /**
+     * True conflicts the product decided, by `latest`, on a later stamp of a candidate's record
+     * than the edit's own: that record was edited again by a person before the product read it
+     * (the vendor stamps the record, not the field), and the conflicts table shows the stamps.
+     */
+    decidedOnLaterStamps: number;
+    records: Partial<Record<CrmName, number>>;
+  };
 }
 
 const EXAMPLES = 6;
@@ -92,6 +112,7 @@ export function score(input: ScoreInput): ScoreReport {
   const recordsOf = (crm: CrmName, email: string): ObservedRecord[] => byEmail.get(crm)?.get(email) ?? [];
 
   let trueConflicts = 0;
+  let decidedOnLaterStamps = 0;
   const conflictKeys = new Set(input.conflictRows.map((row) => `${row.canonicalId}|${row.field}`));
   for (const person of input.people) {
     const label = `${person.id} <${person.email}>`;
@@ -108,6 +129,8 @@ export function score(input: ScoreInput): ScoreReport {
       const record = recordsOf(crm, person.email)[0];
       return record ? [{ crm, record }] : [];
     });
+    const canonicalIds = new Set(held.flatMap(({ record }) => record.canonicalIds));
+    const rowsOfPerson = input.conflictRows.filter((row) => canonicalIds.has(row.canonicalId));
     for (const field of input.fields) {
       const truth = person.fields[field] ?? { value: '', origin: 'initial' as const };
       const expected = normalise(field, truth.value);
@@ -120,11 +143,11 @@ export function score(input: ScoreInput): ScoreReport {
       const describe = (): string =>
         `${label} ${field}: expected ${JSON.stringify(truth.value)}${truth.alternative === undefined ? '' : ` or ${JSON.stringify(truth.alternative)} (the copies at first contact)`} (${explain(truth)}), got ${shown()}`;
       if (expected !== '' && wrong.some(({ value }) => value === '')) fail('erased', 1, describe);
+      else if (truth.origin === 'conflict' && decidedOnLaterStamp(person, field, values, rowsOfPerson, input.crms)) decidedOnLaterStamps += 1;
       else if (truth.origin === 'conflict' || truth.origin === 'initial-conflict') fail('latestLost', 1, describe);
       else fail('lostEdits', 1, describe);
     }
 
-    const canonicalIds = new Set(held.flatMap(({ record }) => record.canonicalIds));
     for (const conflict of person.conflicts) {
       trueConflicts += 1;
       const recorded = [...canonicalIds].some((canonicalId) => conflictKeys.has(`${canonicalId}|${conflict.field}`));
@@ -147,9 +170,37 @@ export function score(input: ScoreInput): ScoreReport {
       deleted: input.people.filter((person) => person.deleted).length,
       fields: input.fields.length,
       trueConflicts,
+      decidedOnLaterStamps,
       records: Object.fromEntries(input.crms.map((crm) => [crm, input.observed[crm]?.length ?? 0])),
     },
   };
+}
+
+/**
+ * Whether every CRM ended with a candidate of the field's last true conflict that `latest` picks
+ * over the stamps the product recorded for the candidates in its conflicts table, each of them a
+ * stamp people gave that candidate's record at or after the candidate's edit. The product read
+ * that record only after a later edit of it (of any field), which the vendor's record stamp
+ * cannot tell apart: by the vendors' stamps, that decision is right. A stamp nobody but the
+ * product made (its own write's) explains nothing.
+ */
+function decidedOnLaterStamp(person: PersonTruth, field: Field, values: readonly { value: string }[], rows: readonly ConflictRow[], priority: readonly CrmName[]): boolean {
+  const final = values[0]?.value;
+  if (final === undefined || values.some(({ value }) => value !== final)) return false;
+  const conflict = [...person.conflicts].reverse().find((candidate) => candidate.field === field);
+  if (!conflict?.candidates.some((candidate) => normalise(field, candidate.value) === final)) return false;
+  return rows.some((row) => {
+    if (row.field !== field || !row.candidates || normalise(field, row.decidedValue) !== final) return false;
+    const seen = row.candidates.map((recorded): Candidate | undefined => {
+      const edit = conflict.candidates.find((candidate) => candidate.crm === recorded.crm && normalise(field, candidate.value) === normalise(field, recorded.value));
+      if (!edit || recorded.modifiedAt === null) return undefined;
+      const at = Date.parse(recorded.modifiedAt);
+      const stamp = (person.stamps[edit.crm] ?? []).find((candidate) => candidate.ms === at && candidate.ms >= edit.stamp.ms);
+      return stamp && { crm: edit.crm, value: edit.value, stamp };
+    });
+    if (seen.some((candidate) => candidate === undefined)) return false;
+    return normalise(field, latestWinner(seen as Candidate[], priority).winner.value) === final;
+  });
 }
 
 function showCandidate(candidate: Candidate): string {

@@ -50,6 +50,12 @@ export interface PersonTruth {
   fields: Partial<Record<Field, FieldTruth>>;
   conflicts: TrueConflict[];
   edits: number;
+  /**
+   * Every modstamp people's writes gave this person's record in each CRM, in order. A record
+   * edited again before the product read it reaches the product under the later stamp: vendors
+   * stamp records, not fields.
+   */
+  stamps: Partial<Record<CrmName, Stamp[]>>;
 }
 
 interface Copy {
@@ -69,6 +75,7 @@ interface PersonState {
   conflicts: TrueConflict[];
   deleted: boolean;
   edits: number;
+  stamps: Partial<Record<CrmName, Stamp[]>>;
 }
 
 /** What people did, in order, with the wall-clock time the test did it (for reading a report). */
@@ -103,11 +110,12 @@ export class Truth {
     if (email === '') throw new Error(`person ${personId}: a copy without an email cannot be matched`);
     let person = this.people.get(personId);
     if (!person) {
-      person = { id: personId, email, copies: [], beforeFirstContact: new Map(), editedBeforeFirstContact: false, overrides: {}, conflicts: [], deleted: false, edits: 0 };
+      person = { id: personId, email, copies: [], beforeFirstContact: new Map(), editedBeforeFirstContact: false, overrides: {}, conflicts: [], deleted: false, edits: 0, stamps: {} };
       this.people.set(personId, person);
     }
     if (person.email !== email) throw new Error(`person ${personId}: copies with different emails (${person.email}, ${email})`);
     person.copies.push({ crm, values: { ...values }, stamp });
+    (person.stamps[crm] ??= []).push(stamp);
     if (!this.firstContactDone) person.beforeFirstContact.set(crm, { crm, values: { ...values }, stamp });
     this.journal.push({ at: new Date().toISOString(), personId, crm, kind: 'copy', values: { ...values }, stamp: stamp.text });
   }
@@ -122,6 +130,7 @@ export class Truth {
   edit(personId: string, crm: CrmName, changes: Values, stamp: Stamp, before: Values): void {
     const person = this.person(personId);
     person.edits += 1;
+    (person.stamps[crm] ??= []).push(stamp);
     const copy = person.beforeFirstContact.get(crm);
     if (!this.firstContactDone && copy) {
       person.editedBeforeFirstContact = true;
@@ -182,6 +191,7 @@ export class Truth {
       fields: Object.fromEntries(this.fields.map((field) => [field, this.fieldState(person, field)])),
       conflicts: person.conflicts.map((conflict) => ({ ...conflict, candidates: [...conflict.candidates] })),
       edits: person.edits,
+      stamps: Object.fromEntries(Object.entries(person.stamps).map(([crm, stamps]) => [crm, [...stamps]])),
     }));
   }
 
