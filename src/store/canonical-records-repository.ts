@@ -75,12 +75,11 @@ export class CanonicalRecordsRepository {
       const { records, result } = await change(new Map(before), tx);
       const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
       if (changed.length > 0) {
-        // One JSON document rather than arrays of JSON texts, which pg would escape element by element.
         await tx.query(
           `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
-           SELECT id, $2, $3, f, p FROM jsonb_to_recordset($1::jsonb) AS u (id uuid, f jsonb, p jsonb)
+           SELECT id, $4, $5, f, p FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u (id, f, p)
            ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
-          [JSON.stringify(changed.map(([id, record]) => ({ id, f: record.fields, p: storedProvenance(record.provenance) }))), tenantId, objectType],
+          [changed.map(([id]) => id), changed.map(([, record]) => JSON.stringify(record.fields)), changed.map(([, record]) => JSON.stringify(storedProvenance(record.provenance))), tenantId, objectType],
         );
       }
       return result;

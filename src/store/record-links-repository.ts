@@ -290,26 +290,41 @@ export class RecordLinksRepository {
       if (links.length > 0) {
         await tx.query(
           `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
-           SELECT id, conn, tenant, object, ext FROM jsonb_to_recordset($1::jsonb) AS u (id uuid, conn text, tenant text, object text, ext text)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
            ON CONFLICT (canonical_id, connection_id)
            DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()
            -- Most links are already there as they are (the source's, from ensureLinks): rewriting
            -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
            WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
-          [JSON.stringify(links.map(({ link }) => ({ id: link.canonicalId, conn: link.connectionId, tenant: link.tenantId, object: link.objectType, ext: link.externalId })))],
+          [
+            links.map((s) => s.link.canonicalId),
+            links.map((s) => s.link.connectionId),
+            links.map((s) => s.link.tenantId),
+            links.map((s) => s.link.objectType),
+            links.map((s) => s.link.externalId),
+          ],
         );
       }
-      // One JSON document rather than parallel arrays: pg escapes every element of an array
-      // parameter in JavaScript, and the fields are JSON already.
-      await tx.query(
-        `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
-         SELECT id, conn, f, m, CASE WHEN w THEN now() END FROM jsonb_to_recordset($1::jsonb) AS u (id uuid, conn text, f jsonb, m timestamptz, w boolean)
-          WHERE EXISTS (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn)
-         ON CONFLICT (canonical_id, connection_id)
-         DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
-                       written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
-        [JSON.stringify(states.map((s) => ({ id: s.link.canonicalId, conn: s.link.connectionId, f: s.fields, m: s.sourceModifiedAt, w: s.written ?? false })))],
-      );
+      // A link written just above exists; one only loaded earlier is looked up, one index probe
+      // each (a lateral join: the planner would otherwise hash the whole table per batch).
+      const loaded = states.filter((state) => state.linkSaved);
+      for (const [batch, check] of [[links, ''], [loaded, 'CROSS JOIN LATERAL (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn OFFSET 0) AS linked']] as const) {
+        if (batch.length === 0) continue;
+        await tx.query(
+          `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
+           SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::boolean[]) AS u (id, conn, f, m, w) ${check}
+           ON CONFLICT (canonical_id, connection_id)
+           DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
+                         written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
+          [
+            batch.map((s) => s.link.canonicalId),
+            batch.map((s) => s.link.connectionId),
+            batch.map((s) => JSON.stringify(s.fields)),
+            batch.map((s) => s.sourceModifiedAt),
+            batch.map((s) => s.written ?? false),
+          ],
+        );
+      }
     };
     await (db ? save(db) : withTransaction(this.pool, save));
   }
