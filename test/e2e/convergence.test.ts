@@ -18,7 +18,9 @@ import { FAILURE_KINDS, type FailureKind } from '../support/convergence/scorer';
  * every person once in every CRM (by email) unless deleted, no value a person wrote erased, every
  * compared field equal everywhere and equal to the last edit, `latest` conflicts won by the later
  * edit by the vendors' stamps (a whole-second stamp is the whole second; overlaps go to the
- * priority list), a conflicts-table row for each true conflict, nothing parked.
+ * priority list; vendors stamp records, not fields, so an edit whose record a person edited again
+ * before the product read it competes under that later stamp, which the conflicts table must
+ * show), a conflicts-table row for each true conflict, nothing parked.
  *
  * Run (reduced size: 60 people, seed 1, Salesforce + HubSpot + Dynamics, about a minute when the
  * product settles promptly):
@@ -43,10 +45,7 @@ const seed = Number(process.env.CONVERGENCE_SEED ?? 1);
 const people = Number(process.env.CONVERGENCE_PEOPLE ?? 60);
 const variants: CrmName[][] = process.env.CONVERGENCE_CRMS
   ? [process.env.CONVERGENCE_CRMS.split(',').map((name) => parseCrm(name.trim()))]
-  : // The issue's own tenant. Pipedrive and Zoho as the third CRM run with CONVERGENCE_CRMS; at
-    // seed 1 the Pipedrive variant ends with one `latestLost` the truth does not yet model: edits
-    // of one record made while the worker is down reach the product under the record's last stamp
-    // (issue #13's note).
+  : // The issue's own tenant; Pipedrive and Zoho as the third CRM run with CONVERGENCE_CRMS.
     [['salesforce', 'hubspot', 'dynamics']];
 // Generous: a worker killed while an activity was being handed to it leaves that activity to its
 // start-to-close timeout (5 minutes for CRM writes) before Temporal retries it, and the connection
