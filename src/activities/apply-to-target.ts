@@ -8,7 +8,7 @@ import type { ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import type { MatchRequest, RecordLinksRepository, SyncedState } from '../store/record-links-repository';
+import type { MatchRequest, RecordLinksRepository, SyncedState, SyncedStateWrite } from '../store/record-links-repository';
 import { reconcileWithCanonical, type ReconcileStep } from './canonical-sync';
 import { translateReferences } from './reference-translation';
 
@@ -143,6 +143,8 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       // meanwhile round again: read, merged (that edit included) and written anew.
       let conflicts = 0;
       const contributed: string[] = [];
+      const references = await translateAll(deps.links, objectType, active, sourceConnectionId, targetConnectionId);
+      const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } };
       for (let round = 1; active.length > 0; round += 1) {
         const plan = await reconcileWithCanonical(deps, {
           tenantId: input.tenantId,
@@ -158,8 +160,9 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
             targetState: stateOf(record.canonicalId, targetConnectionId),
             mustWrite: matching.matched.has(record.externalId),
           })),
+          carryOut: (steps) => carryOut(context, steps, write, matching.matched, references),
         });
-        const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, write, matching.matched);
+        const { written } = plan;
         conflicts += plan.conflicts;
         contributed.push(...written.contributed);
         const again = new Set(round < MAX_VERSION_ROUNDS ? written.versionChanged : []);
@@ -202,8 +205,9 @@ export async function pushCanonical(
           // A copy gone from the target meanwhile is its deletion feed's business, not a record to write.
           onlyWhereFound: true,
           records: states.map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, mustWrite: false })),
+          carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } }, steps, options.write ?? liveWrite, new Map(), new Map()),
         });
-        const written = await carryOut(deps, { tenantId: input.tenantId, objectType, sourceConnectionId: undefined, target: { connectionId: targetConnectionId, connector: target } }, plan.steps, options.write ?? liveWrite, new Map());
+        const { written } = plan;
         const again = new Set(round < MAX_VERSION_ROUNDS ? written.versionChanged : []);
         result.outcomes.push(...written.outcomes.filter((outcome) => !again.has(outcome.canonicalId)));
         result.conflicts += plan.conflicts;
@@ -220,23 +224,33 @@ async function readCopies(target: CrmConnector, objectType: ObjectType, external
   return new Map((await target.readRecords(objectType, externalIds)).map((record) => [record.externalId, record]));
 }
 
+type TranslatedReferences = ReadonlyMap<string, Awaited<ReturnType<typeof translateReferences>>>;
+
+/** The source records' references as the target's ids, by source external id (worked out before the canonical step: database reads). */
+async function translateAll(links: RecordLinksRepository, objectType: ObjectType, records: readonly LinkedRecord[], sourceConnectionId: string, targetConnectionId: string): Promise<TranslatedReferences> {
+  const cache = new Map<string, string | undefined>();
+  const translated = new Map<string, Awaited<ReturnType<typeof translateReferences>>>();
+  for (const record of records) translated.set(record.externalId, await translateReferences(links, objectType, record.references, sourceConnectionId, targetConnectionId, cache));
+  return translated;
+}
+
 /**
- * The write half of an apply: references translated, the target upserted by sync id, and its
- * snapshot saved once the vendor confirmed. A crash before the save re-runs the activity, which
- * upserts by sync id again (idempotent) and finds our values already there.
+ * The write half of an apply: the target upserted by sync id with the references translated
+ * before, and what it holds afterwards (saved by the canonical step with everything else). A
+ * crash before the save re-runs the activity, which upserts by sync id again (idempotent) and
+ * finds our values already there.
  */
 async function carryOut(
-  deps: ApplyDependencies,
-  context: { tenantId: string; objectType: ObjectType; sourceConnectionId: string | undefined; target: { connectionId: string; connector: CrmConnector } },
+  context: { tenantId: string; objectType: ObjectType; target: { connectionId: string; connector: CrmConnector } },
   steps: readonly ReconcileStep[],
   write: TargetWrite,
   matched: ReadonlyMap<string, ExternalRecord>,
-): Promise<{ outcomes: RecordOutcome[]; contributed: string[]; versionChanged: string[] }> {
-  const { tenantId, objectType, sourceConnectionId } = context;
+  translatedReferences: TranslatedReferences,
+): Promise<{ outcomes: RecordOutcome[]; synced: SyncedStateWrite[]; contributed: string[]; versionChanged: string[] }> {
+  const { tenantId, objectType } = context;
   const { connectionId: targetConnectionId, connector: target } = context.target;
   const outcomes: RecordOutcome[] = [];
   const writes: { step: ReconcileStep; input: UpsertInput }[] = [];
-  const referenceCache = new Map<string, string | undefined>();
   for (const step of steps) {
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
     if (step.write === undefined) {
@@ -244,8 +258,8 @@ async function carryOut(
       continue;
     }
     let references: UpsertInput['references'];
-    if (step.record && sourceConnectionId) {
-      const translated = await translateReferences(deps.links, objectType, step.record.references, sourceConnectionId, targetConnectionId, referenceCache);
+    const translated = step.record && translatedReferences.get(step.record.externalId);
+    if (translated) {
       if ('missing' in translated) {
         outcomes.push({
           ...base,
@@ -295,8 +309,7 @@ async function carryOut(
       },
     ];
   });
-  await deps.links.saveSyncedStates(synced);
-  return { outcomes, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged };
+  return { outcomes, synced, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged };
 }
 
 /**

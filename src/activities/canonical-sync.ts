@@ -17,7 +17,7 @@ import type { ConflictDecision, ConflictsRepository } from '../store/conflicts-r
 import type { RecordLinksRepository, SyncedState, SyncedStateWrite } from '../store/record-links-repository';
 import type { LinkedRecord } from './apply-to-target';
 
-export interface ReconcileInput {
+export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
   tenantId: string;
   objectType: ObjectType;
   policies: ObjectConflictPolicies;
@@ -33,6 +33,13 @@ export interface ReconcileInput {
   readTarget: (externalIds: string[]) => Promise<ReadonlyMap<string, ExternalRecord>>;
   /** Leave out records whose target copy is not found (a push); by default such a copy is written whole. */
   onlyWhereFound?: boolean | undefined;
+  /**
+   * Writes the target (steps with a `write`) and says what it holds afterwards. Called right
+   * after the read and the merge, before anything is saved, so that no database round trip
+   * widens the window in which a person's edit there would be overwritten; what it returns is
+   * saved in the same transaction.
+   */
+  carryOut: (steps: readonly ReconcileStep[]) => Promise<W>;
   records: {
     canonicalId: string;
     /** The source's read of the record, when there is one. */
@@ -63,15 +70,21 @@ export interface ReconcileStep {
 }
 
 /**
- * The canonical step of an apply, in one short transaction with the canonical records locked:
- * what the source and the target each changed since their snapshots is merged in (a read older
- * than the snapshot is stale and merges nothing), their snapshots and the conflict decisions are
- * saved, and each record's writes to the target are worked out.
+ * The canonical step of an apply, in one transaction with the canonical records locked: the
+ * target's copies are read; what the source and the target each changed since their snapshots is
+ * merged in (a read older than the snapshot is stale and merges nothing); each record's writes to
+ * the target are worked out and carried out at once; then the snapshots (as read, and as written),
+ * the conflict decisions and the canonical records are saved together.
  */
-export async function reconcileWithCanonical(
+/** What writing the target left to save: the target's snapshot (and link) per record written. */
+export interface CarriedOut {
+  synced: SyncedStateWrite[];
+}
+
+export async function reconcileWithCanonical<W extends CarriedOut>(
   deps: { canonical: CanonicalRecordsRepository; links: RecordLinksRepository; conflicts: ConflictsRepository },
-  input: ReconcileInput,
-): Promise<{ steps: ReconcileStep[]; conflicts: number }> {
+  input: ReconcileInput<W>,
+): Promise<{ steps: ReconcileStep[]; conflicts: number; written: W }> {
   const { tenantId, objectType, policies } = input;
   return deps.canonical.update(
     tenantId,
@@ -129,9 +142,12 @@ export async function reconcileWithCanonical(
           targetContributed,
         });
       }
+      const written = await input.carryOut(steps);
+      // In order: what the copies held when read, then what the target holds after our write.
       await deps.links.saveSyncedStates(snapshots, tx);
+      await deps.links.saveSyncedStates(written.synced, tx);
       await deps.conflicts.record(decisions, tx);
-      return { records, result: { steps, conflicts: decisions.length } };
+      return { records, result: { steps, conflicts: decisions.length, written } };
     },
   );
 }

@@ -13,23 +13,28 @@ import { HUBSPOT_OBJECTS, hubspotSpec, type HubSpotObjectPath } from './spec';
 const ASSOCIATION_READS_IN_FLIGHT = 4;
 
 /**
- * Current state of records by HubSpot id: batch read (100 per call), then each record's
+ * Current state of records by HubSpot id: batch read (100 per call), then each found record's
  * associations through v4, one call per reference slot (the sandbox has no v4 batch read; see
- * BEHAVIOR.md). Ids HubSpot does not find (207 OBJECT_NOT_FOUND) are simply absent.
+ * BEHAVIOR.md), then the properties once more. The engine writes right after reading a target,
+ * and HubSpot takes no version on a write, so the properties (what a person may be editing) must
+ * be the newest part of the read: read only before a hundred association calls, they left a
+ * window in which a person's edit got overwritten. Ids HubSpot does not find (207
+ * OBJECT_NOT_FOUND) are simply absent.
  */
 export async function readRecords(ctx: HubSpotContext, objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> {
   const path = HUBSPOT_OBJECTS[objectType].path;
   const properties = propertiesToRead(ctx.mapping, objectType);
   const ids = [...new Set(externalIds)];
   const records: ExternalRecord[] = [];
+  // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (POST /crm/v3/objects/{type}/batch/read; 207 lists missing ids)
+  const batchRead = async (chunk: readonly string[]) =>
+    (await ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.read(path, { inputs: chunk.map((id) => ({ id })), properties, propertiesWithHistory: [] }, false, options))).results;
   for (let start = 0; start < ids.length; start += hubspotSpec.paging.batchSize) {
-    const chunk = ids.slice(start, start + hubspotSpec.paging.batchSize);
-    // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (POST /crm/v3/objects/{type}/batch/read; 207 lists missing ids)
-    const response = await ctx.runner.run('standard', (options) =>
-      ctx.apis.objects.batchApi.read(path, { inputs: chunk.map((id) => ({ id })), properties, propertiesWithHistory: [] }, false, options),
-    );
-    const associations = await mapLimited(response.results, ASSOCIATION_READS_IN_FLIGHT, (object) => readAssociations(ctx, objectType, object.id));
-    response.results.forEach((object, index) => records.push(toExternalRecord(ctx.mapping, objectType, object, associations[index])));
+    const found = (await batchRead(ids.slice(start, start + hubspotSpec.paging.batchSize))).map((object) => object.id);
+    if (found.length === 0) continue;
+    const associations = await mapLimited(found, ASSOCIATION_READS_IN_FLIGHT, (id) => readAssociations(ctx, objectType, id));
+    const byId = new Map(found.map((id, index) => [id, associations[index]]));
+    for (const object of await batchRead(found)) records.push(toExternalRecord(ctx.mapping, objectType, object, byId.get(object.id)));
   }
   const order = new Map(ids.map((id, index) => [id, index]));
   return records.sort((a, b) => (order.get(a.externalId) ?? 0) - (order.get(b.externalId) ?? 0));
