@@ -35,6 +35,7 @@ function renderStatus(status: SyncStatus): string {
       ['last synced', status.lastSyncedAt ?? '-'],
       ['last polled', status.lastPolledAt ?? '-'],
       ['poll error', status.pollError ?? '-'],
+      ['store error', status.storeError ?? '-'],
       ['watermarks', watermarks || '-'],
       ['stats', `synced ${synced}, echoes ${echoes}, conflicts ${conflicts}, refused by policy ${refusedByPolicy}, duplicates dropped ${duplicatesDropped}, stale reads ${staleReads}, deletes applied ${deletesApplied}, deletes archived ${deletesArchived}`],
     ],

@@ -13,7 +13,10 @@ export interface ParkedRecord {
   sourceExternalId: string;
   targetConnectionId: string;
   reason: 'dependency' | 'failed';
-  /** What could not be done: write the record (default), or delete it in the target. */
+  /**
+   * What could not be done: write the record (default), or delete it in the target; parked against
+   * this connection itself, `delete` is a deletion notice whose confirming read failed.
+   */
   operation?: 'delete' | undefined;
   error: ConnectorErrorInfo;
   parkedAt: string;
@@ -73,6 +76,11 @@ export interface SyncStatus {
   /** When the last poll (changes and deletions of every object) finished. */
   lastPolledAt: string | null;
   pollError: string | null;
+  /**
+   * Why crm-sync's own database failed the last config load or deletion plan, while what failed
+   * is still to be done (the run goes on with the config it has; deletion notices wait in `pending`).
+   */
+  storeError: string | null;
 }
 
 const changeRefSchema = z.object({
@@ -159,6 +167,15 @@ export class ConnectionSyncState {
   pollError: string | null = null;
   lastPolledAt: string | null = null;
   lastSyncedAt: string | null;
+  /** The config could not be reloaded: the run keeps the one it has and reloads at every pass until it can. */
+  configStale = false;
+  /** See SyncStatus.storeError. */
+  storeError: string | null = null;
+  /**
+   * Deletion notices a read confirmed whose deletions could not be planned (the store failed):
+   * back in the queue at the next pass, read and planned again. Carried as pending.
+   */
+  private deferredDeletions: ChangeRef[] = [];
 
   constructor(
     readonly tenantId: string,
@@ -214,6 +231,26 @@ export class ConnectionSyncState {
       this.pending.add({ objectType: record.objectType, externalId: record.sourceExternalId, ...(record.operation === 'delete' ? { deleted: true } : {}) });
     }
     return chosen.length;
+  }
+
+  /** Deletion notices whose deletions the store could not plan: nothing dropped, nothing deleted until a later pass plans them. */
+  deferDeletions(refs: readonly ChangeRef[], storeError: string): void {
+    this.deferredDeletions.push(...refs);
+    this.storeError = storeError;
+  }
+
+  /**
+   * At the start of a pass: deferred deletion notices go back in the queue, so the pass reads them
+   * again (a record restored meanwhile stays) and plans what is still gone.
+   */
+  requeueDeferredDeletions(): void {
+    for (const ref of this.deferredDeletions) this.pending.add(ref);
+    this.deferredDeletions = [];
+  }
+
+  /** At the end of a pass: the store's error is over once nothing it failed is left to do. */
+  settleStoreError(): void {
+    if (!this.configStale && this.deferredDeletions.length === 0) this.storeError = null;
   }
 
   /** The pending hold of an object, if any: later deletions of it join the hold instead of slipping past. */
@@ -272,7 +309,7 @@ export class ConnectionSyncState {
     if (this.needsReauth) return 'needs-reauth';
     if (this.paused) return 'paused';
     if (this.heldDeletions.size > 0) return 'awaiting-approval';
-    return this.parked.size > 0 || this.pollError ? 'degraded' : 'running';
+    return this.parked.size > 0 || this.pollError || this.storeError ? 'degraded' : 'running';
   }
 
   status(): SyncStatus {
@@ -282,13 +319,14 @@ export class ConnectionSyncState {
       state: this.syncState,
       pausedReason: this.paused?.reason ?? null,
       watermarks: { ...this.watermarks },
-      pending: this.pending.size,
+      pending: this.pending.size + this.deferredDeletions.length,
       parked: this.parked.size,
       heldDeletions: this.heldDeletions.size,
       stats: { ...this.stats },
       lastSyncedAt: this.lastSyncedAt,
       lastPolledAt: this.lastPolledAt,
       pollError: this.pollError,
+      storeError: this.storeError,
     };
   }
 
@@ -296,7 +334,7 @@ export class ConnectionSyncState {
     return {
       watermarks: { ...this.watermarks },
       seenEventIds: this.seen.toJSON(),
-      pending: this.pending.toJSON(),
+      pending: [...this.pending.toJSON(), ...this.deferredDeletions],
       parked: [...this.parked.values()],
       stats: { ...this.stats },
       paused: this.paused,

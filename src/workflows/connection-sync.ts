@@ -1,6 +1,5 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { storeCall } from './activity-options';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
+import { loadFirstConfig, reloadConfig } from './connection-sync/config';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
@@ -8,13 +7,12 @@ import { pollChanges } from './connection-sync/polling';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 
-const store = proxyActivities<Activities>(storeCall);
-
 /**
  * One tenant-CRM connection, for as long as it exists (workflow id `sync:<tenant>:<connection>`).
  * Change notices arrive as signals from the webhook shim; a timer polls as the safety net; each
  * batch is read once from this CRM and applied to every other CRM of the tenant in parallel, each
- * target failing on its own. What cannot be written is parked, visible and retryable.
+ * target failing on its own. What cannot be written is parked, visible and retryable. A failure of
+ * crm-sync's own database never ends the run (that would lose its state): see fromStore.
  */
 export async function connectionSync(rawInput: unknown): Promise<void> {
   const parsed = connectionSyncInputSchema.safeParse(rawInput);
@@ -25,7 +23,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   const state = new ConnectionSyncState(tenantId, connectionId, carried);
   setConnectionSyncHandlers(state);
 
-  let config = await store.loadSyncConfig({ connectionId });
+  let config = await loadFirstConfig(state);
   state.provider = config.provider;
   publishSearchAttributes(state, config);
   let nextPollAt = Date.now();
@@ -35,10 +33,11 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       () => state.configChanged || (!state.paused && !state.needsReauth && (state.pending.size > 0 || state.approvedDeletions.length > 0)),
       Math.max(1, nextPollAt - Date.now()),
     );
-    if (state.configChanged) {
+    if (state.configChanged || state.configStale) {
       state.configChanged = false;
-      config = await store.loadSyncConfig({ connectionId });
+      config = await reloadConfig(state, config);
     }
+    state.requeueDeferredDeletions();
     if (state.paused || state.needsReauth) {
       publishSearchAttributes(state, config);
       await condition(() => (!state.paused && !state.needsReauth) || state.configChanged);
@@ -63,6 +62,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         await applyNoticedChanges(state, config);
       }
     }
+    state.settleStoreError();
     publishSearchAttributes(state, config);
 
     const info = workflowInfo();

@@ -7,7 +7,7 @@ import { massDeleteVerdict } from '../../model/sync';
 import { DEFAULT_DELETE_POLICY, syncSettingsSchema, type DeletePolicy } from '../../model/sync-settings';
 import { crmWrite, storeCall } from '../activity-options';
 import type { ConnectionSyncState } from '../connection-sync-state';
-import { failureInfo } from './failures';
+import { failureInfo, fromStore } from './failures';
 import { publishSearchAttributes } from './search-attributes';
 
 const store = proxyActivities<Activities>(storeCall);
@@ -31,28 +31,33 @@ export function deletePolicyOf(config: SyncConfig, objectType: ObjectType): Dele
 /**
  * Records gone from this CRM: those that were synced are applied to the peers by the object's
  * policy, unless the mass-delete guard holds them for an operator. While a hold is pending, later
- * deletions of the same object join it rather than slip past.
+ * deletions of the same object join it rather than slip past. Returns the store's error when the
+ * deletions could not be planned: then nothing was decided, and the caller keeps the ids to plan
+ * them again at a later pass.
  */
-export async function handleDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, externalIds: string[]): Promise<void> {
-  if (externalIds.length === 0 || config.peers.length === 0 || deletePolicyOf(config, objectType) === 'ignore') return;
-  const plan = await store.planDeletions({ connectionId: state.connectionId, objectType, externalIds });
+export async function handleDeletions(state: ConnectionSyncState, config: SyncConfig, objectType: ObjectType, externalIds: string[]): Promise<string | undefined> {
+  if (externalIds.length === 0 || config.peers.length === 0 || deletePolicyOf(config, objectType) === 'ignore') return undefined;
+  const planned = await fromStore(() => store.planDeletions({ connectionId: state.connectionId, objectType, externalIds }));
+  if (!planned.ok) return planned.error;
+  const plan = planned.value;
   // Decided by an operator meanwhile (the update may land while this activity runs): not again.
   const decided = new Set(state.approvedDeletions.flatMap((held) => (held.objectType === objectType ? held.externalIds : [])));
   const toDecide = plan.externalIds.filter((externalId) => !decided.has(externalId));
-  if (toDecide.length === 0) return;
+  if (toDecide.length === 0) return undefined;
   const now = Date.now();
   const guard = config.settings.massDeleteGuard ?? massDeleteGuardDefaults;
   if (state.heldFor(objectType)) {
     state.holdDeletions(objectType, toDecide, '', new Date(now).toISOString());
-    return;
+    return undefined;
   }
   const verdict = massDeleteVerdict({ deletions: toDecide.length, recentlyApplied: state.recentlyAppliedDeletions(objectType, now, guard.windowMs), syncedRecords: plan.syncedRecords }, guard);
   if (verdict.hold) {
     state.holdDeletions(objectType, toDecide, verdict.reason, new Date(now).toISOString());
     publishSearchAttributes(state, config);
-    return;
+    return undefined;
   }
   await applyDeletions(state, config, objectType, toDecide, deletePolicyOf(config, objectType), { countTowardsGuard: true });
+  return undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { SyncConfig } from '../../activities/sync-activities';
 import type { ConnectorErrorInfo } from '../../connectors/errors';
 import type { ConnectionSyncState } from '../connection-sync-state';
@@ -14,6 +14,28 @@ export async function readFromSource<T>(state: ConnectionSyncState, call: () => 
     if (failureType(error) !== 'auth') throw error;
     state.needsReauth = true;
     return undefined;
+  }
+}
+
+/** Marks runs that outlive a failed call to crm-sync's own database (fromStore) instead of failing on it. */
+const STORE_OUTAGE_PATCH = 'store-outage';
+
+export type StoreAnswer<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Calls crm-sync's own database (a store activity). One that still fails after its retries
+ * (PostgreSQL unreachable for longer than they last) must not fail the run: the supervisor would
+ * restart it empty, and the parked records, held deletions and watermarks only its state holds
+ * would be gone. The caller gets the error instead, keeps what it had and tries again at a later
+ * pass. `patched`: a run that failed this way before the patch replays as it ran.
+ */
+export async function fromStore<T>(call: () => Promise<T>): Promise<StoreAnswer<T>> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (error) {
+    // Only the activity's own failure: a bug here or a cancellation still ends the task or run.
+    if (!(error instanceof ActivityFailure) || isCancellation(error) || !patched(STORE_OUTAGE_PATCH)) throw error;
+    return { ok: false, error: error.cause?.message ?? error.message };
   }
 }
 

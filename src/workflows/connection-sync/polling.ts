@@ -66,7 +66,12 @@ async function pollDeletions(state: ConnectionSyncState, config: SyncConfig, obj
     deleted.push(...last.externalIds);
     cursor = last.nextCursor;
   } while (cursor);
-  await handleDeletions(state, config, objectType, deleted);
+  const notPlanned = await handleDeletions(state, config, objectType, deleted);
+  if (notPlanned !== undefined) {
+    // Watermark and feed token stay: the next poll reads these deletions again and plans them.
+    errors.push(`${objectType} deletions not planned: ${notPlanned}`);
+    return true;
+  }
   state.deletionWatermarks[objectType] = last.highWatermark;
   if (last.resumeCursor) state.deletionCursors[objectType] = last.resumeCursor;
   else delete state.deletionCursors[objectType];
