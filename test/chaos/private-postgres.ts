@@ -18,6 +18,10 @@ export interface PrivatePostgres {
   url: string;
   /** `pg_ctl restart -m fast`: every session is ended, the server is back when this resolves. */
   restart(): Promise<void>;
+  /** `pg_ctl stop -m fast`: every session is ended, and connecting is refused until `up()`. */
+  down(): Promise<void>;
+  /** Starts the stopped server again; it accepts connections when this resolves. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +52,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   return {
     url,
     restart: async () => void (await ctl('restart', ['-m', 'fast'])),
+    down: async () => void (await asServerUser('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60'])),
+    up: async () => void (await ctl('start')),
     async stop() {
       await asServerUser('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

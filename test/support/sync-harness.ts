@@ -47,8 +47,11 @@ export interface SyncHarnessOptions {
   providerConnectorOptions?: {
     salesforce?: Pick<SalesforceConnectorOptions, 'bulk'>;
   };
-  /** Worker tuning, e.g. a short heartbeat throttle so the server sees every checkpoint of a fast activity. */
-  workerOptions?: Pick<WorkerOptions, 'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval'>;
+  /**
+   * Worker tuning, e.g. a short heartbeat throttle so the server sees every checkpoint of a fast
+   * activity, or activity interceptors that stand in for a failure's circumstances.
+   */
+  workerOptions?: Pick<WorkerOptions, 'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval' | 'interceptors'>;
   /**
    * Start the webhook shim on 127.0.0.1 port 0, signalling this harness's task queue, and point
    * every sandbox's webhooks at `<shim>/webhooks/<provider>/<connection>`.

@@ -12,7 +12,8 @@ const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hi
  * Recorded histories of the product's own workflows (src/workflows/index.ts, the bundle the worker
  * runs) replayed against the current code: a non-deterministic change to a workflow fails here
  * instead of breaking executions already running in production. Record with
- * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts test/e2e/sync-engine.test.ts test/e2e/deletions.test.ts` (see histories/README.md).
+ * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts test/e2e/sync-engine.test.ts test/e2e/deletions.test.ts test/e2e/store-outage.test.ts`
+ * (see histories/README.md).
  */
 describe('recorded histories of the product workflows replay cleanly', () => {
   it('replays every history under histories/product against src/workflows', async () => {
@@ -40,6 +41,19 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     expect(types('connection-sync-deletions')).toEqual(
       expect.arrayContaining([EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, EventType.EVENT_TYPE_MARKER_RECORDED]),
     );
+    // crm-sync's database failing for good: a run from before the `store-outage` patch failed on
+    // it (and must replay as it ran); runs after it go on, having recorded the patch's marker.
+    const patches = (name: string) =>
+      (histories.find((h) => h.workflowId === name)?.history.events ?? []).flatMap((event) =>
+        event.markerRecordedEventAttributes ? [(JSON.parse(Buffer.from(event.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString()) as { id: string }).id] : [],
+      );
+    expect(types('connection-sync-store-outage-before-patch')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED);
+    expect(patches('connection-sync-store-outage-before-patch')).not.toContain('store-outage');
+    for (const name of ['connection-sync-store-outage-poll', 'connection-sync-store-outage-notice', 'connection-sync-store-outage-first-load']) {
+      expect(types(name)).toContain(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED);
+      expect(types(name)).not.toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED);
+      expect(patches(name)).toContain('store-outage');
+    }
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
