@@ -141,12 +141,14 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       // that found them may be seconds old once the matching lock was free). A vendor that
       // refuses a write over a newer version (Dataverse) sends the records someone edited
       // meanwhile round again: read, merged (that edit included) and written anew.
-      let conflicts = 0;
-      const contributed: string[] = [];
       const references = await translateAll(deps.links, objectType, active, sourceConnectionId, targetConnectionId);
       const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } };
-      for (let round = 1; active.length > 0; round += 1) {
-        const plan = await reconcileWithCanonical(deps, {
+      const applied = await inVersionRounds(active.map((record) => record.canonicalId), async (canonicalIds, round) => {
+        if (round > 1) {
+          active = active.filter((record) => canonicalIds.includes(record.canonicalId));
+          states = byPair(await deps.links.loadSyncedStates(canonicalIds));
+        }
+        return reconcileWithCanonical(deps, {
           tenantId: input.tenantId,
           objectType,
           policies: input.policies,
@@ -162,16 +164,8 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
           })),
           carryOut: (steps) => carryOut(context, steps, write, matching.matched, references),
         });
-        const { written } = plan;
-        conflicts += plan.conflicts;
-        contributed.push(...written.contributed);
-        const again = new Set(round < MAX_VERSION_ROUNDS ? written.versionChanged : []);
-        outcomes.push(...written.outcomes.filter((outcome) => !again.has(outcome.canonicalId)));
-        if (again.size === 0) break;
-        active = active.filter((record) => again.has(record.canonicalId));
-        states = byPair(await deps.links.loadSyncedStates(active.map((record) => record.canonicalId)));
-      }
-      return { outcomes: await withoutDeletedMeanwhile(deps, input, outcomes), conflicts, contributed };
+      });
+      return { ...applied, outcomes: await withoutDeletedMeanwhile(deps, input, [...outcomes, ...applied.outcomes]) };
     },
   );
 }
@@ -191,11 +185,9 @@ export async function pushCanonical(
   return deps.canonical.withRecordLocks(
     { write: input.canonicalIds.map((canonicalId) => ({ canonicalId, connectionId: targetConnectionId })) },
     async () => {
-      const result: Required<ApplyToTargetResult> = { outcomes: [], conflicts: 0, contributed: [] };
-      let canonicalIds = input.canonicalIds;
-      for (let round = 1; canonicalIds.length > 0; round += 1) {
+      return inVersionRounds(input.canonicalIds, async (canonicalIds) => {
         const states = (await deps.links.loadSyncedStates(canonicalIds)).filter((state) => state.link.connectionId === targetConnectionId && !state.link.archivedAt);
-        const plan = await reconcileWithCanonical(deps, {
+        return reconcileWithCanonical(deps, {
           tenantId: input.tenantId,
           objectType,
           policies: input.policies,
@@ -207,16 +199,31 @@ export async function pushCanonical(
           records: states.map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, mustWrite: false })),
           carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } }, steps, options.write ?? liveWrite, new Map(), new Map()),
         });
-        const { written } = plan;
-        const again = new Set(round < MAX_VERSION_ROUNDS ? written.versionChanged : []);
-        result.outcomes.push(...written.outcomes.filter((outcome) => !again.has(outcome.canonicalId)));
-        result.conflicts += plan.conflicts;
-        result.contributed.push(...written.contributed);
-        canonicalIds = [...again];
-      }
-      return result;
+      });
     },
   );
+}
+
+/**
+ * Runs a canonical step over the records, then again over those whose versioned write the vendor
+ * refused (someone edited them meanwhile: read, merged with that edit and written anew), up to
+ * MAX_VERSION_ROUNDS in all; what is still refused then stays parked.
+ */
+async function inVersionRounds(
+  canonicalIds: readonly string[],
+  round: (canonicalIds: string[], round: number) => Promise<{ conflicts: number; written: { outcomes: RecordOutcome[]; contributed: string[]; versionChanged: string[] } }>,
+): Promise<Required<ApplyToTargetResult>> {
+  const result: Required<ApplyToTargetResult> = { outcomes: [], conflicts: 0, contributed: [] };
+  let pending = [...canonicalIds];
+  for (let attempt = 1; pending.length > 0; attempt += 1) {
+    const { conflicts, written } = await round(pending, attempt);
+    const again = new Set(attempt < MAX_VERSION_ROUNDS ? written.versionChanged : []);
+    result.outcomes.push(...written.outcomes.filter((outcome) => !again.has(outcome.canonicalId)));
+    result.conflicts += conflicts;
+    result.contributed.push(...written.contributed);
+    pending = [...again];
+  }
+  return result;
 }
 
 async function readCopies(target: CrmConnector, objectType: ObjectType, externalIds: readonly string[]): Promise<Map<string, ExternalRecord>> {

@@ -55,10 +55,11 @@ export class CanonicalRecordsRepository {
   }
 
   /**
-   * Loads canonical records for update in one short transaction (each id's lock taken in one
-   * order, missing records start empty), hands them to `change`, and saves those it changed with
+   * Loads canonical records for update in one transaction (each id's lock taken in one order,
+   * missing records start empty), hands them to `change`, and saves those it changed with
    * whatever else it wrote through `tx` (snapshots, conflict decisions): all of it lands, or none.
-   * `change` may call a vendor (the target's read): the transaction runs on a pool of its own.
+   * `change` may call a vendor (the target's read and write), so the transaction lasts as long as
+   * those calls and runs on a pool of its own.
    */
   async update<T>(
     tenantId: string,

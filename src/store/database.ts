@@ -22,8 +22,8 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
 }
 
 /**
- * What every pool of crm-sync's needs, the main one and the record-lock pool alike (they share
- * the database and its failure modes).
+ * What every pool of crm-sync's needs, the main one and the canonical repository's own (record
+ * locks, canonical updates) alike: they share the database and its failure modes.
  */
 export function prepareSessions(pool: pg.Pool): void {
   // A server restart or failover ends idle connections (57P01 admin_shutdown). pg drops such a

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToTarget, type LinkedRecord } from '../../src/activities/apply-to-target';
-import { createStoredConnectionRegistry } from '../../src/connectors/stored-connections';
 import { objectConflictPoliciesSchema } from '../../src/model/sync';
-import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
-import { ConflictsRepository } from '../../src/store/conflicts-repository';
-import { RecordLinksRepository } from '../../src/store/record-links-repository';
+import { applyDependencies } from '../support/apply-dependencies';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /**
@@ -22,9 +19,8 @@ describe('a stale source read', () => {
   it('is not applied: the value the other direction just wrote is not replaced by the old one', async () => {
     const sf = h.salesforce!;
     const hs = h.hubspot!;
-    const links = new RecordLinksRepository(h.db.pool);
-    const connectors = createStoredConnectionRegistry({ connections: h.connectionsRepository, pool: h.db.pool, defaults: { rateLimits: false } });
-    const deps = { connectors, links, canonical: new CanonicalRecordsRepository(h.db.pool), conflicts: new ConflictsRepository(h.db.pool), connections: h.connectionsRepository };
+    const deps = applyDependencies(h);
+    const { connectors, links } = deps;
     const policies = objectConflictPoliciesSchema.parse({});
     const salesforce = await connectors.forConnection(sf.id);
     const hubspot = await connectors.forConnection(hs.id);

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToTarget, type LinkedRecord, type TargetWrite } from '../../src/activities/apply-to-target';
-import { createStoredConnectionRegistry } from '../../src/connectors/stored-connections';
 import { objectConflictPoliciesSchema } from '../../src/model/sync';
-import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
-import { ConflictsRepository } from '../../src/store/conflicts-repository';
-import { RecordLinksRepository } from '../../src/store/record-links-repository';
+import { applyDependencies } from '../support/apply-dependencies';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /**
@@ -27,10 +24,8 @@ describe("a person's Dataverse edit made between our read and our write", () => 
   it('is not overwritten: the write is refused, and the record read again keeps the later edit', async () => {
     const sf = h.salesforce!;
     const dyn = h.dynamics!;
-    const links = new RecordLinksRepository(h.db.pool);
-    const connectors = createStoredConnectionRegistry({ connections: h.connectionsRepository, pool: h.db.pool, defaults: { rateLimits: false } });
-    const conflicts = new ConflictsRepository(h.db.pool);
-    const deps = { connectors, links, canonical: new CanonicalRecordsRepository(h.db.pool), conflicts, connections: h.connectionsRepository };
+    const deps = applyDependencies(h);
+    const { connectors, links, conflicts } = deps;
     const policies = objectConflictPoliciesSchema.parse({});
     const salesforce = await connectors.forConnection(sf.id);
     const readLinked = async (id: string): Promise<LinkedRecord[]> => {
