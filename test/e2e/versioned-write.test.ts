@@ -13,28 +13,34 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
  * Dataverse's clock runs 5 s ahead once the person edits, so their edit is later by its own
  * whole-second stamp whatever the wall clock does.
  */
-describe("a person's Dataverse edit made between our read and our write", () => {
+describe("a person's edit made between our read and our write", () => {
   let h: SyncHarness;
   let skewMs = 0;
+  let salesforceSkewMs = 0;
   beforeAll(async () => {
-    h = await startSyncHarness({ crms: ['salesforce', 'dynamics'], dynamics: { now: () => Date.now() + skewMs } });
+    h = await startSyncHarness({ crms: ['salesforce', 'dynamics'], dynamics: { now: () => Date.now() + skewMs }, salesforce: { now: () => Date.now() + salesforceSkewMs } });
   });
   afterAll(async () => h?.stop());
 
-  it('is not overwritten: the write is refused, and the record read again keeps the later edit', async () => {
-    const sf = h.salesforce!;
-    const dyn = h.dynamics!;
+  /** Reading a record of `sourceId` as the poll would (linked), and applying it to `targetId` directly. */
+  const syncPath = async (sourceId: string, targetId: string) => {
     const deps = applyDependencies(h);
-    const { connectors, links, conflicts } = deps;
     const policies = objectConflictPoliciesSchema.parse({});
-    const salesforce = await connectors.forConnection(sf.id);
+    const source = await deps.connectors.forConnection(sourceId);
     const readLinked = async (id: string): Promise<LinkedRecord[]> => {
-      const records = await salesforce.readRecords('contact', [id]);
-      const ids = await links.ensureLinks(h.tenantId, sf.id, 'contact', records.map((r) => ({ externalId: r.externalId, proposedCanonicalId: crypto.randomUUID() })));
+      const records = await source.readRecords('contact', [id]);
+      const ids = await deps.links.ensureLinks(h.tenantId, sourceId, 'contact', records.map((r) => ({ externalId: r.externalId, proposedCanonicalId: crypto.randomUUID() })));
       return records.map((record) => ({ ...record, canonicalId: ids.get(record.externalId)! }));
     };
     const apply = (records: LinkedRecord[], write?: TargetWrite) =>
-      applyToTarget(deps, { tenantId: h.tenantId, objectType: 'contact', sourceConnectionId: sf.id, targetConnectionId: dyn.id, records, policies }, { write });
+      applyToTarget(deps, { tenantId: h.tenantId, objectType: 'contact', sourceConnectionId: sourceId, targetConnectionId: targetId, records, policies }, { write });
+    return { readLinked, apply, conflicts: deps.conflicts };
+  };
+
+  it('in Dataverse is not overwritten: the write is refused, and the record read again keeps the later edit', async () => {
+    const sf = h.salesforce!;
+    const dyn = h.dynamics!;
+    const { readLinked, apply, conflicts } = await syncPath(sf.id, dyn.id);
 
     // Synced once: both CRMs hold the title "Engineer".
     const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Ada', LastName: 'Versioned', Email: 'versioned@race.example', Title: 'Engineer' }).Id);
@@ -66,5 +72,46 @@ describe("a person's Dataverse edit made between our read and our write", () => 
     expect(result.contributed).toEqual([canonicalId]);
     const decisions = await conflicts.listForRecord(h.tenantId, canonicalId!);
     expect(decisions.filter((decision) => decision.field === 'title')).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: dyn.id, decidedValue: 'Chief' })]);
+  });
+
+  /**
+   * Salesforce refuses an update of a record modified since the HTTP date given in
+   * `If-Unmodified-Since` (whole seconds), sent per record through the Composite resource. The
+   * person's edit lands in a later second than the record's last save (Salesforce's clock runs
+   * 10 s ahead once they edit): the write is refused and the edit survives. With collections (no
+   * condition) the test fails: the person's title is overwritten.
+   */
+  it('in Salesforce is not overwritten either: refused by If-Unmodified-Since, read again, the later edit kept', async () => {
+    const sf = h.salesforce!;
+    const dyn = h.dynamics!;
+    const { readLinked, apply, conflicts } = await syncPath(dyn.id, sf.id);
+
+    // Synced once: both CRMs hold the title "Buyer".
+    const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: 'Grace', lastname: 'Conditional', emailaddress1: 'conditional@race.example', jobtitle: 'Buyer' }).contactid);
+    expect((await apply(await readLinked(dynamicsId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    const salesforceId = String(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === 'conditional@race.example')?.Id);
+
+    // Someone makes the title "Head of Buying" in Dynamics; we read it and go to write it to Salesforce...
+    dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Head of Buying' });
+    const changed = await readLinked(dynamicsId);
+    const [canonicalId] = changed.map((record) => record.canonicalId);
+    // ...and just before our write lands, someone else makes it "Procurement Lead" in Salesforce.
+    let writes = 0;
+    const personEditsFirst: TargetWrite = async (target, objectType, inputs) => {
+      writes += 1;
+      if (writes === 1) {
+        salesforceSkewMs = skewMs + 10_000;
+        sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: 'Procurement Lead' });
+      }
+      return target.upsertRecords(objectType, inputs);
+    };
+    const result = await apply(changed, personEditsFirst);
+
+    expect(sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title).toBe('Procurement Lead');
+    expect(writes).toBe(1);
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['echo']);
+    expect(result.contributed).toEqual([canonicalId]);
+    const decisions = await conflicts.listForRecord(h.tenantId, canonicalId!);
+    expect(decisions.filter((decision) => decision.field === 'title')).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: sf.id, decidedValue: 'Procurement Lead' })]);
   });
 });

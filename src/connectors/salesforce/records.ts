@@ -3,7 +3,7 @@ import type { CompiledMapping } from '../../model/mapping';
 import type { DeleteOutcome, ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { canonicalFieldErrors, failed, prepareInputs, type Prepared } from './outcomes';
-import { fromSalesforce, nativeObjectName, selectFields, soqlString, type SalesforceRecord } from './record-mapper';
+import { fromSalesforce, nativeObjectName, selectFields, soqlString, toIsoInstant, type SalesforceRecord } from './record-mapper';
 import { recordError } from './errors';
 import type { SalesforceSession } from './session';
 import { salesforceSpec, SYNC_ID_FIELD } from './spec';
@@ -22,16 +22,19 @@ export async function readRecords(session: SalesforceSession, mapping: CompiledM
     const soql = `SELECT ${fields} FROM ${objectName} WHERE Id IN (${ids.map(soqlString).join(', ')})`;
     // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm
     const result = await session.call(async (conn) => await conn.query<SalesforceRecord>(soql, { autoFetch: false }));
-    records.push(...result.records.map((row) => fromSalesforce(mapping, objectType, row)));
+    // The modstamp read is the version a later write may be conditional on (upsertViaCollections).
+    records.push(...result.records.map((row) => ({ ...fromSalesforce(mapping, objectType, row), version: String(row.SystemModstamp) })));
   }
   return records;
 }
+
+type VendorError = { statusCode?: string; errorCode?: string; message?: string; fields?: string[] };
 
 interface VendorSaveResult {
   id?: string;
   success: boolean;
   created?: boolean;
-  errors?: { statusCode?: string; errorCode?: string; message?: string; fields?: string[] }[];
+  errors?: VendorError[];
 }
 
 /**
@@ -42,7 +45,8 @@ interface VendorSaveResult {
 export async function upsertViaCollections(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> {
   const objectName = nativeObjectName(mapping, objectType);
   const { prepared, outcomes } = prepareInputs(mapping, objectType, inputs);
-  const byId = prepared.filter((item) => item.input.externalId);
+  const byId = prepared.filter((item) => item.input.externalId && item.input.ifVersion === undefined);
+  const byIdIfUnmodified = prepared.filter((item) => item.input.externalId && item.input.ifVersion !== undefined);
   const bySyncId = prepared.filter((item) => !item.input.externalId);
   const settle = (batch: Prepared[], results: readonly VendorSaveResult[], isUpdate: boolean): void => {
     batch.forEach((item, position) => {
@@ -66,8 +70,42 @@ export async function upsertViaCollections(session: SalesforceSession, mapping: 
     const results = await session.call((conn) => conn.sobject(objectName).update(records, { allOrNone: false }));
     settle(batch, results, true);
   }
+  for (const batch of chunks(byIdIfUnmodified, salesforceSpec.batch.compositeSize)) {
+    for (const [position, result] of (await updateIfUnmodified(session, objectName, batch)).entries()) {
+      const item = batch[position] as Prepared;
+      if (result.httpStatusCode === 204 || result.httpStatusCode === 200) outcomes[item.index] = { syncId: item.input.syncId, status: 'updated', externalId: item.input.externalId as string };
+      else if (result.httpStatusCode === 412) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+      else outcomes[item.index] = failed(item.input, canonicalFieldErrors(mapping, objectType, recordError(Array.isArray(result.body) ? (result.body as VendorError[]) : [{ statusCode: 'UNKNOWN_EXCEPTION', message: `HTTP ${result.httpStatusCode}` }])));
+    }
+  }
   await stampModifiedAt(session, objectName, outcomes);
   return outcomes.map((outcome, index) => outcome ?? failed(inputs[index] as UpsertInput, recordError([{ statusCode: 'UNKNOWN_EXCEPTION', message: 'no result' }])));
+}
+
+interface CompositeSubrequestResult {
+  body: unknown;
+  httpStatusCode: number;
+  referenceId: string;
+}
+
+/**
+ * Updates by Id only where the record was not modified since it was read (`If-Unmodified-Since`
+ * with the modstamp read, per sObject Rows subrequest of the Composite resource [S45][S46]): a
+ * person's edit landing between our read and our write is refused (412), not overwritten. The
+ * header holds whole seconds, so an edit in the same second as the record's previous save still
+ * passes (docs/architecture.md, "The window between read and write"). One call per 25 records.
+ */
+async function updateIfUnmodified(session: SalesforceSession, objectName: string, batch: readonly Prepared[]): Promise<CompositeSubrequestResult[]> {
+  const compositeRequest = batch.map((item, position) => ({
+    method: 'PATCH',
+    url: `/services/data/v${salesforceSpec.apiVersion}/sobjects/${objectName}/${item.input.externalId as string}`,
+    referenceId: `r${position}`,
+    body: item.body,
+    httpHeaders: { 'If-Unmodified-Since': new Date(toIsoInstant(item.input.ifVersion as string)).toUTCString() },
+  }));
+  // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm
+  const answer = await session.call((conn) => conn.requestPost<{ compositeResponse: CompositeSubrequestResult[] }>('/composite', { allOrNone: false, compositeRequest }));
+  return batch.map((_, position) => answer.compositeResponse.find((result) => result.referenceId === `r${position}`) ?? { body: [{ errorCode: 'UNKNOWN_EXCEPTION', message: 'no subrequest result' }], httpStatusCode: 500, referenceId: `r${position}` });
 }
 
 /**

@@ -18,6 +18,8 @@ export const salesforceSpec = {
   batch: {
     /** sObject Collections take at most 200 records per call [S16]. */
     collectionSize: 200,
+    /** The Composite resource takes at most 25 subrequests per call [S46]. */
+    compositeSize: 25,
     /** Records per readRecords SOQL (`Id IN (...)` stays well under the 100,000-character SOQL limit). */
     readSize: 200,
     /** Above this many records, upserts go through Bulk API 2.0 instead of collections (architecture §2). */

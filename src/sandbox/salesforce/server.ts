@@ -9,6 +9,7 @@ import { registerTokenRoute, TOKEN_PATH, TokenStore } from './auth';
 import { registerIngestRoutes } from './bulk2-ingest';
 import { registerBulkQueryRoutes } from './bulk2-query';
 import { registerCompositeRoutes } from './composite';
+import { registerCompositeRequestRoute } from './composite-request';
 import { MAX_VERSION, MIN_VERSION, parseVersion, type SalesforceContext } from './context';
 import { SalesforceApiError, sessionExpired } from './errors';
 import { IdGenerator } from './ids';
@@ -42,7 +43,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     username: options.username ?? 'integration@crm-sync.sandbox',
     password: options.password ?? 'sandbox-password',
   };
-  const clock = new ModstampClock();
+  const clock = new ModstampClock(options.now);
   const tokens = new TokenStore({ client, lifetimeMs: options.tokenLifetimeMs ?? 2 * 60 * 60 * 1000, organizationId, userId: apiUserId });
   const limits = new DailyRequestLimit(options.dailyApiRequests ?? 100_000);
   let instanceUrl = '';
@@ -65,6 +66,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   registerSObjectRoutes(app, context);
   registerReplicationRoutes(app, context);
   registerCompositeRoutes(app, context);
+  registerCompositeRequestRoute(app, context);
   registerQueryRoutes(app, context);
   const processingDelayMs = options.bulk?.processingDelayMs ?? 20;
   registerIngestRoutes(app, context, ids, { processingDelayMs });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { checkUnmodifiedSince } from './conditional';
 import { apiOrigin, majorVersion, pathType, requestVersion, type SalesforceContext } from './context';
 import { SalesforceApiError } from './errors';
 import { toId18 } from './ids';
@@ -65,8 +66,12 @@ export function registerSObjectRoutes(app: FastifyInstance, context: SalesforceC
 
   app.patch<{ Params: { type: string; id: string }; Body: Body }>(`${BASE}/:type/:id`, async (request, reply) => {
     const type = pathType(request.params.type);
+    const id = toId18(request.params.id);
     const batch = new ChangeBatch(apiOrigin(context, request));
-    write(batch, () => store.update(type, toId18(request.params.id), request.body ?? {}, batch));
+    write(batch, () => {
+      checkUnmodifiedSince(request.headers['if-unmodified-since'], store.live(type, id));
+      return store.update(type, id, request.body ?? {}, batch);
+    });
     return reply.code(204).send();
   });
 

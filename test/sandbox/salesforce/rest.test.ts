@@ -179,3 +179,62 @@ describe('updated, deleted and versions', () => {
     expect(await unknown.json()).toEqual([{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
   });
 });
+
+describe('conditional requests and the Composite resource', () => {
+  const contact = async (): Promise<{ id: string; modstamp: string }> => {
+    const id = String((await conn.sobject('Contact').create({ LastName: 'Conditional' })).id);
+    const row = await conn.sobject('Contact').retrieve(id);
+    return { id, modstamp: String(row.SystemModstamp) };
+  };
+  const httpDate = (sfDateTime: string, plusMs = 0): string => new Date(Date.parse(sfDateTime.replace('+0000', 'Z')) + plusMs).toUTCString();
+
+  it('updates a row not modified since the HTTP date given, to the second, and refuses one modified later (412)', async () => {
+    const { id, modstamp } = await contact();
+    // Same second as the last save: the date holds whole seconds, so it passes.
+    expect((await raw(`/sobjects/Contact/${id}`, { method: 'PATCH', headers: { 'If-Unmodified-Since': httpDate(modstamp) }, body: JSON.stringify({ Title: 'First' }) })).status).toBe(204);
+    // A second before the last save: refused, nothing written.
+    const refused = await raw(`/sobjects/Contact/${id}`, { method: 'PATCH', headers: { 'If-Unmodified-Since': httpDate(modstamp, -1_000) }, body: JSON.stringify({ Title: 'Second' }) });
+    expect(refused.status).toBe(412);
+    expect(JSON.stringify(refused.body)).toContain('modified since');
+    expect(sandbox.admin.getRecord('Contact', id)?.Title).toBe('First');
+    const malformed = await raw(`/sobjects/Contact/${id}`, { method: 'PATCH', headers: { 'If-Unmodified-Since': modstamp }, body: JSON.stringify({ Title: 'Third' }) });
+    expect(malformed.status).toBe(400);
+    expect(sandbox.admin.getRecord('Contact', id)?.Title).toBe('First');
+  });
+
+  it('runs up to 25 subrequests in one call, each with its own status and headers, counted as one request', async () => {
+    const [a, b] = [await contact(), await contact()];
+    const before = sandbox.admin.stats().dailyRequests.used;
+    const answer = await conn.requestPost<{ compositeResponse: { httpStatusCode: number; referenceId: string; body: unknown }[] }>('/composite', {
+      allOrNone: false,
+      compositeRequest: [
+        { method: 'PATCH', url: `/services/data/v62.0/sobjects/Contact/${a.id}`, referenceId: 'fresh', body: { Title: 'Fresh' }, httpHeaders: { 'If-Unmodified-Since': httpDate(a.modstamp) } },
+        { method: 'PATCH', url: `/services/data/v62.0/sobjects/Contact/${b.id}`, referenceId: 'stale', body: { Title: 'Stale' }, httpHeaders: { 'If-Unmodified-Since': httpDate(b.modstamp, -1_000) } },
+        { method: 'GET', url: `/services/data/v62.0/sobjects/Contact/${a.id}`, referenceId: 'read' },
+        { method: 'PATCH', url: `/services/data/v62.0/sobjects/Contact/003000000000000AAA`, referenceId: 'gone', body: { Title: 'x' } },
+      ],
+    });
+    expect(answer.compositeResponse.map(({ referenceId, httpStatusCode }) => [referenceId, httpStatusCode])).toEqual([['fresh', 204], ['stale', 412], ['read', 200], ['gone', 404]]);
+    expect(answer.compositeResponse[2]?.body).toMatchObject({ Id: a.id, Title: 'Fresh' });
+    expect(sandbox.admin.getRecord('Contact', b.id)?.Title).toBeNull();
+    expect(sandbox.admin.stats().dailyRequests.used - before).toBe(1);
+  });
+
+  it('refuses the lot unwritten under allOrNone, and refuses what it cannot carry (26 subrequests, inherited headers)', async () => {
+    const { id, modstamp } = await contact();
+    const allOrNone = await conn.requestPost<{ compositeResponse: { httpStatusCode: number; body: { errorCode: string }[] | null }[] }>('/composite', {
+      allOrNone: true,
+      compositeRequest: [
+        { method: 'PATCH', url: `/services/data/v62.0/sobjects/Contact/${id}`, referenceId: 'ok', body: { Title: 'Kept out' } },
+        { method: 'PATCH', url: `/services/data/v62.0/sobjects/Contact/${id}`, referenceId: 'stale', body: { Title: 'x' }, httpHeaders: { 'If-Unmodified-Since': httpDate(modstamp, -1_000) } },
+      ],
+    });
+    expect(allOrNone.compositeResponse.map((result) => [result.httpStatusCode, result.body?.[0]?.errorCode])).toEqual([[400, 'PROCESSING_HALTED'], [412, expect.any(String)]]);
+    expect(sandbox.admin.getRecord('Contact', id)?.Title).toBeNull();
+    const subrequest = { method: 'GET', url: `/services/data/v62.0/sobjects/Contact/${id}` };
+    const tooMany = await raw('/composite', { method: 'POST', body: JSON.stringify({ compositeRequest: Array.from({ length: 26 }, (_, index) => ({ ...subrequest, referenceId: `r${index}` })) }) });
+    expect(tooMany.status).toBe(400);
+    const inherited = await raw('/composite', { method: 'POST', body: JSON.stringify({ compositeRequest: [{ ...subrequest, referenceId: 'r', httpHeaders: { Authorization: 'Bearer x' } }] }) });
+    expect(inherited.status).toBe(400);
+  });
+});
