@@ -4,6 +4,41 @@ import { objectConflictPoliciesSchema } from '../../src/model/sync';
 import { applyDependencies } from '../support/apply-dependencies';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
+/** Reading a record of `sourceId` as the poll would (linked), and applying it to `targetId` directly. */
+async function syncPath(h: SyncHarness, sourceId: string, targetId: string) {
+  const deps = applyDependencies(h);
+  const policies = objectConflictPoliciesSchema.parse({});
+  const source = await deps.connectors.forConnection(sourceId);
+  const readLinked = async (id: string): Promise<LinkedRecord[]> => {
+    const records = await source.readRecords('contact', [id]);
+    const ids = await deps.links.ensureLinks(h.tenantId, sourceId, 'contact', records.map((r) => ({ externalId: r.externalId, proposedCanonicalId: crypto.randomUUID() })));
+    return records.map((record) => ({ ...record, canonicalId: ids.get(record.externalId)! }));
+  };
+  const apply = (records: LinkedRecord[], write?: TargetWrite) =>
+    applyToTarget(deps, { tenantId: h.tenantId, objectType: 'contact', sourceConnectionId: sourceId, targetConnectionId: targetId, records, policies }, { write });
+  /**
+   * Applies with a person's edit made at the exact moment our first write is about to reach the
+   * target; then the person's value must stand there, written by nobody after them, and be the
+   * canonical one (`latest`, decision recorded), to go back to the source.
+   */
+  const applyRacing = async (records: LinkedRecord[], personEdits: () => void, expected: { title: string; held: () => unknown }) => {
+    let writes = 0;
+    const result = await apply(records, async (target, objectType, inputs) => {
+      writes += 1;
+      if (writes === 1) personEdits();
+      return target.upsertRecords(objectType, inputs);
+    });
+    const [canonicalId] = records.map((record) => record.canonicalId);
+    expect(expected.held()).toBe(expected.title);
+    expect(writes).toBe(1);
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['echo']);
+    expect(result.contributed).toEqual([canonicalId]);
+    const decisions = await deps.conflicts.listForRecord(h.tenantId, canonicalId!);
+    expect(decisions.filter((decision) => decision.field === 'title')).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: targetId, decidedValue: expected.title })]);
+  };
+  return { readLinked, apply, applyRacing };
+}
+
 /**
  * A person edits a Dataverse record between our read of it and our write to it. Dataverse refuses
  * a write made against an older version (`If-Match` with the ETag read), so the edit must survive:
@@ -22,25 +57,10 @@ describe("a person's edit made between our read and our write", () => {
   });
   afterAll(async () => h?.stop());
 
-  /** Reading a record of `sourceId` as the poll would (linked), and applying it to `targetId` directly. */
-  const syncPath = async (sourceId: string, targetId: string) => {
-    const deps = applyDependencies(h);
-    const policies = objectConflictPoliciesSchema.parse({});
-    const source = await deps.connectors.forConnection(sourceId);
-    const readLinked = async (id: string): Promise<LinkedRecord[]> => {
-      const records = await source.readRecords('contact', [id]);
-      const ids = await deps.links.ensureLinks(h.tenantId, sourceId, 'contact', records.map((r) => ({ externalId: r.externalId, proposedCanonicalId: crypto.randomUUID() })));
-      return records.map((record) => ({ ...record, canonicalId: ids.get(record.externalId)! }));
-    };
-    const apply = (records: LinkedRecord[], write?: TargetWrite) =>
-      applyToTarget(deps, { tenantId: h.tenantId, objectType: 'contact', sourceConnectionId: sourceId, targetConnectionId: targetId, records, policies }, { write });
-    return { readLinked, apply, conflicts: deps.conflicts };
-  };
-
   it('in Dataverse is not overwritten: the write is refused, and the record read again keeps the later edit', async () => {
     const sf = h.salesforce!;
     const dyn = h.dynamics!;
-    const { readLinked, apply, conflicts } = await syncPath(sf.id, dyn.id);
+    const { readLinked, apply, applyRacing } = await syncPath(h, sf.id, dyn.id);
 
     // Synced once: both CRMs hold the title "Engineer".
     const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Ada', LastName: 'Versioned', Email: 'versioned@race.example', Title: 'Engineer' }).Id);
@@ -49,29 +69,16 @@ describe("a person's edit made between our read and our write", () => {
 
     // Someone makes the title "CTO" in Salesforce; we read it and go to write it to Dynamics...
     sf.sandbox.admin.editAsUser('Contact', id, { Title: 'CTO' });
-    const changed = await readLinked(id);
-    const [canonicalId] = changed.map((record) => record.canonicalId);
-    // ...and just before our write lands, someone else makes it "Chief" in Dynamics.
-    let writes = 0;
-    const personEditsFirst: TargetWrite = async (target, objectType, inputs) => {
-      writes += 1;
-      if (writes === 1) {
+    // ...and just before our write lands, someone else makes it "Chief" in Dynamics. Our write is
+    // refused, not repeated over it, and Dynamics holds the canonical value (its own).
+    await applyRacing(
+      await readLinked(id),
+      () => {
         skewMs = 5_000;
         dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Chief' });
-      }
-      return target.upsertRecords(objectType, inputs);
-    };
-    const result = await apply(changed, personEditsFirst);
-
-    // The later edit stands in Dynamics; our write was refused and not repeated over it.
-    expect(dyn.sandbox.admin.getRecord('contacts', dynamicsId)?.jobtitle).toBe('Chief');
-    expect(writes).toBe(1);
-    // Nothing left to write: Dynamics holds the canonical value (its own).
-    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['echo']);
-    // It is now the canonical value, to be pushed back to Salesforce, and the decision is recorded.
-    expect(result.contributed).toEqual([canonicalId]);
-    const decisions = await conflicts.listForRecord(h.tenantId, canonicalId!);
-    expect(decisions.filter((decision) => decision.field === 'title')).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: dyn.id, decidedValue: 'Chief' })]);
+      },
+      { title: 'Chief', held: () => dyn.sandbox.admin.getRecord('contacts', dynamicsId)?.jobtitle },
+    );
   });
 
   /**
@@ -84,7 +91,7 @@ describe("a person's edit made between our read and our write", () => {
   it('in Salesforce is not overwritten either: refused by If-Unmodified-Since, read again, the later edit kept', async () => {
     const sf = h.salesforce!;
     const dyn = h.dynamics!;
-    const { readLinked, apply, conflicts } = await syncPath(dyn.id, sf.id);
+    const { readLinked, apply, applyRacing } = await syncPath(h, dyn.id, sf.id);
 
     // Synced once: both CRMs hold the title "Buyer".
     const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: 'Grace', lastname: 'Conditional', emailaddress1: 'conditional@race.example', jobtitle: 'Buyer' }).contactid);
@@ -93,25 +100,45 @@ describe("a person's edit made between our read and our write", () => {
 
     // Someone makes the title "Head of Buying" in Dynamics; we read it and go to write it to Salesforce...
     dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Head of Buying' });
-    const changed = await readLinked(dynamicsId);
-    const [canonicalId] = changed.map((record) => record.canonicalId);
     // ...and just before our write lands, someone else makes it "Procurement Lead" in Salesforce.
-    let writes = 0;
-    const personEditsFirst: TargetWrite = async (target, objectType, inputs) => {
-      writes += 1;
-      if (writes === 1) {
+    await applyRacing(
+      await readLinked(dynamicsId),
+      () => {
         salesforceSkewMs = skewMs + 10_000;
         sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: 'Procurement Lead' });
-      }
-      return target.upsertRecords(objectType, inputs);
-    };
-    const result = await apply(changed, personEditsFirst);
+      },
+      { title: 'Procurement Lead', held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title },
+    );
+  });
+});
 
-    expect(sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title).toBe('Procurement Lead');
-    expect(writes).toBe(1);
-    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['echo']);
-    expect(result.contributed).toEqual([canonicalId]);
-    const decisions = await conflicts.listForRecord(h.tenantId, canonicalId!);
-    expect(decisions.filter((decision) => decision.field === 'title')).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: sf.id, decidedValue: 'Procurement Lead' })]);
+/**
+ * HubSpot takes no condition on a write at all, so a person's edit landing between our read and
+ * our write is overwritten; it is still in the property's history, from which the connector puts
+ * it back and reports the write `version-changed`: the record is read again and the person's
+ * edit (the later one) merged and kept. Without that check the test fails: HubSpot ends with our
+ * value and the person's edit is gone everywhere.
+ */
+describe("a person's HubSpot edit made between our read and our write", () => {
+  let h: SyncHarness;
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['salesforce', 'hubspot'] });
+  });
+  afterAll(async () => h?.stop());
+
+  it('is put back from its history, read again and kept', async () => {
+    const sf = h.salesforce!;
+    const hs = h.hubspot!;
+    const { readLinked, apply, applyRacing } = await syncPath(h, sf.id, hs.id);
+
+    const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Edsger', LastName: 'History', Email: 'history@race.example', Title: 'Engineer' }).Id);
+    expect((await apply(await readLinked(id))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    const hubspotId = String(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === 'history@race.example')?.id);
+
+    sf.sandbox.admin.editAsUser('Contact', id, { Title: 'CTO' });
+    await applyRacing(await readLinked(id), () => hs.sandbox.admin.changeAsUser('contacts', hubspotId, { jobtitle: 'Chief' }), {
+      title: 'Chief',
+      held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
+    });
   });
 });

@@ -6,7 +6,7 @@ import { ConnectorError } from '../errors';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { mapLimited } from '../map-limited';
 import type { HubSpotContext } from './context';
-import { propertiesToRead, slotTargets, toExternalRecord, type AssociatedIds } from './record-mapper';
+import { modstampOf, propertiesToRead, slotTargets, toExternalRecord, type AssociatedIds } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec, type HubSpotObjectPath } from './spec';
 
 /** Association reads per record run this many at a time (each is one call, paced by the budget). */
@@ -34,7 +34,8 @@ export async function readRecords(ctx: HubSpotContext, objectType: ObjectType, e
     if (found.length === 0) continue;
     const associations = await mapLimited(found, ASSOCIATION_READS_IN_FLIGHT, (id) => readAssociations(ctx, objectType, id));
     const byId = new Map(found.map((id, index) => [id, associations[index]]));
-    for (const object of await batchRead(found)) records.push(toExternalRecord(ctx.mapping, objectType, object, byId.get(object.id)));
+    // The modstamp read is the version an update checks its overwritten edits against (overwritten-edits.ts).
+    for (const object of await batchRead(found)) records.push({ ...toExternalRecord(ctx.mapping, objectType, object, byId.get(object.id)), version: modstampOf(objectType, object) });
   }
   const order = new Map(ids.map((id, index) => [id, index]));
   return records.sort((a, b) => (order.get(a.externalId) ?? 0) - (order.get(b.externalId) ?? 0));

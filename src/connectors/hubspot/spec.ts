@@ -42,6 +42,8 @@ export const hubspotSpec = {
   paging: {
     /** Batch read/create/update/upsert take 100 inputs [H9][H10]. */
     batchSize: 100,
+    /** A batch read asking for property histories takes 50 (secondary source [H35]). */
+    historyBatchSize: 50,
     /** Search pages hold at most 200 [H12]. */
     searchPage: 200,
     /** Search answers at most 10,000 results per query; following `after` past it is a 400 [H13]. */

@@ -6,6 +6,7 @@ import { mapLimited } from '../map-limited';
 import type { HubSpotContext } from './context';
 import { batchErrorInfo, type HubSpotErrorBody } from './errors';
 import { associationsFromReferences, modstampOf, toHubSpotProperties, type HubSpotObject } from './record-mapper';
+import { restoreOverwrittenEdits } from './overwritten-edits';
 import { writeAssociations } from './records';
 import { HUBSPOT_OBJECTS, hubspotSpec, SYNC_ID_PROPERTY } from './spec';
 
@@ -130,13 +131,24 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
     outcomes.set(item.index, { syncId: item.input.syncId, status, externalId: result.id, modifiedAt: modstampOf(objectType, result) });
     written.push({ item, id: result.id, created: status === 'created' });
   });
+  const restored = await restoreOverwrittenEdits(
+    ctx,
+    objectType,
+    written.flatMap(({ item, id, created }) => {
+      const result = answer.results.find((candidate) => candidate.id === id);
+      if (created || item.input.ifVersion === undefined || !result) return [];
+      const stored = Object.fromEntries(Object.keys(item.properties).map((name) => [name, result.properties[name] ?? item.properties[name] ?? '']));
+      return [{ index: item.index, id, readVersion: item.input.ifVersion, written: stored, writtenAt: modstampOf(objectType, result) }];
+    }),
+  );
+  for (const index of restored) outcomes.set(index, { syncId: (group.find((item) => item.index === index) as Prepared).input.syncId, status: 'version-changed' });
   for (const item of group) {
     if (!outcomes.has(item.index)) {
       outcomes.set(item.index, failed(item.input.syncId, { provider: 'hubspot', errorClass: 'transient', message: 'HubSpot answered the batch without a result for this input' }));
     }
   }
   await mapLimited(written, 4, async ({ item, id, created }) => {
-    if (!item.input.references) return;
+    if (!item.input.references || restored.has(item.index)) return;
     try {
       await writeAssociations(ctx, objectType, id, associationsFromReferences(objectType, item.input.references), { created });
     } catch (error) {

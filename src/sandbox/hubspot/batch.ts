@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SandboxCounters } from '../core/counters';
 import { HubSpotError, propertyValidationError, validationError, type HubSpotErrorBody } from './errors';
 import { lookup } from './objects';
-import { parseBoolean, parseNameList, toPublicObject, type PublicObject } from './public-object';
+import { parseBoolean, parseNameList, toPublicObject, withHistory, type PublicObject } from './public-object';
 import { integrationSource, objectTypeParam } from './request-context';
 import { SCHEMAS, type HubSpotObjectType } from './schema';
 import type { PropertyInput, RecordStore } from './store';
@@ -20,8 +20,12 @@ interface BatchInput {
 interface BatchBody {
   inputs?: BatchInput[];
   properties?: string[];
+  propertiesWithHistory?: string[];
   idProperty?: string;
 }
+
+/** Inputs per batch read that asks for property histories (secondary source [H35]). */
+const HISTORY_BATCH_MAX = 50;
 
 type BatchError = Omit<HubSpotErrorBody, 'correlationId'>;
 
@@ -78,12 +82,16 @@ export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, co
     const inputs = inputsOf(request.body);
     assertNoDuplicateIds(inputs);
     const properties = parseNameList(request.body?.properties);
+    const withHistoryOf = parseNameList(request.body?.propertiesWithHistory);
+    if (withHistoryOf && inputs.length > HISTORY_BATCH_MAX) {
+      throw validationError(`The maximum number of inputs supported in a batch request for property histories is ${HISTORY_BATCH_MAX}. Please reduce the number of items and try again`);
+    }
     const archived = parseBoolean(request.query.archived);
     const results: PublicObject[] = [];
     const missing: string[] = [];
     for (const input of inputs) {
       const record = lookup(store, type, String(input.id ?? ''), request.body?.idProperty, archived);
-      if (record) results.push(toPublicObject(record, properties));
+      if (record) results.push(withHistory(toPublicObject(record, properties), store, record, withHistoryOf));
       else missing.push(String(input.id ?? ''));
     }
     return sendBatch(reply, 200, startedAt, results, missing.length > 0 ? [notFoundError(type, missing)] : []);

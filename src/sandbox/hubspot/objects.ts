@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SandboxCounters } from '../core/counters';
 import { notFound, validationError } from './errors';
-import { parseBoolean, parseNameList, toPublicObject } from './public-object';
+import { parseBoolean, parseNameList, toPublicObject, withHistory } from './public-object';
 import { integrationSource, objectTypeParam } from './request-context';
 import type { HubSpotObjectType } from './schema';
 import type { PropertyInput, RecordStore, StoredRecord } from './store';
@@ -13,6 +13,7 @@ interface ObjectParams {
 
 interface ReadQuery {
   properties?: string | string[];
+  propertiesWithHistory?: string | string[];
   idProperty?: string;
   archived?: string;
   limit?: string;
@@ -49,10 +50,10 @@ export function registerObjectRoutes(app: FastifyInstance, store: RecordStore, c
 
   app.get<{ Params: ObjectParams; Querystring: ReadQuery }>('/crm/v3/objects/:type/:id', async (request) => {
     const type = objectTypeParam(request.params.type);
-    const { idProperty, archived, properties } = request.query;
+    const { idProperty, archived, properties, propertiesWithHistory } = request.query;
     const record = lookup(store, type, request.params.id, idProperty, parseBoolean(archived));
     if (!record) throw notFound(request.params.id);
-    return toPublicObject(record, parseNameList(properties));
+    return withHistory(toPublicObject(record, parseNameList(properties)), store, record, parseNameList(propertiesWithHistory));
   });
 
   app.patch<{ Params: ObjectParams; Querystring: ReadQuery; Body: WriteBody | undefined }>('/crm/v3/objects/:type/:id', async (request) => {

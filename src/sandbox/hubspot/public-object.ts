@@ -1,10 +1,19 @@
 import { alwaysReturned, SCHEMAS } from './schema';
-import type { StoredRecord } from './store';
+import type { RecordStore, StoredRecord } from './store';
+
+/** One entry of `propertiesWithHistory` on the wire (ValueWithTimestamp) [H34]. */
+export interface ValueWithTimestamp {
+  value: string;
+  timestamp: string;
+  sourceType: string;
+  sourceId: string;
+}
 
 /** HubSpot's SimplePublicObject as it travels over the wire. */
 export interface PublicObject {
   id: string;
   properties: Record<string, string | null>;
+  propertiesWithHistory?: Record<string, ValueWithTimestamp[]>;
   createdAt: string;
   updatedAt: string;
   archived: boolean;
@@ -40,4 +49,16 @@ export function parseNameList(value: unknown): string[] | undefined {
 
 export function parseBoolean(value: unknown): boolean {
   return value === true || value === 'true';
+}
+
+/** The object with the versions of the properties asked for, newest first (none asked: unchanged). */
+export function withHistory(object: PublicObject, store: RecordStore, record: StoredRecord, names: readonly string[] | undefined): PublicObject {
+  if (!names || names.length === 0) return object;
+  const history = Object.fromEntries(
+    names.map((name) => [
+      name,
+      store.versions(record, name).map((version) => ({ value: version.value, timestamp: new Date(version.timestamp).toISOString(), sourceType: version.source.changeSource, sourceId: version.source.sourceId })),
+    ]),
+  );
+  return { ...object, propertiesWithHistory: history };
 }

@@ -8,6 +8,14 @@ export interface WriteSource {
   sourceId: string;
 }
 
+/** One version of a property's value: what `propertiesWithHistory` lists, newest first [H34]. */
+export interface PropertyVersion {
+  /** "" for a cleared value. */
+  value: string;
+  timestamp: number;
+  source: WriteSource;
+}
+
 export interface StoredRecord {
   id: string;
   type: HubSpotObjectType;
@@ -17,6 +25,13 @@ export interface StoredRecord {
   updatedAt: number;
   archived: boolean;
   archivedAt?: number;
+  createdBy: WriteSource;
+  /**
+   * Versions of the properties changed since creation, newest first. Kept only from a property's
+   * first change on (it then starts with the value it was created with): most records are never
+   * updated, and a million-record export should not carry a copy of every value.
+   */
+  history?: Record<string, PropertyVersion[]>;
 }
 
 export type ChangeKind = 'creation' | 'propertyChange' | 'deletion' | 'restore';
@@ -123,7 +138,7 @@ export class RecordStore {
       changed.push([name, value]);
     }
     Object.assign(properties, { hs_object_id: id, createdate: iso, [SCHEMAS[type].modifiedProperty]: iso });
-    const record: StoredRecord = { id, type, properties, createdAt: stamp.getTime(), updatedAt: stamp.getTime(), archived: false };
+    const record: StoredRecord = { id, type, properties, createdAt: stamp.getTime(), updatedAt: stamp.getTime(), archived: false, createdBy: source };
     this.table(type).set(id, record);
     this.index(record);
     this.emit({ kind: 'creation', record, changed, source, occurredAt: record.updatedAt });
@@ -138,14 +153,15 @@ export class RecordStore {
     this.assertUniqueFree(type, values, id);
     this.unindex(record);
     const changed: [string, string | null][] = [];
+    const stamp = this.touch(record);
     for (const [name, value] of Object.entries(values)) {
       if ((record.properties[name] ?? null) === value) continue;
+      this.keepVersion(record, name, { value: value ?? '', timestamp: stamp, source });
       if (value === null) delete record.properties[name];
       else record.properties[name] = value;
       changed.push([name, value]);
     }
     this.index(record);
-    this.touch(record);
     this.emit({ kind: 'propertyChange', record, changed, source, occurredAt: record.updatedAt });
     return record;
   }
@@ -174,10 +190,24 @@ export class RecordStore {
     return record;
   }
 
-  private touch(record: StoredRecord): void {
+  /** A property's versions, newest first: [] for one never set. */
+  versions(record: StoredRecord, name: string): PropertyVersion[] {
+    const kept = record.history?.[name];
+    if (kept) return kept;
+    const value = record.properties[name];
+    return value === undefined ? [] : [{ value, timestamp: record.createdAt, source: record.createdBy }];
+  }
+
+  private keepVersion(record: StoredRecord, name: string, version: PropertyVersion): void {
+    const history = (record.history ??= {});
+    history[name] = [version, ...this.versions(record, name)].slice(0, MAX_VERSIONS);
+  }
+
+  private touch(record: StoredRecord): number {
     const stamp = this.clock.next();
     record.updatedAt = stamp.getTime();
     record.properties[SCHEMAS[record.type].modifiedProperty] = stamp.toISOString();
+    return record.updatedAt;
   }
 
   private assertUniqueFree(type: HubSpotObjectType, values: Record<string, string | null>, selfId: string | undefined): void {
@@ -219,6 +249,9 @@ export class RecordStore {
     return this.unique.get(type) as Map<string, Map<string, string>>;
   }
 }
+
+/** Versions kept per property (HubSpot documents no number; older ones are dropped here). */
+const MAX_VERSIONS = 20;
 
 function normalizeUnique(name: string, value: string): string {
   return name === 'email' ? value.toLowerCase() : value;

@@ -171,4 +171,22 @@ describe('HubSpot sandbox: objects, batch and associations through @hubspot/api-
     await client.crm.deals.basicApi.getById(dealId);
     expect(sandbox.counters.snapshot().requests['GET /crm/v3/objects/:type/:id']).toBe(1);
   });
+
+  it('lists property versions newest first through propertiesWithHistory, 50 records per batch read at most', async () => {
+    const created = await client.crm.contacts.basicApi.create({ properties: { email: 'history@example.com', jobtitle: 'Engineer' }, associations: [] });
+    sandbox.admin.changeAsUser('contacts', created.id, { jobtitle: 'CTO' });
+    await client.crm.contacts.batchApi.update({ inputs: [{ id: created.id, properties: { jobtitle: 'Chief', phone: '+1 555 0100' } }] });
+    const [read] = (await client.crm.contacts.batchApi.read({ inputs: [{ id: created.id }], properties: [], propertiesWithHistory: ['jobtitle', 'phone', 'city'] })).results;
+    const history = read?.propertiesWithHistory ?? {};
+    expect(history.jobtitle?.map((version) => [version.value, version.sourceType])).toEqual([['Chief', 'INTEGRATION'], ['CTO', 'CRM_UI'], ['Engineer', 'INTEGRATION']]);
+    expect(history.jobtitle?.every((version) => version.timestamp instanceof Date)).toBe(true);
+    expect(history.jobtitle?.[0]?.timestamp.getTime()).toBe(Date.parse(String(read?.properties.lastmodifieddate ?? read?.updatedAt)));
+    expect(history.phone?.map((version) => version.value)).toEqual(['+1 555 0100']);
+    expect(history.city).toEqual([]);
+    const single = await client.crm.contacts.basicApi.getById(created.id, undefined, ['jobtitle']);
+    expect(single.propertiesWithHistory?.jobtitle?.map((version) => version.value)).toEqual(['Chief', 'CTO', 'Engineer']);
+    const tooMany = await failure(client.crm.contacts.batchApi.read({ inputs: Array.from({ length: 51 }, (_, index) => ({ id: String(index + 1) })), properties: [], propertiesWithHistory: ['jobtitle'] }));
+    expect(tooMany.code).toBe(400);
+    expect(JSON.stringify(tooMany.body)).toContain('property histories is 50');
+  });
 });
