@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyHttpFailure, classifyTokenFailure, ConnectorError, parseRetryAfter, type ErrorRule } from '../../src/connectors/errors';
+import { salesforceSpec } from '../../src/connectors/salesforce/spec';
 import { SingleFlightTokenProvider, withFreshToken } from '../../src/connectors/token-provider';
 import { ApplicationFailure } from '@temporalio/common';
 import { toApplicationFailure } from '../../src/activities/failures';
@@ -142,6 +143,8 @@ describe('classifyTokenFailure', () => {
     const rules: ErrorRule[] = [{ vendorCodes: ['invalid_grant'], message: /already being processed/, errorClass: 'rate-limited' }];
     expect(classify(400, 'invalid_grant', 'token request is already being processed', rules)).toBe('rate-limited');
     expect(classify(400, 'invalid_grant', 'expired access/refresh token', rules)).toBe('auth');
+    expect(classifyTokenFailure('salesforce', salesforceSpec.tokenErrorRules, { status: 400, vendorCode: 'unknown_error', message: 'retry your request' }).errorClass).toBe('transient');
+    expect(classifyTokenFailure('salesforce', salesforceSpec.tokenErrorRules, { status: 400, vendorCode: 'invalid_grant', message: 'expired access/refresh token' }).errorClass).toBe('auth');
     expect(classifyTokenFailure('salesforce', [], { status: 400, vendorCode: 'invalid_grant', message: 'expired access/refresh token' }).message).toBe(
       'salesforce auth invalid_grant: token request failed: expired access/refresh token',
     );

@@ -71,7 +71,12 @@ export const salesforceSpec = {
    * rn_security_refresh_token_requests, rn_security_refresh_token_error): a concurrency limit, not
    * a refused grant.
    */
-  tokenErrorRules: [{ vendorCodes: ['invalid_grant'], message: /token request is already being processed/i, errorClass: 'rate-limited' }] as const satisfies readonly ErrorRule[],
+  tokenErrorRules: [
+    { vendorCodes: ['invalid_grant'], message: /token request is already being processed/i, errorClass: 'rate-limited' },
+    // Salesforce's passing token-endpoint failure, `{"error":"unknown_error","error_description":"retry your request"}`
+    // (crm-api-facts.md S47): a retry succeeds, so it is no refused grant.
+    { vendorCodes: ['unknown_error'], errorClass: 'transient' },
+  ] as const satisfies readonly ErrorRule[],
 } as const;
 
 export type SalesforceSpec = typeof salesforceSpec;
