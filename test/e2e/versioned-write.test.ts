@@ -51,9 +51,10 @@ async function syncPath(h: SyncHarness, sourceId: string, targetId: string) {
 describe("a person's edit made between our read and our write", () => {
   let h: SyncHarness;
   let skewMs = 0;
-  let salesforceSkewMs = 0;
+  // Salesforce's clock: its modstamps and the `Date` of its answers.
+  let salesforceNow = (): number => Date.now();
   beforeAll(async () => {
-    h = await startSyncHarness({ crms: ['salesforce', 'dynamics'], dynamics: { now: () => Date.now() + skewMs }, salesforce: { now: () => Date.now() + salesforceSkewMs } });
+    h = await startSyncHarness({ crms: ['salesforce', 'dynamics'], dynamics: { now: () => Date.now() + skewMs }, salesforce: { now: () => salesforceNow() } });
   });
   afterAll(async () => h?.stop());
 
@@ -84,9 +85,10 @@ describe("a person's edit made between our read and our write", () => {
   /**
    * Salesforce refuses an update of a record modified since the HTTP date given in
    * `If-Unmodified-Since` (whole seconds), sent per record through the Composite resource. The
-   * person's edit lands in a later second than the record's last save (Salesforce's clock runs
-   * 10 s ahead once they edit): the write is refused and the edit survives. With collections (no
-   * condition) the test fails: the person's title is overwritten.
+   * person's edit lands in a later second than the record's last save (the record was saved with
+   * Salesforce's clock 5 s behind; it runs 10 s ahead once they edit): the write is refused and
+   * the edit survives. With collections (no condition) the test fails: the person's title is
+   * overwritten.
    */
   it('in Salesforce is not overwritten either: refused by If-Unmodified-Since, read again, the later edit kept', async () => {
     const sf = h.salesforce!;
@@ -95,7 +97,9 @@ describe("a person's edit made between our read and our write", () => {
 
     // Synced once: both CRMs hold the title "Buyer".
     const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: 'Grace', lastname: 'Conditional', emailaddress1: 'conditional@race.example', jobtitle: 'Buyer' }).contactid);
+    salesforceNow = () => Date.now() - 5_000;
     expect((await apply(await readLinked(dynamicsId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    salesforceNow = () => Date.now();
     const salesforceId = String(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === 'conditional@race.example')?.Id);
 
     // Someone makes the title "Head of Buying" in Dynamics; we read it and go to write it to Salesforce...
@@ -104,10 +108,39 @@ describe("a person's edit made between our read and our write", () => {
     await applyRacing(
       await readLinked(dynamicsId),
       () => {
-        salesforceSkewMs = skewMs + 10_000;
+        salesforceNow = () => Date.now() + skewMs + 10_000;
         sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: 'Procurement Lead' });
       },
       { title: 'Procurement Lead', held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title },
+    );
+  });
+
+  /**
+   * The date `If-Unmodified-Since` holds is whole seconds: a person's save in the same second as
+   * the record's previous one passes it. Here Salesforce's clock stands still inside one second
+   * while we read the record and they edit it; the connector holds a write against a version read
+   * in the second of its last save, waits that second out and has the record read again. Writing
+   * at once with the condition, the test fails: the person's title is overwritten.
+   */
+  it('in Salesforce, in the same second as the previous save, is not overwritten: the write waits the second out and reads again', async () => {
+    const sf = h.salesforce!;
+    const dyn = h.dynamics!;
+    const { readLinked, apply, applyRacing } = await syncPath(h, dyn.id, sf.id);
+    const frozen = Date.now() + 60_000;
+    salesforceNow = () => frozen;
+
+    const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: 'Barbara', lastname: 'SameSecond', emailaddress1: 'same-second@race.example', jobtitle: 'Analyst' }).contactid);
+    expect((await apply(await readLinked(dynamicsId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    const salesforceId = String(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === 'same-second@race.example')?.Id);
+
+    dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Senior Analyst' });
+    await applyRacing(
+      await readLinked(dynamicsId),
+      () => {
+        sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: 'Head of Analysis' });
+        salesforceNow = () => Date.now() + 70_000;
+      },
+      { title: 'Head of Analysis', held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title },
     );
   });
 });

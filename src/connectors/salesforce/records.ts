@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
 import type { DeleteOutcome, ExternalRecord, FieldDescription, UpsertInput, UpsertOutcome } from '../connector';
@@ -21,12 +22,32 @@ export async function readRecords(session: SalesforceSession, mapping: CompiledM
   for (const ids of chunks([...new Set(externalIds)], salesforceSpec.batch.readSize)) {
     const soql = `SELECT ${fields} FROM ${objectName} WHERE Id IN (${ids.map(soqlString).join(', ')})`;
     // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm
-    const result = await session.call(async (conn) => await conn.query<SalesforceRecord>(soql, { autoFetch: false }));
-    // The modstamp read is the version a later write may be conditional on (upsertViaCollections).
-    records.push(...result.records.map((row) => ({ ...fromSalesforce(mapping, objectType, row), version: String(row.SystemModstamp) })));
+    const { value: result, headers } = await session.callWithHeaders(async (conn) => await conn.query<SalesforceRecord>(soql, { autoFetch: false }));
+    // The modstamp read is the version a later write may be conditional on (upsertViaCollections),
+    // judged against the org's clock when it answered.
+    const answeredAt = Date.parse(headers.date ?? '');
+    records.push(...result.records.map((row) => ({ ...fromSalesforce(mapping, objectType, row), version: readVersion(String(row.SystemModstamp), answeredAt) })));
   }
   return records;
 }
+
+/**
+ * `If-Unmodified-Since` holds whole seconds, so a version is only as good as the second it was
+ * read in: a record saved earlier in the very second Salesforce answered our read may be saved
+ * again in that second, and no date can refuse that save while letting ours through. Such a
+ * version is marked unsettled; a write against it is held back until that second has passed and
+ * the record is read again (upsertViaCollections). Without the answer's `Date` header nothing can
+ * be told, and the version is taken as it is.
+ */
+function readVersion(modstamp: string, answeredAtMs: number): string {
+  const savedSecond = Math.floor(Date.parse(toIsoInstant(modstamp)) / 1000);
+  return Number.isFinite(answeredAtMs) && savedSecond >= Math.floor(answeredAtMs / 1000) ? `${UNSETTLED}${modstamp}` : modstamp;
+}
+
+const UNSETTLED = 'unsettled:';
+/** How long a write against an unsettled version waits: the org's clock is then past that second. */
+const SECOND_MS = 1_000;
+const isUnsettled = (version: string): boolean => version.startsWith(UNSETTLED);
 
 type VendorError = { statusCode?: string; errorCode?: string; message?: string; fields?: string[] };
 
@@ -70,7 +91,11 @@ export async function upsertViaCollections(session: SalesforceSession, mapping: 
     const results = await session.call((conn) => conn.sobject(objectName).update(records, { allOrNone: false }));
     settle(batch, results, true);
   }
-  for (const batch of chunks(byIdIfUnmodified, salesforceSpec.batch.compositeSize)) {
+  // Read in the second of their last save: held back until that second is over, then read again.
+  const unsettled = byIdIfUnmodified.filter((item) => isUnsettled(item.input.ifVersion as string));
+  for (const item of unsettled) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+  if (unsettled.length > 0) await sleep(SECOND_MS);
+  for (const batch of chunks(byIdIfUnmodified.filter((item) => !isUnsettled(item.input.ifVersion as string)), salesforceSpec.batch.compositeSize)) {
     for (const [position, result] of (await updateIfUnmodified(session, objectName, batch)).entries()) {
       const item = batch[position] as Prepared;
       if (result.httpStatusCode === 204 || result.httpStatusCode === 200) outcomes[item.index] = { syncId: item.input.syncId, status: 'updated', externalId: item.input.externalId as string };

@@ -14,6 +14,8 @@ export interface SalesforceContext {
   limits: DailyRequestLimit;
   counters: SandboxCounters;
   clock: ModstampClock;
+  /** The org's clock (epoch ms): modstamps and the `Date` of every answer. */
+  now: () => number;
   organizationId: string;
   /** The integration user the API client authenticates as. */
   apiUserId: string;

@@ -49,7 +49,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let instanceUrl = '';
   const notify = createWebhookNotifier(webhooks, () => webhookSecret, organizationId);
   const store = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: notify });
-  const context: SalesforceContext = { store, tokens, limits, counters, clock, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
+  const context: SalesforceContext = { store, tokens, limits, counters, clock, now: options.now ?? Date.now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
 
   const app = createSandboxApp({
     faults,
@@ -126,6 +126,8 @@ function installGuards(app: FastifyInstance, context: SalesforceContext): void {
   // [S2]: every REST response carries the org's usage, errors included.
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url.startsWith(DATA_PREFIX)) reply.header('sforce-limit-info', context.limits.header());
+    // The org's own clock, the one its modstamps come from (tests may move it).
+    reply.header('date', new Date(context.now()).toUTCString());
     return payload;
   });
 
