@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { sameValue, type CanonicalRecordState } from '../model/sync';
 import { prepareSessions, withTransaction, type Queryable } from './database';
+import { jsonArrayLiteral } from './json-array-literal';
 
 /**
  * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
@@ -80,7 +81,7 @@ export class CanonicalRecordsRepository {
           `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
            SELECT id, $4, $5, f, p FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u (id, f, p)
            ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
-          [changed.map(([id]) => id), changed.map(([, record]) => JSON.stringify(record.fields)), changed.map(([, record]) => JSON.stringify(storedProvenance(record.provenance))), tenantId, objectType],
+          [changed.map(([id]) => id), jsonArrayLiteral(changed.map(([, record]) => record.fields)), jsonArrayLiteral(changed.map(([, record]) => storedProvenance(record.provenance))), tenantId, objectType],
         );
       }
       return result;

@@ -1,5 +1,6 @@
 import type { ObjectType } from '../model/identifiers';
 import type { Queryable } from './database';
+import { jsonArrayLiteral } from './json-array-literal';
 
 export interface ConflictCandidate {
   connectionId: string;
@@ -38,9 +39,9 @@ export class ConflictsRepository {
         decisions.map((d) => d.canonicalId),
         decisions.map((d) => d.field),
         decisions.map((d) => d.policy),
-        decisions.map((d) => JSON.stringify(d.candidates)),
+        jsonArrayLiteral(decisions.map((d) => d.candidates)),
         decisions.map((d) => d.winnerConnectionId),
-        decisions.map((d) => JSON.stringify(d.decidedValue ?? null)),
+        jsonArrayLiteral(decisions.map((d) => d.decidedValue ?? null)),
       ],
     );
   }

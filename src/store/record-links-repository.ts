@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { withTransaction, type Queryable } from './database';
+import { jsonArrayLiteral } from './json-array-literal';
 
 /** Which external record in one connection a canonical record is. */
 export interface RecordLink {
@@ -319,7 +320,7 @@ export class RecordLinksRepository {
           [
             batch.map((s) => s.link.canonicalId),
             batch.map((s) => s.link.connectionId),
-            batch.map((s) => JSON.stringify(s.fields)),
+            jsonArrayLiteral(batch.map((s) => s.fields)),
             batch.map((s) => s.sourceModifiedAt),
             batch.map((s) => s.written ?? false),
           ],
