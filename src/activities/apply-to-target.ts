@@ -104,9 +104,8 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
     },
     async () => {
       const outcomes: RecordOutcome[] = [...deletedMeanwhile];
-      const byPair = (states: readonly SyncedState[]) => new Map(states.map((state) => [`${state.link.canonicalId}:${state.link.connectionId}`, state]));
       let states = byPair(await deps.links.loadSyncedStates(records.map((record) => record.canonicalId)));
-      const stateOf = (canonicalId: string, connectionId: string) => states.get(`${canonicalId}:${connectionId}`);
+      const stateOf = (canonicalId: string, connectionId: string) => states.get(canonicalId)?.get(connectionId);
 
       // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
       const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
@@ -224,6 +223,20 @@ async function inVersionRounds(
     pending = [...again];
   }
   return result;
+}
+
+/**
+ * Synced states by canonical id, then connection: looked up several times per record and target,
+ * where a key joined from the two ids cost a new string (hashed anew) at every look-up.
+ */
+function byPair(states: readonly SyncedState[]): Map<string, Map<string, SyncedState>> {
+  const byCanonicalId = new Map<string, Map<string, SyncedState>>();
+  for (const state of states) {
+    let byConnection = byCanonicalId.get(state.link.canonicalId);
+    if (!byConnection) byCanonicalId.set(state.link.canonicalId, (byConnection = new Map<string, SyncedState>()));
+    byConnection.set(state.link.connectionId, state);
+  }
+  return byCanonicalId;
 }
 
 async function readCopies(target: CrmConnector, objectType: ObjectType, externalIds: readonly string[]): Promise<Map<string, ExternalRecord>> {

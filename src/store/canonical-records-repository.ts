@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
-import { sameValue, type CanonicalRecordState } from '../model/sync';
+import { sameValue, type CanonicalRecordState, type FieldProvenance } from '../model/sync';
 import { prepareSessions, withTransaction, type Queryable } from './database';
 import { jsonArrayLiteral } from './json-array-literal';
 
@@ -108,13 +108,20 @@ interface CanonicalRow {
 function storedProvenance(provenance: CanonicalRecordState['provenance']): StoredProvenance {
   const edits: [string, string | null, number][] = [];
   const index = new Map<string, number>();
+  // The fields of one edit share its object (a merge and fromRow hand out one per edit): it is
+  // looked up by identity first, sparing a joined key string per field.
+  const indexOf = new Map<FieldProvenance, number>();
   const fields: Record<string, number> = {};
   for (const [field, edit] of Object.entries(provenance)) {
-    const key = `${edit.connectionId}\u0000${edit.at ?? ''}\u0000${edit.precisionMs}`;
-    let at = index.get(key);
+    let at = indexOf.get(edit);
     if (at === undefined) {
-      at = edits.push([edit.connectionId, edit.at, edit.precisionMs]) - 1;
-      index.set(key, at);
+      const key = `${edit.connectionId}\u0000${edit.at ?? ''}\u0000${edit.precisionMs}`;
+      at = index.get(key);
+      if (at === undefined) {
+        at = edits.push([edit.connectionId, edit.at, edit.precisionMs]) - 1;
+        index.set(key, at);
+      }
+      indexOf.set(edit, at);
     }
     fields[field] = at;
   }
@@ -123,9 +130,11 @@ function storedProvenance(provenance: CanonicalRecordState['provenance']): Store
 
 function fromRow(row: CanonicalRow): CanonicalRecordState {
   const provenance: CanonicalRecordState['provenance'] = {};
+  // One object per stored edit, shared by its fields (provenance is never changed in place).
+  const edits = (row.provenance.edits ?? []).map(([connectionId, at, precisionMs]): FieldProvenance => ({ connectionId, at, precisionMs }));
   for (const [field, at] of Object.entries(row.provenance.fields ?? {})) {
-    const edit = row.provenance.edits?.[at];
-    if (edit) provenance[field] = { connectionId: edit[0], at: edit[1], precisionMs: edit[2] };
+    const edit = edits[at];
+    if (edit) provenance[field] = edit;
   }
   return { fields: row.fields, provenance };
 }
