@@ -8,14 +8,20 @@
  * Quoting an element means escaping `\` and `"` and wrapping it in double quotes, which is what
  * JSON.stringify does to a string that is itself JSON.stringify's output: that text has no control
  * character or lone surrogate left (the first pass escaped them), so the second pass escapes
- * nothing else, and it does so in native code.
+ * nothing else, and it does so in native code. The documents are quoted in one call, as a JSON
+ * array of strings, `["…","…"]`: between its brackets is the literal's list.
  */
 export function jsonArrayLiteral(values: readonly unknown[]): string {
-  const elements = new Array<string>(values.length);
+  const documents = new Array<string>(values.length);
   for (let index = 0; index < values.length; index += 1) {
-    // JSON.stringify(undefined) is undefined, which pg sends as NULL.
     const json = JSON.stringify(values[index]) as string | undefined;
-    elements[index] = json === undefined ? 'NULL' : JSON.stringify(json);
+    if (json === undefined) return withNulls(values);
+    documents[index] = json;
   }
-  return `{${elements.join(',')}}`;
+  return `{${JSON.stringify(documents).slice(1, -1)}}`;
+}
+
+/** The same, element by element, for a batch holding undefined (JSON.stringify's undefined), which pg sends as NULL. */
+function withNulls(values: readonly unknown[]): string {
+  return `{${values.map((value) => (value === undefined ? 'NULL' : JSON.stringify(JSON.stringify(value)))).join(',')}}`;
 }

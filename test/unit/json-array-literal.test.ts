@@ -21,6 +21,11 @@ describe('jsonArrayLiteral', () => {
     expect(jsonArrayLiteral(values)).toBe(prepareValue(values.map((value) => (value === undefined ? undefined : JSON.stringify(value)))));
   });
 
+  it('is the same literal without undefined values (the whole batch quoted at once)', () => {
+    const values: unknown[] = [{ name: 'a "quoted" \\ name', n: 1 }, null, 'ünï 😀\n\u2028\ud800', [], 0];
+    expect(jsonArrayLiteral(values)).toBe(prepareValue(values.map((value) => JSON.stringify(value))));
+  });
+
   it('is an empty array for no values', () => {
     expect(jsonArrayLiteral([])).toBe(prepareValue([]));
   });
