@@ -4,7 +4,7 @@ import type { CrmProvider, ObjectType } from '../model/identifiers';
 import {
   canonicalWrites,
   emptyCanonicalRecord,
-  flattenFields,
+  hasFields,
   mergeObservation,
   overlayFields,
   sameValue,
@@ -129,7 +129,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         // A copy the target should have but was not found there is written whole.
         const holds = targetRecord ? { current: targetRecord.fields, held: targetState?.snapshot?.fields } : { current: undefined, held: undefined };
         const write = canonicalWrites(canonical, holds, policies);
-        const needed = flattenFields(write).size > 0 || item.mustWrite || !targetState;
+        const needed = hasFields(write) || item.mustWrite || !targetState;
         steps.push({
           canonicalId,
           record,

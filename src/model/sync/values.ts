@@ -16,6 +16,14 @@ export function flattenFields(fields: Readonly<CanonicalFields> | undefined): Ma
   return flat;
 }
 
+/** Whether flattenFields(fields) would hold any field, without building it (an empty `custom` holds none). */
+export function hasFields(fields: Readonly<CanonicalFields> | undefined): boolean {
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    if (key !== 'custom' || !value || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length > 0) return true;
+  }
+  return false;
+}
+
 export function unflattenFields(flat: ReadonlyMap<string, unknown>): CanonicalFields {
   const fields: CanonicalFields = {};
   for (const [path, value] of flat) {
