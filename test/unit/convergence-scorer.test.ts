@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { salesforceStamp } from '../support/convergence/crm-adapters';
 import { comparedFields, latestWinner, parseStamp, type CrmName, type Field } from '../support/convergence/model';
 import { FAILURE_KINDS, score, type FailureKind, type ObservedRecord, type ScoreInput } from '../support/convergence/scorer';
 import { Truth } from '../support/convergence/truth';
@@ -92,6 +93,17 @@ describe('convergence truth', () => {
   it('reads precision from how the vendor writes its stamps', () => {
     expect(parseStamp('2026-03-01T10:00:00.123+0000')).toEqual({ text: '2026-03-01T10:00:00.123+0000', ms: Date.parse('2026-03-01T10:00:00.123Z'), precisionMs: 1 });
     expect(parseStamp('2026-03-01T10:00:00Z').precisionMs).toBe(1000);
+    // Salesforce writes every stamp as .000: one the sandbox gives on .000 is a whole second.
+    expect(salesforceStamp('2026-03-01T10:00:02.000+0000').precisionMs).toBe(1000);
+    expect(salesforceStamp('2026-03-01T10:00:02.001+0000').precisionMs).toBe(1);
+    const winner = latestWinner(
+      [
+        { crm: 'salesforce', value: 'United States', stamp: salesforceStamp('2026-03-01T10:00:02.000+0000') },
+        { crm: 'hubspot', value: 'Canada', stamp: parseStamp('2026-03-01T10:00:02.001Z') },
+      ],
+      ['salesforce', 'hubspot'],
+    );
+    expect(winner).toMatchObject({ tie: true, winner: { crm: 'salesforce' } });
     expect(parseStamp('2026-03-01T15:30:00+05:30')).toMatchObject({ ms: Date.parse('2026-03-01T10:00:00Z'), precisionMs: 1000 });
   });
 

@@ -11,9 +11,9 @@ import { mappedFields, normalise, parseStamp, type CrmName, type Field, type Sta
  *
  * Modstamps, as each sandbox reports them on the record after a write (and the precision taken
  * from how they are written, see parseStamp):
- * - Salesforce `SystemModstamp`: milliseconds in the sandbox (`...T10:00:00.123+0000`), so 1 ms
- *   (the real vendor writes .000: whole seconds; should the sandbox do so too, the text alone
- *   would still read as milliseconds: give Salesforce's stamps precisionMs 1000 here then);
+ * - Salesforce `SystemModstamp`: milliseconds in the sandbox (`...T10:00:00.123+0000`), so 1 ms;
+ *   but `.000` is how Salesforce itself writes every stamp (whole seconds), so a stamp that falls
+ *   on `.000` is a whole-second one, 1,000 ms, as the product reads it (src/model/sync/edit-time.ts);
  * - HubSpot `lastmodifieddate`: milliseconds, 1 ms;
  * - Dataverse `modifiedon`: the sandbox stores milliseconds but its Web API (like Dataverse)
  *   returns whole seconds (render.ts renderDateTime), and that is the stamp the vendor reports:
@@ -104,13 +104,19 @@ export function adaptersFor(h: SyncHarness, crms: readonly CrmName[]): CrmAdapte
   });
 }
 
+/** A Salesforce stamp: `.000` cannot be told from the whole seconds Salesforce writes. */
+export function salesforceStamp(text: string): Stamp {
+  const stamp = parseStamp(text);
+  return stamp.ms % 1000 === 0 ? { ...stamp, precisionMs: 1000 } : stamp;
+}
+
 function salesforceAdapter(h: SyncHarness): CrmAdapter {
   const { id, sandbox } = h.salesforce ?? missing('salesforce');
   const admin = sandbox.admin;
   const view = (record: Record<string, unknown>): CopyView => ({
     externalId: String(record.Id),
     values: fromNative('salesforce', record),
-    stamp: parseStamp(text(record.SystemModstamp)),
+    stamp: salesforceStamp(text(record.SystemModstamp)),
     syncId: text(record.Sync_Id__c) || null,
   });
   return {
