@@ -26,6 +26,11 @@ describe('live sync between Salesforce and HubSpot', () => {
   });
 
   it('carries a Salesforce change to HubSpot with one write, and stops the echo', async () => {
+    // Both workflows first-poll before anything exists: a first poll still under way on a busy
+    // machine would read the contact once more (an echo) whenever it lands, and the counts below
+    // are exact.
+    for (const id of [sf.id, hs.id]) await notify(id, { events: [] });
+    for (const id of [sf.id, hs.id]) await expect.poll(async () => (await status(id)).watermarks.contact !== undefined, { timeout: 60_000, interval: 250 }).toBe(true);
     const created = sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Ada', LastName: 'Lovelace', Email: 'ada@analytical.example' });
     const contactId = String(created.Id);
     const hubspotWritesBefore = recordWrites(hs.sandbox, 'contacts');
