@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { sameValue, type CanonicalRecordState, type FieldProvenance } from '../model/sync';
 import { prepareSessions, withTransaction, type Queryable } from './database';
-import { jsonArrayLiteral } from './json-array-literal';
+import { jsonRows, textArrayLiteral } from './batch-parameters';
 
 /**
  * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
@@ -49,7 +49,7 @@ export class CanonicalRecordsRepository {
       await tx.query(
         `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
            FROM (SELECT hashtextextended('record:' || p, 0) AS k, bool_and(s) AS shared FROM unnest($1::text[], $2::boolean[]) AS u (p, s) GROUP BY 1 ORDER BY 1) AS ordered`,
-        [keys.map(({ key }) => `${key.canonicalId}:${key.connectionId}`), keys.map(({ shared }) => shared)],
+        [textArrayLiteral(keys.map(({ key }) => `${key.canonicalId}:${key.connectionId}`)), keys.map(({ shared }) => shared)],
       );
       return work();
     });
@@ -70,18 +70,19 @@ export class CanonicalRecordsRepository {
   ): Promise<T> {
     const ids = [...new Set(canonicalIds)];
     this.updatePool ??= this.ownPool();
+    const idsParameter = textArrayLiteral(ids);
     return withTransaction(this.updatePool, async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS ordered`, [ids]);
-      const rows = await tx.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [ids]);
+      await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS ordered`, [idsParameter]);
+      const rows = await tx.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [idsParameter]);
       const before = new Map(rows.rows.map((row) => [row.canonical_id, fromRow(row)]));
       const { records, result } = await change(new Map(before), tx);
       const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
       if (changed.length > 0) {
         await tx.query(
           `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
-           SELECT id, $4, $5, f, p FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS u (id, f, p)
+           SELECT (r->>0)::uuid, $2, $3, r->1, r->2 FROM jsonb_array_elements($1::jsonb) AS r
            ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
-          [changed.map(([id]) => id), jsonArrayLiteral(changed.map(([, record]) => record.fields)), jsonArrayLiteral(changed.map(([, record]) => storedProvenance(record.provenance))), tenantId, objectType],
+          [jsonRows(changed.map(([id, record]) => [id, record.fields, storedProvenance(record.provenance)])), tenantId, objectType],
         );
       }
       return result;

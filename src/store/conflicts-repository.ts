@@ -1,6 +1,6 @@
 import type { ObjectType } from '../model/identifiers';
 import type { Queryable } from './database';
-import { jsonArrayLiteral } from './json-array-literal';
+import { jsonRows } from './batch-parameters';
 
 export interface ConflictCandidate {
   connectionId: string;
@@ -32,17 +32,8 @@ export class ConflictsRepository {
     if (decisions.length === 0) return;
     await db.query(
       `INSERT INTO conflicts (tenant_id, object_type, canonical_id, field, policy, candidates, winner_connection_id, decided_value)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::jsonb[])`,
-      [
-        decisions.map((d) => d.tenantId),
-        decisions.map((d) => d.objectType),
-        decisions.map((d) => d.canonicalId),
-        decisions.map((d) => d.field),
-        decisions.map((d) => d.policy),
-        jsonArrayLiteral(decisions.map((d) => d.candidates)),
-        decisions.map((d) => d.winnerConnectionId),
-        jsonArrayLiteral(decisions.map((d) => d.decidedValue ?? null)),
-      ],
+       SELECT r->>0, r->>1, (r->>2)::uuid, r->>3, r->>4, r->5, r->>6, r->7 FROM jsonb_array_elements($1::jsonb) AS r`,
+      [jsonRows(decisions.map((d) => [d.tenantId, d.objectType, d.canonicalId, d.field, d.policy, d.candidates, d.winnerConnectionId, d.decidedValue ?? null]))],
     );
   }
 

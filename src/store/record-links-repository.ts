@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { withTransaction, type Queryable } from './database';
-import { jsonArrayLiteral } from './json-array-literal';
+import { jsonRows, textArrayLiteral } from './batch-parameters';
 
 /** Which external record in one connection a canonical record is. */
 export interface RecordLink {
@@ -67,11 +67,11 @@ export class RecordLinksRepository {
    */
   async ensureLinks(tenantId: string, connectionId: string, objectType: ObjectType, records: readonly LinkRequest[]): Promise<Map<string, string>> {
     if (records.length === 0) return new Map();
-    const externalIds = records.map((record) => record.externalId);
+    const externalIdsParameter = textArrayLiteral(records.map((record) => record.externalId));
     const select = async (): Promise<Map<string, string>> => {
       const found = await this.pool.query<{ external_id: string; canonical_id: string }>(
         `SELECT l.external_id, l.canonical_id FROM ${byExternalIds('record_links', 'external_id, canonical_id')}`,
-        [connectionId, objectType, externalIds],
+        [connectionId, objectType, externalIdsParameter],
       );
       return new Map(found.rows.map((row) => [row.external_id, row.canonical_id]));
     };
@@ -80,7 +80,7 @@ export class RecordLinksRepository {
     if (missing.length === 0) return linked;
     const deleted = await this.pool.query<{ external_id: string }>(
       `SELECT l.external_id FROM ${byExternalIds('deleted_records', 'external_id, deleted_at')} WHERE l.deleted_at > now() - interval '1 hour'`,
-      [connectionId, objectType, missing.map((record) => record.externalId)],
+      [connectionId, objectType, textArrayLiteral(missing.map((record) => record.externalId))],
     );
     if (deleted.rows.length > 0) {
       const gone = new Set(deleted.rows.map((row) => row.external_id));
@@ -93,7 +93,7 @@ export class RecordLinksRepository {
         `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
          SELECT id, $2, $3, $4, ext FROM unnest($1::uuid[], $5::text[]) AS u (id, ext)
          ON CONFLICT DO NOTHING RETURNING external_id, canonical_id`,
-        [entries.map((entry) => entry.canonicalId), connectionId, tenantId, objectType, entries.map((entry) => entry.externalId)],
+        [textArrayLiteral(entries.map((entry) => entry.canonicalId)), connectionId, tenantId, objectType, textArrayLiteral(entries.map((entry) => entry.externalId))],
       );
       for (const row of inserted.rows) linked.set(row.external_id, row.canonical_id);
       // Not inserted: linked meanwhile by a concurrent caller, or the canonical record already has a record here.
@@ -125,7 +125,7 @@ export class RecordLinksRepository {
         const rows = await this.pool.query<{ value: string; canonical_id: string }>(
           `SELECT m.value, m.canonical_id FROM unnest($4::text[]) AS k (value)
            CROSS JOIN LATERAL (SELECT value, canonical_id FROM canonical_match_keys WHERE tenant_id = $1 AND object_type = $2 AND field = $3 AND value = k.value OFFSET 0) AS m`,
-          [tenantId, objectType, field, keys.filter((key) => key.field === field).map((key) => key.value)],
+          [tenantId, objectType, field, textArrayLiteral(keys.filter((key) => key.field === field).map((key) => key.value))],
         );
         for (const row of rows.rows) found.set(keyOf({ field, value: row.value }), row.canonical_id);
       }
@@ -160,7 +160,7 @@ export class RecordLinksRepository {
       `INSERT INTO canonical_match_keys (tenant_id, object_type, field, value, canonical_id)
        SELECT $1, $2, field, value, id FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k (field, value, id)
        ON CONFLICT DO NOTHING RETURNING field, value, canonical_id`,
-      [tenantId, objectType, keys.map((key) => key.field), keys.map((key) => key.value), keys.map((key) => key.canonicalId)],
+      [tenantId, objectType, textArrayLiteral(keys.map((key) => key.field)), textArrayLiteral(keys.map((key) => key.value)), textArrayLiteral(keys.map((key) => key.canonicalId))],
     );
     return new Map(claimed.rows.map((row) => [keyOf(row), row.canonical_id]));
   }
@@ -176,7 +176,7 @@ export class RecordLinksRepository {
     if (externalIds.length === 0) return new Map();
     const result = await this.pool.query<{ external_id: string; canonical_id: string }>(
       `SELECT l.external_id, l.canonical_id FROM ${byExternalIds('record_links', 'external_id, canonical_id')}`,
-      [connectionId, objectType, [...externalIds]],
+      [connectionId, objectType, textArrayLiteral(externalIds)],
     );
     return new Map(result.rows.map((row) => [row.external_id, row.canonical_id]));
   }
@@ -271,7 +271,7 @@ export class RecordLinksRepository {
             WHERE canonical_id = l.canonical_id AND connection_id = l.connection_id OFFSET 0
          ) AS s ON true
         ORDER BY l.canonical_id, l.connection_id`,
-      [canonicalIds],
+      [textArrayLiteral(canonicalIds)],
     );
     return result.rows.map((row) => ({
       link: toLink(row),
@@ -298,11 +298,11 @@ export class RecordLinksRepository {
            -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
            WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
           [
-            links.map((s) => s.link.canonicalId),
-            links.map((s) => s.link.connectionId),
-            links.map((s) => s.link.tenantId),
-            links.map((s) => s.link.objectType),
-            links.map((s) => s.link.externalId),
+            textArrayLiteral(links.map((s) => s.link.canonicalId)),
+            textArrayLiteral(links.map((s) => s.link.connectionId)),
+            textArrayLiteral(links.map((s) => s.link.tenantId)),
+            textArrayLiteral(links.map((s) => s.link.objectType)),
+            textArrayLiteral(links.map((s) => s.link.externalId)),
           ],
         );
       }
@@ -313,17 +313,12 @@ export class RecordLinksRepository {
         if (batch.length === 0) continue;
         await tx.query(
           `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
-           SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::boolean[]) AS u (id, conn, f, m, w) ${check}
+           SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END
+             FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w FROM jsonb_array_elements($1::jsonb) AS r) AS u ${check}
            ON CONFLICT (canonical_id, connection_id)
            DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
                          written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
-          [
-            batch.map((s) => s.link.canonicalId),
-            batch.map((s) => s.link.connectionId),
-            jsonArrayLiteral(batch.map((s) => s.fields)),
-            batch.map((s) => s.sourceModifiedAt),
-            batch.map((s) => s.written ?? false),
-          ],
+          [jsonRows(batch.map((s) => [s.link.canonicalId, s.link.connectionId, s.fields, s.sourceModifiedAt, s.written ?? false]))],
         );
       }
     };

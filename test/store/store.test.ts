@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialCipher } from '../../src/store/credential-cipher';
+import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { createPool } from '../../src/store/database';
@@ -102,6 +103,35 @@ describe('PostgreSQL store', () => {
     expect((await links.activeLinksOf('acme-sf', 'contact', ['003000000000001AAA', 'unknown'])).map((link) => link.externalId)).toEqual(['003000000000001AAA']);
     expect(await links.removeLinks('acme-sf', [canonicalId])).toBe(1);
     expect((await links.loadSyncedStates([canonicalId])).map((state) => state.link.connectionId)).toEqual(['acme-hs']);
+  });
+
+  it('keeps every character of a batch as sent: quotes, backslashes, control characters, astral ones', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const canonical = new CanonicalRecordsRepository(db.pool);
+    // (PostgreSQL holds neither U+0000 nor a lone surrogate, in text or JSON: left out.)
+    const awkward = ['a "quoted" \\ name', 'line\nbreak\ttab\u0001\u001f', 'ünï 😀 \u2028', 'a \\n b', '{},NULL', 'NULL', ''];
+    const ids = awkward.map(() => randomUUID());
+    const modifiedAt = new Date('2026-11-20T10:00:00.123Z');
+    await links.saveSyncedStates(
+      awkward.map((text, index) => ({
+        link: { canonicalId: ids[index] as string, tenantId: 'acme', objectType: 'contact' as const, connectionId: 'acme-hs', externalId: `x ${text} ${index}` },
+        fields: { lastName: text, custom: { note: text, list: [text, null] } },
+        sourceModifiedAt: index % 2 === 0 ? modifiedAt : null,
+      })),
+    );
+    const states = await links.loadSyncedStates(ids);
+    expect(new Map(states.map((state) => [state.link.canonicalId, [state.link.externalId, state.snapshot?.fields, state.snapshot?.sourceModifiedAt]]))).toEqual(
+      new Map(awkward.map((text, index) => [ids[index], [`x ${text} ${index}`, { lastName: text, custom: { note: text, list: [text, null] } }, index % 2 === 0 ? modifiedAt : null]])),
+    );
+    expect(await links.canonicalIdsOf('acme-hs', 'contact', awkward.map((text, index) => `x ${text} ${index}`))).toEqual(new Map(awkward.map((text, index) => [`x ${text} ${index}`, ids[index]])));
+
+    const edit = { connectionId: 'acme-hs', at: modifiedAt.toISOString(), precisionMs: 1 };
+    await canonical.update('acme', 'contact', ids, async (records) => {
+      ids.forEach((id, index) => records.set(id, { fields: { lastName: awkward[index] }, provenance: { lastName: edit } }));
+      return { records, result: undefined };
+    });
+    const stored = await canonical.update('acme', 'contact', ids, async (records) => ({ records, result: new Map(records) }));
+    expect(stored).toEqual(new Map(ids.map((id, index) => [id, { fields: { lastName: awkward[index] }, provenance: { lastName: edit } }])));
   });
 
   it('writes nothing of a batch when one of its rows is refused', async () => {
