@@ -174,4 +174,27 @@ describe("a person's HubSpot edit made between our read and our write", () => {
       held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
     });
   });
+
+  it('is put back even when putting it back meets a 429 (our write has landed: a second run of the activity would find nothing to write)', async () => {
+    const sf = h.salesforce!;
+    const hs = h.hubspot!;
+    const { readLinked, apply, applyRacing } = await syncPath(h, sf.id, hs.id);
+
+    const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Barbara', LastName: 'Retry', Email: 'retry@race.example', Title: 'Engineer' }).Id);
+    expect((await apply(await readLinked(id))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    const hubspotId = String(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === 'retry@race.example')?.id);
+
+    sf.sandbox.admin.editAsUser('Contact', id, { Title: 'CTO' });
+    // Our update (the first batch update) lands; the one putting the person's edit back gets a 429.
+    hs.sandbox.faults.configure({ rateLimitRate: 1, route: 'POST /crm/v3/objects/:type/batch/update', after: 1, times: 1 });
+    try {
+      await applyRacing(await readLinked(id), () => hs.sandbox.admin.changeAsUser('contacts', hubspotId, { jobtitle: 'Principal' }), {
+        title: 'Principal',
+        held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
+      });
+      expect(hs.sandbox.counters.rateLimited).toBeGreaterThanOrEqual(1);
+    } finally {
+      hs.sandbox.faults.configure({});
+    }
+  });
 });

@@ -54,6 +54,14 @@ describe('FaultInjector', () => {
     faults.configure({ rateLimitRate: 1, tokenEndpointOnly: true });
     expect([faults.covers(false), faults.covers(true)]).toEqual([false, true]);
   });
+
+  it('fails the nth call of one route only, as many times as asked', () => {
+    const faults = new FaultInjector({ rateLimitRate: 1, route: 'POST /crm/v3/objects/:type/batch/update', after: 1, times: 2 });
+    expect([faults.covers(false, 'POST /crm/v3/objects/:type/batch/update'), faults.covers(false, 'POST /crm/v3/objects/:type/batch/read')]).toEqual([true, false]);
+    expect(Array.from({ length: 5 }, () => faults.decide().kind)).toEqual(['none', 'rate-limit', 'rate-limit', 'none', 'none']);
+    faults.configure({ rateLimitRate: 1, times: 1 });
+    expect(Array.from({ length: 3 }, () => faults.decide().kind)).toEqual(['rate-limit', 'none', 'none']);
+  });
 });
 
 describe('ModstampClock', () => {

@@ -1,4 +1,5 @@
 import type { ObjectType } from '../../model/identifiers';
+import { retryInPlace } from '../retry-in-place';
 import type { HubSpotContext } from './context';
 import { HUBSPOT_OBJECTS, hubspotSpec, SYNC_ID_PROPERTY } from './spec';
 
@@ -50,7 +51,10 @@ export async function restoreOverwrittenEdits(ctx: HubSpotContext, objectType: O
     const names = [...new Set(chunk.flatMap((write) => Object.keys(write.written)))].filter((name) => name !== SYNC_ID_PROPERTY && name !== HUBSPOT_OBJECTS[objectType].modstamp);
     if (names.length === 0) continue;
     // https://developers.hubspot.com/docs/api-reference/latest/crm/objects/objects/batch/get-objects (propertiesWithHistory)
-    const answer = await ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.read(path, { inputs: chunk.map((write) => ({ id: write.id })), properties: [], propertiesWithHistory: names }, false, options));
+    // Our write has landed: an activity run again would find it there and never look for the edit.
+    const answer = await retryInPlace(() =>
+      ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.read(path, { inputs: chunk.map((write) => ({ id: write.id })), properties: [], propertiesWithHistory: names }, false, options)),
+    );
     const byId = new Map(answer.results.map((object) => [object.id, object.propertiesWithHistory ?? {}]));
     for (const write of chunk) {
       const history = byId.get(write.id);
@@ -70,7 +74,7 @@ export async function restoreOverwrittenEdits(ctx: HubSpotContext, objectType: O
   for (let start = 0; start < restores.length; start += hubspotSpec.paging.batchSize) {
     const inputs = restores.slice(start, start + hubspotSpec.paging.batchSize);
     // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (POST /crm/v3/objects/{type}/batch/update)
-    await ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.update(path, { inputs }, options));
+    await retryInPlace(() => ctx.runner.run('standard', (options) => ctx.apis.objects.batchApi.update(path, { inputs }, options)));
   }
   return restored;
 }

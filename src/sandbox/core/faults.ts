@@ -15,6 +15,15 @@ export interface FaultConfig {
    * API calls pass untouched. The vendor renders such faults as its token endpoint answers them.
    */
   tokenEndpointOnly?: boolean;
+  /**
+   * Fault only requests to this route (`POST /crm/v3/objects/:objectType/batch/update`, as the
+   * sandbox's counters name it): a test can fail one call of a sequence and no other.
+   */
+  route?: string;
+  /** Let this many requests in scope pass first (default 0): "fail the second call". */
+  after?: number;
+  /** Inject at most this many faults, then behave again (default: no limit). */
+  times?: number;
   seed?: number;
 }
 
@@ -24,6 +33,8 @@ export type FaultDecision = { kind: 'none' } | { kind: 'server-error' } | { kind
 export class FaultInjector {
   private config: FaultConfig;
   private random: SeededRandom;
+  private injected = 0;
+  private seen = 0;
 
   constructor(config: FaultConfig = {}) {
     this.config = config;
@@ -33,6 +44,8 @@ export class FaultInjector {
   configure(config: FaultConfig): void {
     this.config = config;
     this.random = new SeededRandom(config.seed ?? 1);
+    this.injected = 0;
+    this.seen = 0;
   }
 
   current(): FaultConfig {
@@ -40,18 +53,21 @@ export class FaultInjector {
   }
 
   /** Whether a request is in the faults' scope at all (see `tokenEndpointOnly`). */
-  covers(atTokenEndpoint: boolean): boolean {
-    return this.config.tokenEndpointOnly !== true || atTokenEndpoint;
+  covers(atTokenEndpoint: boolean, route?: string): boolean {
+    return (this.config.tokenEndpointOnly !== true || atTokenEndpoint) && (this.config.route === undefined || this.config.route === route);
   }
 
   decide(): FaultDecision {
-    const { serverErrorRate = 0, rateLimitRate = 0, timeoutRate = 0 } = this.config;
+    const { serverErrorRate = 0, rateLimitRate = 0, timeoutRate = 0, times, after = 0 } = this.config;
     if (serverErrorRate + rateLimitRate + timeoutRate === 0) return { kind: 'none' };
+    this.seen += 1;
+    if (this.seen <= after) return { kind: 'none' };
+    if (times !== undefined && this.injected >= times) return { kind: 'none' };
     const roll = this.random.next();
-    if (roll < timeoutRate) return { kind: 'timeout' };
-    if (roll < timeoutRate + serverErrorRate) return { kind: 'server-error' };
-    if (roll < timeoutRate + serverErrorRate + rateLimitRate) return { kind: 'rate-limit' };
-    return { kind: 'none' };
+    const decision: FaultDecision =
+      roll < timeoutRate ? { kind: 'timeout' } : roll < timeoutRate + serverErrorRate ? { kind: 'server-error' } : roll < timeoutRate + serverErrorRate + rateLimitRate ? { kind: 'rate-limit' } : { kind: 'none' };
+    if (decision.kind !== 'none') this.injected += 1;
+    return decision;
   }
 
   latencyMs(): number {

@@ -38,11 +38,12 @@ export function createSandboxApp(options: SandboxAppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith(ADMIN_PREFIX)) return;
-    options.counters.countRequest(`${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`);
+    const route = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
+    options.counters.countRequest(route);
     const latency = options.faults.latencyMs();
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     const atTokenEndpoint = options.tokenRoutes?.includes(request.routeOptions.url ?? '') ?? false;
-    if (!options.faults.covers(atTokenEndpoint)) return;
+    if (!options.faults.covers(atTokenEndpoint, route)) return;
     const fault = options.faults.decide();
     if (fault.kind === 'none') return;
     options.counters.injectedFaults += 1;
