@@ -143,9 +143,8 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         });
       }
       const written = await input.carryOut(steps);
-      // In order: what the copies held when read, then what the target holds after our write.
-      await deps.links.saveSyncedStates(snapshots, tx);
-      await deps.links.saveSyncedStates(written.synced, tx);
+      // In order: what the copies held when read, then what the target holds after our write (the later stands).
+      await deps.links.saveSyncedStates([...snapshots, ...written.synced], tx);
       await deps.conflicts.record(decisions, tx);
       return { records, result: { steps, conflicts: decisions.length, written } };
     },

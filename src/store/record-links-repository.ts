@@ -282,10 +282,12 @@ export class RecordLinksRepository {
   /**
    * Upserts links and snapshots of a batch in one transaction: all of them land, or none. A state
    * whose link was loaded as it is (`linkSaved`) writes only its snapshot; a snapshot whose link
-   * is gone (deleted meanwhile) is not written.
+   * is gone (deleted meanwhile) is not written. Of two states of one record in one connection, the
+   * later in the list is saved (what a copy held when read, then what it holds after our write).
    */
-  async saveSyncedStates(states: readonly SyncedStateWrite[], db?: Queryable): Promise<void> {
-    if (states.length === 0) return;
+  async saveSyncedStates(written: readonly SyncedStateWrite[], db?: Queryable): Promise<void> {
+    if (written.length === 0) return;
+    const states = lastPerPair(written);
     const links = states.filter((state) => !state.linkSaved);
     const save = async (tx: Queryable): Promise<void> => {
       if (links.length > 0) {
@@ -307,20 +309,18 @@ export class RecordLinksRepository {
         );
       }
       // A link written just above exists; one only loaded earlier is looked up, one index probe
-      // each (a lateral join: the planner would otherwise hash the whole table per batch).
-      const loaded = states.filter((state) => state.linkSaved);
-      for (const [batch, check] of [[links, ''], [loaded, 'CROSS JOIN LATERAL (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn OFFSET 0) AS linked']] as const) {
-        if (batch.length === 0) continue;
-        await tx.query(
-          `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
-           SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END
-             FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w FROM jsonb_array_elements($1::jsonb) AS r) AS u ${check}
-           ON CONFLICT (canonical_id, connection_id)
-           DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
-                         written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
-          [jsonRows(batch.map((s) => [s.link.canonicalId, s.link.connectionId, s.fields, s.sourceModifiedAt, s.written ?? false]))],
-        );
-      }
+      // each (a subquery under OR stays a per-row probe: as a join, the planner would hash the
+      // whole table per batch). One statement for both kinds: one round trip fewer per batch.
+      await tx.query(
+        `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
+         SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END
+           FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w, (r->>5)::boolean AS loaded FROM jsonb_array_elements($1::jsonb) AS r) AS u
+          WHERE NOT u.loaded OR EXISTS (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn)
+         ON CONFLICT (canonical_id, connection_id)
+         DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
+                       written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
+        [jsonRows(states.map((s) => [s.link.canonicalId, s.link.connectionId, s.fields, s.sourceModifiedAt, s.written ?? false, s.linkSaved ?? false]))],
+      );
     };
     await (db ? save(db) : withTransaction(this.pool, save));
   }
@@ -398,6 +398,18 @@ export class RecordLinksRepository {
     );
     return result.rowCount ?? 0;
   }
+}
+
+/** The last state of each (canonical record, connection) pair, in the order first met. */
+function lastPerPair(states: readonly SyncedStateWrite[]): SyncedStateWrite[] {
+  const last = new Map<string, Map<string, number>>();
+  states.forEach((state, index) => {
+    let byConnection = last.get(state.link.canonicalId);
+    if (!byConnection) last.set(state.link.canonicalId, (byConnection = new Map<string, number>()));
+    byConnection.set(state.link.connectionId, index);
+  });
+  if (states.length === [...last.values()].reduce((sum, byConnection) => sum + byConnection.size, 0)) return [...states];
+  return states.filter((state, index) => last.get(state.link.canonicalId)?.get(state.link.connectionId) === index);
 }
 
 /** A match key of a record, normalised (src/connectors/unique-keys.ts): `email` = `ada@example.com`. */

@@ -134,6 +134,24 @@ describe('PostgreSQL store', () => {
     expect(stored).toEqual(new Map(ids.map((id, index) => [id, { fields: { lastName: awkward[index] }, provenance: { lastName: edit } }])));
   });
 
+  it('saves the later of two states of one record in one connection (read, then written), links new and loaded alike', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const canonicalId = randomUUID();
+    const hubspot = { canonicalId, tenantId: 'acme', objectType: 'contact' as const, connectionId: 'acme-hs', externalId: '777' };
+    const salesforce = { ...hubspot, connectionId: 'acme-sf', externalId: '003000000000777AAA' };
+    await links.saveSyncedStates([{ link: salesforce, fields: { title: 'Engineer' }, sourceModifiedAt: null }]);
+    await links.saveSyncedStates([
+      { link: salesforce, fields: { title: 'CTO' }, sourceModifiedAt: new Date('2026-11-20T10:00:00Z'), linkSaved: true },
+      { link: hubspot, fields: { title: 'Engineer' }, sourceModifiedAt: null, linkSaved: false },
+      { link: hubspot, fields: { title: 'CTO' }, sourceModifiedAt: new Date('2026-11-20T10:00:01Z'), written: true, linkSaved: false },
+    ]);
+    const states = await links.loadSyncedStates([canonicalId]);
+    expect(states.map((state) => [state.link.externalId, state.snapshot?.fields, state.snapshot?.sourceModifiedAt?.toISOString(), state.snapshot?.writtenAt instanceof Date])).toEqual([
+      ['777', { title: 'CTO' }, '2026-11-20T10:00:01.000Z', true],
+      ['003000000000777AAA', { title: 'CTO' }, '2026-11-20T10:00:00.000Z', false],
+    ]);
+  });
+
   it('writes nothing of a batch when one of its rows is refused', async () => {
     const links = new RecordLinksRepository(db.pool);
     const first = randomUUID();
