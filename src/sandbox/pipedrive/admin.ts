@@ -127,7 +127,7 @@ function fakeBody(fake: FakeData, entity: PipedriveEntity, index: number): Recor
     }
     case 'organizations': {
       const company = fake.company(index);
-      return { name: company.name, address: company.city, industry: company.industry, website: `https://${company.domain}` };
+      return { name: company.name, address: { value: company.city, locality: company.city }, industry: company.industry, website: `https://${company.domain}` };
     }
     case 'deals': {
       const deal = fake.deal(index);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SandboxCounters } from '../core/counters';
 import { notFound, validation } from './errors';
 import type { CallKind } from './limits';
+import { customFieldSelection, listFilter } from './list-filters';
 import { page, parseLimit, parseTime, type SortBy } from './paging';
 import { DEFAULT_STAGES, entityOf, SEARCHABLE, SEARCHABLE_CUSTOM_KINDS, SINGULAR, STANDARD_FIELDS, type PipedriveEntity } from './schema';
 import { renderRecord, type RecordStore, type StoredRecord } from './store';
@@ -51,7 +52,8 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
 
   app.get<{ Params: { entity: string; id: string } }>('/api/v2/:entity/:id', async (request) => {
     const entity = entityParam(request.params.entity);
-    return ok(renderRecord(store.live(entity, idParam(entity, request.params.id))));
+    const selection = customFieldSelection((request.query as Query).custom_fields);
+    return ok(withCustomFields(renderRecord(store.live(entity, idParam(entity, request.params.id))), selection));
   });
 
   app.patch<{ Params: { entity: string; id: string } }>('/api/v2/:entity/:id', async (request) => {
@@ -81,7 +83,10 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
     const ids = query.ids ? new Set(query.ids.split(',').map(Number)) : undefined;
     if (ids && ids.size > 100) throw validation('Validation failed: ids: at most 100 ids');
     const deleted = listsDeleted(entity, query);
+    const filter = listFilter(entity, query, (dealId) => store.get('deals', dealId));
+    const selection = customFieldSelection(query.custom_fields);
     const candidates = store.all(entity).filter((record) => {
+      if (!filter(record)) return false;
       if ((record.deletedAt !== undefined) !== deleted) return false;
       if (entity === 'deals' && query.status && query.status !== 'deleted' && record.fields.status !== query.status) return false;
       const second = Math.floor(record.updateTime / 1000) * 1000;
@@ -90,7 +95,7 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
       return !ids || ids.has(record.id);
     });
     const { items, next } = page(candidates, { sortBy, direction, limit, cursor: query.cursor });
-    return ok(items.map(renderRecord), { next_cursor: next });
+    return ok(items.map((record) => withCustomFields(renderRecord(record), selection)), { next_cursor: next });
   });
 
   app.get<{ Params: { entity: string }; Querystring: Query }>('/api/v2/:entity/search', async (request) => {
@@ -104,7 +109,8 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
     const fields = query.fields ? query.fields.split(',') : searchable;
     for (const field of fields) if (!searchable.includes(field)) throw validation(`Validation failed: fields: "${field}" is not searchable for ${entity}`);
     const limit = parseLimit(query.limit);
-    const matches = store.all(entity).filter((record) => record.deletedAt === undefined && matchedCustom(store, record, fields, term, exact) !== undefined);
+    const scope = searchScope(entity, query);
+    const matches = store.all(entity).filter((record) => record.deletedAt === undefined && scope(record) && matchedCustom(store, record, fields, term, exact) !== undefined);
     const { items, next } = page(matches, { sortBy: 'id', direction: 'asc', limit, cursor: query.cursor });
     return ok({ items: items.map((record) => ({ result_score: 1, item: searchItem(record, matchedCustom(store, record, fields, term, exact) ?? []) })) }, { next_cursor: next });
   });
@@ -114,6 +120,42 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
     app.get(`/v1/${SINGULAR[entity]}Fields`, async () => ok(fieldList(store, entity), { pagination: { start: 0, limit: 500, more_items_in_collection: false } }));
   }
   app.get('/v1/stages', async () => ok(DEFAULT_STAGES.map((stage) => ({ ...stage, pipeline_id: 1, active_flag: true }))));
+}
+
+function addressValue(address: unknown): string | undefined {
+  const value = (address as { value?: unknown } | null | undefined)?.value;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Only the asked custom fields (`custom_fields=` on list and get) [P6]. */
+function withCustomFields(rendered: Record<string, unknown>, selection: ReadonlySet<string> | undefined): Record<string, unknown> {
+  if (!selection) return rendered;
+  const custom = rendered.custom_fields as Record<string, unknown>;
+  return { ...rendered, custom_fields: Object.fromEntries(Object.entries(custom).filter(([key]) => selection.has(key))) };
+}
+
+/**
+ * Search scopes [P6]: persons by `organization_id`; deals by `person_id`, `organization_id` and
+ * `status`. Other entities take none (400, not ignored).
+ */
+function searchScope(entity: PipedriveEntity, query: Query): (record: StoredRecord) => boolean {
+  const allowed: Record<string, readonly string[]> = { persons: ['organization_id'], deals: ['person_id', 'organization_id', 'status'] };
+  const checks: ((record: StoredRecord) => boolean)[] = [];
+  for (const name of ['organization_id', 'person_id', 'status']) {
+    const raw = query[name];
+    if (raw === undefined || raw === '') continue;
+    if (!(allowed[entity] ?? []).includes(name)) throw validation(`Validation failed: ${name}: Parameter '${name}' is not allowed for this request`);
+    if (name === 'status') {
+      if (!['open', 'won', 'lost'].includes(raw)) throw validation('Validation failed: status: must be one of open, won, lost');
+      checks.push((record) => record.fields.status === raw);
+      continue;
+    }
+    const id = Number(raw);
+    if (!Number.isInteger(id) || id <= 0) throw validation(`Validation failed: ${name}: must be a positive integer`);
+    const field = name === 'organization_id' ? 'org_id' : 'person_id';
+    checks.push((record) => record.fields[field] === id);
+  }
+  return (record) => checks.every((check) => check(record));
 }
 
 /**
@@ -151,7 +193,9 @@ function matchedCustom(store: RecordStore, record: StoredRecord, fields: readonl
     } else if (field === 'email' || field === 'phone') {
       const list = record.fields[field === 'email' ? 'emails' : 'phones'];
       if (Array.isArray(list) && list.some((entry: { value?: unknown }) => hit(entry.value))) matched = true;
-    } else if (field === 'name' || field === 'title' || field === 'address') {
+    } else if (field === 'address') {
+      if (hit(addressValue(record.fields.address))) matched = true;
+    } else if (field === 'name' || field === 'title') {
       if (hit(record.fields[field])) matched = true;
     }
   }
@@ -166,7 +210,8 @@ function searchItem(record: StoredRecord, customValues: string[]): Record<string
     const values = (list: unknown): string[] => (Array.isArray(list) ? list.map((entry: { value: string }) => entry.value) : []);
     return { ...common, name: fields.name, emails: values(fields.emails), phones: values(fields.phones), organization: typeof fields.org_id === 'number' ? { id: fields.org_id } : null };
   }
-  if (record.entity === 'organizations') return { ...common, name: fields.name, address: fields.address ?? null };
+  // Search items carry the address as its one-line `value`, not the object records have [P6].
+  if (record.entity === 'organizations') return { ...common, name: fields.name, address: addressValue(fields.address) ?? null };
   return {
     ...common,
     title: fields.title,

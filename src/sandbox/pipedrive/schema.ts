@@ -22,12 +22,12 @@ export function entityOfSingular(singular: string): PipedriveEntity | undefined 
   return ENTITIES.find((entity) => SINGULAR[entity] === singular);
 }
 
-export type FieldKind = 'varchar' | 'text' | 'double' | 'int' | 'date' | 'time' | 'boolean' | 'enum' | 'org' | 'person' | 'deal' | 'user' | 'visible_to' | 'emails' | 'phones' | 'status';
+export type FieldKind = 'varchar' | 'text' | 'double' | 'int' | 'date' | 'time' | 'boolean' | 'enum' | 'org' | 'person' | 'deal' | 'user' | 'visible_to' | 'emails' | 'phones' | 'status' | 'address';
 
 /** The standard v2 fields the sandbox accepts on write, per entity (anything else is a 400). */
 export const STANDARD_FIELDS: Record<PipedriveEntity, Record<string, FieldKind>> = {
   persons: { name: 'varchar', first_name: 'varchar', last_name: 'varchar', emails: 'emails', phones: 'phones', job_title: 'varchar', org_id: 'org', owner_id: 'user', visible_to: 'visible_to' },
-  organizations: { name: 'varchar', address: 'varchar', industry: 'varchar', website: 'varchar', owner_id: 'user', visible_to: 'visible_to' },
+  organizations: { name: 'varchar', address: 'address', industry: 'varchar', website: 'varchar', owner_id: 'user', visible_to: 'visible_to' },
   deals: {
     title: 'varchar',
     value: 'double',

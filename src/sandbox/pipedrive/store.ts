@@ -224,6 +224,8 @@ function checkValue(name: string, kind: FieldKind, value: unknown): unknown {
       return value === 'open' || value === 'won' || value === 'lost' ? value : fail('must be one of open, won, lost');
     case 'enum':
       return typeof value === 'string' || typeof value === 'number' ? value : fail('must be an option id');
+    case 'address':
+      return checkAddress(name, value);
     case 'emails':
     case 'phones': {
       if (!Array.isArray(value)) return fail('must be an array of { value, primary, label }');
@@ -234,6 +236,21 @@ function checkValue(name: string, kind: FieldKind, value: unknown): unknown {
       });
     }
   }
+}
+
+/** The parts of an organization's `address` object in v2 [P6]; `value` is the one-line form. */
+export const ADDRESS_PARTS = ['value', 'country', 'admin_area_level_1', 'admin_area_level_2', 'locality', 'sublocality', 'route', 'street_number', 'subpremise', 'postal_code'] as const;
+
+function checkAddress(name: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw validation(`Validation failed: ${name}: must be an object`);
+  const address: Record<string, string> = {};
+  for (const [part, text] of Object.entries(value as Record<string, unknown>)) {
+    if (!(ADDRESS_PARTS as readonly string[]).includes(part)) throw validation(`Validation failed: ${name}.${part}: Parameter '${part}' is not allowed for this request`);
+    if (text === null) continue;
+    if (typeof text !== 'string') throw validation(`Validation failed: ${name}.${part}: must be a string`);
+    address[part] = text;
+  }
+  return address;
 }
 
 /** Pipedrive renders times in RFC 3339 to the second, UTC (`2026-11-23T05:12:45Z`) [P1]. */

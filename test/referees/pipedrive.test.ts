@@ -1,0 +1,124 @@
+import { v2 } from 'pipedrive';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startPipedriveSandbox, type PipedriveSandbox } from '../../src/sandbox/pipedrive';
+
+/**
+ * Pipedrive's own Node client (`pipedrive`, v2 API classes) as referee: every call below is the
+ * client's, over real HTTP, against the sandbox. Where the two disagree the sandbox is wrong
+ * unless Pipedrive's documentation says otherwise (docs/sandbox-fidelity.md).
+ */
+
+/** What the client rejects with: its error interceptor hands back the response body. */
+async function refusal(call: Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await call;
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  throw new Error('the call succeeded');
+}
+
+describe('referee: pipedrive client (v2) against the Pipedrive sandbox', () => {
+  let pd: PipedriveSandbox | undefined;
+  afterEach(async () => pd?.stop());
+
+  it('obtains an OAuth token through the client\'s own refresh, calls with it, and surfaces the 401 once it expires', async () => {
+    pd = await startPipedriveSandbox({ limits: false });
+    const oauth = new v2.OAuth2Configuration({ clientId: pd.credentials.clientId, clientSecret: pd.credentials.clientSecret, redirectUri: 'http://localhost/callback', host: pd.url });
+    // A stored refresh token and an access token already past its time: the client refreshes before the first call.
+    oauth.updateToken({ access_token: 'stale', refresh_token: pd.credentials.refreshToken, expires_in: -1, token_type: 'Bearer', scope: 'base', api_domain: pd.url });
+    const persons = new v2.PersonsApi(new v2.Configuration({ accessToken: oauth.getAccessToken, basePath: `${pd.url}/api/v2` }));
+    const created = await persons.addPerson({ AddPersonRequest: { name: 'Ada Lovelace' } });
+    expect(created).toMatchObject({ success: true, data: { name: 'Ada Lovelace' } });
+    expect(pd.admin.tokenGrants()).toBe(1);
+    // The client takes the API base from the token's api_domain.
+    expect(oauth.basePath).toBe(`${pd.url}/api/v2`);
+
+    pd.admin.expireTokens();
+    const id = created.data?.id as number;
+    expect(await refusal(persons.getPerson({ id }))).toMatchObject({ success: false, error: 'unauthorized access', errorCode: 401 });
+    await oauth.tokenRefresh();
+    expect((await persons.getPerson({ id })).data).toMatchObject({ name: 'Ada Lovelace' });
+    expect(pd.admin.tokenGrants()).toBe(2);
+  });
+
+  it('creates, gets, updates, upserts (search then write), lists with filters and paging, searches and deletes', async () => {
+    pd = await startPipedriveSandbox({ limits: false });
+    const config = new v2.Configuration({ apiKey: pd.credentials.apiToken, basePath: `${pd.url}/api/v2` });
+    const persons = new v2.PersonsApi(config);
+    const organizations = new v2.OrganizationsApi(config);
+    const deals = new v2.DealsApi(config);
+    const activities = new v2.ActivitiesApi(config);
+
+    const acme = (await organizations.addOrganization({ AddOrganizationRequest: { name: 'Acme', address: { value: '1 Main St, Springfield', locality: 'Springfield', postal_code: '12345' } } })).data;
+    const other = (await organizations.addOrganization({ AddOrganizationRequest: { name: 'Globex' } })).data;
+    // v2 organizations carry the address as an object, not a string.
+    expect(acme?.address).toEqual({ value: '1 Main St, Springfield', locality: 'Springfield', postal_code: '12345' });
+    const acmeId = acme?.id as number;
+
+    const ada = (await persons.addPerson({ AddPersonRequest: { name: 'Ada Lovelace', org_id: acmeId, emails: [{ value: 'ada@acme.example', primary: true, label: 'work' }] } })).data;
+    const adaId = ada?.id as number;
+    for (let index = 0; index < 4; index += 1) await persons.addPerson({ AddPersonRequest: { name: `Acme ${index}`, org_id: acmeId } });
+    await persons.addPerson({ AddPersonRequest: { name: 'Hank Scorpio', org_id: other?.id as number } });
+
+    expect((await persons.getPerson({ id: adaId })).data).toMatchObject({ id: adaId, name: 'Ada Lovelace', org_id: acmeId, emails: [{ value: 'ada@acme.example', primary: true, label: 'work' }] });
+    expect((await persons.updatePerson({ id: adaId, UpdatePersonRequest: { job_title: 'CTO' } })).data).toMatchObject({ id: adaId, job_title: 'CTO' });
+
+    // Upsert by email, the documented way without a native upsert: exact search, then PATCH or POST.
+    const upsert = async (email: string, name: string): Promise<number> => {
+      const found = (await persons.searchPersons({ term: email, fields: 'email', exact_match: true })).data?.items ?? [];
+      const id = found[0]?.item?.id;
+      if (id !== undefined) return (await persons.updatePerson({ id, UpdatePersonRequest: { name } })).data?.id as number;
+      return (await persons.addPerson({ AddPersonRequest: { name, emails: [{ value: email, primary: true, label: 'work' }] } })).data?.id as number;
+    };
+    expect(await upsert('ada@acme.example', 'Ada King')).toBe(adaId);
+    const grace = await upsert('grace@navy.example', 'Grace Hopper');
+    expect(grace).not.toBe(adaId);
+
+    // org_id filters: five Acme people, paged two at a time through next_cursor, nobody else's.
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await persons.getPersons({ org_id: acmeId, limit: 2, sort_by: 'id', sort_direction: 'asc', ...(cursor ? { cursor } : {}) });
+      seen.push(...(page.data ?? []).map((person) => person.id as number));
+      cursor = page.additional_data?.next_cursor ?? undefined;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(5);
+    expect(seen[0]).toBe(adaId);
+
+    const deal = (await deals.addDeal({ AddDealRequest: { title: 'Acme renewal', org_id: acmeId, person_id: adaId, value: 5000 } })).data;
+    await deals.addDeal({ AddDealRequest: { title: 'Globex pilot', org_id: other?.id as number } });
+    const dealId = deal?.id as number;
+    expect((await deals.getDeals({ org_id: acmeId })).data?.map((item) => item.id)).toEqual([dealId]);
+    expect((await deals.getDeals({ person_id: adaId })).data?.map((item) => item.id)).toEqual([dealId]);
+    // deal_id on persons: the persons linked to that deal.
+    expect((await persons.getPersons({ deal_id: dealId })).data?.map((person) => person.id)).toEqual([adaId]);
+
+    const call = (await activities.addActivity({ AddActivityRequest: { subject: 'Kick-off', deal_id: dealId, person_id: adaId } })).data;
+    await activities.addActivity({ AddActivityRequest: { subject: 'Unrelated', done: true } });
+    expect((await activities.getActivities({ deal_id: dealId })).data?.map((activity) => activity.id)).toEqual([call?.id]);
+    expect((await activities.getActivities({ done: true })).data?.map((activity) => activity.subject)).toEqual(['Unrelated']);
+
+    // Search: persons scoped to an organization; organizations by address; deals by status.
+    const scoped = await persons.searchPersons({ term: 'Acme', fields: 'name', organization_id: acmeId });
+    expect(scoped.data?.items?.map((entry) => entry.item?.name).sort()).toEqual(['Acme 0', 'Acme 1', 'Acme 2', 'Acme 3']);
+    const byAddress = await organizations.searchOrganization({ term: 'Springfield', fields: 'address' });
+    expect(byAddress.data?.items?.map((entry) => entry.item)).toEqual([expect.objectContaining({ id: acmeId, address: '1 Main St, Springfield' })]);
+    expect((await deals.searchDeals({ term: 'renewal', status: 'open', organization_id: acmeId })).data?.items?.map((entry) => entry.item?.id)).toEqual([dealId]);
+
+    expect(await persons.deletePerson({ id: grace })).toEqual({ success: true, data: { id: grace } });
+    expect(await refusal(persons.getPerson({ id: grace }))).toMatchObject({ success: false, error: 'Person not found' });
+  });
+
+  it('surfaces the documented 400 body for a bad request', async () => {
+    pd = await startPipedriveSandbox({ limits: false });
+    const deals = new v2.DealsApi(new v2.Configuration({ apiKey: pd.credentials.apiToken, basePath: `${pd.url}/api/v2` }));
+    const missing = await refusal(deals.addDeal({ AddDealRequest: { value: 10 } as v2.AddDealRequest }));
+    expect(missing).toMatchObject({ success: false, error: expect.stringContaining("'title' is required") as unknown, data: null, additional_data: null });
+    const badLimit = await refusal(deals.getDeals({ limit: 501 }));
+    expect(badLimit).toMatchObject({ success: false, error: expect.stringContaining('limit') as unknown });
+  });
+});
