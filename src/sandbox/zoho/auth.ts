@@ -32,6 +32,14 @@ interface AccessToken {
 
 export type TokenAnswer = { statusCode: number; body: Record<string, unknown> };
 
+/** The text fields of a multipart/form-data body (a token grant as Zoho's SDKs send it [Z13]). */
+export async function parseFormFields(contentType: string, body: Buffer): Promise<Record<string, string>> {
+  const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  const fields: Record<string, string> = {};
+  for (const [name, value] of form.entries()) if (typeof value === 'string') fields[name] = value;
+  return fields;
+}
+
 /** The accounts server's token endpoint [Z2]. */
 export const TOKEN_ROUTE = '/oauth/v2/token';
 

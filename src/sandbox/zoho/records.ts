@@ -6,6 +6,17 @@ import type { ZohoNotifications } from './notifications';
 import type { RecordStore, StoredRecord, WriteEntry, WriteMode, ZohoUser } from './store';
 
 export const API_PREFIX = '/crm/v6';
+/**
+ * The API versions served. Zoho's official SDKs call `/crm/v7` and `/crm/v8` (the v8 Node SDK
+ * builds every path as `/crm/v8/...` [Z13]); the record, search, deleted, upsert, field and watch
+ * endpoints emulated here keep one shape across v6-v8 [Z1][Z5][Z12], so each version serves the same routes.
+ */
+export const API_PREFIXES = [API_PREFIX, '/crm/v7', '/crm/v8'] as const;
+
+/** Whether a request path is an API call (any served version). */
+export function isApiPath(url: string): boolean {
+  return API_PREFIXES.some((prefix) => url.startsWith(`${prefix}/`));
+}
 /** Records per write call (secondary [Z6]); records per page (`per_page` max 200 [Z8]). */
 export const MAX_WRITE_RECORDS = 100;
 export const MAX_PAGE = 200;
@@ -105,10 +116,10 @@ function parseCriteria(text: string): { join: 'or' | 'and'; terms: { field: stri
   return { join: joins.has('and') ? 'and' : 'or', terms };
 }
 
-export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps): void {
+export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps, prefix: string = API_PREFIX): void {
   const { store, counters, notifications, apiUser } = deps;
 
-  app.get<{ Params: { module: string }; Querystring: Query }>(`${API_PREFIX}/:module`, async (request, reply) => {
+  app.get<{ Params: { module: string }; Querystring: Query }>(`${prefix}/:module`, async (request, reply) => {
     const module = moduleParam(request.params.module);
     const { page, perPage } = pageParams(request.query);
     const fieldsParam = request.query.fields;
@@ -134,9 +145,19 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     return sendPage(reply, records.map((record) => renderRecord(store, record, fields)), page, perPage, { sort_by: sortBy, sort_order: sortOrder });
   });
 
-  app.get<{ Params: { module: string }; Querystring: Query }>(`${API_PREFIX}/:module/search`, async (request, reply) => {
+  app.get<{ Params: { module: string }; Querystring: Query }>(`${prefix}/:module/search`, async (request, reply) => {
     const module = moduleParam(request.params.module);
     const { page, perPage } = pageParams(request.query);
+    const byValue = request.query.email ?? request.query.phone;
+    if (request.query.word !== undefined) throw invalidParam('word', 'word search is not emulated by the sandbox');
+    if (byValue !== undefined && request.query.criteria === undefined) {
+      // `email` / `phone`: an exact, case-insensitive match in any field of that kind [Z14].
+      const kind = request.query.email !== undefined ? 'email' : 'phone';
+      const schema = store.schemas[module];
+      const wanted = byValue.toLowerCase();
+      const hits = store.all(module).filter((record) => Object.entries(schema.fields).some(([name, field]) => field.kind === kind && typeof record.values[name] === 'string' && (record.values[name]).toLowerCase() === wanted));
+      return sendPage(reply, hits.map((record) => renderRecord(store, record)), page, perPage);
+    }
     if (!request.query.criteria) throw requiredParam('criteria');
     const { join, terms } = parseCriteria(request.query.criteria);
     const matches = (record: StoredRecord): boolean => {
@@ -151,7 +172,7 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     return sendPage(reply, records.map((record) => renderRecord(store, record)), page, perPage);
   });
 
-  app.get<{ Params: { module: string }; Querystring: Query }>(`${API_PREFIX}/:module/deleted`, async (request, reply) => {
+  app.get<{ Params: { module: string }; Querystring: Query }>(`${prefix}/:module/deleted`, async (request, reply) => {
     const module = moduleParam(request.params.module);
     const { page, perPage } = pageParams(request.query);
     const type = request.query.type ?? 'all';
@@ -166,7 +187,7 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     return sendPage(reply, entries, page, perPage);
   });
 
-  app.get<{ Params: { module: string; id: string } }>(`${API_PREFIX}/:module/:id`, async (request, reply) => {
+  app.get<{ Params: { module: string; id: string } }>(`${prefix}/:module/:id`, async (request, reply) => {
     const module = moduleParam(request.params.module);
     const record = store.get(module, request.params.id);
     // A missing record answers 204 like an empty listing (UNCONFIRMED).
@@ -193,11 +214,11 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     counters.countRecordWrites(module, entries.filter((entry) => entry.status === 'success').length);
     return sendWrite(reply, entries, mode === 'create');
   };
-  app.post<{ Params: { module: string } }>(`${API_PREFIX}/:module`, write('create'));
-  app.put<{ Params: { module: string } }>(`${API_PREFIX}/:module`, write('update'));
-  app.post<{ Params: { module: string } }>(`${API_PREFIX}/:module/upsert`, write('upsert'));
+  app.post<{ Params: { module: string } }>(`${prefix}/:module`, write('create'));
+  app.put<{ Params: { module: string } }>(`${prefix}/:module`, write('update'));
+  app.post<{ Params: { module: string } }>(`${prefix}/:module/upsert`, write('upsert'));
 
-  app.delete<{ Params: { module: string }; Querystring: Query }>(`${API_PREFIX}/:module`, async (request, reply) => {
+  app.delete<{ Params: { module: string }; Querystring: Query }>(`${prefix}/:module`, async (request, reply) => {
     const module = moduleParam(request.params.module);
     const ids = request.query.ids?.split(',').filter(Boolean) ?? [];
     if (ids.length === 0) throw requiredParam('ids');
@@ -207,7 +228,7 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     return sendWrite(reply, entries, false);
   });
 
-  app.get<{ Querystring: Query }>(`${API_PREFIX}/settings/fields`, async (request) => {
+  app.get<{ Querystring: Query }>(`${prefix}/settings/fields`, async (request) => {
     const module = moduleParam(request.query.module ?? '');
     const schema = store.schemas[module];
     return {
@@ -222,7 +243,7 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     };
   });
 
-  app.post(`${API_PREFIX}/actions/watch`, async (request) => notifications.watch(request.body));
+  app.post(`${prefix}/actions/watch`, async (request) => notifications.watch(request.body));
 }
 
 /** How many records a write call carries (credits are charged per 10). */

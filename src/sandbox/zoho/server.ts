@@ -8,12 +8,12 @@ import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type ZohoAdmin } from './admin';
-import { REGION_DOMAINS, TOKEN_ROUTE, tokenThrottled, ZohoAuth, type RegionUrls, type ZohoRegion } from './auth';
+import { parseFormFields, REGION_DOMAINS, TOKEN_ROUTE, tokenThrottled, ZohoAuth, type RegionUrls, type ZohoRegion } from './auth';
 import { errorBody, invalidUrl, ZohoError } from './errors';
 import { creditsFor, ZohoLimits, type ZohoLimitOptions } from './limits';
 import { DEFAULT_SYNC_ID_FIELD } from './modules';
 import { ZohoNotifications } from './notifications';
-import { API_PREFIX, recordsInCall, registerRecordRoutes } from './records';
+import { API_PREFIXES, isApiPath, recordsInCall, registerRecordRoutes } from './records';
 import { RecordStore, type ZohoUser } from './store';
 
 export interface ZohoSandboxOptions extends CommonSandboxOptions {
@@ -53,6 +53,15 @@ export interface ZohoSandbox extends SandboxHandle {
   regions: Partial<Record<ZohoRegion, RegionUrls>>;
   credentials: ZohoCredentials;
   admin: ZohoAdmin;
+}
+
+function parseJsonBody(body: string): unknown {
+  if (body.trim() === '') return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    throw new ZohoError(400, errorBody('INVALID_DATA', 'body is not a valid JSON'));
+  }
 }
 
 /** Host label for counters, as the vendor names the host: `accounts.zoho.eu`, `www.zohoapis.eu`. */
@@ -123,15 +132,21 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
   const regionApps: { region: ZohoRegion; accounts: FastifyInstance; api: FastifyInstance }[] = [];
   for (const region of regions) {
     const accounts = newApp(hostLabel('accounts', region));
+    // Zoho's own SDKs post the grant as multipart/form-data (the v8 Node SDK's refreshAccessToken
+    // and generateAccessToken build a FormData body [Z13]); the accounts server takes it.
+    accounts.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer) => parseFormFields(request.headers['content-type'] ?? '', body));
     accounts.post<{ Body: Record<string, string | undefined> | undefined; Querystring: Record<string, string | undefined> }>(TOKEN_ROUTE, async (request, reply) => {
       // Zoho takes the grant as query parameters or a form body [Z2].
       const { statusCode, body } = auth.grant(region, { ...request.query, ...(request.body ?? {}) });
       return reply.code(statusCode).send(body);
     });
     const api = newApp(hostLabel('api', region));
+    // A body without Content-Type is read as JSON: Zoho's v8 Node SDK sends record writes with no
+    // Content-Type at all (it sets one only for bulk and enrichment paths [Z13]), and Zoho takes them.
+    api.addContentTypeParser('*', { parseAs: 'string' }, async (_request: FastifyRequest, body: string) => parseJsonBody(body));
     // Auth (a token is valid only at its own data centre), then concurrency, then credits.
     api.addHook('preHandler', async (request) => {
-      if (!request.url.startsWith(API_PREFIX)) return;
+      if (!isApiPath(request.url)) return;
       auth.authenticate(request.headers.authorization, region);
       limits.enter();
       inFlight.add(request);
@@ -146,7 +161,7 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
       if (inFlight.delete(request)) limits.leave();
     });
     // Every data centre serves the same API; a token is only valid at its own.
-    registerRecordRoutes(api, { store, counters, notifications, apiUser });
+    for (const prefix of API_PREFIXES) registerRecordRoutes(api, { store, counters, notifications, apiUser }, prefix);
     registerAdminRoutes(api, admin);
     regionApps.push({ region, accounts, api });
   }
