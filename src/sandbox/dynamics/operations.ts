@@ -4,7 +4,7 @@ import { DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, 
 import { parseSelect } from './odata-query';
 import { toColumnValues } from './payload';
 import { parsePrefer, type Preferences } from './prefer';
-import { queryCollection } from './query';
+import { countCollection, queryCollection } from './query';
 import { contextUrl, entityUrl, etagOf, JSON_CONTENT_TYPE, renderRow, type ODataResponse } from './render';
 import { parseResourcePath, type EntityKey } from './resource-path';
 import type { Actor, DataverseStore, Row } from './store';
@@ -71,6 +71,10 @@ export function executeOperation(context: OperationContext, request: ODataReques
         OrganizationId: context.organizationId,
       },
     };
+  }
+  if (target.kind === 'count') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return countCollection({ definition: target.definition, params: request.query, serviceRoot: context.serviceRoot, store: context.store });
   }
   const { definition } = target;
   const select = request.query.has('$select') ? parseSelect(request.query.get('$select') ?? '', definition) : undefined;

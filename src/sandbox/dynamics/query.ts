@@ -47,6 +47,20 @@ function validateOptions(params: URLSearchParams): void {
   }
 }
 
+/**
+ * `GET set/$count[?$filter=...]`: the number of matching rows as `text/plain`, capped like
+ * `@odata.count` at 5,000 [D17] (the cap on `/$count` itself is UNCONFIRMED). `$deltatoken` counts
+ * are not emulated (400).
+ */
+export function countCollection(query: Omit<CollectionQuery, 'prefer' | 'deltaTokens'>): ODataResponse {
+  const { definition, params } = query;
+  for (const key of params.keys()) if (key.startsWith('$') && key !== '$filter') throw badQuery(`The query parameter ${key} is not supported`);
+  const filter = params.has('$filter') ? parseFilter(params.get('$filter') ?? '', definition) : undefined;
+  const rows = [...query.store.rows(definition)];
+  const total = filter ? rows.filter((row) => evaluateFilter(filter, row, definition)).length : rows.length;
+  return { status: 200, headers: { 'content-type': 'text/plain' }, body: String(Math.min(total, MAX_PAGE_SIZE)) };
+}
+
 export function queryCollection(query: CollectionQuery): ODataResponse {
   const { definition, params, prefer } = query;
   validateOptions(params);

@@ -6,6 +6,7 @@ export type EntityKey = { kind: 'id'; id: string } | { kind: 'alternate'; column
 export type ResourcePath =
   | { kind: 'collection'; definition: EntitySetDefinition }
   | { kind: 'entity'; definition: EntitySetDefinition; key: EntityKey }
+  | { kind: 'count'; definition: EntitySetDefinition }
   | { kind: 'whoami' };
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -61,6 +62,13 @@ function parseKey(definition: EntitySetDefinition, text: string): EntityKey {
 export function parseResourcePath(path: string): ResourcePath {
   const clean = path.replace(/^\/+|\/+$/g, '');
   if (clean === 'WhoAmI' || clean === 'WhoAmI()') return { kind: 'whoami' };
+  // `contacts/$count`: the collection's row count as plain text [D17].
+  const counted = /^([A-Za-z_][A-Za-z0-9_]*)\/\$count$/.exec(clean);
+  if (counted) {
+    const definition = entitySet(counted[1] as string);
+    if (!definition) throw notFound(counted[1] as string);
+    return { kind: 'count', definition };
+  }
   const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(clean);
   if (!match) throw notFound(clean.split('/').pop() ?? clean);
   const definition = entitySet(match[1] as string);

@@ -34,6 +34,17 @@ describe('Dynamics sandbox: queries and paging over fetch', () => {
   });
   afterAll(async () => client.sandbox.stop());
 
+  it('answers set/$count with the matching row count as plain text, filtered or not; other options are 400', async () => {
+    const all = await client.api('contacts/$count');
+    expect(all.status).toBe(200);
+    expect(all.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await all.text()).toBe('23');
+    const none = await client.api(`contacts/$count?$filter=${encodeURIComponent("lastname eq 'nobody-has-this'")}`);
+    expect(await none.text()).toBe('0');
+    expect((await client.api('contacts/$count?$top=1')).status).toBe(400);
+    expect((await client.api('widgets/$count')).status).toBe(404);
+  });
+
   it('pages through every record with odata.maxpagesize and $skiptoken nextLinks, in $orderby order', async () => {
     const seen: string[] = [];
     let url: string | undefined = `${client.sandbox.serviceRoot}/contacts?$select=lastname,createdon&$orderby=createdon desc`;
