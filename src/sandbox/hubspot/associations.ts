@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { notFound, validationError } from './errors';
+import { notFound, standardError, validationError, type StandardError } from './errors';
 import { objectTypeParam } from './request-context';
 import { SCHEMAS, type HubSpotObjectType } from './schema';
 import type { RecordStore } from './store';
@@ -159,6 +159,129 @@ export function registerAssociationRoutes(app: FastifyInstance, store: RecordSto
 
   app.delete<{ Params: PairParams }>('/crm/v4/objects/:type/:id/associations/:toType/:toId', async (request, reply) => {
     associations.remove(objectTypeParam(request.params.type), request.params.id, objectTypeParam(request.params.toType), request.params.toId);
+    return reply.code(204).send();
+  });
+}
+
+interface BatchPairParams {
+  fromType: string;
+  toType: string;
+}
+
+interface SpecInput {
+  associationCategory?: AssociationCategory;
+  associationTypeId?: number;
+}
+
+interface BatchAssociationBody {
+  inputs?: { id?: string; from?: { id?: string }; to?: { id?: string } | { id?: string }[]; types?: SpecInput[] }[];
+}
+
+function batchInputs(body: BatchAssociationBody | undefined): NonNullable<BatchAssociationBody['inputs']> {
+  if (!Array.isArray(body?.inputs)) throw validationError('Invalid input JSON: "inputs" must be an array');
+  return body.inputs;
+}
+
+/** `{status, results, startedAt, completedAt}`, or 207 with `numErrors` and `errors` when some inputs failed [H9][H37]. */
+function batchAnswer(okCode: number, startedAt: string, results: unknown[], errors: StandardError[]): { code: number; body: Record<string, unknown> } {
+  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() };
+  return errors.length === 0 ? { code: okCode, body } : { code: 207, body: { ...body, numErrors: errors.length, errors } };
+}
+
+/**
+ * Associations v4 batch endpoints the SDK's `crm.associations.v4.batchApi` calls [H9][H37]:
+ * `read` (per input, its associations with labels; none found is a 207 error entry
+ * `crm.associations.NO_ASSOCIATIONS_FOUND`), `create` (labelled, 201), `associate/default` (200),
+ * `archive` (204). Input-count limits are not emulated.
+ */
+export function registerAssociationBatchRoutes(app: FastifyInstance, store: RecordStore, associations: AssociationStore): void {
+  const live = (type: HubSpotObjectType, id: string): boolean => {
+    const record = store.get(type, id);
+    return record !== undefined && !record.archived;
+  };
+  const types = (params: BatchPairParams): [HubSpotObjectType, HubSpotObjectType] => [objectTypeParam(params.fromType), objectTypeParam(params.toType)];
+  const missingPair = (fromType: HubSpotObjectType, toType: HubSpotObjectType, fromId: string, toId: string): StandardError =>
+    standardError('OBJECT_NOT_FOUND', `Could not find ${live(fromType, fromId) ? `${SCHEMAS[toType].singular} ${toId}` : `${SCHEMAS[fromType].singular} ${fromId}`}.`, { fromObjectId: [fromId], toObjectId: [toId] });
+
+  app.post<{ Params: BatchPairParams; Body: BatchAssociationBody | undefined }>('/crm/v4/associations/:fromType/:toType/batch/read', async (request, reply) => {
+    const startedAt = new Date().toISOString();
+    const [fromType, toType] = types(request.params);
+    const results: unknown[] = [];
+    const errors: StandardError[] = [];
+    for (const input of batchInputs(request.body)) {
+      const id = String(input.id ?? '');
+      const found = live(fromType, id) ? associations.list(fromType, id, toType) : [];
+      if (found.length === 0) {
+        // As HubSpot reports it (message and context as clients log them, UNCONFIRMED beyond that).
+        errors.push(
+          standardError('OBJECT_NOT_FOUND', `No ${SCHEMAS[toType].singular} is associated with ${SCHEMAS[fromType].singular} ${id}.`, { fromObjectId: [id], fromObjectType: [SCHEMAS[fromType].singular], toObjectType: [SCHEMAS[toType].singular] }, { subCategory: 'crm.associations.NO_ASSOCIATIONS_FOUND' }),
+        );
+        continue;
+      }
+      results.push({ from: { id }, to: found.map((entry) => ({ toObjectId: Number(entry.toObjectId), associationTypes: entry.associationTypes })) });
+    }
+    const answer = batchAnswer(200, startedAt, results, errors);
+    return reply.code(answer.code).send(answer.body);
+  });
+
+  app.post<{ Params: BatchPairParams; Body: BatchAssociationBody | undefined }>('/crm/v4/associations/:fromType/:toType/batch/create', async (request, reply) => {
+    const startedAt = new Date().toISOString();
+    const [fromType, toType] = types(request.params);
+    const results: unknown[] = [];
+    const errors: StandardError[] = [];
+    for (const input of batchInputs(request.body)) {
+      const fromId = String(input.from?.id ?? '');
+      const toId = String((Array.isArray(input.to) ? undefined : input.to?.id) ?? '');
+      const specs = input.types ?? [];
+      if (!Array.isArray(specs) || specs.length === 0 || specs.some((spec) => !spec.associationCategory || typeof spec.associationTypeId !== 'number')) {
+        throw validationError('associationCategory and associationTypeId are required');
+      }
+      if (!live(fromType, fromId) || !live(toType, toId)) {
+        errors.push(missingPair(fromType, toType, fromId, toId));
+        continue;
+      }
+      for (const spec of specs) {
+        const typeId = spec.associationTypeId as number;
+        const label = spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(typeId) : `label-${typeId}`;
+        associations.add(fromType, fromId, toType, toId, { category: spec.associationCategory as AssociationCategory, typeId, label });
+      }
+      const labels = associations
+        .list(fromType, fromId, toType)
+        .find((entry) => entry.toObjectId === toId)
+        ?.associationTypes.flatMap((entry) => (entry.label === null ? [] : [entry.label]));
+      results.push({ fromObjectTypeId: SCHEMAS[fromType].typeId, fromObjectId: Number(fromId), toObjectTypeId: SCHEMAS[toType].typeId, toObjectId: Number(toId), labels: labels ?? [] });
+    }
+    const answer = batchAnswer(201, startedAt, results, errors);
+    return reply.code(answer.code).send(answer.body);
+  });
+
+  app.post<{ Params: BatchPairParams; Body: BatchAssociationBody | undefined }>('/crm/v4/associations/:fromType/:toType/batch/associate/default', async (request, reply) => {
+    const startedAt = new Date().toISOString();
+    const [fromType, toType] = types(request.params);
+    const typeId = defaultTypeId(fromType, toType);
+    const results: unknown[] = [];
+    const errors: StandardError[] = [];
+    for (const input of batchInputs(request.body)) {
+      const fromId = String(input.from?.id ?? '');
+      const toId = String((Array.isArray(input.to) ? undefined : input.to?.id) ?? '');
+      if (!live(fromType, fromId) || !live(toType, toId)) {
+        errors.push(missingPair(fromType, toType, fromId, toId));
+        continue;
+      }
+      associations.add(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId, label: null });
+      results.push({ from: { id: fromId }, to: { id: toId }, associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId } });
+    }
+    const answer = batchAnswer(200, startedAt, results, errors);
+    return reply.code(answer.code).send(answer.body);
+  });
+
+  app.post<{ Params: BatchPairParams; Body: BatchAssociationBody | undefined }>('/crm/v4/associations/:fromType/:toType/batch/archive', async (request, reply) => {
+    const [fromType, toType] = types(request.params);
+    for (const input of batchInputs(request.body)) {
+      const fromId = String(input.from?.id ?? '');
+      const targets = Array.isArray(input.to) ? input.to : [];
+      for (const target of targets) associations.remove(fromType, fromId, toType, String(target.id ?? ''));
+    }
     return reply.code(204).send();
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SandboxCounters } from '../core/counters';
-import { HubSpotError, propertyValidationError, validationError, type HubSpotErrorBody } from './errors';
+import { HubSpotError, propertyValidationError, standardError, validationError, type StandardError } from './errors';
 import { lookup } from './objects';
 import { parseBoolean, parseNameList, toPublicObject, withHistory, type PublicObject } from './public-object';
 import { integrationSource, objectTypeParam } from './request-context';
@@ -27,7 +27,7 @@ interface BatchBody {
 /** Inputs per batch read that asks for property histories (secondary source [H35]). */
 const HISTORY_BATCH_MAX = 50;
 
-type BatchError = Omit<HubSpotErrorBody, 'correlationId'>;
+type BatchError = StandardError;
 
 function inputsOf(body: BatchBody | undefined): BatchInput[] {
   const inputs = body?.inputs;
@@ -57,12 +57,7 @@ function assertValid(store: RecordStore, type: HubSpotObjectType, inputs: BatchI
 }
 
 function notFoundError(type: HubSpotObjectType, ids: string[]): BatchError {
-  return {
-    status: 'error',
-    category: 'OBJECT_NOT_FOUND',
-    message: `Could not get some ${SCHEMAS[type].singular.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`,
-    context: { ids },
-  };
+  return standardError('OBJECT_NOT_FOUND', `Could not get some ${SCHEMAS[type].singular.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`, { ids });
 }
 
 function sendBatch<T>(reply: FastifyReply, okCode: number, startedAt: Date, results: T[], errors: BatchError[]): FastifyReply {
@@ -190,7 +185,6 @@ export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, co
 /** A per-input failure inside a batch (e.g. a unique-value conflict) becomes one `errors` entry. */
 function asBatchError(error: unknown, id: string): BatchError {
   if (!(error instanceof HubSpotError)) throw error;
-  const { correlationId: _correlationId, ...rest } = error.body;
-  return { ...rest, context: { ...(rest.context ?? {}), ids: [id] } };
+  const { correlationId: _correlationId, status: _status, category, message, context, errors, ...rest } = error.body;
+  return { ...rest, ...standardError(category ?? 'VALIDATION_ERROR', message, { ...(context ?? {}), ids: [id] }, { errors: errors ?? [] }) };
 }
-

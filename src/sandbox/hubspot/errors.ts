@@ -63,3 +63,23 @@ export function conflict(existingId: string, singular: string): HubSpotError {
   const label = singular.charAt(0).toUpperCase() + singular.slice(1);
   return new HubSpotError(409, errorBody(`${label} already exists. Existing ID: ${existingId}`, 'CONFLICT'));
 }
+
+/**
+ * One entry of a 207's `errors`: HubSpot's StandardError, whose required fields are `status`,
+ * `category`, `message`, `context`, `errors` and `links` (the SDK's models, generated from
+ * HubSpot's OpenAPI descriptions [H36]); `subCategory` when HubSpot names one.
+ */
+export interface StandardError {
+  status: 'error';
+  category: string;
+  subCategory?: string;
+  message: string;
+  context: Record<string, string[]>;
+  errors: unknown[];
+  links: Record<string, string>;
+  [extra: string]: unknown;
+}
+
+export function standardError(category: string, message: string, context: Record<string, string[]>, extra: { subCategory?: string; errors?: unknown[] } = {}): StandardError {
+  return { status: 'error', category, ...(extra.subCategory ? { subCategory: extra.subCategory } : {}), message, context, errors: extra.errors ?? [], links: {} };
+}

@@ -8,7 +8,7 @@ import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type HubSpotAdmin } from './admin';
-import { AssociationStore, registerAssociationRoutes } from './associations';
+import { AssociationStore, registerAssociationBatchRoutes, registerAssociationRoutes } from './associations';
 import { AuthRegistry, registerOAuthRoutes, TOKEN_ROUTES, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
 import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
@@ -144,6 +144,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerBatchRoutes(app, store, counters);
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
+  registerAssociationBatchRoutes(app, store, associations);
   const admin = createAdmin({ store, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
   registerAdminRoutes(app, admin);
 

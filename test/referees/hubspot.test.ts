@@ -1,0 +1,111 @@
+import { Client } from '@hubspot/api-client';
+import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/associations/v4';
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/objects';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../src/sandbox/hubspot';
+
+/**
+ * HubSpot's own Node client (`@hubspot/api-client`) as referee, on the paths the connector does not
+ * use: v4 batch associations (read, create, default, archive), search edge cases (OR groups, IN,
+ * sorts, paging by `after`), 207 multi-status error items, and the OAuth refresh through the
+ * client's own oauth API. Where the two disagree the sandbox is wrong unless HubSpot's documentation
+ * says otherwise (docs/sandbox-fidelity.md).
+ */
+
+const HUBSPOT_DEFINED = AssociationSpecAssociationCategoryEnum.HubspotDefined;
+
+describe('referee: @hubspot/api-client against the HubSpot sandbox', () => {
+  let hubspot: HubSpotSandbox | undefined;
+  afterEach(async () => hubspot?.stop());
+
+  async function start(): Promise<{ client: Client; sandbox: HubSpotSandbox }> {
+    hubspot = await startHubSpotSandbox({ limits: false });
+    return { client: new Client({ accessToken: hubspot.credentials.accessToken, basePath: hubspot.url, numberOfApiCallRetries: 0 }), sandbox: hubspot };
+  }
+
+  it('refreshes an OAuth token with the client and calls with it', async () => {
+    const { sandbox } = await start();
+    const oauth = new Client({ basePath: sandbox.url, numberOfApiCallRetries: 0 });
+    const { clientId, clientSecret, refreshToken } = sandbox.credentials;
+    const token = await oauth.oauth.tokensApi.create('refresh_token', undefined, undefined, clientId, clientSecret, refreshToken);
+    expect(token).toMatchObject({ tokenType: 'bearer', refreshToken, expiresIn: 1800 });
+    const client = new Client({ accessToken: token.accessToken, basePath: sandbox.url, numberOfApiCallRetries: 0 });
+    const created = await client.crm.objects.basicApi.create('contacts', { properties: { email: 'ada@acme.example', lastname: 'Lovelace' }, associations: [] });
+    expect(created.properties.email).toBe('ada@acme.example');
+  });
+
+  it('creates, reads, archives v4 associations in batches; an unassociated id is a 207 error item with its fields', async () => {
+    const { client } = await start();
+    const objects = client.crm.objects;
+    const contacts = (await objects.batchApi.create('contacts', { inputs: ['ada', 'grace', 'alan'].map((name) => ({ properties: { email: `${name}@x.example`, lastname: name }, associations: [] })) })).results;
+    const [ada, grace, alan] = contacts.map((contact) => contact.id).sort((a, b) => Number(a) - Number(b)) as [string, string, string];
+    const acme = (await objects.basicApi.create('companies', { properties: { name: 'Acme' }, associations: [] })).id;
+
+    const batch = client.crm.associations.v4.batchApi;
+    const labelled = await batch.create('contacts', 'companies', { inputs: [{ _from: { id: ada }, to: { id: acme }, types: [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 }] }] });
+    expect(labelled.status).toBe('COMPLETE');
+    // v4 answers carry the ids as JSON numbers, which the client passes through.
+    expect(labelled.results.map((pair) => [String(pair.fromObjectId), pair.fromObjectTypeId, String(pair.toObjectId), pair.toObjectTypeId, pair.labels])).toEqual([[ada, '0-1', acme, '0-2', ['Primary']]]);
+    const unlabelled = await batch.createDefault('contacts', 'companies', { inputs: [{ _from: { id: grace }, to: { id: acme } }] });
+    expect(unlabelled.results).toEqual([expect.objectContaining({ _from: { id: grace }, to: { id: acme }, associationSpec: { associationCategory: HUBSPOT_DEFINED, associationTypeId: 279 } })]);
+
+    const read = await batch.getPage('contacts', 'companies', { inputs: [{ id: ada }, { id: grace }, { id: alan }] });
+    expect(read.results.map((result) => result._from.id).sort()).toEqual([ada, grace].sort());
+    const adaLinks = read.results.find((result) => result._from.id === ada)?.to[0];
+    expect(String(adaLinks?.toObjectId)).toBe(acme);
+    expect(adaLinks?.associationTypes).toEqual(expect.arrayContaining([expect.objectContaining({ category: HUBSPOT_DEFINED, typeId: 1, label: 'Primary' })]));
+    // Alan has none: a 207 whose error item carries the StandardError fields the client's model requires.
+    expect('numErrors' in read && read.numErrors).toBe(1);
+    const [missing] = 'errors' in read ? (read.errors ?? []) : [];
+    expect(missing).toMatchObject({ status: 'error', category: 'OBJECT_NOT_FOUND', subCategory: 'crm.associations.NO_ASSOCIATIONS_FOUND', context: { fromObjectId: [alan] }, errors: [], links: {} });
+    expect(missing?.message).toBe(`No company is associated with contact ${alan}.`);
+
+    // The reverse direction holds both contacts; archiving one leaves the other.
+    const reverse = await batch.getPage('companies', 'contacts', { inputs: [{ id: acme }] });
+    expect(reverse.results[0]?.to.map((target) => String(target.toObjectId)).sort()).toEqual([ada, grace].sort());
+    await batch.archive('companies', 'contacts', { inputs: [{ _from: { id: acme }, to: [{ id: grace }] }] });
+    const after = await batch.getPage('companies', 'contacts', { inputs: [{ id: acme }] });
+    expect(after.results[0]?.to.map((target) => String(target.toObjectId))).toEqual([ada]);
+  });
+
+  it('searches with OR groups, IN, sorts and paging by after', async () => {
+    const { client } = await start();
+    const objects = client.crm.objects;
+    await objects.batchApi.create('contacts', {
+      inputs: ['ada', 'grace', 'alan', 'edsger', 'barbara'].map((name, index) => ({ properties: { email: `${name}@x.example`, lastname: name, jobtitle: index % 2 === 0 ? 'engineer' : 'admiral' }, associations: [] })),
+    });
+    const request = {
+      filterGroups: [{ filters: [{ propertyName: 'jobtitle', operator: FilterOperatorEnum.Eq, value: 'admiral' }] }, { filters: [{ propertyName: 'lastname', operator: FilterOperatorEnum.In, values: ['ada', 'barbara'] }] }],
+      sorts: ['-lastname'],
+      properties: ['lastname'],
+      limit: 2,
+      after: '0',
+    };
+    const first = await objects.searchApi.doSearch('contacts', request);
+    expect(first.total).toBe(4);
+    expect(first.results.map((contact) => contact.properties.lastname)).toEqual(['grace', 'edsger']);
+    const second = await objects.searchApi.doSearch('contacts', { ...request, after: first.paging?.next?.after ?? '' });
+    expect(second.results.map((contact) => contact.properties.lastname)).toEqual(['barbara', 'ada']);
+    expect(second.paging?.next).toBeUndefined();
+  });
+
+  it('upserts by email in a batch, updates in a batch with a missing id (207 with its fields), deletes, and surfaces the 400 for a bad request', async () => {
+    const { client } = await start();
+    const objects = client.crm.objects;
+    const upserted = await objects.batchApi.upsert('contacts', { inputs: [{ id: 'ada@x.example', idProperty: 'email', properties: { lastname: 'Lovelace' } }] });
+    const adaId = upserted.results[0]?.id as string;
+    expect(upserted.results[0]).toMatchObject({ _new: true });
+    const again = await objects.batchApi.upsert('contacts', { inputs: [{ id: 'ada@x.example', idProperty: 'email', properties: { lastname: 'King' } }] });
+    expect(again.results[0]).toMatchObject({ id: adaId, _new: false });
+
+    const updated = await objects.batchApi.update('contacts', { inputs: [{ id: adaId, properties: { jobtitle: 'Countess' } }, { id: '999999', properties: { jobtitle: 'Nobody' } }] });
+    expect(updated.results.map((contact) => contact.id)).toEqual([adaId]);
+    const [notFound] = 'errors' in updated ? (updated.errors ?? []) : [];
+    expect(notFound).toMatchObject({ status: 'error', category: 'OBJECT_NOT_FOUND', context: { ids: ['999999'] }, errors: [], links: {} });
+
+    expect((await objects.basicApi.getById('contacts', adaId, ['jobtitle', 'lastname'])).properties).toMatchObject({ jobtitle: 'Countess', lastname: 'King' });
+    await objects.basicApi.archive('contacts', adaId);
+    await expect(objects.basicApi.getById('contacts', adaId)).rejects.toMatchObject({ code: 404 });
+    await expect(objects.basicApi.create('contacts', { properties: { shoe_size: '44' }, associations: [] })).rejects.toMatchObject({ code: 400, body: expect.objectContaining({ category: 'VALIDATION_ERROR' }) as unknown });
+  });
+});
