@@ -18,6 +18,7 @@ import type { SalesforceSandbox, SalesforceSandboxOptions } from './options';
 import { registerQueryRoutes } from './query';
 import { registerReplicationRoutes } from './replication';
 import { createSchema } from './schema';
+import { registerSearchRoute } from './search';
 import { SalesforceSeeder } from './seed';
 import { MultipleChoices, registerSObjectRoutes } from './sobjects';
 import { RecordStore } from './store';
@@ -68,6 +69,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   registerCompositeRoutes(app, context);
   registerCompositeRequestRoute(app, context);
   registerQueryRoutes(app, context);
+  registerSearchRoute(app, context);
   const processingDelayMs = options.bulk?.processingDelayMs ?? 20;
   registerIngestRoutes(app, context, ids, { processingDelayMs });
   registerBulkQueryRoutes(app, context, ids, { processingDelayMs, defaultPageSize: options.bulk?.queryPageSize ?? 50_000 });
