@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { Connection, OAuth2, type Record as SfRecord } from 'jsforce';
+import { Connection, OAuth2, SfDate, type Record as SfRecord } from 'jsforce';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index';
 
@@ -81,6 +81,9 @@ describe('referee: jsforce against the Salesforce sandbox', () => {
     expect(await conn.sobject('Contact').count({ LeadSource: 'Web' })).toBe(225);
     const inList = await conn.sobject('Contact').find({ LastName: { $in: ['Ref001', 'Ref002', 'Nobody'] } }, ['LastName']).sort('LastName');
     expect(inList.map((record) => record.LastName)).toEqual(['Ref001', 'Ref002']);
+    // Datetime conditions as jsforce writes them: an unquoted literal from SfDate.
+    const since = SfDate.toDateTimeLiteral(new Date(Date.now() - 60 * 60 * 1000));
+    expect(await conn.sobject('Contact').count({ CreatedDate: { $gte: since }, $not: { LeadSource: 'Web' } })).toBe(225);
   });
 
   it('creates, retrieves (one and many), updates, upserts by external id and deletes one record at a time', async () => {
