@@ -93,8 +93,9 @@ function parseTerms(text: string): SearchTerm[][] {
       continue;
     }
     if (upper === 'AND') continue;
-    if (upper === 'NOT' || part.includes('(') || part.includes(')')) throw malformed(`'${part}': AND NOT and grouping parentheses are not emulated by this sandbox`);
-    const phrase = part.startsWith('"') ? part.slice(1, -1) : part;
+    const quoted = part.startsWith('"');
+    if (upper === 'NOT' || (!quoted && /[()]/.test(part))) throw malformed(`'${part}': AND NOT and grouping parentheses are not emulated by this sandbox`);
+    const phrase = quoted ? part.slice(1, -1) : part;
     // Wildcards stay inside the tokens they qualify.
     const tokens = splitTokens(phrase.replace(/\\(.)/g, '$1'), /[^\p{L}\p{N}*?]+/u);
     if (tokens.length > 0) (anyOf[anyOf.length - 1] as SearchTerm[]).push(tokens.map(pattern));

@@ -37,6 +37,8 @@ describe('SOSL GET /search', () => {
   });
 
   it('refuses what it does not emulate, and bad input, in the Salesforce error shape', async () => {
+    expect(names((await search('FIND {"(lovelace)"} RETURNING Account(Name)')).body)).toEqual(['Lovelace Engines']);
+    expect(await search('FIND {(ada OR grace) lovelace}')).toMatchObject({ status: 400, body: [{ errorCode: 'MALFORMED_SEARCH' }] });
     expect(await search('FIND {ada AND NOT lovelace}')).toMatchObject({ status: 400, body: [{ errorCode: 'MALFORMED_SEARCH' }] });
     expect(await search('FIND {lovelace} WITH SNIPPET')).toMatchObject({ status: 400, body: [{ errorCode: 'MALFORMED_SEARCH' }] });
     expect(await search('FIND {l*}')).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_SEARCH', message: 'search term must be longer than one character' }] });
