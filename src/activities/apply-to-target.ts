@@ -2,7 +2,7 @@ import type { CrmConnector, ExternalRecord, UpsertInput, UpsertOutcome } from '.
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
 import { keyValueOf } from '../connectors/unique-keys';
-import type { ObjectType } from '../model/identifiers';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
 import { syncSettingsSchema } from '../model/sync-settings';
 import type { ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
@@ -147,7 +147,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
           active = active.filter((record) => canonicalIds.includes(record.canonicalId));
           states = byPair(await deps.links.loadSyncedStates(canonicalIds));
         }
-        return reconcileWithCanonical(deps, {
+        const reconciled = await reconcileWithCanonical(deps, {
           tenantId: input.tenantId,
           objectType,
           policies: input.policies,
@@ -163,6 +163,25 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
           })),
           carryOut: (steps) => carryOut(context, steps, write, matching.matched, references),
         });
+        // Creates the target refused because someone created the record there after we looked
+        // for it: linked like a match (merging canonical records where needed), then another
+        // round reads that record, merges it and writes it by its id.
+        const { written } = reconciled;
+        if (written.existing.length === 0) return reconciled;
+        const adopted = await adoptExisting(deps, input, target.provider, written.existing);
+        const outcomes = written.outcomes.flatMap((outcome) => {
+          const result = adopted.get(outcome.sourceExternalId);
+          if (!result || outcome.status !== 'parked') return [outcome];
+          return [result.status === 'linked' ? { ...outcome, canonicalId: result.canonicalId } : result.outcome];
+        });
+        const again: string[] = [];
+        for (const [sourceExternalId, result] of adopted) {
+          if (result.status !== 'linked') continue;
+          matching.matched.add(sourceExternalId);
+          active = active.map((record) => (record.externalId === sourceExternalId ? { ...record, canonicalId: result.canonicalId } : record));
+          again.push(result.canonicalId);
+        }
+        return { ...reconciled, written: { ...written, outcomes, versionChanged: [...written.versionChanged, ...again] } };
       });
       return { ...applied, outcomes: await withoutDeletedMeanwhile(deps, input, [...outcomes, ...applied.outcomes]) };
     },
@@ -196,7 +215,7 @@ export async function pushCanonical(
           // A copy gone from the target meanwhile is its deletion feed's business, not a record to write.
           onlyWhereFound: true,
           records: states.map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, mustWrite: false })),
-          carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } }, steps, options.write ?? liveWrite, new Map(), new Map()),
+          carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } }, steps, options.write ?? liveWrite, new Set(), new Map()),
         });
       });
     },
@@ -264,9 +283,9 @@ async function carryOut(
   context: { tenantId: string; objectType: ObjectType; target: { connectionId: string; connector: CrmConnector } },
   steps: readonly ReconcileStep[],
   write: TargetWrite,
-  matched: ReadonlyMap<string, ExternalRecord>,
+  matched: ReadonlySet<string>,
   translatedReferences: TranslatedReferences,
-): Promise<{ outcomes: RecordOutcome[]; synced: SyncedStateWrite[]; contributed: string[]; versionChanged: string[] }> {
+): Promise<{ outcomes: RecordOutcome[]; synced: SyncedStateWrite[]; contributed: string[]; versionChanged: string[]; existing: ExistingInTarget[] }> {
   const { tenantId, objectType } = context;
   const { connectionId: targetConnectionId, connector: target } = context.target;
   const outcomes: RecordOutcome[] = [];
@@ -296,6 +315,7 @@ async function carryOut(
 
   const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
   const versionChanged: string[] = [];
+  const existing: ExistingInTarget[] = [];
   const synced = results.flatMap((result, index) => {
     const { step } = writes[index] as (typeof writes)[number];
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
@@ -307,6 +327,12 @@ async function carryOut(
         reason: 'failed',
         error: { provider: target.provider, errorClass: 'conflict', message: `${objectType} ${step.targetExternalId ?? step.canonicalId} in ${targetConnectionId} kept changing while we wrote it` },
       });
+      return [];
+    }
+    if (result.status === 'exists') {
+      // Parked unless the apply links the record named (only a source record can be linked).
+      if (step.record) existing.push({ sourceExternalId: step.record.externalId, canonicalId: step.canonicalId, targetExternalId: result.externalId });
+      outcomes.push({ ...base, status: 'parked', reason: 'failed', error: result.error });
       return [];
     }
     if (result.status === 'failed') {
@@ -329,7 +355,58 @@ async function carryOut(
       },
     ];
   });
-  return { outcomes, synced, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged };
+  return { outcomes, synced, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged, existing };
+}
+
+/** A create the target refused because its record `targetExternalId` already holds the same unique value. */
+interface ExistingInTarget {
+  sourceExternalId: string;
+  canonicalId: string;
+  targetExternalId: string;
+}
+
+type Adopted = { status: 'linked'; canonicalId: string } | { status: 'taken'; outcome: RecordOutcome };
+
+/**
+ * Links the target records that creates collided with, as first-sync matching links its
+ * candidates (RecordLinksRepository.adoptMatches, under the same lock): one already synced with
+ * another source record is not taken from it, and the record stays parked saying so.
+ */
+async function adoptExisting(deps: ApplyDependencies, input: ApplyToTargetInput, provider: CrmProvider, existing: readonly ExistingInTarget[]): Promise<Map<string, Adopted>> {
+  const requests = existing.map((entry) => ({ canonicalId: entry.canonicalId, sourceExternalId: entry.sourceExternalId, candidates: [entry.targetExternalId] }));
+  const results = await deps.links.adoptMatches(input.tenantId, input.objectType, input.sourceConnectionId, input.targetConnectionId, requests);
+  const adopted = new Map<string, Adopted>();
+  results.forEach((result, index) => {
+    const request = requests[index] as (typeof requests)[number];
+    adopted.set(
+      request.sourceExternalId,
+      result.status === 'linked'
+        ? { status: 'linked', canonicalId: result.canonicalId }
+        : { status: 'taken', outcome: takenOutcome(input, provider, result.canonicalId, request, 'unique value', result.heldBy) },
+    );
+  });
+  return adopted;
+}
+
+function takenOutcome(
+  input: ApplyToTargetInput,
+  provider: CrmProvider,
+  canonicalId: string,
+  request: { sourceExternalId: string; candidates: readonly string[] },
+  field: string,
+  heldBy: { sourceExternalId: string } | undefined,
+): RecordOutcome {
+  return {
+    canonicalId,
+    sourceExternalId: request.sourceExternalId,
+    status: 'parked',
+    reason: 'failed',
+    error: {
+      provider,
+      errorClass: 'conflict',
+      message: `${input.objectType} ${request.sourceExternalId} matches ${request.candidates.join(', ')} in ${input.targetConnectionId} by ${field}, already synced with ${heldBy?.sourceExternalId ?? 'another record'} of ${input.sourceConnectionId}: not linked twice (merge the duplicates, or change the ${field})`,
+    },
+  };
 }
 
 /**
@@ -349,13 +426,13 @@ async function withoutDeletedMeanwhile(deps: ApplyDependencies, input: ApplyToTa
 interface MatchOutcome {
   /** Source external id -> the canonical id it has after matching (changed by a merge). */
   canonicalIds: Map<string, string>;
-  /** Source external id -> the target record it was matched to and linked with. */
-  matched: Map<string, ExternalRecord>;
+  /** Source external ids of the records matched to a target record and linked with it (here or when a create met it). */
+  matched: Set<string>;
   /** Records whose every candidate already pairs with another source record: parked, never stolen. */
   taken: RecordOutcome[];
 }
 
-const emptyMatch = (): MatchOutcome => ({ canonicalIds: new Map(), matched: new Map(), taken: [] });
+const emptyMatch = (): MatchOutcome => ({ canonicalIds: new Map(), matched: new Set(), taken: [] });
 
 /**
  * Looks for the unlinked records in the target by the target connection's match keys (in order;
@@ -391,21 +468,10 @@ async function matchInTarget(deps: ApplyDependencies, target: CrmConnector, inpu
       const request = requests[index] as (typeof requests)[number];
       if (result.status === 'linked') {
         outcome.canonicalIds.set(request.sourceExternalId, result.canonicalId);
-        const record = byValue.get(request.value)?.find((candidate) => candidate.externalId === result.targetExternalId);
-        if (result.via === 'match' && record) outcome.matched.set(request.sourceExternalId, record);
+        if (result.via === 'match') outcome.matched.add(request.sourceExternalId);
         return;
       }
-      outcome.taken.push({
-        canonicalId: result.canonicalId,
-        sourceExternalId: request.sourceExternalId,
-        status: 'parked',
-        reason: 'failed',
-        error: {
-          provider: target.provider,
-          errorClass: 'conflict',
-          message: `${input.objectType} ${request.sourceExternalId} matches ${request.candidates.join(', ')} in ${input.targetConnectionId} by ${field}, already synced with ${result.heldBy?.sourceExternalId ?? 'another record'} of ${input.sourceConnectionId}: not linked twice (merge the duplicates, or change the ${field})`,
-        },
-      });
+      outcome.taken.push(takenOutcome(input, target.provider, result.canonicalId, request, field, result.heldBy));
     });
     const handled = new Set(requests.map((request) => request.sourceExternalId));
     remaining = remaining.filter((record) => !handled.has(record.externalId));

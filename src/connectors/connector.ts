@@ -136,6 +136,12 @@ export type UpsertOutcome =
   | { syncId: string; status: 'created' | 'updated' | 'unchanged'; externalId: string; modifiedAt?: string | undefined }
   /** Nothing written: the record changed since the version given (someone edited it meanwhile). */
   | { syncId: string; status: 'version-changed' }
+  /**
+   * Nothing written: a create the vendor refused because another record already holds a value it
+   * keeps unique (HubSpot's contact email), named here. Typically created there by someone else
+   * after the engine looked for it: the engine links that record and merges it like any match.
+   */
+  | { syncId: string; status: 'exists'; externalId: string; error: ConnectorErrorInfo }
   | { syncId: string; status: 'failed'; error: ConnectorErrorInfo };
 
 export type DeleteOutcome =

@@ -125,3 +125,14 @@ export function batchErrorInfo(entry: HubSpotErrorBody): { ids: string[]; error:
   const ids = entry.context?.ids ?? entry.context?.id ?? [];
   return { ids, error: classifyHubSpotFailure(status, entry).toInfo() };
 }
+
+const EXISTING_ID = /already exists\. Existing ID: (\d+)/;
+
+/**
+ * The record a create collided with: HubSpot refuses a second contact with a taken email with 409
+ * CONFLICT "Contact already exists. Existing ID: N", on single and batch writes alike [H36].
+ */
+export function existingIdOf(error: { errorClass: string; message: string }): string | undefined {
+  if (error.errorClass !== 'conflict') return undefined;
+  return EXISTING_ID.exec(error.message)?.[1];
+}

@@ -4,7 +4,7 @@ import type { UpsertInput, UpsertOutcome } from '../connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../errors';
 import { mapLimited } from '../map-limited';
 import type { HubSpotContext } from './context';
-import { batchErrorInfo, type HubSpotErrorBody } from './errors';
+import { batchErrorInfo, existingIdOf, type HubSpotErrorBody } from './errors';
 import { associationsFromReferences, modstampOf, toHubSpotProperties, type HubSpotObject } from './record-mapper';
 import { restoreOverwrittenEdits } from './overwritten-edits';
 import { writeAssociations } from './records';
@@ -77,7 +77,7 @@ async function submit(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
     answer = await send(ctx, objectType, group);
   } catch (error) {
     if (!(error instanceof ConnectorError) || (error.errorClass !== 'validation' && error.errorClass !== 'conflict')) throw error;
-    if (group.length === 1) return [[(group[0] as Prepared).index, failed((group[0] as Prepared).input.syncId, error.toInfo())]];
+    if (group.length === 1) return [[(group[0] as Prepared).index, refused(group[0] as Prepared, error.toInfo())]];
     return [...(await split(ctx, objectType, group, error)).flat()];
   }
   return settle(ctx, objectType, group, answer);
@@ -118,7 +118,7 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
     const { ids, error } = batchErrorInfo(entry);
     for (const id of ids) {
       const item = byKey.get(id);
-      if (item) outcomes.set(item.index, failed(item.input.syncId, error));
+      if (item) outcomes.set(item.index, refused(item, error));
     }
   }
   const written: { item: Prepared; id: string; created: boolean }[] = [];
@@ -158,6 +158,18 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
     }
   });
   return [...outcomes];
+}
+
+/**
+ * A refused input. A create (upsert by sync id) refused because another contact holds its email is
+ * `exists`, naming that contact: someone created it after the engine looked for it, and the engine
+ * links it rather than parking the record. An update by id that meets the same conflict (a linked
+ * contact's email changed to one another contact holds) is two HubSpot contacts for one person:
+ * failed, for a person to merge them.
+ */
+function refused(item: Prepared, error: ConnectorErrorInfo): UpsertOutcome {
+  const existingId = item.by === 'sync-id' ? existingIdOf(error) : undefined;
+  return existingId ? { syncId: item.input.syncId, status: 'exists', externalId: existingId, error } : failed(item.input.syncId, error);
 }
 
 function failed(syncId: string, error: ConnectorErrorInfo): UpsertOutcome {

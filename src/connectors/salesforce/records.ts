@@ -139,8 +139,8 @@ async function updateIfUnmodified(session: SalesforceSession, objectName: string
  * One query per 200 written records.
  */
 async function stampModifiedAt(session: SalesforceSession, objectName: string, outcomes: (UpsertOutcome | undefined)[]): Promise<void> {
-  const written = new Map<string, Extract<UpsertOutcome, { externalId: string }>>();
-  for (const outcome of outcomes) if (outcome && 'externalId' in outcome) written.set(outcome.externalId, outcome);
+  const written = new Map<string, Extract<UpsertOutcome, { status: 'created' | 'updated' | 'unchanged' }>>();
+  for (const outcome of outcomes) if (outcome && (outcome.status === 'created' || outcome.status === 'updated' || outcome.status === 'unchanged')) written.set(outcome.externalId, outcome);
   for (const ids of chunks([...written.keys()], salesforceSpec.batch.readSize)) {
     const soql = `SELECT Id, SystemModstamp FROM ${objectName} WHERE Id IN (${ids.map(soqlString).join(', ')})`;
     // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm

@@ -13,6 +13,7 @@ import { OBJECT_TYPES, type HubSpotObjectType, type PropertyKind } from './schem
 import { fakeProperties } from './seed';
 import type { PropertyInput, RecordStore, StoredRecord, WriteSource } from './store';
 import type { HubSpotWebhooks } from './webhooks';
+import type { BeforeWriteHook, WriteHooks } from './write-hooks';
 
 /** A record as the admin surface shows it: every stored property. */
 export interface HubSpotRecordView extends PublicObject {
@@ -42,10 +43,16 @@ export interface HubSpotAdmin {
   counters(): CountersSnapshot;
   /** Sends gathered webhook events now and waits until every delivery succeeded or gave up. */
   flushWebhooks(): Promise<void>;
+  /**
+   * Runs `hook` just before each API write (create, update, upsert; single or batch) is handled,
+   * until it returns true. In-process only: for races a test must make happen at one exact moment.
+   */
+  beforeApiWrite(hook: BeforeWriteHook): void;
 }
 
 export interface AdminDeps {
   store: RecordStore;
+  writeHooks: WriteHooks;
   auth: AuthRegistry;
   limits: HubSpotLimits;
   counters: SandboxCounters;
@@ -90,6 +97,7 @@ export function createAdmin(deps: AdminDeps): HubSpotAdmin {
       deps.webhooks.flush();
       await deps.dispatcher.idle();
     },
+    beforeApiWrite: (hook) => deps.writeHooks.add(hook),
   };
 }
 

@@ -4,4 +4,5 @@ export type { HubSpotLimitOptions, LimitsState, WindowLimit } from './limits';
 export type { HubSpotWebhookEvent } from './webhooks';
 export type { HubSpotObjectType } from './schema';
 export type { PropertyInput } from './store';
+export type { ApiWrite, BeforeWriteHook } from './write-hooks';
 export { signV3 } from './signature';

@@ -18,6 +18,7 @@ import { setApp } from './request-context';
 import { registerSearchRoutes } from './search';
 import { RecordStore } from './store';
 import { HubSpotWebhooks } from './webhooks';
+import { WriteHooks } from './write-hooks';
 
 export interface HubSpotSandboxOptions extends CommonSandboxOptions {
   portalId?: number;
@@ -94,6 +95,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     maxEventsPerRequest: options.webhookDelivery?.maxEventsPerRequest ?? 100,
   });
   store.onChange((change) => webhooks.record(change));
+  const writeHooks = new WriteHooks();
 
   const tryAuthenticate = (request: FastifyRequest): AppIdentity | undefined => {
     try {
@@ -136,6 +138,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
       counters.rateLimited += 1;
       return reply.code(429).send(decision.refusal.body);
     }
+    writeHooks.run(request);
   });
 
   const associations = new AssociationStore();
@@ -145,7 +148,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
   registerAssociationBatchRoutes(app, store, associations);
-  const admin = createAdmin({ store, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
+  const admin = createAdmin({ store, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
   registerAdminRoutes(app, admin);
 
   if (options.seed) {

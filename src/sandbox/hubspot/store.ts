@@ -123,6 +123,11 @@ export class RecordStore {
     return { values, issues };
   }
 
+  /** Throws the 409 a create of `input` would meet (a unique value another record holds), creating nothing. */
+  assertCreatable(type: HubSpotObjectType, input: PropertyInput): void {
+    this.assertUniqueFree(type, this.prepare(type, input).values, undefined);
+  }
+
   create(type: HubSpotObjectType, input: PropertyInput, source: WriteSource): StoredRecord {
     const { values, issues } = this.prepare(type, input);
     if (issues.length > 0) throw propertyValidationError(issues);

@@ -97,6 +97,23 @@ describe('HubSpot connector: upsert and read back, per object', () => {
     expect(hs.admin.getRecord('contacts', existing.id)?.properties).toMatchObject({ crm_sync_id: syncId, jobtitle: 'VP', firstname: 'Pre' });
   });
 
+  it('reports a create refused for a taken email as `exists`, naming the contact; an update by id meeting it fails', async () => {
+    const holder = hs.admin.createAsUser('contacts', { firstname: 'Person', email: 'holder@taken.example' });
+    const fresh = randomUUID();
+    const [refused, written] = await connector.upsertRecords('contact', [
+      { syncId: randomUUID(), fields: { firstName: 'Sync', email: 'Holder@Taken.example' } },
+      { syncId: fresh, fields: { firstName: 'Sync', email: 'free@taken.example' } },
+    ]);
+    expect(refused).toMatchObject({ status: 'exists', externalId: holder.id, error: { errorClass: 'conflict' } });
+    expect(written).toMatchObject({ syncId: fresh, status: 'created' });
+    expect(hs.admin.getRecord('contacts', holder.id)?.properties).toMatchObject({ firstname: 'Person' });
+    expect(hs.admin.getRecord('contacts', holder.id)?.properties.crm_sync_id).toBeUndefined();
+
+    if (written?.status !== 'created') throw new Error('not created');
+    const [update] = await connector.upsertRecords('contact', [{ syncId: fresh, externalId: written.externalId, fields: { email: 'holder@taken.example' } }]);
+    expect(update).toMatchObject({ status: 'failed', error: { errorClass: 'conflict', message: `Contact already exists. Existing ID: ${holder.id}` } });
+  });
+
   it('refuses a value the mapping cannot express per record, without sending it', async () => {
     const before = connector.requestCount;
     const [outcome] = await connector.upsertRecords('deal', [{ syncId: randomUUID(), fields: { stage: 'bogus' } }]);

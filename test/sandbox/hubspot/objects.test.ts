@@ -140,6 +140,52 @@ describe('HubSpot sandbox: objects, batch and associations through @hubspot/api-
     expect(error.body).toMatchObject({ category: 'CONFLICT', message: `Contact already exists. Existing ID: ${first.id}` });
   });
 
+  it('refuses a taken email on every create path: batch create whole (nothing created), batch upsert per input (207), update by id', async () => {
+    const held = await client.crm.contacts.basicApi.create({ properties: { email: 'taken@example.com' }, associations: [] });
+
+    // Batch create: one taken email (in other casing) refuses the whole batch with the single-create 409.
+    const batch = await failure(client.crm.contacts.batchApi.create({ inputs: [{ properties: { email: 'fresh@example.com' }, associations: [] }, { properties: { email: 'Taken@Example.com' }, associations: [] }] }));
+    expect(batch.code).toBe(409);
+    expect(batch.body).toMatchObject({ status: 'error', category: 'CONFLICT', message: `Contact already exists. Existing ID: ${held.id}` });
+    expect(sandbox.admin.listRecords('contacts').map((record) => record.properties.email)).toEqual(['taken@example.com']);
+
+    // Upsert by another unique property: the input whose email is taken fails alone, naming the holder.
+    const upsert = await client.crm.contacts.batchApi.upsert({
+      inputs: [
+        { id: 'sync-a', idProperty: 'crm_sync_id', properties: { email: 'TAKEN@example.com' } },
+        { id: 'sync-b', idProperty: 'crm_sync_id', properties: { email: 'other@example.com' } },
+      ],
+    });
+    expect(upsert.results.map((record) => record.properties.email)).toEqual(['other@example.com']);
+    expect(upsert).toMatchObject({ numErrors: 1, errors: [{ status: 'error', category: 'CONFLICT', message: `Contact already exists. Existing ID: ${held.id}`, context: { ids: ['sync-a'] } }] });
+
+    // Upsert by email itself finds the holder whatever the casing: updated, not refused.
+    const byEmail = await client.crm.contacts.batchApi.upsert({ inputs: [{ id: 'TAKEN@EXAMPLE.COM', idProperty: 'email', properties: { firstname: 'Holder' } }] });
+    expect(byEmail.results[0]).toMatchObject({ id: held.id, _new: false });
+
+    // Changing another contact's email to the taken one is the same conflict.
+    const other = upsert.results[0]?.id as string;
+    const update = await failure(client.crm.contacts.basicApi.update(other, { properties: { email: 'taken@EXAMPLE.com' } }));
+    expect(update.code).toBe(409);
+    expect(update.body).toMatchObject({ category: 'CONFLICT', message: `Contact already exists. Existing ID: ${held.id}` });
+    expect(sandbox.admin.listRecords('contacts')).toHaveLength(2);
+  });
+
+  it("runs a test's hook just before an API write is handled, until the hook says it is done", async () => {
+    const seen: string[] = [];
+    sandbox.admin.beforeApiWrite(({ type, inputs }) => {
+      seen.push(`${type}:${inputs.map((input) => (typeof input.email === 'string' ? input.email : '')).join(',')}`);
+      if (type !== 'contacts' || !inputs.some((input) => input.crm_sync_id === 'racing')) return false;
+      sandbox.admin.createAsUser('contacts', { email: 'race@example.com', firstname: 'Person' });
+      return true;
+    });
+    await client.crm.companies.basicApi.create({ properties: { name: 'Acme' }, associations: [] });
+    const raced = await client.crm.contacts.batchApi.upsert({ inputs: [{ id: 'racing', idProperty: 'crm_sync_id', properties: { email: 'race@example.com' } }] });
+    expect(raced).toMatchObject({ numErrors: 1, errors: [{ category: 'CONFLICT' }] });
+    await client.crm.contacts.basicApi.create({ properties: { email: 'later@example.com' }, associations: [] });
+    expect(seen).toEqual(['companies:', 'contacts:race@example.com']);
+  });
+
   it('creates default and labelled v4 associations and reads them from both sides', async () => {
     const [contact] = Object.values(sandbox.admin.seed({ contacts: 1 }).contacts);
     const [company] = sandbox.admin.seed({ companies: 1 }).companies;
