@@ -6,6 +6,11 @@ import { FaultInjector } from '../../src/sandbox/core/faults';
 import { ModstampClock } from '../../src/sandbox/core/modstamp-clock';
 import { RateWindow } from '../../src/sandbox/core/rate-window';
 import { WebhookDispatcher } from '../../src/sandbox/core/webhook-dispatcher';
+import { startDynamicsSandbox } from '../../src/sandbox/dynamics';
+import { startHubSpotSandbox } from '../../src/sandbox/hubspot';
+import { startPipedriveSandbox } from '../../src/sandbox/pipedrive';
+import { startSalesforceSandbox } from '../../src/sandbox/salesforce';
+import { startZohoSandbox } from '../../src/sandbox/zoho';
 
 describe('RateWindow', () => {
   it('refuses past the limit within a rolling window and says when a slot frees up', () => {
@@ -113,5 +118,38 @@ describe('WebhookDispatcher', () => {
     expect(duplicated).toBeGreaterThan(20);
     expect(delivered).toBe(200 - dropped + duplicated);
     expect(hits).toBe(delivered);
+  });
+});
+
+describe('one clock per sandbox (CommonSandboxOptions.now)', () => {
+  it("stamps records and every answer's Date header from the clock the test gives, in each of the five sandboxes", async () => {
+    // A second far from the wall clock: nothing here can pass by waiting.
+    const at = Date.UTC(2031, 4, 6, 7, 8, 9);
+    const now = () => at;
+    const sandboxes = [
+      await startSalesforceSandbox({ now }),
+      await startHubSpotSandbox({ now }),
+      await startDynamicsSandbox({ now }),
+      await startZohoSandbox({ now }),
+      await startPipedriveSandbox({ now }),
+    ] as const;
+    try {
+      for (const sandbox of sandboxes) {
+        const answer = await fetch(`${sandbox.url}/__sandbox/counters`);
+        expect([sandbox.name, answer.headers.get('date')]).toEqual([sandbox.name, new Date(at).toUTCString()]);
+      }
+      const [salesforce, hubspot, dynamics, zoho, pipedrive] = sandboxes;
+      const stamps = [
+        salesforce.admin.createAsUser('Contact', { LastName: 'Clock' }).SystemModstamp,
+        hubspot.admin.createAsUser('contacts', { lastname: 'Clock' }).properties.lastmodifieddate,
+        dynamics.admin.uiCreate('contacts', { lastname: 'Clock' }).modifiedon,
+        zoho.admin.createAsUser('Contacts', { Last_Name: 'Clock' }).Modified_Time,
+        pipedrive.admin.createAsUser('persons', { name: 'Clock' }).update_time,
+      ];
+      // Each vendor renders its stamp its own way (offsets, precision): the same second in all.
+      expect(stamps.map((stamp) => Math.floor(Date.parse(String(stamp).replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) / 1000) * 1000)).toEqual(stamps.map(() => at));
+    } finally {
+      await Promise.all(sandboxes.map((sandbox) => sandbox.stop()));
+    }
   });
 });

@@ -18,6 +18,8 @@ export interface SandboxAppOptions {
   renderTokenFault?(kind: 'server-error' | 'rate-limit', request: FastifyRequest, reply: FastifyReply): FastifyReply;
   /** Bytes; Bulk API 2.0 uploads may be up to 150 MB. */
   bodyLimit?: number;
+  /** The vendor's clock (CommonSandboxOptions.now): every answer's `Date` header reads it. */
+  now?: () => number;
 }
 
 /**
@@ -55,6 +57,14 @@ export function createSandboxApp(options: SandboxAppOptions): FastifyInstance {
     if (fault.kind === 'rate-limit') options.counters.rateLimited += 1;
     if (atTokenEndpoint && options.renderTokenFault) return options.renderTokenFault(fault.kind, request, reply);
     return options.renderFault(fault.kind, request, reply);
+  });
+
+  // The vendor's own clock, the one its stamps come from: a client measuring skew or waiting for
+  // the vendor's next second reads it here (tests may move it).
+  const now = options.now ?? Date.now;
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('date', new Date(now()).toUTCString());
+    return payload;
   });
 
   app.get(`${ADMIN_PREFIX}/counters`, async () => options.counters.snapshot());

@@ -14,6 +14,13 @@ export interface CommonSandboxOptions {
   seed?: Partial<Record<'contacts' | 'companies' | 'deals' | 'activities', number>>;
   /** Seed for the fake data, so seeded records are reproducible. */
   dataSeed?: number;
+  /**
+   * The vendor's clock (epoch ms), one for everything the vendor stamps or times: record
+   * modstamps (core ModstampClock, still strictly advancing), the `Date` header of every answer,
+   * token lifetimes, rate windows and retention. Default `Date.now`. Tests set it to put writes
+   * in the seconds they need instead of waiting for wall-clock seconds to pass.
+   */
+  now?: () => number;
 }
 
 /** A running sandbox: its base URL, the credentials it accepts, and its knobs. */

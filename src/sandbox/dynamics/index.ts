@@ -40,8 +40,6 @@ export interface DynamicsSandboxOptions extends CommonSandboxOptions {
   /** systemuserid of the person whose UI edits the admin API simulates. */
   uiUserId?: string;
   deltaTokenRetentionMs?: number;
-  /** Clock for token expiry, delta-token retention and limits (tests can move time). */
-  now?: () => number;
   /**
    * Serve HTTPS with a self-signed certificate generated at start (for 127.0.0.1 and localhost),
    * because MSAL refuses non-https authorities. Clients trust `handle.tls.ca`. Default false (HTTP).
@@ -96,7 +94,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
   const clientId = options.clientId ?? randomUUID();
   const clientSecret = options.clientSecret ?? randomBytes(30).toString('base64url');
 
-  const app = createSandboxApp({ faults, counters, webhooks, renderFault, tokenRoutes: [TOKEN_ROUTE], renderTokenFault });
+  const app = createSandboxApp({ now, faults, counters, webhooks, renderFault, tokenRoutes: [TOKEN_ROUTE], renderTokenFault });
   let baseUrl = '';
   const late: { authority?: TokenAuthority } = {};
   const authorityRef = (): TokenAuthority => {

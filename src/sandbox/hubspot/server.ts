@@ -35,8 +35,6 @@ export interface HubSpotSandboxOptions extends CommonSandboxOptions {
     maxEventsPerRequest?: number;
     timeoutMs?: number;
   };
-  /** Clock for token expiry and rate windows (record timestamps always use real time). */
-  now?: () => number;
 }
 
 /** What a client needs; a type alias so it fits `SandboxHandle['credentials']`. */
@@ -84,7 +82,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     timeoutMs: options.webhookDelivery?.timeoutMs ?? 5000,
   });
   dispatcher.setTarget(options.webhooks?.url);
-  const store = new RecordStore(new ModstampClock());
+  const store = new RecordStore(new ModstampClock(now));
   const auth = new AuthRegistry(privateApp, publicApp, now);
   const limits = new HubSpotLimits(options.limits, portalId, now);
   const webhooks = new HubSpotWebhooks(dispatcher, {
@@ -106,6 +104,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   };
 
   const app = createSandboxApp({
+    now,
     faults,
     counters,
     webhooks: dispatcher,

@@ -28,8 +28,6 @@ export interface PipedriveSandboxOptions extends CommonSandboxOptions {
   webhookAuth?: { user: string; password: string };
   /** Per-attempt timeout of webhook deliveries; Pipedrive wants a 2xx within 10 s [P4]. */
   webhookTimeoutMs?: number;
-  /** Clock for token expiry, rate windows, the daily reset and the 30-day retention. */
-  now?: () => number;
 }
 
 /** What a client needs; a type alias so it fits `SandboxHandle['credentials']`. */
@@ -71,7 +69,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     retryDelaysMs: options.webhooks?.retryDelaysMs ?? PIPEDRIVE_WEBHOOK_RETRY_DELAYS_MS,
     timeoutMs: options.webhookTimeoutMs ?? 10_000,
   });
-  const store = new RecordStore(new ModstampClock(), now);
+  const store = new RecordStore(new ModstampClock(now), now);
   let baseUrl = '';
   const auth = new AuthRegistry(apiToken, oauthApp, () => baseUrl, now);
   const limits = new PipedriveLimits(options.limits, now);
@@ -88,6 +86,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
   };
 
   const app = createSandboxApp({
+    now,
     faults,
     counters,
     webhooks: dispatcher,

@@ -21,8 +21,6 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
   clientSecret?: string;
   username?: string;
   password?: string;
-  /** Clock for record stamps (SystemModstamp, LastModifiedDate): tests can move the org's time. */
-  now?: () => number;
   /** Fields to mark as external ids besides `Sync_Id__c`. */
   externalIdFields?: Partial<Record<SObjectType, string[]>>;
   bulk?: {

@@ -44,15 +44,17 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     username: options.username ?? 'integration@crm-sync.sandbox',
     password: options.password ?? 'sandbox-password',
   };
-  const clock = new ModstampClock(options.now);
-  const tokens = new TokenStore({ client, lifetimeMs: options.tokenLifetimeMs ?? 2 * 60 * 60 * 1000, organizationId, userId: apiUserId });
-  const limits = new DailyRequestLimit(options.dailyApiRequests ?? 100_000);
+  const now = options.now ?? Date.now;
+  const clock = new ModstampClock(now);
+  const tokens = new TokenStore({ client, lifetimeMs: options.tokenLifetimeMs ?? 2 * 60 * 60 * 1000, organizationId, userId: apiUserId, now });
+  const limits = new DailyRequestLimit(options.dailyApiRequests ?? 100_000, now);
   let instanceUrl = '';
   const notify = createWebhookNotifier(webhooks, () => webhookSecret, organizationId);
   const store = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: notify });
-  const context: SalesforceContext = { store, tokens, limits, counters, clock, now: options.now ?? Date.now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
+  const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
 
   const app = createSandboxApp({
+    now,
     faults,
     counters,
     webhooks,
@@ -128,8 +130,6 @@ function installGuards(app: FastifyInstance, context: SalesforceContext): void {
   // [S2]: every REST response carries the org's usage, errors included.
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url.startsWith(DATA_PREFIX)) reply.header('sforce-limit-info', context.limits.header());
-    // The org's own clock, the one its modstamps come from (tests may move it).
-    reply.header('date', new Date(context.now()).toUTCString());
     return payload;
   });
 

@@ -31,8 +31,6 @@ export interface ZohoSandboxOptions extends CommonSandboxOptions {
   syncIdField?: string;
   /** The organisation's time zone as minutes east of UTC (datetimes are rendered in it). Default 330 (+05:30). */
   utcOffsetMinutes?: number;
-  /** Clock for token expiry, the credit window and record timestamps (tests set it to control seconds). */
-  now?: () => number;
 }
 
 export type ZohoCredentials = {
@@ -110,7 +108,7 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
     kind === 'rate-limit' ? reply.code(200).send(tokenThrottled()) : renderFault(kind, request, reply);
 
   const newApp = (label: string): FastifyInstance => {
-    const app = createSandboxApp({ faults, counters, webhooks: dispatcher, renderFault, tokenRoutes: [TOKEN_ROUTE], renderTokenFault });
+    const app = createSandboxApp({ now, faults, counters, webhooks: dispatcher, renderFault, tokenRoutes: [TOKEN_ROUTE], renderTokenFault });
     // Counted at the socket, before faults or refusals: a test asserts which hosts were called at all.
     app.server.on('request', (request: { url?: string }) => {
       if (!request.url?.startsWith(ADMIN_PREFIX)) hostCounts.set(label, (hostCounts.get(label) ?? 0) + 1);

@@ -4,7 +4,6 @@ import type { ZohoConnector } from '../../../src/connectors/zoho';
 import { startZohoSandbox, type ZohoSandbox } from '../../../src/sandbox/zoho';
 import { connectTo } from './support';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const stamp = (sandbox: ZohoSandbox, id: string): string => new Date(Date.parse(String(sandbox.admin.getRecord('Contacts', id)?.Modified_Time))).toISOString();
 
 describe('Zoho connector: changes and deletions since T', () => {
@@ -36,15 +35,21 @@ describe('Zoho connector: changes and deletions since T', () => {
   }
 
   it('pages through a burst of 1,000 records written within a second, modified while paging: none lost, none twice with one stamp', async () => {
-    const [sandbox, c] = await start();
-    const since = new Date().toISOString();
-    await sleep(1100);
+    // The sandbox's clock, set by the test (seconds in the past, which a scan treats as settled):
+    // the burst stands still at the start of one second (its 1,000 stamps a millisecond apart, all
+    // in that second, however long seeding takes on a busy machine), the changes land two seconds later.
+    const burstSecond = Math.floor(Date.now() / 1000) * 1000 - 10_000;
+    let now = burstSecond - 2000;
+    const [sandbox, c] = await start(() => now);
+    const since = new Date(now).toISOString();
+    now = burstSecond;
     const ids = sandbox.admin.seed({ Contacts: 1000 }).Contacts;
+    expect(new Set(ids.map((id) => stamp(sandbox, id)))).toEqual(new Set([new Date(burstSecond).toISOString()]));
     const modified = new Set<string>();
     const { records, pages } = await scan(c, since, undefined, async (page, index) => {
       if (index !== 0) return;
       // Modified stamps are whole seconds: change in a later second than the burst.
-      await sleep(1100);
+      now = burstSecond + 2000;
       const returned = page.records[page.records.length - 1] as ExternalRecord;
       for (const id of [returned.externalId, ids[700] as string]) {
         sandbox.admin.changeAsUser('Contacts', id, { Title: 'changed while paging' });
@@ -91,12 +96,15 @@ describe('Zoho connector: changes and deletions since T', () => {
   });
 
   it('lists deletions since T from the recycle bin and purged ones, with deleted_time; not those before T', async () => {
-    const [sandbox, c] = await start();
+    // Deletion stamps are whole seconds: the sandbox's clock puts the deletions before T and
+    // after it in seconds of their own.
+    const start0 = Math.floor(Date.now() / 1000) * 1000 - 10_000;
+    let now = start0;
+    const [sandbox, c] = await start(() => now);
     const ids = sandbox.admin.seed({ Contacts: 20 }).Contacts;
     sandbox.admin.deleteAsUser('Contacts', ids[3] as string);
-    await sleep(1100);
-    const since = new Date().toISOString();
-    await sleep(1100);
+    const since = new Date(start0 + 2000).toISOString();
+    now = start0 + 4000;
     const after = [ids[0], ids[5], ids[19]] as string[];
     const outcomes = await c.deleteRecords('contact', after.slice(0, 2));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['deleted', 'deleted']);
