@@ -34,6 +34,8 @@ export interface WebhookRouteOptions {
    * is still honoured that long by a running shim; 0 loads them for every delivery.
    */
   secretCacheTtlMs?: number;
+  /** The cache's clock (default Date.now): tests move it past the TTL instead of waiting. */
+  secretCacheNow?: () => number;
   /**
    * The shim's public base URL as configured at the vendor (e.g. `https://hooks.example.com`), for
    * HubSpot's v3 signature over the URI. Default: the request's own scheme and Host header.
@@ -74,7 +76,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const now = options.now ?? Date.now;
   const retryAfter = String(options.retryAfterSeconds ?? 5);
   const signal = new SignalBatcher(typeof options.signal === 'function' ? options.signal : temporalSignalConnection(options.signal), options.signalBatch);
-  const connections = webhookConnectionCache(options.connections, options.secretCacheTtlMs === undefined ? {} : { ttlMs: options.secretCacheTtlMs });
+  const connections = webhookConnectionCache(options.connections, {
+    ...(options.secretCacheTtlMs === undefined ? {} : { ttlMs: options.secretCacheTtlMs }),
+    ...(options.secretCacheNow ? { now: options.secretCacheNow } : {}),
+  });
   const unknownConnection = (provider: string, connectionId: string): WebhookError =>
     new WebhookError(404, 'unknown_connection', `No ${provider} connection "${connectionId}".`);
   const usable = (entry: WebhookConnection | undefined, provider: string): entry is WebhookConnection =>

@@ -17,6 +17,9 @@ describe('webhook secret cache', () => {
   let app: FastifyInstance;
   let url: string;
   const loads = { rows: 0, unseals: 0 };
+  // The cache's clock stands still unless a test moves it: a busy machine taking seconds over the
+  // deliveries cannot expire an entry or open another reload.
+  let now = Date.now();
 
   beforeAll(async () => {
     f = await startWebhookFixture();
@@ -31,7 +34,7 @@ describe('webhook secret cache', () => {
         return f.connections.loadCredentials(id);
       },
     };
-    app = buildShimApp({ readiness: {}, webhooks: { connections, signal: { client: f.client, taskQueue: f.taskQueue }, secretCacheTtlMs: TTL_MS } });
+    app = buildShimApp({ readiness: {}, webhooks: { connections, signal: { client: f.client, taskQueue: f.taskQueue }, secretCacheTtlMs: TTL_MS, secretCacheNow: () => now } });
     url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/webhooks/salesforce/${f.ids.salesforce}`;
   });
   afterAll(async () => {
@@ -44,7 +47,6 @@ describe('webhook secret cache', () => {
     const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
     return { status: response.status, ...((await response.json()) as { code?: string }) };
   };
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('loads once for concurrent and repeated deliveries, takes a new secret at once and drops the old one within the TTL', async () => {
     const oldSecret = f.secrets.salesforce;
@@ -60,7 +62,7 @@ describe('webhook secret cache', () => {
     // Reauthorise with a new webhook secret: the vendor signs with it from now on.
     const newSecret = `${oldSecret}-rotated`;
     await f.connections.replaceCredentials(f.ids.salesforce, { webhook: { secret: newSecret } });
-    await sleep(1_100);
+    now += 1_100;
     const beforeNew = loads.rows;
     expect(await post(newSecret, 'new-secret-1')).toEqual({ status: 202, accepted: 1 });
     expect(loads.rows).toBe(beforeNew + 1);
@@ -70,7 +72,7 @@ describe('webhook secret cache', () => {
 
     // The old secret is refused once the cache entry has expired (here at once: the reload replaced it).
     expect(await post(oldSecret, 'old-secret-after')).toMatchObject({ status: 401, code: 'signature_invalid' });
-    await sleep(TTL_MS);
+    now += TTL_MS;
     expect(await post(oldSecret, 'old-secret-after-ttl')).toMatchObject({ status: 401, code: 'signature_invalid' });
     expect(await post(newSecret, 'new-secret-2')).toEqual({ status: 202, accepted: 1 });
 
@@ -81,7 +83,7 @@ describe('webhook secret cache', () => {
 
   it('a disabled connection is refused within the TTL (not at once), and an unknown connection id is not cached', async () => {
     await f.connections.setStatus(f.ids.salesforce, 'disabled');
-    await sleep(TTL_MS);
+    now += TTL_MS;
     const signed = salesforceDelivery(`${f.secrets.salesforce}-rotated`, [salesforceEvent()]);
     const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
     expect(response.status).toBe(404);

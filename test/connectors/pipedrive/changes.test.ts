@@ -7,9 +7,12 @@ import { connectorFor } from './support';
 describe('Pipedrive connector: changes, deletions and export through the v2 cursor', () => {
   let pd: PipedriveSandbox;
   let connector: PipedriveConnector;
+  // The company's clock: real time, moved on where a test needs a change in a later second.
+  let skewMs = 0;
+  const companyNow = (): number => Date.now() + skewMs;
 
   beforeAll(async () => {
-    pd = await startPipedriveSandbox({ limits: false });
+    pd = await startPipedriveSandbox({ limits: false, now: companyNow });
     connector = await connectorFor(pd, { lookbackMs: 60_000 });
   });
   afterAll(async () => {
@@ -18,7 +21,7 @@ describe('Pipedrive connector: changes, deletions and export through the v2 curs
   });
 
   it('pages oldest first; a record modified mid-scan comes again with its new modstamp; nothing is lost or doubled', async () => {
-    const since = new Date().toISOString();
+    const since = new Date(companyNow()).toISOString();
     const ids = Array.from({ length: 12 }, (_, index) => pd.admin.createAsUser('persons', { name: `Person ${index}` }).id as number);
     const pages: ExternalRecord[][] = [];
     let cursor: string | undefined;
@@ -29,7 +32,7 @@ describe('Pipedrive connector: changes, deletions and export through the v2 curs
       watermark = page.highWatermark;
       if (pages.length === 1) {
         // Past the second of every record so far: the change sorts after all of them.
-        await new Promise((resolve) => setTimeout(resolve, 1_050));
+        skewMs += 1_050;
         pd.admin.changeAsUser('persons', ids[0] as number, { job_title: 'Moved' });
       }
       cursor = page.nextCursor;
@@ -47,7 +50,7 @@ describe('Pipedrive connector: changes, deletions and export through the v2 curs
 
   it('reaches back the lookback before the watermark and stops at until', async () => {
     const created = pd.admin.createAsUser('organizations', { name: 'Earlier' });
-    const watermark = new Date(Date.now() + 5_000).toISOString();
+    const watermark = new Date(companyNow() + 5_000).toISOString();
     const page = await connector.listChanges('company', { since: watermark });
     expect(page.records.map((record) => record.externalId)).toContain(String(created.id));
     expect(page.highWatermark).toBe(watermark);
@@ -56,7 +59,7 @@ describe('Pipedrive connector: changes, deletions and export through the v2 curs
   });
 
   it('lists deleted persons and deals since a watermark (deals by status=deleted)', async () => {
-    const since = new Date().toISOString();
+    const since = new Date(companyNow()).toISOString();
     const person = pd.admin.createAsUser('persons', { name: 'Gone soon' });
     const deal = pd.admin.createAsUser('deals', { title: 'Gone soon' });
     pd.admin.deleteAsUser('persons', person.id as number);

@@ -62,17 +62,20 @@ describe('Salesforce connector: changes and deletions since a watermark', () => 
   });
 
   it('lists soft deletions (Recycle Bin) and purged records since the watermark', async () => {
-    const { connector, sandbox, connect } = await startHarness();
+    // getDeleted covers whole seconds only (jsforce sends second precision; the real API minutes):
+    // deletes in the current second show up once it has passed. The org's clock, set here, puts
+    // them in a second a few seconds back and then moves to the next one, instead of waiting.
+    const second = Math.floor(Date.now() / 1000) * 1000 - 5_000;
+    let orgNow = second;
+    const { connector, sandbox, connect } = await startHarness({ now: () => orgNow });
     const ids = sandbox.admin.seed({ deals: 4 }).Opportunity ?? [];
     sandbox.admin.deleteRecord('Opportunity', String(ids[0]));
-    const since = new Date().toISOString();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    orgNow = second + 500;
+    const since = new Date(orgNow).toISOString();
     sandbox.admin.deleteRecord('Opportunity', String(ids[1]));
     sandbox.admin.deleteRecord('Opportunity', String(ids[2]));
     sandbox.admin.purgeRecord('Opportunity', String(ids[2]));
-    // getDeleted covers whole seconds only (jsforce sends second precision; the real API minutes):
-    // deletes in the current second show up once it has passed.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    orgNow = second + 1_000;
     const page = await connector.listDeletions('deal', { since });
     const deleted = page.deletions.map((deletion) => deletion.externalId);
     // The lookback (default 5 min) returns the earlier delete too; listing it again is harmless.

@@ -38,15 +38,16 @@ describe('Pipedrive sandbox: v2 records, paging, search, deletions', () => {
   });
 
   it('lists by updated_since sorted by update_time through next_cursor; a record changed mid-scan comes again later', async () => {
-    pd = await startPipedriveSandbox({ limits: false, seed: { contacts: 7 } });
+    let skewMs = 0;
+    pd = await startPipedriveSandbox({ limits: false, seed: { contacts: 7 }, now: () => Date.now() + skewMs });
     const since = new Date(Date.now() - 60_000).toISOString().slice(0, 19) + 'Z';
     const first = await call(pd, 'GET', `/api/v2/persons?updated_since=${since}&sort_by=update_time&sort_direction=asc&limit=3`);
     const firstIds = (first.json.data as { id: number }[]).map((person) => person.id);
     expect(firstIds).toHaveLength(3);
     const cursor = first.json.additional_data?.next_cursor;
     expect(typeof cursor).toBe('string');
-    // Wait for the clock to pass a second, so the change sorts after every seeded record.
-    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    // The company's clock past the second of every seeded record: the change sorts after them all.
+    skewMs += 1_050;
     pd.admin.changeAsUser('persons', firstIds[0] as number, { job_title: 'Moved' });
     const seen: number[] = [...firstIds];
     let next = cursor ?? null;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startZohoSandbox, type ZohoSandbox } from '../../../src/sandbox/zoho';
-import { accessToken, api, sleep } from './support';
+import { accessToken, api } from './support';
 
 type Entry = { code: string; status: string; action?: string; duplicate_field?: string | null; details: Record<string, unknown>; message: string };
 const entries = (body: Record<string, unknown> | undefined): Entry[] => (body?.data ?? []) as Entry[];
@@ -8,8 +8,11 @@ const entries = (body: Record<string, unknown> | undefined): Entry[] => (body?.d
 describe('Zoho sandbox: records, listing, upsert, deletes', () => {
   let zoho: ZohoSandbox;
   let token: string;
+  // The organisation's clock: real time, moved on by the tests that need stamps in later seconds.
+  let skewMs = 0;
+  const orgNow = (): number => Date.now() + skewMs;
   beforeAll(async () => {
-    zoho = await startZohoSandbox({ limits: false });
+    zoho = await startZohoSandbox({ limits: false, now: orgNow });
     token = await accessToken(zoho);
   });
   afterAll(async () => zoho.stop());
@@ -78,13 +81,14 @@ describe('Zoho sandbox: records, listing, upsert, deletes', () => {
     expect(pages.flat().map((record) => record.id)).toEqual(ids);
     expect(Object.keys(pages[0]?.[0] ?? {}).sort()).toEqual(['Deal_Name', 'Modified_Time', 'id']);
 
-    await sleep(1100);
-    const cut = new Date().toISOString();
-    await sleep(1100);
+    // Stamps are whole seconds: the cut in a second after the seeding, the change in a later one.
+    skewMs += 1100;
+    const cut = new Date(orgNow()).toISOString();
+    skewMs += 1100;
     zoho.admin.changeAsUser('Deals', ids[7] as string, { Amount: 5 });
     const since = await api(zoho, token, 'GET', 'Deals?fields=Amount', { headers: { 'If-Modified-Since': cut } });
     expect((since.body?.data as Record<string, unknown>[]).map((record) => record.id)).toEqual([ids[7]]);
-    const none = await api(zoho, token, 'GET', 'Deals?fields=Amount', { headers: { 'If-Modified-Since': new Date(Date.now() + 60_000).toISOString() } });
+    const none = await api(zoho, token, 'GET', 'Deals?fields=Amount', { headers: { 'If-Modified-Since': new Date(orgNow() + 60_000).toISOString() } });
     expect(none.status).toBe(204);
     expect(none.body).toBeUndefined();
   });
@@ -94,9 +98,9 @@ describe('Zoho sandbox: records, listing, upsert, deletes', () => {
     const early = await api(zoho, token, 'DELETE', `Tasks?ids=${ids[0]}`);
     expect(entries(early.body)[0]).toMatchObject({ code: 'SUCCESS', details: { id: ids[0] }, message: 'record deleted' });
     zoho.admin.emptyRecycleBin('Tasks');
-    await sleep(1100);
-    const cut = new Date().toISOString();
-    await sleep(1100);
+    skewMs += 1100;
+    const cut = new Date(orgNow()).toISOString();
+    skewMs += 1100;
     const later = await api(zoho, token, 'DELETE', `Tasks?ids=${ids[1]},${ids[0]},42`);
     expect(later.status).toBe(207);
     expect(entries(later.body).map((entry) => entry.code)).toEqual(['SUCCESS', 'INVALID_DATA', 'INVALID_DATA']);

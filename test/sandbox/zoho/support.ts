@@ -39,4 +39,3 @@ export async function api(sandbox: ZohoSandbox, token: string, method: string, p
   return { status: response.status, headers: response.headers, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
