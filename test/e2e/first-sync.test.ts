@@ -118,12 +118,21 @@ describe('first sync between Salesforce and HubSpot matches existing contacts by
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const sfIds = sf.sandbox.admin.listRecords('Contact').map((record) => String(record.Id));
     const hsIds = hs.sandbox.admin.listRecords('contacts').map((record) => record.id);
+    // Every record applied counts once in its workflow's stats (an echo here, or a write): the
+    // replay is over when both counts have grown by the records replayed, however slow the machine.
+    const applied = async (connectionId: string): Promise<number> => {
+      const { stats } = await h.syncStatus(connectionId);
+      return stats.synced + stats.echoes + stats.refusedByPolicy + stats.staleReads;
+    };
+    const before = { sf: await applied(sf.id), hs: await applied(hs.id) };
     await notify(sf.id, { events: sfIds.map((externalId) => ({ objectType: 'contact', externalId, eventId: `replay-sf-${externalId}` })) });
     await notify(hs.id, { events: hsIds.map((externalId) => ({ objectType: 'contact', externalId, eventId: `replay-hs-${externalId}` })) });
-    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    await expect
+      .poll(async () => ({ sf: (await applied(sf.id)) - before.sf >= sfIds.length, hs: (await applied(hs.id)) - before.hs >= hsIds.length }), { timeout: 60_000, interval: 500 })
+      .toEqual({ sf: true, hs: true });
 
     expect(sf.sandbox.admin.listRecords('Contact')).toHaveLength(total);
     expect(hs.sandbox.admin.listRecords('contacts')).toHaveLength(total);
     expect(await linkCounts()).toEqual({ canonical: total, links: 2 * total, complete: total });
-  }, 60_000);
+  }, 90_000);
 });
