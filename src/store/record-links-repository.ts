@@ -218,27 +218,26 @@ export class RecordLinksRepository {
             row.external_id,
           ]),
         );
-      const results: MatchResult[] = [];
-      for (const request of requests) {
+      /**
+       * One request, or undefined when its link could not be inserted because another writer
+       * linked the pair meanwhile: the target's own feed links a record it reads by its match key
+       * (ensureLinks) without this lock. Asked again, the request then sees that link.
+       */
+      const adopt = async (request: MatchRequest): Promise<MatchResult | undefined> => {
         const canonicalId = (await linkOf(sourceConnectionId, request.sourceExternalId)) ?? request.canonicalId;
         const own = await linksOf(canonicalId);
         const already = own.get(targetConnectionId);
-        if (already !== undefined) {
-          results.push({ status: 'linked', canonicalId, targetExternalId: already, via: 'existing-link' });
-          continue;
-        }
+        if (already !== undefined) return { status: 'linked', canonicalId, targetExternalId: already, via: 'existing-link' };
         let result: MatchResult | undefined;
         let holder: { canonicalId: string; sourceExternalId: string } | undefined;
         for (const candidate of request.candidates) {
           const other = await linkOf(targetConnectionId, candidate);
           if (other === undefined) {
-            await tx.query(`INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, $2, $3, $4, $5)`, [
-              canonicalId,
-              targetConnectionId,
-              tenantId,
-              objectType,
-              candidate,
-            ]);
+            const inserted = await tx.query(
+              `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+              [canonicalId, targetConnectionId, tenantId, objectType, candidate],
+            );
+            if (inserted.rowCount === 0) return undefined;
             result = { status: 'linked', canonicalId, targetExternalId: candidate, via: 'match' };
             break;
           }
@@ -253,7 +252,13 @@ export class RecordLinksRepository {
           result = { status: 'linked', canonicalId: survivor, targetExternalId: candidate, via: 'match', mergedFrom: loser };
           break;
         }
-        results.push(result ?? { status: 'taken', canonicalId, heldBy: holder });
+        return result ?? { status: 'taken', canonicalId, heldBy: holder };
+      };
+      const results: MatchResult[] = [];
+      for (const request of requests) {
+        const result = (await adopt(request)) ?? (await adopt(request));
+        if (!result) throw new Error(`${objectType} ${request.sourceExternalId}: its link in ${targetConnectionId} kept changing while it was matched`);
+        results.push(result);
       }
       return results;
     });

@@ -241,6 +241,33 @@ describe('PostgreSQL store', () => {
     expect(keys.rows.map((row) => row.canonical_id)).toEqual([fresh]);
   });
 
+  /**
+   * A create of ours meeting a HubSpot contact someone made meanwhile (or first-sync matching)
+   * links it under the matching lock, while the target's own feed links the same contact by its
+   * email (ensureLinks) without that lock. The feed's insert is held open here until matching
+   * waits on it, then committed: matching must take that link, not fail on the duplicate key.
+   */
+  it("links a match once when the target's feed links the same pair at that moment, without a duplicate-key failure", async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const canonicalId = (await links.ensureLinks('acme', 'acme-sf', 'contact', [{ externalId: '003MEANWHILE', proposedCanonicalId: randomUUID() }])).get('003MEANWHILE')!;
+    const feed = await db.pool.connect();
+    try {
+      await feed.query('BEGIN');
+      await feed.query(`INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id) VALUES ($1, 'acme-hs', 'acme', 'contact', '9MEANWHILE')`, [canonicalId]);
+      const feedPid = (await feed.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const adopting = links.adoptMatches('acme', 'contact', 'acme-sf', 'acme-hs', [{ canonicalId, sourceExternalId: '003MEANWHILE', candidates: ['9MEANWHILE'] }]);
+      const blocked = async (): Promise<number> =>
+        Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))`, [feedPid])).rows[0]!.n);
+      await expect.poll(blocked, { timeout: 10_000, interval: 20 }).toBe(1);
+      await feed.query('COMMIT');
+      expect(await adopting).toEqual([{ status: 'linked', canonicalId, targetExternalId: '9MEANWHILE', via: 'existing-link' }]);
+    } finally {
+      feed.release();
+    }
+    const stored = await db.pool.query(`SELECT canonical_id, external_id FROM record_links WHERE connection_id = 'acme-hs' AND external_id = '9MEANWHILE'`);
+    expect(stored.rows).toEqual([{ canonical_id: canonicalId, external_id: '9MEANWHILE' }]);
+  });
+
   it('migrates existing links and snapshots into canonical records and match keys', async () => {
     const schema = `${db.schema}_upgrade`;
     const url = inject('testDatabaseUrl');
