@@ -130,7 +130,7 @@ const EXISTING_ID = /already exists\. Existing ID: (\d+)/;
 
 /**
  * The record a create collided with: HubSpot refuses a second contact with a taken email with 409
- * CONFLICT "Contact already exists. Existing ID: N", on single and batch writes alike [H36].
+ * CONFLICT "Contact already exists. Existing ID: N", on single and batch writes alike [H38].
  */
 export function existingIdOf(error: { errorClass: string; message: string }): string | undefined {
   if (error.errorClass !== 'conflict') return undefined;

@@ -98,7 +98,7 @@ export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, co
     const inputs = inputsOf(request.body);
     assertValid(store, type, inputs);
     // All or nothing: one input whose unique value (email) another contact holds refuses the whole
-    // batch with the single-create 409, naming the first such contact [H37].
+    // batch with the single-create 409, naming the first such contact [H39].
     for (const input of inputs) store.assertCreatable(type, input.properties ?? {});
     const source = integrationSource(request);
     const results = inputs.map((input) => {
