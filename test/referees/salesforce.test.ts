@@ -224,6 +224,8 @@ describe('referee: jsforce against the Salesforce sandbox', () => {
     expect(byName.get('Sync_Id__c')).toMatchObject({ externalId: true, custom: true });
     const global = await conn.describeGlobal();
     expect(global.sobjects.map((sobject) => [sobject.name, sobject.keyPrefix])).toEqual(expect.arrayContaining([['Contact', '003'], ['Account', '001'], ['Opportunity', '006'], ['Task', '00T']]));
+    // Layouts are not emulated: a plain not-found, not an external-id lookup of a field named "describe".
+    await expect(conn.sobject('Contact').layouts()).rejects.toMatchObject({ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' });
   });
 
   it("surfaces Salesforce's error bodies as jsforce errors with errorCode and message", async () => {

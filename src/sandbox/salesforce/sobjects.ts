@@ -84,6 +84,8 @@ export function registerSObjectRoutes(app: FastifyInstance, context: SalesforceC
 
   app.get<{ Params: { type: string; field: string; value: string }; Querystring: { fields?: string } }>(`${BASE}/:type/:field/:value`, async (request) => {
     const type = pathType(request.params.type);
+    // describe's sub-resources (layouts, compactLayouts, approvalLayouts) are not emulated: not an external id lookup.
+    if (request.params.field === 'describe') throw new SalesforceApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
     const field = externalIdField(context, type, request.params.field);
     const match = store.matchExternalId(type, field, request.params.value);
     const version = requestVersion(request);
