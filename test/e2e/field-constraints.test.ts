@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parkedRecordsQuery } from '../../src/workflows/messages';
+import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
+
+/**
+ * Constraints the target CRM enforces, end to end (real Temporal, PostgreSQL and sandboxes over
+ * HTTP): one batch holds a value too long for the target field, a record without a value the
+ * target requires, and a value outside the target's restricted picklist. Exactly those three are
+ * parked, each with a message naming field, limit and record; the rest of the batch lands.
+ */
+const within = { timeout: 60_000, interval: 250 };
+
+describe('HubSpot -> Salesforce: what Salesforce cannot hold is parked, the rest lands', () => {
+  let h: SyncHarness;
+  let sf: NonNullable<SyncHarness['salesforce']>;
+  let hs: NonNullable<SyncHarness['hubspot']>;
+
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    sf = h.salesforce!;
+    hs = h.hubspot!;
+    // The tenant syncs a contact "level": a free-text HubSpot property into Salesforce's restricted picklist.
+    hs.sandbox.admin.defineProperty('contacts', 'level', 'string');
+    for (const [connection, native] of [[sf.id, 'Level__c'], [hs.id, 'level']] as const) {
+      const stored = await h.connectionsRepository.getConnection(connection);
+      await h.connectionsRepository.updateSettings(connection, { ...stored!.settings, mappingOverride: { objects: { contact: { fields: [{ canonical: 'custom.level', native, type: 'string' }] } } } });
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('parks exactly the three records with precise messages and writes the others', async () => {
+    const create = (properties: Record<string, string>) => hs.sandbox.admin.createAsUser('contacts', properties).id;
+    const ids = {
+      fine1: create({ firstname: 'Ada', lastname: 'Lovelace', email: 'ada@fit.example', level: 'Primary' }),
+      long: create({ firstname: 'Long', lastname: 'L'.repeat(97), email: 'long@fit.example' }),
+      missing: create({ firstname: 'Nolast', email: 'nolast@fit.example' }),
+      picklist: create({ firstname: 'Pick', lastname: 'Picker', email: 'pick@fit.example', level: 'Quaternary' }),
+      fine2: create({ firstname: 'Grace', lastname: 'Hopper', email: 'grace@fit.example', jobtitle: 'T'.repeat(128) }),
+    };
+    await h.notify(hs.id, { events: Object.values(ids).map((externalId, index) => ({ objectType: 'contact' as const, externalId, eventId: `fit-${index}` })) });
+
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(hs.id));
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, within).toBe(3);
+    await expect.poll(() => sf.sandbox.admin.listRecords('Contact').map((record) => record.Email).sort(), within).toEqual(['ada@fit.example', 'grace@fit.example']);
+
+    const parked = await handle.query(parkedRecordsQuery);
+    const bySource = new Map(parked.map((record) => [record.sourceExternalId, record]));
+    expect([...bySource.keys()].sort()).toEqual([ids.long, ids.missing, ids.picklist].sort());
+    for (const record of parked) expect(record).toMatchObject({ targetConnectionId: sf.id, reason: 'failed', error: { provider: 'salesforce', errorClass: 'validation' } });
+    expect(bySource.get(ids.long)?.error.message).toMatch(/^LastName: 97 characters, Salesforce Contact\.LastName holds 80 \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.missing)?.error.message).toMatch(/^LastName: missing, but Salesforce Contact\.LastName is required to create a record \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.picklist)?.error.message).toMatch(/^Level__c: "Quaternary" is not one of the values Salesforce Contact\.Level__c accepts \(Primary, Secondary, Tertiary\) \(contact [0-9a-f-]{36}\)$/);
+    expect(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === 'ada@fit.example')).toMatchObject({ LastName: 'Lovelace', Level__c: 'Primary' });
+    expect((await h.syncStatus(hs.id)).parked).toBe(3);
+  });
+});
