@@ -56,3 +56,51 @@ describe('HubSpot -> Salesforce: what Salesforce cannot hold is parked, the rest
     expect((await h.syncStatus(hs.id)).parked).toBe(3);
   });
 });
+
+describe('Salesforce -> HubSpot: what HubSpot cannot hold is parked, the rest lands', () => {
+  let h: SyncHarness;
+  let sf: NonNullable<SyncHarness['salesforce']>;
+  let hs: NonNullable<SyncHarness['hubspot']>;
+
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    sf = h.salesforce!;
+    hs = h.hubspot!;
+    // The tenant syncs free-text Salesforce fields into a HubSpot enumeration (lifecyclestage) and a text property.
+    hs.sandbox.admin.defineProperty('contacts', 'notes', 'string');
+    const overrides = {
+      [sf.id]: [{ canonical: 'custom.stage', native: 'Stage__c', type: 'string' }, { canonical: 'custom.notes', native: 'Notes__c', type: 'string' }],
+      [hs.id]: [{ canonical: 'custom.stage', native: 'lifecyclestage', type: 'string' }, { canonical: 'custom.notes', native: 'notes', type: 'string' }],
+    };
+    for (const [connection, fields] of Object.entries(overrides)) {
+      const stored = await h.connectionsRepository.getConnection(connection);
+      await h.connectionsRepository.updateSettings(connection, { ...stored!.settings, mappingOverride: { objects: { contact: { fields } } } });
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  // HubSpot requires no contact property through the API, so there is no missing-required case to park.
+  it('parks exactly the too-long and the bad-option records with precise messages and writes the others', async () => {
+    const create = (fields: Record<string, string>) => String(sf.sandbox.admin.createAsUser('Contact', fields).Id);
+    const ids = {
+      fine1: create({ LastName: 'Lovelace', Email: 'ada@fit.example', Stage__c: 'customer' }),
+      long: create({ LastName: 'Long', Email: 'long@fit.example', Notes__c: 'n'.repeat(65_537) }),
+      option: create({ LastName: 'Vip', Email: 'vip@fit.example', Stage__c: 'vip' }),
+      fine2: create({ LastName: 'Hopper', Email: 'grace@fit.example', Notes__c: 'n'.repeat(65_536) }),
+    };
+    await h.notify(sf.id, { events: Object.values(ids).map((externalId, index) => ({ objectType: 'contact' as const, externalId, eventId: `fit-sf-${index}` })) });
+
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(sf.id));
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, within).toBe(2);
+    await expect.poll(() => hs.sandbox.admin.listRecords('contacts').map((record) => record.properties.email).sort(), within).toEqual(['ada@fit.example', 'grace@fit.example']);
+
+    const bySource = new Map((await handle.query(parkedRecordsQuery)).map((record) => [record.sourceExternalId, record]));
+    expect([...bySource.keys()].sort()).toEqual([ids.long, ids.option].sort());
+    for (const record of bySource.values()) expect(record).toMatchObject({ targetConnectionId: hs.id, reason: 'failed', error: { provider: 'hubspot', errorClass: 'validation' } });
+    expect(bySource.get(ids.long)?.error.message).toMatch(/^notes: 65537 characters, HubSpot contacts\.notes holds 65536 \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.option)?.error.message).toMatch(/^lifecyclestage: "vip" is not one of the values HubSpot contacts\.lifecyclestage accepts \(subscriber, .*, other\) \(contact [0-9a-f-]{36}\)$/);
+    expect(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === 'ada@fit.example')?.properties.lifecyclestage).toBe('customer');
+  });
+});

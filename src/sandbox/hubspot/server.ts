@@ -14,6 +14,7 @@ import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
 import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
 import { registerObjectRoutes } from './objects';
+import { registerPropertyRoutes } from './properties';
 import { setApp } from './request-context';
 import { registerSearchRoutes } from './search';
 import { RecordStore } from './store';
@@ -142,6 +143,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerOAuthRoutes(app, auth);
   registerObjectRoutes(app, store, counters);
   registerBatchRoutes(app, store, counters);
+  registerPropertyRoutes(app, store);
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
   const admin = createAdmin({ store, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
