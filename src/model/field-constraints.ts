@@ -90,9 +90,9 @@ export function checkWrite(constraints: ObjectConstraints, values: Readonly<Reco
       violations.push({ field: name, kind: 'required', message });
       continue;
     }
-    if (!present || typeof value !== 'string') continue;
+    if (!present) continue;
 
-    if (constraint.maxLength !== undefined && value.length > constraint.maxLength) {
+    if (typeof value === 'string' && constraint.maxLength !== undefined && value.length > constraint.maxLength) {
       const message = `${name}: ${value.length} characters, ${where(name)} holds ${constraint.maxLength}${suffix}`;
       if (policy === 'truncate') {
         out[name] = cut(value, constraint.maxLength);
@@ -105,8 +105,11 @@ export function checkWrite(constraints: ObjectConstraints, values: Readonly<Reco
       }
       continue;
     }
-    if (constraint.allowedValues && value !== '' && !constraint.allowedValues.includes(value)) {
-      const message = `${name}: "${value}" is not one of the values ${where(name)} accepts (${constraint.allowedValues.join(', ')})${suffix}`;
+    // A choice held as a number (Dataverse option values) is compared as its text.
+    const choice = typeof value === 'number' ? String(value) : typeof value === 'string' && value !== '' ? value : undefined;
+    if (choice !== undefined && constraint.allowedValues && !constraint.allowedValues.includes(choice)) {
+      const shown = typeof value === 'number' ? choice : `"${choice}"`;
+      const message = `${name}: ${shown} is not one of the values ${where(name)} accepts (${constraint.allowedValues.join(', ')})${suffix}`;
       if (policy === 'skip') {
         delete out[name];
         adjustments.push({ field: name, kind: 'not-allowed', action: 'skipped', message });

@@ -104,3 +104,52 @@ describe('Salesforce -> HubSpot: what HubSpot cannot hold is parked, the rest la
     expect(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === 'ada@fit.example')?.properties.lifecyclestage).toBe('customer');
   });
 });
+
+describe('HubSpot -> Dynamics 365: what Dataverse cannot hold is parked, the rest lands', () => {
+  let h: SyncHarness;
+  let hs: NonNullable<SyncHarness['hubspot']>;
+  let dyn: NonNullable<SyncHarness['dynamics']>;
+
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['hubspot', 'dynamics'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    hs = h.hubspot!;
+    dyn = h.dynamics!;
+    // The tenant syncs a HubSpot number property into Dataverse's preferred-contact-method choice.
+    hs.sandbox.admin.defineProperty('contacts', 'contact_method', 'number');
+    const overrides = {
+      [hs.id]: { canonical: 'custom.contactMethod', native: 'contact_method', type: 'integer' },
+      [dyn.id]: { canonical: 'custom.contactMethod', native: 'preferredcontactmethodcode', type: 'integer' },
+    };
+    for (const [connection, field] of Object.entries(overrides)) {
+      const stored = await h.connectionsRepository.getConnection(connection);
+      await h.connectionsRepository.updateSettings(connection, { ...stored!.settings, mappingOverride: { objects: { contact: { fields: [field] } } } });
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  // Dataverse enforces only SystemRequired columns; a contact's last name is business required, a
+  // form rule the Web API does not check, so a contact without one lands.
+  it('parks exactly the too-long and the out-of-range records with precise messages and writes the others', async () => {
+    const create = (properties: Record<string, string>) => hs.sandbox.admin.createAsUser('contacts', properties).id;
+    const ids = {
+      fine: create({ firstname: 'Ada', lastname: 'Lovelace', email: 'ada@fit.example', contact_method: '2' }),
+      long: create({ firstname: 'Long', lastname: 'L'.repeat(51), email: 'long@fit.example' }),
+      choice: create({ firstname: 'Fax', lastname: 'Nine', email: 'nine@fit.example', contact_method: '9' }),
+      nameless: create({ firstname: 'Nolast', email: 'nolast@fit.example' }),
+    };
+    await h.notify(hs.id, { events: Object.values(ids).map((externalId, index) => ({ objectType: 'contact' as const, externalId, eventId: `fit-dyn-${index}` })) });
+
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(hs.id));
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, within).toBe(2);
+    await expect.poll(() => dyn.sandbox.admin.listRecords('contacts').map((row) => row.emailaddress1).sort(), within).toEqual(['ada@fit.example', 'nolast@fit.example']);
+
+    const bySource = new Map((await handle.query(parkedRecordsQuery)).map((record) => [record.sourceExternalId, record]));
+    expect([...bySource.keys()].sort()).toEqual([ids.long, ids.choice].sort());
+    for (const record of bySource.values()) expect(record).toMatchObject({ targetConnectionId: dyn.id, reason: 'failed', error: { provider: 'dynamics', errorClass: 'validation' } });
+    expect(bySource.get(ids.long)?.error.message).toMatch(/^lastname: 51 characters, Dynamics 365 contact\.lastname holds 50 \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.choice)?.error.message).toMatch(/^preferredcontactmethodcode: 9 is not one of the values Dynamics 365 contact\.preferredcontactmethodcode accepts \(1, 2, 3, 4, 5\) \(contact [0-9a-f-]{36}\)$/);
+    expect(dyn.sandbox.admin.listRecords('contacts').find((row) => row.emailaddress1 === 'ada@fit.example')).toMatchObject({ lastname: 'Lovelace', preferredcontactmethodcode: 2 });
+  });
+});

@@ -44,6 +44,14 @@ describe('checkWrite (the one constraint check)', () => {
     expect(checkWrite(contact, { Level__c: '' }, { creating: false, record }).violations).toEqual([]);
   });
 
+  it('compares a choice held as a number (Dataverse option values) as its text', () => {
+    const choices: ObjectConstraints = { vendor: 'Dynamics 365', object: 'contact', fields: [{ name: 'preferredcontactmethodcode', allowedValues: ['1', '2'] }] };
+    expect(checkWrite(choices, { preferredcontactmethodcode: 2 }, { creating: false, record }).violations).toEqual([]);
+    expect(checkWrite(choices, { preferredcontactmethodcode: 9 }, { creating: false, record }).violations.map((violation) => violation.message)).toEqual([
+      'preferredcontactmethodcode: 9 is not one of the values Dynamics 365 contact.preferredcontactmethodcode accepts (1, 2) (contact c-1)',
+    ]);
+  });
+
   it('reports every breach of a record at once', () => {
     const result = checkWrite(contact, { Title: 'T'.repeat(129), Level__c: 'Nope' }, { creating: true, record });
     expect(result.violations.map((violation) => [violation.field, violation.kind])).toEqual([['LastName', 'required'], ['Title', 'too-long'], ['Level__c', 'not-allowed']]);
