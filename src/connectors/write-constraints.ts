@@ -13,7 +13,7 @@ export type DescribeConstraints = (objectType: ObjectType) => Promise<ObjectCons
  * Puts the constraint check (model/field-constraints) in front of a connector's writes, live and
  * bulk alike: each record is checked in the vendor's terms (after the mapping) against the
  * object's described schema, read once per connector (one per connection) and read again after
- * the vendor refused a field the check let through (the schema changed since). A record that
+ * the vendor refused a value the check let through (the schema may have changed since). A record that
  * cannot fit fails alone with a validation error naming field, limit and record, and is not sent;
  * the others are written as the connector writes them. The connector only provides `describe`,
  * and wraps its upserts: `const guarded = writeGuard({...}); upsertRecords: guarded(upsert)`.
@@ -52,8 +52,10 @@ export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMa
         const adjustment = adjusted.get(index);
         outcomes[index] = adjustment && outcome.status !== 'failed' && outcome.status !== 'version-changed' ? { ...outcome, adjusted: adjustment.notes, written: adjustment.fields } : outcome;
       });
-      // The vendor refused a field the described schema let through: it changed since we read it.
-      if (written.some((outcome) => outcome.status === 'failed' && outcome.error.errorClass === 'validation' && (outcome.error.fieldErrors?.length ?? 0) > 0)) cache.delete(objectType);
+      // The vendor refused a value the described schema let through: the schema may have changed
+      // since we read it (a field shortened, an option removed), so the next write reads it again.
+      // Not every vendor names the field (Dataverse's codes do not), so any validation refusal counts.
+      if (written.some((outcome) => outcome.status === 'failed' && outcome.error.errorClass === 'validation')) cache.delete(objectType);
       return outcomes.map((outcome, index) => outcome ?? { syncId: (inputs[index] as UpsertInput).syncId, status: 'failed', error: { provider: options.provider, errorClass: 'transient', message: 'no outcome for this record' } });
     };
 }
