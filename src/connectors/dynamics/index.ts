@@ -173,7 +173,7 @@ function odataString(value: string): string {
 const PLATFORM_FILLED = new Set(['Uniqueidentifier', 'Owner', 'State', 'Status', 'Lookup', 'Customer']);
 
 /**
- * What a table's columns must fit, from the attribute metadata [D19]: text up to `MaxLength`
+ * What a table's columns must fit, from the attribute metadata [D27]: text up to `MaxLength`
  * (String and Memo attributes, read through their casts, as the base type has no MaxLength), a
  * choice's option values, and on create the SystemRequired columns the caller must give. Only
  * SystemRequired is enforced by the platform; ApplicationRequired (business required) is a form

@@ -82,7 +82,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
 }
 
 /**
- * What HubSpot's property definitions say a written value must fit [H9][H36]: an enumeration's
+ * What HubSpot's property definitions say a written value must fit [H9][H45]: an enumeration's
  * options (not those with `externalOptions`, e.g. pipeline stages, whose values live in the
  * pipelines), and for text the 65,536 characters a property holds (not described by the API:
  * STRING_MAX_LENGTH, UNCONFIRMED). HubSpot requires no property through the API.

@@ -169,11 +169,11 @@ interface DescribedField {
   restrictedPicklist?: boolean;
 }
 
-/** Describe types whose `length` bounds the text written [S48]. */
+/** Describe types whose `length` bounds the text written [S55]. */
 const TEXT_TYPES = new Set(['string', 'textarea', 'phone', 'url', 'email', 'picklist', 'multipicklist', 'combobox', 'encryptedstring']);
 
 /**
- * What an object's fields must fit, from describe [S48]: text up to `length`; required on create
+ * What an object's fields must fit, from describe [S55]: text up to `length`; required on create
  * when createable, not nillable and not defaulted on create; a restricted picklist's active values.
  */
 export async function describeConstraints(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType): Promise<ObjectConstraints> {

@@ -5,7 +5,7 @@ import type { ODataRequest, OperationContext } from './operations';
 import { JSON_CONTENT_TYPE, type ODataResponse } from './render';
 
 /**
- * Table definitions, as the Web API serves them [D19]:
+ * Table definitions, as the Web API serves them [D27]:
  * `EntityDefinitions(LogicalName='contact')/Attributes`, one attribute by
  * `Attributes(LogicalName='lastname')`, or the attributes of one type by a cast
  * (`/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet`). Each

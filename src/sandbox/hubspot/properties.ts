@@ -17,7 +17,7 @@ const FIELD_TYPES: Record<PropertyDefinition['kind'], { type: string; fieldType:
 };
 
 /**
- * A property definition as `GET /crm/v3/properties/{objectType}` returns it [H9][H36]: name,
+ * A property definition as `GET /crm/v3/properties/{objectType}` returns it [H9][H45]: name,
  * label, type and fieldType, options (value, label, displayOrder, hidden), hasUniqueValue,
  * hubspotDefined, `externalOptions` for enumerations whose values live elsewhere (pipeline
  * stages), and `modificationMetadata.readOnlyValue` for values only HubSpot sets.
@@ -45,7 +45,7 @@ function describe(type: HubSpotObjectType, name: string, definition: PropertyDef
   };
 }
 
-/** `GET /crm/v3/properties/{objectType}` and `/{propertyName}` [H9][H36]. */
+/** `GET /crm/v3/properties/{objectType}` and `/{propertyName}` [H9][H45]. */
 export function registerPropertyRoutes(app: FastifyInstance, store: RecordStore): void {
   app.get<{ Params: { type: string } }>('/crm/v3/properties/:type', async (request) => {
     const type = objectTypeParam(request.params.type);

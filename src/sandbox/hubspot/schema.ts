@@ -23,7 +23,7 @@ export interface PropertyDefinition {
  */
 export const STRING_MAX_LENGTH = 65_536;
 
-/** HubSpot's default lifecycle stages and lead statuses (internal values) [H36]. */
+/** HubSpot's default lifecycle stages and lead statuses (internal values) [H45]. */
 const LIFECYCLE_STAGES = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other'];
 const LEAD_STATUSES = ['NEW', 'OPEN', 'IN_PROGRESS', 'OPEN_DEAL', 'UNQUALIFIED', 'ATTEMPTED_TO_CONTACT', 'CONNECTED', 'BAD_TIMING'];
 

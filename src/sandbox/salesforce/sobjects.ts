@@ -112,7 +112,7 @@ export function registerSObjectRoutes(app: FastifyInstance, context: SalesforceC
 }
 
 /**
- * One field as describe shows it [S48]: `length` for text (0 otherwise), `nillable` false for a
+ * One field as describe shows it [S55]: `length` for text (0 otherwise), `nillable` false for a
  * required field (and for booleans, which default), `defaultedOnCreate` where the org fills a
  * value, `calculated` for formula fields (never writable), `picklistValues` with
  * `restrictedPicklist` for picklists. A field is required on create when it is createable, not

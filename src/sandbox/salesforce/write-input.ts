@@ -84,7 +84,7 @@ function coerce(def: SObjectDef, field: FieldDef, raw: unknown): FieldValue {
  * What describe says a value must fit: text no longer than `length` (STRING_TOO_LONG: since API
  * 15.0 a longer value fails the write instead of being truncated) and a restricted picklist's
  * values only (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST). Both messages start with the field's
- * label, as Salesforce words them, and name the field in `fields` [S17][S48].
+ * label, as Salesforce words them, and name the field in `fields` [S17][S55].
  */
 function withinLimits(field: FieldDef, value: FieldValue): FieldValue {
   if (typeof value !== 'string') return value;
