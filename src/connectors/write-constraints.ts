@@ -50,7 +50,8 @@ export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMa
       written.forEach((outcome, position) => {
         const { index } = passing[position] as (typeof passing)[number];
         const adjustment = adjusted.get(index);
-        outcomes[index] = adjustment && outcome.status !== 'failed' && outcome.status !== 'version-changed' ? { ...outcome, adjusted: adjustment.notes, written: adjustment.fields } : outcome;
+        const landed = outcome.status === 'created' || outcome.status === 'updated' || outcome.status === 'unchanged';
+        outcomes[index] = adjustment && landed ? { ...outcome, adjusted: adjustment.notes, written: adjustment.fields } : outcome;
       });
       // The vendor refused a value the described schema let through: the schema may have changed
       // since we read it (a field shortened, an option removed), so the next write reads it again.
