@@ -4,7 +4,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import { keyValueOf } from '../connectors/unique-keys';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import { syncSettingsSchema } from '../model/sync-settings';
-import type { ObjectConflictPolicies } from '../model/sync';
+import { overlayFields, type ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
@@ -34,7 +34,15 @@ export interface ApplyToTargetInput {
 
 export type RecordOutcome =
   /** `matched`: the target record existed unlinked and was found by a unique key (first-sync matching). */
-  | { canonicalId: string; sourceExternalId: string; status: 'created' | 'updated'; targetExternalId: string; matched?: boolean | undefined }
+  | {
+      canonicalId: string;
+      sourceExternalId: string;
+      status: 'created' | 'updated';
+      targetExternalId: string;
+      matched?: boolean | undefined;
+      /** What the tenant's mapping choice cut or left out to make the values fit (UpsertOutcome.adjusted). */
+      adjusted?: string[] | undefined;
+    }
   /**
    * Nothing to write: the target already holds the canonical record (our own write echoing back),
    * changes the policies keep out of it, or a stale read (the source holds a newer version).
@@ -343,11 +351,19 @@ async function carryOut(
       return [];
     }
     const wasMatched = step.record !== undefined && matched.has(step.record.externalId);
-    outcomes.push({ ...base, status: result.status === 'unchanged' ? 'updated' : result.status, targetExternalId: result.externalId, ...(wasMatched ? { matched: true } : {}) });
+    outcomes.push({
+      ...base,
+      status: result.status === 'unchanged' ? 'updated' : result.status,
+      targetExternalId: result.externalId,
+      ...(wasMatched ? { matched: true } : {}),
+      ...(result.adjusted ? { adjusted: result.adjusted } : {}),
+    });
     return [
       {
         link: { canonicalId: step.canonicalId, tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
-        fields: step.holdsAfterWrite,
+        // A value the tenant's mapping cut or left out: the snapshot is what the target really holds,
+        // so the next read does not take the cut value for an edit made there.
+        fields: result.written ? overlayFields(step.holdsBeforeWrite, result.written) : step.holdsAfterWrite,
         written: true,
         linkSaved: step.targetExternalId === result.externalId,
         // A vendor that does not report the new modstamp: the read before the write bounds it.

@@ -62,6 +62,8 @@ export interface ReconcileStep {
   targetExternalId: string | undefined;
   /** What the target holds once the write landed: its next snapshot. */
   holdsAfterWrite: CanonicalFields;
+  /** What the target held before the write (a write the connector adjusted lands on this). */
+  holdsBeforeWrite: CanonicalFields;
   targetModifiedAt: string | null;
   /** The target copy's version as read, where its vendor can refuse a write over another. */
   targetVersion: string | undefined;
@@ -136,6 +138,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
           write: needed ? write : undefined,
           idle: fromSource.stale ? 'stale' : fromSource.refused ? 'refused-by-policy' : 'echo',
           targetExternalId: targetState?.link.externalId,
+          holdsBeforeWrite: overlayFields(holds.held, holds.current),
           holdsAfterWrite: overlayFields(overlayFields(holds.held, holds.current), write),
           targetModifiedAt: targetRecord?.modifiedAt ?? null,
           targetVersion: targetRecord?.version,

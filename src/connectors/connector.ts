@@ -133,7 +133,16 @@ export interface UpsertInput {
 }
 
 export type UpsertOutcome =
-  | { syncId: string; status: 'created' | 'updated' | 'unchanged'; externalId: string; modifiedAt?: string | undefined }
+  | {
+      syncId: string;
+      status: 'created' | 'updated' | 'unchanged';
+      externalId: string;
+      modifiedAt?: string | undefined;
+      /** Values cut or left out by the tenant's mapping choice (`truncate`, `skip`), said, never silent. */
+      adjusted?: string[] | undefined;
+      /** With `adjusted`: the fields as written (a value cut, a field left out), not as asked. */
+      written?: CanonicalFields | undefined;
+    }
   /** Nothing written: the record changed since the version given (someone edited it meanwhile). */
   | { syncId: string; status: 'version-changed' }
   /**

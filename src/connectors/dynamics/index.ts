@@ -11,6 +11,8 @@ import { createTokenSource } from './auth';
 import { deleteThroughBatch, upsertThroughBatch, type WriteContext } from './bulk';
 import { listChanges, type ODataPage, type ReadContext } from './changes';
 import { dynamicsDefaultMapping } from './default-mapping';
+import type { ObjectConstraints } from '../../model/field-constraints';
+import { writeGuard } from '../write-constraints';
 import { listDeletions } from './deletions';
 import { readExportPage, startExport } from './export';
 import { createAgent, DataverseHttp } from './http';
@@ -130,10 +132,12 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     return keepMatching(records, keys.field, new Set(wanted));
   };
 
+  // Every write is checked against the table's attribute metadata first: what cannot fit is parked, not sent.
+  const guarded = writeGuard({ provider: 'dynamics', mapping, describe: (objectType) => describeConstraints(http, spec, objectType) });
   const bulk: BulkPath = {
     startExport: async (objectType, request) => startExport(read, objectType, request?.since),
     readExportPage: (cursor) => readExportPage(read, cursor),
-    upsert: (objectType, inputs) => upsertThroughBatch(write, objectType, inputs),
+    upsert: guarded((objectType, inputs) => upsertThroughBatch(write, objectType, inputs)),
   };
 
   return {
@@ -148,7 +152,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     readRecords,
     findByUniqueKeys,
     // The architecture writes through the batch API; Dataverse's is $batch for any size.
-    upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertThroughBatch(write, objectType, inputs),
+    upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertThroughBatch(write, objectType, inputs)),
     describeFields: (objectType) => describeFields(http, spec, mapping, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
     whoAmI: async () => {
@@ -163,6 +167,45 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
 /** OData string literal: single quotes doubled. */
 function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Attribute types whose value the platform fills when a create leaves it out, SystemRequired or not. */
+const PLATFORM_FILLED = new Set(['Uniqueidentifier', 'Owner', 'State', 'Status', 'Lookup', 'Customer']);
+
+/**
+ * What a table's columns must fit, from the attribute metadata [D27]: text up to `MaxLength`
+ * (String and Memo attributes, read through their casts, as the base type has no MaxLength), a
+ * choice's option values, and on create the SystemRequired columns the caller must give. Only
+ * SystemRequired is enforced by the platform; ApplicationRequired (business required) is a form
+ * rule and is not checked.
+ */
+async function describeConstraints(http: DataverseHttp, spec: DynamicsSpec, objectType: ObjectType): Promise<ObjectConstraints> {
+  const entity = spec.objects[objectType];
+  const attributes = `EntityDefinitions(LogicalName='${entity.logicalName}')/Attributes`;
+  // Query table definitions: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api
+  const [base, strings, memos, choices] = await Promise.all([
+    http.json<{ value: (AttributeMetadata & { RequiredLevel?: { Value?: string }; IsValidForCreate?: boolean; IsValidForUpdate?: boolean })[] }>({
+      method: 'GET',
+      url: `${attributes}?$select=LogicalName,AttributeType,RequiredLevel,IsValidForCreate,IsValidForUpdate`,
+    }),
+    http.json<{ value: { LogicalName: string; MaxLength?: number }[] }>({ method: 'GET', url: `${attributes}/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength` }),
+    http.json<{ value: { LogicalName: string; MaxLength?: number }[] }>({ method: 'GET', url: `${attributes}/Microsoft.Dynamics.CRM.MemoAttributeMetadata?$select=LogicalName,MaxLength` }),
+    http.json<{ value: { LogicalName: string; OptionSet?: { Options?: { Value: number }[] } }[] }>({
+      method: 'GET',
+      url: `${attributes}/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)`,
+    }),
+  ]);
+  const maxLengths = new Map([...strings.value, ...memos.value].map((attribute) => [attribute.LogicalName, attribute.MaxLength]));
+  const options = new Map(choices.value.map((attribute) => [attribute.LogicalName, (attribute.OptionSet?.Options ?? []).map((option) => String(option.Value))]));
+  const fields = base.value
+    .filter((attribute) => attribute.IsValidForCreate === true || attribute.IsValidForUpdate === true)
+    .map((attribute) => ({
+      name: attribute.LogicalName,
+      maxLength: maxLengths.get(attribute.LogicalName),
+      requiredOnCreate: attribute.RequiredLevel?.Value === 'SystemRequired' && attribute.IsValidForCreate === true && !PLATFORM_FILLED.has(attribute.AttributeType ?? ''),
+      allowedValues: options.get(attribute.LogicalName),
+    }));
+  return { vendor: 'Dynamics 365', object: entity.logicalName, fields };
 }
 
 interface AttributeMetadata {
@@ -180,16 +223,22 @@ async function describeFields(http: DataverseHttp, spec: DynamicsSpec, mapping: 
   const entity = spec.objects[objectType];
   try {
     // Query table definitions: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api
-    const body = await http.json<{ value: AttributeMetadata[] }>({
-      method: 'GET',
-      url: `EntityDefinitions(LogicalName='${entity.logicalName}')/Attributes?$select=LogicalName,AttributeType,IsCustomAttribute,DisplayName`,
-    });
+    const attributes = `EntityDefinitions(LogicalName='${entity.logicalName}')/Attributes`;
+    const [body, choices] = await Promise.all([
+      http.json<{ value: AttributeMetadata[] }>({ method: 'GET', url: `${attributes}?$select=LogicalName,AttributeType,IsCustomAttribute,DisplayName` }),
+      http.json<{ value: { LogicalName: string; OptionSet?: { Options?: { Value: number }[] } }[] }>({
+        method: 'GET',
+        url: `${attributes}/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)`,
+      }),
+    ]);
+    const options = new Map(choices.value.map((attribute) => [attribute.LogicalName, (attribute.OptionSet?.Options ?? []).map((option) => String(option.Value))]));
     return body.value.map((attribute) => ({
       name: attribute.LogicalName,
       label: attribute.DisplayName?.UserLocalizedLabel?.Label ?? attribute.LogicalName,
       type: attribute.AttributeType ?? 'Unknown',
       custom: attribute.IsCustomAttribute ?? false,
       ...(attribute.LogicalName === spec.syncIdColumn ? { externalId: true } : {}),
+      ...(options.has(attribute.LogicalName) ? { picklistValues: options.get(attribute.LogicalName) } : {}),
     }));
   } catch (error) {
     if (!(error instanceof ConnectorError) || error.errorClass !== 'not-found') throw error;

@@ -15,6 +15,8 @@ import { findByUniqueKeys, readRecords } from './records';
 import { RequestRunner } from './request-runner';
 import { HUBSPOT_API, HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 import { upsertAll } from './upsert';
+import type { ObjectConstraints } from '../../model/field-constraints';
+import { writeGuard } from '../write-constraints';
 
 export { hubspotDefaultMapping } from './default-mapping';
 export { hubspotSpec, HUBSPOT_API, HUBSPOT_OBJECTS, SYNC_ID_PROPERTY } from './spec';
@@ -55,6 +57,9 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     requestTimeoutMs,
   });
   const ctx: HubSpotContext = { apis: createApis(basePath), runner, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS };
+  // Every write is checked against the property definitions first: what cannot fit is parked, not sent.
+  const guarded = writeGuard({ provider: 'hubspot', mapping, describe: (objectType) => describeConstraints(ctx, objectType) });
+  const bulk = createBulkPath(ctx);
 
   return {
     provider: 'hubspot',
@@ -67,13 +72,33 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     listChanges: (objectType, request) => listChanges(ctx, objectType, request),
     readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
     findByUniqueKeys: (objectType, keys) => findByUniqueKeys(ctx, objectType, keys),
-    upsertRecords: (objectType, inputs) => upsertAll(ctx, objectType, inputs, LIVE_CHUNKS_IN_FLIGHT),
+    upsertRecords: guarded((objectType, inputs) => upsertAll(ctx, objectType, inputs, LIVE_CHUNKS_IN_FLIGHT)),
     deleteRecords: (objectType, externalIds) => deleteRecords(ctx, objectType, externalIds),
     listDeletions: (objectType, request) => listDeletions(ctx, objectType, request),
-    bulk: createBulkPath(ctx),
+    bulk: { ...bulk, upsert: guarded((objectType, inputs) => bulk.upsert(objectType, inputs)) },
     describeFields: (objectType) => describeFields(ctx, objectType),
     rateBudget: (): Promise<RateBudgetSnapshot> => runner.snapshot(),
   };
+}
+
+/**
+ * What HubSpot's property definitions say a written value must fit [H9][H45]: an enumeration's
+ * options (not those with `externalOptions`, e.g. pipeline stages, whose values live in the
+ * pipelines), and for text the 65,536 characters a property holds (not described by the API:
+ * STRING_MAX_LENGTH, UNCONFIRMED). HubSpot requires no property through the API.
+ */
+async function describeConstraints(ctx: HubSpotContext, objectType: ObjectType): Promise<ObjectConstraints> {
+  const path = HUBSPOT_OBJECTS[objectType].path;
+  // https://developers.hubspot.com/docs/api/crm/properties (GET /crm/v3/properties/{objectType})
+  const response = await ctx.runner.run('standard', (options) => ctx.apis.properties.getAll(path, false, undefined, options));
+  const fields = response.results
+    .filter((property) => property.modificationMetadata?.readOnlyValue !== true && property.calculated !== true)
+    .map((property) => ({
+      name: property.name,
+      maxLength: property.type === 'string' ? hubspotSpec.stringMaxLength : undefined,
+      allowedValues: property.type === 'enumeration' && property.externalOptions !== true && property.options.length > 0 ? property.options.map((option) => option.value) : undefined,
+    }));
+  return { vendor: 'HubSpot', object: path, fields };
 }
 
 async function describeFields(ctx: HubSpotContext, objectType: ObjectType): Promise<FieldDescription[]> {

@@ -38,6 +38,11 @@ export const WINDOW_NAMES = { tenSecondly: 'ten-secondly', search: 'search', dai
 
 export const hubspotSpec = {
   syncIdProperty: SYNC_ID_PROPERTY,
+  /**
+   * Longest text a property holds: 65,536 characters (UNCONFIRMED, HubSpot's knowledge base on
+   * property field types; the properties API does not describe it).
+   */
+  stringMaxLength: 65_536,
   objects: HUBSPOT_OBJECTS,
   paging: {
     /** Batch read/create/update/upsert take 100 inputs [H9][H10]. */

@@ -9,7 +9,8 @@ import { bulkUpsert, readExportPage, startExport, type BulkSettings } from './bu
 import { listChanges } from './changes';
 import { salesforceDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
-import { deleteRecords, describeFields, findByUniqueKeys, readRecords, upsertViaCollections } from './records';
+import { deleteRecords, describeConstraints, describeFields, findByUniqueKeys, readRecords, upsertViaCollections } from './records';
+import { writeGuard } from '../write-constraints';
 import { createBudget, SalesforceSession } from './session';
 import { salesforceSpec } from './spec';
 
@@ -70,10 +71,12 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     budget,
   });
 
+  // Every write is checked against describe first: what cannot fit is parked, not sent.
+  const guarded = writeGuard({ provider: 'salesforce', mapping, describe: (objectType) => describeConstraints(session, mapping, objectType) });
   const bulk: BulkPath = {
     startExport: (objectType: ObjectType, request?: { since?: string | undefined }): Promise<string> => startExport(session, mapping, objectType, request?.since, bulkSettings),
     readExportPage: (cursor: string) => mapped(() => readExportPage(session, mapping, cursor, bulkSettings)),
-    upsert: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, objectType, inputs, bulkSettings),
+    upsert: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, objectType, inputs, bulkSettings)),
   };
 
   return {
@@ -88,8 +91,8 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => mapped(() => listChanges(session, mapping, objectType, request, lookbackMs)),
     readRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => mapped(() => readRecords(session, mapping, objectType, externalIds)),
     findByUniqueKeys: (objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> => mapped(() => findByUniqueKeys(session, mapping, objectType, keys)),
-    upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
-      inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs),
+    upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
+      inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs)),
     deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteRecords(session, mapping, objectType, externalIds),
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(session, mapping, objectType, request, lookbackMs),
     describeFields: (objectType: ObjectType): Promise<FieldDescription[]> => describeFields(session, mapping, objectType),

@@ -5,6 +5,7 @@ import type { DeleteOutcome, ExternalRecord, FieldDescription, UpsertInput, Upse
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { canonicalFieldErrors, failed, prepareInputs, type Prepared } from './outcomes';
 import { fromSalesforce, nativeObjectName, selectFields, soqlString, toIsoInstant, type SalesforceRecord } from './record-mapper';
+import type { ObjectConstraints } from '../../model/field-constraints';
 import { recordError } from './errors';
 import type { SalesforceSession } from './session';
 import { salesforceSpec, SYNC_ID_FIELD } from './spec';
@@ -159,6 +160,35 @@ interface DescribedField {
   custom: boolean;
   externalId?: boolean;
   picklistValues?: { value: string; active?: boolean }[];
+  length?: number;
+  nillable?: boolean;
+  createable?: boolean;
+  updateable?: boolean;
+  defaultedOnCreate?: boolean;
+  calculated?: boolean;
+  restrictedPicklist?: boolean;
+}
+
+/** Describe types whose `length` bounds the text written [S55]. */
+const TEXT_TYPES = new Set(['string', 'textarea', 'phone', 'url', 'email', 'picklist', 'multipicklist', 'combobox', 'encryptedstring']);
+
+/**
+ * What an object's fields must fit, from describe [S55]: text up to `length`; required on create
+ * when createable, not nillable and not defaulted on create; a restricted picklist's active values.
+ */
+export async function describeConstraints(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType): Promise<ObjectConstraints> {
+  const objectName = nativeObjectName(mapping, objectType);
+  // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm
+  const described = await session.call((conn) => conn.sobject(objectName).describe());
+  const fields = (described.fields as unknown as DescribedField[])
+    .filter((field) => (field.createable || field.updateable) && !field.calculated)
+    .map((field) => ({
+      name: field.name,
+      maxLength: TEXT_TYPES.has(field.type) && field.length ? field.length : undefined,
+      requiredOnCreate: field.createable === true && field.nillable === false && field.defaultedOnCreate !== true,
+      allowedValues: field.restrictedPicklist ? (field.picklistValues ?? []).filter((value) => value.active !== false).map((value) => value.value) : undefined,
+    }));
+  return { vendor: 'Salesforce', object: objectName, fields };
 }
 
 export async function describeFields(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType): Promise<FieldDescription[]> {

@@ -148,6 +148,12 @@ function checkField(objectType: ObjectType, { field, path }: Located): MappingIs
   if (field.format && field.type !== 'date' && field.type !== 'datetime') {
     issues.push({ path: `${path}.format`, message: `format applies only to date and datetime fields, not ${field.type}` });
   }
+  if (field.onViolation === 'truncate' && field.type !== 'string') {
+    issues.push({ path: `${path}.onViolation`, message: `truncate applies only to string fields, not ${field.type} (use park or skip)` });
+  }
+  if (field.onViolation && field.direction === 'read') {
+    issues.push({ path: `${path}.onViolation`, message: 'onViolation applies to writes; this mapping only reads' });
+  }
   if (field.timeZone) {
     try {
       assertTimeZone(field.timeZone);

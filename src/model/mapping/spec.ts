@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { violationPolicies } from '../field-constraints';
 import { objectTypes } from '../identifiers';
 
 /**
@@ -30,6 +31,12 @@ export const fieldMappingSchema = z
     format: z.enum(['date', 'datetime', 'epoch-ms']).optional(),
     /** IANA zone whose calendar decides a date held in a vendor datetime (default UTC). */
     timeZone: z.string().min(1).optional(),
+    /**
+     * A written value the target's schema cannot hold (longer than the field, outside a
+     * restricted picklist): `park` the record (default), `truncate` text to the field's length,
+     * or `skip` the field in that write. Never silent: the record's outcome says what was done.
+     */
+    onViolation: z.enum(violationPolicies).optional(),
   })
   .strict();
 

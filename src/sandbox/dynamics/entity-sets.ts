@@ -16,7 +16,29 @@ export interface ColumnDefinition {
   readOnly?: boolean;
   /** Lookup columns (`_x_value`) name the entity they point at, for webhook EntityReferences. */
   lookupTarget?: string;
+  /** Text columns: the most characters the column holds (attribute `MaxLength`). */
+  maxLength?: number;
+  /** Choice columns: the option values; any other is refused (`0x8004431a`). */
+  options?: readonly { value: number; label: string }[];
+  /**
+   * Attribute `RequiredLevel`. The platform enforces only `SystemRequired`; `ApplicationRequired`
+   * (business required) is a form rule the Web API does not check.
+   */
+  requiredLevel?: 'None' | 'SystemRequired' | 'ApplicationRequired' | 'Recommended';
+  /** Attribute `AttributeType` where the column type does not say it (Memo, Picklist, Money…). */
+  attributeType?: string;
+  label?: string;
 }
+
+/** A text column of `maxLength` characters. */
+const text = (maxLength: number, extra: Partial<ColumnDefinition> = {}): ColumnDefinition => ({ type: 'string', maxLength, ...extra });
+/** A choice column (option set); values as the platform numbers them. */
+const choice = (options: readonly [number, string][], extra: Partial<ColumnDefinition> = {}): ColumnDefinition => ({
+  type: 'number',
+  attributeType: 'Picklist',
+  options: options.map(([value, label]) => ({ value, label })),
+  ...extra,
+});
 
 export interface EntitySetDefinition {
   /** Collection name in URLs, e.g. `contacts`. */
@@ -38,8 +60,8 @@ const systemColumns: Record<string, ColumnDefinition> = {
   _createdby_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
   _modifiedby_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
   _ownerid_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
-  statecode: { type: 'number' },
-  crm_syncid: { type: 'string' },
+  statecode: { type: 'number', attributeType: 'State' },
+  crm_syncid: text(100, { label: 'crm-sync id' }),
 };
 
 function define(
@@ -66,17 +88,18 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
     'contact',
     'contactid',
     {
-      firstname: { type: 'string' },
-      lastname: { type: 'string' },
-      fullname: { type: 'string', readOnly: true },
-      emailaddress1: { type: 'string' },
-      telephone1: { type: 'string' },
-      jobtitle: { type: 'string' },
-      mobilephone: { type: 'string' },
-      address1_city: { type: 'string' },
-      address1_country: { type: 'string' },
+      firstname: text(50, { label: 'First Name', requiredLevel: 'Recommended' }),
+      lastname: text(50, { label: 'Last Name', requiredLevel: 'ApplicationRequired' }),
+      fullname: text(160, { label: 'Full Name', readOnly: true }),
+      emailaddress1: text(100, { label: 'Email' }),
+      telephone1: text(50, { label: 'Business Phone' }),
+      jobtitle: text(100, { label: 'Job Title' }),
+      mobilephone: text(50, { label: 'Mobile Phone' }),
+      address1_city: text(80, { label: 'Address 1: City' }),
+      address1_country: text(80, { label: 'Address 1: Country/Region' }),
+      preferredcontactmethodcode: choice([[1, 'Any'], [2, 'Email'], [3, 'Phone'], [4, 'Fax'], [5, 'Mail']], { label: 'Preferred Method of Contact' }),
       // A tenant's own column from a solution (publisher prefix crm_), for custom-field mappings.
-      crm_loyaltytier: { type: 'string' },
+      crm_loyaltytier: text(100, { label: 'Loyalty Tier' }),
       _parentcustomerid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
     },
     [['emailaddress1']],
@@ -87,13 +110,13 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
     'account',
     'accountid',
     {
-      name: { type: 'string' },
-      emailaddress1: { type: 'string' },
-      telephone1: { type: 'string' },
-      websiteurl: { type: 'string' },
-      address1_city: { type: 'string' },
-      address1_country: { type: 'string' },
-      revenue: { type: 'number' },
+      name: text(160, { label: 'Account Name', requiredLevel: 'ApplicationRequired' }),
+      emailaddress1: text(100, { label: 'Email' }),
+      telephone1: text(50, { label: 'Main Phone' }),
+      websiteurl: text(200, { label: 'Website' }),
+      address1_city: text(80, { label: 'Address 1: City' }),
+      address1_country: text(80, { label: 'Address 1: Country/Region' }),
+      revenue: { type: 'number', attributeType: 'Money' },
       numberofemployees: { type: 'number' },
     },
     [],
@@ -103,13 +126,23 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
     'opportunity',
     'opportunityid',
     {
-      name: { type: 'string' },
-      estimatedvalue: { type: 'number' },
+      name: text(300, { label: 'Topic', requiredLevel: 'ApplicationRequired' }),
+      estimatedvalue: { type: 'number', attributeType: 'Money' },
       estimatedclosedate: { type: 'date' },
-      stepname: { type: 'string' },
+      stepname: text(200, { label: 'Pipeline Phase' }),
       closeprobability: { type: 'number' },
       // A solution choice column: custom option values start at 100,000,000 (publisher prefix).
-      crm_dealstage: { type: 'number' },
+      crm_dealstage: choice(
+        [
+          [100_000_000, 'Prospecting'],
+          [100_000_001, 'Qualification'],
+          [100_000_002, 'Proposal'],
+          [100_000_003, 'Negotiation'],
+          [100_000_004, 'Closed Won'],
+          [100_000_005, 'Closed Lost'],
+        ],
+        { label: 'Deal Stage' },
+      ),
       _parentaccountid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
     },
     [],
@@ -120,10 +153,10 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
     'task',
     'activityid',
     {
-      subject: { type: 'string' },
-      description: { type: 'string' },
+      subject: text(200, { label: 'Subject', requiredLevel: 'ApplicationRequired' }),
+      description: text(2000, { label: 'Description', attributeType: 'Memo' }),
       scheduledend: { type: 'datetime' },
-      prioritycode: { type: 'number' },
+      prioritycode: choice([[0, 'Low'], [1, 'Normal'], [2, 'High']], { label: 'Priority' }),
       _regardingobjectid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
     },
     [],

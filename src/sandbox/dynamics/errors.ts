@@ -29,7 +29,19 @@ export const ErrorCodes = {
   concurrencyLimit: '0x80072326',
   expiredVersionStamp: '0x80044352',
   unexpected: '0x80040216',
+  stringTooLong: '0x80044331',
+  optionOutOfRange: '0x8004431a',
 } as const;
+
+/** A text longer than the column's MaxLength [D25]. */
+export function stringTooLong(logicalName: string, column: string, maxLength: number): DataverseError {
+  return new DataverseError(400, ErrorCodes.stringTooLong, `A validation error occurred. The length of the '${column}' attribute of the '${logicalName}' entity exceeded the maximum allowed length of '${maxLength}'.`);
+}
+
+/** A choice value the column's option set does not hold [D26]. */
+export function optionOutOfRange(logicalName: string, column: string, value: number, options: readonly number[]): DataverseError {
+  return new DataverseError(400, ErrorCodes.optionOutOfRange, `A validation error occurred. The value ${value} of '${column}' on record of type '${logicalName}' is outside the valid range. Accepted Values: ${options.join(',')}`);
+}
 
 export function badQuery(message: string): DataverseError {
   return new DataverseError(400, ErrorCodes.odataQuery, message);

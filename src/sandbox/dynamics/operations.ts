@@ -1,6 +1,7 @@
 import type { DeltaTokens } from './change-tracking';
 import type { EntitySetDefinition } from './entity-sets';
 import { DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, versionMismatch } from './errors';
+import { isMetadataPath, readMetadata } from './metadata';
 import { parseSelect } from './odata-query';
 import { toColumnValues } from './payload';
 import { parsePrefer, type Preferences } from './prefer';
@@ -56,6 +57,7 @@ function checkEtag(header: string | undefined, row: Row): void {
 }
 
 export function executeOperation(context: OperationContext, request: ODataRequest): ODataResponse {
+  if (isMetadataPath(request.path)) return readMetadata(context, request);
   const target = parseResourcePath(request.path);
   const prefer = parsePrefer(request.headers.prefer);
   const method = request.method.toUpperCase();

@@ -1,6 +1,6 @@
-import type { ColumnType, EntitySetDefinition } from './entity-sets';
+import type { ColumnDefinition, ColumnType, EntitySetDefinition } from './entity-sets';
 import { edmTypeName, entitySet } from './entity-sets';
-import { badQuery, recordNotFound } from './errors';
+import { badQuery, optionOutOfRange, recordNotFound, stringTooLong } from './errors';
 import { isGuid } from './resource-path';
 import type { DataverseStore, Row } from './store';
 
@@ -59,9 +59,18 @@ export function toColumnValues(
       throw badQuery(`The property '${key}' does not exist on type 'Microsoft.Dynamics.CRM.${definition.logicalName}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
     }
     if (column.readOnly) continue;
-    values[key] = convert(value, column.type);
+    values[key] = withinLimits(definition, key, column, convert(value, column.type));
   }
   return values;
+}
+
+/** What the column's metadata says a value must fit: MaxLength for text, the option set for a choice. */
+function withinLimits(definition: EntitySetDefinition, key: string, column: ColumnDefinition, value: unknown): unknown {
+  if (typeof value === 'string' && column.maxLength !== undefined && value.length > column.maxLength) throw stringTooLong(definition.logicalName, key, column.maxLength);
+  if (typeof value === 'number' && column.options && !column.options.some((option) => option.value === value)) {
+    throw optionOutOfRange(definition.logicalName, key, value, column.options.map((option) => option.value));
+  }
+  return value;
 }
 
 function resolveBind(value: unknown, targetSet: string, store: DataverseStore, references: ReadonlyMap<string, string>): string | null {

@@ -31,7 +31,8 @@ export interface HubSpotAdmin {
   restore(type: HubSpotObjectType, id: string): HubSpotRecordView;
   getRecord(type: HubSpotObjectType, id: string): HubSpotRecordView | undefined;
   /** Adds a custom property to this portal (as a HubSpot admin would in Settings), e.g. a tenant field. */
-  defineProperty(type: HubSpotObjectType, name: string, kind: PropertyKind, unique?: boolean): void;
+  /** A custom property; an enumeration given `options` refuses other values (INVALID_OPTION). */
+  defineProperty(type: HubSpotObjectType, name: string, kind: PropertyKind, unique?: boolean, options?: readonly string[]): void;
   listRecords(type: HubSpotObjectType, options?: { archived?: boolean }): HubSpotRecordView[];
   /** Expires one OAuth access token or all; later calls with it get 401 EXPIRED_AUTHENTICATION. */
   expireTokens(token?: string): number;
@@ -75,7 +76,7 @@ export function createAdmin(deps: AdminDeps): HubSpotAdmin {
     changeAsUser: (type, id, properties) => view(deps.store.update(type, id, properties, user)),
     archive: (type, id) => deps.store.archive(type, id, user),
     restore: (type, id) => view(deps.store.restore(type, id, user)),
-    defineProperty: (type, name, kind, unique = false) => deps.store.defineProperty(type, name, kind, unique),
+    defineProperty: (type, name, kind, unique = false, options) => deps.store.defineProperty(type, name, kind, unique, options),
     getRecord(type, id) {
       const record = deps.store.get(type, id);
       return record ? view(record) : undefined;

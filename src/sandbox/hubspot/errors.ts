@@ -33,14 +33,20 @@ export function validationError(message: string, extra: Partial<HubSpotErrorBody
 export interface PropertyIssue {
   isValid: false;
   message: string;
-  error: 'PROPERTY_DOESNT_EXIST' | 'READ_ONLY_VALUE' | 'INVALID_FLOAT' | 'INVALID_DATE';
+  error: 'PROPERTY_DOESNT_EXIST' | 'READ_ONLY_VALUE' | 'INVALID_FLOAT' | 'INVALID_DATE' | 'INVALID_OPTION' | 'INVALID_STRING_LENGTH';
   name: string;
   localizedErrorMessage: string;
 }
 
-export function propertyIssue(name: string, error: PropertyIssue['error']): PropertyIssue {
+export function propertyIssue(name: string, error: PropertyIssue['error'], detail: { value?: string; options?: readonly string[]; maxLength?: number } = {}): PropertyIssue {
   const message =
-    error === 'PROPERTY_DOESNT_EXIST'
+    // "reports was not one of the allowed options: [PRODUCT_ISSUE, ...]" [X2]
+    error === 'INVALID_OPTION'
+      ? `${detail.value ?? ''} was not one of the allowed options: [${(detail.options ?? []).join(', ')}]`
+      : // Code and wording UNCONFIRMED (see STRING_MAX_LENGTH).
+        error === 'INVALID_STRING_LENGTH'
+        ? `Property "${name}" value is ${detail.value?.length ?? 0} characters; the maximum is ${detail.maxLength ?? 0}`
+        : error === 'PROPERTY_DOESNT_EXIST'
       ? `Property "${name}" does not exist`
       : error === 'READ_ONLY_VALUE'
         ? `"${name}" is a read only property; its value cannot be set.`

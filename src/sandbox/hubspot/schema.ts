@@ -10,7 +10,22 @@ export interface PropertyDefinition {
   readOnly?: boolean;
   /** Unique across live records of the type, so usable as `idProperty`. */
   unique?: boolean;
+  /** An enumeration's option values: any other value is INVALID_OPTION. Absent = not checked (pipeline stages, currencies: external options). */
+  options?: readonly string[];
+  /** The property's label, as `GET /crm/v3/properties/{type}` shows it. */
+  label?: string;
 }
+
+/**
+ * Longest text a string property holds (UNCONFIRMED: HubSpot's knowledge base gives 65,536
+ * characters for text properties; the properties API does not describe it, and the error for a
+ * longer value is not documented).
+ */
+export const STRING_MAX_LENGTH = 65_536;
+
+/** HubSpot's default lifecycle stages and lead statuses (internal values) [H45]. */
+const LIFECYCLE_STAGES = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other'];
+const LEAD_STATUSES = ['NEW', 'OPEN', 'IN_PROGRESS', 'OPEN_DEAL', 'UNQUALIFIED', 'ATTEMPTED_TO_CONTACT', 'CONNECTED', 'BAD_TIMING'];
 
 interface ObjectSchema {
   /** HubSpot's object type id, used by the v4 associations API and generic `object.*` webhooks. */
@@ -52,7 +67,8 @@ export const SCHEMAS: Record<HubSpotObjectType, ObjectSchema> = {
       website: { kind: 'string' },
       city: { kind: 'string' },
       country: { kind: 'string' },
-      lifecyclestage: { kind: 'enumeration' },
+      lifecyclestage: { kind: 'enumeration', label: 'Lifecycle Stage', options: LIFECYCLE_STAGES },
+      hs_lead_status: { kind: 'enumeration', label: 'Lead Status', options: LEAD_STATUSES },
     },
   },
   companies: {
@@ -100,9 +116,9 @@ export const SCHEMAS: Record<HubSpotObjectType, ObjectSchema> = {
       ...system('hs_lastmodifieddate'),
       hs_task_subject: { kind: 'string' },
       hs_task_body: { kind: 'string' },
-      hs_task_status: { kind: 'enumeration' },
-      hs_task_priority: { kind: 'enumeration' },
-      hs_task_type: { kind: 'enumeration' },
+      hs_task_status: { kind: 'enumeration', label: 'Task Status', options: ['NOT_STARTED', 'IN_PROGRESS', 'WAITING', 'COMPLETED', 'DEFERRED'] },
+      hs_task_priority: { kind: 'enumeration', label: 'Priority', options: ['NONE', 'LOW', 'MEDIUM', 'HIGH'] },
+      hs_task_type: { kind: 'enumeration', label: 'Task Type', options: ['CALL', 'EMAIL', 'LINKED_IN', 'MEETING', 'LINKED_IN_CONNECT', 'LINKED_IN_MESSAGE', 'TODO'] },
       hs_timestamp: { kind: 'datetime' },
     },
   },

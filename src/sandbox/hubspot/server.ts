@@ -14,6 +14,7 @@ import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
 import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
 import { registerObjectRoutes } from './objects';
+import { registerPropertyRoutes } from './properties';
 import { setApp } from './request-context';
 import { registerSearchRoutes } from './search';
 import { RecordStore } from './store';
@@ -144,6 +145,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerOAuthRoutes(app, auth);
   registerObjectRoutes(app, store, counters);
   registerBatchRoutes(app, store, counters);
+  registerPropertyRoutes(app, store);
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
   registerAssociationBatchRoutes(app, store, associations);

@@ -1,6 +1,6 @@
 import { ModstampClock } from '../core/modstamp-clock';
 import { conflict, notFound, propertyIssue, propertyValidationError, type PropertyIssue } from './errors';
-import { OBJECT_TYPES, SCHEMAS, type HubSpotObjectType, type PropertyDefinition, type PropertyKind } from './schema';
+import { OBJECT_TYPES, SCHEMAS, STRING_MAX_LENGTH, type HubSpotObjectType, type PropertyDefinition, type PropertyKind } from './schema';
 
 /** Who made a write: webhooks carry it as `changeSource` / `sourceId` so a sync can spot its own echoes. */
 export interface WriteSource {
@@ -74,9 +74,14 @@ export class RecordStore {
   }
 
   /** Adds a custom property (per sandbox, so parallel sandboxes do not share schema). */
-  defineProperty(type: HubSpotObjectType, name: string, kind: PropertyKind, unique = false): void {
-    this.defs(type).set(name, { kind, unique });
+  defineProperty(type: HubSpotObjectType, name: string, kind: PropertyKind, unique = false, options?: readonly string[]): void {
+    this.defs(type).set(name, { kind, unique, ...(options ? { options } : {}) });
     if (unique && !this.indexes(type).has(name)) this.indexes(type).set(name, new Map());
+  }
+
+  /** Every property of the type, built-in and defined, by name. */
+  propertyDefinitions(type: HubSpotObjectType): [string, PropertyDefinition][] {
+    return [...this.defs(type)];
   }
 
   property(type: HubSpotObjectType, name: string): PropertyDefinition | undefined {
@@ -117,6 +122,8 @@ export class RecordStore {
       else {
         const value = normalizeValue(name, definition.kind, raw);
         if (value === undefined) issues.push(propertyIssue(name, definition.kind === 'number' ? 'INVALID_FLOAT' : 'INVALID_DATE'));
+        else if (value !== null && definition.options && !definition.options.includes(value)) issues.push(propertyIssue(name, 'INVALID_OPTION', { value, options: definition.options }));
+        else if (value !== null && definition.kind === 'string' && value.length > STRING_MAX_LENGTH) issues.push(propertyIssue(name, 'INVALID_STRING_LENGTH', { value, maxLength: STRING_MAX_LENGTH }));
         else values[name] = value;
       }
     }

@@ -12,6 +12,14 @@ export interface FieldDef {
   requiredOnCreate?: boolean;
   defaultValue?: string | boolean;
   externalId?: boolean;
+  /** Describe's `label`: the vendor names the field by it in error messages (STRING_TOO_LONG). */
+  label?: string;
+  /** Describe's `type` where it is finer than the stored type (phone, url, textarea, picklist). */
+  describeType?: string;
+  /** Maximum characters of a text value; longer is STRING_TOO_LONG (API >= 15.0 refuses, never truncates). */
+  length?: number;
+  /** Picklist values; a restricted picklist refuses others (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST). */
+  picklist?: { values: readonly string[]; restricted: boolean };
 }
 
 export interface SObjectDef {
@@ -34,78 +42,92 @@ export const SYSTEM_FIELDS: FieldDef[] = [
 ];
 
 const rw = (name: string, type: FieldType, extra: Partial<FieldDef> = {}): FieldDef => ({ name, type, writable: true, ...extra });
+/** A text field of `length` characters, labelled as Salesforce labels it in errors. */
+const text = (name: string, label: string, length: number, extra: Partial<FieldDef> = {}): FieldDef => rw(name, 'string', { label, length, ...extra });
+const picklist = (name: string, label: string, values: readonly string[], restricted: boolean, extra: Partial<FieldDef> = {}): FieldDef =>
+  rw(name, 'string', { label, length: 255, describeType: 'picklist', picklist: { values, restricted }, ...extra });
+
+/** Standard value sets of a new org (Setup > Picklist Value Sets). */
+const LEAD_SOURCES = ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'];
+const OPPORTUNITY_STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Id. Decision Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost'];
+/**
+ * The Developer Edition's sample custom picklist on Contact. Custom picklists are created
+ * restricted by default (Spring '17): this one refuses values outside its set.
+ */
+const CONTACT_LEVELS = ['Primary', 'Secondary', 'Tertiary'];
 
 const OBJECT_FIELDS: Record<SObjectType, { keyPrefix: string; fields: FieldDef[] }> = {
   Contact: {
     keyPrefix: '003',
     fields: [
-      rw('FirstName', 'string'),
-      rw('LastName', 'string', { requiredOnCreate: true }),
-      { name: 'Name', type: 'string', writable: false },
-      rw('Email', 'email'),
-      rw('Phone', 'string'),
-      rw('MobilePhone', 'string'),
-      rw('Title', 'string'),
-      rw('Department', 'string'),
-      rw('AccountId', 'reference'),
-      rw('MailingStreet', 'string'),
-      rw('MailingCity', 'string'),
-      rw('MailingCountry', 'string'),
-      rw('LeadSource', 'string'),
-      rw('Description', 'string'),
-      rw('HasOptedOutOfEmail', 'boolean', { defaultValue: false }),
-      rw('Sync_Id__c', 'string', { externalId: true }),
-      rw('Company__c', 'string'),
+      text('FirstName', 'First Name', 40),
+      text('LastName', 'Last Name', 80, { requiredOnCreate: true }),
+      { name: 'Name', type: 'string', writable: false, label: 'Full Name', length: 121 },
+      rw('Email', 'email', { label: 'Email', length: 80 }),
+      text('Phone', 'Business Phone', 40, { describeType: 'phone' }),
+      text('MobilePhone', 'Mobile Phone', 40, { describeType: 'phone' }),
+      text('Title', 'Title', 128),
+      text('Department', 'Department', 80),
+      rw('AccountId', 'reference', { label: 'Account ID' }),
+      text('MailingStreet', 'Mailing Street', 255, { describeType: 'textarea' }),
+      text('MailingCity', 'Mailing City', 40),
+      text('MailingCountry', 'Mailing Country', 80),
+      picklist('LeadSource', 'Lead Source', LEAD_SOURCES, false),
+      text('Description', 'Contact Description', 32_000, { describeType: 'textarea' }),
+      rw('HasOptedOutOfEmail', 'boolean', { defaultValue: false, label: 'Email Opt Out' }),
+      text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
+      text('Company__c', 'Company', 255),
+      picklist('Level__c', 'Level', CONTACT_LEVELS, true),
     ],
   },
   Account: {
     keyPrefix: '001',
     fields: [
-      rw('Name', 'string', { requiredOnCreate: true }),
-      rw('Website', 'string'),
-      rw('Industry', 'string'),
-      rw('Phone', 'string'),
-      rw('Type', 'string'),
-      rw('BillingStreet', 'string'),
-      rw('BillingCity', 'string'),
-      rw('BillingCountry', 'string'),
+      text('Name', 'Account Name', 255, { requiredOnCreate: true }),
+      text('Website', 'Website', 255, { describeType: 'url' }),
+      picklist('Industry', 'Industry', ['Agriculture', 'Banking', 'Consulting', 'Education', 'Electronics', 'Finance', 'Healthcare', 'Manufacturing', 'Media', 'Retail', 'Technology', 'Other'], false),
+      text('Phone', 'Account Phone', 40, { describeType: 'phone' }),
+      picklist('Type', 'Account Type', ['Prospect', 'Customer - Direct', 'Customer - Channel', 'Channel Partner / Reseller', 'Installation Partner', 'Technology Partner', 'Other'], false),
+      text('BillingStreet', 'Billing Street', 255, { describeType: 'textarea' }),
+      text('BillingCity', 'Billing City', 40),
+      text('BillingCountry', 'Billing Country', 80),
       rw('NumberOfEmployees', 'number'),
       rw('AnnualRevenue', 'number'),
-      rw('Description', 'string'),
+      text('Description', 'Account Description', 32_000, { describeType: 'textarea' }),
       rw('ParentId', 'reference'),
-      rw('Sync_Id__c', 'string', { externalId: true }),
+      text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
     ],
   },
   Opportunity: {
     keyPrefix: '006',
     fields: [
-      rw('Name', 'string', { requiredOnCreate: true }),
-      rw('StageName', 'string', { requiredOnCreate: true }),
+      text('Name', 'Name', 120, { requiredOnCreate: true }),
+      picklist('StageName', 'Stage', OPPORTUNITY_STAGES, false, { requiredOnCreate: true }),
       rw('CloseDate', 'date', { requiredOnCreate: true }),
       rw('Amount', 'number'),
       rw('Probability', 'number'),
       rw('AccountId', 'reference'),
-      rw('Type', 'string'),
-      rw('LeadSource', 'string'),
-      rw('Description', 'string'),
+      picklist('Type', 'Opportunity Type', ['Existing Customer - Upgrade', 'Existing Customer - Replacement', 'Existing Customer - Downgrade', 'New Customer'], false),
+      picklist('LeadSource', 'Lead Source', LEAD_SOURCES, false),
+      text('Description', 'Description', 32_000, { describeType: 'textarea' }),
       { name: 'IsClosed', type: 'boolean', writable: false },
       { name: 'IsWon', type: 'boolean', writable: false },
-      rw('Sync_Id__c', 'string', { externalId: true }),
+      text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
     ],
   },
   Task: {
     keyPrefix: '00T',
     fields: [
-      rw('Subject', 'string'),
-      rw('Status', 'string', { defaultValue: 'Not Started' }),
-      rw('Priority', 'string', { defaultValue: 'Normal' }),
+      text('Subject', 'Subject', 255, { describeType: 'combobox' }),
+      picklist('Status', 'Status', ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'], false, { defaultValue: 'Not Started' }),
+      picklist('Priority', 'Priority', ['High', 'Normal', 'Low'], false, { defaultValue: 'Normal' }),
       rw('ActivityDate', 'date'),
       rw('WhoId', 'reference'),
       rw('WhatId', 'reference'),
-      rw('Type', 'string'),
-      rw('Description', 'string'),
+      picklist('Type', 'Type', ['Call', 'Email', 'Meeting', 'Other'], false),
+      text('Description', 'Comments', 32_000, { describeType: 'textarea' }),
       { name: 'IsClosed', type: 'boolean', writable: false },
-      rw('Sync_Id__c', 'string', { externalId: true }),
+      text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
     ],
   },
 };

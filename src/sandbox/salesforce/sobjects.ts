@@ -4,7 +4,7 @@ import { apiOrigin, majorVersion, pathType, requestVersion, type SalesforceConte
 import { SalesforceApiError } from './errors';
 import { toId18 } from './ids';
 import { allFieldNames, recordUrl, toApiRecord } from './records';
-import { resolveFieldName, type SObjectType } from './schema';
+import { resolveFieldName, SYSTEM_FIELDS, type FieldDef, type FieldType, type SObjectType } from './schema';
 import { ChangeBatch } from './store';
 import { planUpsert, toApiError } from './upsert';
 import { normaliseInput } from './write-input';
@@ -38,15 +38,7 @@ export function registerSObjectRoutes(app: FastifyInstance, context: SalesforceC
     return {
       name: def.name,
       keyPrefix: def.keyPrefix,
-      fields: [...def.fields.values()].map((field) => ({
-        name: field.name,
-        type: field.type,
-        createable: field.writable,
-        updateable: field.writable,
-        nillable: !field.requiredOnCreate,
-        externalId: field.externalId === true,
-        custom: field.name.endsWith('__c'),
-      })),
+      fields: [...def.fields.values()].map((field) => describeField(field)),
     };
   });
 
@@ -120,6 +112,34 @@ export function registerSObjectRoutes(app: FastifyInstance, context: SalesforceC
     },
   );
 }
+
+/**
+ * One field as describe shows it [S55]: `length` for text (0 otherwise), `nillable` false for a
+ * required field (and for booleans, which default), `defaultedOnCreate` where the org fills a
+ * value, `calculated` for formula fields (never writable), `picklistValues` with
+ * `restrictedPicklist` for picklists. A field is required on create when it is createable, not
+ * nillable and not defaulted.
+ */
+function describeField(field: FieldDef): Record<string, unknown> {
+  const formula = !field.writable && !SYSTEM_FIELDS.some((system) => system.name === field.name);
+  return {
+    name: field.name,
+    label: field.label ?? field.name,
+    type: field.describeType ?? describeTypes[field.type],
+    length: field.length ?? 0,
+    createable: field.writable,
+    updateable: field.writable,
+    nillable: !field.requiredOnCreate && field.type !== 'boolean' && field.name !== 'Id',
+    defaultedOnCreate: field.defaultValue !== undefined || field.type === 'boolean' || field.name === 'OwnerId' || (!field.writable && !formula),
+    calculated: formula,
+    externalId: field.externalId === true,
+    custom: field.name.endsWith('__c'),
+    restrictedPicklist: field.picklist?.restricted ?? false,
+    picklistValues: (field.picklist?.values ?? []).map((value) => ({ active: true, defaultValue: value === field.defaultValue, label: value, validFor: null, value })),
+  };
+}
+
+const describeTypes: Record<FieldType, string> = { id: 'id', string: 'string', email: 'email', boolean: 'boolean', number: 'double', date: 'date', datetime: 'datetime', reference: 'reference' };
 
 /** 300 Multiple Choices: the body lists the matching records' URLs. */
 export class MultipleChoices extends Error {

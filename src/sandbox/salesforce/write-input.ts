@@ -22,7 +22,7 @@ export function normaliseInput(def: SObjectDef, input: Record<string, unknown>):
       readOnly.push(field.name);
       continue;
     }
-    values[field.name] = coerce(def, field, raw);
+    values[field.name] = withinLimits(field, coerce(def, field, raw));
   }
   if (readOnly.length > 0) {
     throw recordError(
@@ -78,6 +78,24 @@ function coerce(def: SObjectDef, field: FieldDef, raw: unknown): FieldValue {
     default:
       return show(raw);
   }
+}
+
+/**
+ * What describe says a value must fit: text no longer than `length` (STRING_TOO_LONG: since API
+ * 15.0 a longer value fails the write instead of being truncated) and a restricted picklist's
+ * values only (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST). Both messages start with the field's
+ * label, as Salesforce words them, and name the field in `fields` [S17][S55].
+ */
+function withinLimits(field: FieldDef, value: FieldValue): FieldValue {
+  if (typeof value !== 'string') return value;
+  const label = field.label ?? field.name;
+  if (field.length !== undefined && value.length > field.length) {
+    throw recordError('STRING_TOO_LONG', `${label}: data value too large: ${value} (max length=${field.length})`, [field.name]);
+  }
+  if (field.picklist?.restricted && !field.picklist.values.includes(value)) {
+    throw recordError('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${label}: bad value for restricted picklist field: ${value}`, [field.name]);
+  }
+  return value;
 }
 
 /** REQUIRED_FIELD_MISSING for required fields that would end up empty. */

@@ -83,7 +83,8 @@ describe('Salesforce connector: upsert and read back per object', () => {
     ]);
     expect(outcomes[0]).toMatchObject({ syncId: 'good-1', status: 'created' });
     expect(outcomes[1]).toMatchObject({ syncId: 'bad-1', status: 'failed', error: { errorClass: 'validation', vendorCode: 'INVALID_EMAIL_ADDRESS', fieldErrors: [{ field: 'email' }] } });
-    expect(outcomes[2]).toMatchObject({ syncId: 'bad-2', status: 'failed', error: { errorClass: 'validation', vendorCode: 'REQUIRED_FIELD_MISSING', fieldErrors: [{ field: 'lastName' }] } });
+    // Caught before the call by the described schema (LastName is required on create).
+    expect(outcomes[2]).toMatchObject({ syncId: 'bad-2', status: 'failed', error: { errorClass: 'validation', message: 'LastName: missing, but Salesforce Contact.LastName is required to create a record (contact bad-2)', fieldErrors: [{ field: 'lastName' }] } });
   });
 
   it('refuses a bad tenant override at creation, naming the path', async () => {

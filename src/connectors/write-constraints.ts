@@ -1,0 +1,112 @@
+import { checkWrite, type ObjectConstraints, type ViolationPolicy } from '../model/field-constraints';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
+import { MappingValueError, objectMapping, toNative, type CompiledMapping } from '../model/mapping';
+import type { UpsertInput, UpsertOutcome } from './connector';
+
+/** A connector's upsert (live or bulk): one outcome per input, in order. */
+export type UpsertWrite = (objectType: ObjectType, inputs: readonly UpsertInput[]) => Promise<UpsertOutcome[]>;
+
+/** Reads a target object's constraints from the vendor's schema (describe, metadata, properties). */
+export type DescribeConstraints = (objectType: ObjectType) => Promise<ObjectConstraints>;
+
+/**
+ * Puts the constraint check (model/field-constraints) in front of a connector's writes, live and
+ * bulk alike: each record is checked in the vendor's terms (after the mapping) against the
+ * object's described schema, read once per connector (one per connection) and read again after
+ * the vendor refused a value the check let through (the schema may have changed since). A record that
+ * cannot fit fails alone with a validation error naming field, limit and record, and is not sent;
+ * the others are written as the connector writes them. The connector only provides `describe`,
+ * and wraps its upserts: `const guarded = writeGuard({...}); upsertRecords: guarded(upsert)`.
+ */
+export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMapping; describe: DescribeConstraints }): (write: UpsertWrite) => UpsertWrite {
+  const cache = new Map<ObjectType, Promise<ObjectConstraints>>();
+  const constraintsOf = (objectType: ObjectType): Promise<ObjectConstraints> => {
+    let cached = cache.get(objectType);
+    if (!cached) {
+      cached = options.describe(objectType);
+      // A failed describe is not remembered: the next write asks again.
+      cached.catch(() => cache.delete(objectType));
+      cache.set(objectType, cached);
+    }
+    return cached;
+  };
+
+  return (write) =>
+    async (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => {
+      if (inputs.length === 0) return write(objectType, inputs);
+      const constraints = await constraintsOf(objectType);
+      const outcomes: (UpsertOutcome | undefined)[] = inputs.map(() => undefined);
+      const adjusted = new Map<number, { notes: string[]; fields: UpsertInput['fields'] }>();
+      const passing: { index: number; input: UpsertInput }[] = [];
+      inputs.forEach((input, index) => {
+        const checked = checkInput(options.provider, options.mapping, objectType, constraints, input);
+        if ('failed' in checked) outcomes[index] = checked.failed;
+        else {
+          passing.push({ index, input: checked.input });
+          if (checked.adjustments.length > 0) adjusted.set(index, { notes: checked.adjustments, fields: checked.input.fields });
+        }
+      });
+      const written = passing.length > 0 ? await write(objectType, passing.map((entry) => entry.input)) : [];
+      written.forEach((outcome, position) => {
+        const { index } = passing[position] as (typeof passing)[number];
+        const adjustment = adjusted.get(index);
+        const landed = outcome.status === 'created' || outcome.status === 'updated' || outcome.status === 'unchanged';
+        outcomes[index] = adjustment && landed ? { ...outcome, adjusted: adjustment.notes, written: adjustment.fields } : outcome;
+      });
+      // The vendor refused a value the described schema let through: the schema may have changed
+      // since we read it (a field shortened, an option removed), so the next write reads it again.
+      // Not every vendor names the field (Dataverse's codes do not), so any validation refusal counts.
+      if (written.some((outcome) => outcome.status === 'failed' && outcome.error.errorClass === 'validation')) cache.delete(objectType);
+      return outcomes.map((outcome, index) => outcome ?? { syncId: (inputs[index] as UpsertInput).syncId, status: 'failed', error: { provider: options.provider, errorClass: 'transient', message: 'no outcome for this record' } });
+    };
+}
+
+type Checked = { input: UpsertInput; adjustments: string[] } | { failed: UpsertOutcome };
+
+function checkInput(provider: CrmProvider, mapping: CompiledMapping, objectType: ObjectType, constraints: ObjectConstraints, input: UpsertInput): Checked {
+  let native: Record<string, unknown>;
+  try {
+    native = toNative(mapping, objectType, input.fields);
+  } catch (error) {
+    // A value the mapping cannot express: the connector reports it as it always has.
+    if (error instanceof MappingValueError) return { input, adjustments: [] };
+    throw error;
+  }
+  const writes = objectMapping(mapping, objectType).writes;
+  const policies: Record<string, ViolationPolicy> = {};
+  for (const field of writes) if (field.onViolation) policies[field.native] = field.onViolation;
+  const result = checkWrite(constraints, native, { creating: input.externalId === undefined, record: `${objectType} ${input.syncId}`, policies });
+  if (result.violations.length > 0) {
+    const canonicalOf = (native: string) => writes.find((field) => field.native === native)?.canonical ?? native;
+    return {
+      failed: {
+        syncId: input.syncId,
+        status: 'failed',
+        error: {
+          provider,
+          errorClass: 'validation',
+          message: result.violations.map((violation) => violation.message).join('; '),
+          fieldErrors: result.violations.map((violation) => ({ field: canonicalOf(violation.field), message: violation.message })),
+        },
+      },
+    };
+  }
+  if (result.adjustments.length === 0) return { input, adjustments: [] };
+  // Back into canonical terms: a truncated text is the same text on both sides (string fields only).
+  const fields = structuredClone(input.fields);
+  for (const adjustment of result.adjustments) {
+    const field = writes.find((entry) => entry.native === adjustment.field);
+    if (!field) continue;
+    setOrDelete(fields, field.canonical, adjustment.action === 'skipped' ? undefined : result.values[adjustment.field]);
+  }
+  return { input: { ...input, fields }, adjustments: result.adjustments.map((adjustment) => `${adjustment.action}: ${adjustment.message}`) };
+}
+
+function setOrDelete(fields: UpsertInput['fields'], path: string, value: unknown): void {
+  const custom = path.startsWith('custom.');
+  const holder: Record<string, unknown> | undefined = custom ? fields.custom : fields;
+  const key = custom ? path.slice('custom.'.length) : path;
+  if (!holder) return;
+  if (value === undefined) delete holder[key];
+  else holder[key] = value;
+}
