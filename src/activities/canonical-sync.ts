@@ -131,6 +131,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         // A copy the target should have but was not found there is written whole.
         const holds = targetRecord ? { current: targetRecord.fields, held: targetState?.snapshot?.fields } : { current: undefined, held: undefined };
         const write = canonicalWrites(canonical, holds, policies);
+        const holdsBeforeWrite = overlayFields(holds.held, holds.current);
         const needed = hasFields(write) || item.mustWrite || !targetState;
         steps.push({
           canonicalId,
@@ -138,8 +139,8 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
           write: needed ? write : undefined,
           idle: fromSource.stale ? 'stale' : fromSource.refused ? 'refused-by-policy' : 'echo',
           targetExternalId: targetState?.link.externalId,
-          holdsBeforeWrite: overlayFields(holds.held, holds.current),
-          holdsAfterWrite: overlayFields(overlayFields(holds.held, holds.current), write),
+          holdsBeforeWrite,
+          holdsAfterWrite: overlayFields(holdsBeforeWrite, write),
           targetModifiedAt: targetRecord?.modifiedAt ?? null,
           targetVersion: targetRecord?.version,
           targetContributed,
