@@ -153,3 +153,49 @@ describe('HubSpot -> Dynamics 365: what Dataverse cannot hold is parked, the res
     expect(dyn.sandbox.admin.listRecords('contacts').find((row) => row.emailaddress1 === 'ada@fit.example')).toMatchObject({ lastname: 'Lovelace', preferredcontactmethodcode: 2 });
   });
 });
+
+describe('HubSpot -> Zoho CRM: what Zoho cannot hold is parked, the rest lands', () => {
+  let h: SyncHarness;
+  let hs: NonNullable<SyncHarness['hubspot']>;
+  let zoho: NonNullable<SyncHarness['zoho']>;
+
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['hubspot', 'zoho'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    hs = h.hubspot!;
+    zoho = h.zoho!;
+    // The tenant syncs a free-text HubSpot property into Zoho's Lead Source picklist.
+    hs.sandbox.admin.defineProperty('contacts', 'source', 'string');
+    for (const [connection, native] of [[zoho.id, 'Lead_Source'], [hs.id, 'source']] as const) {
+      const stored = await h.connectionsRepository.getConnection(connection);
+      await h.connectionsRepository.updateSettings(connection, { ...stored!.settings, mappingOverride: { objects: { contact: { fields: [{ canonical: 'custom.source', native, type: 'string' }] } } } });
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('parks exactly the three records with precise messages and writes the others', async () => {
+    const create = (properties: Record<string, string>) => hs.sandbox.admin.createAsUser('contacts', properties).id;
+    const ids = {
+      fine1: create({ firstname: 'Ada', lastname: 'Lovelace', email: 'ada@fit.example', source: 'Trade Show' }),
+      long: create({ firstname: 'Long', lastname: 'L'.repeat(81), email: 'long@fit.example' }),
+      missing: create({ firstname: 'Nolast', email: 'nolast@fit.example' }),
+      picklist: create({ firstname: 'Pick', lastname: 'Picker', email: 'pick@fit.example', source: 'Billboard' }),
+      fine2: create({ firstname: 'Grace', lastname: 'L'.repeat(80), email: 'grace@fit.example' }),
+    };
+    await h.notify(hs.id, { events: Object.values(ids).map((externalId, index) => ({ objectType: 'contact' as const, externalId, eventId: `fit-zoho-${index}` })) });
+
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(hs.id));
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, within).toBe(3);
+    await expect.poll(() => zoho.sandbox.admin.listRecords('Contacts').map((record) => record.Email).sort(), within).toEqual(['ada@fit.example', 'grace@fit.example']);
+
+    const bySource = new Map((await handle.query(parkedRecordsQuery)).map((record) => [record.sourceExternalId, record]));
+    expect([...bySource.keys()].sort()).toEqual([ids.long, ids.missing, ids.picklist].sort());
+    for (const record of bySource.values()) expect(record).toMatchObject({ targetConnectionId: zoho.id, reason: 'failed', error: { provider: 'zoho', errorClass: 'validation' } });
+    expect(bySource.get(ids.long)?.error.message).toMatch(/^Last_Name: 81 characters, Zoho CRM Contacts\.Last_Name holds 80 \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.missing)?.error.message).toMatch(/^Last_Name: missing, but Zoho CRM Contacts\.Last_Name is required to create a record \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.picklist)?.error.message).toMatch(/^Lead_Source: "Billboard" is not one of the values Zoho CRM Contacts\.Lead_Source accepts \(-None-, .*, Chat\) \(contact [0-9a-f-]{36}\)$/);
+    expect(zoho.sandbox.admin.listRecords('Contacts').find((record) => record.Email === 'ada@fit.example')).toMatchObject({ Last_Name: 'Lovelace', Lead_Source: 'Trade Show' });
+    expect((await h.syncStatus(hs.id)).parked).toBe(3);
+  });
+});
