@@ -1,7 +1,7 @@
 /**
  * What a target CRM says a written value must fit, in one vendor-neutral shape (each connector
  * reads it from the vendor's own schema: Salesforce describe, Dataverse attribute metadata,
- * HubSpot property definitions), and the one check every write goes through before it leaves.
+ * HubSpot property definitions, Zoho field metadata, Pipedrive field definitions), and the one check every write goes through before it leaves.
  * A value that cannot fit is never cut silently: the record is parked with a message naming the
  * field, the limit and the record, unless the tenant's mapping chose `truncate` or `skip` for
  * that field.
@@ -14,6 +14,11 @@ export interface FieldConstraint {
   maxLength?: number | undefined;
   /** A create must give it a non-empty value. */
   requiredOnCreate?: boolean | undefined;
+  /**
+   * Fields the vendor fills this one from when it is left out, so giving any of them meets
+   * `requiredOnCreate` (Pipedrive makes a person's `name` from `first_name` / `last_name`).
+   */
+  filledFrom?: readonly string[] | undefined;
   /** The only values the vendor accepts (a restricted picklist or an enumeration). */
   allowedValues?: readonly string[] | undefined;
 }
@@ -85,8 +90,10 @@ export function checkWrite(constraints: ObjectConstraints, values: Readonly<Reco
     const value = values[name];
     const policy = options.policies?.[name] ?? 'park';
 
-    if (constraint.requiredOnCreate && (present ? isEmpty(value) : options.creating)) {
-      const message = present ? `${name}: empty, but ${where(name)} is required${suffix}` : `${name}: missing, but ${where(name)} is required to create a record${suffix}`;
+    const filled = (constraint.filledFrom ?? []).some((source) => !isEmpty(values[source]));
+    if (constraint.requiredOnCreate && (present ? isEmpty(value) : options.creating) && !filled) {
+      const what = constraint.filledFrom && constraint.filledFrom.length > 0 ? `${where(name)} (or ${constraint.filledFrom.join(' or ')})` : where(name);
+      const message = present ? `${name}: empty, but ${what} is required${suffix}` : `${name}: missing, but ${what} is required to create a record${suffix}`;
       violations.push({ field: name, kind: 'required', message });
       continue;
     }

@@ -153,3 +153,101 @@ describe('HubSpot -> Dynamics 365: what Dataverse cannot hold is parked, the res
     expect(dyn.sandbox.admin.listRecords('contacts').find((row) => row.emailaddress1 === 'ada@fit.example')).toMatchObject({ lastname: 'Lovelace', preferredcontactmethodcode: 2 });
   });
 });
+
+describe('HubSpot -> Zoho CRM: what Zoho cannot hold is parked, the rest lands', () => {
+  let h: SyncHarness;
+  let hs: NonNullable<SyncHarness['hubspot']>;
+  let zoho: NonNullable<SyncHarness['zoho']>;
+
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['hubspot', 'zoho'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    hs = h.hubspot!;
+    zoho = h.zoho!;
+    // The tenant syncs a free-text HubSpot property into Zoho's Lead Source picklist.
+    hs.sandbox.admin.defineProperty('contacts', 'source', 'string');
+    for (const [connection, native] of [[zoho.id, 'Lead_Source'], [hs.id, 'source']] as const) {
+      const stored = await h.connectionsRepository.getConnection(connection);
+      await h.connectionsRepository.updateSettings(connection, { ...stored!.settings, mappingOverride: { objects: { contact: { fields: [{ canonical: 'custom.source', native, type: 'string' }] } } } });
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('parks exactly the three records with precise messages and writes the others', async () => {
+    const create = (properties: Record<string, string>) => hs.sandbox.admin.createAsUser('contacts', properties).id;
+    const ids = {
+      fine1: create({ firstname: 'Ada', lastname: 'Lovelace', email: 'ada@fit.example', source: 'Trade Show' }),
+      long: create({ firstname: 'Long', lastname: 'L'.repeat(81), email: 'long@fit.example' }),
+      missing: create({ firstname: 'Nolast', email: 'nolast@fit.example' }),
+      picklist: create({ firstname: 'Pick', lastname: 'Picker', email: 'pick@fit.example', source: 'Billboard' }),
+      fine2: create({ firstname: 'Grace', lastname: 'L'.repeat(80), email: 'grace@fit.example' }),
+    };
+    await h.notify(hs.id, { events: Object.values(ids).map((externalId, index) => ({ objectType: 'contact' as const, externalId, eventId: `fit-zoho-${index}` })) });
+
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(hs.id));
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, within).toBe(3);
+    await expect.poll(() => zoho.sandbox.admin.listRecords('Contacts').map((record) => record.Email).sort(), within).toEqual(['ada@fit.example', 'grace@fit.example']);
+
+    const bySource = new Map((await handle.query(parkedRecordsQuery)).map((record) => [record.sourceExternalId, record]));
+    expect([...bySource.keys()].sort()).toEqual([ids.long, ids.missing, ids.picklist].sort());
+    for (const record of bySource.values()) expect(record).toMatchObject({ targetConnectionId: zoho.id, reason: 'failed', error: { provider: 'zoho', errorClass: 'validation' } });
+    expect(bySource.get(ids.long)?.error.message).toMatch(/^Last_Name: 81 characters, Zoho CRM Contacts\.Last_Name holds 80 \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.missing)?.error.message).toMatch(/^Last_Name: missing, but Zoho CRM Contacts\.Last_Name is required to create a record \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.picklist)?.error.message).toMatch(/^Lead_Source: "Billboard" is not one of the values Zoho CRM Contacts\.Lead_Source accepts \(-None-, .*, Chat\) \(contact [0-9a-f-]{36}\)$/);
+    expect(zoho.sandbox.admin.listRecords('Contacts').find((record) => record.Email === 'ada@fit.example')).toMatchObject({ Last_Name: 'Lovelace', Lead_Source: 'Trade Show' });
+    expect((await h.syncStatus(hs.id)).parked).toBe(3);
+  });
+});
+
+describe('HubSpot -> Pipedrive: what Pipedrive cannot hold is parked, the rest lands', () => {
+  let h: SyncHarness;
+  let hs: NonNullable<SyncHarness['hubspot']>;
+  let pd: NonNullable<SyncHarness['pipedrive']>;
+  let levelKey: string;
+  let options: string[];
+
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['hubspot', 'pipedrive'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    hs = h.hubspot!;
+    pd = h.pipedrive!;
+    // The tenant syncs a HubSpot number property into a Pipedrive single-option (enum) field, by option id.
+    hs.sandbox.admin.defineProperty('contacts', 'level', 'number');
+    levelKey = pd.sandbox.admin.defineField('persons', 'Level', 'enum', ['Gold', 'Silver', 'Bronze']);
+    options = pd.sandbox.admin.fieldOptions('persons', levelKey).map((option) => String(option.id));
+    for (const [connection, native] of [[pd.id, levelKey], [hs.id, 'level']] as const) {
+      const stored = await h.connectionsRepository.getConnection(connection);
+      await h.connectionsRepository.updateSettings(connection, { ...stored!.settings, mappingOverride: { objects: { contact: { fields: [{ canonical: 'custom.level', native, type: 'integer' }] } } } });
+    }
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('parks exactly the three records with precise messages and writes the others', async () => {
+    const create = (properties: Record<string, string>) => hs.sandbox.admin.createAsUser('contacts', properties).id;
+    const ids = {
+      fine1: create({ firstname: 'Ada', lastname: 'Lovelace', email: 'ada@fit.example', level: options[0]! }),
+      long: create({ firstname: 'Long', lastname: 'L'.repeat(256), email: 'long@fit.example' }),
+      missing: create({ email: 'nameless@fit.example' }),
+      option: create({ firstname: 'Pick', lastname: 'Picker', email: 'pick@fit.example', level: '999' }),
+      fine2: create({ firstname: 'Grace', lastname: 'L'.repeat(255), email: 'grace@fit.example' }),
+    };
+    await h.notify(hs.id, { events: Object.values(ids).map((externalId, index) => ({ objectType: 'contact' as const, externalId, eventId: `fit-pd-${index}` })) });
+
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(hs.id));
+    await expect.poll(async () => (await handle.query(parkedRecordsQuery)).length, within).toBe(3);
+    const emails = () => pd.sandbox.admin.listRecords('persons').map((person) => (person.emails as { value: string }[])[0]?.value).sort();
+    await expect.poll(emails, within).toEqual(['ada@fit.example', 'grace@fit.example']);
+
+    const bySource = new Map((await handle.query(parkedRecordsQuery)).map((record) => [record.sourceExternalId, record]));
+    expect([...bySource.keys()].sort()).toEqual([ids.long, ids.missing, ids.option].sort());
+    for (const record of bySource.values()) expect(record).toMatchObject({ targetConnectionId: pd.id, reason: 'failed', error: { provider: 'pipedrive', errorClass: 'validation' } });
+    expect(bySource.get(ids.long)?.error.message).toMatch(/^last_name: 256 characters, Pipedrive persons\.last_name holds 255 \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.missing)?.error.message).toMatch(/^name: missing, but Pipedrive persons\.name \(or first_name or last_name\) is required to create a record \(contact [0-9a-f-]{36}\)$/);
+    expect(bySource.get(ids.option)?.error.message).toMatch(new RegExp(`^${levelKey}: 999 is not one of the values Pipedrive persons\\.${levelKey} accepts \\(${options.join(', ')}\\) \\(contact [0-9a-f-]{36}\\)$`));
+    const ada = pd.sandbox.admin.listRecords('persons').find((person) => (person.emails as { value: string }[])[0]?.value === 'ada@fit.example');
+    expect(ada).toMatchObject({ last_name: 'Lovelace', custom_fields: { [levelKey]: Number(options[0]) } });
+    expect((await h.syncStatus(hs.id)).parked).toBe(3);
+  });
+});

@@ -15,11 +15,12 @@ export interface PipedriveContext {
   activityLookupWindowMs: number;
 }
 
-interface FieldDefinition {
+export interface FieldDefinition {
   key: string;
   name: string;
   field_type: string;
   edit_flag?: boolean;
+  mandatory_flag?: boolean;
   options?: { id: number | string; label: string }[] | null;
 }
 

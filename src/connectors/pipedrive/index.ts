@@ -10,7 +10,9 @@ import { fieldDefinitions, SyncIdKeys, type PipedriveContext } from './context';
 import { pipedriveDefaultMapping } from './default-mapping';
 import { createAgent, PipedriveHttp, type PipedriveCredential } from './http';
 import { findByUniqueKeys, readRecords } from './records';
-import { CUSTOM_FIELD_KEY, DEFAULT_SYNC_ID_FIELD_NAME, defaultRateWindows, pipedriveSpec } from './spec';
+import { CUSTOM_FIELD_KEY, DEFAULT_SYNC_ID_FIELD_NAME, defaultRateWindows, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
+import type { FieldConstraint, ObjectConstraints } from '../../model/field-constraints';
+import { writeGuard } from '../write-constraints';
 import { deleteAll, upsertAll } from './upsert';
 
 export { pipedriveDefaultMapping } from './default-mapping';
@@ -60,6 +62,10 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
     activityLookupWindowMs: options.activityLookupWindowMs ?? 86_400_000,
   };
 
+  // Every write is checked against the field definitions first: what cannot fit is parked, not sent.
+  const guarded = writeGuard({ provider: 'pipedrive', mapping: ctx.mapping, describe: (objectType) => describeConstraints(ctx, objectType) });
+  const bulk = createBulkPath(ctx);
+
   return {
     provider: 'pipedrive',
     get requestCount() {
@@ -71,10 +77,10 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
     listChanges: (objectType, request) => listChanges(ctx, objectType, request),
     readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
     findByUniqueKeys: (objectType, keys) => findByUniqueKeys(ctx, objectType, keys),
-    upsertRecords: (objectType, inputs) => upsertAll(ctx, objectType, inputs, pipedriveSpec.liveConcurrency),
+    upsertRecords: guarded((objectType, inputs) => upsertAll(ctx, objectType, inputs, pipedriveSpec.liveConcurrency)),
     deleteRecords: (objectType, externalIds) => deleteAll(ctx, objectType, externalIds, pipedriveSpec.liveConcurrency),
     listDeletions: (objectType, request) => listDeletions(ctx, objectType, request),
-    bulk: createBulkPath(ctx),
+    bulk: { ...bulk, upsert: guarded((objectType, inputs) => bulk.upsert(objectType, inputs)) },
     describeFields: (objectType) => describeFields(ctx, objectType),
     rateBudget: () => http.snapshot(),
     // Idempotent: a replaced connector may be closed by more than one owner.
@@ -82,6 +88,28 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
       if (!http.agent.closed && !http.agent.destroyed) await http.agent.close();
     },
   };
+}
+
+/** Longest text per field type: "Text (up to 255 characters)", "Long text (up to 65k characters)" [P7]. */
+const MAX_LENGTH: Record<string, number> = { varchar: 255, varchar_auto: 255, phone: 255, text: 65_535 };
+
+/**
+ * What Pipedrive's field definitions say a written value must fit [P7]: the length the field type
+ * implies (the definitions carry none), an `enum`'s option ids, and on create the field with
+ * `mandatory_flag`; a person's `name` is made from `first_name` / `last_name` when left out.
+ */
+async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType): Promise<ObjectConstraints> {
+  const entity = PIPEDRIVE_OBJECTS[objectType].entity;
+  const fields = (await fieldDefinitions(ctx.http, objectType)).map(
+    (field): FieldConstraint => ({
+      name: field.key,
+      maxLength: MAX_LENGTH[field.field_type],
+      requiredOnCreate: field.mandatory_flag === true,
+      filledFrom: entity === 'persons' && field.key === 'name' ? ['first_name', 'last_name'] : undefined,
+      allowedValues: field.field_type === 'enum' && field.options && field.options.length > 0 ? field.options.map((option) => String(option.id)) : undefined,
+    }),
+  );
+  return { vendor: 'Pipedrive', object: entity, fields };
 }
 
 /** Field definitions (`GET /v1/{singular}Fields`): custom fields have 40-hex keys; the sync id field is the external id. */

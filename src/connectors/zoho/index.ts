@@ -14,6 +14,8 @@ import { createAgent, ZohoHttp } from './http';
 import { fieldsToRead, fromRecord } from './record-mapper';
 import { DEFAULT_SYNC_ID_FIELD, zohoSpec } from './spec';
 import { deleteAll, upsertAll, type WriteContext } from './writes';
+import type { ObjectConstraints } from '../../model/field-constraints';
+import { writeGuard } from '../write-constraints';
 
 export { zohoSpec, ZOHO_API_VERSION, DEFAULT_SYNC_ID_FIELD } from './spec';
 export { zohoDefaultMapping } from './default-mapping';
@@ -126,6 +128,8 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
    * the records listing instead, 200 per call in id order (everything), or the change scan (since
    * T). Writes are the same 100-record upserts as upsertRecords, several calls in flight.
    */
+  // Every write is checked against the field metadata first: what cannot fit is parked, not sent.
+  const guarded = writeGuard({ provider: 'zoho', mapping, describe: (objectType) => describeConstraints(http, objectType) });
   const bulk: BulkPath = {
     async startExport(objectType, request = {}) {
       const state: ExportCursor = request.since ? { kind: 'export', objectType, mode: 'changes', since: request.since, changes: null } : { kind: 'export', objectType, mode: 'list', page: 1 };
@@ -143,7 +147,7 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
       const records = (response.body?.data ?? []).map(toRecord(state.objectType));
       return { records, nextCursor: response.body?.info?.more_records === true ? encodeCursor({ ...state, page: state.page + 1 }) : undefined };
     },
-    upsert: (objectType, inputs) => upsertAll(write, objectType, inputs, zohoSpec.bulkConcurrency),
+    upsert: guarded((objectType, inputs) => upsertAll(write, objectType, inputs, zohoSpec.bulkConcurrency)),
   };
 
   return {
@@ -162,7 +166,7 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(read, objectType, request),
     readRecords,
     findByUniqueKeys,
-    upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertAll(write, objectType, inputs, 1),
+    upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertAll(write, objectType, inputs, 1)),
     deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteAll(write, objectType, externalIds),
     describeFields: (objectType) => describeFields(http, syncIdField, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
@@ -177,6 +181,35 @@ interface ZohoField {
   custom_field?: boolean;
   unique?: { enabled?: boolean };
   pick_list_values?: { actual_value?: string; display_value?: string }[];
+  length?: number;
+  system_mandatory?: boolean;
+  read_only?: boolean;
+}
+
+/** A picklist's values as written (`actual_value`), none when the field is not a picklist or lists none. */
+function picklistValues(field: ZohoField): string[] | undefined {
+  const values = (field.pick_list_values ?? []).map((value) => value.actual_value ?? value.display_value ?? '');
+  return field.data_type === 'picklist' && values.length > 0 ? values : undefined;
+}
+
+/**
+ * What a module's fields must fit, from the field metadata [Z15]: text up to `length`, a
+ * picklist's values (refused otherwise, secondary [Z17]), and on create the `system_mandatory`
+ * fields. Lookups are ids, not text, so their length is not checked.
+ */
+async function describeConstraints(http: ZohoHttp, objectType: ObjectType): Promise<ObjectConstraints> {
+  const module = zohoSpec.modules[objectType].module;
+  // Fields metadata: GET /settings/fields?module= (https://www.zoho.com/crm/developer/docs/api/v6/field-meta.html)
+  const response = await http.call<{ fields?: ZohoField[] }>({ method: 'GET', path: `settings/fields?module=${module}` });
+  const fields = (response.body?.fields ?? [])
+    .filter((field) => field.read_only !== true)
+    .map((field) => ({
+      name: field.api_name,
+      maxLength: field.data_type === 'lookup' ? undefined : field.length,
+      requiredOnCreate: field.system_mandatory === true,
+      allowedValues: picklistValues(field),
+    }));
+  return { vendor: 'Zoho CRM', object: module, fields };
 }
 
 /** Field metadata: GET /settings/fields?module= . The sync-id field must be unique to hold the key. */
@@ -189,6 +222,6 @@ async function describeFields(http: ZohoHttp, syncIdField: string, objectType: O
     type: field.data_type ?? 'text',
     custom: field.custom_field === true,
     ...(field.api_name === syncIdField || field.unique?.enabled === true ? { externalId: field.unique?.enabled === true } : {}),
-    ...(field.pick_list_values ? { picklistValues: field.pick_list_values.map((value) => value.actual_value ?? value.display_value ?? '') } : {}),
+    ...(picklistValues(field) ? { picklistValues: picklistValues(field) } : {}),
   }));
 }

@@ -51,7 +51,10 @@ export interface PipedriveAdmin {
   listRecords(entity: PipedriveEntity): Record<string, unknown>[];
   getRecord(entity: PipedriveEntity, id: number): Record<string, unknown> | undefined;
   /** Adds a custom field (as an admin would in Settings); returns its 40-hex key. */
-  defineField(entity: PipedriveEntity, name: string, fieldType: FieldKind): string;
+  /** A custom field; an `enum` given option labels takes only their ids (see `fieldOptions`). */
+  defineField(entity: PipedriveEntity, name: string, fieldType: FieldKind, options?: readonly string[]): string;
+  /** An enum field's options, `{id, label}`, as the field definitions list them. */
+  fieldOptions(entity: PipedriveEntity, key: string): { id: number; label: string }[];
   /** The key of the `crm_sync_id` custom field every entity has. */
   syncIdFieldKey(entity: PipedriveEntity): string;
   /** Expires every OAuth access token; later calls with them get 401. */
@@ -92,7 +95,8 @@ export function createAdmin(deps: AdminDeps): PipedriveAdmin {
       const record = deps.store.get(entity, id);
       return record ? renderRecord(record) : undefined;
     },
-    defineField: (entity, name, fieldType) => deps.store.defineField(entity, name, fieldType).key,
+    defineField: (entity, name, fieldType, options) => deps.store.defineField(entity, name, fieldType, options).key,
+    fieldOptions: (entity, key) => deps.store.fields(entity).find((field) => field.key === key)?.options ?? [],
     syncIdFieldKey: (entity) => customFieldKey(entity, SYNC_ID_FIELD_NAME),
     expireTokens: () => deps.auth.expireAll(),
     tokenGrants: () => deps.auth.refreshGrants,

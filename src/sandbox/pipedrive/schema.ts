@@ -58,6 +58,13 @@ export const STANDARD_FIELDS: Record<PipedriveEntity, Record<string, FieldKind>>
   },
 };
 
+/**
+ * Longest text per field type, as Pipedrive's field type descriptions give them [P7]: `varchar`
+ * "Text (up to 255 characters)", `text` "Long text (up to 65k characters)" (taken as 65,535:
+ * UNCONFIRMED). The field definitions carry no length; the type implies it.
+ */
+export const MAX_LENGTH: Partial<Record<FieldKind, number>> = { varchar: 255, text: 65_535 };
+
 /** The field each entity cannot be created without (Pipedrive's required fields). */
 export const REQUIRED_ON_CREATE: Record<PipedriveEntity, string> = { persons: 'name', organizations: 'name', deals: 'title', activities: 'subject' };
 

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { ModstampClock } from '../core/modstamp-clock';
 import { notFound, validation } from './errors';
-import { DEFAULT_STAGES, ENTITIES, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type FieldKind, type PipedriveEntity } from './schema';
+import { DEFAULT_STAGES, ENTITIES, MAX_LENGTH, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type FieldKind, type PipedriveEntity } from './schema';
 
 /** A custom field as Pipedrive keys it: a 40-character hash, per company and entity. */
 export interface CustomField {
   key: string;
   name: string;
   fieldType: FieldKind;
+  /** An `enum` field's options: the value written is an option's id [P7]. */
+  options?: { id: number; label: string }[];
 }
 
 export interface StoredRecord {
@@ -54,6 +56,7 @@ export class RecordStore {
   private readonly listeners: ((change: RecordChange) => void)[] = [];
   /** Ids count per entity, as at Pipedrive. */
   private readonly nextIds = new Map<PipedriveEntity, number>();
+  private nextOptionId = 1;
 
   constructor(
     readonly clock: ModstampClock,
@@ -71,8 +74,9 @@ export class RecordStore {
     this.listeners.push(listener);
   }
 
-  defineField(entity: PipedriveEntity, name: string, fieldType: FieldKind): CustomField {
-    const field: CustomField = { key: customFieldKey(entity, name), name, fieldType };
+  /** A custom field; an `enum` given option labels gets option ids (unique in the company, as Pipedrive numbers them). */
+  defineField(entity: PipedriveEntity, name: string, fieldType: FieldKind, options?: readonly string[]): CustomField {
+    const field: CustomField = { key: customFieldKey(entity, name), name, fieldType, ...(options ? { options: options.map((label) => ({ id: this.nextOptionId++, label })) } : {}) };
     this.fieldsOf(entity).set(field.key, field);
     return field;
   }
@@ -149,7 +153,7 @@ export class RecordStore {
         for (const [key, customValue] of Object.entries(value as Record<string, unknown>)) {
           const field = this.customField(entity, key);
           if (!field) throw validation(`Validation failed: custom_fields: Unknown custom field key "${key}"`);
-          custom[key] = checkValue(`custom_fields.${key}`, field.fieldType, customValue);
+          custom[key] = checkValue(`custom_fields.${key}`, field.fieldType, customValue, field.options);
         }
         continue;
       }
@@ -196,11 +200,21 @@ function withDefaults(entity: PipedriveEntity, fields: Record<string, unknown>):
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^\d{2}:\d{2}(:\d{2})?$/;
 
-function checkValue(name: string, kind: FieldKind, value: unknown): unknown {
+function checkValue(name: string, kind: FieldKind, value: unknown, options?: readonly { id: number; label: string }[]): unknown {
   if (value === null) return null;
   const fail = (why: string): never => {
     throw validation(`Validation failed: ${name}: ${why}`);
   };
+  const checked = checkType(name, kind, value, fail);
+  // Longer than the field type holds [P7]; the wording is UNCONFIRMED, the 400 envelope is Pipedrive's.
+  const max = MAX_LENGTH[kind];
+  if (typeof checked === 'string' && max !== undefined && checked.length > max) fail(`must be at most ${max} characters (got ${checked.length})`);
+  // An enum takes one of its option ids [P7]; wording UNCONFIRMED.
+  if (kind === 'enum' && options && !options.some((option) => String(option.id) === String(checked))) fail(`${JSON.stringify(checked)} is not a valid option id (${options.map((option) => option.id).join(', ')})`);
+  return checked;
+}
+
+function checkType(name: string, kind: FieldKind, value: unknown, fail: (why: string) => never): unknown {
   switch (kind) {
     case 'varchar':
     case 'text':

@@ -25,7 +25,8 @@ export interface ZohoAdmin {
   listRecords(module: ZohoModule): Record<string, unknown>[];
   deletedRecords(module: ZohoModule): DeletedRecord[];
   emptyRecycleBin(module: ZohoModule): number;
-  defineField(module: ZohoModule, apiName: string, kind: FieldKind, unique?: boolean): void;
+  /** A custom field; `length` caps a text (default 255), `options` make a picklist refuse other values. */
+  defineField(module: ZohoModule, apiName: string, kind: FieldKind, unique?: boolean, extra?: { length?: number; options?: readonly string[] }): void;
   expireTokens(token?: string): number;
   issueRefreshToken(): string;
   issueAuthorizationCode(): { code: string; location: string; accountsServer: string };
@@ -76,7 +77,7 @@ export function createAdmin(deps: AdminDeps): ZohoAdmin {
     listRecords: (module) => store.all(module).map((record) => renderRecord(store, record)),
     deletedRecords: (module) => store.deletions(module),
     emptyRecycleBin: (module) => store.purge(module),
-    defineField: (module, apiName, kind, unique = false) => store.defineField(module, apiName, kind, unique),
+    defineField: (module, apiName, kind, unique = false, extra) => store.defineField(module, apiName, kind, unique, extra),
     expireTokens: (token) => deps.auth.expire(token),
     issueRefreshToken: () => deps.auth.issueRefreshToken(),
     issueAuthorizationCode: () => deps.auth.issueAuthorizationCode(),

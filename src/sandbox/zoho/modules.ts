@@ -14,6 +14,10 @@ export interface FieldSchema {
   /** Lookup target module. */
   lookup?: ZohoModule;
   custom?: boolean;
+  /** Longest text the field holds (`length` in the field metadata); a longer value is INVALID_DATA with `maximum_length`. */
+  length?: number;
+  /** A picklist's values (`pick_list_values[].actual_value`); any other value is INVALID_DATA. Absent = not checked. */
+  options?: readonly string[];
 }
 
 export interface ModuleSchema {
@@ -31,23 +35,43 @@ export interface ModuleSchema {
 /** The custom field crm-sync's set-up adds to each module, unique, for the canonical sync id. */
 export const DEFAULT_SYNC_ID_FIELD = 'CRM_Sync_Id';
 
+/**
+ * Lengths of the standard fields: `Last_Name` holds 80 [Z15]; the others follow Zoho's field
+ * settings as commonly seen (UNCONFIRMED, the API describes them per organisation in `length`).
+ * A single-line custom text field holds 255 [Z15].
+ */
+export const TEXT_LENGTH = 255;
+const NAME = 40;
+const LAST_NAME = 80;
+const EMAIL = 100;
+const PHONE = 30;
+const CITY = 30;
+const TEXTAREA = 32_000;
+
+/** Zoho's default Lead Source values on Contacts (UNCONFIRMED: the organisation's layout decides). */
+export const LEAD_SOURCES = ['-None-', 'Advertisement', 'Cold Call', 'Employee Referral', 'External Referral', 'Online Store', 'Partner', 'Public Relations', 'Sales Email Alias', 'Seminar Partner', 'Internal Seminar', 'Trade Show', 'Web Download', 'Web Research', 'Chat'];
+const DEAL_STAGES = ['Qualification', 'Needs Analysis', 'Value Proposition', 'Identify Decision Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost', 'Closed Lost to Competition'];
+const TASK_STATUSES = ['Not Started', 'Deferred', 'In Progress', 'Completed', 'Waiting for input'];
+const TASK_PRIORITIES = ['Highest', 'High', 'Normal', 'Low', 'Lowest'];
+
 export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSchema> {
-  const syncId: FieldSchema = { kind: 'text', unique: true, custom: true };
+  const syncId: FieldSchema = { kind: 'text', unique: true, custom: true, length: TEXT_LENGTH };
   return {
     Contacts: {
       systemDuplicateCheck: ['Email'],
       nameField: 'Full_Name',
       mandatory: ['Last_Name'],
       fields: {
-        First_Name: { kind: 'text' },
-        Last_Name: { kind: 'text' },
+        First_Name: { kind: 'text', length: NAME },
+        Last_Name: { kind: 'text', length: LAST_NAME },
         Full_Name: { kind: 'text' },
-        Email: { kind: 'email' },
-        Phone: { kind: 'phone' },
-        Mobile: { kind: 'phone' },
-        Title: { kind: 'text' },
-        Mailing_City: { kind: 'text' },
-        Mailing_Country: { kind: 'text' },
+        Email: { kind: 'email', length: EMAIL },
+        Phone: { kind: 'phone', length: PHONE },
+        Mobile: { kind: 'phone', length: PHONE },
+        Title: { kind: 'text', length: EMAIL },
+        Mailing_City: { kind: 'text', length: CITY },
+        Mailing_Country: { kind: 'text', length: CITY },
+        Lead_Source: { kind: 'picklist', options: LEAD_SOURCES },
         Account_Name: { kind: 'lookup', lookup: 'Accounts' },
         [syncIdField]: syncId,
       },
@@ -57,12 +81,13 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Account_Name',
       mandatory: ['Account_Name'],
       fields: {
-        Account_Name: { kind: 'text' },
-        Website: { kind: 'website' },
-        Phone: { kind: 'phone' },
+        Account_Name: { kind: 'text', length: 200 },
+        Website: { kind: 'website', length: TEXT_LENGTH },
+        Phone: { kind: 'phone', length: PHONE },
+        // Values not checked: crm-sync's fake data and other CRMs' industries are free text (README).
         Industry: { kind: 'picklist' },
-        Billing_City: { kind: 'text' },
-        Billing_Country: { kind: 'text' },
+        Billing_City: { kind: 'text', length: CITY },
+        Billing_Country: { kind: 'text', length: CITY },
         Employees: { kind: 'integer' },
         Annual_Revenue: { kind: 'currency' },
         [syncIdField]: syncId,
@@ -73,9 +98,9 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Deal_Name',
       mandatory: ['Deal_Name'],
       fields: {
-        Deal_Name: { kind: 'text' },
+        Deal_Name: { kind: 'text', length: 120 },
         Amount: { kind: 'currency' },
-        Stage: { kind: 'picklist' },
+        Stage: { kind: 'picklist', options: DEAL_STAGES },
         Closing_Date: { kind: 'date' },
         Probability: { kind: 'integer' },
         Account_Name: { kind: 'lookup', lookup: 'Accounts' },
@@ -88,11 +113,11 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Subject',
       mandatory: ['Subject'],
       fields: {
-        Subject: { kind: 'text' },
-        Description: { kind: 'textarea' },
+        Subject: { kind: 'text', length: TEXT_LENGTH },
+        Description: { kind: 'textarea', length: TEXTAREA },
         Due_Date: { kind: 'date' },
-        Status: { kind: 'picklist' },
-        Priority: { kind: 'picklist' },
+        Status: { kind: 'picklist', options: TASK_STATUSES },
+        Priority: { kind: 'picklist', options: TASK_PRIORITIES },
         What_Id: { kind: 'lookup', lookup: 'Accounts' },
         Who_Id: { kind: 'lookup', lookup: 'Contacts' },
         [syncIdField]: syncId,

@@ -231,12 +231,20 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
   app.get<{ Querystring: Query }>(`${prefix}/settings/fields`, async (request) => {
     const module = moduleParam(request.query.module ?? '');
     const schema = store.schemas[module];
+    // [Z1][Z15]: `length`, `system_mandatory`, `pick_list_values` ({display_value, actual_value,
+    // sequence_number, type}), `json_type`, `read_only`.
     return {
       fields: Object.entries(schema.fields).map(([apiName, field]) => ({
         api_name: apiName,
         field_label: apiName.replace(/_/g, ' '),
+        display_label: apiName.replace(/_/g, ' '),
         data_type: field.kind,
+        json_type: field.kind === 'lookup' ? 'jsonobject' : field.kind === 'integer' ? 'integer' : field.kind === 'double' || field.kind === 'currency' ? 'double' : 'string',
         custom_field: field.custom === true,
+        system_mandatory: schema.mandatory.includes(apiName),
+        read_only: apiName === 'Full_Name',
+        ...(field.length !== undefined ? { length: field.length } : {}),
+        pick_list_values: (field.options ?? []).map((value, index) => ({ display_value: value, actual_value: value, sequence_number: index + 1, type: 'used' })),
         unique: { casesensitive: false, enabled: field.unique === true },
         ...(field.lookup ? { lookup: { module: { api_name: field.lookup } } } : {}),
       })),

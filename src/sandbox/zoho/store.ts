@@ -1,6 +1,6 @@
 import type { ModstampClock } from '../core/modstamp-clock';
 import { errorBody, type ZohoErrorBody } from './errors';
-import { defaultSchemas, MODULES, renderDateTime, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
+import { defaultSchemas, MODULES, renderDateTime, TEXT_LENGTH, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
 
 /** Who made a write: API writes carry the token's user, UI writes the sandbox's person. */
 export interface ZohoUser {
@@ -102,8 +102,10 @@ export class RecordStore {
   }
 
   /** Adds a user-defined field (as an admin would in Setup), optionally "Do not allow duplicate values". */
-  defineField(module: ZohoModule, apiName: string, kind: FieldSchema['kind'], unique = false): void {
-    this.schemas[module].fields[apiName] = { kind, unique, custom: true };
+  defineField(module: ZohoModule, apiName: string, kind: FieldSchema['kind'], unique = false, extra: Pick<FieldSchema, 'length' | 'options'> = {}): void {
+    // A custom single-line text holds 255 unless the admin chose less [Z15].
+    const length = extra.length ?? (kind === 'text' ? TEXT_LENGTH : undefined);
+    this.schemas[module].fields[apiName] = { kind, unique, custom: true, ...(length !== undefined ? { length } : {}), ...(extra.options ? { options: extra.options } : {}) };
   }
 
   /**
@@ -116,9 +118,9 @@ export class RecordStore {
       insert: { module, operation: 'insert', ids: [], fields: {} },
       update: { module, operation: 'update', ids: [], fields: {} },
     };
-    for (const input of inputs) {
+    for (const [index, input] of inputs.entries()) {
       try {
-        const { record, action, duplicateField, fields } = this.writeOne(module, input, mode, actor, duplicateCheckFields);
+        const { record, action, duplicateField, fields } = this.writeOne(module, input, index, mode, actor, duplicateCheckFields);
         const change = changes[action];
         change.ids.push(record.id);
         change.fields[record.id] = fields;
@@ -189,13 +191,14 @@ export class RecordStore {
   private writeOne(
     module: ZohoModule,
     input: Record<string, unknown>,
+    index: number,
     mode: WriteMode,
     actor: ZohoUser,
     duplicateCheckFields: readonly string[] | undefined,
   ): { record: StoredRecord; action: 'insert' | 'update'; duplicateField: string | null; fields: string[] } {
     const schema = this.schemas[module];
     const live = this.records.get(module) as Map<string, StoredRecord>;
-    const values = this.validate(module, input);
+    const values = this.validate(module, input, index);
     let existing: StoredRecord | undefined;
     let duplicateField: string | null = null;
     if (mode === 'update') {
@@ -217,7 +220,8 @@ export class RecordStore {
     if (!existing) {
       for (const field of schema.mandatory) {
         if (values[field] === undefined || values[field] === null || values[field] === '') {
-          throw new RecordRefusal(errorBody('MANDATORY_NOT_FOUND', 'required field not found', { api_name: field }));
+          // [Z15]: `{api_name, json_path}`, "required field not found".
+          throw new RecordRefusal(errorBody('MANDATORY_NOT_FOUND', 'required field not found', { api_name: field, json_path: `$.data[${index}].${field}` }));
         }
       }
     }
@@ -237,19 +241,32 @@ export class RecordStore {
   }
 
   /** Checks types and lookups; returns the values as stored (lookups as `{name, id}`). Unknown keys are ignored. */
-  private validate(module: ZohoModule, input: Record<string, unknown>): Record<string, unknown> {
+  private validate(module: ZohoModule, input: Record<string, unknown>, index: number): Record<string, unknown> {
     const schema = this.schemas[module];
     const values: Record<string, unknown> = {};
     for (const [name, raw] of Object.entries(input)) {
       const field = schema.fields[name];
       if (!field || name === 'Full_Name') continue;
-      values[name] = this.checkValue(name, field, raw);
+      values[name] = this.checkValue(name, field, raw, `$.data[${index}].${name}`);
     }
     return values;
   }
 
-  private checkValue(name: string, field: FieldSchema, raw: unknown): unknown {
+  private checkValue(name: string, field: FieldSchema, raw: unknown, jsonPath: string): unknown {
     if (raw === null || raw === '') return null;
+    const value = this.checkType(name, field, raw);
+    // Too long: INVALID_DATA naming the field and its `maximum_length` [Z15][Z16].
+    if (typeof value === 'string' && field.length !== undefined && value.length > field.length) {
+      throw new RecordRefusal(errorBody('INVALID_DATA', 'invalid data', { maximum_length: field.length, api_name: name, json_path: jsonPath }));
+    }
+    // A value outside the picklist: INVALID_DATA with `expected_data_type: "picklist"` (secondary [Z17]).
+    if (typeof value === 'string' && field.options && !field.options.includes(value)) {
+      throw new RecordRefusal(errorBody('INVALID_DATA', 'invalid data', { api_name: name, expected_data_type: 'picklist', json_path: jsonPath }));
+    }
+    return value;
+  }
+
+  private checkType(name: string, field: FieldSchema, raw: unknown): unknown {
     const invalid = (expected: string): never => {
       throw new RecordRefusal(errorBody('INVALID_DATA', 'invalid data', { api_name: name, expected_data_type: expected }));
     };

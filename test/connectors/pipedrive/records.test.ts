@@ -86,13 +86,14 @@ describe('Pipedrive connector: upsert by sync id (search, then create or update)
     expect(again).toMatchObject({ status: 'updated', externalId: first?.status === 'created' ? first.externalId : 'x' });
   });
 
-  it('one refused record fails alone with validation and the vendor message', async () => {
+  it('one refused record fails alone with validation naming the field', async () => {
     const outcomes = await connector.upsertRecords('deal', [
       { syncId: randomUUID(), fields: { name: 'Fine' } },
       { syncId: randomUUID(), fields: { amount: 10 } },
     ]);
     expect(outcomes[0]).toMatchObject({ status: 'created' });
-    expect(outcomes[1]).toMatchObject({ status: 'failed', error: { errorClass: 'validation', status: 400, fieldErrors: [{ field: 'title' }] } });
+    // The field definitions say a deal's title is mandatory: refused before it is sent (constraints.test.ts).
+    expect(outcomes[1]).toMatchObject({ status: 'failed', error: { errorClass: 'validation', message: expect.stringMatching(/^title: missing, but Pipedrive deals\.title is required/) as unknown, fieldErrors: [{ field: 'name' }] } });
   });
 
   it('deleteRecords is idempotent: deleted, then not-found; deletions are listed', async () => {

@@ -30,7 +30,8 @@ describe('Zoho connector: error classification and auth', () => {
     expect(first?.status).toBe('created');
     expect(outcomes.map((outcome) => (outcome.status === 'failed' ? outcome.error.errorClass : outcome.status))).toEqual(['validation', 'validation', 'conflict', 'not-found', 'created']);
     expect(outcomes[0]).toMatchObject({ error: { vendorCode: 'INVALID_DATA', fieldErrors: [{ field: 'Email' }], message: expect.stringContaining('invalid data') as unknown } });
-    expect(outcomes[1]).toMatchObject({ error: { vendorCode: 'MANDATORY_NOT_FOUND', fieldErrors: [{ field: 'Last_Name' }] } });
+    // The field metadata says Last_Name is system mandatory: the record is refused before it is sent.
+    expect(outcomes[1]).toMatchObject({ error: { message: expect.stringMatching(/^Last_Name: missing, but Zoho CRM Contacts\.Last_Name is required/) as unknown, fieldErrors: [{ field: 'lastName' }] } });
     expect(outcomes[2]).toMatchObject({ error: { vendorCode: 'DUPLICATE_DATA' } });
     await connector.close();
   });

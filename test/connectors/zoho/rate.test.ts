@@ -33,8 +33,8 @@ describe('Zoho connector: credits and concurrency against the sandbox limits', (
     ]);
     expect(outcomes.every((outcome) => outcome.status === 'created')).toBe(true);
     expect(zoho.counters.snapshot().rateLimited).toBe(0);
-    // 15 upserts of 100 (10 credits each) + 40 reads.
-    expect(zoho.admin.limits().credits).toMatchObject({ used: 190 });
+    // 15 upserts of 100 (10 credits each) + 40 reads + the field metadata read once before the first write.
+    expect(zoho.admin.limits().credits).toMatchObject({ used: 191 });
     const snapshot = await connector.rateBudget();
     expect(snapshot.windows).toEqual([expect.objectContaining({ name: 'credits', limit: 2_000 })]);
     await connector.close();

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectorBaseOptions } from '../../../src/connectors/connector-options';
+import { startPipedriveSandbox, type PipedriveSandbox } from '../../../src/sandbox/pipedrive';
+import { connectorFor } from './support';
+
+describe('Pipedrive connector: values checked against the field definitions before the write', () => {
+  let pd: PipedriveSandbox;
+  let levelKey: string;
+  let options: string[];
+  const levelOverride = (onViolation?: 'skip'): ConnectorBaseOptions['mappingOverride'] => ({
+    objects: { contact: { fields: [{ canonical: 'custom.level', native: levelKey, type: 'integer', ...(onViolation ? { onViolation } : {}) }] } },
+  });
+
+  beforeAll(async () => {
+    pd = await startPipedriveSandbox({ limits: false });
+    levelKey = pd.admin.defineField('persons', 'Level', 'enum', ['Gold', 'Silver', 'Bronze']);
+    options = pd.admin.fieldOptions('persons', levelKey).map((option) => String(option.id));
+  });
+  afterAll(async () => pd.stop());
+
+  it('fails exactly the records that cannot fit, naming field, limit and record, and writes the rest', async () => {
+    const connector = await connectorFor(pd, { mappingOverride: levelOverride() });
+    const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const outcomes = await connector.upsertRecords('contact', [
+      { syncId: ids[0]!, fields: { lastName: 'Fits', email: 'fits@fit.example', custom: { level: Number(options[0]) } } },
+      { syncId: ids[1]!, fields: { lastName: 'L'.repeat(256) } },
+      { syncId: ids[2]!, fields: { email: 'nameless@fit.example' } },
+      { syncId: ids[3]!, fields: { lastName: 'Pick', custom: { level: 999 } } },
+      { syncId: ids[4]!, fields: { firstName: 'Only first' } },
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['created', 'failed', 'failed', 'failed', 'created']);
+    expect(outcomes[1]).toMatchObject({ error: { errorClass: 'validation', message: `last_name: 256 characters, Pipedrive persons.last_name holds 255 (contact ${ids[1]})`, fieldErrors: [{ field: 'lastName' }] } });
+    expect(outcomes[2]).toMatchObject({ error: { errorClass: 'validation', message: `name: missing, but Pipedrive persons.name (or first_name or last_name) is required to create a record (contact ${ids[2]})` } });
+    expect(outcomes[3]).toMatchObject({
+      error: { errorClass: 'validation', message: `${levelKey}: 999 is not one of the values Pipedrive persons.${levelKey} accepts (${options.join(', ')}) (contact ${ids[3]})`, fieldErrors: [{ field: 'custom.level' }] },
+    });
+    expect(pd.admin.listRecords('persons').map((person) => person.name).sort()).toEqual(['Fits', 'Only first']);
+    // Nothing of the refused records was sent: two field lookups, then a search and a create per record that fits.
+    expect(connector.requestCount).toBe(6);
+    await connector.close();
+  });
+
+  it('checks the bulk path too, and leaves out a field the tenant chose to skip', async () => {
+    const connector = await connectorFor(pd, { mappingOverride: levelOverride('skip') });
+    const [outcome] = await connector.bulk.upsert('contact', [{ syncId: randomUUID(), fields: { lastName: 'Skip', custom: { level: 999 } } }]);
+    expect(outcome).toMatchObject({ status: 'created', adjusted: [expect.stringMatching(new RegExp(`^skipped: ${levelKey}: 999 is not one of the values`))] });
+    const [long] = await connector.bulk.upsert('deal', [{ syncId: randomUUID(), fields: { name: 'D'.repeat(256) } }]);
+    expect(long).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/^title: 256 characters, Pipedrive deals\.title holds 255/) as unknown } });
+    await connector.close();
+  });
+});
