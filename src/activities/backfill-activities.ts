@@ -12,6 +12,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
+import { readOncePerActivity, type ConnectionReads } from './read-once';
 import { applyToTarget, spreadContributions, type LinkedRecord, type RecordOutcome, type TargetWrite } from './apply-to-target';
 import { ExportReadAhead } from './export-read-ahead';
 import { linkRecords } from './sync-activities';
@@ -177,7 +178,8 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       const page = await readAhead.read(input.sourceConnectionId, input.cursor, () => source.bulk.readExportPage(input.cursor));
       const { nextCursor } = page;
       if (nextCursor) readAhead.prefetch(input.sourceConnectionId, nextCursor, () => source.bulk.readExportPage(nextCursor));
-      const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await deps.connectors.forConnection(id) })));
+      const pageDeps = readOncePerActivity(deps);
+      const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await pageDeps.connectors.forConnection(id) })));
 
       const keepalive = setInterval(beat, keepaliveMs(info.heartbeatTimeoutMs));
       // Chunks overlap (linking one while another is at the vendor) but the checkpoint only ever
@@ -204,7 +206,7 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       try {
         await untilCancelled(
           inFlightUntilFirstFailure(offsets, deps.chunksInFlight ?? DEFAULT_CHUNKS_IN_FLIGHT, async (offset) => {
-            count(offset, await writeChunk(deps, input, page.records.slice(offset, offset + input.chunkSize), targets, readAt));
+            count(offset, await writeChunk(pageDeps, input, page.records.slice(offset, offset + input.chunkSize), targets, readAt));
           }),
         );
       } finally {
@@ -293,8 +295,11 @@ interface ChunkResult {
  * Links the chunk's source records (sync id, then match keys: the same path as live changes),
  * then brings every target in line with their canonical records in parallel, through its bulk path.
  */
+/** What a page's chunks use: the connection reads are the page's own (readOncePerActivity). */
+type ChunkDependencies = Omit<BackfillActivityDependencies, 'connections'> & ConnectionReads;
+
 async function writeChunk(
-  deps: BackfillActivityDependencies,
+  deps: ChunkDependencies,
   input: BackfillPageInput,
   chunk: readonly ExternalRecord[],
   targets: readonly { id: string; connector: CrmConnector }[],
@@ -306,7 +311,7 @@ async function writeChunk(
 }
 
 async function writeToTarget(
-  deps: BackfillActivityDependencies,
+  deps: ChunkDependencies,
   input: BackfillPageInput,
   linked: LinkedRecord[],
   policies: ObjectConflictPolicies,
@@ -364,7 +369,7 @@ const SLICES_IN_FLIGHT = 2;
 const bulkWrite: TargetWrite = (target, objectType, inputs) => withChunkRetries(() => target.bulk.upsert(objectType, inputs));
 
 /** The source connection's conflict policies for an object (settings.sync.conflictPolicies, defaults applied). */
-async function conflictPoliciesOf(deps: Pick<BackfillActivityDependencies, 'connections'>, connectionId: string, objectType: ObjectType): Promise<ObjectConflictPolicies> {
+async function conflictPoliciesOf(deps: Pick<ConnectionReads, 'connections'>, connectionId: string, objectType: ObjectType): Promise<ObjectConflictPolicies> {
   const connection = await deps.connections.getConnection(connectionId);
   const settings = syncSettingsSchema.parse(connection?.settings.sync ?? {});
   return settings.conflictPolicies[objectType] ?? objectConflictPoliciesSchema.parse({});

@@ -1,3 +1,4 @@
+import type { ConnectionReads } from './read-once';
 import { randomUUID } from 'node:crypto';
 import type { ExternalRecord } from '../connectors/connector';
 import type { ConnectorRegistry } from '../connectors/registry';
@@ -38,7 +39,7 @@ export interface SyncActivityDependencies {
  * CRM), else to a new canonical record. `readAt` is when the read began (database clock).
  */
 export async function linkRecords(
-  deps: Pick<SyncActivityDependencies, 'connections' | 'links'>,
+  deps: Pick<ConnectionReads, 'connections'> & Pick<SyncActivityDependencies, 'links'>,
   tenantId: string,
   connectionId: string,
   objectType: ObjectType,

@@ -42,14 +42,28 @@ export class CanonicalRecordsRepository {
    * connection can then never be the reason another holder waits.
    */
   async withRecordLocks<T>(locks: { write: readonly RecordLockKey[]; read?: readonly RecordLockKey[] | undefined }, work: () => Promise<T>): Promise<T> {
-    const keys = [...locks.write.map((key) => ({ key, shared: false })), ...(locks.read ?? []).map((key) => ({ key, shared: true }))];
-    if (keys.length === 0) return work();
+    // Keys go grouped by connection (most batches lock one id list in two connections): the
+    // lock key is built in SQL from the same text as before, `record:<canonical id>:<connection>`.
+    const groups = new Map<string, { connectionId: string; shared: boolean; ids: string[] }>();
+    const add = (keys: readonly RecordLockKey[], shared: boolean): void => {
+      for (const key of keys) {
+        const name = `${shared ? 'r' : 'w'}${key.connectionId}`;
+        let group = groups.get(name);
+        if (!group) groups.set(name, (group = { connectionId: key.connectionId, shared, ids: [] }));
+        group.ids.push(key.canonicalId);
+      }
+    };
+    add(locks.write, false);
+    add(locks.read ?? [], true);
+    if (groups.size === 0) return work();
     this.lockPool ??= this.ownPool();
     return withTransaction(this.lockPool, async (tx) => {
       await tx.query(
         `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
-           FROM (SELECT hashtextextended('record:' || p, 0) AS k, bool_and(s) AS shared FROM unnest($1::text[], $2::boolean[]) AS u (p, s) GROUP BY 1 ORDER BY 1) AS ordered`,
-        [textArrayLiteral(keys.map(({ key }) => `${key.canonicalId}:${key.connectionId}`)), keys.map(({ shared }) => shared)],
+           FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, bool_and((g->>1)::boolean) AS shared
+                   FROM jsonb_array_elements($1::jsonb) AS g CROSS JOIN LATERAL jsonb_array_elements_text(g->2) AS id
+                  GROUP BY 1 ORDER BY 1) AS ordered`,
+        [jsonRows([...groups.values()].map((group) => [group.connectionId, group.shared, group.ids]))],
       );
       return work();
     });

@@ -152,6 +152,35 @@ describe('PostgreSQL store', () => {
     ]);
   });
 
+  it('holds record locks under the keys every worker version uses: write exclusive, read shared, released with the work', async () => {
+    const canonical = new CanonicalRecordsRepository(db.pool);
+    const [written, read, both] = [randomUUID(), randomUUID(), randomUUID()];
+    // Another session trying the locks by their documented key, `record:<canonical id>:<connection>`.
+    const tryLock = async (canonicalId: string, connectionId: string, shared: boolean): Promise<boolean> => {
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const fn = shared ? 'pg_try_advisory_xact_lock_shared' : 'pg_try_advisory_xact_lock';
+        const result = await client.query<{ got: boolean }>(`SELECT ${fn}(hashtextextended('record:' || $1 || ':' || $2, 0)) AS got`, [canonicalId, connectionId]);
+        return result.rows[0]?.got === true;
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    };
+    const held = await canonical.withRecordLocks(
+      { write: [{ canonicalId: written, connectionId: 'acme-hs' }, { canonicalId: both, connectionId: 'acme-hs' }], read: [{ canonicalId: read, connectionId: 'acme-sf' }, { canonicalId: both, connectionId: 'acme-hs' }] },
+      async () => ({
+        written: [await tryLock(written, 'acme-hs', false), await tryLock(written, 'acme-hs', true), await tryLock(written, 'acme-sf', false)],
+        read: [await tryLock(read, 'acme-sf', false), await tryLock(read, 'acme-sf', true)],
+        // Asked for both: the write lock wins.
+        both: [await tryLock(both, 'acme-hs', true)],
+      }),
+    );
+    expect(held).toEqual({ written: [false, false, true], read: [false, true], both: [false] });
+    expect([await tryLock(written, 'acme-hs', false), await tryLock(read, 'acme-sf', false), await tryLock(both, 'acme-hs', false)]).toEqual([true, true, true]);
+  });
+
   it('writes nothing of a batch when one of its rows is refused', async () => {
     const links = new RecordLinksRepository(db.pool);
     const first = randomUUID();
