@@ -5,7 +5,7 @@ import type { RateWindowPolicy } from '../rate-budget';
 /**
  * The HubSpot connector as data: paths, sizes, budget windows and error rules. What does not fit
  * here is an escape hatch in its own file (changes.ts: the 10,000-result search cap), with the
- * reason in BEHAVIOR.md. Source keys [Hn] refer to docs/crm-api-facts.md §2.
+ * reason in BEHAVIOR.md. Source keys [Hn] refer to docs/vendor-facts.md §2.
  */
 
 /**

@@ -4,7 +4,7 @@ import type { RateWindowPolicy } from '../rate-budget';
 
 /**
  * The Pipedrive connector as data: paths, sizes, costs, budget windows and error rules. Source
- * keys [Pn] refer to docs/crm-api-facts.md §4a.
+ * keys [Pn] refer to docs/vendor-facts.md §4a.
  */
 
 /** The one pinned API generation: v2 records and search; v1 only where v2 has nothing (fields, webhooks) [P1]. */

@@ -74,7 +74,7 @@ export const salesforceSpec = {
   tokenErrorRules: [
     { vendorCodes: ['invalid_grant'], message: /token request is already being processed/i, errorClass: 'rate-limited' },
     // Salesforce's passing token-endpoint failure, `{"error":"unknown_error","error_description":"retry your request"}`
-    // (crm-api-facts.md S47): a retry succeeds, so it is no refused grant.
+    // (vendor-facts.md S47): a retry succeeds, so it is no refused grant.
     { vendorCodes: ['unknown_error'], errorClass: 'transient' },
   ] as const satisfies readonly ErrorRule[],
 } as const;

@@ -6,7 +6,7 @@ import type { RateWindowPolicy } from '../rate-budget';
  * The Zoho CRM connector as data: API version, modules, sizes, budget and error rules. What does
  * not fit here is in its own file (changes.ts: keyset paging by second with an id-ordered pass for
  * bursts), with the reason in BEHAVIOR.md. Source keys [Zn] refer to
- * docs/crm-api-facts.md §4b.
+ * docs/vendor-facts.md §4b.
  */
 
 /** The one pinned API generation [Z1]. */

@@ -1,6 +1,6 @@
 /**
  * Pipedrive's v2 entities as the sandbox serves them. Source keys [Pn] refer to
- * docs/crm-api-facts.md §4a.
+ * docs/vendor-facts.md §4a.
  */
 
 export const ENTITIES = ['persons', 'organizations', 'deals', 'activities'] as const;
