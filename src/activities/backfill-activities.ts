@@ -12,6 +12,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
+import { afterProgress } from './failures';
 import { readOncePerActivity, type ConnectionReads } from './read-once';
 import { applyToTarget, spreadContributions, type LinkedRecord, type RecordOutcome, type TargetWrite } from './apply-to-target';
 import { ExportReadAhead } from './export-read-ahead';
@@ -209,6 +210,8 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
             count(offset, await writeChunk(pageDeps, input, page.records.slice(offset, offset + input.chunkSize), targets, readAt));
           }),
         );
+      } catch (error) {
+        throw checkpoint.offset > resumedAtOffset ? afterProgress(error) : error;
       } finally {
         clearInterval(keepalive);
       }

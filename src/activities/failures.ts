@@ -34,6 +34,29 @@ export function toApplicationFailure(error: unknown): unknown {
   });
 }
 
+/**
+ * The failure of an attempt that made progress (a backfill page that advanced its checkpoint):
+ * the vendor answers, so the next attempt starts after the vendor's own hint or a second, not
+ * after the backoff grown over earlier attempts (1 s, 4 s, 16 s, ... 256 s). Under steady faults
+ * each attempt of a page writes part of it and then meets one failed call; with the grown backoff
+ * a page waited minutes between attempts that each got somewhere. An attempt that got nowhere
+ * keeps the backoff.
+ */
+export function afterProgress(error: unknown): unknown {
+  const failure = toApplicationFailure(error);
+  if (!(failure instanceof ApplicationFailure) || failure.nonRetryable || failure.nextRetryDelay !== undefined) return failure;
+  return ApplicationFailure.create({
+    type: failure.type ?? undefined,
+    message: failure.message,
+    nonRetryable: false,
+    details: failure.details ?? undefined,
+    nextRetryDelay: RETRY_AFTER_PROGRESS_MS,
+    cause: failure.cause,
+  });
+}
+
+const RETRY_AFTER_PROGRESS_MS = 1_000;
+
 /** Wraps every activity so connector failures leave it already classified. */
 export function classifyFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
   return Object.fromEntries(

@@ -79,7 +79,7 @@ describe('chaos: backfill under faults, worker crashes and a Temporal restart', 
     });
     const progress = async (): Promise<BackfillProgress | undefined> => handle.query(backfillProgressQuery).catch(() => undefined);
     const waitForPages = async (pages: number): Promise<void> => {
-      await expect.poll(async () => (await progress())?.pagesDone ?? 0, { timeout: large ? 3_600_000 : 150_000, interval: 250 }).toBeGreaterThanOrEqual(pages);
+      await expect.poll(async () => (await progress())?.pagesDone ?? 0, { timeout: large ? 3_600_000 : 600_000, interval: 250 }).toBeGreaterThanOrEqual(pages);
     };
 
     // Crashes and the restart spread over the run: crash, crash, restart Temporal, crash.
@@ -134,5 +134,8 @@ describe('chaos: backfill under faults, worker crashes and a Temporal restart', 
     expect(links.rows.map((row) => ({ connection_id: row.connection_id, links: Number(row.links), canonical: Number(row.canonical) }))).toEqual(
       [sf.id, hs.id].sort().map((connection_id) => ({ connection_id, links: CONTACTS, canonical: CONTACTS })),
     );
-  }, large ? 4 * 3_600_000 : 300_000);
+    // Bounds, not expectations: the run's length is the faults' (10 s per injected 429, a backoff
+    // after each attempt that got nowhere: 80-150 s alone, twice that beside the rest of the
+    // suite, and once over 300 s on a busy machine).
+  }, large ? 4 * 3_600_000 : 900_000);
 });
