@@ -218,7 +218,9 @@ describe('referee: jsforce against the Salesforce sandbox', () => {
     expect(contact).toMatchObject({ name: 'Contact', keyPrefix: '003' });
     const byName = new Map(contact.fields.map((field) => [field.name, field]));
     expect(byName.get('Id')).toMatchObject({ type: 'id', createable: false, updateable: false });
-    expect(byName.get('LastName')).toMatchObject({ type: 'string', createable: true, nillable: false });
+    expect(byName.get('LastName')).toMatchObject({ type: 'string', createable: true, nillable: false, length: 80 });
+    expect(byName.get('Level__c')).toMatchObject({ type: 'picklist', restrictedPicklist: true });
+    expect(JSON.stringify(byName.get('Level__c')?.picklistValues)).toContain('"value":"Primary"');
     expect(byName.get('Email')).toMatchObject({ type: 'email', nillable: true });
     expect(byName.get('Name')).toMatchObject({ createable: false, updateable: false });
     expect(byName.get('Sync_Id__c')).toMatchObject({ externalId: true, custom: true });
