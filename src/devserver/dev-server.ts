@@ -47,14 +47,74 @@ export interface RunningDevServer {
 /**
  * Starts `temporal server start-dev` with the project's search attributes registered and waits
  * until its frontend answers. The child is killed if this process exits.
+ *
+ * The CLI picks its internal ports (history, matching, worker, HTTP) as "free right now" and binds
+ * them a moment later; on a busy machine another process's connection can take one in between, and
+ * the server dies on start. The same happens to the frontend port itself on a restart, when a
+ * client's reconnect attempt was given it as its local port. Such a start is tried again, up to
+ * {@link START_ATTEMPTS} times.
  */
 export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
   const ip = options.ip ?? '127.0.0.1';
-  const namespace = options.namespace ?? 'default';
-  const address = `${ip}:${options.port}`;
   if (await isPortOpen(ip, options.port)) {
     throw new Error(`Port ${options.port} on ${ip} is already in use; stop what holds it or choose another TEMPORAL_PORT.`);
   }
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!(error instanceof DevServerExitedEarly) || !error.lostPortRace || attempt >= START_ATTEMPTS) throw error;
+      // A port held by a passing connection is usually free again a moment later.
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
+export const START_ATTEMPTS = 3;
+
+export class DevServerExitedEarly extends Error {
+  constructor(
+    readonly exit: string,
+    readonly output: string,
+  ) {
+    super(`temporal server start-dev exited early (${exit}):\n${output}`);
+    this.name = 'DevServerExitedEarly';
+  }
+
+  /** The CLI logs a failed bind as an error and then panics on the missing listener. */
+  get lostPortRace(): boolean {
+    return /address already in use|failed assigning ephemeral port/i.test(this.output);
+  }
+}
+
+/**
+ * Keeps the start of the server's output (where a panic's cause is logged) and its end (the stack
+ * of the panic), so an early exit explains itself.
+ */
+export class OutputExcerpt {
+  private head = '';
+  private tail = '';
+
+  constructor(private readonly limit = 4000) {}
+
+  add(chunk: string): void {
+    if (this.head.length < this.limit) {
+      const room = this.limit - this.head.length;
+      this.head += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+    }
+    this.tail = (this.tail + chunk).slice(-this.limit);
+  }
+
+  toString(): string {
+    return this.tail ? `${this.head}\n[...]\n${this.tail}` : this.head;
+  }
+}
+
+async function startOnce(options: DevServerOptions): Promise<RunningDevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  const namespace = options.namespace ?? 'default';
+  const address = `${ip}:${options.port}`;
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port), '--namespace', namespace, '--log-level', 'warn'];
   args.push(...searchAttributeFlags());
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
@@ -68,10 +128,10 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   }
 
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup ?? false });
-  let recentOutput = '';
+  const output = new OutputExcerpt();
   const sink = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
   const record = (chunk: Buffer): void => {
-    recentOutput = (recentOutput + chunk.toString()).slice(-8000);
+    output.add(chunk.toString());
     sink?.write(chunk);
   };
   child.stdout?.on('data', record);
@@ -82,9 +142,8 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   process.once('exit', killOnExit);
 
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code, signal) =>
-      reject(new Error(`temporal server start-dev exited early (code ${code}, signal ${signal}):\n${recentOutput}`)),
-    );
+    // 'close' rather than 'exit': the output is complete only once the pipes have closed.
+    child.once('close', (code, signal) => reject(new DevServerExitedEarly(`code ${code}, signal ${signal}`, output.toString())));
     child.once('error', reject);
   });
   exited.catch(() => undefined);
@@ -92,6 +151,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   try {
     await Promise.race([waitForFrontend(address, options.startTimeoutMs ?? 60_000), exited]);
   } catch (error) {
+    process.removeListener('exit', killOnExit);
     child.kill('SIGKILL');
     sink?.end();
     throw error;

@@ -224,8 +224,12 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
   const killWorker = async (): Promise<void> => {
     worker?.shutdown();
     await running?.catch(() => undefined);
-    await nativeConnection?.close();
+    // Closed once: a test that failed between a kill and the next start is stopped again in afterAll.
+    const closing = nativeConnection;
+    nativeConnection = undefined;
     worker = undefined;
+    running = undefined;
+    await closing?.close();
   };
 
   await startWorker();
