@@ -8,8 +8,8 @@ import { overlayFields, type ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import type { MatchRequest, RecordLinksRepository, SyncedState, SyncedStateWrite } from '../store/record-links-repository';
-import { reconcileWithCanonical, type ReconcileStep } from './canonical-sync';
+import type { MatchRequest, RecordLinksRepository, SyncedState } from '../store/record-links-repository';
+import { reconcileWithCanonical, type CarriedOut, type FieldEditTimesLookup, type ReconcileStep } from './canonical-sync';
 import { translateReferences } from './reference-translation';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
@@ -150,6 +150,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
       // meanwhile round again: read, merged (that edit included) and written anew.
       const references = await translateAll(deps.links, objectType, active, sourceConnectionId, targetConnectionId);
       const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } };
+      const putBack = new Map<string, Readonly<Record<string, string>>>();
       const applied = await inVersionRounds(active.map((record) => record.canonicalId), async (canonicalIds, round) => {
         if (round > 1) {
           active = active.filter((record) => canonicalIds.includes(record.canonicalId));
@@ -162,6 +163,8 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
           source: { connectionId: sourceConnectionId, provider: source.provider },
           target: { connectionId: targetConnectionId, provider: target.provider },
           readTarget: (externalIds) => readCopies(target, objectType, externalIds),
+          fieldEditTimes: fieldHistories(objectType, { [sourceConnectionId]: source, [targetConnectionId]: target }),
+          targetEditTimes: putBack,
           records: active.map((record) => ({
             canonicalId: record.canonicalId,
             record,
@@ -175,6 +178,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
         // for it: linked like a match (merging canonical records where needed), then another
         // round reads that record, merges it and writes it by its id.
         const { written } = reconciled;
+        for (const [externalId, times] of written.editTimes) putBack.set(externalId, times);
         if (written.existing.length === 0) return reconciled;
         const adopted = await adoptExisting(deps, input, target.provider, written.existing);
         const outcomes = written.outcomes.flatMap((outcome) => {
@@ -211,20 +215,25 @@ export async function pushCanonical(
   return deps.canonical.withRecordLocks(
     { write: input.canonicalIds.map((canonicalId) => ({ canonicalId, connectionId: targetConnectionId })) },
     async () => {
+      const putBack = new Map<string, Readonly<Record<string, string>>>();
       return inVersionRounds(input.canonicalIds, async (canonicalIds) => {
         const states = (await deps.links.loadSyncedStates(canonicalIds)).filter((state) => state.link.connectionId === targetConnectionId && !state.link.archivedAt);
-        return reconcileWithCanonical(deps, {
+        const reconciled = await reconcileWithCanonical(deps, {
           tenantId: input.tenantId,
           objectType,
           policies: input.policies,
           source: undefined,
           target: { connectionId: targetConnectionId, provider: target.provider },
           readTarget: (externalIds) => readCopies(target, objectType, externalIds),
+          fieldEditTimes: fieldHistories(objectType, { [targetConnectionId]: target }),
+          targetEditTimes: putBack,
           // A copy gone from the target meanwhile is its deletion feed's business, not a record to write.
           onlyWhereFound: true,
           records: states.map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, mustWrite: false })),
           carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } }, steps, options.write ?? liveWrite, new Set(), new Map()),
         });
+        for (const [externalId, times] of reconciled.written.editTimes) putBack.set(externalId, times);
+        return reconciled;
       });
     },
   );
@@ -293,7 +302,7 @@ async function carryOut(
   write: TargetWrite,
   matched: ReadonlySet<string>,
   translatedReferences: TranslatedReferences,
-): Promise<{ outcomes: RecordOutcome[]; synced: SyncedStateWrite[]; contributed: string[]; versionChanged: string[]; existing: ExistingInTarget[] }> {
+): Promise<WritesCarriedOut> {
   const { tenantId, objectType } = context;
   const { connectionId: targetConnectionId, connector: target } = context.target;
   const outcomes: RecordOutcome[] = [];
@@ -323,12 +332,14 @@ async function carryOut(
 
   const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
   const versionChanged: string[] = [];
+  const editTimes = new Map<string, Readonly<Record<string, string>>>();
   const existing: ExistingInTarget[] = [];
   const synced = results.flatMap((result, index) => {
     const { step } = writes[index] as (typeof writes)[number];
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
     if (result.status === 'version-changed') {
       versionChanged.push(step.canonicalId);
+      if (result.fieldEditTimes && step.targetExternalId) editTimes.set(step.targetExternalId, result.fieldEditTimes);
       outcomes.push({
         ...base,
         status: 'parked',
@@ -371,7 +382,16 @@ async function carryOut(
       },
     ];
   });
-  return { outcomes, synced, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged, existing };
+  return { outcomes, synced, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged, editTimes, existing };
+}
+
+interface WritesCarriedOut extends CarriedOut {
+  outcomes: RecordOutcome[];
+  contributed: string[];
+  versionChanged: string[];
+  /** Edits our writes replaced and the connector put back, by target external id: when each field was edited. */
+  editTimes: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  existing: ExistingInTarget[];
 }
 
 /** A create the target refused because its record `targetExternalId` already holds the same unique value. */
@@ -550,3 +570,8 @@ const MAX_VERSION_ROUNDS = 4;
 const MAX_SPREAD_ROUNDS = 5;
 /** Records per push: one write lock each, well inside PostgreSQL's lock table. */
 const PUSH_SLICE = 200;
+
+/** The connections' field histories, where their vendors keep one (CrmConnector.fieldEditTimes). */
+function fieldHistories(objectType: ObjectType, connectors: Readonly<Record<string, CrmConnector>>): FieldEditTimesLookup {
+  return async (connectionId, requests) => (await connectors[connectionId]?.fieldEditTimes?.(objectType, requests)) ?? new Map();
+}

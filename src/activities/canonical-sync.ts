@@ -1,8 +1,9 @@
-import type { ExternalRecord } from '../connectors/connector';
+import type { ExternalRecord, FieldEditTimesRequest } from '../connectors/connector';
 import type { CanonicalFields } from '../model/canonical';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import {
   canonicalWrites,
+  changedUnderHeldStamp,
   emptyCanonicalRecord,
   hasFields,
   mergeObservation,
@@ -31,6 +32,16 @@ export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
    * refuse) is unlikely to be overwritten or met later under our write's stamp.
    */
   readTarget: (externalIds: string[]) => Promise<ReadonlyMap<string, ExternalRecord>>;
+  /**
+   * A connection's field history (CrmConnector.fieldEditTimes), asked only about fields that
+   * changed under the stamp of the copy last held, whose record stamp cannot tell when.
+   */
+  fieldEditTimes?: FieldEditTimesLookup | undefined;
+  /**
+   * Edits an earlier round's write replaced in the target and its connector put back, by target
+   * external id: when each of those fields was edited (the record stamp is our put-back's).
+   */
+  targetEditTimes?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
   /** Leave out records whose target copy is not found (a push); by default such a copy is written whole. */
   onlyWhereFound?: boolean | undefined;
   /**
@@ -51,6 +62,8 @@ export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
     mustWrite: boolean;
   }[];
 }
+
+export type FieldEditTimesLookup = (connectionId: string, requests: FieldEditTimesRequest[]) => Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>;
 
 export interface ReconcileStep {
   canonicalId: string;
@@ -94,13 +107,15 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
     input.records.map((item) => item.canonicalId),
     async (records, tx) => {
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
+      const fieldTimes = await fieldTimesUnderHeldStamps(input, current);
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
       const steps: ReconcileStep[] = [];
       const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord, linkSaved: boolean) => {
         const held = state?.snapshot;
         if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false, accepted: false };
-        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields }, policies);
+        const fieldAt = fieldTimes.get(connection.connectionId)?.get(read.externalId);
+        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields, fieldAt }, policies);
         for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
         if (state && (!held || !sameValue(held.fields, read.fields) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
           snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt), linkSaved });
@@ -153,4 +168,32 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
       return { records, result: { steps, conflicts: decisions.length, written } };
     },
   );
+}
+
+/**
+ * Field edit times, by connection id, then external id: for the reads (source and target) whose
+ * changed fields carry the stamp of the copy last held, from the connections' field histories; for
+ * target copies whose edits an earlier round put back, the times their connector gave then.
+ */
+async function fieldTimesUnderHeldStamps(input: ReconcileInput, current: ReadonlyMap<string, ExternalRecord>): Promise<Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>> {
+  const times = new Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>();
+  const lookup = input.fieldEditTimes ?? (async () => new Map());
+  const asked = new Map<string, FieldEditTimesRequest[]>();
+  const ask = (connectionId: string, state: SyncedState | undefined, read: ExternalRecord | undefined): void => {
+    if (!read) return;
+    const fields = changedUnderHeldStamp(read, state?.snapshot);
+    if (fields.length > 0) asked.set(connectionId, [...(asked.get(connectionId) ?? []), { externalId: read.externalId, fields }]);
+  };
+  const putBack = new Map<string, Readonly<Record<string, string>>>();
+  for (const item of input.records) {
+    if (input.source) ask(input.source.connectionId, item.sourceState, item.record);
+    const externalId = item.targetState?.link.externalId;
+    if (externalId === undefined) continue;
+    const known = input.targetEditTimes?.get(externalId);
+    if (known) putBack.set(externalId, known);
+    else ask(input.target.connectionId, item.targetState, current.get(externalId));
+  }
+  await Promise.all([...asked].map(async ([connectionId, requests]) => times.set(connectionId, await lookup(connectionId, requests))));
+  if (putBack.size > 0) times.set(input.target.connectionId, new Map([...(times.get(input.target.connectionId) ?? []), ...putBack]));
+  return times;
 }

@@ -61,6 +61,19 @@ export interface CrmConnector {
 
   /** The connection's rate budget as the connector sees it now. */
   rateBudget(): Promise<RateBudgetSnapshot>;
+
+  /**
+   * When each of the given fields of these records last changed, where the vendor keeps a field
+   * history (Pipedrive's changelog): by external id, canonical field path -> ISO time. Fields it
+   * cannot tell are absent. Vendors without one leave it out, and the record stamp stands.
+   */
+  fieldEditTimes?(objectType: ObjectType, requests: readonly FieldEditTimesRequest[]): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>;
+}
+
+export interface FieldEditTimesRequest {
+  externalId: string;
+  /** Canonical field paths (`lastName`, `custom.tier`). */
+  fields: readonly string[];
 }
 
 export interface ChangesRequest {
@@ -111,7 +124,8 @@ export interface ExternalRecord {
   lastModifiedBy?: string | undefined;
   /**
    * The row version, where the vendor can refuse a write made against another one (Dataverse's
-   * ETag): the engine writes on top of the copy it read, or not at all.
+   * ETag): the engine writes on top of the copy it read, or not at all. HubSpot and Pipedrive give
+   * the stamp read: what their connectors check, after a write, that it replaced nothing newer.
    */
   version?: string | undefined;
 }
@@ -143,8 +157,16 @@ export type UpsertOutcome =
       /** With `adjusted`: the fields as written (a value cut, a field left out), not as asked. */
       written?: CanonicalFields | undefined;
     }
-  /** Nothing written: the record changed since the version given (someone edited it meanwhile). */
-  | { syncId: string; status: 'version-changed' }
+  /**
+   * The record changed since the version given (someone edited it meanwhile): nothing written, or
+   * (vendors that take no version) our write landed and the connector put back what it replaced.
+   */
+  | {
+      syncId: string;
+      status: 'version-changed';
+      /** When the edits put back were made (canonical field -> ISO), for the next read to merge them under. */
+      fieldEditTimes?: Readonly<Record<string, string>> | undefined;
+    }
   /**
    * Nothing written: a create the vendor refused because another record already holds a value it
    * keeps unique (HubSpot's contact email), named here. Typically created there by someone else

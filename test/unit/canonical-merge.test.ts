@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalWrites,
+  changedUnderHeldStamp,
   compareEditTimes,
   emptyCanonicalRecord,
   mergeObservation,
@@ -156,5 +157,45 @@ describe('canonicalWrites', () => {
     expect(canonicalWrites(canonical, { current: undefined, held: undefined }, policies())).toEqual({ email: 'a@x.io', phone: '+1 555' });
     // A field the target does not read back (not mapped there) compares with what we last wrote.
     expect(canonicalWrites(canonical, { current: { email: 'a@x.io', title: null }, held: { phone: '+1 555' } }, policies())).toEqual({});
+  });
+});
+
+describe('field edit times finer than the record stamp', () => {
+  // Salesforce's edit at 24.659; a Pipedrive person's edit of the same field at 23 s, read under
+  // the stamp (25 s) that our later write of another field gave the record.
+  const salesforce = ms('sf', '2026-12-05T23:20:24.659Z', { lastName: 'Allen' }, { lastName: 'Lamarr' });
+  const start = merge(emptyCanonicalRecord(), ms('sf', '2026-12-05T23:20:00.000Z', { lastName: 'Lamarr' }), seconds('pd', '2026-12-05T23:20:00.000Z', { lastName: 'Lamarr' }), salesforce);
+  const pipedrive = (fieldAt?: Record<string, string>): Observation => ({
+    ...seconds('pd', '2026-12-05T23:20:25.000Z', { lastName: 'Lamport', firstName: 'Kate' }, { lastName: 'Lamarr', firstName: 'Kate' }),
+    fieldAt,
+  });
+
+  it('lets a field compete under its own edit time, not under the record stamp a later write gave it', () => {
+    expect(mergeObservation(start, pipedrive(), policies()).canonical.fields.lastName).toBe('Lamport');
+    const result = mergeObservation(start, pipedrive({ lastName: '2026-12-05T23:20:23.000Z' }), policies());
+    expect(result.canonical.fields.lastName).toBe('Allen');
+    expect(result.decisions).toEqual([
+      expect.objectContaining({
+        field: 'lastName',
+        candidates: [
+          { connectionId: 'pd', value: 'Lamport', modifiedAt: '2026-12-05T23:20:23.000Z' },
+          { connectionId: 'sf', value: 'Allen', modifiedAt: '2026-12-05T23:20:24.659Z' },
+        ],
+        winnerConnectionId: 'sf',
+      }),
+    ]);
+  });
+
+  it('ignores a field time later than the record stamp (no edit is later than the stamp that covers it)', () => {
+    expect(mergeObservation(start, pipedrive({ lastName: '2026-12-05T23:20:26.000Z' }), policies()).canonical.fields.lastName).toBe('Lamport');
+  });
+
+  it('asks for field times only where the read carries the held copy\'s stamp yet differs from it', () => {
+    const held = { sourceModifiedAt: new Date('2026-12-05T23:20:25.000Z'), fields: { lastName: 'Lamarr', firstName: 'Kate', phone: null } };
+    const read = { modifiedAt: '2026-12-05T23:20:25.000Z', fields: { lastName: 'Lamport', firstName: 'Kate', phone: null, title: 'CTO' } };
+    expect(changedUnderHeldStamp(read, held)).toEqual(['lastName', 'title']);
+    expect(changedUnderHeldStamp({ ...read, modifiedAt: '2026-12-05T23:20:26.000Z' }, held)).toEqual([]);
+    expect(changedUnderHeldStamp(read, { ...held, sourceModifiedAt: null })).toEqual([]);
+    expect(changedUnderHeldStamp(read, undefined)).toEqual([]);
   });
 });

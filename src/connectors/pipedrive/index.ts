@@ -14,6 +14,7 @@ import { CUSTOM_FIELD_KEY, DEFAULT_SYNC_ID_FIELD_NAME, defaultRateWindows, PIPED
 import type { FieldConstraint, ObjectConstraints } from '../../model/field-constraints';
 import { writeGuard } from '../write-constraints';
 import { deleteAll, upsertAll } from './upsert';
+import { fieldEditTimes } from './field-history';
 
 export { pipedriveDefaultMapping } from './default-mapping';
 export { pipedriveSpec, PIPEDRIVE_API, PIPEDRIVE_OBJECTS, TOKEN_COSTS, defaultRateWindows, DEFAULT_SYNC_ID_FIELD_NAME } from './spec';
@@ -38,6 +39,7 @@ export interface PipedriveConnector extends CrmConnector {
   readonly requestCount: number;
   /** Token refreshes that actually ran (single-flight: concurrent 401s share one). */
   readonly tokenRefreshCount: number;
+  fieldEditTimes: NonNullable<CrmConnector['fieldEditTimes']>;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
     },
     listChanges: (objectType, request) => listChanges(ctx, objectType, request),
     readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
+    fieldEditTimes: (objectType, requests) => fieldEditTimes(ctx, objectType, requests),
     findByUniqueKeys: (objectType, keys) => findByUniqueKeys(ctx, objectType, keys),
     upsertRecords: guarded((objectType, inputs) => upsertAll(ctx, objectType, inputs, pipedriveSpec.liveConcurrency)),
     deleteRecords: (objectType, externalIds) => deleteAll(ctx, objectType, externalIds, pipedriveSpec.liveConcurrency),

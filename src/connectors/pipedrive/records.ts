@@ -4,7 +4,7 @@ import { ConnectorError } from '../errors';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { mapLimited } from '../map-limited';
 import type { PipedriveContext } from './context';
-import { toExternalRecord, type PipedriveRecord } from './record-mapper';
+import { modstampOf, toExternalRecord, type PipedriveRecord } from './record-mapper';
 import { CUSTOM_FIELD_KEY, PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
 
 /** Single GETs run this many at a time. */
@@ -39,7 +39,8 @@ export async function readRecords(ctx: PipedriveContext, objectType: ObjectType,
   const syncIdKey = await ctx.syncIdKeys.keyFor(objectType);
   const raw = await readRaw(ctx, objectType, externalIds);
   const order = new Map(externalIds.map((id, index) => [id, index]));
-  return raw.map((record) => toExternalRecord(ctx.mapping, objectType, record, syncIdKey)).sort((a, b) => (order.get(a.externalId) ?? 0) - (order.get(b.externalId) ?? 0));
+  // The stamp read is the version an update checks its overwritten edits against (overwritten-edits.ts).
+  return raw.map((record) => ({ ...toExternalRecord(ctx.mapping, objectType, record, syncIdKey), version: modstampOf(record) })).sort((a, b) => (order.get(a.externalId) ?? 0) - (order.get(b.externalId) ?? 0));
 }
 
 interface SearchItem {

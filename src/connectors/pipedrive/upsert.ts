@@ -5,6 +5,7 @@ import { ConnectorError } from '../errors';
 import { mapLimited } from '../map-limited';
 import { rfc3339, type PipedriveContext } from './context';
 import { modstampOf, toPipedriveBody, type PipedriveRecord } from './record-mapper';
+import { restoreOverwrittenEdits } from './overwritten-edits';
 import { readRaw, scanAll, searchIds } from './records';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS } from './spec';
 
@@ -41,7 +42,12 @@ export async function upsertAll(ctx: PipedriveContext, objectType: ObjectType, i
       if (existing) {
         // https://developers.pipedrive.com/docs/api/v2/Persons#updatePerson (PATCH /api/v2/{entity}/{id})
         const updated = await ctx.http.json<PipedriveRecord>({ method: 'PATCH', path: `${recordsPath(objectType)}/${existing}`, body, kind: 'update' });
-        return { syncId: input.syncId, status: 'updated', externalId: String(updated.data.id), modifiedAt: modstampOf(updated.data) };
+        const writtenAt = modstampOf(updated.data);
+        if (input.ifVersion !== undefined) {
+          const fieldEditTimes = await restoreOverwrittenEdits(ctx, objectType, { id: String(updated.data.id), fields: input.fields, readVersion: input.ifVersion, writtenAt });
+          if (fieldEditTimes) return { syncId: input.syncId, status: 'version-changed', fieldEditTimes };
+        }
+        return { syncId: input.syncId, status: 'updated', externalId: String(updated.data.id), modifiedAt: writtenAt };
       }
       return await create(ctx, objectType, syncIdKey, input.syncId, body);
     } catch (error) {

@@ -26,6 +26,11 @@ export interface Observation extends EditTime {
    * changes are measured against. Undefined on first contact.
    */
   held: CanonicalFields | undefined;
+  /**
+   * A field's own edit time where the vendor keeps one finer than its record stamp (by canonical
+   * field path): that field competes under it instead of `at`.
+   */
+  fieldAt?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface FieldDecision {
@@ -62,10 +67,11 @@ export function mergeObservation(canonical: CanonicalRecordState, observation: O
   const held = observation.held === undefined ? undefined : flattenFields(observation.held);
   const values = flattenFields(canonical.fields);
   const provenance = { ...canonical.provenance };
-  const edit: EditTime = { connectionId: observation.connectionId, at: observation.at, precisionMs: observation.precisionMs };
+  const recordEdit: EditTime = { connectionId: observation.connectionId, at: observation.at, precisionMs: observation.precisionMs };
   const result: Omit<MergeResult, 'canonical'> = { accepted: [], refused: [], decisions: [] };
 
   for (const [field, value] of incoming) {
+    const edit = fieldEdit(recordEdit, observation.fieldAt?.[field]);
     const heldBefore = held?.has(field) ?? false;
     if (heldBefore && sameValue(value, held?.get(field))) continue;
     if (!heldBefore && isEmptyValue(value)) continue;
@@ -106,6 +112,13 @@ export function mergeObservation(canonical: CanonicalRecordState, observation: O
     }
   }
   return { canonical: { fields: unflattenFields(values), provenance }, ...result };
+}
+
+/** A field's own edit time, when it has one no later than its record's stamp (which covers every field's edit). */
+function fieldEdit(record: EditTime, at: string | undefined): EditTime {
+  if (at === undefined || record.at === null) return record;
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) || ms > Date.parse(record.at) ? record : { ...record, at };
 }
 
 /**

@@ -1,4 +1,6 @@
+import type { CanonicalFields } from '../canonical';
 import type { CrmProvider } from '../identifiers';
+import { flattenFields, isEmptyValue, sameValue } from './values';
 
 /**
  * How finely each vendor's record modstamp tells time. A stamp of precision p stands for the
@@ -46,4 +48,20 @@ export function compareEditTimes(a: EditTime, b: EditTime): -1 | 0 | 1 {
   if (aStart >= bStart + b.precisionMs) return 1;
   if (bStart >= aStart + a.precisionMs) return -1;
   return 0;
+}
+
+/**
+ * The fields of a read that changed since the copy we last held although the record carries that
+ * copy's stamp: our write's stamp (someone edited another field between our read and our write,
+ * and our write stamped the record), or an earlier read's in the same whole second. The record
+ * stamp cannot tell when they changed; a vendor's field history can.
+ */
+export function changedUnderHeldStamp(read: { modifiedAt: string; fields: CanonicalFields }, held: { sourceModifiedAt: Date | null; fields: CanonicalFields } | undefined): string[] {
+  if (!held?.sourceModifiedAt || Date.parse(read.modifiedAt) !== held.sourceModifiedAt.getTime()) return [];
+  const before = flattenFields(held.fields);
+  const changed: string[] = [];
+  for (const [field, value] of flattenFields(read.fields)) {
+    if (before.has(field) ? !sameValue(value, before.get(field)) : !isEmptyValue(value)) changed.push(field);
+  }
+  return changed;
 }

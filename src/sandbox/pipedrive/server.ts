@@ -12,6 +12,7 @@ import { AuthRegistry, registerOAuthRoutes, TOKEN_ROUTE, type Caller } from './a
 import { errorBody, PipedriveError, rateLimited, serverError } from './errors';
 import { PipedriveLimits, type PipedriveLimitOptions } from './limits';
 import { callKindOf, registerEntityRoutes } from './routes';
+import { Changelog, registerChangelogRoutes } from './changelog';
 import { RecordStore } from './store';
 import { PipedriveWebhooks, registerWebhookRoutes } from './webhooks';
 
@@ -75,6 +76,8 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
   const limits = new PipedriveLimits(options.limits, now);
   const webhooks = new PipedriveWebhooks(dispatcher, 7_000_001, 1_000_001);
   store.onChange((change) => webhooks.record(change));
+  const changelog = new Changelog();
+  store.onChange((change) => changelog.record(change));
   const lost = new LostResponses();
 
   const tryAuthenticate = (request: FastifyRequest): Caller | undefined => {
@@ -125,6 +128,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
 
   registerOAuthRoutes(app, auth);
   registerEntityRoutes(app, store, counters);
+  registerChangelogRoutes(app, store, changelog);
   registerWebhookRoutes(app, webhooks);
   const admin = createAdmin({ store, auth, limits, webhooks, dispatcher, lost, counters: () => counters.snapshot(), fake: new FakeData(options.dataSeed ?? 42) });
   registerAdminRoutes(app, admin);
