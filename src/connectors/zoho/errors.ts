@@ -1,4 +1,4 @@
-import { classifyHttpFailure, classifyTokenFailure, parseRetryAfter, type ConnectorError, type ConnectorErrorInfo } from '../errors';
+import { classifyHttpFailure, classifyTokenFailure, parseRetryAfter, ConnectorError, type ConnectorErrorInfo } from '../errors';
 import { zohoSpec } from './spec';
 
 /** Zoho's envelope `{code, details, message, status}` [Z4], top level or per `data[]` entry. */
@@ -68,10 +68,14 @@ export function zohoTokenFailure(status: number, bodyText: string, headers: Read
     // Not JSON (a proxy's page): the raw text is the message.
   }
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
-  return classifyTokenFailure(zohoSpec.provider, zohoSpec.tokenErrorRules, {
+  const failure = classifyTokenFailure(zohoSpec.provider, zohoSpec.tokenErrorRules, {
     status,
     message,
     ...(code !== undefined ? { vendorCode: code } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   });
+  if (failure.errorClass !== 'rate-limited' || failure.retryAfterMs !== undefined) return failure;
+  // The throttle holds for the rest of its ten minutes and says nothing of when: a retry within
+  // seconds (the activity's first backoff) only meets it again.
+  return new ConnectorError({ ...failure.toInfo(), retryAfterMs: zohoSpec.tokenThrottleRetryMs });
 }

@@ -89,6 +89,8 @@ export const zohoSpec = {
     { vendorCodes: ['Access Denied'], errorClass: 'rate-limited' },
     { message: /too many requests/i, errorClass: 'rate-limited' },
   ] as const satisfies readonly ErrorRule[],
+  /** When to ask for a token again after the throttle, which gives no Retry-After: a minute, ten tries within its window at most. */
+  tokenThrottleRetryMs: 60_000,
 } as const;
 
 export type ZohoSpec = typeof zohoSpec;
