@@ -11,6 +11,7 @@ import type { HubSpotContext } from './context';
 import { deleteRecords } from './deletes';
 import { listDeletions } from './deletions';
 import { hubspotDefaultMapping } from './default-mapping';
+import { fieldEditTimes } from './field-history';
 import { findByUniqueKeys, readRecords } from './records';
 import { RequestRunner } from './request-runner';
 import { HUBSPOT_API, HUBSPOT_OBJECTS, hubspotSpec } from './spec';
@@ -35,6 +36,7 @@ export interface HubSpotConnector extends CrmConnector {
   readonly requestCount: number;
   /** Token refreshes that actually ran (single-flight: concurrent 401s share one). */
   readonly tokenRefreshCount: number;
+  fieldEditTimes: NonNullable<CrmConnector['fieldEditTimes']>;
 }
 
 /** A upsertRecords call is the live path: a few batches in flight keep latency low without starving bulk work. */
@@ -71,6 +73,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     },
     listChanges: (objectType, request) => listChanges(ctx, objectType, request),
     readRecords: (objectType, externalIds) => readRecords(ctx, objectType, externalIds),
+    fieldEditTimes: (objectType, requests) => fieldEditTimes(ctx, objectType, requests),
     findByUniqueKeys: (objectType, keys) => findByUniqueKeys(ctx, objectType, keys),
     upsertRecords: guarded((objectType, inputs) => upsertAll(ctx, objectType, inputs, LIVE_CHUNKS_IN_FLIGHT)),
     deleteRecords: (objectType, externalIds) => deleteRecords(ctx, objectType, externalIds),

@@ -1,5 +1,5 @@
 import type { ObjectType } from '../../model/identifiers';
-import { objectMapping, type CompiledMapping } from '../../model/mapping';
+import { nativeFieldsOf } from '../../model/mapping';
 import type { FieldEditTimesRequest } from '../connector';
 import { ConnectorError } from '../errors';
 import { mapLimited } from '../map-limited';
@@ -44,17 +44,6 @@ export function lastChangeTimes(entries: readonly ChangelogEntry[], nativeKeys: 
   return times;
 }
 
-/** Canonical field path -> the flat native field the mapping reads it from. */
-export function nativeKeysOf(mapping: CompiledMapping, objectType: ObjectType, paths: readonly string[]): Map<string, string> {
-  const reads = objectMapping(mapping, objectType).reads;
-  const keys = new Map<string, string>();
-  for (const path of paths) {
-    const field = reads.find((candidate) => candidate.canonical === path);
-    if (field) keys.set(path, field.native);
-  }
-  return keys;
-}
-
 /**
  * Pipedrive stamps a record, to the second, on every write, ours included: a person's edit made
  * between our read and our write of another field is read afterwards under our write's stamp. Its
@@ -66,7 +55,7 @@ export async function fieldEditTimes(ctx: PipedriveContext, objectType: ObjectTy
   if (!LOGGED_OBJECTS.has(objectType)) return times;
   const entity = PIPEDRIVE_OBJECTS[objectType].entity;
   await mapLimited(requests, 4, async (request) => {
-    const keys = nativeKeysOf(ctx.mapping, objectType, request.fields);
+    const keys = nativeFieldsOf(ctx.mapping, objectType, request.fields);
     if (keys.size === 0 || !/^\d+$/.test(request.externalId)) return;
     try {
       // https://developers.pipedrive.com/docs/api/v1/Persons#getPersonChangelog (and Organizations, Deals)

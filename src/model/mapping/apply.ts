@@ -42,6 +42,17 @@ export function nativeFieldsToRead(mapping: CompiledMapping, objectType: ObjectT
   return objectMapping(mapping, objectType).reads.map((field) => field.native);
 }
 
+/** Canonical field path -> the vendor field it is read from, for the paths the mapping reads. */
+export function nativeFieldsOf(mapping: CompiledMapping, objectType: ObjectType, paths: readonly string[]): Map<string, string> {
+  const reads = objectMapping(mapping, objectType).reads;
+  const natives = new Map<string, string>();
+  for (const path of paths) {
+    const field = reads.find((candidate) => candidate.canonical === path);
+    if (field) natives.set(path, field.native);
+  }
+  return natives;
+}
+
 export function objectMapping(mapping: CompiledMapping, objectType: ObjectType): CompiledObjectMapping {
   const object = mapping.objects[objectType];
   if (!object) throw new Error(`the mapping does not cover ${objectType}`);
