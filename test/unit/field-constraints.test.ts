@@ -100,12 +100,13 @@ const mappingSpec: ConnectorMappingSpec = {
 
 describe('writeGuard (the check in front of a connector write)', () => {
   const harness = (vendorAnswer?: (inputs: readonly UpsertInput[]) => UpsertOutcome[]) => {
-    const calls = { describe: 0, written: [] as UpsertInput[][] };
+    const calls = { describe: 0, fresh: [] as boolean[], written: [] as UpsertInput[][] };
     const guard = writeGuard({
       provider: 'salesforce',
       mapping: compileMapping(mappingSpec),
-      describe: async () => {
+      describe: async (_objectType, { fresh }) => {
         calls.describe += 1;
+        calls.fresh.push(fresh);
         return contact;
       },
     });
@@ -150,6 +151,8 @@ describe('writeGuard (the check in front of a connector write)', () => {
     expect(calls.describe).toBe(2);
     await upsert('contact', [{ syncId: 'c', fields: { lastName: 'C' } }]);
     expect(calls.describe).toBe(2);
+    // The second describe is asked fresh: a connector's own cache of the schema must not answer it.
+    expect(calls.fresh).toEqual([false, true]);
   });
 });
 

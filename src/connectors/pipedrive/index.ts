@@ -6,7 +6,7 @@ import type { SingleFlightTokenProvider } from '../token-provider';
 import { createOAuthTokens, type PipedriveAuth } from './auth';
 import { createBulkPath } from './bulk';
 import { listChanges, listDeletions } from './changes';
-import { fieldDefinitions, SyncIdKeys, type PipedriveContext } from './context';
+import { FieldDefinitions, SyncIdKeys, type PipedriveContext } from './context';
 import { pipedriveDefaultMapping } from './default-mapping';
 import { createAgent, PipedriveHttp, type PipedriveCredential } from './http';
 import { findByUniqueKeys, readRecords } from './records';
@@ -54,16 +54,18 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
   const tokens: SingleFlightTokenProvider | undefined = options.auth.kind === 'oauth' ? createOAuthTokens(options.auth, agent, timeoutMs, options.onTokenRefreshed) : undefined;
   const credential: PipedriveCredential = options.auth.kind === 'api-token' ? { kind: 'api-token', apiToken: options.auth.apiToken } : { kind: 'oauth', tokens: tokens as SingleFlightTokenProvider };
   const http = new PipedriveHttp({ connectionId: options.connectionId, agent, apiDomain, credential, windows, pool: options.pool, maxBudgetWaitMs: options.maxBudgetWaitMs, timeoutMs });
+  const fields = new FieldDefinitions(http);
   const ctx: PipedriveContext = {
     http,
     mapping,
     lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS,
-    syncIdKeys: new SyncIdKeys(http, options.syncIdFieldKeys ?? {}, options.syncIdFieldName ?? DEFAULT_SYNC_ID_FIELD_NAME),
+    fields,
+    syncIdKeys: new SyncIdKeys(fields, options.syncIdFieldKeys ?? {}, options.syncIdFieldName ?? DEFAULT_SYNC_ID_FIELD_NAME),
     activityLookupWindowMs: options.activityLookupWindowMs ?? 86_400_000,
   };
 
   // Every write is checked against the field definitions first: what cannot fit is parked, not sent.
-  const guarded = writeGuard({ provider: 'pipedrive', mapping: ctx.mapping, describe: (objectType) => describeConstraints(ctx, objectType) });
+  const guarded = writeGuard({ provider: 'pipedrive', mapping: ctx.mapping, describe: (objectType, { fresh }) => describeConstraints(ctx, objectType, fresh) });
   const bulk = createBulkPath(ctx);
 
   return {
@@ -98,9 +100,9 @@ const MAX_LENGTH: Record<string, number> = { varchar: 255, varchar_auto: 255, ph
  * implies (the definitions carry none), an `enum`'s option ids, and on create the field with
  * `mandatory_flag`; a person's `name` is made from `first_name` / `last_name` when left out.
  */
-async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType): Promise<ObjectConstraints> {
+async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType, fresh: boolean): Promise<ObjectConstraints> {
   const entity = PIPEDRIVE_OBJECTS[objectType].entity;
-  const fields = (await fieldDefinitions(ctx.http, objectType)).map(
+  const fields = (await ctx.fields.of(objectType, { fresh })).map(
     (field): FieldConstraint => ({
       name: field.key,
       maxLength: MAX_LENGTH[field.field_type],
@@ -114,7 +116,8 @@ async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType
 
 /** Field definitions (`GET /v1/{singular}Fields`): custom fields have 40-hex keys; the sync id field is the external id. */
 async function describeFields(ctx: PipedriveContext, objectType: ObjectType): Promise<FieldDescription[]> {
-  const [fields, syncIdKey] = await Promise.all([fieldDefinitions(ctx.http, objectType), ctx.syncIdKeys.keyFor(objectType)]);
+  // Read again: someone asking for the field list may just have added one.
+  const [fields, syncIdKey] = await Promise.all([ctx.fields.of(objectType, { fresh: true }), ctx.syncIdKeys.keyFor(objectType)]);
   return fields.map((field) => ({
     name: field.key,
     label: field.name,
