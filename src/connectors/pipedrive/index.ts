@@ -96,9 +96,16 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
 const MAX_LENGTH: Record<string, number> = { varchar: 255, varchar_auto: 255, phone: 255, text: 65_535 };
 
 /**
+ * What a v2 create refuses to do without: the request bodies' required parameters [P9]. Not
+ * `mandatory_flag`: required-field settings are for Pipedrive's web UI, the API creates a person
+ * without a name (and with a UI-mandatory custom field empty).
+ */
+const REQUIRED_ON_CREATE: Partial<Record<string, string>> = { organizations: 'name', deals: 'title' };
+
+/**
  * What Pipedrive's field definitions say a written value must fit [P7]: the length the field type
- * implies (the definitions carry none), an `enum`'s option ids, and on create the field with
- * `mandatory_flag`; a person's `name` is made from `first_name` / `last_name` when left out.
+ * implies (the definitions carry none), an `enum`'s option ids, and on create the request's
+ * required parameter [P9].
  */
 async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType, fresh: boolean): Promise<ObjectConstraints> {
   const entity = PIPEDRIVE_OBJECTS[objectType].entity;
@@ -106,8 +113,7 @@ async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType
     (field): FieldConstraint => ({
       name: field.key,
       maxLength: MAX_LENGTH[field.field_type],
-      requiredOnCreate: field.mandatory_flag === true,
-      filledFrom: entity === 'persons' && field.key === 'name' ? ['first_name', 'last_name'] : undefined,
+      requiredOnCreate: REQUIRED_ON_CREATE[entity] === field.key,
       allowedValues: field.field_type === 'enum' && field.options && field.options.length > 0 ? field.options.map((option) => String(option.id)) : undefined,
     }),
   );

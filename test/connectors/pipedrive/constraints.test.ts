@@ -29,15 +29,15 @@ describe('Pipedrive connector: values checked against the field definitions befo
       { syncId: ids[3]!, fields: { lastName: 'Pick', custom: { level: 999 } } },
       { syncId: ids[4]!, fields: { firstName: 'Only first' } },
     ]);
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['created', 'failed', 'failed', 'failed', 'created']);
+    // A v2 person needs no name [P9]: the nameless one is created like the others.
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['created', 'failed', 'created', 'failed', 'created']);
     expect(outcomes[1]).toMatchObject({ error: { errorClass: 'validation', message: `last_name: 256 characters, Pipedrive persons.last_name holds 255 (contact ${ids[1]})`, fieldErrors: [{ field: 'lastName' }] } });
-    expect(outcomes[2]).toMatchObject({ error: { errorClass: 'validation', message: `name: missing, but Pipedrive persons.name (or first_name or last_name) is required to create a record (contact ${ids[2]})` } });
     expect(outcomes[3]).toMatchObject({
       error: { errorClass: 'validation', message: `${levelKey}: 999 is not one of the values Pipedrive persons.${levelKey} accepts (${options.join(', ')}) (contact ${ids[3]})`, fieldErrors: [{ field: 'custom.level' }] },
     });
-    expect(pd.admin.listRecords('persons').map((person) => person.name).sort()).toEqual(['Fits', 'Only first']);
+    expect(pd.admin.listRecords('persons').map((person) => person.name).sort()).toEqual(['', 'Fits', 'Only first']);
     // Nothing of the refused records was sent: one field list (for the check and the sync id field alike), then a search and a create per record that fits.
-    expect(connector.requestCount).toBe(5);
+    expect(connector.requestCount).toBe(7);
     await connector.close();
   });
 
