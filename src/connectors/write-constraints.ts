@@ -6,8 +6,13 @@ import type { UpsertInput, UpsertOutcome } from './connector';
 /** A connector's upsert (live or bulk): one outcome per input, in order. */
 export type UpsertWrite = (objectType: ObjectType, inputs: readonly UpsertInput[]) => Promise<UpsertOutcome[]>;
 
-/** Reads a target object's constraints from the vendor's schema (describe, metadata, properties). */
-export type DescribeConstraints = (objectType: ObjectType) => Promise<ObjectConstraints>;
+/**
+ * Reads a target object's constraints from the vendor's schema (describe, metadata, properties).
+ * `fresh` is set when the vendor has just refused a value the last schema let through: a
+ * connector that keeps the schema in a cache of its own (Pipedrive shares its field definitions
+ * with the sync id lookup) must read it again then, not answer from that cache.
+ */
+export type DescribeConstraints = (objectType: ObjectType, options: { fresh: boolean }) => Promise<ObjectConstraints>;
 
 /**
  * Puts the constraint check (model/field-constraints) in front of a connector's writes, live and
@@ -20,12 +25,18 @@ export type DescribeConstraints = (objectType: ObjectType) => Promise<ObjectCons
  */
 export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMapping; describe: DescribeConstraints }): (write: UpsertWrite) => UpsertWrite {
   const cache = new Map<ObjectType, Promise<ObjectConstraints>>();
+  // Objects whose schema the vendor contradicted since it was read: the next describe is fresh.
+  const contradicted = new Set<ObjectType>();
   const constraintsOf = (objectType: ObjectType): Promise<ObjectConstraints> => {
     let cached = cache.get(objectType);
     if (!cached) {
-      cached = options.describe(objectType);
-      // A failed describe is not remembered: the next write asks again.
-      cached.catch(() => cache.delete(objectType));
+      const fresh = contradicted.delete(objectType);
+      cached = options.describe(objectType, { fresh });
+      // A failed describe is not remembered: the next write asks again (as fresh as this one).
+      cached.catch(() => {
+        cache.delete(objectType);
+        if (fresh) contradicted.add(objectType);
+      });
       cache.set(objectType, cached);
     }
     return cached;
@@ -56,7 +67,10 @@ export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMa
       // The vendor refused a value the described schema let through: the schema may have changed
       // since we read it (a field shortened, an option removed), so the next write reads it again.
       // Not every vendor names the field (Dataverse's codes do not), so any validation refusal counts.
-      if (written.some((outcome) => outcome.status === 'failed' && outcome.error.errorClass === 'validation')) cache.delete(objectType);
+      if (written.some((outcome) => outcome.status === 'failed' && outcome.error.errorClass === 'validation')) {
+        cache.delete(objectType);
+        contradicted.add(objectType);
+      }
       return outcomes.map((outcome, index) => outcome ?? { syncId: (inputs[index] as UpsertInput).syncId, status: 'failed', error: { provider: options.provider, errorClass: 'transient', message: 'no outcome for this record' } });
     };
 }

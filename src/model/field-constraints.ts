@@ -14,11 +14,6 @@ export interface FieldConstraint {
   maxLength?: number | undefined;
   /** A create must give it a non-empty value. */
   requiredOnCreate?: boolean | undefined;
-  /**
-   * Fields the vendor fills this one from when it is left out, so giving any of them meets
-   * `requiredOnCreate` (Pipedrive makes a person's `name` from `first_name` / `last_name`).
-   */
-  filledFrom?: readonly string[] | undefined;
   /** The only values the vendor accepts (a restricted picklist or an enumeration). */
   allowedValues?: readonly string[] | undefined;
 }
@@ -90,10 +85,8 @@ export function checkWrite(constraints: ObjectConstraints, values: Readonly<Reco
     const value = values[name];
     const policy = options.policies?.[name] ?? 'park';
 
-    const filled = (constraint.filledFrom ?? []).some((source) => !isEmpty(values[source]));
-    if (constraint.requiredOnCreate && (present ? isEmpty(value) : options.creating) && !filled) {
-      const what = constraint.filledFrom && constraint.filledFrom.length > 0 ? `${where(name)} (or ${constraint.filledFrom.join(' or ')})` : where(name);
-      const message = present ? `${name}: empty, but ${what} is required${suffix}` : `${name}: missing, but ${what} is required to create a record${suffix}`;
+    if (constraint.requiredOnCreate && (present ? isEmpty(value) : options.creating)) {
+      const message = present ? `${name}: empty, but ${where(name)} is required${suffix}` : `${name}: missing, but ${where(name)} is required to create a record${suffix}`;
       violations.push({ field: name, kind: 'required', message });
       continue;
     }

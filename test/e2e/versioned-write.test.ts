@@ -58,6 +58,32 @@ describe("a person's edit made between our read and our write", () => {
   });
   afterAll(async () => h?.stop());
 
+  /**
+   * A contact created in Dynamics with the title `contact.title` and synced to Salesforce
+   * (`syncClock` standing for Salesforce's clock during that first write), then given the title
+   * `promotion` in Dynamics. `race(title, personEdits)` applies the promotion while a person gives
+   * the Salesforce copy `title` just before our write lands: `personEdits` receives that edit and
+   * makes it, moving Salesforce's clock before or after it as the case needs.
+   */
+  async function promotedInDynamics(contact: { firstname: string; lastname: string; email: string; title: string }, promotion: string, syncClock?: () => number) {
+    const sf = h.salesforce!;
+    const dyn = h.dynamics!;
+    const path = await syncPath(h, dyn.id, sf.id);
+    const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: contact.firstname, lastname: contact.lastname, emailaddress1: contact.email, jobtitle: contact.title }).contactid);
+    const clock = salesforceNow;
+    if (syncClock) salesforceNow = syncClock;
+    expect((await path.apply(await path.readLinked(dynamicsId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    salesforceNow = clock;
+    const salesforceId = String(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === contact.email)?.Id);
+    dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: promotion });
+    const race = async (title: string, personEdits: (edit: () => void) => void) =>
+      path.applyRacing(await path.readLinked(dynamicsId), () => personEdits(() => sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: title })), {
+        title,
+        held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title,
+      });
+    return { race };
+  }
+
   it('in Dataverse is not overwritten: the write is refused, and the record read again keeps the later edit', async () => {
     const sf = h.salesforce!;
     const dyn = h.dynamics!;
@@ -91,28 +117,14 @@ describe("a person's edit made between our read and our write", () => {
    * overwritten.
    */
   it('in Salesforce is not overwritten either: refused by If-Unmodified-Since, read again, the later edit kept', async () => {
-    const sf = h.salesforce!;
-    const dyn = h.dynamics!;
-    const { readLinked, apply, applyRacing } = await syncPath(h, dyn.id, sf.id);
-
-    // Synced once: both CRMs hold the title "Buyer".
-    const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: 'Grace', lastname: 'Conditional', emailaddress1: 'conditional@race.example', jobtitle: 'Buyer' }).contactid);
-    salesforceNow = () => Date.now() - 5_000;
-    expect((await apply(await readLinked(dynamicsId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
-    salesforceNow = () => Date.now();
-    const salesforceId = String(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === 'conditional@race.example')?.Id);
-
-    // Someone makes the title "Head of Buying" in Dynamics; we read it and go to write it to Salesforce...
-    dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Head of Buying' });
-    // ...and just before our write lands, someone else makes it "Procurement Lead" in Salesforce.
-    await applyRacing(
-      await readLinked(dynamicsId),
-      () => {
-        salesforceNow = () => Date.now() + skewMs + 10_000;
-        sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: 'Procurement Lead' });
-      },
-      { title: 'Procurement Lead', held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title },
-    );
+    // Synced once (Salesforce's clock 5 s behind): both CRMs hold the title "Buyer". Someone makes
+    // it "Head of Buying" in Dynamics; we read it and go to write it to Salesforce, and just before
+    // our write lands, someone else makes it "Procurement Lead" in Salesforce, its clock 10 s ahead.
+    const { race } = await promotedInDynamics({ firstname: 'Grace', lastname: 'Conditional', email: 'conditional@race.example', title: 'Buyer' }, 'Head of Buying', () => Date.now() - 5_000);
+    await race('Procurement Lead', (edit) => {
+      salesforceNow = () => Date.now() + skewMs + 10_000;
+      edit();
+    });
   });
 
   /**
@@ -123,25 +135,13 @@ describe("a person's edit made between our read and our write", () => {
    * at once with the condition, the test fails: the person's title is overwritten.
    */
   it('in Salesforce, in the same second as the previous save, is not overwritten: the write waits the second out and reads again', async () => {
-    const sf = h.salesforce!;
-    const dyn = h.dynamics!;
-    const { readLinked, apply, applyRacing } = await syncPath(h, dyn.id, sf.id);
     const frozen = Date.now() + 60_000;
     salesforceNow = () => frozen;
-
-    const dynamicsId = String(dyn.sandbox.admin.uiCreate('contacts', { firstname: 'Barbara', lastname: 'SameSecond', emailaddress1: 'same-second@race.example', jobtitle: 'Analyst' }).contactid);
-    expect((await apply(await readLinked(dynamicsId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
-    const salesforceId = String(sf.sandbox.admin.listRecords('Contact').find((record) => record.Email === 'same-second@race.example')?.Id);
-
-    dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Senior Analyst' });
-    await applyRacing(
-      await readLinked(dynamicsId),
-      () => {
-        sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: 'Head of Analysis' });
-        salesforceNow = () => Date.now() + 70_000;
-      },
-      { title: 'Head of Analysis', held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title },
-    );
+    const { race } = await promotedInDynamics({ firstname: 'Barbara', lastname: 'SameSecond', email: 'same-second@race.example', title: 'Analyst' }, 'Senior Analyst');
+    await race('Head of Analysis', (edit) => {
+      edit();
+      salesforceNow = () => Date.now() + 70_000;
+    });
   });
 });
 
@@ -159,39 +159,40 @@ describe("a person's HubSpot edit made between our read and our write", () => {
   });
   afterAll(async () => h?.stop());
 
-  it('is put back from its history, read again and kept', async () => {
+  /**
+   * A contact created in Salesforce as an engineer and synced to HubSpot, then made "CTO" in
+   * Salesforce: what the next apply reads and goes to write over HubSpot's copy.
+   */
+  async function syncedThenPromoted(firstName: string, lastName: string) {
     const sf = h.salesforce!;
     const hs = h.hubspot!;
-    const { readLinked, apply, applyRacing } = await syncPath(h, sf.id, hs.id);
-
-    const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Edsger', LastName: 'History', Email: 'history@race.example', Title: 'Engineer' }).Id);
-    expect((await apply(await readLinked(id))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
-    const hubspotId = String(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === 'history@race.example')?.id);
-
+    const path = await syncPath(h, sf.id, hs.id);
+    const email = `${lastName.toLowerCase()}@race.example`;
+    const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: firstName, LastName: lastName, Email: email, Title: 'Engineer' }).Id);
+    expect((await path.apply(await path.readLinked(id))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    const hubspotId = String(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === email)?.id);
     sf.sandbox.admin.editAsUser('Contact', id, { Title: 'CTO' });
-    await applyRacing(await readLinked(id), () => hs.sandbox.admin.changeAsUser('contacts', hubspotId, { jobtitle: 'Chief' }), {
-      title: 'Chief',
-      held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
-    });
+    /** Applies the promotion with a person retitling the HubSpot copy just before our write lands; their title must stay. */
+    const racedBy = async (title: string) =>
+      path.applyRacing(await path.readLinked(id), () => hs.sandbox.admin.changeAsUser('contacts', hubspotId, { jobtitle: title }), {
+        title,
+        held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
+      });
+    return { racedBy };
+  }
+
+  it('is put back from its history, read again and kept', async () => {
+    const { racedBy } = await syncedThenPromoted('Edsger', 'History');
+    await racedBy('Chief');
   });
 
   it('is put back even when putting it back meets a 429 (our write has landed: a second run of the activity would find nothing to write)', async () => {
-    const sf = h.salesforce!;
     const hs = h.hubspot!;
-    const { readLinked, apply, applyRacing } = await syncPath(h, sf.id, hs.id);
-
-    const id = String(sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Barbara', LastName: 'Retry', Email: 'retry@race.example', Title: 'Engineer' }).Id);
-    expect((await apply(await readLinked(id))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
-    const hubspotId = String(hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === 'retry@race.example')?.id);
-
-    sf.sandbox.admin.editAsUser('Contact', id, { Title: 'CTO' });
+    const { racedBy } = await syncedThenPromoted('Barbara', 'Retry');
     // Our update (the first batch update) lands; the one putting the person's edit back gets a 429.
     hs.sandbox.faults.configure({ rateLimitRate: 1, route: 'POST /crm/v3/objects/:type/batch/update', after: 1, times: 1 });
     try {
-      await applyRacing(await readLinked(id), () => hs.sandbox.admin.changeAsUser('contacts', hubspotId, { jobtitle: 'Principal' }), {
-        title: 'Principal',
-        held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
-      });
+      await racedBy('Principal');
       expect(hs.sandbox.counters.rateLimited).toBeGreaterThanOrEqual(1);
     } finally {
       hs.sandbox.faults.configure({});

@@ -108,4 +108,24 @@ describe('referee: @hubspot/api-client against the HubSpot sandbox', () => {
     await expect(objects.basicApi.getById('contacts', adaId)).rejects.toMatchObject({ code: 404 });
     await expect(objects.basicApi.create('contacts', { properties: { shoe_size: '44' }, associations: [] })).rejects.toMatchObject({ code: 400, body: expect.objectContaining({ category: 'VALIDATION_ERROR' }) as unknown });
   });
+
+  // [H48]: a batch update or upsert by a property without unique values, `hs_object_id` included
+  // (the record id goes in `id`, no idProperty), is refused whole.
+  it('refuses a batch update by idProperty hs_object_id and a batch upsert by a non-unique property with the 400 HubSpot answers', async () => {
+    const { client, sandbox } = await start();
+    const objects = client.crm.objects;
+    const [company] = (await objects.batchApi.create('companies', { inputs: [{ properties: { name: 'Acme' }, associations: [] }] })).results;
+    const nonUnique = (typeId: string, property: string) => ({
+      code: 400,
+      body: expect.objectContaining({ status: 'error', category: 'VALIDATION_ERROR', message: `Unable to perform update/upsert by non-unique ${typeId} property ${property} in portal ID ${sandbox.portalId}` }) as unknown,
+    });
+    await expect(objects.batchApi.update('companies', { inputs: [{ id: company!.id, idProperty: 'hs_object_id', properties: { name: 'Acme Corp' } }] })).rejects.toMatchObject(nonUnique('0-2', 'hs_object_id'));
+    await expect(objects.batchApi.upsert('contacts', { inputs: [{ id: 'Lovelace', idProperty: 'lastname', properties: { firstname: 'Ada' } }] })).rejects.toMatchObject(nonUnique('0-1', 'lastname'));
+    await expect(objects.batchApi.upsert('companies', { inputs: [{ id: company!.id, idProperty: 'hs_object_id', properties: { name: 'Acme Corp' } }] })).rejects.toMatchObject(nonUnique('0-2', 'hs_object_id'));
+    // Nothing was written; by id with no idProperty the update lands.
+    expect((await objects.basicApi.getById('companies', company!.id, ['name'])).properties.name).toBe('Acme');
+    await objects.batchApi.update('companies', { inputs: [{ id: company!.id, properties: { name: 'Acme Corp' } }] });
+    expect((await objects.basicApi.getById('companies', company!.id, ['name'])).properties.name).toBe('Acme Corp');
+    expect((await objects.basicApi.getPage('contacts')).results).toEqual([]);
+  });
 });

@@ -121,4 +121,16 @@ describe('referee: pipedrive client (v2) against the Pipedrive sandbox', () => {
     const badLimit = await refusal(deals.getDeals({ limit: 501 }));
     expect(badLimit).toMatchObject({ success: false, error: expect.stringContaining('limit') as unknown });
   });
+
+  // The client's v2 models require an organization's name and a deal's title, and nothing of a person [P9].
+  it('creates a person without a name, as the v2 request model allows, and refuses an organization without one', async () => {
+    pd = await startPipedriveSandbox({ limits: false });
+    const configuration = new v2.Configuration({ apiKey: pd.credentials.apiToken, basePath: `${pd.url}/api/v2` });
+    const persons = new v2.PersonsApi(configuration);
+    const nameless = await persons.addPerson({ AddPersonRequest: { emails: [{ value: 'nameless@example.com', primary: true }] } });
+    expect(nameless).toMatchObject({ success: true, data: { emails: [expect.objectContaining({ value: 'nameless@example.com' })] } });
+    const organizations = new v2.OrganizationsApi(configuration);
+    const missing = await refusal(organizations.addOrganization({ AddOrganizationRequest: { owner_id: 1 } as v2.AddOrganizationRequest }));
+    expect(missing).toMatchObject({ success: false, error: expect.stringContaining("'name' is required") as unknown, data: null, additional_data: null });
+  });
 });

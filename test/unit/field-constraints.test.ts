@@ -36,15 +36,6 @@ describe('checkWrite (the one constraint check)', () => {
     expect(checkWrite(contact, { LastName: '' }, { creating: false, record }).violations).toHaveLength(1);
   });
 
-  it('takes a required field as given when a field the vendor fills it from is given', () => {
-    const person: ObjectConstraints = { vendor: 'Pipedrive', object: 'persons', fields: [{ name: 'name', maxLength: 255, requiredOnCreate: true, filledFrom: ['first_name', 'last_name'] }] };
-    expect(checkWrite(person, { last_name: 'Lovelace' }, { creating: true, record }).violations).toEqual([]);
-    expect(checkWrite(person, { first_name: 'Ada', last_name: '' }, { creating: true, record }).violations).toEqual([]);
-    expect(checkWrite(person, { first_name: '', last_name: null }, { creating: true, record }).violations).toEqual([
-      { field: 'name', kind: 'required', message: 'name: missing, but Pipedrive persons.name (or first_name or last_name) is required to create a record (contact c-1)' },
-    ]);
-  });
-
   it('refuses a value outside the allowed values, listing them; clearing is allowed', () => {
     expect(checkWrite(contact, { LastName: 'x', Level__c: 'Tertiary' }, { creating: true, record }).violations).toEqual([
       { field: 'Level__c', kind: 'not-allowed', message: 'Level__c: "Tertiary" is not one of the values Salesforce Contact.Level__c accepts (Primary, Secondary) (contact c-1)' },
@@ -100,12 +91,13 @@ const mappingSpec: ConnectorMappingSpec = {
 
 describe('writeGuard (the check in front of a connector write)', () => {
   const harness = (vendorAnswer?: (inputs: readonly UpsertInput[]) => UpsertOutcome[]) => {
-    const calls = { describe: 0, written: [] as UpsertInput[][] };
+    const calls = { describe: 0, fresh: [] as boolean[], written: [] as UpsertInput[][] };
     const guard = writeGuard({
       provider: 'salesforce',
       mapping: compileMapping(mappingSpec),
-      describe: async () => {
+      describe: async (_objectType, { fresh }) => {
         calls.describe += 1;
+        calls.fresh.push(fresh);
         return contact;
       },
     });
@@ -150,6 +142,8 @@ describe('writeGuard (the check in front of a connector write)', () => {
     expect(calls.describe).toBe(2);
     await upsert('contact', [{ syncId: 'c', fields: { lastName: 'C' } }]);
     expect(calls.describe).toBe(2);
+    // The second describe is asked fresh: a connector's own cache of the schema must not answer it.
+    expect(calls.fresh).toEqual([false, true]);
   });
 });
 

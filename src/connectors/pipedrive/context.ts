@@ -9,6 +9,8 @@ export interface PipedriveContext {
   http: PipedriveHttp;
   mapping: CompiledMapping;
   lookbackMs: number;
+  /** Each object's field definitions, read once and shared by the sync id lookup and the write check. */
+  fields: FieldDefinitions;
   /** The sync id custom field's key per object (resolved once, see SyncIdKeys). */
   syncIdKeys: SyncIdKeys;
   /** How far back an activity is looked for by sync id (activities have no search endpoint). */
@@ -25,14 +27,40 @@ export interface FieldDefinition {
 }
 
 /**
+ * The entity's field definitions (standard and custom) [P1][P7], one `GET /v1/{singular}Fields`
+ * per object for the connector's life: the sync id lookup, the write check and the field list
+ * all read them from here. `fresh` reads them again (after Pipedrive refused a value they let
+ * through, or when a person asks for the field list) and keeps the new answer.
+ */
+export class FieldDefinitions {
+  private readonly cache = new Map<ObjectType, Promise<FieldDefinition[]>>();
+
+  constructor(private readonly http: PipedriveHttp) {}
+
+  of(objectType: ObjectType, options: { fresh?: boolean } = {}): Promise<FieldDefinition[]> {
+    let definitions = options.fresh ? undefined : this.cache.get(objectType);
+    if (!definitions) {
+      const read = fieldDefinitions(this.http, objectType);
+      this.cache.set(objectType, read);
+      // A failed read is not remembered (unless a newer read has taken its place already).
+      read.catch(() => {
+        if (this.cache.get(objectType) === read) this.cache.delete(objectType);
+      });
+      definitions = read;
+    }
+    return definitions;
+  }
+}
+
+/**
  * Custom field keys are per company, so the sync id field's key is configured or found by name in
- * the field definitions (`GET /v1/{singular}Fields`, one call per object, cached).
+ * the field definitions (cached, see FieldDefinitions).
  */
 export class SyncIdKeys {
   private readonly resolved = new Map<ObjectType, Promise<string>>();
 
   constructor(
-    private readonly http: PipedriveHttp,
+    private readonly definitions: FieldDefinitions,
     private readonly configured: Partial<Record<ObjectType, string>>,
     private readonly fieldName: string,
   ) {}
@@ -50,7 +78,7 @@ export class SyncIdKeys {
   }
 
   private async discover(objectType: ObjectType): Promise<string> {
-    const fields = await fieldDefinitions(this.http, objectType);
+    const fields = await this.definitions.of(objectType);
     const field = fields.find((candidate) => candidate.name === this.fieldName);
     if (!field) {
       throw new ConnectorError({
@@ -63,8 +91,8 @@ export class SyncIdKeys {
   }
 }
 
-/** The entity's field definitions (standard and custom) [P1]. */
-export async function fieldDefinitions(http: PipedriveHttp, objectType: ObjectType): Promise<FieldDefinition[]> {
+/** One read of the entity's field definitions; FieldDefinitions keeps it. */
+async function fieldDefinitions(http: PipedriveHttp, objectType: ObjectType): Promise<FieldDefinition[]> {
   // https://developers.pipedrive.com/docs/api/v1/PersonFields (GET /v1/personFields; same per entity)
   const answer = await http.json<FieldDefinition[]>({ method: 'GET', path: `${PIPEDRIVE_API.fieldsPath}/${PIPEDRIVE_OBJECTS[objectType].singular}Fields`, query: { limit: 500 }, kind: 'list' });
   return answer.data ?? [];

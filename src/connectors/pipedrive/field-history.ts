@@ -6,7 +6,7 @@ import { mapLimited } from '../map-limited';
 import type { PipedriveContext } from './context';
 import { PIPEDRIVE_OBJECTS } from './spec';
 
-/** One field change as `GET /v1/{entity}/{id}/changelog` lists it [P9]. */
+/** One field change as `GET /v1/{entity}/{id}/changelog` lists it [P11]. */
 export interface ChangelogEntry {
   field_key?: string;
   time?: string;
@@ -14,7 +14,7 @@ export interface ChangelogEntry {
   change_source?: string | null;
 }
 
-/** Objects with a changelog endpoint (activities have none) [P9]. */
+/** Objects with a changelog endpoint (activities have none) [P11]. */
 export const LOGGED_OBJECTS: ReadonlySet<ObjectType> = new Set(['contact', 'company', 'deal']);
 
 /** A changelog `time` (`2026-12-05 23:20:24`, UTC, to the second) as ISO; undefined when unreadable. */
@@ -47,7 +47,7 @@ export function lastChangeTimes(entries: readonly ChangelogEntry[], nativeKeys: 
 /**
  * Pipedrive stamps a record, to the second, on every write, ours included: a person's edit made
  * between our read and our write of another field is read afterwards under our write's stamp. Its
- * changelog keeps each field's own change time [P9]. One call per record (the first page, newest
+ * changelog keeps each field's own change time [P11]. One call per record (the first page, newest
  * changes; a field changed longer ago than it reaches keeps the record stamp).
  */
 export async function fieldEditTimes(ctx: PipedriveContext, objectType: ObjectType, requests: readonly FieldEditTimesRequest[]): Promise<Map<string, Record<string, string>>> {

@@ -6,7 +6,7 @@ import type { SingleFlightTokenProvider } from '../token-provider';
 import { createOAuthTokens, type PipedriveAuth } from './auth';
 import { createBulkPath } from './bulk';
 import { listChanges, listDeletions } from './changes';
-import { fieldDefinitions, SyncIdKeys, type PipedriveContext } from './context';
+import { FieldDefinitions, SyncIdKeys, type PipedriveContext } from './context';
 import { pipedriveDefaultMapping } from './default-mapping';
 import { createAgent, PipedriveHttp, type PipedriveCredential } from './http';
 import { findByUniqueKeys, readRecords } from './records';
@@ -56,16 +56,18 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
   const tokens: SingleFlightTokenProvider | undefined = options.auth.kind === 'oauth' ? createOAuthTokens(options.auth, agent, timeoutMs, options.onTokenRefreshed) : undefined;
   const credential: PipedriveCredential = options.auth.kind === 'api-token' ? { kind: 'api-token', apiToken: options.auth.apiToken } : { kind: 'oauth', tokens: tokens as SingleFlightTokenProvider };
   const http = new PipedriveHttp({ connectionId: options.connectionId, agent, apiDomain, credential, windows, pool: options.pool, maxBudgetWaitMs: options.maxBudgetWaitMs, timeoutMs });
+  const fields = new FieldDefinitions(http);
   const ctx: PipedriveContext = {
     http,
     mapping,
     lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS,
-    syncIdKeys: new SyncIdKeys(http, options.syncIdFieldKeys ?? {}, options.syncIdFieldName ?? DEFAULT_SYNC_ID_FIELD_NAME),
+    fields,
+    syncIdKeys: new SyncIdKeys(fields, options.syncIdFieldKeys ?? {}, options.syncIdFieldName ?? DEFAULT_SYNC_ID_FIELD_NAME),
     activityLookupWindowMs: options.activityLookupWindowMs ?? 86_400_000,
   };
 
   // Every write is checked against the field definitions first: what cannot fit is parked, not sent.
-  const guarded = writeGuard({ provider: 'pipedrive', mapping: ctx.mapping, describe: (objectType) => describeConstraints(ctx, objectType) });
+  const guarded = writeGuard({ provider: 'pipedrive', mapping: ctx.mapping, describe: (objectType, { fresh }) => describeConstraints(ctx, objectType, fresh) });
   const bulk = createBulkPath(ctx);
 
   return {
@@ -97,18 +99,24 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
 const MAX_LENGTH: Record<string, number> = { varchar: 255, varchar_auto: 255, phone: 255, text: 65_535 };
 
 /**
- * What Pipedrive's field definitions say a written value must fit [P7]: the length the field type
- * implies (the definitions carry none), an `enum`'s option ids, and on create the field with
- * `mandatory_flag`; a person's `name` is made from `first_name` / `last_name` when left out.
+ * What a v2 create refuses to do without: the request bodies' required parameters [P9]. Not
+ * `mandatory_flag`: required-field settings are for Pipedrive's web UI, the API creates a person
+ * without a name (and with a UI-mandatory custom field empty).
  */
-async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType): Promise<ObjectConstraints> {
+const REQUIRED_ON_CREATE: Partial<Record<string, string>> = { organizations: 'name', deals: 'title' };
+
+/**
+ * What Pipedrive's field definitions say a written value must fit [P7]: the length the field type
+ * implies (the definitions carry none), an `enum`'s option ids, and on create the request's
+ * required parameter [P9].
+ */
+async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType, fresh: boolean): Promise<ObjectConstraints> {
   const entity = PIPEDRIVE_OBJECTS[objectType].entity;
-  const fields = (await fieldDefinitions(ctx.http, objectType)).map(
+  const fields = (await ctx.fields.of(objectType, { fresh })).map(
     (field): FieldConstraint => ({
       name: field.key,
       maxLength: MAX_LENGTH[field.field_type],
-      requiredOnCreate: field.mandatory_flag === true,
-      filledFrom: entity === 'persons' && field.key === 'name' ? ['first_name', 'last_name'] : undefined,
+      requiredOnCreate: REQUIRED_ON_CREATE[entity] === field.key,
       allowedValues: field.field_type === 'enum' && field.options && field.options.length > 0 ? field.options.map((option) => String(option.id)) : undefined,
     }),
   );
@@ -117,7 +125,8 @@ async function describeConstraints(ctx: PipedriveContext, objectType: ObjectType
 
 /** Field definitions (`GET /v1/{singular}Fields`): custom fields have 40-hex keys; the sync id field is the external id. */
 async function describeFields(ctx: PipedriveContext, objectType: ObjectType): Promise<FieldDescription[]> {
-  const [fields, syncIdKey] = await Promise.all([fieldDefinitions(ctx.http, objectType), ctx.syncIdKeys.keyFor(objectType)]);
+  // Read again: someone asking for the field list may just have added one.
+  const [fields, syncIdKey] = await Promise.all([ctx.fields.of(objectType, { fresh: true }), ctx.syncIdKeys.keyFor(objectType)]);
   return fields.map((field) => ({
     name: field.key,
     label: field.name,

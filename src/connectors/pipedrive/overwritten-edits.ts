@@ -30,7 +30,7 @@ export function overwrittenChange(entries: readonly ChangelogEntry[], key: strin
 
 /**
  * Pipedrive takes no version on a write, so a person's edit of a field we write, made between our
- * read and our write, is overwritten. The changelog still has it [P9]: read it once our update has
+ * read and our write, is overwritten. The changelog still has it [P11]: read it once our update has
  * landed, put the person's values back, and say when they were edited (canonical field -> ISO),
  * for the engine to read the record again and merge them under their own times. Undefined when
  * nothing was overwritten. The read and the write back are retried in place: our update has landed,

@@ -56,6 +56,21 @@ function assertValid(store: RecordStore, type: HubSpotObjectType, inputs: BatchI
   if (issues.length > 0) throw propertyValidationError(issues);
 }
 
+/**
+ * A batch update or upsert finds its records by `idProperty` only if that names a property with
+ * unique values; anything else, `hs_object_id` included (the record id goes in `id` with no
+ * `idProperty`), refuses the whole batch: 400 VALIDATION_ERROR "Unable to perform update/upsert by
+ * non-unique 0-2 property hs_object_id in portal ID N" [H48].
+ */
+function assertUniqueIdProperty(store: RecordStore, type: HubSpotObjectType, inputs: BatchInput[], portalId: number): void {
+  for (const { idProperty } of inputs) {
+    if (idProperty === undefined) continue;
+    if (idProperty === 'hs_object_id' || !store.isUnique(type, idProperty)) {
+      throw validationError(`Unable to perform update/upsert by non-unique ${SCHEMAS[type].typeId} property ${idProperty} in portal ID ${portalId}`);
+    }
+  }
+}
+
 function notFoundError(type: HubSpotObjectType, ids: string[]): BatchError {
   return standardError('OBJECT_NOT_FOUND', `Could not get some ${SCHEMAS[type].singular.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`, { ids });
 }
@@ -67,7 +82,7 @@ function sendBatch<T>(reply: FastifyReply, okCode: number, startedAt: Date, resu
 }
 
 /** `/crm/v3/objects/{type}/batch/{read|create|update|upsert|archive}` [H9]. */
-export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, counters: SandboxCounters): void {
+export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, counters: SandboxCounters, portalId: number): void {
   const route = (action: string): string => `/crm/v3/objects/:type/batch/${action}`;
   type Request = { Params: { type: string }; Querystring: { archived?: string }; Body: BatchBody | undefined };
 
@@ -114,6 +129,7 @@ export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, co
     const type = objectTypeParam(request.params.type);
     const inputs = inputsOf(request.body);
     assertNoDuplicateIds(inputs);
+    assertUniqueIdProperty(store, type, inputs, portalId);
     assertValid(store, type, inputs);
     const source = integrationSource(request);
     const results: PublicObject[] = [];
@@ -143,12 +159,8 @@ export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, co
     const type = objectTypeParam(request.params.type);
     const inputs = inputsOf(request.body);
     assertNoDuplicateIds(inputs);
+    assertUniqueIdProperty(store, type, inputs, portalId);
     assertValid(store, type, inputs);
-    for (const input of inputs) {
-      if (input.idProperty && input.idProperty !== 'hs_object_id' && !store.isUnique(type, input.idProperty)) {
-        throw validationError(`Property "${input.idProperty}" is not a unique identifier property`);
-      }
-    }
     const source = integrationSource(request);
     const results: (PublicObject & { new: boolean })[] = [];
     const errors: BatchError[] = [];
@@ -160,7 +172,7 @@ export function registerBatchRoutes(app: FastifyInstance, store: RecordStore, co
         const existing = lookup(store, type, id, input.idProperty);
         if (existing) {
           results.push({ ...toPublicObject(store.update(type, existing.id, properties, source), names), new: false });
-        } else if (input.idProperty && input.idProperty !== 'hs_object_id') {
+        } else if (input.idProperty) {
           const created = store.create(type, { ...properties, [input.idProperty]: id }, source);
           results.push({ ...toPublicObject(created, [...names, input.idProperty]), new: true });
         } else {

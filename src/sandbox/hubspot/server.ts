@@ -144,7 +144,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   const associations = new AssociationStore();
   registerOAuthRoutes(app, auth);
   registerObjectRoutes(app, store, counters);
-  registerBatchRoutes(app, store, counters);
+  registerBatchRoutes(app, store, counters, portalId);
   registerPropertyRoutes(app, store);
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);

@@ -4,7 +4,7 @@ import { entityOf, type PipedriveEntity } from './schema';
 import { renderRecord, type RecordChange, type RecordStore } from './store';
 
 /**
- * One entry of `GET /v1/{persons|organizations|deals}/{id}/changelog` [P9]: a field's value before
+ * One entry of `GET /v1/{persons|organizations|deals}/{id}/changelog` [P11]: a field's value before
  * and after one change, who made it, from where and when (`time` in UTC, to the second).
  */
 export interface ChangelogEntry {
@@ -18,7 +18,7 @@ export interface ChangelogEntry {
   is_bulk_update_flag: boolean;
 }
 
-/** Entities with a changelog endpoint (activities have none) [P9]. */
+/** Entities with a changelog endpoint (activities have none) [P11]. */
 const LOGGED: readonly PipedriveEntity[] = ['persons', 'organizations', 'deals'];
 
 /** The sandbox's one user: the API token's owner and the person clicking in the web app alike. */
@@ -102,7 +102,7 @@ export class Changelog {
   }
 }
 
-/** `GET /v1/{persons|organizations|deals}/{id}/changelog` with `cursor` and `limit` (at most 500) [P9]. */
+/** `GET /v1/{persons|organizations|deals}/{id}/changelog` with `cursor` and `limit` (at most 500) [P11]. */
 export function registerChangelogRoutes(app: FastifyInstance, store: RecordStore, changelog: Changelog): void {
   app.get<{ Params: { entity: string; id: string }; Querystring: Record<string, string | undefined> }>('/v1/:entity/:id/changelog', async (request) => {
     const entity = entityOf(request.params.entity);

@@ -4,7 +4,7 @@ import { notFound, validation } from './errors';
 import type { CallKind } from './limits';
 import { customFieldSelection, listFilter } from './list-filters';
 import { page, parseLimit, parseTime, type SortBy } from './paging';
-import { DEFAULT_STAGES, entityOf, SEARCHABLE, SEARCHABLE_CUSTOM_KINDS, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type PipedriveEntity } from './schema';
+import { DEFAULT_STAGES, entityOf, MANDATORY_IN_UI, SEARCHABLE, SEARCHABLE_CUSTOM_KINDS, SINGULAR, STANDARD_FIELDS, type PipedriveEntity } from './schema';
 import { renderRecord, type RecordStore, type StoredRecord } from './store';
 
 type Query = Record<string, string | undefined>;
@@ -226,8 +226,8 @@ function searchItem(record: StoredRecord, customValues: string[]): Record<string
 
 function fieldList(store: RecordStore, entity: PipedriveEntity): Record<string, unknown>[] {
   let id = 1;
-  // `mandatory_flag` on the field a create needs, `options` ({id, label}) on enums, else null [P7].
-  const standard = Object.entries(STANDARD_FIELDS[entity]).map(([key, kind]) => ({ id: id++, key, name: key, field_type: kind, edit_flag: false, bulk_edit_allowed: true, mandatory_flag: REQUIRED_ON_CREATE[entity] === key, options: null }));
+  // `mandatory_flag` on the field the web UI asks for, `options` ({id, label}) on enums, else null [P7].
+  const standard = Object.entries(STANDARD_FIELDS[entity]).map(([key, kind]) => ({ id: id++, key, name: key, field_type: kind, edit_flag: false, bulk_edit_allowed: true, mandatory_flag: MANDATORY_IN_UI[entity] === key, options: null }));
   const custom = store.fields(entity).map((field) => ({ id: id++, key: field.key, name: field.name, field_type: field.fieldType, edit_flag: true, bulk_edit_allowed: true, mandatory_flag: false, options: field.options ?? null }));
   return [...standard, ...custom];
 }

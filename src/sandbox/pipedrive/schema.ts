@@ -65,8 +65,19 @@ export const STANDARD_FIELDS: Record<PipedriveEntity, Record<string, FieldKind>>
  */
 export const MAX_LENGTH: Partial<Record<FieldKind, number>> = { varchar: 255, text: 65_535 };
 
-/** The field each entity cannot be created without (Pipedrive's required fields). */
-export const REQUIRED_ON_CREATE: Record<PipedriveEntity, string> = { persons: 'name', organizations: 'name', deals: 'title', activities: 'subject' };
+/**
+ * The field a v2 create cannot do without: the request bodies' required parameters [P9] (an
+ * organization's `name`, a deal's `title`). A person's `name` and an activity's `subject` are
+ * optional there, so a nameless person or a subjectless activity is created.
+ */
+export const REQUIRED_ON_CREATE: Partial<Record<PipedriveEntity, string>> = { organizations: 'name', deals: 'title' };
+
+/**
+ * The field the field list marks `mandatory_flag` [P7]: the one Pipedrive's web UI asks for
+ * (required-field settings are a web UI matter [P9]); the API does not enforce it for persons and
+ * activities. That the standard fields are flagged so is UNCONFIRMED.
+ */
+export const MANDATORY_IN_UI: Record<PipedriveEntity, string> = { persons: 'name', organizations: 'name', deals: 'title', activities: 'subject' };
 
 /** Custom field types Pipedrive's search endpoints can search in [P1] (`fields=custom_fields`). */
 export const SEARCHABLE_CUSTOM_KINDS: ReadonlySet<FieldKind> = new Set(['varchar', 'text', 'double']);

@@ -162,9 +162,11 @@ export class RecordStore {
       fields[name] = checkValue(name, kind, value);
     }
     const required = REQUIRED_ON_CREATE[entity];
-    if (creating && (typeof fields[required] !== 'string' || fields[required] === '')) {
-      if (!(entity === 'persons' && (fields.first_name || fields.last_name))) throw validation(`Validation failed: ${required}: Parameter '${required}' is required`);
+    if (creating && required !== undefined && (typeof fields[required] !== 'string' || fields[required] === '')) {
+      throw validation(`Validation failed: ${required}: Parameter '${required}' is required`);
     }
+    // A person's name is made of first and last name when left out; with neither, it stays empty
+    // (what Pipedrive shows for a nameless person is UNCONFIRMED).
     if (entity === 'persons' && creating && !fields.name) fields.name = [fields.first_name, fields.last_name].filter(Boolean).join(' ');
     if (entity === 'deals' && fields.stage_id !== undefined && fields.stage_id !== null && !DEFAULT_STAGES.some((stage) => stage.id === fields.stage_id)) {
       throw validation(`Validation failed: stage_id: Stage with id ${JSON.stringify(fields.stage_id)} does not exist`);

@@ -29,15 +29,37 @@ describe('Pipedrive connector: values checked against the field definitions befo
       { syncId: ids[3]!, fields: { lastName: 'Pick', custom: { level: 999 } } },
       { syncId: ids[4]!, fields: { firstName: 'Only first' } },
     ]);
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['created', 'failed', 'failed', 'failed', 'created']);
+    // A v2 person needs no name [P9]: the nameless one is created like the others.
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['created', 'failed', 'created', 'failed', 'created']);
     expect(outcomes[1]).toMatchObject({ error: { errorClass: 'validation', message: `last_name: 256 characters, Pipedrive persons.last_name holds 255 (contact ${ids[1]})`, fieldErrors: [{ field: 'lastName' }] } });
-    expect(outcomes[2]).toMatchObject({ error: { errorClass: 'validation', message: `name: missing, but Pipedrive persons.name (or first_name or last_name) is required to create a record (contact ${ids[2]})` } });
     expect(outcomes[3]).toMatchObject({
       error: { errorClass: 'validation', message: `${levelKey}: 999 is not one of the values Pipedrive persons.${levelKey} accepts (${options.join(', ')}) (contact ${ids[3]})`, fieldErrors: [{ field: 'custom.level' }] },
     });
-    expect(pd.admin.listRecords('persons').map((person) => person.name).sort()).toEqual(['Fits', 'Only first']);
-    // Nothing of the refused records was sent: two field lookups, then a search and a create per record that fits.
-    expect(connector.requestCount).toBe(6);
+    expect(pd.admin.listRecords('persons').map((person) => person.name).sort()).toEqual(['', 'Fits', 'Only first']);
+    // Nothing of the refused records was sent: one field list (for the check and the sync id field alike), then a search and a create per record that fits.
+    expect(connector.requestCount).toBe(7);
+    await connector.close();
+  });
+
+  it('reads the field list once for the sync id field and the check, and again after Pipedrive refused a value it let through', async () => {
+    const tierKey = pd.admin.defineField('persons', 'Tier', 'enum', ['A', 'B']);
+    const tier = Number(pd.admin.fieldOptions('persons', tierKey)[0]?.id);
+    const connector = await connectorFor(pd, { mappingOverride: { objects: { contact: { fields: [{ canonical: 'custom.tier', native: tierKey, type: 'integer' }] } } } });
+    const fieldReads = () => pd.counters.snapshot().requests['GET /v1/personFields'] ?? 0;
+    const before = fieldReads();
+    const write = async (lastName: string) => (await connector.upsertRecords('contact', [{ syncId: randomUUID(), fields: { lastName, custom: { tier } } }]))[0];
+
+    expect(await write('Once')).toMatchObject({ status: 'created' });
+    expect(await write('Twice')).toMatchObject({ status: 'created' });
+    expect(fieldReads() - before).toBe(1);
+
+    // Someone gives the field new options in Pipedrive: the id the list read before allows is gone.
+    pd.admin.defineField('persons', 'Tier', 'enum', ['A', 'B']);
+    expect(await write('Refused')).toMatchObject({ status: 'failed', error: { errorClass: 'validation', message: expect.stringMatching(/^Validation failed: /) as unknown } });
+    expect(fieldReads() - before).toBe(1);
+    // The next write reads the list again and is checked against it, before anything is sent.
+    expect(await write('Checked')).toMatchObject({ status: 'failed', error: { errorClass: 'validation', message: expect.stringMatching(new RegExp(`^${tierKey}: ${tier} is not one of the values Pipedrive persons\\.${tierKey} accepts`)) as unknown } });
+    expect(fieldReads() - before).toBe(2);
     await connector.close();
   });
 

@@ -8,7 +8,7 @@ import { connectorFor } from './support';
 /**
  * Pipedrive stamps the whole record, to the second, on every write: a person's edit of one field
  * followed by our write of another reads back under our write's stamp. The changelog keeps each
- * field's own time [P9]; the official client reads it here as referee of the sandbox's shape.
+ * field's own time [P11]; the official client reads it here as referee of the sandbox's shape.
  */
 describe('Pipedrive connector: field edit times from the changelog', () => {
   let pd: PipedriveSandbox;

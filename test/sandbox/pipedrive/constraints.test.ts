@@ -25,20 +25,32 @@ describe('Pipedrive sandbox: field type lengths, mandatory fields and enum optio
     expect((await call(pd, 'GET', '/v1/dealFields')).json.data).toContainEqual(expect.objectContaining({ key: 'title', mandatory_flag: true }));
   });
 
-  it('refuses a too-long text, a missing name and an unknown option id with 400 in Pipedrive’s envelope; what fits is written', async () => {
+  it('refuses a too-long text, a missing organization name and an unknown option id with 400 in Pipedrive’s envelope; what fits is written', async () => {
     const [gold] = pd.admin.fieldOptions('persons', levelKey);
     const long = await call(pd, 'POST', '/api/v2/persons', { name: 'N'.repeat(256) });
     expect(long.status).toBe(400);
     expect(long.json).toEqual({ success: false, error: 'Validation failed: name: must be at most 255 characters (got 256)', error_info: ERROR_INFO, code: 'ERR_SCHEMA_VALIDATION_FAILED', data: null, additional_data: null });
-    const missing = await call(pd, 'POST', '/api/v2/persons', { job_title: 'CTO' });
+    const missing = await call(pd, 'POST', '/api/v2/organizations', { address: { value: 'Tallinn' } });
     expect(missing.status).toBe(400);
-    expect(missing.json).toMatchObject({ success: false, error: "Validation failed: name: Parameter 'name' is required", code: 'ERR_SCHEMA_VALIDATION_FAILED' });
+    expect(missing.json).toEqual({ success: false, error: "Validation failed: name: Parameter 'name' is required", error_info: ERROR_INFO, code: 'ERR_SCHEMA_VALIDATION_FAILED', data: null, additional_data: null });
+    expect(pd.admin.listRecords('organizations')).toEqual([]);
     const option = await call(pd, 'POST', '/api/v2/persons', { name: 'Pick', custom_fields: { [levelKey]: 999 } });
     expect(option.status).toBe(400);
     expect(option.json.error).toMatch(new RegExp(`^Validation failed: custom_fields\\.${levelKey}: 999 is not a valid option id \\(\\d+, \\d+\\)$`));
     const fits = await call(pd, 'POST', '/api/v2/persons', { name: 'N'.repeat(255), custom_fields: { [levelKey]: gold?.id, [notesKey]: 'n'.repeat(65_535) } });
     expect(fits.status).toBe(200);
     expect(pd.admin.listRecords('persons').map((person) => person.name)).toEqual(['N'.repeat(255)]);
+  });
+
+  // The v2 request bodies require an organization's name and a deal's title only [P9]; the field
+  // list still flags a person's name (and an activity's subject) mandatory, for the web UI.
+  it('creates a person without a name and an activity without a subject', async () => {
+    const person = await call(pd, 'POST', '/api/v2/persons', { job_title: 'CTO', emails: [{ value: 'nameless@fit.example', primary: true }] });
+    expect(person.status).toBe(200);
+    expect(person.json.data).toMatchObject({ job_title: 'CTO', emails: [{ value: 'nameless@fit.example', primary: true }] });
+    const activity = await call(pd, 'POST', '/api/v2/activities', { type: 'call' });
+    expect(activity.status).toBe(200);
+    expect((await call(pd, 'POST', '/api/v2/deals', { value: 5 })).status).toBe(400);
   });
 
   it('checks updates the same way (a long text field holds 65,535)', async () => {
