@@ -7,6 +7,7 @@ import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDelet
 import { applyToTarget, spreadContributions, type ApplyToTargetInput, type ApplyToTargetResult } from './apply-to-target';
 import { createBackfillActivities } from './backfill-activities';
 import { classifyFailures } from './failures';
+import { keptAlive } from './keepalive';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
 
@@ -31,9 +32,9 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createSyncActivities(dependencies),
     ...createBackfillActivities(dependencies),
     ...createSupervisorActivities(dependencies),
-    applyToTarget: (input: ApplyToTargetInput) => applyLive(dependencies, input),
+    applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
-    applyDeletions: (input: ApplyDeletionsInput) => applyDeletions(dependencies, input),
+    applyDeletions: (input: ApplyDeletionsInput) => keptAlive(() => applyDeletions(dependencies, input)),
   });
 }
 

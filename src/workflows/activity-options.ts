@@ -20,8 +20,12 @@ const backoff = {
 /** Reads from a CRM (changes, records): short. */
 export const crmRead: ActivityOptions = { startToCloseTimeout: '2m', retry: backoff };
 
-/** Writes to a CRM: a batch through the vendor's batch API, budget waits included. */
-export const crmWrite: ActivityOptions = { startToCloseTimeout: '5m', retry: backoff };
+/**
+ * Writes to a CRM: a batch through the vendor's batch API, budget waits included. The activity
+ * heartbeats while it works (keepalive.ts): a write lost with its worker is retried after 30 s,
+ * not after the 5 minutes a batch may take.
+ */
+export const crmWrite: ActivityOptions = { startToCloseTimeout: '5m', heartbeatTimeout: '30s', retry: backoff };
 
 /** Our own database: fast, retried briefly. */
 export const storeCall: ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumAttempts: 10 } };
