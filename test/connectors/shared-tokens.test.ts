@@ -1,4 +1,6 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import type { CrmConnector } from '../../src/connectors/connector';
@@ -270,4 +272,94 @@ describe.each(vendors)('tokens shared by every worker: $provider', (vendor) => {
       }
     }
   });
+});
+
+/** A worker process (test/support/token-worker.ts), driven over IPC one message at a time. */
+class WorkerProcess {
+  private readonly child: ChildProcess;
+  private readonly waiting: ((answer: { ok: boolean; error?: string }) => void)[] = [];
+  readonly ready: Promise<void>;
+
+  constructor(env: Record<string, string>, output: string[]) {
+    this.child = fork(fileURLToPath(new URL('../support/token-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, silent: true });
+    this.child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    this.child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    this.child.on('message', (answer: { ok: boolean; error?: string }) => this.waiting.shift()?.(answer));
+    this.ready = this.answer();
+  }
+
+  async send(message: object): Promise<void> {
+    const answered = this.answer();
+    this.child.send(message);
+    await answered;
+  }
+
+  private answer(): Promise<void> {
+    return new Promise((resolve, reject) => this.waiting.push((answer) => (answer.ok ? resolve() : reject(new Error(answer.error)))));
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child.connected) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    await this.send({ stop: true });
+    await exited;
+  }
+}
+
+describe.each(vendors.filter((vendor) => vendor.rotates))('tokens shared by three worker processes: $provider', (vendor) => {
+  let db: TestDatabase;
+  const key = randomBytes(32);
+  let now = Date.parse('2026-01-05T09:00:00Z');
+  let started: Awaited<ReturnType<Vendor['start']>>;
+  let processes: WorkerProcess[] = [];
+  const output: string[] = [];
+
+  const spawnWorkers = async (): Promise<WorkerProcess[]> => {
+    const env = { TOKEN_WORKER_DATABASE_URL: inject('testDatabaseUrl'), TOKEN_WORKER_SCHEMA: db.schema, TOKEN_WORKER_KEY: key.toString('base64'), TOKEN_WORKER_NOW: String(now) };
+    const spawned = [0, 1, 2].map(() => new WorkerProcess(env, output));
+    await Promise.all(spawned.map((worker) => worker.ready));
+    return spawned;
+  };
+  const everyProcessCalls = async (): Promise<void> => {
+    await Promise.all(processes.map((worker) => worker.send({ now })));
+    const since = new Date(now - 60_000).toISOString();
+    await Promise.all(processes.map((worker) => worker.send({ call: CONNECTION, since })));
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    started = await vendor.start(() => now);
+    const connections = new ConnectionsRepository(db.pool, new CredentialCipher(new Map([['k1', key]]), 'k1'));
+    await connections.addTenant('acme', 'Acme');
+    await connections.addConnection({ id: CONNECTION, tenantId: 'acme', provider: vendor.provider, settings: started.settings, credentials: started.credentials });
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((worker) => worker.stop()));
+    await started?.sandbox.stop();
+    await db?.drop();
+  });
+
+  // Six Node processes start within the test's time, on a busy machine.
+  it('one token request per expiry across processes; after every process restarted the rotated refresh token works, the old one is refused', async () => {
+    processes = await spawnWorkers();
+    await everyProcessCalls();
+    expect(tokenRequests(started.sandbox)).toBe(1);
+    for (let expiry = 1; expiry <= 2; expiry += 1) {
+      now += LIFETIME_S * 1000 + 1;
+      await everyProcessCalls();
+      expect(tokenRequests(started.sandbox)).toBe(expiry + 1);
+    }
+    await Promise.all(processes.map((worker) => worker.stop()));
+    processes = await spawnWorkers();
+    now += LIFETIME_S * 1000 + 1;
+    await everyProcessCalls();
+    expect(tokenRequests(started.sandbox)).toBe(4);
+    const refused = await started.grant(started.refreshToken);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+    const stored = await new ConnectionTokensRepository(db.pool, new CredentialCipher(new Map([['k1', key]]), 'k1')).read(CONNECTION);
+    const logs = output.join('');
+    for (const secret of [...started.secrets, stored?.accessToken ?? 'none', stored?.refreshToken ?? 'none']) expect(logs.includes(secret)).toBe(false);
+  }, 120_000);
 });
