@@ -25,7 +25,7 @@ export type PipedriveAuth = PipedriveApiTokenAuth | PipedriveOAuthAuth;
 /**
  * OAuth access tokens, refreshed single-flight at the token URL: `grant_type=refresh_token`,
  * client credentials in HTTP Basic, `expires_in` and a `refresh_token` in the answer [P1]. A refresh
- * token once exchanged is refused [P11]: the one in the answer replaces it (and is stored).
+ * token once exchanged is refused [P12]: the one in the answer replaces it (and is stored).
  */
 export function createOAuthTokens(
   auth: PipedriveOAuthAuth,

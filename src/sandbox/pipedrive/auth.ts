@@ -65,7 +65,7 @@ export class AuthRegistry {
   /**
    * `POST /oauth/token`, form-encoded, client credentials in HTTP Basic or the form [P1]. Every
    * refresh answers with a new refresh token and the one used is refused from then on, as
-   * Pipedrive refuses a refresh token "already exchanged" [P11].
+   * Pipedrive refuses a refresh token "already exchanged" [P12].
    */
   grant(form: Record<string, string | undefined>, authorization: string | undefined): { statusCode: number; body: Record<string, unknown> } {
     const basic = /^Basic\s+(.+)$/i.exec(authorization ?? '')?.[1];

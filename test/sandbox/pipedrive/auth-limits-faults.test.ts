@@ -33,7 +33,7 @@ describe('Pipedrive sandbox: auth, limits, faults', () => {
     const token = (await answer.json()) as { access_token: string; expires_in: number; token_type: string; api_domain: string; refresh_token: string };
     expect(token).toMatchObject({ token_type: 'Bearer', expires_in: 3600, api_domain: sandbox.url, refresh_token: expect.any(String) as unknown });
     expect(token.refresh_token).not.toBe(sandbox.credentials.refreshToken);
-    // A refresh token once exchanged is refused [P11]; the one the answer carried works.
+    // A refresh token once exchanged is refused [P12]; the one the answer carried works.
     const exchanged = await grant(sandbox.credentials.refreshToken);
     expect(exchanged.status).toBe(400);
     expect(await exchanged.json()).toMatchObject({ error: 'invalid_grant', message: 'Invalid grant: refresh_token is invalid' });
