@@ -10,6 +10,7 @@ import { CanonicalRecordsRepository } from './store/canonical-records-repository
 import { ConflictsRepository } from './store/conflicts-repository';
 import { loadConfigOrExit, type Config } from './config';
 import { ConnectionsRepository } from './store/connections-repository';
+import { ConnectionTokensRepository } from './store/connection-tokens-repository';
 import { createPool } from './store/database';
 import { loadCredentialCipher } from './store/keyring';
 import { codecDataConverter, loadPayloadCodec } from './codec/data-converter';
@@ -64,7 +65,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
       links: new RecordLinksRepository(pool),
       canonical: new CanonicalRecordsRepository(pool),
       conflicts: new ConflictsRepository(pool),
-      connectors: createStoredConnectionRegistry({ connections, pool, defaults: connectorDefaults }),
+      connectors: createStoredConnectionRegistry({ connections, pool, tokens: new ConnectionTokensRepository(pool, cipher), defaults: connectorDefaults }),
       temporal: { client, taskQueue },
     }),
   });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConnectorError } from '../connectors/errors';
 import { createStoredConnectionRegistry, InvalidConnectionError } from '../connectors/stored-connections';
 import { crmProviderSchema, objectTypes } from '../model/identifiers';
+import { ConnectionTokensRepository } from '../store/connection-tokens-repository';
 import type { ConnectionSummary } from '../store/connections-repository';
 import { temporalSignalConnection, syncWorkflowId } from '../webhooks/signal';
 import { backfillReauthorisedSignal } from '../workflows/backfill-messages';
@@ -78,7 +79,9 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
     .action(async (id: string, options: { json?: boolean }) => {
       const stored = await ctx.connection(id);
       const connections = await ctx.connections();
-      const registry = createStoredConnectionRegistry({ connections, pool: ctx.pool, defaults: { requestTimeoutMs: 15_000, maxBudgetWaitMs: 5_000 } });
+      // The workers' shared tokens: a refresh here must store a rotated refresh token as theirs does.
+      const tokens = new ConnectionTokensRepository(ctx.pool, await ctx.cipher(), { lockPoolSize: 1 });
+      const registry = createStoredConnectionRegistry({ connections, pool: ctx.pool, tokens, defaults: { requestTimeoutMs: 15_000, maxBudgetWaitMs: 5_000 } });
       let connector;
       try {
         connector = await registry.forConnection(id);
@@ -96,6 +99,7 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
         throw error;
       } finally {
         await (connector as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);
+        await tokens.close();
       }
     });
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { RateWindowPolicy } from './rate-budget';
-import type { AccessToken } from './token-provider';
+import type { AccessToken, SharedTokenStore } from './token-provider';
 
 /** What every connector factory takes besides its vendor's settings and credentials. */
 export interface ConnectorBaseOptions {
@@ -17,7 +17,15 @@ export interface ConnectorBaseOptions {
   lookbackMs?: number;
   /** Per-request timeout; a request that takes longer fails transient. Default 60 s. */
   requestTimeoutMs?: number;
-  /** Called after each token refresh, e.g. to persist a rotated refresh token (sealed). */
+  /**
+   * Shares the connection's OAuth tokens with every worker (sealed in PostgreSQL): the refresh runs
+   * in one process under the connection's lock and a rotated refresh token is stored before it is
+   * used. Omitted = tokens of this connector alone (tests, the CLI's one-off checks).
+   */
+  tokenStore?: SharedTokenStore | undefined;
+  /** The clock token expiry is judged by. Default `Date.now`; tests share the sandbox's. */
+  tokenClock?: (() => number) | undefined;
+  /** Called after each token refresh this connector made, once the token is stored. */
   onTokenRefreshed?: (token: AccessToken) => Promise<void> | void;
 }
 

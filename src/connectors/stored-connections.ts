@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import type { CrmProvider } from '../model/identifiers';
+import type { ConnectionTokensRepository } from '../store/connection-tokens-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { CrmConnector } from './connector';
 import type { ConnectorBaseOptions } from './connector-options';
@@ -9,8 +10,9 @@ import type { ConnectorRegistry } from './registry';
 /**
  * Builds each connection's connector from what is stored: provider, non-secret settings
  * (validated here, with the path of any bad value) and credentials, unsealed only at this point
- * and never returned to a workflow. One connector per connection per worker, so its token cache
- * and rate budget are shared by every activity on the worker.
+ * and never returned to a workflow. One connector per connection per worker, so its rate budget is
+ * shared by every activity on the worker; its OAuth tokens are shared by every worker through
+ * `tokens` (one refresh per expiry across all of them, a rotated refresh token stored before use).
  */
 
 const url = z.string().url();
@@ -63,8 +65,14 @@ export interface StoredConnectionRegistryOptions {
   connections: ConnectionsRepository;
   /** Shared rate-budget counters. */
   pool?: pg.Pool | undefined;
+  /**
+   * Where every worker shares each connection's tokens (the worker always passes it). Without it a
+   * connector keeps its tokens to itself: fine for a one-off check, but a refresh token a vendor
+   * rotates is then lost with the process.
+   */
+  tokens?: ConnectionTokensRepository | undefined;
   /** Applied to every connector (tests shorten timeouts with it). */
-  defaults?: Partial<Omit<ConnectorBaseOptions, 'connectionId' | 'mappingOverride' | 'pool'>>;
+  defaults?: Partial<Omit<ConnectorBaseOptions, 'connectionId' | 'mappingOverride' | 'pool' | 'tokenStore'>>;
 }
 
 export class InvalidConnectionError extends Error {
@@ -111,7 +119,7 @@ async function build(options: StoredConnectionRegistryOptions, connectionId: str
   const connection = await options.connections.getConnection(connectionId);
   if (!connection) throw new Error(`unknown connection "${connectionId}"`);
   const credentials = await options.connections.loadCredentials(connectionId);
-  const base = { ...options.defaults, connectionId, pool: options.pool };
+  const base = { ...options.defaults, connectionId, pool: options.pool, tokenStore: options.tokens?.forConnection(connectionId) };
   const parse = <T>(schema: z.ZodType<T>, value: unknown, part: 'settings' | 'credentials'): T => {
     const result = schema.safeParse(value);
     if (!result.success) throw new InvalidConnectionError(connectionId, part, result.error.issues);

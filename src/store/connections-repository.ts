@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { CrmProvider } from '../model/identifiers';
+import { TOKEN_LOCK_SQL, tokenBinding } from './connection-tokens-repository';
 import type { CredentialCipher } from './credential-cipher';
 import { withTransaction, type Queryable } from './database';
 
@@ -81,13 +82,24 @@ export class ConnectionsRepository {
     return this.cipher.open({ ciphertext: row.credentials, keyId: row.credentials_key_id }, connectionId) as Record<string, unknown>;
   }
 
+  /**
+   * New credentials (re-authorisation) replace the grant: the tokens workers shared under the old
+   * one are deleted with it, under the connection's token lock, so a refresh in flight finishes
+   * first and the next one starts from the new refresh token.
+   */
   async replaceCredentials(connectionId: string, credentials: Record<string, unknown>): Promise<void> {
     const sealed = this.cipher.seal(credentials, connectionId);
-    const result = await this.db.query(
-      'UPDATE connections SET credentials = $2, credentials_key_id = $3, updated_at = clock_timestamp() WHERE id = $1',
-      [connectionId, sealed.ciphertext, sealed.keyId],
-    );
-    if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
+    const run = async (db: Queryable): Promise<void> => {
+      await db.query(TOKEN_LOCK_SQL, [connectionId]);
+      await db.query('DELETE FROM connection_tokens WHERE connection_id = $1', [connectionId]);
+      const result = await db.query(
+        'UPDATE connections SET credentials = $2, credentials_key_id = $3, updated_at = clock_timestamp() WHERE id = $1',
+        [connectionId, sealed.ciphertext, sealed.keyId],
+      );
+      if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
+    };
+    if (!isPool(this.db)) return run(this.db); // a client: the caller owns the transaction
+    return withTransaction(this.db, run);
   }
 
   /**
@@ -106,6 +118,16 @@ export class ConnectionsRepository {
       for (const row of stale.rows) {
         const sealed = this.cipher.seal(this.cipher.open({ ciphertext: row.credentials, keyId: row.credentials_key_id }, row.id), row.id);
         await db.query('UPDATE connections SET credentials = $2, credentials_key_id = $3 WHERE id = $1', [row.id, sealed.ciphertext, sealed.keyId]);
+      }
+      // The tokens workers share are sealed under the same keys: a key retired after this run must open none of them.
+      const staleTokens = await db.query<{ connection_id: string; token: Buffer; token_key_id: string }>(
+        'SELECT connection_id, token, token_key_id FROM connection_tokens WHERE token_key_id <> $1 ORDER BY connection_id FOR UPDATE',
+        [this.cipher.activeKeyId],
+      );
+      for (const row of staleTokens.rows) {
+        const binding = tokenBinding(row.connection_id);
+        const sealed = this.cipher.seal(this.cipher.open({ ciphertext: row.token, keyId: row.token_key_id }, binding), binding);
+        await db.query('UPDATE connection_tokens SET token = $2, token_key_id = $3 WHERE connection_id = $1', [row.connection_id, sealed.ciphertext, sealed.keyId]);
       }
       return { connections: Number(total.rows[0]?.count ?? 0), reencrypted: stale.rows.length };
     };

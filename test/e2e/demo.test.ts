@@ -11,6 +11,9 @@ import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findFreePort, isPortOpen } from '../../src/devserver/dev-server';
+import type { ConnectionToken } from '../../src/connectors/token-provider';
+import { tokenBinding } from '../../src/store/connection-tokens-repository';
+import { CredentialCipher } from '../../src/store/credential-cipher';
 import { quoteIdentifier } from '../../src/store/database';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -122,7 +125,7 @@ describe('npm start: the full demo', () => {
   });
 
   it('leaves no plaintext secret in PostgreSQL, the logs or the Temporal history', async () => {
-    const secrets = await knownSecrets(dataDir);
+    const secrets = [...(await knownSecrets(dataDir)), ...(await storedTokens(databaseUrl, dataDir))];
     expect(secrets.length).toBeGreaterThanOrEqual(10);
 
     const places: Record<string, Buffer> = {
@@ -248,6 +251,31 @@ async function knownSecrets(dataDir: string): Promise<KnownSecret[]> {
   expect(raw).toHaveLength(32);
   secrets.push({ name: 'the development encryption key', forms: [...textForms(key), raw, Buffer.from(raw.toString('hex')), Buffer.from(raw.toString('base64url'))] });
   return secrets;
+}
+
+/**
+ * The tokens the workers shared since (refreshed at the sandboxes, so in no file): opened from
+ * `connection_tokens` with the development key, as a worker opens them.
+ */
+async function storedTokens(databaseUrl: string, dataDir: string): Promise<KnownSecret[]> {
+  const key = Buffer.from((await readFile(path.join(dataDir, 'dev-encryption-key'), 'utf8')).trim(), 'base64');
+  const cipher = new CredentialCipher(new Map([['dev', key]]), 'dev');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const rows = await client.query<{ connection_id: string; token: Buffer; token_key_id: string }>('SELECT connection_id, token, token_key_id FROM connection_tokens');
+    // Not vacuous: both demo connections renewed their token through the shared store.
+    expect(rows.rows.map((row) => row.connection_id).sort()).toEqual(['demo-hubspot', 'demo-salesforce']);
+    return rows.rows.flatMap((row) => {
+      const token = cipher.open({ ciphertext: row.token, keyId: row.token_key_id }, tokenBinding(row.connection_id)) as ConnectionToken;
+      return [
+        ['access token', token.accessToken],
+        ['refresh token', token.refreshToken],
+      ].flatMap(([what, value]) => (value ? [{ name: `${row.connection_id}'s stored ${what}`, forms: [Buffer.from(value), Buffer.from(Buffer.from(value).toString('base64')), Buffer.from(Buffer.from(value).toString('hex'))] }] : []));
+    });
+  } finally {
+    await client.end();
+  }
 }
 
 /** Every row of every table of the demo's database, as JSON text (bytea as hex). */

@@ -17,6 +17,7 @@ import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
+import { ConnectionTokensRepository } from '../../src/store/connection-tokens-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
 import { codecDataConverter } from '../../src/codec/data-converter';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
@@ -194,12 +195,14 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     // A fresh registry per worker, as a new process would have (its own token and connector state).
     const defaults = { rateLimits: false as const, requestTimeoutMs: 15_000, ...options.connectorDefaults };
-    const connectors = providerRoutedRegistry(connectionsRepository, createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, defaults }), {
+    // Tokens are shared through PostgreSQL as the product's workers share them.
+    const tokens = new ConnectionTokensRepository(db.pool, cipher);
+    const connectors = providerRoutedRegistry(connectionsRepository, createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, tokens, defaults }), {
       // The stored registry spreads its defaults into every factory's options: a provider's own
       // options ride along there, in a registry used only for that provider's connections.
       salesforce:
         options.providerConnectorOptions?.salesforce &&
-        createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, defaults: { ...defaults, ...options.providerConnectorOptions.salesforce } }),
+        createStoredConnectionRegistry({ connections: connectionsRepository, pool: db.pool, tokens, defaults: { ...defaults, ...options.providerConnectorOptions.salesforce } }),
     });
     worker = await Worker.create({
       connection: nativeConnection,

@@ -61,7 +61,7 @@ describe('SingleFlightTokenProvider', () => {
       refresh: async () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         issued += 1;
-        return { accessToken: `t${issued}`, expiresAt: now + 30 * 60_000 };
+        return { accessToken: `t${issued}`, expiresInMs: 30 * 60_000 };
       },
     });
     expect(await Promise.all(Array.from({ length: 10 }, () => tokens.token()))).toEqual(Array(10).fill('t1'));
@@ -77,7 +77,7 @@ describe('SingleFlightTokenProvider', () => {
     const tokens = new SingleFlightTokenProvider({
       provider: 'salesforce',
       initial: { accessToken: 'stale', expiresAt: null },
-      refresh: async () => ({ accessToken: `fresh${(issued += 1)}`, expiresAt: null }),
+      refresh: async () => ({ accessToken: `fresh${(issued += 1)}`, expiresInMs: null }),
     });
     const call = async (token: string): Promise<string> => {
       if (token === 'stale') throw new ConnectorError({ provider: 'salesforce', errorClass: 'auth', message: 'Session expired or invalid' });

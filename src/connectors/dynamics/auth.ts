@@ -1,7 +1,7 @@
 import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { request, type Dispatcher } from 'undici';
 import { classifyTokenFailure, ConnectorError, networkFailure, parseRetryAfter } from '../errors';
-import type { AccessToken } from '../token-provider';
+import type { IssuedToken } from '../token-provider';
 import { dynamicsSpec } from './spec';
 
 export interface ClientCredentials {
@@ -74,7 +74,7 @@ function undiciNetworkModule(dispatcher: Dispatcher, timeoutMs: number, seen: La
  * is missing, expiring or refused (401), so every ask skips MSAL's cache: after a 401 its cached
  * token is exactly the one the server just rejected.
  */
-export function createTokenSource(credentials: ClientCredentials, dispatcher: Dispatcher, timeoutMs: number): () => Promise<AccessToken> {
+export function createTokenSource(credentials: ClientCredentials, dispatcher: Dispatcher, timeoutMs: number): () => Promise<IssuedToken> {
   const authorityHost = new URL(credentials.authority).host;
   const seen = new LastAnswer();
   const app = new ConfidentialClientApplication({
@@ -104,7 +104,7 @@ export function createTokenSource(credentials: ClientCredentials, dispatcher: Di
       if (!result?.accessToken) {
         throw classifyTokenFailure(dynamicsSpec.provider, [], { status: seen.get()?.status ?? 200, message: 'the answer holds no access token' });
       }
-      return { accessToken: result.accessToken, expiresAt: result.expiresOn ? result.expiresOn.getTime() : null };
+      return { accessToken: result.accessToken, expiresInMs: result.expiresOn ? Math.max(0, result.expiresOn.getTime() - Date.now()) : null };
     } catch (error) {
       throw tokenFailure(error, seen.get());
     }

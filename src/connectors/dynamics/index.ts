@@ -76,7 +76,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     agent,
     timeoutMs,
   );
-  const tokens = new SingleFlightTokenProvider({ provider: 'dynamics', refresh, ...(options.onTokenRefreshed ? { onRefreshed: options.onTokenRefreshed } : {}) });
+  const tokens = new SingleFlightTokenProvider({ provider: 'dynamics', refresh, store: options.tokenStore, now: options.tokenClock, onRefreshed: options.onTokenRefreshed });
   const windows = options.rateLimits === false ? [] : (options.rateLimits ?? spec.rateWindows);
   const budget =
     windows.length === 0

@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import { ConnectorError } from '../errors';
-import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
+import { SingleFlightTokenProvider, type AccessToken, type SharedTokenStore } from '../token-provider';
 import { tokenFailure } from './errors';
 import type { CallOptions } from './request-runner';
 import { HUBSPOT_API } from './spec';
@@ -27,14 +27,14 @@ export type HubSpotAuth = HubSpotPrivateAppAuth | HubSpotOAuthAuth;
 
 /**
  * Tokens for one connection, single-flight. OAuth refreshes go through the SDK's tokens API with
- * its retries off like every other call; HubSpot rotates nothing today, but the newest refresh
- * token it returns is kept all the same.
+ * its retries off like every other call; HubSpot's refresh token does not rotate (the answer repeats
+ * it [H49]), but the newest one it returns is kept (and stored) all the same.
  */
 export function createTokenProvider(
   auth: HubSpotAuth,
   basePath: string,
   callOptions: () => CallOptions,
-  onRefreshed?: (token: AccessToken) => Promise<void> | void,
+  shared: { store?: SharedTokenStore | undefined; now?: (() => number) | undefined; onRefreshed?: ((token: AccessToken) => Promise<void> | void) | undefined } = {},
 ): SingleFlightTokenProvider {
   if (auth.kind === 'private-app') {
     return new SingleFlightTokenProvider({
@@ -47,17 +47,18 @@ export function createTokenProvider(
   if (!tokenUrl.endsWith(HUBSPOT_API.tokenPath)) throw new Error(`tokenUrl must end in ${HUBSPOT_API.tokenPath}, got ${tokenUrl}`);
   const oauthClient = new Client({ basePath: tokenUrl.slice(0, -HUBSPOT_API.tokenPath.length), numberOfApiCallRetries: 0 });
   const tokensApi = oauthClient.oauth.tokensApi;
-  let refreshToken = auth.refreshToken;
   return new SingleFlightTokenProvider({
     provider: 'hubspot',
     initial: auth.accessToken,
-    onRefreshed,
-    refresh: async () => {
+    refreshToken: auth.refreshToken,
+    store: shared.store,
+    now: shared.now,
+    onRefreshed: shared.onRefreshed,
+    refresh: async (refreshToken) => {
       try {
         // https://developers.hubspot.com/docs/api/oauth/tokens (POST /oauth/v1/token, grant_type=refresh_token)
-        const response = await tokensApi.create('refresh_token', undefined, undefined, auth.clientId, auth.clientSecret, refreshToken, callOptions());
-        if (response.refreshToken) refreshToken = response.refreshToken;
-        return { accessToken: response.accessToken, expiresAt: Date.now() + response.expiresIn * 1000 };
+        const response = await tokensApi.create('refresh_token', undefined, undefined, auth.clientId, auth.clientSecret, refreshToken ?? auth.refreshToken, callOptions());
+        return { accessToken: response.accessToken, expiresInMs: response.expiresIn * 1000, refreshToken: response.refreshToken || undefined };
       } catch (error) {
         // A refused grant (400 BAD_REFRESH_TOKEN) is 'auth': re-authorise; a 429 or an outage is passing.
         throw tokenFailure(error);

@@ -48,7 +48,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
   const mapping = compileMapping(hubspotDefaultMapping, options.mappingOverride);
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // The token endpoint gets the runner's timeout agent; the closure runs only after the runner exists.
-  const tokens = createTokenProvider(options.auth, basePath, () => runner.plainOptions(), options.onTokenRefreshed);
+  const tokens = createTokenProvider(options.auth, basePath, () => runner.plainOptions(), { store: options.tokenStore, now: options.tokenClock, onRefreshed: options.onTokenRefreshed });
   const runner: RequestRunner = new RequestRunner({
     connectionId: options.connectionId,
     basePath,

@@ -1,6 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import type { AccessToken } from '../token-provider';
-import { SingleFlightTokenProvider } from '../token-provider';
+import { SingleFlightTokenProvider, type AccessToken, type SharedTokenStore } from '../token-provider';
 import { networkFailure } from '../errors';
 import { classifyPipedriveTokenFailure } from './errors';
 import { PIPEDRIVE_API } from './spec';
@@ -25,17 +24,24 @@ export type PipedriveAuth = PipedriveApiTokenAuth | PipedriveOAuthAuth;
 
 /**
  * OAuth access tokens, refreshed single-flight at the token URL: `grant_type=refresh_token`,
- * client credentials in HTTP Basic, `expires_in` in the answer [P1]. A rotated refresh token (if
- * Pipedrive sends one) replaces the held one.
+ * client credentials in HTTP Basic, `expires_in` and a `refresh_token` in the answer [P1]. A refresh
+ * token once exchanged is refused [P12]: the one in the answer replaces it (and is stored).
  */
-export function createOAuthTokens(auth: PipedriveOAuthAuth, dispatcher: Dispatcher, timeoutMs: number, onRefreshed?: (token: AccessToken) => Promise<void> | void): SingleFlightTokenProvider {
-  let refreshToken = auth.refreshToken;
+export function createOAuthTokens(
+  auth: PipedriveOAuthAuth,
+  dispatcher: Dispatcher,
+  timeoutMs: number,
+  shared: { store?: SharedTokenStore | undefined; now?: (() => number) | undefined; onRefreshed?: ((token: AccessToken) => Promise<void> | void) | undefined } = {},
+): SingleFlightTokenProvider {
   const tokenUrl = auth.tokenUrl ?? PIPEDRIVE_API.defaultTokenUrl;
   return new SingleFlightTokenProvider({
     provider: 'pipedrive',
     initial: auth.accessToken,
-    ...(onRefreshed ? { onRefreshed } : {}),
-    refresh: async () => {
+    refreshToken: auth.refreshToken,
+    store: shared.store,
+    now: shared.now,
+    onRefreshed: shared.onRefreshed,
+    refresh: async (refreshToken = auth.refreshToken) => {
       let status: number;
       let text: string;
       let headers: Record<string, string>;
@@ -67,9 +73,8 @@ export function createOAuthTokens(auth: PipedriveOAuthAuth, dispatcher: Dispatch
       }
       // A 2xx without a token (a proxy's page): an OAuth error code in it is a refusal, else it is passing.
       if (typeof body?.access_token !== 'string') throw classifyPipedriveTokenFailure(status, text, headers);
-      if (typeof body.refresh_token === 'string' && body.refresh_token !== '') refreshToken = body.refresh_token;
       const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 3600;
-      return { accessToken: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
+      return { accessToken: body.access_token, expiresInMs: expiresIn * 1000, refreshToken: typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : undefined };
     },
   });
 }

@@ -53,7 +53,7 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const windows = options.rateLimits === false ? [] : (options.rateLimits ?? defaultRateWindows(options.auth.kind));
   const agent = createAgent(timeoutMs);
-  const tokens: SingleFlightTokenProvider | undefined = options.auth.kind === 'oauth' ? createOAuthTokens(options.auth, agent, timeoutMs, options.onTokenRefreshed) : undefined;
+  const tokens: SingleFlightTokenProvider | undefined = options.auth.kind === 'oauth' ? createOAuthTokens(options.auth, agent, timeoutMs, { store: options.tokenStore, now: options.tokenClock, onRefreshed: options.onTokenRefreshed }) : undefined;
   const credential: PipedriveCredential = options.auth.kind === 'api-token' ? { kind: 'api-token', apiToken: options.auth.apiToken } : { kind: 'oauth', tokens: tokens as SingleFlightTokenProvider };
   const http = new PipedriveHttp({ connectionId: options.connectionId, agent, apiDomain, credential, windows, pool: options.pool, maxBudgetWaitMs: options.maxBudgetWaitMs, timeoutMs });
   const fields = new FieldDefinitions(http);

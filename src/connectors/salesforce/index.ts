@@ -66,6 +66,8 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     credentials: options.credentials,
     accessToken: options.accessToken,
     onRefreshed: options.onTokenRefreshed,
+    store: options.tokenStore,
+    now: options.tokenClock,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     clientName: options.clientName ?? 'crm-sync',
     budget,

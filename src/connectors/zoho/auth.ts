@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { networkFailure } from '../errors';
-import type { AccessToken } from '../token-provider';
+import type { IssuedToken } from '../token-provider';
 import { zohoTokenFailure } from './errors';
 
 /** Zoho's data centres and their host suffixes [Z1]. */
@@ -34,10 +34,11 @@ export interface ZohoSession {
  * names the `api_domain` every API call then goes to [Z2]. Zoho refuses a grant with HTTP 200 and
  * `{"error": "invalid_code"}` (classed `auth`), and throttles token requests with HTTP 200 and
  * "Access Denied" (classed `rate-limited`): a 200 without an access token is read by `zohoTokenFailure`.
+ * Zoho's refresh tokens do not rotate (the answer carries none [Z2]; they live until revoked [Z18]).
  */
-export function createRefresh(accountsServer: string, client: ZohoOAuthClient, session: ZohoSession, dispatcher: Dispatcher, timeoutMs: number): () => Promise<AccessToken> {
+export function createRefresh(accountsServer: string, client: ZohoOAuthClient, dispatcher: Dispatcher, timeoutMs: number): (refreshToken: string | undefined) => Promise<IssuedToken> {
   const url = `${accountsServer.replace(/\/+$/, '')}/oauth/v2/token`;
-  return async () => {
+  return async (refreshToken = client.refreshToken) => {
     let status: number;
     let text: string;
     let headers: Record<string, string | undefined>;
@@ -47,7 +48,7 @@ export function createRefresh(accountsServer: string, client: ZohoOAuthClient, s
         method: 'POST',
         dispatcher,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: client.clientId, client_secret: client.clientSecret, refresh_token: client.refreshToken }).toString(),
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: client.clientId, client_secret: client.clientSecret, refresh_token: refreshToken }).toString(),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
@@ -66,8 +67,8 @@ export function createRefresh(accountsServer: string, client: ZohoOAuthClient, s
     }
     // Never the request in the error: it carries the client secret and the refresh token.
     if (status >= 400 || typeof body.access_token !== 'string') throw zohoTokenFailure(status, text, headers);
-    if (typeof body.api_domain === 'string' && body.api_domain !== '') session.apiDomain = body.api_domain.replace(/\/+$/, '');
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 3600;
-    return { accessToken: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
+    const apiBase = typeof body.api_domain === 'string' && body.api_domain !== '' ? body.api_domain.replace(/\/+$/, '') : undefined;
+    return { accessToken: body.access_token, expiresInMs: expiresIn * 1000, apiBase };
   };
 }

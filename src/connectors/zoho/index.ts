@@ -65,12 +65,18 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
   const syncIdField = options.syncIdField ?? DEFAULT_SYNC_ID_FIELD;
   const agent = createAgent(timeoutMs);
   const session: ZohoSession = { apiDomain: (options.apiDomain ?? apiDomainOf(options.region)).replace(/\/+$/, '') };
-  const refresh = createRefresh(options.accountsServer ?? accountsServerOf(options.region), options.credentials, session, agent, timeoutMs);
   const tokens = new SingleFlightTokenProvider({
     provider: 'zoho',
-    refresh,
+    refresh: createRefresh(options.accountsServer ?? accountsServerOf(options.region), options.credentials, agent, timeoutMs),
     initial: options.credentials.accessToken,
-    ...(options.onTokenRefreshed ? { onRefreshed: options.onTokenRefreshed } : {}),
+    refreshToken: options.credentials.refreshToken,
+    store: options.tokenStore,
+    now: options.tokenClock,
+    onRefreshed: options.onTokenRefreshed,
+    // Calls go to the API domain of the token in use, whichever worker obtained it.
+    onToken: (token) => {
+      if (token.apiBase) session.apiDomain = token.apiBase;
+    },
   });
   const windows = options.rateLimits === false ? [] : (options.rateLimits ?? zohoSpec.rateWindows);
   const budget =

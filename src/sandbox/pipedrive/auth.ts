@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { unauthorized } from './errors';
 
@@ -62,15 +62,21 @@ export class AuthRegistry {
     return this.tokenRequests;
   }
 
-  /** `POST /oauth/token`, form-encoded, client credentials in HTTP Basic or the form [P1]. */
+  /**
+   * `POST /oauth/token`, form-encoded, client credentials in HTTP Basic or the form [P1]. Every
+   * refresh answers with a new refresh token and the one used is refused from then on, as
+   * Pipedrive refuses a refresh token "already exchanged" [P12].
+   */
   grant(form: Record<string, string | undefined>, authorization: string | undefined): { statusCode: number; body: Record<string, unknown> } {
     const basic = /^Basic\s+(.+)$/i.exec(authorization ?? '')?.[1];
     const [clientId, clientSecret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':', 2) : [form.client_id, form.client_secret];
     // OAuth-style error bodies; Pipedrive's exact wording is UNCONFIRMED.
     if (clientId !== this.app.clientId || clientSecret !== this.app.clientSecret) return { statusCode: 401, body: { success: false, error: 'invalid_client', message: 'Invalid client credentials' } };
     if (form.grant_type !== 'refresh_token') return { statusCode: 400, body: { success: false, error: 'unsupported_grant_type', message: 'grant_type must be refresh_token' } };
-    if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return { statusCode: 400, body: { success: false, error: 'invalid_grant', message: 'Invalid grant: refresh token is invalid' } };
+    if (!form.refresh_token || !this.refreshTokens.delete(form.refresh_token)) return { statusCode: 400, body: { success: false, error: 'invalid_grant', message: 'Invalid grant: refresh_token is invalid' } };
     this.tokenRequests += 1;
+    const refreshToken = `${randomUUID()}:${randomBytes(16).toString('hex')}`;
+    this.refreshTokens.add(refreshToken);
     const accessToken = `v1u:${randomBytes(48).toString('base64url')}`;
     this.accessTokens.set(accessToken, this.now() + this.app.accessTokenLifetimeSeconds * 1000);
     return {
@@ -78,7 +84,7 @@ export class AuthRegistry {
       body: {
         access_token: accessToken,
         token_type: 'Bearer',
-        refresh_token: form.refresh_token,
+        refresh_token: refreshToken,
         scope: 'base,deals:full,contacts:full,activities:full,webhooks:full',
         expires_in: this.app.accessTokenLifetimeSeconds,
         api_domain: this.apiDomain(),

@@ -79,6 +79,13 @@ export class TokenStore {
   refreshTokenValid(token: string, clientId: string): boolean {
     return this.refresh.get(token) === clientId;
   }
+
+  /** Refresh token rotation [S62]: the used token stops working, a new one for the same client replaces it. */
+  rotateRefreshToken(used: string): string {
+    const clientId = this.refresh.get(used);
+    this.refresh.delete(used);
+    return this.issueRefreshToken(clientId);
+  }
 }
 
 type OAuthError = { error: string; error_description: string };
@@ -89,9 +96,12 @@ export const TOKEN_PATH = '/services/oauth2/token';
  * `POST /services/oauth2/token` with the grants jsforce and server-to-server clients use [S3][S4].
  * A refresh-token grant is "being processed" for `processingMs`; another grant with the same
  * refresh token meanwhile is refused as Salesforce refuses simultaneous refresh requests (Winter
- * '25): 400 `invalid_grant` "token request is already being processed".
+ * '25): 400 `invalid_grant` "token request is already being processed". With refresh token rotation
+ * on, a grant answers with a new refresh token and the one it used is refused from then on
+ * (`invalid_grant`, as any unknown refresh token) [S62].
  */
-export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, instanceUrl: () => string, processingMs = 0): void {
+export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, instanceUrl: () => string, options: { processingMs?: number | undefined; rotation?: boolean | undefined } = {}): void {
+  const processingMs = options.processingMs ?? 0;
   const processing = new Set<string>();
   app.post<{ Body: Record<string, string> | undefined }>(TOKEN_PATH, async (request, reply) => {
     tokens.tokenRequests += 1;
@@ -114,7 +124,8 @@ export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, ins
         } finally {
           processing.delete(refreshToken);
         }
-        return tokens.tokenResponse(instanceUrl(), false);
+        if (!options.rotation) return tokens.tokenResponse(instanceUrl(), false);
+        return { ...tokens.tokenResponse(instanceUrl(), false), refresh_token: tokens.rotateRefreshToken(refreshToken) };
       }
       case 'client_credentials':
         if (!secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });

@@ -14,6 +14,11 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
    * refused ("token request is already being processed"). Default 0 (grants never overlap).
    */
   tokenProcessingMs?: number;
+  /**
+   * The connected app's "refresh token rotation": every refresh-token grant answers with a new
+   * refresh token and invalidates the one it used [S62]. Off by default, as in a new connected app.
+   */
+  refreshTokenRotation?: boolean;
   /** Shared secret for `X-Sfdc-Signature`. */
   webhookSecret?: string;
   /** Connected app and integration user the token endpoint accepts. */

@@ -65,7 +65,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   installGuards(app, context);
   app.get('/services/data', async () => versionList());
   app.get('/services/data/', async () => versionList());
-  registerTokenRoute(app, tokens, () => instanceUrl, options.tokenProcessingMs);
+  registerTokenRoute(app, tokens, () => instanceUrl, { processingMs: options.tokenProcessingMs, rotation: options.refreshTokenRotation });
   registerSObjectRoutes(app, context);
   registerReplicationRoutes(app, context);
   registerCompositeRoutes(app, context);

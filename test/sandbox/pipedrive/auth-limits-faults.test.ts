@@ -19,7 +19,7 @@ describe('Pipedrive sandbox: auth, limits, faults', () => {
     expect((await fetch(`${sandbox.url}/api/v2/persons`)).status).toBe(401);
   });
 
-  it('refreshes OAuth tokens at the token URL (expires_in, api_domain); expired tokens are 401; bad grants refused', async () => {
+  it('refreshes OAuth tokens at the token URL (expires_in, api_domain, a rotated refresh token); expired tokens are 401; bad and exchanged grants refused', async () => {
     const sandbox = await start();
     const basic = `Basic ${Buffer.from(`${sandbox.credentials.clientId}:${sandbox.credentials.clientSecret}`).toString('base64')}`;
     const grant = async (refreshToken: string): Promise<Response> =>
@@ -31,13 +31,19 @@ describe('Pipedrive sandbox: auth, limits, faults', () => {
     const answer = await grant(sandbox.credentials.refreshToken);
     expect(answer.status).toBe(200);
     const token = (await answer.json()) as { access_token: string; expires_in: number; token_type: string; api_domain: string; refresh_token: string };
-    expect(token).toMatchObject({ token_type: 'Bearer', expires_in: 3600, api_domain: sandbox.url, refresh_token: sandbox.credentials.refreshToken });
+    expect(token).toMatchObject({ token_type: 'Bearer', expires_in: 3600, api_domain: sandbox.url, refresh_token: expect.any(String) as unknown });
+    expect(token.refresh_token).not.toBe(sandbox.credentials.refreshToken);
+    // A refresh token once exchanged is refused [P12]; the one the answer carried works.
+    const exchanged = await grant(sandbox.credentials.refreshToken);
+    expect(exchanged.status).toBe(400);
+    expect(await exchanged.json()).toMatchObject({ error: 'invalid_grant', message: 'Invalid grant: refresh_token is invalid' });
     const bearer = { authorization: `Bearer ${token.access_token}` };
     expect((await fetch(`${sandbox.url}/api/v2/deals`, { headers: bearer })).status).toBe(200);
     expect(sandbox.admin.expireTokens()).toBe(1);
     expect((await fetch(`${sandbox.url}/api/v2/deals`, { headers: bearer })).status).toBe(401);
     expect((await grant('not-a-refresh-token')).status).toBe(400);
-    expect(sandbox.admin.tokenGrants()).toBe(1);
+    expect((await grant(token.refresh_token)).status).toBe(200);
+    expect(sandbox.admin.tokenGrants()).toBe(2);
   });
 
   it('charges the daily token budget by call kind and answers 429 once it is spent, with the rate headers', async () => {
