@@ -23,7 +23,11 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
  * the test waiting them out.
  */
 
-const within = { timeout: 30_000, interval: 200 };
+// A bound, not an expectation: a workflow task and an activity each, a few seconds on a quiet
+// machine; 30 s ran out once with both cores saturated and two more suites running beside it.
+const within = { timeout: 120_000, interval: 200 };
+/** Each test waits on several such bounds in a row. */
+const TEST_TIMEOUT_MS = 600_000;
 
 class StoreOutage {
   down = false;
@@ -165,7 +169,7 @@ describe('the store fails as a polled deletion is planned, and on a config reloa
     expect(await handle.describe()).toMatchObject({ runId, status: { name: 'RUNNING' } });
     expect(await failedActivities(h, runId)).toEqual(expect.arrayContaining(['loadSyncConfig', 'planDeletions']));
     await recordHistory(h, runId, 'connection-sync-store-outage-poll');
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('the store fails as the deletion a webhook reported is planned', () => {
@@ -203,7 +207,7 @@ describe('the store fails as the deletion a webhook reported is planned', () => 
     expect(await handle.describe()).toMatchObject({ runId, status: { name: 'RUNNING' } });
     expect(await failedActivities(h, runId)).toEqual(['planDeletions']);
     await recordHistory(h, runId, 'connection-sync-store-outage-notice');
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('the store is down when a run continues as new', () => {
@@ -257,5 +261,5 @@ describe('the store is down when a run continues as new', () => {
     expect((await handle.describe()).status.name).toBe('RUNNING');
     expect(await failedActivities(h, secondRun)).toEqual(['loadSyncConfig']);
     await recordHistory(h, secondRun, 'connection-sync-store-outage-first-load');
-  });
+  }, TEST_TIMEOUT_MS);
 });
