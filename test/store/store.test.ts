@@ -4,7 +4,7 @@ import { CredentialCipher } from '../../src/store/credential-cipher';
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
-import { createPool } from '../../src/store/database';
+import { createPool, inTransaction, queryTogether, sqlLiteral } from '../../src/store/database';
 import { migrateUp } from '../../src/store/migrate';
 import { RecordLinksRepository, type SyncedStateWrite } from '../../src/store/record-links-repository';
 import { inject } from 'vitest';
@@ -358,5 +358,28 @@ describe('PostgreSQL store', () => {
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({ field: 'phone', policy: 'latest', winnerConnectionId: 'acme-hs', decidedValue: '+1 555 0199' });
     expect(recorded[0]?.candidates).toHaveLength(2);
+  });
+
+  it('reads back every text sent inline (sqlLiteral), whatever tags or quotes it holds', async () => {
+    const texts = ['plain', '', "it's", 'a $q$ tag', 'ends with $q', 'ends with $q$', '$q0$ and $q$ and $q1$', 'back\\slash \\n "quoted"', 'line\nbreak ünï 😀', '$$ dollars $'];
+    const results = await queryTogether(
+      db.pool,
+      texts.map((text) => `SELECT ${sqlLiteral(text)} AS v`),
+    );
+    expect(results.map((result) => result.rows[0]?.v)).toEqual(texts);
+    expect(() => sqlLiteral('nul\u0000')).toThrow(/NUL/);
+  });
+
+  it('sends statements with the BEGIN and the COMMIT; a failing one stops the rest and rolls back the whole', async () => {
+    await db.pool.query('CREATE TABLE IF NOT EXISTS together_probe (n int PRIMARY KEY)');
+    const seen = await inTransaction(db.pool, ['INSERT INTO together_probe VALUES (1)', 'SELECT count(*)::int AS n FROM together_probe'], async (_tx, [, counted]) => ({
+      result: counted?.rows[0]?.n,
+      last: ['INSERT INTO together_probe VALUES (2)'],
+    }));
+    expect(seen).toBe(1);
+    await expect(
+      inTransaction(db.pool, ['INSERT INTO together_probe VALUES (3)'], async () => ({ result: null, last: ['INSERT INTO together_probe VALUES (1)', 'INSERT INTO together_probe VALUES (4)'] })),
+    ).rejects.toThrow(/together_probe_pkey/);
+    expect((await db.pool.query('SELECT n FROM together_probe ORDER BY n')).rows.map((row) => row.n)).toEqual([1, 2]);
   });
 });
