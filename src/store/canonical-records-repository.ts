@@ -63,11 +63,16 @@ export class CanonicalRecordsRepository {
     const read = (results: readonly pg.QueryResult[]): S => (alongside ? alongside.read(results[0] as pg.QueryResult) : (undefined as S));
     if (groups.size === 0) return work(read(await queryTogether(this.pool, alongside ? [alongside.text] : [])));
     this.lockPool ??= this.ownPool();
+    // The keys are worked out below a fence (OFFSET 0): sorted as the aggregate's input, each
+    // would otherwise carry its whole group (every id of it) through the sort, which then cost
+    // PostgreSQL more than taking the locks.
     const lock = `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
-           FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, bool_and((g->>1)::boolean) AS shared
-                   FROM jsonb_array_elements(${sqlLiteral(jsonRows([...groups.values()].map((group) => [group.connectionId, group.shared, group.ids])))}::jsonb) AS g
-                        CROSS JOIN LATERAL jsonb_array_elements_text(g->2) AS id
-                  GROUP BY 1 ORDER BY 1) AS ordered`;
+           FROM (SELECT k, bool_and(shared) AS shared
+                   FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, (g->>1)::boolean AS shared
+                           FROM jsonb_array_elements(${sqlLiteral(jsonRows([...groups.values()].map((group) => [group.connectionId, group.shared, group.ids])))}::jsonb) AS g
+                                CROSS JOIN LATERAL jsonb_array_elements_text(g->2) AS id
+                         OFFSET 0) AS keyed
+                  GROUP BY k ORDER BY k) AS ordered`;
     // The read runs after the lock statement has returned, with a snapshot of its own: it sees
     // what the previous holder of these locks saved.
     return inTransaction(this.lockPool, alongside ? [lock, alongside.text] : [lock], async (_client, results) => ({ result: await work(read(results.slice(1))) }));

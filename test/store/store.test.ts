@@ -39,7 +39,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764460800000_links-without-connection-key']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
@@ -229,6 +229,17 @@ describe('PostgreSQL store', () => {
       [person],
     );
     expect(Number(left.rows[0]?.n)).toBe(0);
+  });
+
+  it('forgets the links and snapshots of a deleted connection, and only those', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    await connections.addConnection({ id: 'acme-gone', tenantId: 'acme', provider: 'hubspot', settings: {}, credentials: { accessToken: 'x' } });
+    const person = randomUUID();
+    const link = (connectionId: string) => ({ canonicalId: person, tenantId: 'acme', objectType: 'contact' as const, connectionId, externalId: `gone-${person}` });
+    await links.saveSyncedStates([link('acme-gone'), link('acme-sf')].map((l) => ({ link: l, fields: { email: 'x@acme.example' }, sourceModifiedAt: null })));
+    await db.pool.query(`DELETE FROM connections WHERE id = 'acme-gone'`);
+    expect((await links.loadSyncedStates([person])).map((state) => [state.link.connectionId, state.snapshot?.fields])).toEqual([['acme-sf', { email: 'x@acme.example' }]]);
+    expect(Number((await db.pool.query(`SELECT count(*) AS n FROM record_snapshots WHERE connection_id = 'acme-gone'`)).rows[0]?.n)).toBe(0);
   });
 
   it('links each external record once, to the id its CRM carries or a fresh one, even when callers race', async () => {
