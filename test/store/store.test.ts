@@ -239,7 +239,7 @@ describe('PostgreSQL store', () => {
     await links.saveSyncedStates([link('acme-gone'), link('acme-sf')].map((l) => ({ link: l, fields: { email: 'x@acme.example' }, sourceModifiedAt: null })));
     await db.pool.query(`DELETE FROM connections WHERE id = 'acme-gone'`);
     expect((await links.loadSyncedStates([person])).map((state) => [state.link.connectionId, state.snapshot?.fields])).toEqual([['acme-sf', { email: 'x@acme.example' }]]);
-    expect(Number((await db.pool.query(`SELECT count(*) AS n FROM record_snapshots WHERE connection_id = 'acme-gone'`)).rows[0]?.n)).toBe(0);
+    expect(Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM record_snapshots WHERE connection_id = 'acme-gone'`)).rows[0]?.n)).toBe(0);
   });
 
   it('links each external record once, to the id its CRM carries or a fresh one, even when callers race', async () => {
@@ -377,20 +377,20 @@ describe('PostgreSQL store', () => {
       db.pool,
       texts.map((text) => `SELECT ${sqlLiteral(text)} AS v`),
     );
-    expect(results.map((result) => result.rows[0]?.v)).toEqual(texts);
+    expect(results.map((result) => (result.rows as { v: string }[])[0]?.v)).toEqual(texts);
     expect(() => sqlLiteral('nul\u0000')).toThrow(/NUL/);
   });
 
   it('sends statements with the BEGIN and the COMMIT; a failing one stops the rest and rolls back the whole', async () => {
     await db.pool.query('CREATE TABLE IF NOT EXISTS together_probe (n int PRIMARY KEY)');
     const seen = await inTransaction(db.pool, ['INSERT INTO together_probe VALUES (1)', 'SELECT count(*)::int AS n FROM together_probe'], async (_tx, [, counted]) => ({
-      result: counted?.rows[0]?.n,
+      result: (counted?.rows as { n: number }[] | undefined)?.[0]?.n,
       last: ['INSERT INTO together_probe VALUES (2)'],
     }));
     expect(seen).toBe(1);
     await expect(
       inTransaction(db.pool, ['INSERT INTO together_probe VALUES (3)'], async () => ({ result: null, last: ['INSERT INTO together_probe VALUES (1)', 'INSERT INTO together_probe VALUES (4)'] })),
     ).rejects.toThrow(/together_probe_pkey/);
-    expect((await db.pool.query('SELECT n FROM together_probe ORDER BY n')).rows.map((row) => row.n)).toEqual([1, 2]);
+    expect((await db.pool.query<{ n: number }>('SELECT n FROM together_probe ORDER BY n')).rows.map((row) => row.n)).toEqual([1, 2]);
   });
 });
