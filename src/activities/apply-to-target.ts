@@ -10,7 +10,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { MatchRequest, RecordLinksRepository, SyncedState, SyncedStateWrite } from '../store/record-links-repository';
 import { reconcileWithCanonical, type ReconcileStep } from './canonical-sync';
-import { translateReferences } from './reference-translation';
+import { translateCached, translateReferences } from './reference-translation';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
 export interface LinkedRecord extends ExternalRecord {
@@ -292,7 +292,14 @@ type TranslatedReferences = ReadonlyMap<string, Awaited<ReturnType<typeof transl
 async function translateAll(links: RecordLinksRepository, objectType: ObjectType, records: readonly LinkedRecord[], sourceConnectionId: string, targetConnectionId: string): Promise<TranslatedReferences> {
   const cache = new Map<string, string | undefined>();
   const translated = new Map<string, Awaited<ReturnType<typeof translateReferences>>>();
-  for (const record of records) translated.set(record.externalId, await translateReferences(links, objectType, record.references, sourceConnectionId, targetConnectionId, cache));
+  for (const record of records) {
+    // Most records of a batch refer to nothing, or to what an earlier one did: no promise to
+    // wait for (thousands a second).
+    translated.set(
+      record.externalId,
+      translateCached(objectType, record.references, cache) ?? (await translateReferences(links, objectType, record.references, sourceConnectionId, targetConnectionId, cache)),
+    );
+  }
   return translated;
 }
 

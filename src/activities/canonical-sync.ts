@@ -92,7 +92,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
     tenantId,
     objectType,
     input.records.map((item) => item.canonicalId),
-    async (records, _tx, documents) => {
+    async (records) => {
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
@@ -149,7 +149,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
       const written = await input.carryOut(steps);
       // Saved with the canonical records, in the round trip of the COMMIT. In order: what the
       // copies held when read, then what the target holds after our write (the later stands).
-      const writes = [...deps.links.syncedStatesWrites([...snapshots, ...written.synced], documents), ...deps.conflicts.recordStatements(decisions)];
+      const writes = [...deps.links.syncedStatesWrites([...snapshots, ...written.synced]), ...deps.conflicts.recordStatements(decisions)];
       return { records, result: { steps, conflicts: decisions.length, written }, writes };
     },
   );

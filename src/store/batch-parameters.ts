@@ -42,35 +42,3 @@ export function textArrayText(values: readonly (string | null)[]): string {
   return `{${values.map((value) => (value === null ? 'NULL' : `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
 }
 
-/**
- * JSON documents sent once per statement however many rows hold them: a record created by a
- * backfill has the same fields as its canonical record and as its target's snapshot. Rows carry a
- * document's position (`add`); the statement reads them from one array (`oneStatement`).
- */
-export class SharedDocuments {
-  private readonly positions = new Map<string, number>();
-  private readonly texts: string[] = [];
-
-  /** The position of `value`'s document, added if it is new. */
-  add(value: unknown): number {
-    const text = JSON.stringify(value) ?? 'null';
-    let position = this.positions.get(text);
-    if (position === undefined) {
-      position = this.texts.push(text) - 1;
-      this.positions.set(text, position);
-    }
-    return position;
-  }
-
-  get size(): number {
-    return this.texts.length;
-  }
-
-  /** The documents as one JSON array. */
-  toJson(): string {
-    return `[${this.texts.join(',')}]`;
-  }
-}
-
-/** In SQL, the shared document at the position held in `position` (an SQL expression). */
-export const sharedDocument = (position: string): string => `((SELECT d FROM documents) -> (${position})::int)`;

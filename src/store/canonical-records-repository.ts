@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { sameValue, type CanonicalRecordState, type FieldProvenance } from '../model/sync';
 import { inTransaction, oneStatement, prepareSessions, queryTogether, sqlLiteral, type Queryable, type Statement } from './database';
-import { jsonRows, sharedDocument, SharedDocuments, textArrayText } from './batch-parameters';
+import { jsonRows, textArrayText } from './batch-parameters';
 
 /**
  * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
@@ -66,13 +66,14 @@ export class CanonicalRecordsRepository {
     // The keys are worked out below a fence (OFFSET 0): sorted as the aggregate's input, each
     // would otherwise carry its whole group (every id of it) through the sort, which then cost
     // PostgreSQL more than taking the locks.
-    const lock = `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
+    // One row back (the count of locks taken), not one per lock.
+    const lock = `SELECT count(taken) FROM (SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END AS taken
            FROM (SELECT k, bool_and(shared) AS shared
                    FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, (g->>1)::boolean AS shared
                            FROM jsonb_array_elements(${sqlLiteral(jsonRows([...groups.values()].map((group) => [group.connectionId, group.shared, group.ids])))}::jsonb) AS g
                                 CROSS JOIN LATERAL jsonb_array_elements_text(g->2) AS id
                          OFFSET 0) AS keyed
-                  GROUP BY k ORDER BY k) AS ordered`;
+                  GROUP BY k ORDER BY k) AS ordered) AS locks`;
     // The read runs after the lock statement has returned, with a snapshot of its own: it sees
     // what the previous holder of these locks saved.
     return inTransaction(this.lockPool, alongside ? [lock, alongside.text] : [lock], async (_client, results) => ({ result: await work(read(results.slice(1))) }));
@@ -93,7 +94,6 @@ export class CanonicalRecordsRepository {
     change: (
       records: Map<string, CanonicalRecordState>,
       tx: Queryable,
-      documents: SharedDocuments,
     ) => Promise<{ records: Map<string, CanonicalRecordState>; result: T; writes?: readonly string[] | undefined }>,
   ): Promise<T> {
     const ids = sqlLiteral(textArrayText([...new Set(canonicalIds)]));
@@ -101,26 +101,25 @@ export class CanonicalRecordsRepository {
     return inTransaction(
       this.updatePool,
       [
-        `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest(${ids}::text[]) AS id ORDER BY k) AS ordered`,
+        `SELECT count(taken) FROM (SELECT pg_advisory_xact_lock(k) AS taken FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest(${ids}::text[]) AS id ORDER BY k) AS ordered) AS locks`,
         // A statement of its own, after the locks: its snapshot sees what their last holder saved.
         `SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY(${ids}::uuid[])`,
       ],
       async (tx, [, loaded]) => {
         const before = new Map((loaded as pg.QueryResult<CanonicalRow>).rows.map((row) => [row.canonical_id, fromRow(row)]));
-        const documents = new SharedDocuments();
-        const { records, result, writes = [] } = await change(new Map(before), tx, documents);
+        const { records, result, writes = [] } = await change(new Map(before), tx);
         const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
         const parts = [...writes];
         if (changed.length > 0) {
           parts.push(
             `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
-             SELECT (r->>0)::uuid, ${sqlLiteral(tenantId)}, ${sqlLiteral(objectType)}, ${sharedDocument('r->>1')}, r->2
-               FROM jsonb_array_elements(${sqlLiteral(jsonRows(changed.map(([id, record]) => [id, documents.add(record.fields), storedProvenance(record.provenance)])))}::jsonb) AS r
+             SELECT (r->>0)::uuid, ${sqlLiteral(tenantId)}, ${sqlLiteral(objectType)}, r->1, r->2
+               FROM jsonb_array_elements(${sqlLiteral(jsonRows(changed.map(([id, record]) => [id, record.fields, storedProvenance(record.provenance)])))}::jsonb) AS r
              ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
           );
         }
         // Saved with the COMMIT, as one statement.
-        const statement = oneStatement(documents, parts);
+        const statement = oneStatement(parts);
         return { result, last: statement ? [statement] : [] };
       },
     );

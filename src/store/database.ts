@@ -1,5 +1,4 @@
 import pg from 'pg';
-import type { SharedDocuments } from './batch-parameters';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -97,13 +96,12 @@ export async function inTransaction<T>(
 
 /**
  * Data-modifying statements as one (`WITH a AS (INSERT …), b AS (INSERT …) SELECT`): each runs
- * once and to completion, all on one snapshot (so none sees another's rows), with the documents
- * they share (`sharedDocument`) sent once. Undefined when there is nothing to run.
+ * once and to completion, all on one snapshot (so none sees another's rows). Undefined when there
+ * is nothing to run.
  */
-export function oneStatement(documents: SharedDocuments, parts: readonly string[]): string | undefined {
+export function oneStatement(parts: readonly string[]): string | undefined {
   if (parts.length === 0) return undefined;
-  return `WITH documents AS (SELECT ${sqlLiteral(documents.toJson())}::jsonb AS d),
-  ${parts.map((part, index) => `w${index} AS (${part})`).join(',\n  ')}
+  return `WITH ${parts.map((part, index) => `w${index} AS (${part})`).join(',\n  ')}
   SELECT NULL`;
 }
 
@@ -125,9 +123,10 @@ export function quoteIdentifier(identifier: string): string {
 export function sqlLiteral(value: string): string {
   // A NUL would end the query message early; PostgreSQL's text cannot hold one either way.
   if (value.includes('\u0000')) throw new Error('a text value holds a NUL character, which PostgreSQL cannot store');
+  // The literal ends at the first closing tag after the opening one: it must be ours. Only a
+  // value holding `$q` can hold a tag or run into the closing one (`…$q` + `$q$`).
   let tag = '$q$';
-  // The literal ends at the first closing tag after the opening one: it must be ours.
-  for (let n = 0; `${value}${tag}`.indexOf(tag) !== value.length; n += 1) tag = `$q${n}$`;
+  if (value.includes('$q')) for (let n = 0; `${value}${tag}`.indexOf(tag) !== value.length; n += 1) tag = `$q${n}$`;
   return ` ${tag}${value}${tag}`;
 }
 

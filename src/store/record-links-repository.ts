@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { oneStatement, sqlLiteral, withTransaction, type Queryable, type Statement } from './database';
-import { jsonRows, sharedDocument, SharedDocuments, textArrayLiteral, textArrayText } from './batch-parameters';
+import { jsonRows, textArrayLiteral, textArrayText } from './batch-parameters';
 
 /** Which external record in one connection a canonical record is. */
 export interface RecordLink {
@@ -283,17 +283,16 @@ export class RecordLinksRepository {
    * later in the list is saved (what a copy held when read, then what it holds after our write).
    */
   async saveSyncedStates(written: readonly SyncedStateWrite[], db: Queryable = this.pool): Promise<void> {
-    const documents = new SharedDocuments();
-    const statement = oneStatement(documents, this.syncedStatesWrites(written, documents));
+    const statement = oneStatement(this.syncedStatesWrites(written));
     if (statement) await db.query(statement);
   }
 
   /**
-   * saveSyncedStates as data-modifying statements to run as one (oneStatement), their fields among
-   * `documents`. They do not see each other's rows: a snapshot whose link is written here is
-   * written without looking its link up.
+   * saveSyncedStates as data-modifying statements to run as one (oneStatement). They do not see
+   * each other's rows: a snapshot whose link is written here is written without looking its
+   * link up.
    */
-  syncedStatesWrites(written: readonly SyncedStateWrite[], documents: SharedDocuments): string[] {
+  syncedStatesWrites(written: readonly SyncedStateWrite[]): string[] {
     if (written.length === 0) return [];
     const states = lastPerPair(written);
     const links = states.filter((state) => !state.linkSaved);
@@ -314,11 +313,11 @@ export class RecordLinksRepository {
     // A link written with it exists; one only loaded earlier is looked up, one index probe each
     // (a subquery under OR stays a per-row probe: as a join, the planner would hash the whole
     // table per batch).
-    const rows = jsonRows(states.map((s) => [s.link.canonicalId, s.link.connectionId, documents.add(s.fields), s.sourceModifiedAt, s.written ?? false, s.linkSaved ?? false]));
+    const rows = jsonRows(states.map((s) => [s.link.canonicalId, s.link.connectionId, s.fields, s.sourceModifiedAt, s.written ?? false, s.linkSaved ?? false]));
     statements.push(
       `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
-       SELECT u.id, u.conn, ${sharedDocument('u.f')}, u.m, CASE WHEN u.w THEN now() END
-         FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->>2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w, (r->>5)::boolean AS loaded
+       SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END
+         FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w, (r->>5)::boolean AS loaded
                  FROM jsonb_array_elements(${sqlLiteral(rows)}::jsonb) AS r) AS u
         WHERE NOT u.loaded OR EXISTS (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn)
        ON CONFLICT (canonical_id, connection_id)
