@@ -27,7 +27,8 @@ export function jsonRows(rows: readonly (readonly unknown[])[]): string {
  */
 export function textArrayLiteral(values: readonly (string | null)[]): string | (string | null)[] {
   const json = JSON.stringify(values);
-  if (/\\[bfnrtu]/.test(json)) return [...values];
+  // Ids hold no backslash at all: the search for escapes is then skipped (it read every id again).
+  if (json.includes('\\') && /\\[bfnrtu]/.test(json)) return [...values];
   return `{${json.slice(1, -1)}}`;
 }
 
