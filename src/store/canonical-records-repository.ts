@@ -65,8 +65,8 @@ export class CanonicalRecordsRepository {
     this.lockPool ??= this.ownPool();
     // The keys are worked out below a fence (OFFSET 0): sorted as the aggregate's input, each
     // would otherwise carry its whole group (every id of it) through the sort, which then cost
-    // PostgreSQL more than taking the locks.
-    // One row back (the count of locks taken), not one per lock.
+    // PostgreSQL more than taking the locks. One row comes back (the count of locks taken), not
+    // one per lock.
     const lock = `SELECT count(taken) FROM (SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END AS taken
            FROM (SELECT k, bool_and(shared) AS shared
                    FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, (g->>1)::boolean AS shared
@@ -82,10 +82,11 @@ export class CanonicalRecordsRepository {
   /**
    * Loads canonical records for update in one transaction (each id's lock taken in one order,
    * missing records start empty), hands them to `change`, and saves those it changed with
-   * whatever else it wrote through `tx` or returned as `statements` (snapshots, conflict
-   * decisions): all of it lands, or none. `change` may call a vendor (the target's read and
-   * write), so the transaction lasts as long as those calls and runs on a pool of its own. The
-   * lock and the read go with the BEGIN, the saves with the COMMIT (inTransaction).
+   * whatever else it wrote through `tx` or returned as `writes` (snapshots, conflict decisions:
+   * data-modifying statements run with the canonical records' as one, oneStatement): all of it
+   * lands, or none. `change` may call a vendor (the target's read and write), so the transaction
+   * lasts as long as those calls and runs on a pool of its own. The lock and the read go with the
+   * BEGIN, the saves with the COMMIT (inTransaction).
    */
   async update<T>(
     tenantId: string,
