@@ -10,7 +10,7 @@ import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { MatchRequest, RecordLinksRepository, SyncedState } from '../store/record-links-repository';
 import { reconcileWithCanonical, type CarriedOut, type FieldEditTimesLookup, type ReconcileStep } from './canonical-sync';
-import { translateReferences } from './reference-translation';
+import { translateCached, translateReferences } from './reference-translation';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
 export interface LinkedRecord extends ExternalRecord {
@@ -95,109 +95,124 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
 
   // Canonical ids may have been merged (first-sync matching) since the batch was linked; a record
   // whose link is gone was deleted meanwhile (by the delete policy): it is not written anywhere.
+  // Most batches are linked as they were: their locks are taken at once, and each record's source
+  // link is checked in the synced states loaded with them. Only a batch where one is not goes the
+  // long way, its links read first (the canonical ids to lock are then those).
+  const asLinked = await underLocks(input.records, [], true);
+  if (asLinked) return asLinked;
   const linkedNow = await deps.links.canonicalIdsOf(sourceConnectionId, objectType, input.records.map((record) => record.externalId));
   const deletedMeanwhile: RecordOutcome[] = input.records
     .filter((record) => !linkedNow.has(record.externalId))
     .map((record) => ({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' }));
-  const records = input.records.flatMap((record) => {
+  const relinked = input.records.flatMap((record) => {
     const canonicalId = linkedNow.get(record.externalId);
     return canonicalId ? [{ ...record, canonicalId }] : [];
   });
+  return (await underLocks(relinked, deletedMeanwhile, false)) as ApplyToTargetResult;
 
-  return deps.canonical.withRecordLocks(
-    {
-      write: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: targetConnectionId })),
-      // The source's copies are read and merged: no write there may land in between.
-      read: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: sourceConnectionId })),
-    },
-    async () => {
-      const outcomes: RecordOutcome[] = [...deletedMeanwhile];
-      let states = byPair(await deps.links.loadSyncedStates(records.map((record) => record.canonicalId)));
-      const stateOf = (canonicalId: string, connectionId: string) => states.get(canonicalId)?.get(connectionId);
+  /** The apply under the records' locks; undefined (nothing done) when `checkLinks` finds a record linked otherwise now. */
+  function underLocks(records: LinkedRecord[], deletedMeanwhile: RecordOutcome[], checkLinks: boolean): Promise<ApplyToTargetResult | undefined> {
+    return deps.canonical.withRecordLocks(
+      {
+        write: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: targetConnectionId })),
+        // The source's copies are read and merged: no write there may land in between.
+        read: records.map((record) => ({ canonicalId: record.canonicalId, connectionId: sourceConnectionId })),
+      },
+      async (loaded) => {
+        const outcomes: RecordOutcome[] = [...deletedMeanwhile];
+        let states = byPair(loaded);
+        const stateOf = (canonicalId: string, connectionId: string) => states.get(canonicalId)?.get(connectionId);
+        const linkedAsBefore = (record: LinkedRecord): boolean => {
+          const link = stateOf(record.canonicalId, sourceConnectionId)?.link;
+          return link?.externalId === record.externalId && link.objectType === objectType;
+        };
+        if (checkLinks && !records.every(linkedAsBefore)) return undefined;
 
-      // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
-      const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
-      for (const record of records.filter(isArchived)) outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' });
-      let active = records.filter((record) => !isArchived(record));
+        // Archived by a delete elsewhere (`archive` policy): kept in both CRMs, synced no more either way.
+        const isArchived = (record: LinkedRecord) => Boolean(stateOf(record.canonicalId, sourceConnectionId)?.link.archivedAt || stateOf(record.canonicalId, targetConnectionId)?.link.archivedAt);
+        for (const record of records.filter(isArchived)) outcomes.push({ canonicalId: record.canonicalId, sourceExternalId: record.externalId, status: 'refused-by-policy' });
+        let active = records.filter((record) => !isArchived(record));
 
-      // First contact with the target: records it has no link for are looked up there by its match keys.
-      const unlinked = active.filter((record) => !stateOf(record.canonicalId, targetConnectionId));
-      const matching = unlinked.length > 0 && options.matchInTarget !== false ? await matchInTarget(deps, target, input, unlinked) : emptyMatch();
-      if (matching.canonicalIds.size > 0 || matching.taken.length > 0) {
-        const takenIds = new Set(matching.taken.map((outcome) => outcome.sourceExternalId));
-        outcomes.push(...matching.taken);
-        active = active.filter((record) => !takenIds.has(record.externalId)).map((record) => ({ ...record, canonicalId: matching.canonicalIds.get(record.externalId) ?? record.canonicalId }));
-        states = byPair(await deps.links.loadSyncedStates(active.map((record) => record.canonicalId)));
-      }
-
-      // A read that began before we last wrote the record there may predate that write: it is
-      // taken again rather than mistaken for the source CRM's own edit (reverting ours).
-      const maybeStale = active.filter((record) => {
-        const written = stateOf(record.canonicalId, sourceConnectionId)?.snapshot?.writtenAt;
-        return record.readAt !== undefined && written != null && written.getTime() > Date.parse(record.readAt);
-      });
-      if (maybeStale.length > 0) {
-        const reread = new Map((await source.readRecords(objectType, maybeStale.map((record) => record.externalId))).map((record) => [record.externalId, record]));
-        active = active.map((record) => {
-          const fresh = reread.get(record.externalId);
-          return fresh ? { ...fresh, canonicalId: record.canonicalId } : record;
-        });
-      }
-
-      // The target's copies are read inside the canonical step (matched ones again: the search
-      // that found them may be seconds old once the matching lock was free). A vendor that
-      // refuses a write over a newer version (Dataverse) sends the records someone edited
-      // meanwhile round again: read, merged (that edit included) and written anew.
-      const references = await translateAll(deps.links, objectType, active, sourceConnectionId, targetConnectionId);
-      const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } };
-      const putBack = new Map<string, Readonly<Record<string, string>>>();
-      const applied = await inVersionRounds(active.map((record) => record.canonicalId), async (canonicalIds, round) => {
-        if (round > 1) {
-          active = active.filter((record) => canonicalIds.includes(record.canonicalId));
-          states = byPair(await deps.links.loadSyncedStates(canonicalIds));
+        // First contact with the target: records it has no link for are looked up there by its match keys.
+        const unlinked = active.filter((record) => !stateOf(record.canonicalId, targetConnectionId));
+        const matching = unlinked.length > 0 && options.matchInTarget !== false ? await matchInTarget(deps, target, input, unlinked) : emptyMatch();
+        if (matching.canonicalIds.size > 0 || matching.taken.length > 0) {
+          const takenIds = new Set(matching.taken.map((outcome) => outcome.sourceExternalId));
+          outcomes.push(...matching.taken);
+          active = active.filter((record) => !takenIds.has(record.externalId)).map((record) => ({ ...record, canonicalId: matching.canonicalIds.get(record.externalId) ?? record.canonicalId }));
+          states = byPair(await deps.links.loadSyncedStates(active.map((record) => record.canonicalId)));
         }
-        const reconciled = await reconcileWithCanonical(deps, {
-          tenantId: input.tenantId,
-          objectType,
-          policies: input.policies,
-          source: { connectionId: sourceConnectionId, provider: source.provider },
-          target: { connectionId: targetConnectionId, provider: target.provider },
-          readTarget: (externalIds) => readCopies(target, objectType, externalIds),
-          fieldEditTimes: fieldHistories(objectType, { [sourceConnectionId]: source, [targetConnectionId]: target }),
-          targetEditTimes: putBack,
-          records: active.map((record) => ({
-            canonicalId: record.canonicalId,
-            record,
-            sourceState: stateOf(record.canonicalId, sourceConnectionId),
-            targetState: stateOf(record.canonicalId, targetConnectionId),
-            mustWrite: matching.matched.has(record.externalId),
-          })),
-          carryOut: (steps) => carryOut(context, steps, write, matching.matched, references),
+
+        // A read that began before we last wrote the record there may predate that write: it is
+        // taken again rather than mistaken for the source CRM's own edit (reverting ours).
+        const maybeStale = active.filter((record) => {
+          const written = stateOf(record.canonicalId, sourceConnectionId)?.snapshot?.writtenAt;
+          return record.readAt !== undefined && written != null && written.getTime() > Date.parse(record.readAt);
         });
-        // Creates the target refused because someone created the record there after we looked
-        // for it: linked like a match (merging canonical records where needed), then another
-        // round reads that record, merges it and writes it by its id.
-        const { written } = reconciled;
-        for (const [externalId, times] of written.editTimes) putBack.set(externalId, times);
-        if (written.existing.length === 0) return reconciled;
-        const adopted = await adoptExisting(deps, input, target.provider, written.existing);
-        const outcomes = written.outcomes.flatMap((outcome) => {
-          const result = adopted.get(outcome.sourceExternalId);
-          if (!result || outcome.status !== 'parked') return [outcome];
-          return [result.status === 'linked' ? { ...outcome, canonicalId: result.canonicalId } : result.outcome];
-        });
-        const again: string[] = [];
-        for (const [sourceExternalId, result] of adopted) {
-          if (result.status !== 'linked') continue;
-          matching.matched.add(sourceExternalId);
-          active = active.map((record) => (record.externalId === sourceExternalId ? { ...record, canonicalId: result.canonicalId } : record));
-          again.push(result.canonicalId);
+        if (maybeStale.length > 0) {
+          const reread = new Map((await source.readRecords(objectType, maybeStale.map((record) => record.externalId))).map((record) => [record.externalId, record]));
+          active = active.map((record) => {
+            const fresh = reread.get(record.externalId);
+            return fresh ? { ...fresh, canonicalId: record.canonicalId } : record;
+          });
         }
-        return { ...reconciled, written: { ...written, outcomes, versionChanged: [...written.versionChanged, ...again] } };
-      });
-      return { ...applied, outcomes: await withoutDeletedMeanwhile(deps, input, [...outcomes, ...applied.outcomes]) };
-    },
-  );
+
+        // The target's copies are read inside the canonical step (matched ones again: the search
+        // that found them may be seconds old once the matching lock was free). A vendor that
+        // refuses a write over a newer version (Dataverse) sends the records someone edited
+        // meanwhile round again: read, merged (that edit included) and written anew.
+        const references = await translateAll(deps.links, objectType, active, sourceConnectionId, targetConnectionId);
+        const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } };
+        const putBack = new Map<string, Readonly<Record<string, string>>>();
+        const applied = await inVersionRounds(active.map((record) => record.canonicalId), async (canonicalIds, round) => {
+          if (round > 1) {
+            active = active.filter((record) => canonicalIds.includes(record.canonicalId));
+            states = byPair(await deps.links.loadSyncedStates(canonicalIds));
+          }
+          const reconciled = await reconcileWithCanonical(deps, {
+            tenantId: input.tenantId,
+            objectType,
+            policies: input.policies,
+            source: { connectionId: sourceConnectionId, provider: source.provider },
+            target: { connectionId: targetConnectionId, provider: target.provider },
+            readTarget: (externalIds) => readCopies(target, objectType, externalIds),
+            fieldEditTimes: fieldHistories(objectType, { [sourceConnectionId]: source, [targetConnectionId]: target }),
+            targetEditTimes: putBack,
+            records: active.map((record) => ({
+              canonicalId: record.canonicalId,
+              record,
+              sourceState: stateOf(record.canonicalId, sourceConnectionId),
+              targetState: stateOf(record.canonicalId, targetConnectionId),
+              mustWrite: matching.matched.has(record.externalId),
+            })),
+            carryOut: (steps) => carryOut(context, steps, write, matching.matched, references),
+          });
+          // Creates the target refused because someone created the record there after we looked
+          // for it: linked like a match (merging canonical records where needed), then another
+          // round reads that record, merges it and writes it by its id.
+          const { written } = reconciled;
+          for (const [externalId, times] of written.editTimes) putBack.set(externalId, times);
+          if (written.existing.length === 0) return reconciled;
+          const adopted = await adoptExisting(deps, input, target.provider, written.existing);
+          const outcomes = written.outcomes.flatMap((outcome) => {
+            const result = adopted.get(outcome.sourceExternalId);
+            if (!result || outcome.status !== 'parked') return [outcome];
+            return [result.status === 'linked' ? { ...outcome, canonicalId: result.canonicalId } : result.outcome];
+          });
+          const again: string[] = [];
+          for (const [sourceExternalId, result] of adopted) {
+            if (result.status !== 'linked') continue;
+            matching.matched.add(sourceExternalId);
+            active = active.map((record) => (record.externalId === sourceExternalId ? { ...record, canonicalId: result.canonicalId } : record));
+            again.push(result.canonicalId);
+          }
+          return { ...reconciled, written: { ...written, outcomes, versionChanged: [...written.versionChanged, ...again] } };
+        });
+        return { ...applied, outcomes: await withoutDeletedMeanwhile(deps, input, [...outcomes, ...applied.outcomes]) };
+      },
+      deps.links.syncedStatesStatement(records.map((record) => record.canonicalId)),
+    );
+  }
 }
 
 /**
@@ -286,7 +301,14 @@ type TranslatedReferences = ReadonlyMap<string, Awaited<ReturnType<typeof transl
 async function translateAll(links: RecordLinksRepository, objectType: ObjectType, records: readonly LinkedRecord[], sourceConnectionId: string, targetConnectionId: string): Promise<TranslatedReferences> {
   const cache = new Map<string, string | undefined>();
   const translated = new Map<string, Awaited<ReturnType<typeof translateReferences>>>();
-  for (const record of records) translated.set(record.externalId, await translateReferences(links, objectType, record.references, sourceConnectionId, targetConnectionId, cache));
+  for (const record of records) {
+    // Most records of a batch refer to nothing, or to what an earlier one did: no promise to
+    // wait for (thousands a second).
+    translated.set(
+      record.externalId,
+      translateCached(objectType, record.references, cache) ?? (await translateReferences(links, objectType, record.references, sourceConnectionId, targetConnectionId, cache)),
+    );
+  }
   return translated;
 }
 

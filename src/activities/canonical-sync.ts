@@ -105,7 +105,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
     tenantId,
     objectType,
     input.records.map((item) => item.canonicalId),
-    async (records, tx) => {
+    async (records) => {
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
       const fieldTimes = await fieldTimesUnderHeldStamps(input, current);
       const snapshots: SyncedStateWrite[] = [];
@@ -162,10 +162,10 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         });
       }
       const written = await input.carryOut(steps);
-      // In order: what the copies held when read, then what the target holds after our write (the later stands).
-      await deps.links.saveSyncedStates([...snapshots, ...written.synced], tx);
-      await deps.conflicts.record(decisions, tx);
-      return { records, result: { steps, conflicts: decisions.length, written } };
+      // Saved with the canonical records, in the round trip of the COMMIT. In order: what the
+      // copies held when read, then what the target holds after our write (the later stands).
+      const writes = [...deps.links.syncedStatesWrites([...snapshots, ...written.synced]), ...deps.conflicts.recordStatements(decisions)];
+      return { records, result: { steps, conflicts: decisions.length, written }, writes };
     },
   );
 }

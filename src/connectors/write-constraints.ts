@@ -1,6 +1,6 @@
 import { checkWrite, type ObjectConstraints, type ViolationPolicy } from '../model/field-constraints';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
-import { MappingValueError, objectMapping, toNative, type CompiledMapping } from '../model/mapping';
+import { MappingValueError, objectMapping, toNative, type CompiledMapping, type CompiledObjectMapping } from '../model/mapping';
 import type { UpsertInput, UpsertOutcome } from './connector';
 
 /** A connector's upsert (live or bulk): one outcome per input, in order. */
@@ -49,8 +49,9 @@ export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMa
       const outcomes: (UpsertOutcome | undefined)[] = inputs.map(() => undefined);
       const adjusted = new Map<number, { notes: string[]; fields: UpsertInput['fields'] }>();
       const passing: { index: number; input: UpsertInput }[] = [];
+      const fields = writtenFields(options.mapping, objectType);
       inputs.forEach((input, index) => {
-        const checked = checkInput(options.provider, options.mapping, objectType, constraints, input);
+        const checked = checkInput(options.provider, options.mapping, objectType, constraints, fields, input);
         if ('failed' in checked) outcomes[index] = checked.failed;
         else {
           passing.push({ index, input: checked.input });
@@ -77,7 +78,22 @@ export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMa
 
 type Checked = { input: UpsertInput; adjustments: string[] } | { failed: UpsertOutcome };
 
-function checkInput(provider: CrmProvider, mapping: CompiledMapping, objectType: ObjectType, constraints: ObjectConstraints, input: UpsertInput): Checked {
+/** The object's written fields and their violation policies: the same for every input of a call. */
+function writtenFields(mapping: CompiledMapping, objectType: ObjectType): { writes: CompiledObjectMapping['writes']; policies: Record<string, ViolationPolicy> } {
+  const writes = objectMapping(mapping, objectType).writes;
+  const policies: Record<string, ViolationPolicy> = {};
+  for (const field of writes) if (field.onViolation) policies[field.native] = field.onViolation;
+  return { writes, policies };
+}
+
+function checkInput(
+  provider: CrmProvider,
+  mapping: CompiledMapping,
+  objectType: ObjectType,
+  constraints: ObjectConstraints,
+  { writes, policies }: ReturnType<typeof writtenFields>,
+  input: UpsertInput,
+): Checked {
   let native: Record<string, unknown>;
   try {
     native = toNative(mapping, objectType, input.fields);
@@ -86,9 +102,6 @@ function checkInput(provider: CrmProvider, mapping: CompiledMapping, objectType:
     if (error instanceof MappingValueError) return { input, adjustments: [] };
     throw error;
   }
-  const writes = objectMapping(mapping, objectType).writes;
-  const policies: Record<string, ViolationPolicy> = {};
-  for (const field of writes) if (field.onViolation) policies[field.native] = field.onViolation;
   const result = checkWrite(constraints, native, { creating: input.externalId === undefined, record: `${objectType} ${input.syncId}`, policies });
   if (result.violations.length > 0) {
     const canonicalOf = (native: string) => writes.find((field) => field.native === native)?.canonical ?? native;

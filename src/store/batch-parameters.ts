@@ -27,6 +27,19 @@ export function jsonRows(rows: readonly (readonly unknown[])[]): string {
  */
 export function textArrayLiteral(values: readonly (string | null)[]): string | (string | null)[] {
   const json = JSON.stringify(values);
-  if (/\\[bfnrtu]/.test(json)) return [...values];
+  // Ids hold no backslash at all: the search for escapes is then skipped (it read every id again).
+  if (json.includes('\\') && /\\[bfnrtu]/.test(json)) return [...values];
   return `{${json.slice(1, -1)}}`;
 }
+
+/**
+ * The same array literal, always as text (for a statement that carries it inline, see
+ * `sqlLiteral`): a batch holding a character JSON would escape is quoted element by element as pg
+ * quotes it (a backslash before `\` and `"`, the rest as it is).
+ */
+export function textArrayText(values: readonly (string | null)[]): string {
+  const literal = textArrayLiteral(values);
+  if (typeof literal === 'string') return literal;
+  return `{${values.map((value) => (value === null ? 'NULL' : `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
+}
+

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import { sameValue, type CanonicalRecordState, type FieldProvenance } from '../model/sync';
-import { prepareSessions, withTransaction, type Queryable } from './database';
-import { jsonRows, textArrayLiteral } from './batch-parameters';
+import { inTransaction, oneStatement, prepareSessions, queryTogether, sqlLiteral, type Queryable, type Statement } from './database';
+import { jsonRows, textArrayText } from './batch-parameters';
 
 /**
  * Canonical records (docs/architecture.md, "Canonical record") and the write locks that keep two
@@ -41,7 +41,12 @@ export class CanonicalRecordsRepository {
    * two batches never deadlock, on a pool of their own: a holder waiting for an ordinary
    * connection can then never be the reason another holder waits.
    */
-  async withRecordLocks<T>(locks: { write: readonly RecordLockKey[]; read?: readonly RecordLockKey[] | undefined }, work: () => Promise<T>): Promise<T> {
+  async withRecordLocks<T, S = undefined>(
+    locks: { write: readonly RecordLockKey[]; read?: readonly RecordLockKey[] | undefined },
+    work: (alongside: S) => Promise<T>,
+    /** A read to run once the locks are held, in the same round trip (the synced states of the locked records). */
+    alongside?: Statement<S>,
+  ): Promise<T> {
     // Keys go grouped by connection (most batches lock one id list in two connections): the
     // lock key is built in SQL from the same text as before, `record:<canonical id>:<connection>`.
     const groups = new Map<string, { connectionId: string; shared: boolean; ids: string[] }>();
@@ -55,52 +60,70 @@ export class CanonicalRecordsRepository {
     };
     add(locks.write, false);
     add(locks.read ?? [], true);
-    if (groups.size === 0) return work();
+    const read = (results: readonly pg.QueryResult[]): S => (alongside ? alongside.read(results[0] as pg.QueryResult) : (undefined as S));
+    if (groups.size === 0) return work(read(await queryTogether(this.pool, alongside ? [alongside.text] : [])));
     this.lockPool ??= this.ownPool();
-    return withTransaction(this.lockPool, async (tx) => {
-      await tx.query(
-        `SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
-           FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, bool_and((g->>1)::boolean) AS shared
-                   FROM jsonb_array_elements($1::jsonb) AS g CROSS JOIN LATERAL jsonb_array_elements_text(g->2) AS id
-                  GROUP BY 1 ORDER BY 1) AS ordered`,
-        [jsonRows([...groups.values()].map((group) => [group.connectionId, group.shared, group.ids]))],
-      );
-      return work();
-    });
+    // The keys are worked out below a fence (OFFSET 0): sorted as the aggregate's input, each
+    // would otherwise carry its whole group (every id of it) through the sort, which then cost
+    // PostgreSQL more than taking the locks. One row comes back (the count of locks taken), not
+    // one per lock.
+    const lock = `SELECT count(taken) FROM (SELECT CASE WHEN shared THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END AS taken
+           FROM (SELECT k, bool_and(shared) AS shared
+                   FROM (SELECT hashtextextended('record:' || id || ':' || (g->>0), 0) AS k, (g->>1)::boolean AS shared
+                           FROM jsonb_array_elements(${sqlLiteral(jsonRows([...groups.values()].map((group) => [group.connectionId, group.shared, group.ids])))}::jsonb) AS g
+                                CROSS JOIN LATERAL jsonb_array_elements_text(g->2) AS id
+                         OFFSET 0) AS keyed
+                  GROUP BY k ORDER BY k) AS ordered) AS locks`;
+    // The read runs after the lock statement has returned, with a snapshot of its own: it sees
+    // what the previous holder of these locks saved.
+    return inTransaction(this.lockPool, alongside ? [lock, alongside.text] : [lock], async (_client, results) => ({ result: await work(read(results.slice(1))) }));
   }
 
   /**
    * Loads canonical records for update in one transaction (each id's lock taken in one order,
    * missing records start empty), hands them to `change`, and saves those it changed with
-   * whatever else it wrote through `tx` (snapshots, conflict decisions): all of it lands, or none.
-   * `change` may call a vendor (the target's read and write), so the transaction lasts as long as
-   * those calls and runs on a pool of its own.
+   * whatever else it wrote through `tx` or returned as `writes` (snapshots, conflict decisions:
+   * data-modifying statements run with the canonical records' as one, oneStatement): all of it
+   * lands, or none. `change` may call a vendor (the target's read and write), so the transaction
+   * lasts as long as those calls and runs on a pool of its own. The lock and the read go with the
+   * BEGIN, the saves with the COMMIT (inTransaction).
    */
   async update<T>(
     tenantId: string,
     objectType: ObjectType,
     canonicalIds: readonly string[],
-    change: (records: Map<string, CanonicalRecordState>, tx: Queryable) => Promise<{ records: Map<string, CanonicalRecordState>; result: T }>,
+    change: (
+      records: Map<string, CanonicalRecordState>,
+      tx: Queryable,
+    ) => Promise<{ records: Map<string, CanonicalRecordState>; result: T; writes?: readonly string[] | undefined }>,
   ): Promise<T> {
-    const ids = [...new Set(canonicalIds)];
+    const ids = sqlLiteral(textArrayText([...new Set(canonicalIds)]));
     this.updatePool ??= this.ownPool();
-    const idsParameter = textArrayLiteral(ids);
-    return withTransaction(this.updatePool, async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS ordered`, [idsParameter]);
-      const rows = await tx.query<CanonicalRow>(`SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])`, [idsParameter]);
-      const before = new Map(rows.rows.map((row) => [row.canonical_id, fromRow(row)]));
-      const { records, result } = await change(new Map(before), tx);
-      const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
-      if (changed.length > 0) {
-        await tx.query(
-          `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
-           SELECT (r->>0)::uuid, $2, $3, r->1, r->2 FROM jsonb_array_elements($1::jsonb) AS r
-           ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
-          [jsonRows(changed.map(([id, record]) => [id, record.fields, storedProvenance(record.provenance)])), tenantId, objectType],
-        );
-      }
-      return result;
-    });
+    return inTransaction(
+      this.updatePool,
+      [
+        `SELECT count(taken) FROM (SELECT pg_advisory_xact_lock(k) AS taken FROM (SELECT DISTINCT hashtextextended('canonical:' || id, 0) AS k FROM unnest(${ids}::text[]) AS id ORDER BY k) AS ordered) AS locks`,
+        // A statement of its own, after the locks: its snapshot sees what their last holder saved.
+        `SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY(${ids}::uuid[])`,
+      ],
+      async (tx, [, loaded]) => {
+        const before = new Map((loaded as pg.QueryResult<CanonicalRow>).rows.map((row) => [row.canonical_id, fromRow(row)]));
+        const { records, result, writes = [] } = await change(new Map(before), tx);
+        const changed = [...records].filter(([id, record]) => !sameValue(before.get(id), record));
+        const parts = [...writes];
+        if (changed.length > 0) {
+          parts.push(
+            `INSERT INTO canonical_records (canonical_id, tenant_id, object_type, fields, provenance)
+             SELECT (r->>0)::uuid, ${sqlLiteral(tenantId)}, ${sqlLiteral(objectType)}, r->1, r->2
+               FROM jsonb_array_elements(${sqlLiteral(jsonRows(changed.map(([id, record]) => [id, record.fields, storedProvenance(record.provenance)])))}::jsonb) AS r
+             ON CONFLICT (canonical_id) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance, updated_at = now()`,
+          );
+        }
+        // Saved with the COMMIT, as one statement.
+        const statement = oneStatement(parts);
+        return { result, last: statement ? [statement] : [] };
+      },
+    );
   }
 }
 

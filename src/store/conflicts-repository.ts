@@ -1,5 +1,5 @@
 import type { ObjectType } from '../model/identifiers';
-import type { Queryable } from './database';
+import { sqlLiteral, type Queryable } from './database';
 import { jsonRows } from './batch-parameters';
 
 export interface ConflictCandidate {
@@ -30,11 +30,12 @@ export class ConflictsRepository {
 
   async record(decisions: readonly ConflictDecision[], db: Queryable = this.db): Promise<void> {
     if (decisions.length === 0) return;
-    await db.query(
-      `INSERT INTO conflicts (tenant_id, object_type, canonical_id, field, policy, candidates, winner_connection_id, decided_value)
-       SELECT r->>0, r->>1, (r->>2)::uuid, r->>3, r->>4, r->5, r->>6, r->7 FROM jsonb_array_elements($1::jsonb) AS r`,
-      [jsonRows(decisions.map((d) => [d.tenantId, d.objectType, d.canonicalId, d.field, d.policy, d.candidates, d.winnerConnectionId, d.decidedValue ?? null]))],
-    );
+    await db.query(insertDecisions('$1::jsonb'), [decisionRows(decisions)]);
+  }
+
+  /** record as a data-modifying statement to run with others as one (oneStatement, in CanonicalRecordsRepository.update). */
+  recordStatements(decisions: readonly ConflictDecision[]): string[] {
+    return decisions.length === 0 ? [] : [insertDecisions(`${sqlLiteral(decisionRows(decisions))}::jsonb`)];
   }
 
   async listForRecord(tenantId: string, canonicalId: string): Promise<RecordedConflict[]> {
@@ -63,4 +64,14 @@ export class ConflictsRepository {
       decidedAt: row.decided_at,
     }));
   }
+}
+
+/** The decisions in `rows` (an SQL jsonb expression of decisionRows). */
+function insertDecisions(rows: string): string {
+  return `INSERT INTO conflicts (tenant_id, object_type, canonical_id, field, policy, candidates, winner_connection_id, decided_value)
+       SELECT r->>0, r->>1, (r->>2)::uuid, r->>3, r->>4, r->5, r->>6, r->7 FROM jsonb_array_elements(${rows}) AS r`;
+}
+
+function decisionRows(decisions: readonly ConflictDecision[]): string {
+  return jsonRows(decisions.map((d) => [d.tenantId, d.objectType, d.canonicalId, d.field, d.policy, d.candidates, d.winnerConnectionId, d.decidedValue ?? null]));
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
-import { withTransaction, type Queryable } from './database';
-import { jsonRows, textArrayLiteral } from './batch-parameters';
+import { oneStatement, sqlLiteral, withTransaction, type Queryable, type Statement } from './database';
+import { jsonRows, textArrayLiteral, textArrayText } from './batch-parameters';
 
 /** Which external record in one connection a canonical record is. */
 export interface RecordLink {
@@ -267,21 +267,13 @@ export class RecordLinksRepository {
   /** Every link (and its snapshot, if any) of the given canonical records, across connections (index lookups per id: see byExternalIds). */
   async loadSyncedStates(canonicalIds: readonly string[], db: Queryable = this.pool): Promise<SyncedState[]> {
     if (canonicalIds.length === 0) return [];
-    const result = await db.query<LinkRow & SnapshotRow>(
-      `SELECT ${linkColumns.replace(/(\w+)/g, 'l.$1')}, s.fields, s.source_modified_at, s.synced_at, s.written_at
-         FROM unnest($1::uuid[]) AS wanted (id)
-         CROSS JOIN LATERAL (SELECT * FROM record_links WHERE canonical_id = wanted.id OFFSET 0) AS l
-         LEFT JOIN LATERAL (
-           SELECT fields, source_modified_at, synced_at, written_at FROM record_snapshots
-            WHERE canonical_id = l.canonical_id AND connection_id = l.connection_id OFFSET 0
-         ) AS s ON true
-        ORDER BY l.canonical_id, l.connection_id`,
-      [textArrayLiteral(canonicalIds)],
-    );
-    return result.rows.map((row) => ({
-      link: toLink(row),
-      snapshot: row.fields ? { fields: row.fields, sourceModifiedAt: row.source_modified_at, syncedAt: row.synced_at as Date, writtenAt: row.written_at } : undefined,
-    }));
+    const result = await db.query<LinkRow & SnapshotRow>(syncedStatesSql('$1::uuid[]'), [textArrayLiteral(canonicalIds)]);
+    return result.rows.map(toSyncedState);
+  }
+
+  /** loadSyncedStates as a statement to send with others (CanonicalRecordsRepository.withRecordLocks). */
+  syncedStatesStatement(canonicalIds: readonly string[]): Statement<SyncedState[]> {
+    return { text: syncedStatesSql(`${sqlLiteral(textArrayText(canonicalIds))}::uuid[]`), read: (result) => (result.rows as (LinkRow & SnapshotRow)[]).map(toSyncedState) };
   }
 
   /**
@@ -290,44 +282,49 @@ export class RecordLinksRepository {
    * is gone (deleted meanwhile) is not written. Of two states of one record in one connection, the
    * later in the list is saved (what a copy held when read, then what it holds after our write).
    */
-  async saveSyncedStates(written: readonly SyncedStateWrite[], db?: Queryable): Promise<void> {
-    if (written.length === 0) return;
+  async saveSyncedStates(written: readonly SyncedStateWrite[], db: Queryable = this.pool): Promise<void> {
+    const statement = oneStatement(this.syncedStatesWrites(written));
+    if (statement) await db.query(statement);
+  }
+
+  /**
+   * saveSyncedStates as data-modifying statements to run as one (oneStatement). They do not see
+   * each other's rows: a snapshot whose link is written here is written without looking its
+   * link up.
+   */
+  syncedStatesWrites(written: readonly SyncedStateWrite[]): string[] {
+    if (written.length === 0) return [];
     const states = lastPerPair(written);
     const links = states.filter((state) => !state.linkSaved);
-    const save = async (tx: Queryable): Promise<void> => {
-      if (links.length > 0) {
-        await tx.query(
-          `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-           ON CONFLICT (canonical_id, connection_id)
-           DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()
-           -- Most links are already there as they are (the source's, from ensureLinks): rewriting
-           -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
-           WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
-          [
-            textArrayLiteral(links.map((s) => s.link.canonicalId)),
-            textArrayLiteral(links.map((s) => s.link.connectionId)),
-            textArrayLiteral(links.map((s) => s.link.tenantId)),
-            textArrayLiteral(links.map((s) => s.link.objectType)),
-            textArrayLiteral(links.map((s) => s.link.externalId)),
-          ],
-        );
-      }
-      // A link written just above exists; one only loaded earlier is looked up, one index probe
-      // each (a subquery under OR stays a per-row probe: as a join, the planner would hash the
-      // whole table per batch). One statement for both kinds: one round trip fewer per batch.
-      await tx.query(
-        `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
-         SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END
-           FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w, (r->>5)::boolean AS loaded FROM jsonb_array_elements($1::jsonb) AS r) AS u
-          WHERE NOT u.loaded OR EXISTS (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn)
+    const statements: string[] = [];
+    if (links.length > 0) {
+      const column = (values: string[]): string => `${sqlLiteral(textArrayText(values))}::text[]`;
+      statements.push(
+        `INSERT INTO record_links (canonical_id, connection_id, tenant_id, object_type, external_id)
+         SELECT * FROM unnest(${sqlLiteral(textArrayText(links.map((s) => s.link.canonicalId)))}::uuid[], ${column(links.map((s) => s.link.connectionId))},
+                              ${column(links.map((s) => s.link.tenantId))}, ${column(links.map((s) => s.link.objectType))}, ${column(links.map((s) => s.link.externalId))})
          ON CONFLICT (canonical_id, connection_id)
-         DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
-                       written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
-        [jsonRows(states.map((s) => [s.link.canonicalId, s.link.connectionId, s.fields, s.sourceModifiedAt, s.written ?? false, s.linkSaved ?? false]))],
+         DO UPDATE SET external_id = EXCLUDED.external_id, updated_at = now()
+         -- Most links are already there as they are (the source's, from ensureLinks): rewriting
+         -- them would only make dead tuples and index entries, the largest PostgreSQL cost of a backfill.
+         WHERE record_links.external_id IS DISTINCT FROM EXCLUDED.external_id`,
       );
-    };
-    await (db ? save(db) : withTransaction(this.pool, save));
+    }
+    // A link written with it exists; one only loaded earlier is looked up, one index probe each
+    // (a subquery under OR stays a per-row probe: as a join, the planner would hash the whole
+    // table per batch).
+    const rows = jsonRows(states.map((s) => [s.link.canonicalId, s.link.connectionId, s.fields, s.sourceModifiedAt, s.written ?? false, s.linkSaved ?? false]));
+    statements.push(
+      `INSERT INTO record_snapshots (canonical_id, connection_id, fields, source_modified_at, written_at)
+       SELECT u.id, u.conn, u.f, u.m, CASE WHEN u.w THEN now() END
+         FROM (SELECT (r->>0)::uuid AS id, r->>1 AS conn, r->2 AS f, (r->>3)::timestamptz AS m, (r->>4)::boolean AS w, (r->>5)::boolean AS loaded
+                 FROM jsonb_array_elements(${sqlLiteral(rows)}::jsonb) AS r) AS u
+        WHERE NOT u.loaded OR EXISTS (SELECT 1 FROM record_links l WHERE l.canonical_id = u.id AND l.connection_id = u.conn)
+       ON CONFLICT (canonical_id, connection_id)
+       DO UPDATE SET fields = EXCLUDED.fields, source_modified_at = EXCLUDED.source_modified_at, synced_at = now(),
+                     written_at = COALESCE(EXCLUDED.written_at, record_snapshots.written_at)`,
+    );
+    return statements;
   }
 
   /** Links of one connection and object that still sync (not archived): the base of the mass-delete share. */
@@ -497,6 +494,25 @@ interface SnapshotRow {
   source_modified_at: Date | null;
   synced_at: Date | null;
   written_at: Date | null;
+}
+
+/** Every link of the canonical records in `ids` (an SQL uuid[] expression), with its snapshot if any. */
+function syncedStatesSql(ids: string): string {
+  return `SELECT ${linkColumns.replace(/(\w+)/g, 'l.$1')}, s.fields, s.source_modified_at, s.synced_at, s.written_at
+         FROM unnest(${ids}) AS wanted (id)
+         CROSS JOIN LATERAL (SELECT * FROM record_links WHERE canonical_id = wanted.id OFFSET 0) AS l
+         LEFT JOIN LATERAL (
+           SELECT fields, source_modified_at, synced_at, written_at FROM record_snapshots
+            WHERE canonical_id = l.canonical_id AND connection_id = l.connection_id OFFSET 0
+         ) AS s ON true
+        ORDER BY l.canonical_id, l.connection_id`;
+}
+
+function toSyncedState(row: LinkRow & SnapshotRow): SyncedState {
+  return {
+    link: toLink(row),
+    snapshot: row.fields ? { fields: row.fields, sourceModifiedAt: row.source_modified_at, syncedAt: row.synced_at as Date, writtenAt: row.written_at } : undefined,
+  };
 }
 
 function toLink(row: LinkRow): RecordLink {

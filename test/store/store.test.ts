@@ -4,7 +4,7 @@ import { CredentialCipher } from '../../src/store/credential-cipher';
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
-import { createPool } from '../../src/store/database';
+import { createPool, inTransaction, queryTogether, sqlLiteral } from '../../src/store/database';
 import { migrateUp } from '../../src/store/migrate';
 import { RecordLinksRepository, type SyncedStateWrite } from '../../src/store/record-links-repository';
 import { inject } from 'vitest';
@@ -39,7 +39,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764547200000_connection-tokens']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764460800000_links-without-connection-key', '1764547200000_connection-tokens']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
@@ -231,6 +231,17 @@ describe('PostgreSQL store', () => {
     expect(Number(left.rows[0]?.n)).toBe(0);
   });
 
+  it('forgets the links and snapshots of a deleted connection, and only those', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    await connections.addConnection({ id: 'acme-gone', tenantId: 'acme', provider: 'hubspot', settings: {}, credentials: { accessToken: 'x' } });
+    const person = randomUUID();
+    const link = (connectionId: string) => ({ canonicalId: person, tenantId: 'acme', objectType: 'contact' as const, connectionId, externalId: `gone-${person}` });
+    await links.saveSyncedStates([link('acme-gone'), link('acme-sf')].map((l) => ({ link: l, fields: { email: 'x@acme.example' }, sourceModifiedAt: null })));
+    await db.pool.query(`DELETE FROM connections WHERE id = 'acme-gone'`);
+    expect((await links.loadSyncedStates([person])).map((state) => [state.link.connectionId, state.snapshot?.fields])).toEqual([['acme-sf', { email: 'x@acme.example' }]]);
+    expect(Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM record_snapshots WHERE connection_id = 'acme-gone'`)).rows[0]?.n)).toBe(0);
+  });
+
   it('links each external record once, to the id its CRM carries or a fresh one, even when callers race', async () => {
     const links = new RecordLinksRepository(db.pool);
     const carried = randomUUID();
@@ -358,5 +369,28 @@ describe('PostgreSQL store', () => {
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({ field: 'phone', policy: 'latest', winnerConnectionId: 'acme-hs', decidedValue: '+1 555 0199' });
     expect(recorded[0]?.candidates).toHaveLength(2);
+  });
+
+  it('reads back every text sent inline (sqlLiteral), whatever tags or quotes it holds', async () => {
+    const texts = ['plain', '', "it's", 'a $q$ tag', 'ends with $q', 'ends with $q$', '$q0$ and $q$ and $q1$', 'back\\slash \\n "quoted"', 'line\nbreak ünï 😀', '$$ dollars $'];
+    const results = await queryTogether(
+      db.pool,
+      texts.map((text) => `SELECT ${sqlLiteral(text)} AS v`),
+    );
+    expect(results.map((result) => (result.rows as { v: string }[])[0]?.v)).toEqual(texts);
+    expect(() => sqlLiteral('nul\u0000')).toThrow(/NUL/);
+  });
+
+  it('sends statements with the BEGIN and the COMMIT; a failing one stops the rest and rolls back the whole', async () => {
+    await db.pool.query('CREATE TABLE IF NOT EXISTS together_probe (n int PRIMARY KEY)');
+    const seen = await inTransaction(db.pool, ['INSERT INTO together_probe VALUES (1)', 'SELECT count(*)::int AS n FROM together_probe'], async (_tx, [, counted]) => ({
+      result: (counted?.rows as { n: number }[] | undefined)?.[0]?.n,
+      last: ['INSERT INTO together_probe VALUES (2)'],
+    }));
+    expect(seen).toBe(1);
+    await expect(
+      inTransaction(db.pool, ['INSERT INTO together_probe VALUES (3)'], async () => ({ result: null, last: ['INSERT INTO together_probe VALUES (1)', 'INSERT INTO together_probe VALUES (4)'] })),
+    ).rejects.toThrow(/together_probe_pkey/);
+    expect((await db.pool.query<{ n: number }>('SELECT n FROM together_probe ORDER BY n')).rows.map((row) => row.n)).toEqual([1, 2]);
   });
 });

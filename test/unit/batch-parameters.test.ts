@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { jsonRows, textArrayLiteral } from '../../src/store/batch-parameters';
+import { jsonRows, textArrayLiteral, textArrayText } from '../../src/store/batch-parameters';
 
 // pg's own conversion of a parameter: what the batch queries sent before textArrayLiteral.
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (value: unknown) => unknown };
@@ -27,5 +27,15 @@ describe('jsonRows', () => {
   it('sends rows as one JSON array: dates as ISO instants, undefined as null', () => {
     const at = new Date('2026-11-20T10:00:00.123Z');
     expect(JSON.parse(jsonRows([['id', { a: '"q"' }, at, undefined, true]]))).toEqual([['id', { a: '"q"' }, '2026-11-20T10:00:00.123Z', null, true]]);
+  });
+});
+
+describe('textArrayText', () => {
+  it('is the literal pg sends for any strings, as text', () => {
+    for (const odd of ['plain', 'line\nbreak', 'lone \ud800', 'tab\t', 'escaped backslash then n: \\n', 'a "quoted" \\ name']) {
+      const values = ['plain', odd, null];
+      // JSON's null where pg writes NULL (the batch without odd characters): the same to PostgreSQL.
+      expect(textArrayText(values).replace(/,null\}$/, ',NULL}')).toBe(prepareValue(values));
+    }
   });
 });

@@ -135,8 +135,10 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
     ctx,
     objectType,
     written.flatMap(({ item, id, created }) => {
+      // Only versioned updates are checked: the answer is searched for those alone (a batch of creates searched it per record).
+      if (created || item.input.ifVersion === undefined) return [];
       const result = answer.results.find((candidate) => candidate.id === id);
-      if (created || item.input.ifVersion === undefined || !result) return [];
+      if (!result) return [];
       const stored = Object.fromEntries(Object.keys(item.properties).map((name) => [name, result.properties[name] ?? item.properties[name] ?? '']));
       return [{ index: item.index, id, readVersion: item.input.ifVersion, written: stored, writtenAt: modstampOf(objectType, result) }];
     }),

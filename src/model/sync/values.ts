@@ -51,5 +51,21 @@ export function isEmptyValue(value: unknown): boolean {
 
 /** `base` with `over`'s values laid on top, field by field (custom fields included). */
 export function overlayFields(base: Readonly<CanonicalFields> | undefined, over: Readonly<CanonicalFields> | undefined): CanonicalFields {
+  // One side empty and the other without custom fields (a record created, a copy not written):
+  // the other side as it is, copied; no field paths to work out, twice per record of a backfill.
+  const baseEmpty = isEmptyObject(base);
+  const other = baseEmpty ? over : base;
+  if ((baseEmpty || isEmptyObject(over)) && withoutCustom(other)) return { ...other };
   return unflattenFields(new Map([...flattenFields(base), ...flattenFields(over)]));
+}
+
+function isEmptyObject(fields: Readonly<CanonicalFields> | undefined): boolean {
+  for (const key in fields) if (Object.prototype.hasOwnProperty.call(fields, key)) return false;
+  return true;
+}
+
+/** No key that flattening or unflattening changes (`custom`, `custom.<name>`). */
+function withoutCustom(fields: Readonly<CanonicalFields> | undefined): boolean {
+  for (const key in fields) if (Object.prototype.hasOwnProperty.call(fields, key) && (key === 'custom' || key.startsWith('custom.'))) return false;
+  return true;
 }
