@@ -595,5 +595,9 @@ const PUSH_SLICE = 200;
 
 /** The connections' field histories, where their vendors keep one (CrmConnector.fieldEditTimes). */
 function fieldHistories(objectType: ObjectType, connectors: Readonly<Record<string, CrmConnector>>): FieldEditTimesLookup {
-  return async (connectionId, requests) => (await connectors[connectionId]?.fieldEditTimes?.(objectType, requests)) ?? new Map();
+  return (connectionId) => {
+    const connector = connectors[connectionId];
+    const history = connector?.fieldEditTimes?.bind(connector);
+    return history && ((requests) => history(objectType, requests));
+  };
 }

@@ -63,7 +63,8 @@ export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
   }[];
 }
 
-export type FieldEditTimesLookup = (connectionId: string, requests: FieldEditTimesRequest[]) => Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>;
+/** A connection's field history, or undefined where its vendor keeps none (nothing is asked there). */
+export type FieldEditTimesLookup = (connectionId: string) => ((requests: FieldEditTimesRequest[]) => Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>) | undefined;
 
 export interface ReconcileStep {
   canonicalId: string;
@@ -177,23 +178,27 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
  */
 async function fieldTimesUnderHeldStamps(input: ReconcileInput, current: ReadonlyMap<string, ExternalRecord>): Promise<Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>> {
   const times = new Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>();
-  const lookup = input.fieldEditTimes ?? (async () => new Map());
   const asked = new Map<string, FieldEditTimesRequest[]>();
+  const historyOf = (connectionId: string) => input.fieldEditTimes?.(connectionId);
+  const hasHistory = { source: input.source !== undefined && historyOf(input.source.connectionId) !== undefined, target: historyOf(input.target.connectionId) !== undefined };
   const ask = (connectionId: string, state: SyncedState | undefined, read: ExternalRecord | undefined): void => {
     if (!read) return;
     const fields = changedUnderHeldStamp(read, state?.snapshot);
-    if (fields.length > 0) asked.set(connectionId, [...(asked.get(connectionId) ?? []), { externalId: read.externalId, fields }]);
+    if (fields.length === 0) return;
+    const requests = asked.get(connectionId);
+    if (requests) requests.push({ externalId: read.externalId, fields });
+    else asked.set(connectionId, [{ externalId: read.externalId, fields }]);
   };
   const putBack = new Map<string, Readonly<Record<string, string>>>();
   for (const item of input.records) {
-    if (input.source) ask(input.source.connectionId, item.sourceState, item.record);
+    if (input.source && hasHistory.source) ask(input.source.connectionId, item.sourceState, item.record);
     const externalId = item.targetState?.link.externalId;
     if (externalId === undefined) continue;
     const known = input.targetEditTimes?.get(externalId);
     if (known) putBack.set(externalId, known);
-    else ask(input.target.connectionId, item.targetState, current.get(externalId));
+    else if (hasHistory.target) ask(input.target.connectionId, item.targetState, current.get(externalId));
   }
-  await Promise.all([...asked].map(async ([connectionId, requests]) => times.set(connectionId, await lookup(connectionId, requests))));
+  await Promise.all([...asked].map(async ([connectionId, requests]) => times.set(connectionId, (await historyOf(connectionId)?.(requests)) ?? new Map())));
   if (putBack.size > 0) times.set(input.target.connectionId, new Map([...(times.get(input.target.connectionId) ?? []), ...putBack]));
   return times;
 }

@@ -53,14 +53,11 @@ export function lastChangeTimes(entries: readonly ChangelogEntry[], nativeKeys: 
 export async function fieldEditTimes(ctx: PipedriveContext, objectType: ObjectType, requests: readonly FieldEditTimesRequest[]): Promise<Map<string, Record<string, string>>> {
   const times = new Map<string, Record<string, string>>();
   if (!LOGGED_OBJECTS.has(objectType)) return times;
-  const entity = PIPEDRIVE_OBJECTS[objectType].entity;
   await mapLimited(requests, 4, async (request) => {
     const keys = nativeFieldsOf(ctx.mapping, objectType, request.fields);
     if (keys.size === 0 || !/^\d+$/.test(request.externalId)) return;
     try {
-      // https://developers.pipedrive.com/docs/api/v1/Persons#getPersonChangelog (and Organizations, Deals)
-      const answer = await ctx.http.json<ChangelogEntry[] | null>({ method: 'GET', path: `/v1/${entity}/${request.externalId}/changelog`, query: { limit: 100 }, kind: 'get' });
-      times.set(request.externalId, lastChangeTimes(answer.data ?? [], keys));
+      times.set(request.externalId, lastChangeTimes(await readChangelog(ctx, objectType, request.externalId), keys));
     } catch (error) {
       // Deleted meanwhile: its deletion feed reports it; the record stamp stands for this read.
       if (error instanceof ConnectorError && error.errorClass === 'not-found') return;
@@ -68,4 +65,11 @@ export async function fieldEditTimes(ctx: PipedriveContext, objectType: ObjectTy
     }
   });
   return times;
+}
+
+/** A record's newest field changes: the changelog's first page, up to 100 entries [P11]. */
+export async function readChangelog(ctx: PipedriveContext, objectType: ObjectType, id: string): Promise<ChangelogEntry[]> {
+  // https://developers.pipedrive.com/docs/api/v1/Persons#getPersonChangelog (and Organizations, Deals)
+  const answer = await ctx.http.json<ChangelogEntry[] | null>({ method: 'GET', path: `/v1/${PIPEDRIVE_OBJECTS[objectType].entity}/${id}/changelog`, query: { limit: 100 }, kind: 'get' });
+  return answer.data ?? [];
 }

@@ -4,7 +4,7 @@ import { MappingValueError, objectMapping, toCanonical, toNative } from '../../m
 import { overlayFields } from '../../model/sync';
 import { retryInPlace } from '../retry-in-place';
 import type { PipedriveContext } from './context';
-import { changelogInstant, LOGGED_OBJECTS, type ChangelogEntry } from './field-history';
+import { changelogInstant, LOGGED_OBJECTS, readChangelog, type ChangelogEntry } from './field-history';
 import { toPipedriveBody } from './record-mapper';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS } from './spec';
 
@@ -45,14 +45,13 @@ export async function restoreOverwrittenEdits(
   const keys = Object.keys(toNative(ctx.mapping, objectType, write.fields)).filter((key) => !SYNTHESIZED.has(key));
   if (keys.length === 0) return undefined;
   const entity = PIPEDRIVE_OBJECTS[objectType].entity;
-  // https://developers.pipedrive.com/docs/api/v1/Persons#getPersonChangelog (and Organizations, Deals)
-  const log = await retryInPlace(() => ctx.http.json<ChangelogEntry[] | null>({ method: 'GET', path: `/v1/${entity}/${write.id}/changelog`, query: { limit: 100 }, kind: 'get' }));
+  const log = await retryInPlace(() => readChangelog(ctx, objectType, write.id));
   const writtenAtMs = Date.parse(write.writtenAt);
   const readAtMs = Date.parse(write.readVersion);
   const lost: Record<string, unknown> = {};
   const times = new Map<string, string>();
   for (const key of keys) {
-    const change = overwrittenChange(log.data ?? [], key, writtenAtMs, readAtMs);
+    const change = overwrittenChange(log, key, writtenAtMs, readAtMs);
     if (!change) continue;
     lost[key] = change.new_value ?? null;
     times.set(key, changelogInstant(change.time) as string);
