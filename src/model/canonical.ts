@@ -110,11 +110,18 @@ export type CanonicalFields = Record<string, unknown> & { custom?: Record<string
  * Associations, as the names of reference slots per object type. A slot holds the related
  * record's id in whichever id space the holder speaks: a connector reads and writes the CRM's
  * own ids; the sync engine translates them through record links.
+ *
+ * A connector reports each slot it read (absent = not read, never "none"); a `many` slot is the
+ * whole set of linked records, in any order. On a write, a slot present is made to hold exactly
+ * what it names (links added and removed; `null` clears a single slot), a slot absent is left
+ * alone. A deal's `primaryContact` is one of its `contacts` where the vendor marks one (Salesforce
+ * `OpportunityContactRole.IsPrimary`, Pipedrive's and Zoho's deal person, Dataverse
+ * `parentcontactid`).
  */
 export const referenceSlots = {
   contact: { company: { to: 'company', many: false } },
   company: {},
-  deal: { company: { to: 'company', many: false }, contacts: { to: 'contact', many: true } },
+  deal: { company: { to: 'company', many: false }, contacts: { to: 'contact', many: true }, primaryContact: { to: 'contact', many: false } },
   activity: {
     contacts: { to: 'contact', many: true },
     company: { to: 'company', many: false },
