@@ -8,6 +8,7 @@ import { ensureSupervisorSchedule, SUPERVISOR_SCHEDULE_ID, type SupervisorSchedu
 import { createStoredConnectionRegistry, type StoredConnectionRegistryOptions } from './connectors/stored-connections';
 import { CanonicalRecordsRepository } from './store/canonical-records-repository';
 import { ConflictsRepository } from './store/conflicts-repository';
+import { PendingReferencesRepository } from './store/pending-references-repository';
 import { loadConfigOrExit, type Config } from './config';
 import { ConnectionsRepository } from './store/connections-repository';
 import { ConnectionTokensRepository } from './store/connection-tokens-repository';
@@ -65,6 +66,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
       links: new RecordLinksRepository(pool),
       canonical: new CanonicalRecordsRepository(pool),
       conflicts: new ConflictsRepository(pool),
+      pending: new PendingReferencesRepository(pool),
       connectors: createStoredConnectionRegistry({ connections, pool, tokens: new ConnectionTokensRepository(pool, cipher), defaults: connectorDefaults }),
       temporal: { client, taskQueue },
     }),

@@ -3,14 +3,16 @@ import type { ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
 import { keyValueOf } from '../connectors/unique-keys';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
-import { syncSettingsSchema } from '../model/sync-settings';
-import { overlayFields, type ObjectConflictPolicies } from '../model/sync';
+import { hasFields, overlayFields, referencesToWrite, withoutReferenceFields, type ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { MatchRequest, RecordLinksRepository, SyncedState } from '../store/record-links-repository';
-import { reconcileWithCanonical, type CarriedOut, type FieldEditTimesLookup, type ReconcileStep } from './canonical-sync';
-import { translateCached, translateReferences } from './reference-translation';
+import type { PendingAfterWrite, PendingReferencesRepository } from '../store/pending-references-repository';
+import { reconcileWithCanonical, type CarriedOut, type FieldEditTimesLookup, type ReconcileStep, type ReferenceLookup } from './canonical-sync';
+import { conflictPoliciesOf, matchKeysOf } from './linking';
+import { dependencyOrder, relatedByType, sourceReferencesAsCanonical } from './related-records';
+import { referenceSlots, type CanonicalFields } from '../model/canonical';
 
 /** A source record with the canonical id it was linked to before the batch fanned out. */
 export interface LinkedRecord extends ExternalRecord {
@@ -65,6 +67,8 @@ export interface ApplyDependencies {
   conflicts: ConflictsRepository;
   /** The target connection's settings (its first-sync match keys). */
   connections: Pick<ConnectionsRepository, 'getConnection'>;
+  /** Links waiting for related records to land in a target. */
+  pending: PendingReferencesRepository;
 }
 
 /** How a batch reaches the target: record by record (live) or through its bulk path (backfill). */
@@ -77,6 +81,12 @@ export interface ApplyOptions {
   write?: TargetWrite | undefined;
   /** Look unlinked records up in the target by its match keys (default); off when a backfill indexed the target first. */
   matchInTarget?: boolean | undefined;
+  /**
+   * Related records the target has no copy of are applied to it first, from the source (default).
+   * Off for a backfill, which sends each object type whole in dependency order: a link it meets
+   * before its related record waits as pending.
+   */
+  dependenciesFirst?: boolean | undefined;
 }
 
 /**
@@ -92,6 +102,14 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
   const write = options.write ?? liveWrite;
   const { objectType, sourceConnectionId, targetConnectionId } = input;
   const [source, target] = await Promise.all([deps.connectors.forConnection(sourceConnectionId), deps.connectors.forConnection(targetConnectionId)]);
+  const sourceSide = { tenantId: input.tenantId, connectionId: sourceConnectionId, connector: source };
+  const sourceReferences = await sourceReferencesAsCanonical(deps, sourceSide, objectType, input.records);
+  if (options.dependenciesFirst !== false) await applyDependenciesFirst(deps, input, source, relatedByType(objectType, sourceReferences.values()), options);
+  const result = await applyLocked();
+  await writeWaitingHolders(deps, input.tenantId, targetConnectionId, result.outcomes);
+  return result;
+
+  async function applyLocked(): Promise<ApplyToTargetResult> {
 
   // Canonical ids may have been merged (first-sync matching) since the batch was linked; a record
   // whose link is gone was deleted meanwhile (by the delete policy): it is not written anywhere.
@@ -109,6 +127,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
     return canonicalId ? [{ ...record, canonicalId }] : [];
   });
   return (await underLocks(relinked, deletedMeanwhile, false)) as ApplyToTargetResult;
+  }
 
   /** The apply under the records' locks; undefined (nothing done) when `checkLinks` finds a record linked otherwise now. */
   function underLocks(records: LinkedRecord[], deletedMeanwhile: RecordOutcome[], checkLinks: boolean): Promise<ApplyToTargetResult | undefined> {
@@ -155,14 +174,15 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
             const fresh = reread.get(record.externalId);
             return fresh ? { ...fresh, canonicalId: record.canonicalId } : record;
           });
+          const freshRecords = active.filter((record) => reread.has(record.externalId));
+          for (const [externalId, references] of await sourceReferencesAsCanonical(deps, sourceSide, objectType, freshRecords)) sourceReferences.set(externalId, references);
         }
 
         // The target's copies are read inside the canonical step (matched ones again: the search
         // that found them may be seconds old once the matching lock was free). A vendor that
         // refuses a write over a newer version (Dataverse) sends the records someone edited
         // meanwhile round again: read, merged (that edit included) and written anew.
-        const references = await translateAll(deps.links, objectType, active, sourceConnectionId, targetConnectionId);
-        const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } };
+        const context = { tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target }, pending: deps.pending };
         const putBack = new Map<string, Readonly<Record<string, string>>>();
         const applied = await inVersionRounds(active.map((record) => record.canonicalId), async (canonicalIds, round) => {
           if (round > 1) {
@@ -178,14 +198,16 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
             readTarget: (externalIds) => readCopies(target, objectType, externalIds),
             fieldEditTimes: fieldHistories(objectType, { [sourceConnectionId]: source, [targetConnectionId]: target }),
             targetEditTimes: putBack,
+            references: referenceLookup(deps.links, targetConnectionId),
             records: active.map((record) => ({
               canonicalId: record.canonicalId,
               record,
+              sourceReferences: sourceReferences.get(record.externalId),
               sourceState: stateOf(record.canonicalId, sourceConnectionId),
               targetState: stateOf(record.canonicalId, targetConnectionId),
               mustWrite: matching.matched.has(record.externalId),
             })),
-            carryOut: (steps) => carryOut(context, steps, write, matching.matched, references),
+            carryOut: (steps) => carryOut(context, steps, write, matching.matched),
           });
           // Creates the target refused because someone created the record there after we looked
           // for it: linked like a match (merging canonical records where needed), then another
@@ -242,10 +264,11 @@ export async function pushCanonical(
           readTarget: (externalIds) => readCopies(target, objectType, externalIds),
           fieldEditTimes: fieldHistories(objectType, { [targetConnectionId]: target }),
           targetEditTimes: putBack,
+          references: referenceLookup(deps.links, targetConnectionId),
           // A copy gone from the target meanwhile is its deletion feed's business, not a record to write.
           onlyWhereFound: true,
           records: states.map((state) => ({ canonicalId: state.link.canonicalId, record: undefined, sourceState: undefined, targetState: state, mustWrite: false })),
-          carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target } }, steps, options.write ?? liveWrite, new Set(), new Map()),
+          carryOut: (steps) => carryOut({ tenantId: input.tenantId, objectType, target: { connectionId: targetConnectionId, connector: target }, pending: deps.pending }, steps, options.write ?? liveWrite, new Set()),
         });
         for (const [externalId, times] of reconciled.written.editTimes) putBack.set(externalId, times);
         return reconciled;
@@ -295,23 +318,6 @@ async function readCopies(target: CrmConnector, objectType: ObjectType, external
   return new Map((await target.readRecords(objectType, externalIds)).map((record) => [record.externalId, record]));
 }
 
-type TranslatedReferences = ReadonlyMap<string, Awaited<ReturnType<typeof translateReferences>>>;
-
-/** The source records' references as the target's ids, by source external id (worked out before the canonical step: database reads). */
-async function translateAll(links: RecordLinksRepository, objectType: ObjectType, records: readonly LinkedRecord[], sourceConnectionId: string, targetConnectionId: string): Promise<TranslatedReferences> {
-  const cache = new Map<string, string | undefined>();
-  const translated = new Map<string, Awaited<ReturnType<typeof translateReferences>>>();
-  for (const record of records) {
-    // Most records of a batch refer to nothing, or to what an earlier one did: no promise to
-    // wait for (thousands a second).
-    translated.set(
-      record.externalId,
-      translateCached(objectType, record.references, cache) ?? (await translateReferences(links, objectType, record.references, sourceConnectionId, targetConnectionId, cache)),
-    );
-  }
-  return translated;
-}
-
 /**
  * The write half of an apply: the target upserted by sync id with the references translated
  * before, and what it holds afterwards (saved by the canonical step with everything else). A
@@ -319,37 +325,35 @@ async function translateAll(links: RecordLinksRepository, objectType: ObjectType
  * finds our values already there.
  */
 async function carryOut(
-  context: { tenantId: string; objectType: ObjectType; target: { connectionId: string; connector: CrmConnector } },
+  context: { tenantId: string; objectType: ObjectType; target: { connectionId: string; connector: CrmConnector }; pending: PendingReferencesRepository },
   steps: readonly ReconcileStep[],
   write: TargetWrite,
   matched: ReadonlySet<string>,
-  translatedReferences: TranslatedReferences,
 ): Promise<WritesCarriedOut> {
   const { tenantId, objectType } = context;
   const { connectionId: targetConnectionId, connector: target } = context.target;
   const outcomes: RecordOutcome[] = [];
-  const writes: { step: ReconcileStep; input: UpsertInput }[] = [];
+  const pending: PendingAfterWrite[] = [];
+  const writes: { step: ReconcileStep; waiting: PendingAfterWrite; input: UpsertInput }[] = [];
   for (const step of steps) {
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
     if (step.write === undefined) {
       outcomes.push({ ...base, status: step.idle });
       continue;
     }
-    let references: UpsertInput['references'];
-    const translated = step.record && translatedReferences.get(step.record.externalId);
-    if (translated) {
-      if ('missing' in translated) {
-        outcomes.push({
-          ...base,
-          status: 'parked',
-          reason: 'dependency',
-          error: { provider: target.provider, errorClass: 'not-found', message: `${translated.missing} is not synced to ${targetConnectionId} yet` },
-        });
-        continue;
-      }
-      references = translated.translated;
+    // Links to records the target has no copy of yet wait (pending); the rest is written.
+    const links = referencesToWrite(objectType, step.write, step.targetReferences, step.targetIdOf);
+    const fields = withoutReferenceFields(step.write);
+    const holder = { tenantId, targetConnectionId, holderCanonicalId: step.canonicalId, holderObjectType: objectType };
+    const waiting = { ...holder, pending: links.pending.map((link) => ({ ...link, objectType: relatedTypeOf(objectType, link.slot) })) };
+    if (!hasFields(fields) && Object.keys(links.references).length === 0 && step.targetExternalId !== undefined && !step.mustWrite) {
+      pending.push(waiting);
+      outcomes.push({ ...base, status: 'echo' });
+      continue;
     }
-    writes.push({ step, input: { syncId: step.canonicalId, fields: step.write, references, externalId: step.targetExternalId, ifVersion: step.targetVersion } });
+    const holdsAfterWrite = links.unwritten.length === 0 ? step.holdsAfterWrite : withHeld(step.holdsAfterWrite, step.holdsBeforeWrite, links.unwritten);
+    const references = Object.keys(links.references).length > 0 ? links.references : undefined;
+    writes.push({ step: { ...step, holdsAfterWrite }, waiting, input: { syncId: step.canonicalId, fields, references, externalId: step.targetExternalId, ifVersion: step.targetVersion } });
   }
 
   const results = writes.length > 0 ? await write(target, objectType, writes.map((entry) => entry.input)) : [];
@@ -357,7 +361,7 @@ async function carryOut(
   const editTimes = new Map<string, Readonly<Record<string, string>>>();
   const existing: ExistingInTarget[] = [];
   const synced = results.flatMap((result, index) => {
-    const { step } = writes[index] as (typeof writes)[number];
+    const { step, waiting } = writes[index] as (typeof writes)[number];
     const base = { canonicalId: step.canonicalId, sourceExternalId: step.record?.externalId ?? step.canonicalId };
     if (result.status === 'version-changed') {
       versionChanged.push(step.canonicalId);
@@ -383,6 +387,7 @@ async function carryOut(
       outcomes.push(gone ? { ...base, status: 'refused-by-policy' } : { ...base, status: 'parked', reason: 'failed', error: result.error });
       return [];
     }
+    pending.push(waiting);
     const wasMatched = step.record !== undefined && matched.has(step.record.externalId);
     outcomes.push({
       ...base,
@@ -404,7 +409,15 @@ async function carryOut(
       },
     ];
   });
-  return { outcomes, synced, contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId), versionChanged, editTimes, existing };
+  return {
+    outcomes,
+    synced,
+    statements: context.pending.replaceStatements(pending),
+    contributed: steps.filter((step) => step.targetContributed).map((step) => step.canonicalId),
+    versionChanged,
+    editTimes,
+    existing,
+  };
 }
 
 interface WritesCarriedOut extends CarriedOut {
@@ -538,13 +551,6 @@ async function matchInTarget(deps: ApplyDependencies, target: CrmConnector, inpu
 }
 
 /** A connection's match keys for an object (settings.sync.matchKeys, defaults applied). */
-export async function matchKeysOf(connections: Pick<ConnectionsRepository, 'getConnection'>, connectionId: string, objectType: ObjectType): Promise<string[]> {
-  const connection = await connections.getConnection(connectionId);
-  const settings = syncSettingsSchema.safeParse(connection?.settings.sync ?? {});
-  if (!settings.success) throw new Error(`connection ${connectionId} settings.sync is invalid: ${settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  return settings.data.matchKeys[objectType] ?? [];
-}
-
 function rank(candidate: ExternalRecord, record: LinkedRecord): number {
   return candidate.syncId === record.canonicalId ? 0 : 1;
 }
@@ -600,4 +606,69 @@ function fieldHistories(objectType: ObjectType, connectors: Readonly<Record<stri
     const history = connector?.fieldEditTimes?.bind(connector);
     return history && ((requests) => history(objectType, requests));
   };
+}
+
+/** The object type a slot of `objectType` refers to. */
+function relatedTypeOf(objectType: ObjectType, slot: string): ObjectType {
+  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
+  return (slots[slot] as { to: ObjectType }).to;
+}
+
+/** What the target holds after a write that left `unwritten` fields out: those keep what it held before. */
+function withHeld(after: CanonicalFields, before: CanonicalFields, unwritten: readonly string[]): CanonicalFields {
+  const holds: CanonicalFields = { ...after };
+  for (const path of unwritten) {
+    if (path in before) holds[path] = before[path];
+    else delete holds[path];
+  }
+  return holds;
+}
+
+/** Canonical ids <-> one target's ids, through its links. */
+function referenceLookup(links: RecordLinksRepository, targetConnectionId: string): ReferenceLookup {
+  return {
+    targetIdsOf: (related) => links.externalIdsIn(targetConnectionId, related.map((item) => item.canonicalId)),
+    canonicalIdsOf: (objectType, targetIds) => links.canonicalIdsOf(targetConnectionId, objectType, targetIds),
+  };
+}
+
+/**
+ * Related records the target has no copy of, applied to it from the source before the records
+ * that refer to them (companies, then contacts, then deals), so that a deal arrives with its
+ * contacts. What still cannot land (refused by the target, say) leaves its links pending.
+ */
+async function applyDependenciesFirst(deps: ApplyDependencies, input: ApplyToTargetInput, source: CrmConnector, related: ReadonlyMap<ObjectType, ReadonlySet<string>>, options: ApplyOptions): Promise<void> {
+  for (const objectType of dependencyOrder) {
+    const ids = related.get(objectType);
+    if (!ids || ids.size === 0) continue;
+    const inTarget = await deps.links.externalIdsIn(input.targetConnectionId, [...ids]);
+    const missing = [...ids].filter((id) => !inTarget.has(id));
+    if (missing.length === 0) continue;
+    const sourceLinks = (await deps.links.linksIn(input.sourceConnectionId, missing)).filter((link) => link.objectType === objectType && !link.archivedAt);
+    if (sourceLinks.length === 0) continue;
+    const readAt = await deps.links.databaseNow();
+    const canonicalOf = new Map(sourceLinks.map((link) => [link.externalId, link.canonicalId]));
+    const records = (await source.readRecords(objectType, [...canonicalOf.keys()])).flatMap((record) => {
+      const canonicalId = canonicalOf.get(record.externalId);
+      return canonicalId ? [{ ...record, canonicalId, readAt }] : [];
+    });
+    if (records.length === 0) continue;
+    const policies = await conflictPoliciesOf(deps.connections, input.sourceConnectionId, objectType);
+    await applyToTarget(deps, { ...input, objectType, records, policies }, options);
+  }
+}
+
+/**
+ * Records that just landed in the target may be what other records' links there waited for:
+ * those holders are pushed to the target again, now with every link it can hold.
+ */
+async function writeWaitingHolders(deps: ApplyDependencies, tenantId: string, targetConnectionId: string, outcomes: readonly RecordOutcome[]): Promise<void> {
+  const landed = outcomes.flatMap((outcome) => (outcome.status === 'created' || (outcome.status === 'updated' && outcome.matched) ? [outcome.canonicalId] : []));
+  const holders = await deps.pending.holdersWaitingFor(targetConnectionId, landed);
+  for (const objectType of dependencyOrder) {
+    const canonicalIds = holders.filter((holder) => holder.holderObjectType === objectType).map((holder) => holder.holderCanonicalId);
+    if (canonicalIds.length === 0) continue;
+    const policies = await conflictPoliciesOf(deps.connections, targetConnectionId, objectType);
+    await pushCanonical(deps, { tenantId, objectType, targetConnectionId, canonicalIds, policies });
+  }
 }

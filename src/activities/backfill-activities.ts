@@ -5,10 +5,10 @@ import { ConnectorError, type ConnectorErrorInfo } from '../connectors/errors';
 import { mapLimited } from '../connectors/map-limited';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
-import { objectConflictPoliciesSchema, type ObjectConflictPolicies } from '../model/sync';
-import { syncSettingsSchema } from '../model/sync-settings';
+import type { ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
+import type { PendingReferencesRepository } from '../store/pending-references-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
@@ -16,7 +16,7 @@ import { afterProgress } from './failures';
 import { readOncePerActivity, type ConnectionReads } from './read-once';
 import { applyToTarget, spreadContributions, type LinkedRecord, type RecordOutcome, type TargetWrite } from './apply-to-target';
 import { ExportReadAhead } from './export-read-ahead';
-import { linkRecords } from './sync-activities';
+import { conflictPoliciesOf, linkRecords } from './linking';
 
 /**
  * The backfill's side effects (architecture §2, "Backfill"). The workflow only ever sees cursors
@@ -85,6 +85,7 @@ export interface BackfillActivityDependencies {
   links: RecordLinksRepository;
   canonical: CanonicalRecordsRepository;
   conflicts: ConflictsRepository;
+  pending: PendingReferencesRepository;
   /** Chunks of one page written at once (default 3): enough to overlap PostgreSQL with vendor calls. */
   chunksInFlight?: number | undefined;
 }
@@ -309,7 +310,7 @@ async function writeChunk(
   readAt: string,
 ): Promise<ChunkResult[]> {
   const linked = await linkRecords(deps, input.tenantId, input.sourceConnectionId, input.objectType, chunk, readAt);
-  const policies = await conflictPoliciesOf(deps, input.sourceConnectionId, input.objectType);
+  const policies = await conflictPoliciesOf(deps.connections, input.sourceConnectionId, input.objectType);
   return Promise.all(targets.map((target) => writeToTarget(deps, input, linked, policies, target)));
 }
 
@@ -333,7 +334,7 @@ async function writeToTarget(
       const result = await applyToTarget(
         deps,
         { tenantId: input.tenantId, objectType: input.objectType, sourceConnectionId: input.sourceConnectionId, targetConnectionId: target.id, records: slice, policies },
-        { write: bulkWrite, matchInTarget: !input.targetsIndexed },
+        { write: bulkWrite, matchInTarget: !input.targetsIndexed, dependenciesFirst: false },
       );
       outcomes.push(...result.outcomes);
       contributed.push(...(result.contributed ?? []));
@@ -370,13 +371,6 @@ const APPLY_SLICE = 200;
 const SLICES_IN_FLIGHT = 2;
 
 const bulkWrite: TargetWrite = (target, objectType, inputs) => withChunkRetries(() => target.bulk.upsert(objectType, inputs));
-
-/** The source connection's conflict policies for an object (settings.sync.conflictPolicies, defaults applied). */
-async function conflictPoliciesOf(deps: Pick<ConnectionReads, 'connections'>, connectionId: string, objectType: ObjectType): Promise<ObjectConflictPolicies> {
-  const connection = await deps.connections.getConnection(connectionId);
-  const settings = syncSettingsSchema.parse(connection?.settings.sync ?? {});
-  return settings.conflictPolicies[objectType] ?? objectConflictPoliciesSchema.parse({});
-}
 
 /**
  * A chunk write retried in place for passing failures (bulkChunkRetry): upserts are keyed by the

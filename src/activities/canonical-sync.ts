@@ -1,5 +1,5 @@
 import type { ExternalRecord, FieldEditTimesRequest } from '../connectors/connector';
-import type { CanonicalFields } from '../model/canonical';
+import { referenceSlots, type CanonicalFields, type References } from '../model/canonical';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import {
   canonicalWrites,
@@ -7,7 +7,10 @@ import {
   emptyCanonicalRecord,
   hasFields,
   mergeObservation,
+  observedReferenceFields,
   overlayFields,
+  referencedIds,
+  unreadReferenceFields,
   sameValue,
   stampPrecisionMs,
   type CanonicalRecordState,
@@ -42,6 +45,8 @@ export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
    * external id: when each of those fields was edited (the record stamp is our put-back's).
    */
   targetEditTimes?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
+  /** Canonical ids <-> the target's ids of related records, for the associations read and written. */
+  references: ReferenceLookup;
   /** Leave out records whose target copy is not found (a push); by default such a copy is written whole. */
   onlyWhereFound?: boolean | undefined;
   /**
@@ -55,12 +60,24 @@ export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
     canonicalId: string;
     /** The source's read of the record, when there is one. */
     record: LinkedRecord | undefined;
+    /** The source read's references as canonical ids (slots it could not name left out). */
+    sourceReferences?: References | undefined;
     sourceState: SyncedState | undefined;
     /** The record's link (and snapshot) in the target; undefined when it is not there yet. */
     targetState: SyncedState | undefined;
     /** Written even with no field to change (a matched record must carry the sync id). */
     mustWrite: boolean;
   }[];
+}
+
+/**
+ * Related records' ids in the target: both look-ups answer only what is linked there. Asked once
+ * before the target's copies are read (every id the records refer to) and, after the read, only
+ * for ids the target names that nothing referred to before (a link someone just made there).
+ */
+export interface ReferenceLookup {
+  targetIdsOf(related: readonly { objectType: ObjectType; canonicalId: string }[]): Promise<Map<string, string>>;
+  canonicalIdsOf(objectType: ObjectType, targetIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** A connection's field history, or undefined where its vendor keeps none (nothing is asked there). */
@@ -83,6 +100,12 @@ export interface ReconcileStep {
   targetVersion: string | undefined;
   /** The target's copy brought values into the canonical record (others may now lack them). */
   targetContributed: boolean;
+  /** Written even with nothing to change (a matched record must carry the sync id). */
+  mustWrite: boolean;
+  /** The target's links per slot, in its ids: as read, else as last known. */
+  targetReferences: References;
+  /** A related record's id in the target, where it has a copy there. */
+  targetIdOf: (canonicalId: string) => string | undefined;
 }
 
 /**
@@ -95,6 +118,8 @@ export interface ReconcileStep {
 /** What writing the target left to save: the target's snapshot (and link) per record written. */
 export interface CarriedOut {
   synced: SyncedStateWrite[];
+  /** More to save in the same transaction (links left pending). */
+  statements?: string[] | undefined;
 }
 
 export async function reconcileWithCanonical<W extends CarriedOut>(
@@ -107,21 +132,44 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
     objectType,
     input.records.map((item) => item.canonicalId),
     async (records) => {
+      // Every related record the records name (as merged so far, as the source read them, as the
+      // target last held them), in the target's ids, before the read: nothing but the merge
+      // should run between the target's read and its write.
+      const related = input.records.flatMap((item) => [
+        ...referencedIds(objectType, records.get(item.canonicalId)?.fields),
+        ...referencedIds(objectType, item.targetState?.snapshot?.fields),
+        ...referencedIdsOf(objectType, item.sourceReferences),
+      ]);
+      const targetIds = related.length > 0 ? await input.references.targetIdsOf(related) : new Map<string, string>();
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
+      const targetCanonical = await canonicalReferencesOf(objectType, current, targetIds, input.references);
       const fieldTimes = await fieldTimesUnderHeldStamps(input, current);
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
       const steps: ReconcileStep[] = [];
-      const observe = (canonicalId: string, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, state: SyncedState | undefined, read: ExternalRecord, linkSaved: boolean) => {
+      const targetIdOf = (canonicalId: string) => targetIds.get(canonicalId);
+      const observe = (
+        canonicalId: string,
+        canonical: CanonicalRecordState,
+        connection: { connectionId: string; provider: CrmProvider },
+        state: SyncedState | undefined,
+        read: ExternalRecord,
+        references: References | undefined,
+        linkSaved: boolean,
+      ) => {
         const held = state?.snapshot;
-        if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false, accepted: false };
+        if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return { canonical, stale: true, refused: false, accepted: false, observed: read.fields };
         const fieldAt = fieldTimes.get(connection.connectionId)?.get(read.externalId);
-        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields, fieldAt }, policies);
+        const links = references ? observedReferenceFields(objectType, references, held?.fields) : {};
+        const observed = { ...read.fields, ...links };
+        const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: observed, held: held?.fields, fieldAt }, policies);
         for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
-        if (state && (!held || !sameValue(held.fields, read.fields) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
-          snapshots.push({ link: state.link, fields: read.fields, sourceModifiedAt: new Date(read.modifiedAt), linkSaved });
+        // Slots this read did not carry keep what the connection was last known to hold.
+        const saved = { ...observed, ...unreadReferenceFields(objectType, references ?? {}, held?.fields) };
+        if (state && (!held || !sameValue(held.fields, saved) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
+          snapshots.push({ link: state.link, fields: saved, sourceModifiedAt: new Date(read.modifiedAt), linkSaved });
         }
-        return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0, accepted: merged.accepted.length > 0 };
+        return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0, accepted: merged.accepted.length > 0, observed };
       };
 
       for (const item of input.records) {
@@ -132,20 +180,22 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         let fromSource = { stale: false, refused: false };
         if (record && input.source) {
           const sourceLink = item.sourceState ?? { link: { canonicalId, tenantId, objectType, connectionId: input.source.connectionId, externalId: record.externalId }, snapshot: undefined };
-          const observed = observe(canonicalId, canonical, input.source, sourceLink, record, item.sourceState !== undefined);
+          const observed = observe(canonicalId, canonical, input.source, sourceLink, record, item.sourceReferences, item.sourceState !== undefined);
           canonical = observed.canonical;
           fromSource = observed;
         }
         let targetContributed = false;
+        let targetObserved: CanonicalFields | undefined;
         if (targetRecord && targetState) {
-          const observed = observe(canonicalId, canonical, input.target, targetState, targetRecord, true);
+          const observed = observe(canonicalId, canonical, input.target, targetState, targetRecord, targetCanonical.get(targetRecord.externalId), true);
           canonical = observed.canonical;
           targetContributed = observed.accepted;
+          targetObserved = observed.observed;
         }
         records.set(canonicalId, canonical);
 
         // A copy the target should have but was not found there is written whole.
-        const holds = targetRecord ? { current: targetRecord.fields, held: targetState?.snapshot?.fields } : { current: undefined, held: undefined };
+        const holds = targetRecord ? { current: targetObserved ?? targetRecord.fields, held: targetState?.snapshot?.fields } : { current: undefined, held: undefined };
         const write = canonicalWrites(canonical, holds, policies);
         const holdsBeforeWrite = overlayFields(holds.held, holds.current);
         const needed = hasFields(write) || item.mustWrite || !targetState;
@@ -160,12 +210,15 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
           targetModifiedAt: targetRecord?.modifiedAt ?? null,
           targetVersion: targetRecord?.version,
           targetContributed,
+          mustWrite: item.mustWrite,
+          targetReferences: targetRecord ? targetRecord.references : heldReferences(objectType, holds.held, targetIdOf),
+          targetIdOf,
         });
       }
       const written = await input.carryOut(steps);
       // Saved with the canonical records, in the round trip of the COMMIT. In order: what the
       // copies held when read, then what the target holds after our write (the later stands).
-      const writes = [...deps.links.syncedStatesWrites([...snapshots, ...written.synced]), ...deps.conflicts.recordStatements(decisions)];
+      const writes = [...deps.links.syncedStatesWrites([...snapshots, ...written.synced]), ...deps.conflicts.recordStatements(decisions), ...(written.statements ?? [])];
       return { records, result: { steps, conflicts: decisions.length, written }, writes };
     },
   );
@@ -201,4 +254,79 @@ async function fieldTimesUnderHeldStamps(input: ReconcileInput, current: Readonl
   await Promise.all([...asked].map(async ([connectionId, requests]) => times.set(connectionId, (await historyOf(connectionId)?.(requests)) ?? new Map())));
   if (putBack.size > 0) times.set(input.target.connectionId, new Map([...(times.get(input.target.connectionId) ?? []), ...putBack]));
   return times;
+}
+
+/** Canonical references as the ids they name, typed by slot. */
+function referencedIdsOf(objectType: ObjectType, references: References | undefined): { objectType: ObjectType; canonicalId: string }[] {
+  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
+  const ids: { objectType: ObjectType; canonicalId: string }[] = [];
+  for (const [slot, value] of Object.entries(references ?? {})) {
+    const spec = slots[slot];
+    if (!spec || value === null) continue;
+    for (const canonicalId of Array.isArray(value) ? value : [value]) ids.push({ objectType: spec.to, canonicalId });
+  }
+  return ids;
+}
+
+/**
+ * The target copies' references as canonical ids, by external id. Ids known from before the
+ * read are translated at once; one the target names that nothing referred to (a link someone made
+ * there just now) is looked up; one not linked at all is left out (not read): the target's own
+ * workflow meets it with its dependency.
+ */
+async function canonicalReferencesOf(objectType: ObjectType, copies: ReadonlyMap<string, ExternalRecord>, targetIds: ReadonlyMap<string, string>, lookup: ReferenceLookup): Promise<Map<string, References>> {
+  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
+  const known = new Map<string, string>();
+  for (const [canonicalId, targetId] of targetIds) known.set(targetId, canonicalId);
+  const unknown = new Map<ObjectType, Set<string>>();
+  for (const copy of copies.values()) {
+    for (const [slot, value] of Object.entries(copy.references)) {
+      const spec = slots[slot];
+      if (!spec || value === null) continue;
+      for (const id of Array.isArray(value) ? value : [value]) {
+        if (known.has(id)) continue;
+        const set = unknown.get(spec.to) ?? new Set<string>();
+        unknown.set(spec.to, set.add(id));
+      }
+    }
+  }
+  for (const [type, ids] of unknown) for (const [targetId, canonicalId] of await lookup.canonicalIdsOf(type, [...ids])) known.set(targetId, canonicalId);
+  const translated = new Map<string, References>();
+  for (const copy of copies.values()) {
+    const references: References = {};
+    for (const [slot, value] of Object.entries(copy.references)) {
+      const spec = slots[slot];
+      if (!spec) continue;
+      if (value === null || (Array.isArray(value) && value.length === 0)) {
+        references[slot] = spec.many ? [] : null;
+        continue;
+      }
+      const ids = (Array.isArray(value) ? value : [value]).map((id) => known.get(id));
+      if (spec.many) references[slot] = ids.filter((id): id is string => id !== undefined);
+      else if (ids[0] !== undefined) references[slot] = ids[0];
+    }
+    translated.set(copy.externalId, references);
+  }
+  return translated;
+}
+
+/** What the target was last known to hold of each slot, in its ids (a copy not read now). */
+function heldReferences(objectType: ObjectType, held: CanonicalFields | undefined, targetIdOf: (canonicalId: string) => string | undefined): References {
+  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
+  const references: References = {};
+  for (const [path, value] of Object.entries(held ?? {})) {
+    if (!path.startsWith('@')) continue;
+    const colon = path.indexOf(':');
+    const slot = path.slice(1, colon === -1 ? undefined : colon);
+    const spec = slots[slot];
+    if (!spec) continue;
+    if (!spec.many) {
+      references[slot] = typeof value === 'string' ? (targetIdOf(value) ?? null) : null;
+      continue;
+    }
+    const list = (references[slot] as string[] | undefined) ?? [];
+    const targetId = value === true ? targetIdOf(path.slice(colon + 1)) : undefined;
+    references[slot] = targetId === undefined ? list : [...list, targetId];
+  }
+  return references;
 }

@@ -2,6 +2,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
+import type { PendingReferencesRepository } from '../store/pending-references-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDeletionsInput } from './apply-deletions';
 import { applyToTarget, spreadContributions, type ApplyToTargetInput, type ApplyToTargetResult } from './apply-to-target';
@@ -17,6 +18,8 @@ export interface ActivityDependencies {
   links: RecordLinksRepository;
   canonical: CanonicalRecordsRepository;
   conflicts: ConflictsRepository;
+  /** Links waiting for related records to land in a target. */
+  pending: PendingReferencesRepository;
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
   temporal?: TemporalDependency | undefined;

@@ -1,13 +1,12 @@
-import type { ConnectionReads } from './read-once';
-import { randomUUID } from 'node:crypto';
-import type { ExternalRecord } from '../connectors/connector';
 import type { ConnectorRegistry } from '../connectors/registry';
-import { isUuid, type CrmProvider, type ObjectType } from '../model/identifiers';
+import type { CrmProvider, ObjectType } from '../model/identifiers';
 import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
-import { keyValueOf } from '../connectors/unique-keys';
-import { matchKeysOf, type LinkedRecord } from './apply-to-target';
+import type { LinkedRecord } from './apply-to-target';
+import { linkRecords } from './linking';
+
+export { linkRecords } from './linking';
 
 export interface SyncConfig {
   tenantId: string;
@@ -31,43 +30,6 @@ export interface SyncActivityDependencies {
   connections: ConnectionsRepository;
   connectors: ConnectorRegistry;
   links: RecordLinksRepository;
-}
-
-/**
- * Links source records to canonical ids once, before the batch fans out to several targets: by the
- * sync id they carry, else by the connection's match keys (the same person met first in another
- * CRM), else to a new canonical record. `readAt` is when the read began (database clock).
- */
-export async function linkRecords(
-  deps: Pick<ConnectionReads, 'connections'> & Pick<SyncActivityDependencies, 'links'>,
-  tenantId: string,
-  connectionId: string,
-  objectType: ObjectType,
-  records: readonly ExternalRecord[],
-  readAt: string,
-): Promise<LinkedRecord[]> {
-  const keyFields = await matchKeysOf(deps.connections, connectionId, objectType);
-  const canonical = await deps.links.ensureLinks(
-    tenantId,
-    connectionId,
-    objectType,
-    records.map((record) => {
-      const carriesSyncId = Boolean(record.syncId && isUuid(record.syncId));
-      return {
-        externalId: record.externalId,
-        proposedCanonicalId: carriesSyncId ? (record.syncId as string) : randomUUID(),
-        carriesSyncId,
-        keys: keyFields.flatMap((field) => {
-          const value = keyValueOf(field, record.fields);
-          return value === undefined ? [] : [{ field, value }];
-        }),
-      };
-    }),
-  );
-  return records.flatMap((record) => {
-    const canonicalId = canonical.get(record.externalId);
-    return canonicalId ? [{ ...record, canonicalId, readAt }] : [];
-  });
 }
 
 export function createSyncActivities(deps: SyncActivityDependencies) {

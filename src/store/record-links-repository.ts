@@ -350,6 +350,22 @@ export class RecordLinksRepository {
     return result.rows.map(toLink);
   }
 
+  /**
+   * The connection's ids of the given canonical records, where they have a copy there, by the id
+   * asked (a record merged into another since it was named is followed to the one it became).
+   */
+  async externalIdsIn(connectionId: string, canonicalIds: readonly string[]): Promise<Map<string, string>> {
+    if (canonicalIds.length === 0) return new Map();
+    const result = await this.pool.query<{ wanted: string; external_id: string }>(
+      `SELECT w.id AS wanted, l.external_id
+         FROM unnest($2::uuid[]) AS w (id)
+         LEFT JOIN canonical_aliases a ON a.merged_id = w.id
+         JOIN record_links l ON l.connection_id = $1 AND l.canonical_id = COALESCE(a.survivor_id, w.id)`,
+      [connectionId, [...new Set(canonicalIds)]],
+    );
+    return new Map(result.rows.map((row) => [row.wanted, row.external_id]));
+  }
+
   /** The links of the given canonical records in one connection. */
   async linksIn(connectionId: string, canonicalIds: readonly string[]): Promise<RecordLink[]> {
     if (canonicalIds.length === 0) return [];
@@ -476,6 +492,9 @@ async function mergeCanonical(tx: Queryable, loser: string, survivor: string): P
   await tx.query(`UPDATE canonical_match_keys SET canonical_id = $2 WHERE canonical_id = $1`, [loser, survivor]);
   await tx.query(`DELETE FROM canonical_records WHERE canonical_id = $1`, [loser]);
   await tx.query(`UPDATE conflicts SET canonical_id = $2 WHERE canonical_id = $1`, [loser, survivor]);
+  // Other records' links may name the loser: they are followed to the survivor.
+  await tx.query(`UPDATE canonical_aliases SET survivor_id = $2 WHERE survivor_id = $1`, [loser, survivor]);
+  await tx.query(`INSERT INTO canonical_aliases (merged_id, survivor_id) VALUES ($1, $2) ON CONFLICT (merged_id) DO UPDATE SET survivor_id = EXCLUDED.survivor_id`, [loser, survivor]);
 }
 
 const linkColumns = 'canonical_id, tenant_id, object_type, connection_id, external_id, archived_at';

@@ -11,6 +11,9 @@ import { decodeHistoryPayloads } from '../../src/codec/history';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { backfillProgressQuery, backfillWorkflowId, startBackfill, type BackfillProgress } from '../../src/client/backfill';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
+import { applyDependencies } from '../support/apply-dependencies';
+import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
+import { RecordLinksRepository } from '../../src/store/record-links-repository';
 
 const CONTACTS = 20_000;
 const PAGE_SIZE = 2_000;
@@ -230,28 +233,63 @@ describe('backfill Salesforce -> HubSpot', () => {
 
   it('counts and lists (capped) records a target cannot take, finishes anyway, and a re-run after the fix loads them', async () => {
     const DEALS = 120;
-    sf.sandbox.admin.seed({ companies: 3, deals: DEALS });
-    const dealInput = { tenantId: h.tenantId, connectionId: sf.id, objectType: 'deal' as const, pagesPerRun: 2 };
+    // Deal names longer than Salesforce's Opportunity.Name (120 characters): HubSpot holds them, Salesforce cannot.
+    const ids = hs.sandbox.admin.seed({ deals: DEALS }).deals;
+    for (const [index, id] of ids.entries()) hs.sandbox.admin.changeAsUser('deals', id, { dealname: `${'Long deal name '.repeat(9)}${index}` });
+    const dealInput = { tenantId: h.tenantId, connectionId: hs.id, objectType: 'deal' as const, targets: [sf.id], pagesPerRun: 2 };
 
-    // Deals before their companies: every deal's company is missing in HubSpot, so each one fails, once.
     const first = await (await startBackfill(h.client, h.taskQueue, dealInput)).result();
-    expect(first).toMatchObject({ state: 'completed', recordsRead: DEALS, written: { [hs.id]: 0 }, failed: { [hs.id]: DEALS } });
+    expect(first).toMatchObject({ state: 'completed', recordsRead: DEALS, written: { [sf.id]: 0 }, failed: { [sf.id]: DEALS } });
     expect(first.failures).toHaveLength(100);
     expect(first.failures[0]).toEqual({
-      sourceExternalId: expect.stringMatching(/^006/) as string,
-      targetConnectionId: hs.id,
-      error: { provider: 'hubspot', errorClass: 'not-found', message: expect.stringMatching(/^company 001\w+ is not synced to .+ yet \(backfill it first\)$/) as string },
+      sourceExternalId: expect.stringMatching(/^\d+$/) as string,
+      targetConnectionId: sf.id,
+      error: expect.objectContaining({ provider: 'salesforce', errorClass: 'validation', message: expect.stringMatching(/Name/) as string }) as unknown,
     });
-    const described = await h.client.workflow.getHandle(backfillWorkflowId(h.tenantId, sf.id, 'deal')).describe();
+    const described = await h.client.workflow.getHandle(backfillWorkflowId(h.tenantId, hs.id, 'deal')).describe();
     expect(described.searchAttributes).toMatchObject({ SyncState: ['completed'], ParkedCount: [DEALS] });
-    expect(hs.sandbox.admin.listRecords('deals')).toHaveLength(0);
+    expect(sf.sandbox.admin.listRecords('Opportunity')).toHaveLength(0);
 
-    // Companies first, then the same backfill again: the closed id may be reused, and every deal lands.
+    // The names shortened in HubSpot, the same backfill again: the closed id may be reused, and every deal lands.
+    for (const [index, id] of ids.entries()) hs.sandbox.admin.changeAsUser('deals', id, { dealname: `Deal ${index}` });
+    const second = await (await startBackfill(h.client, h.taskQueue, dealInput)).result();
+    expect(second).toMatchObject({ state: 'completed', recordsRead: DEALS, written: { [sf.id]: DEALS }, failed: { [sf.id]: 0 }, failures: [] });
+    expect(new Set(sf.sandbox.admin.listRecords('Opportunity').map((deal) => deal.Sync_Id__c)).size).toBe(DEALS);
+  }, 60_000);
+
+  it('lands deals met before their companies at once, their company links waiting, and writes each link when its company lands', async () => {
+    const DEALS = 60;
+    // Deals already there (loaded from HubSpot by the test before) have no company: they are read too, and wait for nothing.
+    const before = sf.sandbox.admin.listRecords('Opportunity').length;
+    const seeded = sf.sandbox.admin.seed({ companies: 3, deals: DEALS });
+    const dealInput = { tenantId: h.tenantId, connectionId: sf.id, objectType: 'deal' as const, targets: [hs.id], pagesPerRun: 2 };
+    const accountOf = new Map(sf.sandbox.admin.listRecords('Opportunity').map((deal) => [String(deal.Id), String(deal.AccountId)]));
+    const dealIds = seeded.Opportunity ?? [];
+
+    // Deals first: each lands in HubSpot without its company, which HubSpot has no copy of yet; the link waits.
+    const first = await (await startBackfill(h.client, h.taskQueue, dealInput)).result();
+    expect(first).toMatchObject({ state: 'completed', recordsRead: before + DEALS, written: { [hs.id]: before + DEALS }, failed: { [hs.id]: 0 }, failures: [] });
+    const pending = new PendingReferencesRepository(h.db.pool);
+    expect(await pending.list({ tenantId: h.tenantId, targetConnectionId: hs.id })).toHaveLength(DEALS);
+    const links = new RecordLinksRepository(h.db.pool);
+    const hubspotDealOf = async (opportunityId: string) => {
+      const canonicalId = (await links.canonicalIdsOf(sf.id, 'deal', [opportunityId])).get(opportunityId);
+      return (await links.externalIdsIn(hs.id, [canonicalId!])).get(canonicalId!);
+    };
+    const hubspot = await applyDependencies(h).connectors.forConnection(hs.id);
+    const companyOfDeal = async (dealId: string) => (await hubspot.readRecords('deal', [dealId]))[0]?.references.company;
+    expect(await companyOfDeal((await hubspotDealOf(dealIds[0]!))!)).toBeNull();
+
+    // The companies land: every waiting deal is written again with its company, and nothing waits any more.
     const companies = await (await startBackfill(h.client, h.taskQueue, { ...dealInput, objectType: 'company' })).result();
     expect(companies).toMatchObject({ state: 'completed', recordsRead: 3, written: { [hs.id]: 3 }, failed: { [hs.id]: 0 } });
-    const second = await (await startBackfill(h.client, h.taskQueue, dealInput)).result();
-    expect(second).toMatchObject({ state: 'completed', recordsRead: DEALS, written: { [hs.id]: DEALS }, failed: { [hs.id]: 0 }, failures: [] });
-    expect(new Set(hs.sandbox.admin.listRecords('deals').map((deal) => deal.properties.crm_sync_id)).size).toBe(DEALS);
+    expect(await pending.list({ tenantId: h.tenantId, targetConnectionId: hs.id })).toEqual([]);
+    for (const opportunityId of dealIds) {
+      const accountId = accountOf.get(opportunityId)!;
+      const companyCanonical = (await links.canonicalIdsOf(sf.id, 'company', [accountId])).get(accountId)!;
+      const hubspotCompany = (await links.externalIdsIn(hs.id, [companyCanonical])).get(companyCanonical);
+      expect(await companyOfDeal((await hubspotDealOf(opportunityId))!)).toBe(hubspotCompany);
+    }
   }, 60_000);
 });
 

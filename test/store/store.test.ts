@@ -6,6 +6,7 @@ import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { createPool, inTransaction, queryTogether, sqlLiteral } from '../../src/store/database';
 import { migrateUp } from '../../src/store/migrate';
+import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { RecordLinksRepository, type SyncedStateWrite } from '../../src/store/record-links-repository';
 import { inject } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -39,12 +40,12 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764460800000_links-without-connection-key', '1764547200000_connection-tokens']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764460800000_links-without-connection-key', '1764547200000_connection-tokens', '1764633600000_pending-references']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_match_keys', 'canonical_records', 'conflicts', 'connection_tokens', 'connections', 'deleted_records', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_aliases', 'canonical_match_keys', 'canonical_records', 'conflicts', 'connection_tokens', 'connections', 'deleted_records', 'pending_references', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants']);
     await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
   });
 
@@ -240,6 +241,38 @@ describe('PostgreSQL store', () => {
     await db.pool.query(`DELETE FROM connections WHERE id = 'acme-gone'`);
     expect((await links.loadSyncedStates([person])).map((state) => [state.link.connectionId, state.snapshot?.fields])).toEqual([['acme-sf', { email: 'x@acme.example' }]]);
     expect(Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM record_snapshots WHERE connection_id = 'acme-gone'`)).rows[0]?.n)).toBe(0);
+  });
+
+  it('keeps links waiting for related records by target, replaces them when the holder is written again, and forgets them with the connection', async () => {
+    const pending = new PendingReferencesRepository(db.pool);
+    await connections.addConnection({ id: 'acme-wait', tenantId: 'acme', provider: 'hubspot', settings: {}, credentials: { accessToken: 'x' } });
+    const [deal, contact, company] = [randomUUID(), randomUUID(), randomUUID()];
+    const holder = { tenantId: 'acme', targetConnectionId: 'acme-wait', holderCanonicalId: deal, holderObjectType: 'deal' as const };
+    const run = async (statements: string[]) => {
+      for (const statement of statements) await db.pool.query(statement);
+    };
+    await run(pending.replaceStatements([{ ...holder, pending: [{ slot: 'contacts', canonicalId: contact, objectType: 'contact' }, { slot: 'company', canonicalId: company, objectType: 'company' }] }]));
+    expect(await pending.holdersWaitingFor('acme-wait', [contact])).toEqual([{ tenantId: 'acme', holderCanonicalId: deal, holderObjectType: 'deal' }]);
+    expect(await pending.holdersWaitingFor('acme-sf', [contact])).toEqual([]);
+    // Written again with its company: only the contact still waits.
+    await run(pending.replaceStatements([{ ...holder, pending: [{ slot: 'contacts', canonicalId: contact, objectType: 'contact' }] }]));
+    expect((await pending.list({ tenantId: 'acme' })).map((row) => [row.slot, row.relatedCanonicalId])).toEqual([['contacts', contact]]);
+    await db.pool.query(`DELETE FROM connections WHERE id = 'acme-wait'`);
+    expect(await pending.list({ tenantId: 'acme' })).toEqual([]);
+  });
+
+  it('follows a canonical record merged into another to the copy it became', async () => {
+    const links = new RecordLinksRepository(db.pool);
+    const [loser, survivor] = [randomUUID(), randomUUID()];
+    const externalId = `003${survivor.slice(0, 8)}`;
+    await links.saveSyncedStates([{ link: { canonicalId: survivor, tenantId: 'acme', objectType: 'contact', connectionId: 'acme-sf', externalId }, fields: {}, sourceModifiedAt: null }]);
+    await db.pool.query(`INSERT INTO canonical_aliases (merged_id, survivor_id) VALUES ($1, $2)`, [loser, survivor]);
+    expect(await links.externalIdsIn('acme-sf', [loser, survivor, randomUUID()])).toEqual(
+      new Map([
+        [loser, externalId],
+        [survivor, externalId],
+      ]),
+    );
   });
 
   it('links each external record once, to the id its CRM carries or a fresh one, even when callers race', async () => {

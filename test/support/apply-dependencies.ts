@@ -2,6 +2,7 @@ import type { ApplyDependencies } from '../../src/activities/apply-to-target';
 import { createStoredConnectionRegistry } from '../../src/connectors/stored-connections';
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
+import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
 import type { SyncHarness } from './sync-harness';
 
@@ -16,5 +17,6 @@ export function applyDependencies(h: SyncHarness): ApplyDependencies & { links: 
     canonical: new CanonicalRecordsRepository(h.db.pool),
     conflicts: new ConflictsRepository(h.db.pool),
     connections: h.connectionsRepository,
+    pending: new PendingReferencesRepository(h.db.pool),
   };
 }

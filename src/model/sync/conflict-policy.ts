@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { slugSchema } from '../identifiers';
+import { policyKeyOf } from './reference-fields';
 
 /**
  * Per-field conflict policies (architecture §4), as data a tenant configures per object:
@@ -16,7 +17,7 @@ export const conflictPolicySchema = z.discriminatedUnion('kind', [
 export const objectConflictPoliciesSchema = z
   .object({
     default: conflictPolicySchema.default({ kind: 'latest', priority: [] }),
-    /** By canonical field path, e.g. `email`, `custom.tier`. */
+    /** By canonical field path, e.g. `email`, `custom.tier`, or association slot (`@company`, `@contacts`). */
     fields: z.record(z.string(), conflictPolicySchema).default({}),
   })
   .strict();
@@ -25,5 +26,5 @@ export type ConflictPolicy = z.output<typeof conflictPolicySchema>;
 export type ObjectConflictPolicies = z.output<typeof objectConflictPoliciesSchema>;
 
 export function policyFor(policies: ObjectConflictPolicies, field: string): ConflictPolicy {
-  return policies.fields[field] ?? policies.default;
+  return policies.fields[field] ?? policies.fields[policyKeyOf(field)] ?? policies.default;
 }

@@ -4,3 +4,13 @@ export { canonicalWrites, emptyCanonicalRecord, mergeObservation, type Canonical
 export { changedUnderHeldStamp, clockPrecisionMs, compareEditTimes, stampPrecisionMs, type EditTime } from './edit-time';
 export { flattenFields, hasFields, isEmptyValue, overlayFields, sameValue, unflattenFields } from './values';
 export { countWithin, massDeleteVerdict, type AppliedDeletions, type MassDeleteGuard, type MassDeleteVerdict } from './mass-delete-guard';
+export {
+  hasReferenceFields,
+  isReferenceField,
+  observedReferenceFields,
+  referencedIds,
+  referencesToWrite,
+  unreadReferenceFields,
+  withoutReferenceFields,
+  type PendingReference,
+} from './reference-fields';
