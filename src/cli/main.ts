@@ -9,6 +9,7 @@ import { registerConnectionCommands } from './connection';
 import { CliContext } from './context';
 import { classifyError, exitCodeHelp, exitCodes } from './errors';
 import { registerKeysCommands } from './keys';
+import { registerLinkCommands } from './links';
 import { registerLocalCommands } from './local';
 import { registerMappingCommands } from './mapping';
 import { registerSyncCommands } from './sync';
@@ -36,6 +37,7 @@ registerConnectionCommands(program, ctx);
 registerMappingCommands(program);
 registerBackfillCommands(program, ctx);
 registerSyncCommands(program, ctx);
+registerLinkCommands(program, ctx);
 registerKeysCommands(program, ctx);
 registerLocalCommands(program, ctx);
 

@@ -14,6 +14,7 @@ import {
 import type { CliContext } from './context';
 import { notFound } from './errors';
 import { print, table } from './io';
+import { waitingLinks } from './links';
 
 /** The running connection workflow of a stored connection. */
 async function syncHandle(ctx: CliContext, connectionId: string): Promise<{ client: Client; handle: WorkflowHandle }> {
@@ -22,7 +23,7 @@ async function syncHandle(ctx: CliContext, connectionId: string): Promise<{ clie
   return { client, handle: client.workflow.getHandle(syncWorkflowId({ tenantId: connection.tenantId, connectionId })) };
 }
 
-function renderStatus(status: SyncStatus): string {
+function renderStatus(status: SyncStatus & { linksWaiting: number }): string {
   const watermarks = Object.entries(status.watermarks).map(([object, at]) => `${object} ${at}`).join(', ');
   const { synced, echoes, conflicts, refusedByPolicy, duplicatesDropped, staleReads, deletesApplied, deletesArchived } = status.stats;
   return table(
@@ -31,6 +32,7 @@ function renderStatus(status: SyncStatus): string {
       ['state', status.state + (status.pausedReason ? ` (${status.pausedReason})` : '')],
       ['pending', String(status.pending)],
       ['parked', String(status.parked) + (status.parked > 0 ? `  (crm-sync parked list ${status.connectionId})` : '')],
+      ['links waiting', String(status.linksWaiting) + (status.linksWaiting > 0 ? `  (crm-sync links waiting ${status.connectionId})` : '')],
       ['held deletions', String(status.heldDeletions) + (status.heldDeletions > 0 ? `  (crm-sync deletions list ${status.connectionId})` : '')],
       ['last synced', status.lastSyncedAt ?? '-'],
       ['last polled', status.lastPolledAt ?? '-'],
@@ -75,8 +77,9 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (connectionId: string, options: { json?: boolean }) => {
       const { handle } = await syncHandle(ctx, connectionId);
-      const status = await handle.query(syncStatusQuery);
-      print(options.json, status, () => renderStatus(status));
+      const [status, waiting] = await Promise.all([handle.query(syncStatusQuery), waitingLinks(ctx, connectionId)]);
+      const shown = { ...status, linksWaiting: waiting.length };
+      print(options.json, shown, () => renderStatus(shown));
     });
 
   const parked = program.command('parked').description('records that could not be synced, kept until retried or skipped');
