@@ -670,5 +670,8 @@ async function writeWaitingHolders(deps: ApplyDependencies, tenantId: string, ta
     if (canonicalIds.length === 0) continue;
     const policies = await conflictPoliciesOf(deps.connections, targetConnectionId, objectType);
     await pushCanonical(deps, { tenantId, objectType, targetConnectionId, canonicalIds, policies });
+    // A holder deleted from the target meanwhile has nothing left to wait for.
+    const linked = await deps.links.externalIdsIn(targetConnectionId, canonicalIds);
+    await deps.pending.forgetHolders(targetConnectionId, canonicalIds.filter((id) => !linked.has(id)));
   }
 }

@@ -63,6 +63,12 @@ export class PendingReferencesRepository {
     return result.rows.map((row) => ({ tenantId: row.tenant_id, holderCanonicalId: row.holder_canonical_id, holderObjectType: row.holder_object_type }));
   }
 
+  /** Forgets what these holders wait for in the target (they are gone from it: nothing left to write). */
+  async forgetHolders(targetConnectionId: string, holderCanonicalIds: readonly string[]): Promise<void> {
+    if (holderCanonicalIds.length === 0) return;
+    await this.pool.query(`DELETE FROM pending_references WHERE target_connection_id = $1 AND holder_canonical_id = ANY($2::uuid[])`, [targetConnectionId, [...holderCanonicalIds]]);
+  }
+
   /** Every waiting link of a tenant (or of one target), oldest first: what `sync status` shows. */
   async list(filter: { tenantId: string; targetConnectionId?: string | undefined }): Promise<PendingReferenceRow[]> {
     const result = await this.pool.query<{
