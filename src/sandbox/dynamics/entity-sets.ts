@@ -175,7 +175,7 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       scheduledend: { type: 'datetime' },
       prioritycode: choice([[0, 'Low'], [1, 'Normal'], [2, 'High']], { label: 'Priority' }),
       _regardingobjectid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
-      // EntityName column: the logical name of the table the regarding lookup points at [D33].
+      // EntityName column: the logical name of the table the regarding lookup points at (the column name UNCONFIRMED).
       regardingobjecttypecode: { type: 'string', readOnly: true },
     },
     [],
