@@ -3,9 +3,10 @@ import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
 import type { DeleteOutcome, UpsertInput, UpsertOutcome } from '../connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../errors';
+import { diffLinks, type ConnectionSlots } from './connection-slots';
 import { dataverseFailureInfo } from './errors';
 import type { DataverseHttp } from './http';
-import { isGuid, toPayload, upsertPath } from './record-mapper';
+import { isGuid, regardingBind, toPayload, upsertPath } from './record-mapper';
 import type { DynamicsSpec } from './spec';
 
 export interface WriteContext {
@@ -14,6 +15,7 @@ export interface WriteContext {
   mapping: CompiledMapping;
   /** Requests per `$batch`, at most spec.batch.maxRequests. */
   batchSize: number;
+  links: ConnectionSlots;
 }
 
 interface BatchPart {
@@ -71,7 +73,83 @@ export async function upsertThroughBatch(context: WriteContext, objectType: Obje
       outcomes[part.index] = response ? outcomeOf(spec, entity.primaryId, input, response) : notExecuted(input);
     });
   }
-  return outcomes.map((outcome, index) => outcome ?? notExecuted(inputs[index] as UpsertInput));
+  const settled = outcomes.map((outcome, index) => outcome ?? notExecuted(inputs[index] as UpsertInput));
+  const linked = await writeLinks(context, objectType, inputs, settled);
+  return linked.map((outcome, index) => withDroppedRegarding(spec, objectType, inputs[index] as UpsertInput, outcome));
+}
+
+/**
+ * A task's regarding holds one record: a deal and a company both given, the deal is written and the
+ * company is said in `adjusted` (`references.company`), never dropped silently.
+ */
+function withDroppedRegarding(spec: DynamicsSpec, objectType: ObjectType, input: UpsertInput, outcome: UpsertOutcome): UpsertOutcome {
+  const regarding = spec.objects[objectType].regarding;
+  if (!regarding || (outcome.status !== 'created' && outcome.status !== 'updated')) return outcome;
+  const { dropped } = regardingBind(regarding, input.references ?? {});
+  return dropped.length === 0 ? outcome : { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...dropped.map((slot) => `references.${slot}`)] };
+}
+
+/**
+ * A connection slot given is made to hold exactly that set: current links read for every written
+ * record at once, then one `$batch` of connection creates and deletes [D29][D30]. A record whose
+ * links could not all be written is `failed` (its row was written; a retry converges).
+ */
+async function writeLinks(context: WriteContext, objectType: ObjectType, inputs: readonly UpsertInput[], outcomes: UpsertOutcome[]): Promise<UpsertOutcome[]> {
+  const slot = context.links.slotOf(objectType);
+  if (!slot) return outcomes;
+  const targets = new Map<string, { index: number; wanted: string[] }>();
+  inputs.forEach((input, index) => {
+    const wanted = input.references?.[slot.slot];
+    const outcome = outcomes[index] as UpsertOutcome;
+    if (!Array.isArray(wanted) || (outcome.status !== 'created' && outcome.status !== 'updated')) return;
+    targets.set(outcome.externalId.toLowerCase(), { index, wanted });
+  });
+  if (targets.size === 0) return outcomes;
+  const role = await context.links.roleId(slot);
+  const current = await context.links.read(slot, [...targets.keys()]);
+  const parts: (BatchPart & { recordId: string })[] = [];
+  for (const [recordId, { wanted }] of targets) {
+    const { create, remove } = diffLinks(current.get(recordId) ?? [], wanted.filter(isGuid));
+    for (const related of create) {
+      const body = {
+        [`${slot.record1Navigation}@odata.bind`]: `/${context.spec.objects[objectType].entitySet}(${recordId})`,
+        [`${slot.record2Navigation}@odata.bind`]: `/${slot.record2Set}(${related})`,
+        'record2roleid@odata.bind': `/connectionroles(${role})`,
+      };
+      parts.push({ index: parts.length, recordId, method: 'POST', url: `${context.http.serviceRoot}/connections?$select=connectionid,modifiedon`, body: JSON.stringify(body) });
+    }
+    for (const link of remove) parts.push({ index: parts.length, recordId, method: 'DELETE', url: `${context.http.serviceRoot}/connections(${link.connectionId})`, body: '' });
+  }
+  const result = [...outcomes];
+  const size = Math.max(1, Math.min(context.batchSize, context.spec.batch.maxRequests));
+  for (let start = 0; start < parts.length; start += size) {
+    const chunk = parts.slice(start, start + size);
+    const responses = await sendBatch(context, chunk);
+    const byId = new Map(responses.map((response, position) => [response.contentId ?? String(position + 1), response]));
+    chunk.forEach((part, position) => {
+      const target = targets.get(part.recordId);
+      const outcome = target ? result[target.index] : undefined;
+      if (!target || !outcome || (outcome.status !== 'created' && outcome.status !== 'updated')) return;
+      const response = byId.get(String(position + 1));
+      // A link already gone is what a delete wants.
+      if (response && ((response.status >= 200 && response.status < 300) || (part.method === 'DELETE' && response.status === 404))) {
+        const stamp = linkStamp(response.body);
+        if (stamp && (!outcome.modifiedAt || stamp > outcome.modifiedAt)) result[target.index] = { ...outcome, modifiedAt: stamp };
+        return;
+      }
+      result[target.index] = { syncId: outcome.syncId, status: 'failed', error: response ? dataverseFailureInfo(response.status || 500, response.body, response.headers) : notExecutedInfo() };
+    });
+  }
+  return result;
+}
+
+function linkStamp(body: string): string | undefined {
+  try {
+    const modifiedOn = (JSON.parse(body) as { modifiedon?: unknown }).modifiedon;
+    return typeof modifiedOn === 'string' ? new Date(Date.parse(modifiedOn)).toISOString() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function sendBatch(context: WriteContext, chunk: readonly BatchPart[]): Promise<PartResponse[]> {

@@ -2,7 +2,7 @@ import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
 import { pagePrefer, type ODataPage, type ReadContext } from './changes';
 import { decodeCursor, encodeCursor } from '../cursor';
-import { fromRow, selectColumns } from './record-mapper';
+import { fromRow, LOOKUP_ANNOTATIONS, selectColumns } from './record-mapper';
 
 /**
  * The backfill read: plain paged OData [D10]. No `$orderby`, so the server pages by primary key
@@ -26,10 +26,10 @@ export function startExport(context: ReadContext, objectType: ObjectType, since?
 export async function readExportPage(context: ReadContext, cursor: string): Promise<{ records: ExternalRecord[]; nextCursor?: string | undefined }> {
   const { objectType, url } = decodeCursor<ExportCursor>('dynamics', cursor, 'export');
   // Page results: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results [D10]
-  const page = await context.http.json<ODataPage>({ method: 'GET', url, headers: { prefer: pagePrefer(context.spec, undefined, context.pageSize) } });
+  const page = await context.http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `${pagePrefer(context.spec, undefined, context.pageSize)},${LOOKUP_ANNOTATIONS}` } });
   const next = page['@odata.nextLink'];
   return {
-    records: page.value.map((row) => fromRow(context.spec, context.mapping, objectType, row)),
+    records: await context.links.enrich(objectType, page.value.map((row) => fromRow(context.spec, context.mapping, objectType, row))),
     ...(next ? { nextCursor: encodeCursor({ kind: 'export', objectType, url: next } satisfies ExportCursor) } : {}),
   };
 }

@@ -9,14 +9,15 @@ import { SingleFlightTokenProvider } from '../token-provider';
 import { chunked, keepMatching, nativeKeyField, wantedValues } from '../unique-keys';
 import { createTokenSource } from './auth';
 import { deleteThroughBatch, upsertThroughBatch, type WriteContext } from './bulk';
-import { listChanges, type ODataPage, type ReadContext } from './changes';
+import { listChanges, readByIds, type ODataPage, type ReadContext } from './changes';
 import { dynamicsDefaultMapping } from './default-mapping';
 import type { ObjectConstraints } from '../../model/field-constraints';
 import { writeGuard } from '../write-constraints';
 import { listDeletions } from './deletions';
 import { readExportPage, startExport } from './export';
 import { createAgent, DataverseHttp } from './http';
-import { fromRow, isGuid, selectColumns } from './record-mapper';
+import { ConnectionSlots } from './connection-slots';
+import { fromRow, LOOKUP_ANNOTATIONS, selectColumns } from './record-mapper';
 import { DATAVERSE_API_VERSION, dynamicsSpec, type DynamicsSpec } from './spec';
 
 export { DATAVERSE_API_VERSION, dynamicsSpec } from './spec';
@@ -86,28 +87,11 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
   const http = new DataverseHttp({ serviceRoot, dispatcher: agent, tokens, budget, observedLimit, timeoutMs });
 
   const pageSize = Math.max(1, Math.min(options.pageSize ?? spec.paging.defaultPageSize, spec.paging.maxPageSize));
-  const read: ReadContext = { http, spec, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, pageSize };
-  const write: WriteContext = { http, spec, mapping, batchSize: Math.max(1, Math.min(options.batchSize ?? spec.batch.maxRequests, spec.batch.maxRequests)) };
+  const links = new ConnectionSlots(http, spec);
+  const read: ReadContext = { http, spec, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, pageSize, links };
+  const write: WriteContext = { http, spec, mapping, links, batchSize: Math.max(1, Math.min(options.batchSize ?? spec.batch.maxRequests, spec.batch.maxRequests)) };
 
-  const readRecords = async (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => {
-    const entity = spec.objects[objectType];
-    const ids = [...new Set(externalIds.filter(isGuid).map((id) => id.toLowerCase()))];
-    const records: ExternalRecord[] = [];
-    for (let start = 0; start < ids.length; start += spec.batch.readChunk) {
-      const filter = ids
-        .slice(start, start + spec.batch.readChunk)
-        .map((id) => `${entity.primaryId} eq ${id}`)
-        .join(' or ');
-      let url: string | undefined = `${entity.entitySet}?$select=${selectColumns(spec, mapping, objectType).join(',')}&$filter=${encodeURIComponent(filter)}`;
-      while (url) {
-        // Query data: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview [D10]
-        const page: ODataPage = await http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `odata.maxpagesize=${spec.paging.maxPageSize}` } });
-        records.push(...page.value.map((row) => fromRow(spec, mapping, objectType, row)));
-        url = page['@odata.nextLink'];
-      }
-    }
-    return records;
-  };
+  const readRecords = (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => readByIds(read, objectType, externalIds);
 
   /**
    * First-sync matching: `$filter=emailaddress1 eq 'a@x.com' or ...` (Dataverse compares text
@@ -124,7 +108,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
       let url: string | undefined = `${entity.entitySet}?$select=${selectColumns(spec, mapping, objectType).join(',')}&$filter=${encodeURIComponent(filter)}`;
       while (url) {
         // Query data: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/filter-rows [D10]
-        const page: ODataPage = await http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `odata.maxpagesize=${spec.paging.maxPageSize}` } });
+        const page: ODataPage = await http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `odata.maxpagesize=${spec.paging.maxPageSize},${LOOKUP_ANNOTATIONS}` } });
         records.push(...page.value.map((row) => fromRow(spec, mapping, objectType, row)));
         url = page['@odata.nextLink'];
       }

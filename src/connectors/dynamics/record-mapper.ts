@@ -2,7 +2,7 @@ import type { References } from '../../model/canonical';
 import type { ObjectType } from '../../model/identifiers';
 import { nativeFieldsToRead, objectMapping, toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
 import type { ExternalRecord, UpsertInput } from '../connector';
-import type { DynamicsSpec, EntitySpec } from './spec';
+import type { DynamicsSpec, EntitySpec, RegardingSpec } from './spec';
 
 /**
  * Pure conversions between Dataverse rows and ExternalRecords, shared by the incremental, full
@@ -22,10 +22,14 @@ export function selectColumns(spec: DynamicsSpec, mapping: CompiledMapping, obje
     spec.systemColumns.version,
     spec.systemColumns.modifiedBy,
     ...Object.values(entity.lookups).map((lookup) => lookup.column),
+    ...(entity.regarding ? [entity.regarding.column] : []),
     ...nativeFieldsToRead(mapping, objectType),
   ];
   return [...new Set(columns)];
 }
+
+/** Asks for the table behind each lookup, without which a polymorphic lookup cannot be read [D32]. */
+export const LOOKUP_ANNOTATIONS = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"';
 
 /** Dataverse renders datetimes to the second (`2024-05-01T10:20:30Z`); canonical wants ms. */
 export function normalizeTimestamp(value: unknown): string {
@@ -47,6 +51,7 @@ export function fromRow(spec: DynamicsSpec, mapping: CompiledMapping, objectType
   for (const [slot, lookup] of Object.entries(entity.lookups)) {
     if (lookup.column in row) references[slot] = typeof row[lookup.column] === 'string' ? (row[lookup.column] as string) : null;
   }
+  if (entity.regarding && entity.regarding.column in row) Object.assign(references, regardingReferences(entity.regarding, row));
   const syncId = row[spec.syncIdColumn];
   const modifiedBy = row[spec.systemColumns.modifiedBy];
   return {
@@ -80,7 +85,32 @@ export function toPayload(spec: DynamicsSpec, mapping: CompiledMapping, objectTy
     if (!lookup || Array.isArray(value)) continue;
     body[`${lookup.navigation}@odata.bind`] = value === null ? null : `/${lookup.targetSet}(${value})`;
   }
+  const regarding = entity.regarding ? regardingBind(entity.regarding, input.references ?? {}).bind : undefined;
+  if (regarding) body[regarding[0]] = regarding[1];
   return body;
+}
+
+/**
+ * Every regarding slot is reported: the one whose table the lookup points at holds its id, the
+ * others null (a task regarding a case holds neither a company nor a deal).
+ */
+export function regardingReferences(regarding: RegardingSpec, row: DataverseRow): References {
+  const id = row[regarding.column];
+  const table = row[`${regarding.column}@Microsoft.Dynamics.CRM.lookuplogicalname`];
+  return Object.fromEntries(regarding.slots.map((target) => [target.slot, typeof id === 'string' && table === target.logicalName ? id : null]));
+}
+
+/**
+ * The one regarding bind a write makes: the first slot (in spec order) given an id wins; with no
+ * id given, a slot given null clears the lookup. `dropped` names slots given an id that lost.
+ */
+export function regardingBind(regarding: RegardingSpec, references: References): { bind?: [string, string | null]; dropped: string[] } {
+  const given = regarding.slots.filter((target) => target.slot in references);
+  const withId = given.filter((target) => typeof references[target.slot] === 'string');
+  const [winner, ...losers] = withId;
+  if (winner) return { bind: [`${winner.navigation}@odata.bind`, `/${winner.targetSet}(${references[winner.slot] as string})`], dropped: losers.map((target) => target.slot) };
+  const cleared = given[0];
+  return cleared ? { bind: [`${cleared.navigation}@odata.bind`, null], dropped: [] } : { dropped: [] };
 }
 
 function isOptionSet(values: Readonly<Record<string, string>> | undefined): boolean {

@@ -21,6 +21,32 @@ export interface LookupSpec {
   targetSet: string;
 }
 
+/**
+ * A polymorphic lookup holding one of several slots: task `regardingobjectid` points at an account
+ * (company) or an opportunity (deal), told apart by `@Microsoft.Dynamics.CRM.lookuplogicalname`.
+ */
+export interface RegardingSpec {
+  column: string;
+  /** Slot -> the table it points at and the navigation property that binds it; first wins a tie. */
+  slots: readonly { slot: string; logicalName: string; navigation: string; targetSet: string }[];
+}
+
+/** A many slot held by connection rows: record1 = this record, record2 = the related one, in a role. */
+export interface ConnectionSlotSpec {
+  slot: string;
+  /** Connection role looked up by name once per connector (Dynamics 365 Sales: "Stakeholder"). */
+  roleName: string;
+  /** record1id navigation for this table, record2id navigation and set of the related table. */
+  record1Navigation: string;
+  record2Navigation: string;
+  record2Set: string;
+  /** `record1objecttypecode` of this table (3 = opportunity) and `record2objecttypecode` of the related one (2 = contact) [D31]. */
+  record1TypeCode: number;
+  record2TypeCode: number;
+  /** Record ids per `Microsoft.Dynamics.CRM.In` query: keeps the URL well under the server's limit. */
+  chunk: number;
+}
+
 export interface EntitySpec {
   /** Entity set (collection) name in URLs, e.g. `contacts`. */
   entitySet: string;
@@ -29,6 +55,8 @@ export interface EntitySpec {
   primaryId: string;
   /** Reference slot (architecture's canonical slots) -> lookup. Slots Dataverse cannot hold are absent. */
   lookups: Readonly<Record<string, LookupSpec>>;
+  regarding?: RegardingSpec | undefined;
+  connections?: ConnectionSlotSpec | undefined;
 }
 
 export interface DynamicsSpec {
@@ -78,14 +106,36 @@ export const dynamicsSpec: DynamicsSpec = {
       entitySet: 'opportunities',
       logicalName: 'opportunity',
       primaryId: 'opportunityid',
-      lookups: { company: { column: '_parentaccountid_value', navigation: 'parentaccountid', targetSet: 'accounts' } },
+      // parentaccountid is the form's Account, account-only; customerid (account or contact) is not read [D36].
+      lookups: {
+        company: { column: '_parentaccountid_value', navigation: 'parentaccountid', targetSet: 'accounts' },
+        primaryContact: { column: '_parentcontactid_value', navigation: 'parentcontactid', targetSet: 'contacts' },
+      },
+      connections: {
+        slot: 'contacts',
+        roleName: 'Stakeholder',
+        record1Navigation: 'record1id_opportunity',
+        record2Navigation: 'record2id_contact',
+        record2Set: 'contacts',
+        record1TypeCode: 3,
+        record2TypeCode: 2,
+        chunk: 250,
+      },
     },
     activity: {
       entitySet: 'tasks',
       logicalName: 'task',
       primaryId: 'activityid',
-      // `regardingobjectid` is polymorphic; the account-typed navigation carries the company slot.
-      lookups: { company: { column: '_regardingobjectid_value', navigation: 'regardingobjectid_account_task', targetSet: 'accounts' } },
+      lookups: {},
+      // One polymorphic lookup, two slots: a deal given with a company wins (see BEHAVIOR.md).
+      // A task has no activity parties besides owner and regarding, so it holds no contacts [D37].
+      regarding: {
+        column: '_regardingobjectid_value',
+        slots: [
+          { slot: 'deal', logicalName: 'opportunity', navigation: 'regardingobjectid_opportunity_task', targetSet: 'opportunities' },
+          { slot: 'company', logicalName: 'account', navigation: 'regardingobjectid_account_task', targetSet: 'accounts' },
+        ],
+      },
     },
   },
   // Service protection: 6,000 requests per user per 5-minute sliding window [D14].

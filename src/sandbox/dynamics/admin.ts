@@ -31,6 +31,8 @@ export interface DynamicsAdmin {
   configureServiceProtection(options: ServiceProtectionOptions): Required<ServiceProtectionOptions>;
   setWebhookAuth(auth: WebhookAuth): void;
   counters(): CountersSnapshot;
+  /** Collection queries (`GET set?...`) served for an entity set since start. */
+  queryCount(entitySet: DynamicsEntitySetName): number;
 }
 
 export interface AdminDependencies {
@@ -72,6 +74,7 @@ export function createAdmin(deps: AdminDependencies): DynamicsAdmin {
     uiDelete: (name, id) => {
       deps.store.delete(definitionOf(name), id, ui);
     },
+    queryCount: (name) => deps.store.queryCount(name),
     getRecord: (name, id) => deps.store.get(definitionOf(name), id),
     listRecords: (name) => [...deps.store.rows(definitionOf(name))],
     expireTokens: (token) => deps.authority.expire(token),

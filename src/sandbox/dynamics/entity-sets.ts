@@ -50,7 +50,20 @@ export interface EntitySetDefinition {
   /** Alternate keys, each a list of columns; single-column keys are all this sandbox needs. */
   alternateKeys: string[][];
   /** Single-valued navigation properties settable with `name@odata.bind`, and the column each fills. */
-  bindings: Record<string, { column: string; targetSet: string }>;
+  bindings: Record<string, Binding>;
+}
+
+/**
+ * A `nav@odata.bind` target. A polymorphic lookup (task `regardingobjectid`, connection
+ * `record1id`) has one navigation property per target table, all filling the same column; the
+ * platform remembers which table in a type column (`regardingobjecttypecode`,
+ * `record1objecttypecode`), set to `typeValue` by that navigation property.
+ */
+export interface Binding {
+  column: string;
+  targetSet: string;
+  typeColumn?: string;
+  typeValue?: string | number;
 }
 
 const systemColumns: Record<string, ColumnDefinition> = {
@@ -144,9 +157,13 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
         { label: 'Deal Stage' },
       ),
       _parentaccountid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
+      _parentcontactid_value: { type: 'guid', readOnly: true, lookupTarget: 'contact' },
     },
     [],
-    { parentaccountid: { column: '_parentaccountid_value', targetSet: 'accounts' } },
+    {
+      parentaccountid: { column: '_parentaccountid_value', targetSet: 'accounts' },
+      parentcontactid: { column: '_parentcontactid_value', targetSet: 'contacts' },
+    },
   ),
   tasks: define(
     'tasks',
@@ -158,11 +175,77 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       scheduledend: { type: 'datetime' },
       prioritycode: choice([[0, 'Low'], [1, 'Normal'], [2, 'High']], { label: 'Priority' }),
       _regardingobjectid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
+      // EntityName column: the logical name of the table the regarding lookup points at (the column name UNCONFIRMED).
+      regardingobjecttypecode: { type: 'string', readOnly: true },
     },
     [],
-    { regardingobjectid_account_task: { column: '_regardingobjectid_value', targetSet: 'accounts' } },
+    {
+      regardingobjectid_account_task: { column: '_regardingobjectid_value', targetSet: 'accounts', typeColumn: 'regardingobjecttypecode', typeValue: 'account' },
+      regardingobjectid_opportunity_task: { column: '_regardingobjectid_value', targetSet: 'opportunities', typeColumn: 'regardingobjecttypecode', typeValue: 'opportunity' },
+    },
+  ),
+  // Connections [D29][D30]: record1 -> record2 with a role on each side; the platform adds the reciprocal row.
+  connections: define(
+    'connections',
+    'connection',
+    'connectionid',
+    {
+      name: text(500, { label: 'Connection Name', readOnly: true }),
+      description: text(2000, { label: 'Description', attributeType: 'Memo' }),
+      _record1id_value: { type: 'guid', readOnly: true },
+      _record2id_value: { type: 'guid', readOnly: true },
+      // Picklists of object type codes: 1 account, 2 contact, 3 opportunity [D30][D31].
+      record1objecttypecode: { type: 'number', readOnly: true, attributeType: 'Picklist' },
+      record2objecttypecode: { type: 'number', readOnly: true, attributeType: 'Picklist' },
+      _record1roleid_value: { type: 'guid', readOnly: true, lookupTarget: 'connectionrole' },
+      _record2roleid_value: { type: 'guid', readOnly: true, lookupTarget: 'connectionrole' },
+      ismaster: { type: 'boolean', readOnly: true },
+      _relatedconnectionid_value: { type: 'guid', readOnly: true, lookupTarget: 'connection' },
+    },
+    [],
+    {
+      ...connectionEnds(1),
+      ...connectionEnds(2),
+      record1roleid: { column: '_record1roleid_value', targetSet: 'connectionroles' },
+      record2roleid: { column: '_record2roleid_value', targetSet: 'connectionroles' },
+    },
+  ),
+  connectionroles: define(
+    'connectionroles',
+    'connectionrole',
+    'connectionroleid',
+    {
+      name: text(100, { label: 'Name', requiredLevel: 'SystemRequired' }),
+      category: { type: 'number', attributeType: 'Picklist' },
+    },
+    [],
   ),
 };
+
+/** `record1id_account`, `record1id_contact`, `record1id_opportunity` (and record2): one per target table. */
+function connectionEnds(end: 1 | 2): Record<string, Binding> {
+  const targets: [string, string, number][] = [
+    ['account', 'accounts', 1],
+    ['contact', 'contacts', 2],
+    ['opportunity', 'opportunities', 3],
+  ];
+  return Object.fromEntries(
+    targets.map(([logicalName, targetSet, code]) => [
+      `record${end}id_${logicalName}`,
+      { column: `_record${end}id_value`, targetSet, typeColumn: `record${end}objecttypecode`, typeValue: code },
+    ]),
+  );
+}
+
+/** The logical name of the table a lookup column of `row` points at (`@Microsoft.Dynamics.CRM.lookuplogicalname`). */
+export function lookupLogicalName(definition: EntitySetDefinition, row: Record<string, unknown>, column: string): string | undefined {
+  for (const binding of Object.values(definition.bindings)) {
+    if (binding.column !== column) continue;
+    if (binding.typeColumn !== undefined && row[binding.typeColumn] !== binding.typeValue) continue;
+    return ENTITY_SETS[binding.targetSet]?.logicalName;
+  }
+  return definition.columns[column]?.lookupTarget;
+}
 
 export function entitySet(name: string): EntitySetDefinition | undefined {
   return Object.hasOwn(ENTITY_SETS, name) ? ENTITY_SETS[name] : undefined;

@@ -11,6 +11,8 @@ import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type DynamicsAdmin } from './admin';
 import { TokenAuthority, type TokenLifetime } from './auth';
 import { DeltaTokens, DEFAULT_DELTA_RETENTION_MS } from './change-tracking';
+import { connectionTriggers, STAKEHOLDER_ROLE_ID } from './connections';
+import { ENTITY_SETS, type EntitySetDefinition } from './entity-sets';
 import { ServiceProtection, type ServiceProtectionOptions } from './limits';
 import { SeedData, type DynamicsEntitySetName } from './seed';
 import { API_ROOT, registerDataverseRoutes, renderFault, renderTokenFault, TOKEN_ROUTE } from './server';
@@ -18,6 +20,7 @@ import { DataverseStore } from './store';
 import { publishWrite, type OrganizationInfo, type WebhookAuth } from './webhooks';
 
 export type { DynamicsAdmin } from './admin';
+export { STAKEHOLDER_ROLE_ID } from './connections';
 export type { TokenLifetime } from './auth';
 export type { ServiceProtectionOptions } from './limits';
 export type { DynamicsEntitySetName } from './seed';
@@ -88,6 +91,11 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     counters.countRecordWrites(event.definition.logicalName);
     if (!muted) publishWrite(webhooks, organization, () => webhookAuth, event);
   });
+  store.triggers = connectionTriggers(store);
+  // Dynamics 365 Sales ships a "Stakeholder" role for opportunity stakeholders [D35]; its id here is the sandbox's own.
+  muted = true;
+  store.create(ENTITY_SETS.connectionroles as EntitySetDefinition, { connectionroleid: STAKEHOLDER_ROLE_ID, name: 'Stakeholder', category: 1000 }, { userId: users.uiUserId });
+  muted = false;
   const deltaTokens = new DeltaTokens(now, options.deltaTokenRetentionMs ?? DEFAULT_DELTA_RETENTION_MS);
   const protection = new ServiceProtection(options.serviceProtection ?? {}, now);
   const tenantId = options.tenantId ?? randomUUID();

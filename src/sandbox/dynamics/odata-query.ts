@@ -23,10 +23,12 @@ export type FilterNode =
   | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
   | { kind: 'not'; operand: FilterNode }
   | { kind: 'compare'; operator: ComparisonOperator; column: string; literal: Literal }
-  | { kind: 'function'; name: 'contains' | 'startswith' | 'endswith'; column: string; value: string };
+  | { kind: 'function'; name: 'contains' | 'startswith' | 'endswith'; column: string; value: string }
+  /** `Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=['a','b'])` [D34]. */
+  | { kind: 'in'; column: string; values: string[] };
 
 type Token =
-  | { kind: 'open' | 'close' | 'comma'; position: number }
+  | { kind: 'open' | 'close' | 'comma' | 'equals' | 'lbracket' | 'rbracket'; position: number }
   | { kind: 'word'; text: string; position: number }
   | { kind: 'literal'; literal: Literal; position: number };
 
@@ -62,6 +64,18 @@ export function tokenize(text: string): Token[] {
     if (char === '(' || char === ')' || char === ',') {
       tokens.push({ kind: char === '(' ? 'open' : char === ')' ? 'close' : 'comma', position: i });
       i += 1;
+      continue;
+    }
+    if (char === '=' || char === '[' || char === ']') {
+      tokens.push({ kind: char === '=' ? 'equals' : char === '[' ? 'lbracket' : 'rbracket', position: i });
+      i += 1;
+      continue;
+    }
+    // Dataverse query functions are namespace-qualified: `Microsoft.Dynamics.CRM.In(...)`.
+    const qualified = /^Microsoft\.Dynamics\.CRM\.[A-Za-z]+/.exec(text.slice(i));
+    if (qualified) {
+      tokens.push({ kind: 'word', text: qualified[0], position: i });
+      i += qualified[0].length;
       continue;
     }
     if (char === "'") {
@@ -171,6 +185,8 @@ class FilterParser {
       return inner;
     }
     if (token.kind !== 'word') syntaxError(token.position, this.text);
+    if (token.text === 'Microsoft.Dynamics.CRM.In') return this.parseIn();
+    if (token.text.startsWith('Microsoft.Dynamics.CRM.')) throw badQuery(`The query function '${token.text}' is not supported by this sandbox.`);
     if (FUNCTIONS.has(token.text) && this.tokens[this.index]?.kind === 'open') return this.parseFunction(token.text as 'contains');
     const column = this.column(token.text);
     const operator = this.next();
@@ -195,6 +211,41 @@ class FilterParser {
     if (value.kind !== 'literal' || value.literal.kind !== 'string') syntaxError(value.position, this.text);
     this.expect('close');
     return { kind: 'function', name, column, value: value.literal.value };
+  }
+
+  /** `(PropertyName='record1id',PropertyValues=['a','b'])`: a lookup is named by its attribute, not `_x_value`. */
+  private parseIn(): FilterNode {
+    this.expect('open');
+    const args = new Map<string, Token[]>();
+    for (;;) {
+      const name = this.next();
+      if (name.kind !== 'word' || (name.text !== 'PropertyName' && name.text !== 'PropertyValues')) syntaxError(name.position, this.text);
+      this.expect('equals');
+      const value: Token[] = [];
+      if (this.tokens[this.index]?.kind === 'lbracket') {
+        this.index += 1;
+        while (this.tokens[this.index]?.kind !== 'rbracket') {
+          const item = this.next();
+          if (item.kind !== 'comma') value.push(item);
+        }
+        this.index += 1;
+      } else value.push(this.next());
+      args.set(name.text, value);
+      const separator = this.next();
+      if (separator.kind === 'close') break;
+      if (separator.kind !== 'comma') syntaxError(separator.position, this.text);
+    }
+    const property = args.get('PropertyName')?.[0];
+    const values = args.get('PropertyValues');
+    if (property?.kind !== 'literal' || property.literal.kind !== 'string' || !values) throw badQuery("The query function 'Microsoft.Dynamics.CRM.In' needs PropertyName and PropertyValues.");
+    const attribute = property.literal.value;
+    const column = Object.hasOwn(this.definition.columns, attribute) ? attribute : `_${attribute}_value`;
+    this.column(Object.hasOwn(this.definition.columns, column) ? column : attribute);
+    const texts = values.map((item) => {
+      if (item.kind !== 'literal' || item.literal.kind !== 'string') syntaxError(item.position, this.text);
+      return item.literal.value.toLowerCase();
+    });
+    return { kind: 'in', column, values: texts };
   }
 
   private column(name: string): string {
@@ -226,7 +277,7 @@ class FilterParser {
     return token;
   }
 
-  private expect(kind: 'open' | 'close' | 'comma'): void {
+  private expect(kind: 'open' | 'close' | 'comma' | 'equals'): void {
     const token = this.next();
     if (token.kind !== kind) syntaxError(token.position, this.text);
   }
@@ -277,6 +328,11 @@ export function evaluateFilter(node: FilterNode, row: Row, definition: EntitySet
       return evaluateFilter(node.left, row, definition) || evaluateFilter(node.right, row, definition);
     case 'not':
       return !evaluateFilter(node.operand, row, definition);
+    case 'in': {
+      const value = row[node.column];
+      const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+      return text !== undefined && node.values.includes(text.toLowerCase());
+    }
     case 'function': {
       const value = row[node.column];
       if (typeof value !== 'string') return false;

@@ -4,7 +4,7 @@ import { DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, 
 import { isMetadataPath, readMetadata } from './metadata';
 import { parseSelect } from './odata-query';
 import { toColumnValues } from './payload';
-import { parsePrefer, type Preferences } from './prefer';
+import { parsePrefer, wantsLookupNames, type Preferences } from './prefer';
 import { countCollection, queryCollection } from './query';
 import { contextUrl, entityUrl, etagOf, JSON_CONTENT_TYPE, renderRow, type ODataResponse } from './render';
 import { parseResourcePath, type EntityKey } from './resource-path';
@@ -99,7 +99,7 @@ export function executeOperation(context: OperationContext, request: ODataReques
       return {
         status: 200,
         headers: { 'content-type': JSON_CONTENT_TYPE, etag: etagOf(existing) },
-        body: { '@odata.context': contextUrl(context.serviceRoot, definition, select, '/$entity'), ...renderRow(existing, definition, select) },
+        body: { '@odata.context': contextUrl(context.serviceRoot, definition, select, '/$entity'), ...renderRow(existing, definition, select, wantsLookupNames(prefer)) },
       };
     }
     case 'PATCH': {

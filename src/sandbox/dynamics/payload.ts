@@ -51,6 +51,8 @@ export function toColumnValues(
         throw badQuery(`An undeclared property '${name}' which only has property annotations in the payload but no property value was found in the payload.`);
       }
       values[binding.column] = resolveBind(value, binding.targetSet, store, references);
+      // One column, many navigation properties: the type column says which table it points at now.
+      if (binding.typeColumn !== undefined) values[binding.typeColumn] = values[binding.column] === null ? null : (binding.typeValue ?? null);
       continue;
     }
     if (key.includes('@')) continue;

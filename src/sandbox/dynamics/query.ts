@@ -3,7 +3,7 @@ import type { EntitySetDefinition } from './entity-sets';
 import { badQuery } from './errors';
 import { evaluateFilter, parseFilter, parseOrderBy, parseSelect, type OrderBy } from './odata-query';
 import { compareKeys, decodeSkipToken, encodeSkipToken, sortKey, type PageCursor } from './paging';
-import type { Preferences } from './prefer';
+import { wantsLookupNames, type Preferences } from './prefer';
 import { contextUrl, JSON_CONTENT_TYPE, renderRow, type ODataResponse } from './render';
 import type { DataverseStore, Row } from './store';
 
@@ -64,6 +64,8 @@ export function countCollection(query: Omit<CollectionQuery, 'prefer' | 'deltaTo
 export function queryCollection(query: CollectionQuery): ODataResponse {
   const { definition, params, prefer } = query;
   validateOptions(params);
+  query.store.countQuery(definition.setName);
+  const lookupNames = wantsLookupNames(prefer);
   const select = params.has('$select') ? parseSelect(params.get('$select') ?? '', definition) : undefined;
   if (prefer.trackChanges || params.has('$deltatoken')) return trackedQuery(query, select);
 
@@ -82,7 +84,7 @@ export function queryCollection(query: CollectionQuery): ODataResponse {
 
   const body: Record<string, unknown> = { '@odata.context': contextUrl(query.serviceRoot, definition, select) };
   if (params.get('$count') === 'true') body['@odata.count'] = Math.min(total, MAX_PAGE_SIZE);
-  body.value = page.rows.map((row) => renderRow(row, definition, select));
+  body.value = page.rows.map((row) => renderRow(row, definition, select, lookupNames));
   if (page.more && limit === undefined) {
     const last = page.rows[page.rows.length - 1] as Row;
     const next: PageCursor = { pageNumber: (cursor?.pageNumber ?? 1) + 1, last: sortKey(last, definition, orderBy), tracking: false };
@@ -101,6 +103,7 @@ function responseHeaders(prefer: Preferences, pageSize: number, tracking: boolea
   const applied: string[] = [];
   if (prefer.maxPageSize !== undefined) applied.push(`odata.maxpagesize=${pageSize}`);
   if (tracking) applied.push('odata.track-changes');
+  if (prefer.includeAnnotations.length > 0) applied.push(`odata.include-annotations="${prefer.includeAnnotations.join(',')}"`);
   return { 'content-type': `${JSON_CONTENT_TYPE}; odata.streaming=true`, ...(applied.length > 0 ? { 'preference-applied': applied.join(',') } : {}) };
 }
 

@@ -1,4 +1,4 @@
-import type { EntitySetDefinition } from './entity-sets';
+import { lookupLogicalName, type EntitySetDefinition } from './entity-sets';
 import type { Row } from './store';
 
 /** The Web API's JSON content type for entity payloads. */
@@ -17,11 +17,20 @@ export function renderDateTime(value: unknown): unknown {
   return typeof value === 'string' ? `${value.slice(0, 19)}Z` : value;
 }
 
-export function renderRow(row: Row, definition: EntitySetDefinition, select: string[] | undefined): Record<string, unknown> {
+/**
+ * One row as JSON. With `lookupNames` (the caller's `odata.include-annotations`), each lookup with
+ * a value also carries `<column>@Microsoft.Dynamics.CRM.lookuplogicalname`, the table it points at:
+ * the only way a client tells an account from an opportunity in a polymorphic lookup [D32].
+ */
+export function renderRow(row: Row, definition: EntitySetDefinition, select: string[] | undefined, lookupNames = false): Record<string, unknown> {
   const out: Record<string, unknown> = { '@odata.etag': etagOf(row) };
   const columns = select ?? Object.keys(definition.columns);
   for (const column of columns) {
     const value = row[column] ?? null;
+    if (lookupNames && value !== null && /^_.+_value$/.test(column)) {
+      const target = lookupLogicalName(definition, row, column);
+      if (target !== undefined) out[`${column}@Microsoft.Dynamics.CRM.lookuplogicalname`] = target;
+    }
     out[column] = definition.columns[column]?.type === 'datetime' ? renderDateTime(value) : value;
   }
   out[definition.primaryId] = row[definition.primaryId];

@@ -8,6 +8,12 @@ export type Row = Record<string, unknown>;
 
 export type WriteMessage = 'Create' | 'Update' | 'Delete';
 
+export interface StoreTriggers {
+  beforeCreate?: (definition: EntitySetDefinition, values: Row) => Row;
+  afterCreate?: (definition: EntitySetDefinition, row: Row, actor: Actor) => void;
+  afterDelete?: (definition: EntitySetDefinition, row: Row, actor: Actor) => void;
+}
+
 /** Who made a write: the API caller's application user, or a person in the UI. */
 export interface Actor {
   userId: string;
@@ -46,11 +52,23 @@ export class DataverseStore {
   private version = 1_000_000;
   private journal: UndoEntry[] | undefined;
   private pendingEvents: WriteEvent[] | undefined;
+  private readonly queries = new Map<string, number>();
+  /** Platform behaviour around writes (e.g. a connection's reciprocal row), set by the sandbox. */
+  triggers: StoreTriggers = {};
 
   constructor(
     private readonly clock: ModstampClock,
     private readonly onWrite: (event: WriteEvent) => void,
   ) {}
+
+  /** Collection queries served per entity set: lets tests bound how many a connector makes. */
+  countQuery(setName: string): void {
+    this.queries.set(setName, (this.queries.get(setName) ?? 0) + 1);
+  }
+
+  queryCount(setName: string): number {
+    return this.queries.get(setName) ?? 0;
+  }
 
   currentVersion(): number {
     return this.version;
@@ -88,6 +106,7 @@ export class DataverseStore {
   }
 
   create(definition: EntitySetDefinition, values: Row, actor: Actor): Row {
+    values = this.triggers.beforeCreate?.(definition, values) ?? values;
     const id = typeof values[definition.primaryId] === 'string' ? (values[definition.primaryId] as string).toLowerCase() : randomUUID();
     if (this.table(definition).has(id)) throw duplicateKey();
     this.assertKeysFree(definition, values, undefined);
@@ -110,6 +129,7 @@ export class DataverseStore {
     this.tombstoneTable(definition).delete(id);
     this.indexKeys(definition, undefined, row);
     this.publish({ message: 'Create', definition, id, attributes: { ...values, [definition.primaryId]: id }, row, actor });
+    this.triggers.afterCreate?.(definition, row, actor);
     return row;
   }
 
@@ -139,6 +159,7 @@ export class DataverseStore {
     this.tombstoneTable(definition).set(key, this.nextVersion());
     this.indexKeys(definition, existing, undefined);
     this.publish({ message: 'Delete', definition, id: key, attributes: {}, row: existing, actor });
+    this.triggers.afterDelete?.(definition, existing, actor);
     return existing;
   }
 

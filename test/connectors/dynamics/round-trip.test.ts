@@ -61,7 +61,8 @@ describe('Dynamics connector: upsert and read back per object', () => {
     expect(rowsWithSyncId('opportunities', id)).toBe(1);
     const [read] = await connector.readRecords('deal', [externalId]);
     expect(read?.fields).toEqual({ ...fields, stage: 'closed-won' });
-    expect(read?.references).toEqual({ company: companyId });
+    // Every deal slot is read: none given here, so no primary contact and no stakeholders.
+    expect(read?.references).toEqual({ company: companyId, primaryContact: null, contacts: [] });
   });
 
   test('activity (task): statecode and prioritycode picklists, due datetime', async () => {
