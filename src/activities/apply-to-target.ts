@@ -3,7 +3,7 @@ import type { ConnectorErrorInfo } from '../connectors/errors';
 import type { ConnectorRegistry } from '../connectors/registry';
 import { keyValueOf } from '../connectors/unique-keys';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
-import { hasFields, overlayFields, referencesToWrite, withoutReferenceFields, type ObjectConflictPolicies } from '../model/sync';
+import { hasFields, isReferenceField, overlayFields, referenceSlotOf, referencesToWrite, withoutReferenceFields, type ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
@@ -401,7 +401,7 @@ async function carryOut(
         link: { canonicalId: step.canonicalId, tenantId, objectType, connectionId: targetConnectionId, externalId: result.externalId },
         // A value the tenant's mapping cut or left out: the snapshot is what the target really holds,
         // so the next read does not take the cut value for an edit made there.
-        fields: result.written ? overlayFields(step.holdsBeforeWrite, result.written) : step.holdsAfterWrite,
+        fields: holdsAfter(step, result),
         written: true,
         linkSaved: step.targetExternalId === result.externalId,
         // A vendor that does not report the new modstamp: the read before the write bounds it.
@@ -674,4 +674,20 @@ async function writeWaitingHolders(deps: ApplyDependencies, tenantId: string, ta
     const linked = await deps.links.externalIdsIn(targetConnectionId, canonicalIds);
     await deps.pending.forgetHolders(targetConnectionId, canonicalIds.filter((id) => !linked.has(id)));
   }
+}
+
+/**
+ * What the target holds after a write, for its snapshot: what was asked, except values the
+ * connector says it cut or left out (`written`) and slots it could not write (`adjusted` naming
+ * `references.<slot>`, e.g. a Dataverse task regarding a deal cannot also regard a company).
+ */
+function holdsAfter(step: ReconcileStep, result: Extract<UpsertOutcome, { status: 'created' | 'updated' | 'unchanged' }>): CanonicalFields {
+  const links = Object.fromEntries(Object.entries(step.holdsAfterWrite).filter(([path]) => isReferenceField(path)));
+  const holds = result.written ? overlayFields(step.holdsBeforeWrite, { ...result.written, ...links }) : step.holdsAfterWrite;
+  const dropped = new Set((result.adjusted ?? []).flatMap((what) => (what.startsWith('references.') ? [what.slice('references.'.length)] : [])));
+  if (dropped.size === 0) return holds;
+  const kept: CanonicalFields = {};
+  for (const [path, value] of Object.entries(holds)) if (!isReferenceField(path) || !dropped.has(referenceSlotOf(path))) kept[path] = value;
+  for (const [path, value] of Object.entries(step.holdsBeforeWrite)) if (isReferenceField(path) && dropped.has(referenceSlotOf(path))) kept[path] = value;
+  return kept;
 }

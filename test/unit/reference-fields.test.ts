@@ -66,6 +66,8 @@ describe('associations as canonical fields', () => {
       { slot: 'contacts', canonicalId: 'c3' },
     ]);
     expect(result.unwritten.sort()).toEqual(['@contacts:c3', '@primaryContact']);
-    expect(referencesToWrite('contact', { '@company': null }, {}, () => undefined).references).toEqual({ company: null });
+    // A single slot is cleared only where the target holds a link now (one it did not report may share a vendor field with another slot).
+    expect(referencesToWrite('contact', { '@company': null }, { company: 'ta' }, () => undefined).references).toEqual({ company: null });
+    expect(referencesToWrite('activity', { '@company': null }, { deal: 'td' }, () => undefined).references).toEqual({});
   });
 });

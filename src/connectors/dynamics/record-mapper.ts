@@ -91,13 +91,17 @@ export function toPayload(spec: DynamicsSpec, mapping: CompiledMapping, objectTy
 }
 
 /**
- * Every regarding slot is reported: the one whose table the lookup points at holds its id, the
- * others null (a task regarding a case holds neither a company nor a deal).
+ * The regarding slots one lookup holds. Pointing at one slot's table, it reports that slot and
+ * leaves the others unread: the lookup cannot say whether the task also concerns a company when
+ * it names a deal (a write given both keeps the deal), so another CRM's link must not be taken as
+ * removed. Empty, or pointing at a table no slot takes (a case), it reports every slot empty.
  */
 export function regardingReferences(regarding: RegardingSpec, row: DataverseRow): References {
   const id = row[regarding.column];
   const table = row[`${regarding.column}@Microsoft.Dynamics.CRM.lookuplogicalname`];
-  return Object.fromEntries(regarding.slots.map((target) => [target.slot, typeof id === 'string' && table === target.logicalName ? id : null]));
+  const held = typeof id === 'string' ? regarding.slots.find((target) => target.logicalName === table) : undefined;
+  if (held) return { [held.slot]: id as string };
+  return Object.fromEntries(regarding.slots.map((target) => [target.slot, null]));
 }
 
 /**

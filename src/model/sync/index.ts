@@ -9,6 +9,7 @@ export {
   isReferenceField,
   observedReferenceFields,
   referencedIds,
+  referenceSlotOf,
   referencesToWrite,
   unreadReferenceFields,
   withoutReferenceFields,

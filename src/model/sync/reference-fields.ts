@@ -130,7 +130,11 @@ export function referencesToWrite(
     if (!spec) continue;
     if (!spec.many) {
       if (typeof value !== 'string') {
-        references[slot] = null;
+        // Cleared only where the target is known to hold a link now: a slot it did not report
+        // may share its vendor field with another slot (Dataverse's regarding, Salesforce's
+        // WhatId), which clearing would take with it.
+        const held = targetHolds[slot];
+        if (typeof held === 'string' || (Array.isArray(held) && held.length > 0)) references[slot] = null;
         continue;
       }
       const targetId = targetIdOf(value);
