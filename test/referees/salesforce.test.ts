@@ -230,6 +230,31 @@ describe('referee: jsforce against the Salesforce sandbox', () => {
     await expect(conn.sobject('Contact').layouts()).rejects.toMatchObject({ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' });
   });
 
+  it('OpportunityContactRole through jsforce: SObject create/find/update/destroy, the SOQL builder, describeGlobal and getDeleted', async () => {
+    const { conn, sandbox } = await start();
+    const seeded = sandbox.admin.seed({ deals: 1, contacts: 2 });
+    const opportunityId = String(seeded.Opportunity?.[0]);
+    const [first, second] = (seeded.Contact ?? []).map(String) as [string, string];
+    const roles = conn.sobject('OpportunityContactRole');
+    const created = (await roles.create({ OpportunityId: opportunityId, ContactId: first, Role: 'Decision Maker', IsPrimary: true })) as SaveResult;
+    expect(created).toMatchObject({ success: true });
+    expect(created.id?.slice(0, 3)).toBe('00K');
+    await roles.create({ OpportunityId: opportunityId, ContactId: second, IsPrimary: true });
+    const found = await roles.find({ OpportunityId: opportunityId }, ['ContactId', 'IsPrimary', 'Role']).sort({ ContactId: 1 });
+    expect(found.map((row: SfRecord): unknown[] => [row.ContactId, row.IsPrimary])).toEqual([
+      [first, false],
+      [second, true],
+    ]);
+    await expect(roles.update({ Id: String(created.id), OpportunityId: opportunityId })).rejects.toMatchObject({ errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE' });
+    const global = await conn.describeGlobal();
+    expect(global.sobjects.find((sobject: { name: string }) => sobject.name === 'OpportunityContactRole')?.keyPrefix).toBe('00K');
+    const windowStart = new Date(Date.now() - 60_000);
+    await roles.destroy(String(created.id));
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // jsforce sends getDeleted's window in whole seconds
+    const deleted = await roles.deleted(windowStart, new Date());
+    expect(deleted.deletedRecords.map((record: { id: string }) => record.id)).toEqual([created.id]);
+  });
+
   it("surfaces Salesforce's error bodies as jsforce errors with errorCode and message", async () => {
     const { conn } = await start();
     const malformed = conn.query('SELECT Id FROM Contact WHERE');

@@ -125,7 +125,7 @@ export async function readExportPage(
   mapping: CompiledMapping,
   cursor: string,
   settings: BulkSettings,
-): Promise<{ records: ExternalRecord[]; nextCursor?: string | undefined }> {
+): Promise<{ objectType: ObjectType; records: ExternalRecord[]; nextCursor?: string | undefined }> {
   const state = decodeCursor(cursor, isExportCursor);
   const job = session.conn.bulk2.job('query', { id: state.jobId });
   // https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_one_job.htm
@@ -141,6 +141,6 @@ export async function readExportPage(
   const records = rows.map((row) => fromSalesforce(mapping, state.objectType, fromCsvRow(row)));
   const locator = headers['sforce-locator'];
   const done = !locator || locator === 'null';
-  return { records, nextCursor: done ? undefined : encodeCursor({ ...state, locator } satisfies ExportCursor) };
+  return { objectType: state.objectType, records, nextCursor: done ? undefined : encodeCursor({ ...state, locator } satisfies ExportCursor) };
 }
 

@@ -7,10 +7,12 @@ import type { RateBudgetSnapshot } from '../rate-budget';
 import type { SalesforceGrant } from './auth';
 import { bulkUpsert, readExportPage, startExport, type BulkSettings } from './bulk';
 import { listChanges } from './changes';
+import { listDealChanges } from './deal-changes';
 import { salesforceDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
 import { deleteRecords, describeConstraints, describeFields, findByUniqueKeys, readRecords, upsertViaCollections } from './records';
 import { writeGuard } from '../write-constraints';
+import { attachRoles, RoleIndex, writeDealRoles } from './roles';
 import { createBudget, SalesforceSession } from './session';
 import { salesforceSpec } from './spec';
 
@@ -73,12 +75,27 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     budget,
   });
 
+  const roleIndex = new RoleIndex();
+  // A deal's contacts are its OpportunityContactRole rows: read with every page of deals, written
+  // after the opportunities on every write path (roles.ts).
+  const readDeals = async (objectType: ObjectType, records: ExternalRecord[]): Promise<ExternalRecord[]> => (objectType === 'deal' ? await attachRoles(session, roleIndex, records) : records);
+  const withRoleWrites =
+    (write: (objectType: ObjectType, inputs: readonly UpsertInput[]) => Promise<UpsertOutcome[]>) =>
+    async (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => {
+      const outcomes = await write(objectType, inputs);
+      return objectType === 'deal' ? await writeDealRoles(session, roleIndex, inputs, outcomes) : outcomes;
+    };
+
   // Every write is checked against describe first: what cannot fit is parked, not sent.
   const guarded = writeGuard({ provider: 'salesforce', mapping, describe: (objectType) => describeConstraints(session, mapping, objectType) });
   const bulk: BulkPath = {
     startExport: (objectType: ObjectType, request?: { since?: string | undefined }): Promise<string> => startExport(session, mapping, objectType, request?.since, bulkSettings),
-    readExportPage: (cursor: string) => mapped(() => readExportPage(session, mapping, cursor, bulkSettings)),
-    upsert: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, objectType, inputs, bulkSettings)),
+    readExportPage: (cursor: string) =>
+      mapped(async () => {
+        const page = await readExportPage(session, mapping, cursor, bulkSettings);
+        return { records: await readDeals(page.objectType, page.records), nextCursor: page.nextCursor };
+      }),
+    upsert: guarded(withRoleWrites((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, objectType, inputs, bulkSettings))),
   };
 
   return {
@@ -90,11 +107,14 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     get apiUsage() {
       return session.apiUsage;
     },
-    listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => mapped(() => listChanges(session, mapping, objectType, request, lookbackMs)),
-    readRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => mapped(() => readRecords(session, mapping, objectType, externalIds)),
+    listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> =>
+      mapped(() => (objectType === 'deal' ? listDealChanges(session, mapping, roleIndex, request, lookbackMs) : listChanges(session, mapping, objectType, request, lookbackMs))),
+    readRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => mapped(async () => await readDeals(objectType, await readRecords(session, mapping, objectType, externalIds))),
     findByUniqueKeys: (objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> => mapped(() => findByUniqueKeys(session, mapping, objectType, keys)),
-    upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
-      inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs)),
+    upsertRecords: guarded(
+      withRoleWrites((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
+        inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs)),
+    ),
     deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteRecords(session, mapping, objectType, externalIds),
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(session, mapping, objectType, request, lookbackMs),
     describeFields: (objectType: ObjectType): Promise<FieldDescription[]> => describeFields(session, mapping, objectType),

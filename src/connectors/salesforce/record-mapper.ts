@@ -1,6 +1,6 @@
 import type { References } from '../../model/canonical';
 import type { ObjectType } from '../../model/identifiers';
-import { nativeFieldsToRead, objectMapping, toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
+import { MappingValueError, nativeFieldsToRead, objectMapping, toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
 import type { ExternalRecord, UpsertInput } from '../connector';
 import { SYNC_ID_FIELD } from './spec';
 
@@ -19,7 +19,7 @@ const KEY_PREFIX = { contact: '003', company: '001', deal: '006' } as const;
 export const referenceFields: Record<ObjectType, readonly string[]> = {
   contact: ['AccountId'],
   company: [],
-  // Opportunity contacts live in OpportunityContactRole, a junction object: not synced (BEHAVIOR.md).
+  // A deal's contacts live in OpportunityContactRole, read per page of deals (roles.ts).
   deal: ['AccountId'],
   activity: ['WhoId', 'WhatId'],
 };
@@ -73,9 +73,13 @@ function readReferences(objectType: ObjectType, record: SalesforceRecord): Refer
         references.contacts = who ? [who] : [];
       }
       if ('WhatId' in record) {
-        // WhatId is polymorphic: the key prefix says which slot it fills.
-        references.company = idWithPrefix(record.WhatId, KEY_PREFIX.company);
-        references.deal = idWithPrefix(record.WhatId, KEY_PREFIX.deal);
+        // WhatId is polymorphic and holds one record: the key prefix says which slot it fills. A Task
+        // on a deal names no company of its own (the deal's account is its company), so the company
+        // slot is then not read rather than read as empty: a company written with the deal is not
+        // taken back as removed.
+        const deal = idWithPrefix(record.WhatId, KEY_PREFIX.deal);
+        references.deal = deal;
+        if (!deal) references.company = idWithPrefix(record.WhatId, KEY_PREFIX.company);
       }
       return references;
     }
@@ -102,9 +106,17 @@ export function writeReferences(objectType: ObjectType, references: References |
     case 'company':
       break;
     case 'activity': {
+      const contacts = references.contacts;
+      if (Array.isArray(contacts) && new Set(contacts).size > 1) {
+        // One WhoId per Task; TaskRelation (Shared Activities, up to 50 contacts [S69]) is not used.
+        // Writing the first would drop the others silently, and reading it back would tell the engine
+        // they were removed here: refused instead, naming the slot.
+        throw new MappingValueError('contacts', `a Salesforce Task holds one contact (WhoId), ${new Set(contacts).size} were given`);
+      }
       const contact = single('contacts');
       if (contact !== undefined) native.WhoId = contact;
-      // One WhatId: a deal is more specific than its company, so it wins when both are given.
+      // One WhatId: a deal is more specific than its company, so it wins when both are given (the
+      // company is then the deal's account, and is read back as not read, see readReferences).
       const deal = single('deal');
       const company = single('company');
       if (deal) native.WhatId = deal;

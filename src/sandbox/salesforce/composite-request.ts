@@ -6,7 +6,7 @@ import { toId18 } from './ids';
 import { allFieldNames, toApiRecord } from './records';
 import { ChangeBatch } from './store';
 import { toApiError } from './upsert';
-import { checkRequired, normaliseInput } from './write-input';
+import { normaliseInput } from './write-input';
 
 /**
  * The Composite resource [S46]: up to 25 subrequests in one call, which counts as one API request;
@@ -104,7 +104,7 @@ function plan(context: SalesforceContext, subrequest: Subrequest): Plan {
     if (method === 'POST' && id === undefined) {
       const values = normaliseInput(def, subrequest.body ?? {});
       store.applyDefaults(def, values);
-      checkRequired(def, values, true);
+      store.checkWrite(def, values, true);
       return { ok: true, apply: (batch) => ({ body: { id: store.insertValidated(type, values, batch).id, success: true, errors: [] }, httpHeaders: {}, httpStatusCode: 201, referenceId }) };
     }
     if (id === undefined || method === 'POST') throw invalid(`${method} ${subrequest.url}: not an sObject Rows request`);
@@ -113,7 +113,7 @@ function plan(context: SalesforceContext, subrequest: Subrequest): Plan {
     if (method === 'DELETE') return { ok: true, apply: (batch) => (store.delete(type, id, batch), { body: null, httpHeaders: {}, httpStatusCode: 204, referenceId }) };
     checkUnmodifiedSince(subrequest.httpHeaders['if-unmodified-since'], record);
     const values = normaliseInput(def, subrequest.body ?? {});
-    checkRequired(def, values, false);
+    store.checkWrite(def, values, false);
     return { ok: true, apply: (batch) => (store.updateValidated(record, values, batch), { body: null, httpHeaders: {}, httpStatusCode: 204, referenceId }) };
   } catch (error) {
     return { ok: false, result: failure(error, referenceId) };

@@ -6,7 +6,7 @@ import { toApiRecord } from './records';
 import { resolveTypeName, type SObjectType } from './schema';
 import { ChangeBatch } from './store';
 import { planUpsert } from './upsert';
-import { checkRequired, normaliseInput } from './write-input';
+import { normaliseInput } from './write-input';
 
 const MAX_RECORDS = 200;
 const BASE = '/services/data/:version/composite/sobjects';
@@ -58,7 +58,7 @@ export function registerCompositeRoutes(app: FastifyInstance, context: Salesforc
         const def = store.def(type);
         const values = normaliseInput(def, input);
         store.applyDefaults(def, values);
-        checkRequired(def, values, true);
+        store.checkWrite(def, values, true);
         return (b) => ({ id: store.insertValidated(type, values, b).id, success: true, errors: [] });
       }),
     );
@@ -76,7 +76,7 @@ export function registerCompositeRoutes(app: FastifyInstance, context: Salesforc
         const type = recordType(input);
         const record = store.live(type, id);
         const values = normaliseInput(store.def(type), rest);
-        checkRequired(store.def(type), values, false);
+        store.checkWrite(store.def(type), values, false);
         return (b) => ({ id: store.updateValidated(record, values, b).id, success: true, errors: [] });
       });
     });

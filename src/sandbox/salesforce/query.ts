@@ -46,6 +46,8 @@ export function registerQueryRoutes(app: FastifyInstance, context: SalesforceCon
     const soql = request.query.q;
     if (!soql) throw new SalesforceApiError(400, 'MALFORMED_QUERY', "A query string has to be specified");
     const query = compileSoql(soql, context.store);
+    // Per object, so tests can bound how many queries a connector spends on a page (role lookups).
+    context.counters.countRequest(`SOQL ${query.type}`);
     const rows = runQuery(query, context.store, includeDeleted);
     if (query.count) return { totalSize: rows.length, done: true, records: [] };
     // Real locators are `01g` + an id-like string, followed by `-offset`.

@@ -16,6 +16,8 @@ export interface StoredRecord {
   ownerId: string;
   /** Set while the record sits in the Recycle Bin. */
   deletedMs?: number;
+  /** The parent whose deletion took this record to the Recycle Bin with it (contact roles of an opportunity). */
+  deletedWith?: string;
 }
 
 /** Reads any field, system and formula fields included (Contact.Name, Opportunity.IsWon...). */

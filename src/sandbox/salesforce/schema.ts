@@ -1,5 +1,5 @@
-/** The four sObjects the sandbox emulates, with the standard fields the connectors use. */
-export const SOBJECT_TYPES = ['Contact', 'Account', 'Opportunity', 'Task'] as const;
+/** The sObjects the sandbox emulates, with the standard fields the connectors use. */
+export const SOBJECT_TYPES = ['Contact', 'Account', 'Opportunity', 'Task', 'OpportunityContactRole'] as const;
 export type SObjectType = (typeof SOBJECT_TYPES)[number];
 
 export type FieldType = 'id' | 'string' | 'email' | 'boolean' | 'number' | 'date' | 'datetime' | 'reference';
@@ -9,6 +9,10 @@ export interface FieldDef {
   type: FieldType;
   /** False for system and formula fields: writing them is INVALID_FIELD_FOR_INSERT_UPDATE. */
   writable: boolean;
+  /** Set on create only (describe `updateable: false`), e.g. OpportunityContactRole.OpportunityId [S63]. */
+  createOnly?: boolean;
+  /** A reference that must name a live record of this type (else INVALID_CROSS_REFERENCE_KEY). */
+  refersTo?: SObjectType;
   requiredOnCreate?: boolean;
   defaultValue?: string | boolean;
   externalId?: boolean;
@@ -56,7 +60,10 @@ const OPPORTUNITY_STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'V
  */
 const CONTACT_LEVELS = ['Primary', 'Secondary', 'Tertiary'];
 
-const OBJECT_FIELDS: Record<SObjectType, { keyPrefix: string; fields: FieldDef[] }> = {
+/** Contact roles of an org without customised Setup > Contact Roles on Opportunities [S65]. */
+const CONTACT_ROLES = ['Business User', 'Decision Maker', 'Economic Buyer', 'Economic Decision Maker', 'Evaluator', 'Executive Sponsor', 'Influencer', 'Technical Buyer', 'Other'];
+
+const OBJECT_FIELDS: Record<SObjectType, { keyPrefix: string; fields: FieldDef[]; noOwner?: boolean; searchable?: false }> = {
   Contact: {
     keyPrefix: '003',
     fields: [
@@ -130,15 +137,33 @@ const OBJECT_FIELDS: Record<SObjectType, { keyPrefix: string; fields: FieldDef[]
       text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
     ],
   },
+  // A junction object controlled by its opportunity: no owner, no custom fields, not searchable [S63][S64].
+  OpportunityContactRole: {
+    keyPrefix: '00K',
+    noOwner: true,
+    searchable: false,
+    fields: [
+      rw('OpportunityId', 'reference', { label: 'Opportunity ID', requiredOnCreate: true, createOnly: true, refersTo: 'Opportunity' }),
+      rw('ContactId', 'reference', { label: 'Contact ID', requiredOnCreate: true, refersTo: 'Contact' }),
+      picklist('Role', 'Role', CONTACT_ROLES, false),
+      rw('IsPrimary', 'boolean', { label: 'Primary', defaultValue: false }),
+    ],
+  },
 };
+
+/** Whether SOSL searches a type when no RETURNING names it (junction objects are not searchable). */
+export function isSearchable(type: SObjectType): boolean {
+  return OBJECT_FIELDS[type].searchable !== false;
+}
 
 /** Builds a fresh schema per sandbox: custom fields learnt at run time must not leak across sandboxes. */
 export function createSchema(extraExternalIds: Partial<Record<SObjectType, string[]>> = {}): Map<SObjectType, SObjectDef> {
   const schema = new Map<SObjectType, SObjectDef>();
   for (const name of SOBJECT_TYPES) {
-    const { keyPrefix, fields } = OBJECT_FIELDS[name];
+    const { keyPrefix, fields, noOwner } = OBJECT_FIELDS[name];
     const def: SObjectDef = { name, keyPrefix, fields: new Map(), byLowerName: new Map() };
-    for (const field of [...SYSTEM_FIELDS, ...fields]) addField(def, { ...field });
+    const system = noOwner ? SYSTEM_FIELDS.filter((field) => field.name !== 'OwnerId') : SYSTEM_FIELDS;
+    for (const field of [...system, ...fields]) addField(def, { ...field });
     for (const extra of extraExternalIds[name] ?? []) {
       const existing = def.fields.get(resolveFieldName(def, extra) ?? '');
       if (existing) existing.externalId = true;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { majorVersion, requestVersion, type SalesforceContext } from './context';
 import { SalesforceApiError } from './errors';
 import { readField, toApiRecord, type StoredRecord } from './records';
-import { SOBJECT_TYPES, type SObjectDef } from './schema';
+import { isSearchable, SOBJECT_TYPES, type SObjectDef } from './schema';
 import { compileSoql, runQuery, type BoundQuery } from './soql-exec';
 import { matchesSearch, parseSosl, tokenize, type SearchGroup, type SoslSearch } from './sosl';
 
@@ -29,7 +29,7 @@ export function registerSearchRoute(app: FastifyInstance, context: SalesforceCon
     const sosl = request.query.q;
     if (!sosl) throw new SalesforceApiError(400, 'MALFORMED_SEARCH', 'No search term found. The search term must be enclosed in braces.');
     const search = parseSosl(sosl);
-    const specs = search.returning ?? SOBJECT_TYPES.map((type) => ({ type, fields: 'Id', clauses: '' }));
+    const specs = search.returning ?? SOBJECT_TYPES.filter(isSearchable).map((type) => ({ type, fields: 'Id', clauses: '' }));
     const queries = specs.map((spec) => bind(`SELECT ${spec.fields} FROM ${spec.type} ${spec.clauses}`.trim(), context, search));
     const version = requestVersion(request);
     const rows: Record<string, unknown>[] = [];

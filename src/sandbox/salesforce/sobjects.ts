@@ -128,7 +128,7 @@ function describeField(field: FieldDef): Record<string, unknown> {
     type: field.describeType ?? describeTypes[field.type],
     length: field.length ?? 0,
     createable: field.writable,
-    updateable: field.writable,
+    updateable: field.writable && field.createOnly !== true,
     nillable: !field.requiredOnCreate && field.type !== 'boolean' && field.name !== 'Id',
     defaultedOnCreate: field.defaultValue !== undefined || field.type === 'boolean' || field.name === 'OwnerId' || (!field.writable && !formula),
     calculated: formula,

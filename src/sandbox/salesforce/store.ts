@@ -4,7 +4,7 @@ import { recordError } from './errors';
 import type { IdGenerator } from './ids';
 import { readField, type FieldValue, type StoredRecord } from './records';
 import { resolveFieldName, type SObjectDef, type SObjectType } from './schema';
-import { checkRequired, normaliseInput } from './write-input';
+import { checkCreateOnly, checkRequired, normaliseInput } from './write-input';
 
 export type ChangeType = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
 
@@ -88,7 +88,7 @@ export class RecordStore {
     const def = this.def(type);
     const values = normaliseInput(def, input);
     this.applyDefaults(def, values);
-    checkRequired(def, values, true);
+    this.checkWrite(def, values, true);
     return this.insertValidated(type, values, batch);
   }
 
@@ -117,6 +117,7 @@ export class RecordStore {
       values: { ...record.values },
       commitTimestamp: now,
     });
+    this.keepOnePrimary(record, batch);
     return record;
   }
 
@@ -124,7 +125,7 @@ export class RecordStore {
     const record = this.live(type, id);
     const def = this.def(type);
     const values = normaliseInput(def, input);
-    checkRequired(def, values, false);
+    this.checkWrite(def, values, false);
     return this.updateValidated(record, values, batch);
   }
 
@@ -161,20 +162,63 @@ export class RecordStore {
       values: changedValues,
       commitTimestamp: record.modstampMs,
     });
+    this.keepOnePrimary(record, batch);
     return record;
   }
 
-  /** Soft delete to the Recycle Bin [S21]. */
-  delete(type: SObjectType, id: string, batch: ChangeBatch): StoredRecord {
+  /**
+   * Soft delete to the Recycle Bin [S21]. An opportunity takes its contact roles with it (and
+   * brings them back on undelete); a contact role deleted on its own skips the Recycle Bin: its
+   * IsDeleted is usable only when the parent was deleted, and it stays in the delete log [S66].
+   */
+  delete(type: SObjectType, id: string, batch: ChangeBatch, parent?: string): StoredRecord {
     const record = this.live(type, id);
     this.index(record, false);
     record.modstampMs = this.deps.clock.next().getTime();
     record.deletedMs = record.modstampMs;
     record.lastModifiedById = batch.origin.userId;
+    if (parent) record.deletedWith = parent;
     this.deletions.push({ type, id, deletedMs: record.deletedMs });
     this.deps.counters.countRecordWrites(type);
     batch.events.push({ changeType: 'DELETE', entityName: type, recordId: id, changedFields: [], values: {}, commitTimestamp: record.modstampMs });
+    if (type === 'OpportunityContactRole' && !parent) this.table(type).delete(id);
+    if (type === 'Opportunity') for (const role of this.rolesOf(id)) this.delete('OpportunityContactRole', role.id, batch, id);
     return record;
+  }
+
+  /** Live contact roles of an opportunity. */
+  rolesOf(opportunityId: string): StoredRecord[] {
+    return [...this.table('OpportunityContactRole').values()].filter((role) => role.deletedMs === undefined && role.values.OpportunityId === opportunityId);
+  }
+
+  /**
+   * "Each Opportunity has only one primary contact" [S63]: marking a role primary clears the flag on
+   * the opportunity's other roles, each a save of its own (UNCONFIRMED that their SystemModstamp moves).
+   */
+  private keepOnePrimary(record: StoredRecord, batch: ChangeBatch): void {
+    if (record.type !== 'OpportunityContactRole' || record.values.IsPrimary !== true) return;
+    for (const other of this.rolesOf(String(record.values.OpportunityId))) {
+      if (other.id !== record.id && other.values.IsPrimary === true) this.updateValidated(other, { IsPrimary: false }, batch);
+    }
+  }
+
+  /**
+   * What every write path checks before writing: required fields, create-only fields on update
+   * (INVALID_FIELD_FOR_INSERT_UPDATE), and references that must name a live record of their type:
+   * another type's id -> FIELD_INTEGRITY_EXCEPTION, a missing or deleted one ->
+   * INVALID_CROSS_REFERENCE_KEY (wording UNCONFIRMED).
+   */
+  checkWrite(def: SObjectDef, values: Record<string, FieldValue>, creating: boolean): void {
+    checkRequired(def, values, creating);
+    if (!creating) checkCreateOnly(def, values);
+    for (const [name, value] of Object.entries(values)) {
+      const field = def.fields.get(name);
+      if (!field?.refersTo || typeof value !== 'string') continue;
+      const target = this.def(field.refersTo);
+      if (!value.startsWith(target.keyPrefix)) throw recordError('FIELD_INTEGRITY_EXCEPTION', `${field.label ?? name}: id value of incorrect type: ${value}`, [name]);
+      const referenced = this.get(field.refersTo, value);
+      if (!referenced || referenced.deletedMs !== undefined) throw recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [name]);
+    }
   }
 
   /** Removes a record for good (Bulk hardDelete, emptying the Recycle Bin); the deletion stays in the log. */
@@ -183,6 +227,7 @@ export class RecordStore {
     if (!record) throw recordError('ENTITY_IS_DELETED', 'entity is deleted');
     if (record.deletedMs === undefined) this.delete(type, id, batch);
     this.table(type).delete(id);
+    for (const role of this.table('OpportunityContactRole').values()) if (role.deletedWith === id) this.table('OpportunityContactRole').delete(role.id);
   }
 
   undelete(type: SObjectType, id: string, batch: ChangeBatch): StoredRecord {
@@ -197,6 +242,12 @@ export class RecordStore {
     this.index(record, true);
     this.deps.counters.countRecordWrites(type);
     batch.events.push({ changeType: 'UNDELETE', entityName: type, recordId: id, changedFields: [], values: {}, commitTimestamp: record.modstampMs });
+    for (const role of [...this.table('OpportunityContactRole').values()]) {
+      if (role.deletedWith === id) {
+        delete role.deletedWith;
+        this.undelete('OpportunityContactRole', role.id, batch);
+      }
+    }
     return record;
   }
 

@@ -2,7 +2,6 @@ import { recordError, RecordFailure, SalesforceApiError } from './errors';
 import type { FieldValue, StoredRecord } from './records';
 import type { SObjectType } from './schema';
 import type { ChangeBatch, RecordStore } from './store';
-import { checkRequired } from './write-input';
 
 /** A validated write, applied later so allOrNone can refuse a whole collection before any write. */
 export interface PlannedUpsert {
@@ -28,14 +27,14 @@ export function planUpsert(
     throw recordError('DUPLICATE_EXTERNAL_ID', `${field}: more than one record found for external id field: [${match.ids.join(', ')}]`, [field]);
   }
   if (match.kind === 'one') {
-    checkRequired(def, values, false);
+    store.checkWrite(def, values, false);
     const record = match.record;
     return { apply: (batch) => ({ record: store.updateValidated(record, values, batch), created: false }) };
   }
   if (field === 'Id' || updateOnly) throw recordError('NOT_FOUND', 'The requested resource does not exist');
   const createValues = { ...values, [field]: value };
   store.applyDefaults(def, createValues);
-  checkRequired(def, createValues, true);
+  store.checkWrite(def, createValues, true);
   return { apply: (batch) => ({ record: store.insertValidated(type, createValues, batch), created: true }) };
 }
 

@@ -109,3 +109,15 @@ export function checkRequired(def: SObjectDef, values: Record<string, FieldValue
   }
   if (missing.length > 0) throw recordError('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
 }
+
+/** A create-only field (describe `updateable: false`) in an update is refused like a read-only one. */
+export function checkCreateOnly(def: SObjectDef, values: Record<string, FieldValue>): void {
+  const createOnly = Object.keys(values).filter((name) => def.fields.get(name)?.createOnly);
+  if (createOnly.length > 0) {
+    throw recordError(
+      'INVALID_FIELD_FOR_INSERT_UPDATE',
+      `Unable to create/update fields: ${createOnly.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+      createOnly,
+    );
+  }
+}
