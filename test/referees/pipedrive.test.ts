@@ -1,4 +1,4 @@
-import { v2 } from 'pipedrive';
+import { v1, v2 } from 'pipedrive';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPipedriveSandbox, type PipedriveSandbox } from '../../src/sandbox/pipedrive';
 
@@ -97,7 +97,12 @@ describe('referee: pipedrive client (v2) against the Pipedrive sandbox', () => {
     // deal_id on persons: the persons linked to that deal.
     expect((await persons.getPersons({ deal_id: dealId })).data?.map((person) => person.id)).toEqual([adaId]);
 
-    const call = (await activities.addActivity({ AddActivityRequest: { subject: 'Kick-off', deal_id: dealId, person_id: adaId } })).data;
+    // v2 refuses an activity's person_id: the person is set through a primary participant [P17].
+    const readOnly = await refusal(activities.addActivity({ AddActivityRequest: { subject: 'Kick-off', deal_id: dealId, person_id: adaId } }));
+    expect(readOnly).toMatchObject({ success: false, code: 'ERR_BAD_REQUEST', error: expect.stringContaining("'person_id' is a read-only field") as unknown });
+    const call = (await activities.addActivity({ AddActivityRequest: { subject: 'Kick-off', deal_id: dealId, participants: [{ person_id: adaId, primary: true }] } })).data;
+    expect(call).toMatchObject({ person_id: adaId, participants: [{ person_id: adaId, primary_flag: true }] });
+    expect((await activities.getActivities({ person_id: adaId })).data?.map((activity) => activity.id)).toEqual([call?.id]);
     await activities.addActivity({ AddActivityRequest: { subject: 'Unrelated', done: true } });
     expect((await activities.getActivities({ deal_id: dealId })).data?.map((activity) => activity.id)).toEqual([call?.id]);
     expect((await activities.getActivities({ done: true })).data?.map((activity) => activity.subject)).toEqual(['Unrelated']);
@@ -132,5 +137,37 @@ describe('referee: pipedrive client (v2) against the Pipedrive sandbox', () => {
     const organizations = new v2.OrganizationsApi(configuration);
     const missing = await refusal(organizations.addOrganization({ AddOrganizationRequest: { owner_id: 1 } as v2.AddOrganizationRequest }));
     expect(missing).toMatchObject({ success: false, error: expect.stringContaining("'name' is required") as unknown, data: null, additional_data: null });
+  });
+
+  // Deal participants are v1 only [P13]; the v1 client's DealsApi over the same sandbox.
+  it('adds, lists (offset paging), and deletes deal participants, and logs both in the participants changelog', async () => {
+    pd = await startPipedriveSandbox({ limits: false });
+    const deals1 = new v1.DealsApi(new v1.Configuration({ apiKey: pd.credentials.apiToken, basePath: `${pd.url}/v1` }));
+    const config = new v2.Configuration({ apiKey: pd.credentials.apiToken, basePath: `${pd.url}/api/v2` });
+    const persons = new v2.PersonsApi(config);
+    const deals = new v2.DealsApi(config);
+    const ids: number[] = [];
+    for (const name of ['Ada', 'Grace', 'Edsger']) ids.push((await persons.addPerson({ AddPersonRequest: { name } })).data?.id as number);
+    const dealId = (await deals.addDeal({ AddDealRequest: { title: 'Pilot', person_id: ids[0] } })).data?.id as number;
+    const before = (await deals.getDeal({ id: dealId })).data?.update_time;
+
+    const added = await deals1.addDealParticipant({ id: dealId, AddDealParticipantRequest: { person_id: ids[1] as number } });
+    expect(added).toMatchObject({ success: true, data: { id: expect.any(Number) as unknown, person_id: { value: ids[1] }, related_item_type: 'deal', related_item_id: dealId } });
+    await deals1.addDealParticipant({ id: dealId, AddDealParticipantRequest: { person_id: ids[2] as number } });
+    const page = await deals1.getDealParticipants({ id: dealId, start: 0, limit: 1 });
+    expect(page.data?.map((participant) => participant.person_id?.value)).toEqual([ids[1]]);
+    expect(page.additional_data).toEqual({ start: 0, limit: 1, more_items_in_collection: true });
+    const withCount = await deals.getDeal({ id: dealId, include_fields: 'participants_count' });
+    expect(withCount.data).toMatchObject({ participants_count: 2, person_id: ids[0] });
+
+    const removed = await deals1.deleteDealParticipant({ id: dealId, deal_participant_id: added.data?.id as number });
+    expect(removed).toEqual({ success: true, data: { id: added.data?.id } });
+    expect((await deals1.getDealParticipants({ id: dealId })).data?.map((participant) => participant.person_id?.value)).toEqual([ids[2]]);
+    const log = await deals1.getDealParticipantsChangelog({ id: dealId });
+    expect(log.data?.map((entry) => [entry.action, entry.person_id])).toEqual([['added', ids[1]], ['added', ids[2]], ['removed', ids[1]]]);
+    // The sandbox's choice where the facts are silent: a participant change leaves the deal's update_time (BEHAVIOR.md).
+    expect((await deals.getDeal({ id: dealId })).data?.update_time).toBe(before);
+    // persons?deal_id= lists the deal's person and its participants [P6].
+    expect((await persons.getPersons({ deal_id: dealId })).data?.map((person) => person.id).sort()).toEqual([ids[0], ids[2]].sort());
   });
 });

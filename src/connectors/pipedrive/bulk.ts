@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from '../cursor';
 import { rfc3339, type PipedriveContext } from './context';
 import { toExternalRecord, type PipedriveRecord } from './record-mapper';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
+import { DEAL_INCLUDE_FIELDS, participantsOf } from './participants';
 import { upsertAll } from './upsert';
 
 /**
@@ -32,10 +33,12 @@ export function createBulkPath(ctx: PipedriveContext): BulkPath {
       const answer = await ctx.http.json<PipedriveRecord[]>({
         method: 'GET',
         path: `${PIPEDRIVE_API.recordsPath}/${PIPEDRIVE_OBJECTS[state.objectType].entity}`,
-        query: { limit: pipedriveSpec.paging.maxLimit, sort_by: 'id', sort_direction: 'asc', updated_since: state.since ?? undefined, cursor: state.vendorCursor || undefined },
+        query: { limit: pipedriveSpec.paging.maxLimit, sort_by: 'id', sort_direction: 'asc', updated_since: state.since ?? undefined, cursor: state.vendorCursor || undefined, ...(state.objectType === 'deal' ? DEAL_INCLUDE_FIELDS : {}) },
         kind: 'list',
       });
-      const records = (answer.data ?? []).map((record) => toExternalRecord(ctx.mapping, state.objectType, record, syncIdKey));
+      const raw = answer.data ?? [];
+      const participants = state.objectType === 'deal' ? await participantsOf(ctx, raw) : undefined;
+      const records = raw.map((record) => toExternalRecord(ctx.mapping, state.objectType, record, syncIdKey, participants?.get(record.id)));
       const next = answer.additional_data?.next_cursor;
       return next ? { records, nextCursor: encodeCursor<ExportCursor>({ ...state, vendorCursor: next }) } : { records };
     },

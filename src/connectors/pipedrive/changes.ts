@@ -3,6 +3,7 @@ import type { ChangePage, ChangesRequest, DeletionPage, ExternalRecord } from '.
 import { decodeCursor, encodeCursor } from '../cursor';
 import { rfc3339, type PipedriveContext } from './context';
 import { modstampOf, toExternalRecord, type PipedriveRecord } from './record-mapper';
+import { DEAL_INCLUDE_FIELDS, participantsOf } from './participants';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
 
 /**
@@ -58,12 +59,15 @@ async function scan(ctx: PipedriveContext, objectType: ObjectType, request: Chan
       limit,
       cursor: state.vendorCursor || undefined,
       ...(kind === 'deletions' ? object.deletedFilter : {}),
+      ...(kind === 'changes' && objectType === 'deal' ? DEAL_INCLUDE_FIELDS : {}),
     },
     kind: 'list',
   });
   const seen = new Set(state.seen);
   const fresh = (answer.data ?? []).filter((record) => !seen.has(`${record.id}@${record.update_time}`));
-  const records = fresh.map((record) => toExternalRecord(ctx.mapping, objectType, record, syncIdKey));
+  // A deal's contacts need its participants (one call per deal that has any: participants.ts).
+  const participants = kind === 'changes' && objectType === 'deal' ? await participantsOf(ctx, fresh) : undefined;
+  const records = fresh.map((record) => toExternalRecord(ctx.mapping, objectType, record, syncIdKey, participants?.get(record.id)));
   for (const record of fresh) {
     const stamp = Date.parse(modstampOf(record));
     if (stamp > state.high) {

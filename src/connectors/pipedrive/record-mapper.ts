@@ -2,6 +2,7 @@ import type { CanonicalFields, References } from '../../model/canonical';
 import type { ObjectType } from '../../model/identifiers';
 import { toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
 import type { ExternalRecord } from '../connector';
+import { referenceFields, referencesOf } from './references';
 import { CUSTOM_FIELD_KEY } from './spec';
 
 /**
@@ -56,26 +57,11 @@ export function flatten(objectType: ObjectType, record: PipedriveRecord): Record
   return flat;
 }
 
-function idOrNull(value: unknown): string | null {
-  return typeof value === 'number' ? String(value) : typeof value === 'string' && value !== '' ? value : null;
-}
-
-/** Related ids by canonical slot (Pipedrive holds one person per deal or activity). */
-export function referencesOf(objectType: ObjectType, record: PipedriveRecord): References {
-  const person = idOrNull(record.person_id);
-  switch (objectType) {
-    case 'contact':
-      return { company: idOrNull(record.org_id) };
-    case 'company':
-      return {};
-    case 'deal':
-      return { company: idOrNull(record.org_id), contacts: person ? [person] : [] };
-    case 'activity':
-      return { company: idOrNull(record.org_id), deal: idOrNull(record.deal_id), contacts: person ? [person] : [] };
-  }
-}
-
-export function toExternalRecord(mapping: CompiledMapping, objectType: ObjectType, record: PipedriveRecord, syncIdKey: string): ExternalRecord {
+/**
+ * `dealParticipants`: a deal's participant person ids when listed (participants.ts); left out,
+ * the deal's `contacts` slot is not reported (not read).
+ */
+export function toExternalRecord(mapping: CompiledMapping, objectType: ObjectType, record: PipedriveRecord, syncIdKey: string, dealParticipants?: readonly string[]): ExternalRecord {
   const syncId = record.custom_fields?.[syncIdKey];
   return {
     objectType,
@@ -83,7 +69,7 @@ export function toExternalRecord(mapping: CompiledMapping, objectType: ObjectTyp
     syncId: typeof syncId === 'string' && syncId !== '' ? syncId : null,
     modifiedAt: modstampOf(record),
     fields: toCanonical(mapping, objectType, flatten(objectType, record)).fields,
-    references: referencesOf(objectType, record),
+    references: referencesOf(objectType, record, dealParticipants),
   };
 }
 
@@ -111,21 +97,4 @@ export function toPipedriveBody(mapping: CompiledMapping, objectType: ObjectType
   if (Object.keys(custom).length > 0) body.custom_fields = custom;
   Object.assign(body, referenceFields(objectType, references ?? {}));
   return body;
-}
-
-function referenceFields(objectType: ObjectType, references: References): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  const single = (slot: string, field: string): void => {
-    if (!(slot in references)) return;
-    const value = references[slot];
-    const id = Array.isArray(value) ? value[0] : value;
-    out[field] = id === undefined || id === null ? null : Number(id);
-  };
-  if (objectType === 'contact') single('company', 'org_id');
-  if (objectType === 'deal' || objectType === 'activity') {
-    single('company', 'org_id');
-    single('contacts', 'person_id');
-  }
-  if (objectType === 'activity') single('deal', 'deal_id');
-  return out;
 }

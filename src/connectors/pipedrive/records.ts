@@ -5,12 +5,16 @@ import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuer
 import { mapLimited } from '../map-limited';
 import type { PipedriveContext } from './context';
 import { modstampOf, toExternalRecord, type PipedriveRecord } from './record-mapper';
+import { DEAL_INCLUDE_FIELDS, participantsOf } from './participants';
 import { CUSTOM_FIELD_KEY, PIPEDRIVE_API, PIPEDRIVE_OBJECTS, pipedriveSpec } from './spec';
 
 /** Single GETs run this many at a time. */
 const GETS_IN_FLIGHT = 4;
 
 const recordsPath = (objectType: ObjectType): string => `${PIPEDRIVE_API.recordsPath}/${PIPEDRIVE_OBJECTS[objectType].entity}`;
+
+/** Deals are read with their participant count, so a read knows which deals' participants to list. */
+const includeFor = (objectType: ObjectType): Record<string, string> => (objectType === 'deal' ? DEAL_INCLUDE_FIELDS : {});
 
 /** Raw v2 records by id: a GET each for a few (2 tokens each), else `?ids=` lists of 100 (20 tokens each). Missing or deleted ids are absent. */
 export async function readRaw(ctx: PipedriveContext, objectType: ObjectType, externalIds: readonly string[]): Promise<PipedriveRecord[]> {
@@ -19,7 +23,7 @@ export async function readRaw(ctx: PipedriveContext, objectType: ObjectType, ext
     const found = await mapLimited(ids, GETS_IN_FLIGHT, async (id) => {
       try {
         // https://developers.pipedrive.com/docs/api/v2/Persons#getPerson (GET /api/v2/{entity}/{id})
-        return (await ctx.http.json<PipedriveRecord>({ method: 'GET', path: `${recordsPath(objectType)}/${id}`, kind: 'get' })).data;
+        return (await ctx.http.json<PipedriveRecord>({ method: 'GET', path: `${recordsPath(objectType)}/${id}`, query: includeFor(objectType), kind: 'get' })).data;
       } catch (error) {
         if (error instanceof ConnectorError && error.errorClass === 'not-found') return undefined;
         throw error;
@@ -29,7 +33,7 @@ export async function readRaw(ctx: PipedriveContext, objectType: ObjectType, ext
   }
   const records: PipedriveRecord[] = [];
   for (const chunk of chunked(ids, pipedriveSpec.paging.idsPerList)) {
-    const answer = await ctx.http.json<PipedriveRecord[]>({ method: 'GET', path: recordsPath(objectType), query: { ids: chunk.join(','), limit: pipedriveSpec.paging.maxLimit }, kind: 'list' });
+    const answer = await ctx.http.json<PipedriveRecord[]>({ method: 'GET', path: recordsPath(objectType), query: { ids: chunk.join(','), limit: pipedriveSpec.paging.maxLimit, ...includeFor(objectType) }, kind: 'list' });
     records.push(...(answer.data ?? []));
   }
   return records;
@@ -38,9 +42,10 @@ export async function readRaw(ctx: PipedriveContext, objectType: ObjectType, ext
 export async function readRecords(ctx: PipedriveContext, objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> {
   const syncIdKey = await ctx.syncIdKeys.keyFor(objectType);
   const raw = await readRaw(ctx, objectType, externalIds);
+  const participants = objectType === 'deal' ? await participantsOf(ctx, raw) : undefined;
   const order = new Map(externalIds.map((id, index) => [id, index]));
   // The stamp read is the version an update checks its overwritten edits against (overwritten-edits.ts).
-  return raw.map((record) => ({ ...toExternalRecord(ctx.mapping, objectType, record, syncIdKey), version: modstampOf(record) })).sort((a, b) => (order.get(a.externalId) ?? 0) - (order.get(b.externalId) ?? 0));
+  return raw.map((record) => ({ ...toExternalRecord(ctx.mapping, objectType, record, syncIdKey, participants?.get(record.id)), version: modstampOf(record) })).sort((a, b) => (order.get(a.externalId) ?? 0) - (order.get(b.externalId) ?? 0));
 }
 
 interface SearchItem {

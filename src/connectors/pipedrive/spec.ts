@@ -36,8 +36,8 @@ export const PIPEDRIVE_OBJECTS = {
   activity: { entity: 'activities', singular: 'activity', searchable: false, deletedFilter: { is_deleted: 'true' } },
 } as const satisfies Record<ObjectType, { entity: PipedriveEntity; singular: string; searchable: boolean; deletedFilter: Record<string, string> }>;
 
-/** Daily-budget token cost per call kind [P3]. */
-export const TOKEN_COSTS = { get: 2, list: 20, update: 10, delete: 6, search: 40 } as const;
+/** Daily-budget token cost per call kind [P3]; `sublist`: a deal's participants (list or changelog), 10 [P13][P15]. */
+export const TOKEN_COSTS = { get: 2, list: 20, update: 10, delete: 6, search: 40, sublist: 10 } as const;
 export type CallKind = keyof typeof TOKEN_COSTS;
 
 /** Window names the budget routes by: `burst` every call, `search` searches, `daily` every call at its token cost. */

@@ -6,7 +6,9 @@ import { mapLimited } from '../map-limited';
 import { rfc3339, type PipedriveContext } from './context';
 import { modstampOf, toPipedriveBody, type PipedriveRecord } from './record-mapper';
 import { restoreOverwrittenEdits } from './overwritten-edits';
+import { writeDealContacts } from './participants';
 import { readRaw, scanAll, searchIds } from './records';
+import { idOrNull } from './references';
 import { PIPEDRIVE_API, PIPEDRIVE_OBJECTS } from './spec';
 
 /** Failures of the whole call (nothing record-specific): they propagate instead of failing one record. */
@@ -43,13 +45,17 @@ export async function upsertAll(ctx: PipedriveContext, objectType: ObjectType, i
         // https://developers.pipedrive.com/docs/api/v2/Persons#updatePerson (PATCH /api/v2/{entity}/{id})
         const updated = await ctx.http.json<PipedriveRecord>({ method: 'PATCH', path: `${recordsPath(objectType)}/${existing}`, body, kind: 'update' });
         const writtenAt = modstampOf(updated.data);
+        await writeContacts(ctx, objectType, input, updated.data, false);
         if (input.ifVersion !== undefined) {
           const fieldEditTimes = await restoreOverwrittenEdits(ctx, objectType, { id: String(updated.data.id), fields: input.fields, readVersion: input.ifVersion, writtenAt });
           if (fieldEditTimes) return { syncId: input.syncId, status: 'version-changed', fieldEditTimes };
         }
         return { syncId: input.syncId, status: 'updated', externalId: String(updated.data.id), modifiedAt: writtenAt };
       }
-      return await create(ctx, objectType, syncIdKey, input.syncId, body);
+      const { outcome, record } = await create(ctx, objectType, syncIdKey, input.syncId, body);
+      // A create whose answer was lost is not known to be bare: its participants are listed first.
+      if (outcome.status === 'created') await writeContacts(ctx, objectType, input, record ?? outcome.externalId, record !== undefined);
+      return outcome;
     } catch (error) {
       if (!(error instanceof ConnectorError) || WHOLE_CALL.has(error.errorClass)) throw error;
       return { syncId: input.syncId, status: 'failed', error: error.toInfo() };
@@ -57,12 +63,12 @@ export async function upsertAll(ctx: PipedriveContext, objectType: ObjectType, i
   });
 }
 
-async function create(ctx: PipedriveContext, objectType: ObjectType, syncIdKey: string, syncId: string, body: Record<string, unknown>): Promise<UpsertOutcome> {
+async function create(ctx: PipedriveContext, objectType: ObjectType, syncIdKey: string, syncId: string, body: Record<string, unknown>): Promise<{ outcome: UpsertOutcome; record?: PipedriveRecord }> {
   const startedAt = Date.now();
   try {
     // https://developers.pipedrive.com/docs/api/v2/Persons#addPerson (POST /api/v2/{entity})
     const created = await ctx.http.json<PipedriveRecord>({ method: 'POST', path: recordsPath(objectType), body, kind: 'update' });
-    return { syncId, status: 'created', externalId: String(created.data.id), modifiedAt: modstampOf(created.data) };
+    return { outcome: { syncId, status: 'created', externalId: String(created.data.id), modifiedAt: modstampOf(created.data) }, record: created.data };
   } catch (error) {
     if (!(error instanceof ConnectorError) || error.errorClass !== 'transient') throw error;
     // The answer may be lost after Pipedrive wrote the record: look among records changed since
@@ -70,8 +76,23 @@ async function create(ctx: PipedriveContext, objectType: ObjectType, syncIdKey: 
     const holders = await recentHolders(ctx, objectType, syncIdKey, startedAt - 2_000);
     const id = holders.get(syncId);
     if (id === undefined) throw error;
-    return { syncId, status: 'created', externalId: id };
+    return { outcome: { syncId, status: 'created', externalId: id } };
   }
+}
+
+/**
+ * A deal's contacts are its person and its participants: once the record is written (its
+ * `person_id` set by `primaryContact` if that slot was written), the participants are made to match
+ * the `contacts` slot (participants.ts). `record` is the answer, or only the id when the answer was lost.
+ */
+async function writeContacts(ctx: PipedriveContext, objectType: ObjectType, input: UpsertInput, record: PipedriveRecord | string, created: boolean): Promise<void> {
+  const contacts = input.references?.contacts;
+  if (objectType !== 'deal' || contacts === undefined) return;
+  const id = typeof record === 'string' ? record : String(record.id);
+  const written = typeof record === 'string' ? (await readRaw(ctx, objectType, [id]))[0] : record;
+  if (!written) return;
+  const wanted = Array.isArray(contacts) ? contacts : contacts === null ? [] : [contacts];
+  await writeDealContacts(ctx, id, wanted, idOrNull(written.person_id), created);
 }
 
 /** The record holding `syncId` in its sync id field (lowest id if several), via search then a read to confirm the field. */

@@ -18,6 +18,7 @@ export function fieldsToRead(mapping: CompiledMapping, objectType: ObjectType, s
     zohoSpec.systemFields.modifiedTime,
     zohoSpec.systemFields.modifiedBy,
     ...Object.values(module.lookups as Record<string, { field: string }>).map((lookup) => lookup.field),
+    ...(objectType === 'activity' ? [WHAT_ID, SE_MODULE] : []),
     ...nativeFieldsToRead(mapping, objectType),
   ];
   return [...new Set(fields)].slice(0, zohoSpec.paging.maxFields);
@@ -35,8 +36,42 @@ function lookupId(value: unknown): string | null {
   return null;
 }
 
+/** A task's polymorphic lookup and the module it points into [Z20]. */
+const WHAT_ID = 'What_Id';
+const SE_MODULE = '$se_module';
+
+/**
+ * A task's What_Id holds one record, a deal or an account (`$se_module`) [Z20]: read, it fills the
+ * slot of its module and the other slot is null (known to hold none).
+ */
+export function whatIdSlots(record: ZohoRecord): References {
+  if (!(WHAT_ID in record)) return {};
+  const id = lookupId(record[WHAT_ID]);
+  const onDeal = record[SE_MODULE] === 'Deals';
+  return { deal: onDeal ? id : null, company: onDeal ? null : id };
+}
+
+/**
+ * The What_Id a write sets, and the slot it could not keep. Both slots given: the deal wins (it is
+ * the more specific link; its account is the deal's own `Account_Name`) and `company` is reported
+ * as left out. Only one given: it sets What_Id, replacing whatever was there; null clears What_Id.
+ */
+export function whatIdWrite(references: References): { fields: Record<string, unknown>; leftOut: string[] } {
+  const has = (slot: string): boolean => Object.prototype.hasOwnProperty.call(references, slot);
+  const one = (slot: string): string | null => {
+    const value = references[slot];
+    return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+  };
+  const deal = has('deal') ? one('deal') : undefined;
+  const company = has('company') ? one('company') : undefined;
+  if (deal) return { fields: { [WHAT_ID]: { id: deal }, [SE_MODULE]: 'Deals' }, leftOut: company ? ['references.company'] : [] };
+  if (company) return { fields: { [WHAT_ID]: { id: company }, [SE_MODULE]: 'Accounts' }, leftOut: [] };
+  if (deal === null || company === null) return { fields: { [WHAT_ID]: null }, leftOut: [] };
+  return { fields: {}, leftOut: [] };
+}
+
 export function fromRecord(mapping: CompiledMapping, objectType: ObjectType, syncIdField: string, record: ZohoRecord): ExternalRecord {
-  const references: References = {};
+  const references: References = objectType === 'activity' ? whatIdSlots(record) : {};
   for (const [slot, lookup] of Object.entries(zohoSpec.modules[objectType].lookups as Record<string, { field: string; many: boolean }>)) {
     if (!(lookup.field in record)) continue;
     const id = lookupId(record[lookup.field]);
@@ -63,10 +98,22 @@ export function toPayload(mapping: CompiledMapping, objectType: ObjectType, sync
   for (const [slot, value] of Object.entries(input.references ?? {})) {
     const lookup = lookups[slot];
     if (!lookup) continue;
-    // A lookup holds one record: of a many-valued slot, the first id is kept.
+    // A lookup holds one record: of a many-valued slot, the first id is kept (the others are reported, leftOutReferences).
     const id = Array.isArray(value) ? (value[0] ?? null) : value;
     body[lookup.field] = id === null ? null : { id };
   }
+  if (objectType === 'activity') Object.assign(body, whatIdWrite(input.references ?? {}).fields);
   if (input.externalId) body.id = input.externalId;
   return body;
+}
+
+/**
+ * Slots a write could not hold exactly, said in the outcome's `adjusted`, never silent: a task's
+ * second and later contacts (Who_Id holds one) and its company when a deal takes What_Id.
+ */
+export function leftOutReferences(objectType: ObjectType, references: References | undefined): string[] {
+  if (objectType !== 'activity' || !references) return [];
+  const contacts = references.contacts;
+  const extra = Array.isArray(contacts) && contacts.length > 1 ? ['references.contacts'] : [];
+  return [...extra, ...whatIdWrite(references).leftOut];
 }

@@ -27,8 +27,10 @@ export interface ModuleSpec {
 export const ZOHO_MODULES = {
   contact: { module: 'Contacts', lookups: { company: { field: 'Account_Name', many: false } } },
   company: { module: 'Accounts', lookups: {} },
-  deal: { module: 'Deals', lookups: { company: { field: 'Account_Name', many: false }, contacts: { field: 'Contact_Name', many: true } } },
-  activity: { module: 'Tasks', lookups: { company: { field: 'What_Id', many: false }, contacts: { field: 'Who_Id', many: true } } },
+  // A deal's other contacts are its Contact Roles, a per-deal list not read yet: `contacts` is not reported (BEHAVIOR.md).
+  deal: { module: 'Deals', lookups: { company: { field: 'Account_Name', many: false }, primaryContact: { field: 'Contact_Name', many: false } } },
+  // What_Id (deal or company, by `$se_module`) is mapped in record-mapper.ts; Who_Id holds one contact.
+  activity: { module: 'Tasks', lookups: { contacts: { field: 'Who_Id', many: true } } },
 } as const satisfies Record<ObjectType, ModuleSpec>;
 
 /** The unique custom field holding the canonical sync id, unless the connection names another. */

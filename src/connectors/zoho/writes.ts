@@ -5,7 +5,7 @@ import type { ConnectorErrorInfo } from '../errors';
 import { mapLimited } from '../map-limited';
 import { entryFailure, type ZohoEntryError } from './errors';
 import type { ZohoHttp } from './http';
-import { normalizeTimestamp, toPayload } from './record-mapper';
+import { leftOutReferences, normalizeTimestamp, toPayload } from './record-mapper';
 import { zohoSpec } from './spec';
 
 export interface WriteContext {
@@ -65,7 +65,9 @@ export async function upsertAll(ctx: WriteContext, objectType: ObjectType, input
     const entries = response.body?.data ?? [];
     group.forEach((item, position) => {
       const entry = entries[position];
-      outcomes[item.index] = toOutcome(item.input, entry, response.status, kind);
+      const outcome = toOutcome(item.input, entry, response.status, kind);
+      const leftOut = leftOutReferences(objectType, item.input.references);
+      outcomes[item.index] = leftOut.length > 0 && (outcome.status === 'created' || outcome.status === 'updated') ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...leftOut] } : outcome;
     });
   });
   return outcomes;

@@ -9,6 +9,7 @@ import { notFound, validation } from './errors';
 import type { LimitsState, PipedriveLimitOptions, PipedriveLimits } from './limits';
 import { DEFAULT_STAGES, ENTITIES, entityOf, type FieldKind, type PipedriveEntity } from './schema';
 import { customFieldKey, renderRecord, SYNC_ID_FIELD_NAME, type RecordStore } from './store';
+import type { DealParticipants } from './participants';
 import type { PipedriveWebhooks, WebhookSubscription } from './webhooks';
 
 /** A request the sandbox will carry out and then not answer (the socket is destroyed): a lost response. */
@@ -71,10 +72,16 @@ export interface PipedriveAdmin {
   counters(): CountersSnapshot;
   /** Waits until every queued webhook delivery succeeded or gave up. */
   flushWebhooks(): Promise<void>;
+  /** Adds a deal participant as a person in the web app would (logged; the deal's `update_time` stays, see participants.ts). */
+  addDealParticipant(dealId: number, personId: number): number;
+  removeDealParticipant(dealId: number, personId: number): void;
+  /** The persons taking part in a deal (its participants, not its `person_id`). */
+  dealParticipants(dealId: number): number[];
 }
 
 export interface AdminDeps {
   store: RecordStore;
+  participants: DealParticipants;
   auth: AuthRegistry;
   limits: PipedriveLimits;
   webhooks: PipedriveWebhooks;
@@ -111,6 +118,13 @@ export function createAdmin(deps: AdminDeps): PipedriveAdmin {
     webhookSubscriptions: () => deps.webhooks.list(),
     counters: () => deps.counters(),
     flushWebhooks: () => deps.dispatcher.idle(),
+    addDealParticipant: (dealId, personId) => deps.participants.add(dealId, personId).id,
+    removeDealParticipant(dealId, personId) {
+      const participant = deps.participants.list(dealId).find((candidate) => candidate.personId === personId);
+      if (!participant) throw notFound('participant');
+      deps.participants.remove(dealId, participant.id);
+    },
+    dealParticipants: (dealId) => deps.participants.list(dealId).map((participant) => participant.personId),
   };
 }
 

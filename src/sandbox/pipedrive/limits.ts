@@ -3,8 +3,11 @@ import { RateWindow } from '../core/rate-window';
 import type { Caller } from './auth';
 import { rateLimited, type PipedriveErrorBody } from './errors';
 
-/** What a call costs against the company's daily token budget [P3]. */
-export const TOKEN_COSTS = { get: 2, list: 20, update: 10, delete: 6, search: 40 } as const;
+/**
+ * What a call costs against the company's daily token budget [P3]; `sublist` is what the v1
+ * reference gives a deal's participants and participants changelog (10) [P13][P15].
+ */
+export const TOKEN_COSTS = { get: 2, list: 20, update: 10, delete: 6, search: 40, sublist: 10 } as const;
 export type CallKind = keyof typeof TOKEN_COSTS;
 
 export interface PipedriveLimitOptions {

@@ -18,10 +18,11 @@ const ID_FILTERS: Record<PipedriveEntity, readonly string[]> = {
 };
 
 /** Documented list parameters the sandbox does not emulate: refused so a test notices (sandbox choice). */
-const NOT_EMULATED = ['filter_id', 'lead_id', 'include_fields'];
+const NOT_EMULATED = ['filter_id', 'lead_id'];
 
-/** The deal a person filter `deal_id` names: persons linked to it are its `person_id` (participants are not emulated). */
+/** The deal a person filter `deal_id` names: persons linked to it are its `person_id` and its participants. */
 export type DealLookup = (dealId: number) => StoredRecord | undefined;
+export type ParticipantLookup = (dealId: number) => number[];
 
 function positiveInt(name: string, raw: string): number {
   const value = Number(raw);
@@ -30,7 +31,7 @@ function positiveInt(name: string, raw: string): number {
 }
 
 /** A predicate for the list query's filters, or a 400 for a filter the entity does not take. */
-export function listFilter(entity: PipedriveEntity, query: Query, deal: DealLookup): (record: StoredRecord) => boolean {
+export function listFilter(entity: PipedriveEntity, query: Query, deal: DealLookup, participantsOf: ParticipantLookup): (record: StoredRecord) => boolean {
   for (const name of NOT_EMULATED) if (query[name] !== undefined) throw validation(`Validation failed: ${name}: not emulated by the sandbox`);
   const checks: ((record: StoredRecord) => boolean)[] = [];
   const owned = ID_FILTERS[entity];
@@ -40,7 +41,7 @@ export function listFilter(entity: PipedriveEntity, query: Query, deal: DealLook
     if (!owned.includes(name)) throw validation(`Validation failed: ${name}: Parameter '${name}' is not allowed for this request`);
     const id = positiveInt(name, raw);
     if (entity === 'persons' && name === 'deal_id') {
-      checks.push((record) => deal(id)?.fields.person_id === record.id);
+      checks.push((record) => deal(id)?.fields.person_id === record.id || participantsOf(id).includes(record.id));
     } else if (name === 'owner_id') {
       // Records without an explicit owner belong to the API user (id 1), as search items show.
       checks.push((record) => (record.fields.owner_id ?? 1) === id);

@@ -5,6 +5,7 @@ import type { CallKind } from './limits';
 import { customFieldSelection, listFilter } from './list-filters';
 import { page, parseLimit, parseTime, type SortBy } from './paging';
 import { DEFAULT_STAGES, entityOf, MANDATORY_IN_UI, SEARCHABLE, SEARCHABLE_CUSTOM_KINDS, SINGULAR, STANDARD_FIELDS, type PipedriveEntity } from './schema';
+import type { DealParticipants } from './participants';
 import { renderRecord, type RecordStore, type StoredRecord } from './store';
 
 type Query = Record<string, string | undefined>;
@@ -12,6 +13,7 @@ type Query = Record<string, string | undefined>;
 /** Which daily-budget cost a route has [P3]. */
 export function callKindOf(method: string, routeUrl: string | undefined): CallKind {
   if (routeUrl?.endsWith('/search')) return 'search';
+  if (method === 'GET' && (routeUrl?.endsWith('/participants') || routeUrl?.endsWith('/participantsChangelog'))) return 'sublist';
   if (method === 'DELETE') return 'delete';
   if (method === 'POST' || method === 'PATCH' || method === 'PUT') return 'update';
   return routeUrl?.includes(':id') ? 'get' : 'list';
@@ -42,7 +44,8 @@ const ok = (data: unknown, additional?: Record<string, unknown>): Record<string,
  * deleted), list with `updated_since` / `updated_until` / `sort_by` / `sort_direction` / `limit` /
  * `cursor` / `ids`, and `/search` for the entities that have it [P1][P2].
  */
-export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, counters: SandboxCounters): void {
+export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, counters: SandboxCounters, participants: DealParticipants): void {
+  const render = (record: StoredRecord, query: Query): Record<string, unknown> => withIncluded(withCustomFields(renderRecord(record), customFieldSelection(query.custom_fields)), record, includedFields(record.entity, query), participants);
   app.post<{ Params: { entity: string } }>('/api/v2/:entity', async (request, reply) => {
     const entity = entityParam(request.params.entity);
     const record = store.create(entity, bodyOf(request.body), 'api');
@@ -52,8 +55,7 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
 
   app.get<{ Params: { entity: string; id: string } }>('/api/v2/:entity/:id', async (request) => {
     const entity = entityParam(request.params.entity);
-    const selection = customFieldSelection((request.query as Query).custom_fields);
-    return ok(withCustomFields(renderRecord(store.live(entity, idParam(entity, request.params.id))), selection));
+    return ok(render(store.live(entity, idParam(entity, request.params.id)), request.query as Query));
   });
 
   app.patch<{ Params: { entity: string; id: string } }>('/api/v2/:entity/:id', async (request) => {
@@ -83,8 +85,7 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
     const ids = query.ids ? new Set(query.ids.split(',').map(Number)) : undefined;
     if (ids && ids.size > 100) throw validation('Validation failed: ids: at most 100 ids');
     const deleted = listsDeleted(entity, query);
-    const filter = listFilter(entity, query, (dealId) => store.get('deals', dealId));
-    const selection = customFieldSelection(query.custom_fields);
+    const filter = listFilter(entity, query, (dealId) => store.get('deals', dealId), (dealId) => (store.get('deals', dealId) ? participants.list(dealId).map((participant) => participant.personId) : []));
     const candidates = store.all(entity).filter((record) => {
       if (!filter(record)) return false;
       if ((record.deletedAt !== undefined) !== deleted) return false;
@@ -95,7 +96,7 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
       return !ids || ids.has(record.id);
     });
     const { items, next } = page(candidates, { sortBy, direction, limit, cursor: query.cursor });
-    return ok(items.map((record) => withCustomFields(renderRecord(record), selection)), { next_cursor: next });
+    return ok(items.map((record) => render(record, query)), { next_cursor: next });
   });
 
   app.get<{ Params: { entity: string }; Querystring: Query }>('/api/v2/:entity/search', async (request) => {
@@ -120,6 +121,24 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
     app.get(`/v1/${SINGULAR[entity]}Fields`, async () => ok(fieldList(store, entity), { pagination: { start: 0, limit: 500, more_items_in_collection: false } }));
   }
   app.get('/v1/stages', async () => ok(DEFAULT_STAGES.map((stage) => ({ ...stage, pipeline_id: 1, active_flag: true }))));
+}
+
+/**
+ * `include_fields`: extra fields v2 adds only when asked [P16]. Of the deal's documented values
+ * the sandbox computes `participants_count`; the others are refused (not emulated), never ignored.
+ */
+const INCLUDABLE: Partial<Record<PipedriveEntity, readonly string[]>> = { deals: ['participants_count'] };
+
+function includedFields(entity: PipedriveEntity, query: Query): readonly string[] {
+  if (query.include_fields === undefined || query.include_fields === '') return [];
+  const names = query.include_fields.split(',').map((name) => name.trim());
+  for (const name of names) if (!(INCLUDABLE[entity] ?? []).includes(name)) throw validation(`Validation failed: include_fields: "${name}" is not emulated by the sandbox for ${entity}`);
+  return names;
+}
+
+function withIncluded(rendered: Record<string, unknown>, record: StoredRecord, names: readonly string[], participants: DealParticipants): Record<string, unknown> {
+  if (names.includes('participants_count')) rendered.participants_count = participants.count(record.id);
+  return rendered;
 }
 
 function addressValue(address: unknown): string | undefined {

@@ -22,7 +22,7 @@ export function entityOfSingular(singular: string): PipedriveEntity | undefined 
   return ENTITIES.find((entity) => SINGULAR[entity] === singular);
 }
 
-export type FieldKind = 'varchar' | 'text' | 'double' | 'int' | 'date' | 'time' | 'boolean' | 'enum' | 'org' | 'person' | 'deal' | 'user' | 'visible_to' | 'emails' | 'phones' | 'status' | 'address';
+export type FieldKind = 'varchar' | 'text' | 'double' | 'int' | 'date' | 'time' | 'boolean' | 'enum' | 'org' | 'person' | 'deal' | 'user' | 'visible_to' | 'emails' | 'phones' | 'status' | 'address' | 'participants';
 
 /** The standard v2 fields the sandbox accepts on write, per entity (anything else is a 400). */
 export const STANDARD_FIELDS: Record<PipedriveEntity, Record<string, FieldKind>> = {
@@ -51,11 +51,19 @@ export const STANDARD_FIELDS: Record<PipedriveEntity, Record<string, FieldKind>>
     done: 'boolean',
     note: 'text',
     priority: 'int',
-    person_id: 'person',
+    // v2 sets an activity's person through its primary participant; `person_id` is read-only [P17].
+    participants: 'participants',
     org_id: 'org',
     deal_id: 'deal',
     owner_id: 'user',
   },
+};
+
+/**
+ * Fields v2 answers but refuses on write, with the message Pipedrive gives (code `ERR_BAD_REQUEST`) [P17].
+ */
+export const READ_ONLY: Partial<Record<PipedriveEntity, Record<string, string>>> = {
+  activities: { person_id: "'person_id' is a read-only field. Add a primary participant to set 'person_id' instead." },
 };
 
 /**

@@ -13,6 +13,7 @@ import { errorBody, PipedriveError, rateLimited, serverError } from './errors';
 import { PipedriveLimits, type PipedriveLimitOptions } from './limits';
 import { callKindOf, registerEntityRoutes } from './routes';
 import { Changelog, registerChangelogRoutes } from './changelog';
+import { DealParticipants, registerParticipantRoutes } from './participants';
 import { RecordStore } from './store';
 import { PipedriveWebhooks, registerWebhookRoutes } from './webhooks';
 
@@ -127,10 +128,12 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
   });
 
   registerOAuthRoutes(app, auth);
-  registerEntityRoutes(app, store, counters);
+  const participants = new DealParticipants(store, now);
+  registerEntityRoutes(app, store, counters, participants);
+  registerParticipantRoutes(app, participants);
   registerChangelogRoutes(app, store, changelog);
   registerWebhookRoutes(app, webhooks);
-  const admin = createAdmin({ store, auth, limits, webhooks, dispatcher, lost, counters: () => counters.snapshot(), fake: new FakeData(options.dataSeed ?? 42) });
+  const admin = createAdmin({ participants, store, auth, limits, webhooks, dispatcher, lost, counters: () => counters.snapshot(), fake: new FakeData(options.dataSeed ?? 42) });
   registerAdminRoutes(app, admin);
 
   if (options.seed) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ModstampClock } from '../core/modstamp-clock';
-import { notFound, validation } from './errors';
-import { DEFAULT_STAGES, ENTITIES, MAX_LENGTH, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type FieldKind, type PipedriveEntity } from './schema';
+import { errorBody, notFound, PipedriveError, validation } from './errors';
+import { DEFAULT_STAGES, ENTITIES, MAX_LENGTH, READ_ONLY, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type FieldKind, type PipedriveEntity } from './schema';
 
 /** A custom field as Pipedrive keys it: a 40-character hash, per company and entity. */
 export interface CustomField {
@@ -157,6 +157,8 @@ export class RecordStore {
         }
         continue;
       }
+      const readOnly = READ_ONLY[entity]?.[name];
+      if (readOnly !== undefined) throw new PipedriveError(400, errorBody(readOnly, { code: 'ERR_BAD_REQUEST' }));
       const kind = STANDARD_FIELDS[entity][name];
       if (!kind) throw validation(`Validation failed: ${name}: Parameter '${name}' is not allowed for this request`);
       fields[name] = checkValue(name, kind, value);
@@ -170,6 +172,12 @@ export class RecordStore {
     if (entity === 'persons' && creating && !fields.name) fields.name = [fields.first_name, fields.last_name].filter(Boolean).join(' ');
     if (entity === 'deals' && fields.stage_id !== undefined && fields.stage_id !== null && !DEFAULT_STAGES.some((stage) => stage.id === fields.stage_id)) {
       throw validation(`Validation failed: stage_id: Stage with id ${JSON.stringify(fields.stage_id)} does not exist`);
+    }
+    // The primary participant is the activity's person [P17].
+    if (entity === 'activities' && Array.isArray(fields.participants)) {
+      const primary = (fields.participants as { person_id: number; primary_flag: boolean }[]).filter((participant) => participant.primary_flag);
+      if (primary.length > 1) throw validation('Validation failed: participants: only one participant can be primary');
+      fields.person_id = primary[0]?.person_id ?? null;
     }
     return { fields, custom };
   }
@@ -195,7 +203,7 @@ export class RecordStore {
 
 function withDefaults(entity: PipedriveEntity, fields: Record<string, unknown>): Record<string, unknown> {
   if (entity === 'deals') return { currency: 'USD', value: 0, status: 'open', stage_id: 1, pipeline_id: 1, ...fields };
-  if (entity === 'activities') return { type: 'task', done: false, ...fields };
+  if (entity === 'activities') return { type: 'task', done: false, participants: [], person_id: null, ...fields };
   return fields;
 }
 
@@ -242,6 +250,8 @@ function checkType(name: string, kind: FieldKind, value: unknown, fail: (why: st
       return typeof value === 'string' || typeof value === 'number' ? value : fail('must be an option id');
     case 'address':
       return checkAddress(name, value);
+    case 'participants':
+      return checkParticipants(name, value);
     case 'emails':
     case 'phones': {
       if (!Array.isArray(value)) return fail('must be an array of { value, primary, label }');
@@ -252,6 +262,23 @@ function checkType(name: string, kind: FieldKind, value: unknown, fail: (why: st
       });
     }
   }
+}
+
+/**
+ * An activity's `participants`: written as `[{person_id, primary}]`, answered as
+ * `[{person_id, primary_flag}]` (the read key is reported by users of v2 [P17]; the client's
+ * model names both `primary`: UNCONFIRMED). A list with none primary leaves no person (UNCONFIRMED).
+ */
+function checkParticipants(name: string, value: unknown): { person_id: number; primary_flag: boolean }[] {
+  if (!Array.isArray(value)) throw validation(`Validation failed: ${name}: must be an array of { person_id, primary }`);
+  const seen = new Set<number>();
+  return value.map((entry: unknown) => {
+    const item = entry as { person_id?: unknown; primary?: unknown } | null;
+    if (typeof item !== 'object' || item === null || typeof item.person_id !== 'number' || !Number.isInteger(item.person_id)) throw validation(`Validation failed: ${name}: each entry needs an integer person_id`);
+    if (seen.has(item.person_id)) throw validation(`Validation failed: ${name}: person ${item.person_id} is listed twice`);
+    seen.add(item.person_id);
+    return { person_id: item.person_id, primary_flag: item.primary === true };
+  });
 }
 
 /** The parts of an organization's `address` object in v2 [P6]; `value` is the one-line form. */

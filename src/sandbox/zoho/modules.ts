@@ -118,7 +118,9 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
         Due_Date: { kind: 'date' },
         Status: { kind: 'picklist', options: TASK_STATUSES },
         Priority: { kind: 'picklist', options: TASK_PRIORITIES },
+        // What_Id points into the module `$se_module` names (Accounts or Deals here) [Z20].
         What_Id: { kind: 'lookup', lookup: 'Accounts' },
+        $se_module: { kind: 'picklist', options: ['Accounts', 'Deals'] },
         Who_Id: { kind: 'lookup', lookup: 'Contacts' },
         [syncIdField]: syncId,
       },

@@ -247,7 +247,9 @@ export class RecordStore {
     for (const [name, raw] of Object.entries(input)) {
       const field = schema.fields[name];
       if (!field || name === 'Full_Name') continue;
-      values[name] = this.checkValue(name, field, raw, `$.data[${index}].${name}`);
+      // A task's What_Id is polymorphic: the module is the one `$se_module` names (UNCONFIRMED: Accounts when left out) [Z20].
+      const target = module === 'Tasks' && name === 'What_Id' && input.$se_module === 'Deals' ? { ...field, lookup: 'Deals' as const } : field;
+      values[name] = this.checkValue(name, target, raw, `$.data[${index}].${name}`);
     }
     return values;
   }

@@ -56,10 +56,10 @@ describe('Pipedrive connector: upsert by sync id (search, then create or update)
     });
     const deal = await roundTrip(
       'deal',
-      { syncId: randomUUID(), fields: { name: 'Big deal', amount: 1250.5, currency: 'EUR', stage: 'proposal', closeDate: '2026-12-24' }, references: { company: company.externalId, contacts: [contact.externalId] } },
+      { syncId: randomUUID(), fields: { name: 'Big deal', amount: 1250.5, currency: 'EUR', stage: 'proposal', closeDate: '2026-12-24' }, references: { company: company.externalId, primaryContact: contact.externalId, contacts: [contact.externalId] } },
       { stage: 'closed-won' },
     );
-    expect(deal.read?.references).toEqual({ company: company.externalId, contacts: [contact.externalId] });
+    expect(deal.read?.references).toEqual({ company: company.externalId, primaryContact: contact.externalId, contacts: [contact.externalId] });
     expect(pd.admin.getRecord('deals', Number(deal.externalId))).toMatchObject({ status: 'won', stage_id: 3 });
     await roundTrip('activity', { syncId: randomUUID(), fields: { subject: 'Call Ada', description: 'About the deal', dueAt: '2026-12-01T09:30:00.000Z', status: 'open' }, references: { deal: deal.externalId } }, { status: 'completed' });
   });
