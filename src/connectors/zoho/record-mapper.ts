@@ -42,13 +42,14 @@ const SE_MODULE = '$se_module';
 
 /**
  * A task's What_Id holds one record, a deal or an account (`$se_module`) [Z20]: read, it fills the
- * slot of its module and the other slot is null (known to hold none).
+ * slot of its module and leaves the other unread (a task on a deal may concern a company too,
+ * which What_Id cannot say: another CRM's link must not be taken as removed). Empty, both are empty.
  */
 export function whatIdSlots(record: ZohoRecord): References {
   if (!(WHAT_ID in record)) return {};
   const id = lookupId(record[WHAT_ID]);
-  const onDeal = record[SE_MODULE] === 'Deals';
-  return { deal: onDeal ? id : null, company: onDeal ? null : id };
+  if (id === null) return { deal: null, company: null };
+  return record[SE_MODULE] === 'Deals' ? { deal: id } : { company: id };
 }
 
 /**

@@ -53,8 +53,8 @@ describe('Zoho connector: associations', () => {
 
     for (const record of await everyPath('contact', contact, since)) expect(record.references).toEqual({ company: account });
     for (const record of await everyPath('deal', deal, since)) expect(record.references).toEqual({ company: account, primaryContact: contact });
-    for (const record of await everyPath('activity', onDeal, since)) expect(record.references).toEqual({ deal, company: null, contacts: [contact] });
-    for (const record of await everyPath('activity', onAccount, since)) expect(record.references).toEqual({ deal: null, company: account, contacts: [] });
+    for (const record of await everyPath('activity', onDeal, since)) expect(record.references).toEqual({ deal, contacts: [contact] });
+    for (const record of await everyPath('activity', onAccount, since)) expect(record.references).toEqual({ company: account, contacts: [] });
     expect(zoho.admin.getRecord('Tasks', onDeal)).toMatchObject({ $se_module: 'Deals', What_Id: { id: deal } });
   });
 
@@ -73,10 +73,10 @@ describe('Zoho connector: associations', () => {
     const taskSync = randomUUID();
     const both = await write('activity', { syncId: taskSync, fields: { subject: 'Both' }, references: { deal, company: acme, contacts: [ada, grace] } });
     expect(both.adjusted).toEqual(['references.contacts', 'references.company']);
-    expect((await connector.readRecords('activity', [both.externalId]))[0]?.references).toEqual({ deal, company: null, contacts: [ada] });
+    expect((await connector.readRecords('activity', [both.externalId]))[0]?.references).toEqual({ deal, contacts: [ada] });
     const toCompany = await write('activity', { syncId: taskSync, externalId: both.externalId, fields: {}, references: { deal: null, company: globex, contacts: [grace] } });
     expect(toCompany.adjusted).toBeUndefined();
-    expect((await connector.readRecords('activity', [both.externalId]))[0]?.references).toEqual({ deal: null, company: globex, contacts: [grace] });
+    expect((await connector.readRecords('activity', [both.externalId]))[0]?.references).toEqual({ company: globex, contacts: [grace] });
     await write('activity', { syncId: taskSync, externalId: both.externalId, fields: {}, references: { deal: null, company: null, contacts: [] } });
     expect((await connector.readRecords('activity', [both.externalId]))[0]?.references).toEqual({ deal: null, company: null, contacts: [] });
   });
