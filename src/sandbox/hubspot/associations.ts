@@ -74,14 +74,21 @@ export class AssociationStore {
    * Association changes do not touch either record's last-modified stamp (vendor-facts H53).
    */
   add(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, label: AssociationLabel, source: WriteSource = API_SOURCE): void {
+    this.addAll(fromType, fromId, toType, toId, [label], source);
+  }
+
+  /** Several types for one pair in one request: one webhook per side, saying whether the pair ends up primary. */
+  addAll(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, labels: readonly AssociationLabel[], source: WriteSource = API_SOURCE): void {
     const isNew = this.list(fromType, fromId, toType).every((entry) => entry.toObjectId !== toId);
     const defaults = DEFAULT_TYPES[`${fromType}>${toType}`];
-    if (defaults && label.typeId !== defaults[0]) this.addOne(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId: defaults[0], label: null });
     const primaryType = PRIMARY_TYPES[`${fromType}>${toType}`];
-    if (primaryType !== undefined && label.typeId === primaryType) {
-      for (const other of this.list(fromType, fromId, toType)) if (other.toObjectId !== toId) this.dropType(fromType, fromId, toType, other.toObjectId, primaryType);
+    for (const label of labels) {
+      if (defaults && label.typeId !== defaults[0]) this.addOne(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId: defaults[0], label: null });
+      if (primaryType !== undefined && label.typeId === primaryType) {
+        for (const other of this.list(fromType, fromId, toType)) if (other.toObjectId !== toId) this.dropType(fromType, fromId, toType, other.toObjectId, primaryType);
+      }
+      this.addOne(fromType, fromId, toType, toId, label);
     }
-    this.addOne(fromType, fromId, toType, toId, label);
     if (isNew) this.emit(fromType, fromId, toType, toId, false, source);
   }
 
@@ -221,11 +228,11 @@ export function registerAssociationRoutes(app: FastifyInstance, store: RecordSto
       const [fromType, toType] = resolvePair(request.params);
       const specs = request.body ?? [];
       if (!Array.isArray(specs) || specs.length === 0) throw validationError('At least one association spec is required');
-      for (const spec of specs) {
+      const wanted = specs.map((spec): AssociationLabel => {
         if (!spec.associationCategory || typeof spec.associationTypeId !== 'number') throw validationError('associationCategory and associationTypeId are required');
-        const label = spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(spec.associationTypeId) : `label-${spec.associationTypeId}`;
-        associations.add(fromType, request.params.id, toType, request.params.toId, { category: spec.associationCategory, typeId: spec.associationTypeId, label }, integrationSource(request));
-      }
+        return { category: spec.associationCategory, typeId: spec.associationTypeId, label: spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(spec.associationTypeId) : `label-${spec.associationTypeId}` };
+      });
+      associations.addAll(fromType, request.params.id, toType, request.params.toId, wanted, integrationSource(request));
       const labels = associations
         .list(fromType, request.params.id, toType)
         .find((entry) => entry.toObjectId === request.params.toId)
@@ -347,11 +354,11 @@ export function registerAssociationBatchRoutes(app: FastifyInstance, store: Reco
         errors.push(missingPair(fromType, toType, fromId, toId));
         continue;
       }
-      for (const spec of specs) {
+      const wanted = specs.map((spec): AssociationLabel => {
         const typeId = spec.associationTypeId as number;
-        const label = spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(typeId) : `label-${typeId}`;
-        associations.add(fromType, fromId, toType, toId, { category: spec.associationCategory as AssociationCategory, typeId, label }, integrationSource(request));
-      }
+        return { category: spec.associationCategory as AssociationCategory, typeId, label: spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(typeId) : `label-${typeId}` };
+      });
+      associations.addAll(fromType, fromId, toType, toId, wanted, integrationSource(request));
       const labels = associations
         .list(fromType, fromId, toType)
         .find((entry) => entry.toObjectId === toId)
