@@ -68,6 +68,33 @@ describe('referee: @hubspot/api-client against the HubSpot sandbox', () => {
     expect(after.results[0]?.to.map((target) => String(target.toObjectId))).toEqual([ada]);
   });
 
+  it('batch read pages each id\'s associations (paging.next.after sent back with the id) and refuses more than 1,000 ids; a primary create sets the label and moves it', async () => {
+    hubspot = await startHubSpotSandbox({ limits: false, associationsPageSize: 2 });
+    const client = new Client({ accessToken: hubspot.credentials.accessToken, basePath: hubspot.url, numberOfApiCallRetries: 0 });
+    const { objects } = client.crm;
+    const batch = client.crm.associations.v4.batchApi;
+    const deal = (await objects.basicApi.create('deals', { properties: { dealname: 'D' }, associations: [] })).id;
+    const contacts = (await objects.batchApi.create('contacts', { inputs: [1, 2, 3].map((n) => ({ properties: { lastname: `C${n}` }, associations: [] })) })).results.map((contact) => contact.id);
+    await batch.create('deals', 'contacts', { inputs: contacts.map((id) => ({ _from: { id: deal }, to: { id }, types: [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 3 }] })) });
+    const first = await batch.getPage('deals', 'contacts', { inputs: [{ id: deal }] });
+    expect(first.results[0]?.to).toHaveLength(2);
+    const after = first.results[0]?.paging?.next?.after;
+    expect(after).toEqual(expect.any(String));
+    const second = await batch.getPage('deals', 'contacts', { inputs: [{ id: deal, after: after }] });
+    expect(second.results[0]?.to).toHaveLength(1);
+    expect(second.results[0]?.paging).toBeUndefined();
+    expect([...(first.results[0]?.to ?? []), ...(second.results[0]?.to ?? [])].map((target) => String(target.toObjectId)).sort()).toEqual([...contacts].sort());
+    await expect(batch.getPage('deals', 'contacts', { inputs: Array.from({ length: 1001 }, (_, n) => ({ id: String(n + 1) })) })).rejects.toMatchObject({ code: 400, body: expect.objectContaining({ category: 'VALIDATION_ERROR' }) as unknown });
+
+    const [acme, beta] = (await objects.batchApi.create('companies', { inputs: ['Acme', 'Beta'].map((name) => ({ properties: { name }, associations: [] })) })).results.map((company) => company.id) as [string, string];
+    for (const company of [acme, beta]) await batch.create('deals', 'companies', { inputs: [{ _from: { id: deal }, to: { id: company }, types: [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 341 }, { associationCategory: HUBSPOT_DEFINED, associationTypeId: 5 }] }] });
+    const companies = await batch.getPage('deals', 'companies', { inputs: [{ id: deal }] });
+    const typesOf = (id: string) => companies.results[0]?.to.find((target) => String(target.toObjectId) === id)?.associationTypes.map((type) => type.typeId).sort((a, b) => a - b);
+    // One primary company per deal: the second primary takes the label from the first, both stay associated.
+    expect(typesOf(acme)).toEqual([341]);
+    expect(typesOf(beta)).toEqual([5, 341]);
+  });
+
   it('searches with OR groups, IN, sorts and paging by after', async () => {
     const { client } = await start();
     const objects = client.crm.objects;

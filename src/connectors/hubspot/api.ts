@@ -10,7 +10,7 @@ import { Client } from '@hubspot/api-client';
  */
 export interface HubSpotApis {
   objects: Client['crm']['objects'];
-  associations: Client['crm']['associations']['v4']['basicApi'];
+  associationsBatch: Client['crm']['associations']['v4']['batchApi'];
   properties: Client['crm']['properties']['coreApi'];
 }
 
@@ -18,5 +18,5 @@ export function createApis(basePath: string): HubSpotApis {
   // No accessToken: the request runner's middleware sets the bearer per call (tokens refresh).
   const client = new Client({ basePath, numberOfApiCallRetries: 0 });
   // Touching the discoveries now binds their APIs to the empty decorator list our Client just set.
-  return { objects: client.crm.objects, associations: client.crm.associations.v4.basicApi, properties: client.crm.properties.coreApi };
+  return { objects: client.crm.objects, associationsBatch: client.crm.associations.v4.batchApi, properties: client.crm.properties.coreApi };
 }

@@ -3,6 +3,7 @@ import type { BulkPath, ExternalRecord, UpsertInput, UpsertOutcome } from '../co
 import { listChanges } from './changes';
 import type { HubSpotContext } from './context';
 import { decodeCursor, encodeCursor } from '../cursor';
+import { withReferences } from './associations';
 import { propertiesToRead, toExternalRecord } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 import { upsertAll } from './upsert';
@@ -11,8 +12,8 @@ import { upsertAll } from './upsert';
  * HubSpot has no bulk-job API for CRM objects that fits a sync (imports are CSV jobs without
  * per-record results), so the bulk path is the batch API, wider: exports page the list endpoint
  * (100 per call, everything) or the change search (since T), and writes run batch upserts of 100,
- * several in flight, paced by the budget. Export pages carry no references (one call per record
- * and slot); the engine reads them with readRecords where it needs them.
+ * several in flight, paced by the budget. Export pages carry their references: one v4 batch
+ * association read per page and target type.
  */
 type ExportCursor =
   | { kind: 'export'; objectType: ObjectType; mode: 'list'; after: string | null }
@@ -39,7 +40,7 @@ export function createBulkPath(ctx: HubSpotContext): BulkPath {
       const page = await ctx.runner.run('standard', (options) =>
         ctx.apis.objects.basicApi.getPage(path, hubspotSpec.paging.listPage, state.after ?? undefined, properties, undefined, undefined, false, options),
       );
-      const records: ExternalRecord[] = page.results.map((object) => toExternalRecord(ctx.mapping, state.objectType, object));
+      const records: ExternalRecord[] = await withReferences(ctx, state.objectType, page.results.map((object) => toExternalRecord(ctx.mapping, state.objectType, object)));
       const after = page.paging?.next?.after;
       return { records, nextCursor: after ? encodeCursor({ ...state, after }) : undefined };
     },

@@ -5,6 +5,7 @@ import type { ObjectType } from '../../model/identifiers';
 import type { ChangePage, ChangesRequest, ExternalRecord } from '../connector';
 import type { HubSpotContext } from './context';
 import { decodeCursor, encodeCursor } from '../cursor';
+import { withReferences } from './associations';
 import { modstampOf, propertiesToRead, toExternalRecord } from './record-mapper';
 import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 
@@ -14,6 +15,9 @@ import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
  * from the last modstamp seen, so no query ever reaches the cap, a record modified while the scan
  * pages moves behind the position and is returned again with its new modstamp, and an offset can
  * never skip a record because an earlier one moved away.
+ *
+ * Each page's records carry their references, read in one v4 batch call per target type
+ * (association changes do not move a record's modstamp: those reach us by webhook, BEHAVIOR.md).
  *
  * Ties: HubSpot sorts by one property and does not promise an order among equal values, so:
  *  - `range`: modstamp >= lower (or > lower), sorted by modstamp; ids already returned at `lower`
@@ -50,11 +54,11 @@ export async function listChanges(ctx: HubSpotContext, objectType: ObjectType, r
     const step = state.phase === 'range' ? await rangeStep(ctx, objectType, state, limit) : await tiesStep(ctx, objectType, state, limit);
     records.push(...step.records);
     for (const record of step.records) state.high = Math.max(state.high, Date.parse(record.modifiedAt));
-    if (!step.next) return { records, highWatermark: new Date(state.high).toISOString() };
+    if (!step.next) return { records: await withReferences(ctx, objectType, records), highWatermark: new Date(state.high).toISOString() };
     state = { ...step.next, high: state.high };
     if (records.length > 0) break;
   }
-  return { records, nextCursor: encodeCursor(state), highWatermark: new Date(state.high).toISOString() };
+  return { records: await withReferences(ctx, objectType, records), nextCursor: encodeCursor(state), highWatermark: new Date(state.high).toISOString() };
 }
 
 interface Step {

@@ -55,8 +55,10 @@ export const hubspotSpec = {
     searchResultCap: 10_000,
     /** List (`GET /objects/{type}`) pages hold at most 100. */
     listPage: 100,
-    /** v4 association reads return up to 500 per page [H9]. */
-    associationsPage: 500,
+    /** A v4 batch association read takes 1,000 ids [H50]. */
+    associationReadBatch: 1000,
+    /** Pairs per v4 batch association create / archive: HubSpot's limit is UNCONFIRMED; the objects' batch size is kept. */
+    associationWriteBatch: 100,
   },
   /** Batch upserts in flight at once in bulk.upsert; the budget still paces them. */
   bulkConcurrency: 4,

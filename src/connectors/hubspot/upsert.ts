@@ -5,9 +5,9 @@ import { ConnectorError, type ConnectorErrorInfo } from '../errors';
 import { mapLimited } from '../map-limited';
 import type { HubSpotContext } from './context';
 import { batchErrorInfo, existingIdOf, type HubSpotErrorBody } from './errors';
-import { associationsFromReferences, modstampOf, toHubSpotProperties, type HubSpotObject } from './record-mapper';
+import { writeLinks } from './associations';
+import { modstampOf, toHubSpotProperties, type HubSpotObject } from './record-mapper';
 import { restoreOverwrittenEdits } from './overwritten-edits';
-import { writeAssociations } from './records';
 import { HUBSPOT_OBJECTS, hubspotSpec, SYNC_ID_PROPERTY } from './spec';
 
 /** One input ready for the wire: by sync id (batch upsert) or, when already linked, by HubSpot id (batch update). */
@@ -149,16 +149,12 @@ async function settle(ctx: HubSpotContext, objectType: ObjectType, group: Prepar
       outcomes.set(item.index, failed(item.input.syncId, { provider: 'hubspot', errorClass: 'transient', message: 'HubSpot answered the batch without a result for this input' }));
     }
   }
-  await mapLimited(written, 4, async ({ item, id, created }) => {
-    if (!item.input.references || restored.has(item.index)) return;
-    try {
-      await writeAssociations(ctx, objectType, id, associationsFromReferences(objectType, item.input.references), { created });
-    } catch (error) {
-      // The record is written; its references are not: report it so the engine retries (or parks a dependency).
-      if (!(error instanceof ConnectorError) || error.retryable || error.errorClass === 'auth') throw error;
-      outcomes.set(item.index, failed(item.input.syncId, error.toInfo()));
-    }
-  });
+  const linkWrites = written.flatMap(({ item, id, created }) =>
+    item.input.references && !restored.has(item.index) && outcomes.get(item.index)?.status !== 'failed' ? [{ index: item.index, id, created, references: item.input.references }] : [],
+  );
+  const linksRefused = await writeLinks(ctx, objectType, linkWrites);
+  // The record is written; its references are not: it is not reported written, so the engine retries it (or parks a dependency).
+  for (const [index, error] of linksRefused) outcomes.set(index, failed((group.find((item) => item.index === index) as Prepared).input.syncId, error));
   return [...outcomes];
 }
 

@@ -4,7 +4,9 @@ import type { FakeData } from '../core/fake-data';
 import type { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { ADMIN_PREFIX } from '../core/sandbox-app';
 import { createSeeder } from '../core/seeding';
+import type { AssociationStore, AssociationLabel } from './associations';
 import type { AuthRegistry } from './auth';
+import { defaultTypeId, primaryTypeId } from './associations';
 import { HubSpotError, notFound } from './errors';
 import type { HubSpotLimitOptions, HubSpotLimits, LimitsState } from './limits';
 import { toPublicObject, type PublicObject } from './public-object';
@@ -34,6 +36,14 @@ export interface HubSpotAdmin {
   /** A custom property; an enumeration given `options` refuses other values (INVALID_OPTION). */
   defineProperty(type: HubSpotObjectType, name: string, kind: PropertyKind, unique?: boolean, options?: readonly string[]): void;
   listRecords(type: HubSpotObjectType, options?: { archived?: boolean }): HubSpotRecordView[];
+  /**
+   * Associates two records as a person in HubSpot's UI would (webhooks carry CRM_UI); `primary`
+   * makes the company the contact's or deal's primary one. Neither record's modstamp moves.
+   */
+  associateAsUser(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, options?: { primary?: boolean }): void;
+  dissociateAsUser(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string): void;
+  /** A record's associations to one type, with their labels, as the v4 read shows them. */
+  listAssociations(type: HubSpotObjectType, id: string, toType: HubSpotObjectType): { toObjectId: string; associationTypes: AssociationLabel[] }[];
   /** Expires one OAuth access token or all; later calls with it get 401 EXPIRED_AUTHENTICATION. */
   expireTokens(token?: string): number;
   issueRefreshToken(): string;
@@ -53,6 +63,7 @@ export interface HubSpotAdmin {
 
 export interface AdminDeps {
   store: RecordStore;
+  associations: AssociationStore;
   writeHooks: WriteHooks;
   auth: AuthRegistry;
   limits: HubSpotLimits;
@@ -84,6 +95,16 @@ export function createAdmin(deps: AdminDeps): HubSpotAdmin {
     listRecords(type, options = {}) {
       return [...deps.store.all(type)].filter((record) => options.archived === undefined || record.archived === options.archived).map(view);
     },
+    associateAsUser(fromType, fromId, toType, toId, options = {}) {
+      for (const [type, id] of [[fromType, fromId], [toType, toId]] as const) {
+        const record = deps.store.get(type, id);
+        if (!record || record.archived) throw notFound(id);
+      }
+      const typeId = options.primary ? primaryTypeId(fromType, toType) : defaultTypeId(fromType, toType);
+      deps.associations.add(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId, label: options.primary ? 'Primary' : null }, user);
+    },
+    dissociateAsUser: (fromType, fromId, toType, toId) => deps.associations.remove(fromType, fromId, toType, toId, user),
+    listAssociations: (type, id, toType) => deps.associations.list(type, id, toType),
     expireTokens: (token) => deps.auth.expire(token),
     issueRefreshToken: () => deps.auth.issueRefreshToken(),
     issueAuthorizationCode: () => deps.auth.issueAuthorizationCode(),
@@ -129,6 +150,19 @@ export function registerAdminRoutes(app: FastifyInstance, admin: HubSpotAdmin): 
   );
   app.delete<{ Params: RecordParams }>(at('/records/:type/:id'), async (request, reply) => {
     admin.archive(objectTypeParam(request.params.type), request.params.id);
+    return reply.code(204).send();
+  });
+  app.get<{ Params: RecordParams & { toType: string } }>(at('/associations/:type/:id/:toType'), async (request) =>
+    admin.listAssociations(objectTypeParam(request.params.type), request.params.id, objectTypeParam(request.params.toType)),
+  );
+  app.put<{ Params: RecordParams & { toType: string; toId: string }; Body: { primary?: boolean } | undefined }>(at('/associations/:type/:id/:toType/:toId'), async (request, reply) => {
+    const { type, id, toType, toId } = request.params;
+    admin.associateAsUser(objectTypeParam(type), id, objectTypeParam(toType), toId, { primary: request.body?.primary === true });
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: RecordParams & { toType: string; toId: string } }>(at('/associations/:type/:id/:toType/:toId'), async (request, reply) => {
+    const { type, id, toType, toId } = request.params;
+    admin.dissociateAsUser(objectTypeParam(type), id, objectTypeParam(toType), toId);
     return reply.code(204).send();
   });
   app.post<{ Params: RecordParams }>(at('/records/:type/:id/restore'), async (request) => admin.restore(objectTypeParam(request.params.type), request.params.id));

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound, standardError, validationError, type StandardError } from './errors';
-import { objectTypeParam } from './request-context';
+import { integrationSource, objectTypeParam } from './request-context';
 import { SCHEMAS, type HubSpotObjectType } from './schema';
-import type { RecordStore } from './store';
+import type { RecordStore, WriteSource } from './store';
 
 export type AssociationCategory = 'HUBSPOT_DEFINED' | 'USER_DEFINED' | 'INTEGRATOR_DEFINED';
 
@@ -28,7 +28,10 @@ const DEFAULT_TYPES: Record<string, [number, number]> = {
   'deals>tasks': [215, 216],
 };
 
-/** HubSpot-defined labelled types: primary company of a contact / deal. */
+/**
+ * HubSpot-defined labelled types: the primary company of a contact (1, inverse 2) and of a deal
+ * (5, inverse 6) [H9 AssociationTypes enum][H50]. Tasks have no primary type.
+ */
 const LABELLED: Record<number, { inverse: number; label: string }> = {
   1: { inverse: 2, label: 'Primary' },
   2: { inverse: 1, label: 'Primary' },
@@ -36,24 +39,111 @@ const LABELLED: Record<number, { inverse: number; label: string }> = {
   6: { inverse: 5, label: 'Primary' },
 };
 
+/** The primary type id from `fromType` to `toType`, where HubSpot defines one (contact/deal -> company). */
+const PRIMARY_TYPES: Record<string, number> = { 'contacts>companies': 1, 'deals>companies': 5 };
+
+/** One pair gaining its first association or losing its last, as the webhooks report it [H24][H51]. */
+export interface AssociationChange {
+  fromType: HubSpotObjectType;
+  fromId: string;
+  toType: HubSpotObjectType;
+  toId: string;
+  removed: boolean;
+  /** The pair carries the primary label (read from `fromType`'s side). */
+  primary: boolean;
+  source: WriteSource;
+  occurredAt: number;
+}
+
 /** Associations between records, kept in both directions as HubSpot reports them. */
 export class AssociationStore {
   private readonly links = new Map<string, Map<string, AssociationLabel[]>>();
+  private readonly listeners: ((change: AssociationChange) => void)[] = [];
 
-  add(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, label: AssociationLabel): void {
-    this.put(fromType, fromId, toType, toId, label);
-    const inverseId = inverseTypeId(fromType, toType, label.typeId);
-    this.put(toType, toId, fromType, fromId, { ...label, typeId: inverseId, label: label.category === 'HUBSPOT_DEFINED' ? labelOf(inverseId) : label.label });
+  constructor(private readonly now: () => number = Date.now) {}
+
+  onChange(listener: (change: AssociationChange) => void): void {
+    this.listeners.push(listener);
   }
 
-  remove(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string): void {
-    this.links.get(`${fromType}:${fromId}>${toType}`)?.delete(toId);
+  /**
+   * Adds one association type between a pair (both directions). A labelled type brings the
+   * unlabelled default with it (every labelled pair is also associated), and a primary type
+   * takes the primary label off the record's other pair of that type: one primary company per
+   * contact or deal (UNCONFIRMED that HubSpot demotes rather than refuses, see vendor-facts H52).
+   * Association changes do not touch either record's last-modified stamp (vendor-facts H53).
+   */
+  add(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, label: AssociationLabel, source: WriteSource = API_SOURCE): void {
+    this.addAll(fromType, fromId, toType, toId, [label], source);
+  }
+
+  /** Several types for one pair in one request: one webhook per side, saying whether the pair ends up primary. */
+  addAll(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, labels: readonly AssociationLabel[], source: WriteSource = API_SOURCE): void {
+    const isNew = this.list(fromType, fromId, toType).every((entry) => entry.toObjectId !== toId);
+    const defaults = DEFAULT_TYPES[`${fromType}>${toType}`];
+    const primaryType = PRIMARY_TYPES[`${fromType}>${toType}`];
+    for (const label of labels) {
+      if (defaults && label.typeId !== defaults[0]) this.addOne(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId: defaults[0], label: null });
+      if (primaryType !== undefined && label.typeId === primaryType) {
+        for (const other of this.list(fromType, fromId, toType)) if (other.toObjectId !== toId) this.dropType(fromType, fromId, toType, other.toObjectId, primaryType);
+      }
+      this.addOne(fromType, fromId, toType, toId, label);
+    }
+    if (isNew) this.emit(fromType, fromId, toType, toId, false, source);
+  }
+
+  remove(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, source: WriteSource = API_SOURCE): void {
+    const primary = this.isPrimary(fromType, fromId, toType, toId);
+    const existed = this.links.get(`${fromType}:${fromId}>${toType}`)?.delete(toId) === true;
     this.links.get(`${toType}:${toId}>${fromType}`)?.delete(fromId);
+    if (existed) this.emit(fromType, fromId, toType, toId, true, source, primary);
+  }
+
+  /**
+   * Drops every association of an archived record, as HubSpot does when a record is deleted
+   * (UNCONFIRMED whether a restore brings them back: here it does not; no associationChange
+   * webhooks are sent for them, the deletion event stands for them).
+   */
+  removeAllOf(type: HubSpotObjectType, id: string): void {
+    for (const [key, targets] of this.links) {
+      const [from, toType] = key.split('>') as [string, HubSpotObjectType];
+      if (from === `${type}:${id}`) {
+        for (const toId of targets.keys()) this.links.get(`${toType}:${toId}>${type}`)?.delete(id);
+        this.links.delete(key);
+      }
+    }
   }
 
   list(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType): { toObjectId: string; associationTypes: AssociationLabel[] }[] {
     const targets = this.links.get(`${fromType}:${fromId}>${toType}`) ?? new Map<string, AssociationLabel[]>();
     return [...targets].map(([toObjectId, associationTypes]) => ({ toObjectId, associationTypes })).sort((a, b) => Number(a.toObjectId) - Number(b.toObjectId));
+  }
+
+  isPrimary(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string): boolean {
+    const primaryType = PRIMARY_TYPES[`${fromType}>${toType}`] ?? PRIMARY_TYPES[`${toType}>${fromType}`];
+    if (primaryType === undefined) return false;
+    const owner = PRIMARY_TYPES[`${fromType}>${toType}`] !== undefined ? { type: fromType, id: fromId, other: toType, otherId: toId } : { type: toType, id: toId, other: fromType, otherId: fromId };
+    return this.list(owner.type, owner.id, owner.other).some((entry) => entry.toObjectId === owner.otherId && entry.associationTypes.some((type) => type.typeId === primaryType));
+  }
+
+  private addOne(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, label: AssociationLabel): void {
+    this.put(fromType, fromId, toType, toId, label);
+    const inverseId = inverseTypeId(fromType, toType, label.typeId);
+    this.put(toType, toId, fromType, fromId, { ...label, typeId: inverseId, label: label.category === 'HUBSPOT_DEFINED' ? labelOf(inverseId) : label.label });
+  }
+
+  private dropType(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, typeId: number): void {
+    const inverse = inverseTypeId(fromType, toType, typeId);
+    const forward = this.links.get(`${fromType}:${fromId}>${toType}`);
+    const backward = this.links.get(`${toType}:${toId}>${fromType}`);
+    forward?.set(toId, (forward.get(toId) ?? []).filter((label) => label.typeId !== typeId));
+    backward?.set(fromId, (backward.get(fromId) ?? []).filter((label) => label.typeId !== inverse));
+  }
+
+  private emit(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, removed: boolean, source: WriteSource, wasPrimary?: boolean): void {
+    const primary = wasPrimary ?? this.isPrimary(fromType, fromId, toType, toId);
+    const change: AssociationChange = { fromType, fromId, toType, toId, removed, primary, source, occurredAt: this.now() };
+    for (const listener of this.listeners) listener(change);
   }
 
   private put(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, label: AssociationLabel): void {
@@ -69,10 +159,20 @@ export class AssociationStore {
   }
 }
 
+/** Used only where no request names the writer (in-process callers); API routes pass the calling app. */
+const API_SOURCE: WriteSource = { changeSource: 'INTEGRATION', sourceId: '0' };
+
 export function defaultTypeId(fromType: HubSpotObjectType, toType: HubSpotObjectType): number {
   const pair = DEFAULT_TYPES[`${fromType}>${toType}`];
   if (!pair) throw validationError(`No default association type between ${fromType} and ${toType}`);
   return pair[0];
+}
+
+/** The primary (labelled) type from a contact or deal to a company; other pairs have none. */
+export function primaryTypeId(fromType: HubSpotObjectType, toType: HubSpotObjectType): number {
+  const typeId = PRIMARY_TYPES[`${fromType}>${toType}`];
+  if (typeId === undefined) throw validationError(`No primary association type from ${fromType} to ${toType}`);
+  return typeId;
 }
 
 function inverseTypeId(fromType: HubSpotObjectType, toType: HubSpotObjectType, typeId: number): number {
@@ -108,7 +208,7 @@ export function registerAssociationRoutes(app: FastifyInstance, store: RecordSto
     const startedAt = new Date().toISOString();
     const [fromType, toType] = resolvePair(request.params);
     const typeId = defaultTypeId(fromType, toType);
-    associations.add(fromType, request.params.id, toType, request.params.toId, { category: 'HUBSPOT_DEFINED', typeId, label: null });
+    associations.add(fromType, request.params.id, toType, request.params.toId, { category: 'HUBSPOT_DEFINED', typeId, label: null }, integrationSource(request));
     const spec = (from: string, to: string, associationTypeId: number): Record<string, unknown> => ({
       from: { id: from },
       to: { id: to },
@@ -128,11 +228,11 @@ export function registerAssociationRoutes(app: FastifyInstance, store: RecordSto
       const [fromType, toType] = resolvePair(request.params);
       const specs = request.body ?? [];
       if (!Array.isArray(specs) || specs.length === 0) throw validationError('At least one association spec is required');
-      for (const spec of specs) {
+      const wanted = specs.map((spec): AssociationLabel => {
         if (!spec.associationCategory || typeof spec.associationTypeId !== 'number') throw validationError('associationCategory and associationTypeId are required');
-        const label = spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(spec.associationTypeId) : `label-${spec.associationTypeId}`;
-        associations.add(fromType, request.params.id, toType, request.params.toId, { category: spec.associationCategory, typeId: spec.associationTypeId, label });
-      }
+        return { category: spec.associationCategory, typeId: spec.associationTypeId, label: spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(spec.associationTypeId) : `label-${spec.associationTypeId}` };
+      });
+      associations.addAll(fromType, request.params.id, toType, request.params.toId, wanted, integrationSource(request));
       const labels = associations
         .list(fromType, request.params.id, toType)
         .find((entry) => entry.toObjectId === request.params.toId)
@@ -158,10 +258,15 @@ export function registerAssociationRoutes(app: FastifyInstance, store: RecordSto
   });
 
   app.delete<{ Params: PairParams }>('/crm/v4/objects/:type/:id/associations/:toType/:toId', async (request, reply) => {
-    associations.remove(objectTypeParam(request.params.type), request.params.id, objectTypeParam(request.params.toType), request.params.toId);
+    associations.remove(objectTypeParam(request.params.type), request.params.id, objectTypeParam(request.params.toType), request.params.toId, integrationSource(request));
     return reply.code(204).send();
   });
 }
+
+/** Ids per v4 batch association read [H50]. */
+export const ASSOCIATION_READ_MAX = 1000;
+/** Associations per input per page of a batch read: UNCONFIRMED (HubSpot documents paging, not the size); the single-record read's 500 is used. */
+export const ASSOCIATIONS_PER_INPUT_PAGE = 500;
 
 interface BatchPairParams {
   fromType: string;
@@ -174,7 +279,7 @@ interface SpecInput {
 }
 
 interface BatchAssociationBody {
-  inputs?: { id?: string; from?: { id?: string }; to?: { id?: string } | { id?: string }[]; types?: SpecInput[] }[];
+  inputs?: { id?: string; after?: string; from?: { id?: string }; to?: { id?: string } | { id?: string }[]; types?: SpecInput[] }[];
 }
 
 function batchInputs(body: BatchAssociationBody | undefined): NonNullable<BatchAssociationBody['inputs']> {
@@ -192,9 +297,10 @@ function batchAnswer(okCode: number, startedAt: string, results: unknown[], erro
  * Associations v4 batch endpoints the SDK's `crm.associations.v4.batchApi` calls [H9][H37]:
  * `read` (per input, its associations with labels; none found is a 207 error entry
  * `crm.associations.NO_ASSOCIATIONS_FOUND`), `create` (labelled, 201), `associate/default` (200),
- * `archive` (204). Input-count limits are not emulated.
+ * `archive` (204). Read takes 1,000 ids and pages each input's associations; the create and
+ * archive input limits are not emulated (UNCONFIRMED).
  */
-export function registerAssociationBatchRoutes(app: FastifyInstance, store: RecordStore, associations: AssociationStore): void {
+export function registerAssociationBatchRoutes(app: FastifyInstance, store: RecordStore, associations: AssociationStore, pageSize = ASSOCIATIONS_PER_INPUT_PAGE): void {
   const live = (type: HubSpotObjectType, id: string): boolean => {
     const record = store.get(type, id);
     return record !== undefined && !record.archived;
@@ -206,9 +312,12 @@ export function registerAssociationBatchRoutes(app: FastifyInstance, store: Reco
   app.post<{ Params: BatchPairParams; Body: BatchAssociationBody | undefined }>('/crm/v4/associations/:fromType/:toType/batch/read', async (request, reply) => {
     const startedAt = new Date().toISOString();
     const [fromType, toType] = types(request.params);
+    const inputs = batchInputs(request.body);
+    // 1,000 ids per request since February 2025 [H50]; the refusal's wording is UNCONFIRMED.
+    if (inputs.length > ASSOCIATION_READ_MAX) throw validationError(`The maximum number of inputs supported in a batch request is ${ASSOCIATION_READ_MAX}. Please reduce the number of items and try again`);
     const results: unknown[] = [];
     const errors: StandardError[] = [];
-    for (const input of batchInputs(request.body)) {
+    for (const input of inputs) {
       const id = String(input.id ?? '');
       const found = live(fromType, id) ? associations.list(fromType, id, toType) : [];
       if (found.length === 0) {
@@ -218,7 +327,12 @@ export function registerAssociationBatchRoutes(app: FastifyInstance, store: Reco
         );
         continue;
       }
-      results.push({ from: { id }, to: found.map((entry) => ({ toObjectId: Number(entry.toObjectId), associationTypes: entry.associationTypes })) });
+      // Each input pages its own associations: `paging` only when more follow, its `after` sent back alongside the id [H50].
+      const offset = Number(input.after ?? 0) || 0;
+      const page = found.slice(offset, offset + pageSize);
+      const result: Record<string, unknown> = { from: { id }, to: page.map((entry) => ({ toObjectId: Number(entry.toObjectId), associationTypes: entry.associationTypes })) };
+      if (offset + pageSize < found.length) result.paging = { next: { after: String(offset + pageSize), link: null } };
+      results.push(result);
     }
     const answer = batchAnswer(200, startedAt, results, errors);
     return reply.code(answer.code).send(answer.body);
@@ -240,11 +354,11 @@ export function registerAssociationBatchRoutes(app: FastifyInstance, store: Reco
         errors.push(missingPair(fromType, toType, fromId, toId));
         continue;
       }
-      for (const spec of specs) {
+      const wanted = specs.map((spec): AssociationLabel => {
         const typeId = spec.associationTypeId as number;
-        const label = spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(typeId) : `label-${typeId}`;
-        associations.add(fromType, fromId, toType, toId, { category: spec.associationCategory as AssociationCategory, typeId, label });
-      }
+        return { category: spec.associationCategory as AssociationCategory, typeId, label: spec.associationCategory === 'HUBSPOT_DEFINED' ? labelOf(typeId) : `label-${typeId}` };
+      });
+      associations.addAll(fromType, fromId, toType, toId, wanted, integrationSource(request));
       const labels = associations
         .list(fromType, fromId, toType)
         .find((entry) => entry.toObjectId === toId)
@@ -268,7 +382,7 @@ export function registerAssociationBatchRoutes(app: FastifyInstance, store: Reco
         errors.push(missingPair(fromType, toType, fromId, toId));
         continue;
       }
-      associations.add(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId, label: null });
+      associations.add(fromType, fromId, toType, toId, { category: 'HUBSPOT_DEFINED', typeId, label: null }, integrationSource(request));
       results.push({ from: { id: fromId }, to: { id: toId }, associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId } });
     }
     const answer = batchAnswer(200, startedAt, results, errors);
@@ -280,7 +394,7 @@ export function registerAssociationBatchRoutes(app: FastifyInstance, store: Reco
     for (const input of batchInputs(request.body)) {
       const fromId = String(input.from?.id ?? '');
       const targets = Array.isArray(input.to) ? input.to : [];
-      for (const target of targets) associations.remove(fromType, fromId, toType, String(target.id ?? ''));
+      for (const target of targets) associations.remove(fromType, fromId, toType, String(target.id ?? ''), integrationSource(request));
     }
     return reply.code(204).send();
   });

@@ -29,6 +29,8 @@ export interface HubSpotSandboxOptions extends CommonSandboxOptions {
   publicApp?: Partial<PublicAppConfig>;
   /** `false` turns every limit off (benchmarks); otherwise per-limit settings over HubSpot's defaults. */
   limits?: HubSpotLimitOptions | false;
+  /** Associations per input per page of a v4 batch read (HubSpot's size UNCONFIRMED; default 500). */
+  associationsPageSize?: number;
   webhookDelivery?: {
     /** Which app owns the webhook subscription (its appId and client secret are used). Default 'public'. */
     app?: 'private' | 'public';
@@ -93,7 +95,13 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     batchDelayMs: options.webhookDelivery?.batchDelayMs ?? 50,
     maxEventsPerRequest: options.webhookDelivery?.maxEventsPerRequest ?? 100,
   });
-  store.onChange((change) => webhooks.record(change));
+  const associations = new AssociationStore(now);
+  store.onChange((change) => {
+    // A deleted record loses its associations (vendor-facts H54).
+    if (change.kind === 'deletion') associations.removeAllOf(change.record.type, change.record.id);
+    webhooks.record(change);
+  });
+  associations.onChange((change) => webhooks.recordAssociation(change));
   const writeHooks = new WriteHooks();
 
   const tryAuthenticate = (request: FastifyRequest): AppIdentity | undefined => {
@@ -141,15 +149,14 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     writeHooks.run(request);
   });
 
-  const associations = new AssociationStore();
   registerOAuthRoutes(app, auth);
   registerObjectRoutes(app, store, counters);
   registerBatchRoutes(app, store, counters, portalId);
   registerPropertyRoutes(app, store);
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
-  registerAssociationBatchRoutes(app, store, associations);
-  const admin = createAdmin({ store, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
+  registerAssociationBatchRoutes(app, store, associations, options.associationsPageSize);
+  const admin = createAdmin({ store, associations, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
   registerAdminRoutes(app, admin);
 
   if (options.seed) {

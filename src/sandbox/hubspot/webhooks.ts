@@ -1,6 +1,8 @@
 import type { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { SCHEMAS } from './schema';
 import { signV1, signV3 } from './signature';
+import type { AssociationChange } from './associations';
+import type { HubSpotObjectType } from './schema';
 import type { RecordChange } from './store';
 
 /** One element of HubSpot's webhook array [H22][H23][H25]. */
@@ -12,7 +14,8 @@ export interface HubSpotWebhookEvent {
   occurredAt: number;
   subscriptionType: string;
   attemptNumber: number;
-  objectId: number;
+  /** Absent on association events, which name the pair instead. */
+  objectId?: number;
   /** `INTEGRATION` for API writes (with `sourceId` = the writing app's id), `CRM_UI` for people. */
   changeSource: string;
   sourceId: string;
@@ -21,7 +24,19 @@ export interface HubSpotWebhookEvent {
   propertyValue?: string;
   /** Generic `object.*` subscriptions (tasks) name the object type. */
   objectTypeId?: string;
+  /** `*.associationChange` [H24][H51]: the pair, from the subscribed object's side. */
+  associationType?: string;
+  fromObjectId?: number;
+  toObjectId?: number;
+  associationRemoved?: boolean;
+  isPrimaryAssociation?: boolean;
+  /** Generic `object.associationChange` names both types by id (UNCONFIRMED, [H51]). */
+  fromObjectTypeId?: string;
+  toObjectTypeId?: string;
 }
+
+/** `CONTACT_TO_COMPANY`-style names of the classic association events [H24]; pairs other than contact-company by the same pattern (UNCONFIRMED). */
+const ASSOCIATION_NAMES: Record<HubSpotObjectType, string> = { contacts: 'CONTACT', companies: 'COMPANY', deals: 'DEAL', tasks: 'TASK' };
 
 export interface WebhookSettings {
   portalId: number;
@@ -79,6 +94,49 @@ export class HubSpotWebhooks {
     for (const [propertyName, value] of change.changed) {
       this.buffer.push({ ...base('propertyChange'), propertyName, propertyValue: value ?? '' });
     }
+    this.schedule();
+  }
+
+  /**
+   * One association created or removed: an event from each side whose type has classic
+   * subscriptions (`contact.associationChange` contact->company and `company.associationChange`
+   * company->contact [H51]); a task side gets the generic `object.associationChange`. No
+   * `objectId`: the pair is `fromObjectId`/`toObjectId` (UNCONFIRMED that HubSpot leaves it out).
+   */
+  recordAssociation(change: AssociationChange): void {
+    if (this.muted || this.dispatcher.target() === undefined) return;
+    const sides: [HubSpotObjectType, string, HubSpotObjectType, string][] = [
+      [change.fromType, change.fromId, change.toType, change.toId],
+      [change.toType, change.toId, change.fromType, change.fromId],
+    ];
+    for (const [fromType, fromId, toType, toId] of sides) {
+      const schema = SCHEMAS[fromType];
+      const subscriptionType = `${schema.classicWebhooks ? schema.singular : 'object'}.associationChange`;
+      const event: PendingEvent = {
+        eventId: this.nextEventId++,
+        subscriptionId: this.subscriptionId(schema.classicWebhooks ? subscriptionType : `${subscriptionType}:${schema.typeId}`),
+        portalId: this.settings.portalId,
+        appId: this.settings.appId,
+        occurredAt: change.occurredAt,
+        subscriptionType,
+        changeSource: change.source.changeSource,
+        sourceId: change.source.sourceId,
+        associationType: `${ASSOCIATION_NAMES[fromType]}_TO_${ASSOCIATION_NAMES[toType]}`,
+        fromObjectId: Number(fromId),
+        toObjectId: Number(toId),
+        associationRemoved: change.removed,
+        isPrimaryAssociation: change.primary,
+      };
+      if (!schema.classicWebhooks) {
+        event.fromObjectTypeId = schema.typeId;
+        event.toObjectTypeId = SCHEMAS[toType].typeId;
+      }
+      this.buffer.push(event);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.buffer.length >= this.settings.maxEventsPerRequest) this.flush();
     else if (this.buffer.length > 0 && this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.settings.batchDelayMs);
   }
