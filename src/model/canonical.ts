@@ -23,6 +23,13 @@ const number = z.number().finite().nullable();
 
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'closed-won', 'closed-lost'] as const;
 export const activityStatuses = ['open', 'completed'] as const;
+/**
+ * What an activity is. Vendors keep kinds as separate objects (HubSpot calls, emails, meetings and
+ * tasks; Dataverse phonecall, email, appointment and task; Salesforce Task and Event; Zoho Calls,
+ * Events and Tasks) or as a type field (Pipedrive): the connector picks the object by kind on a
+ * create and reads the kind from the object. A kind is fixed once created where it is the object.
+ */
+export const activityKinds = ['call', 'email', 'meeting', 'task'] as const;
 export const activityPriorities = ['low', 'normal', 'high'] as const;
 
 /** Tenant-specific fields (e.g. Salesforce `Company__c`) live under `custom`, keyed by canonical name. */
@@ -79,6 +86,7 @@ export const activityFieldsSchema = z
     dueAt: isoDateTime.nullable(),
     status: z.enum(activityStatuses).nullable(),
     priority: z.enum(activityPriorities).nullable(),
+    kind: z.enum(activityKinds).nullable(),
     custom: customFields,
   })
   .partial()
@@ -173,5 +181,6 @@ export const canonicalFieldKinds: Record<ObjectType, Record<string, CanonicalFie
     dueAt: { types: ['datetime'] },
     status: { types: ['picklist'], values: activityStatuses },
     priority: { types: ['picklist'], values: activityPriorities },
+    kind: { types: ['picklist'], values: activityKinds },
   },
 };
