@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { References } from '../../src/model/canonical';
+import type { CrmProvider, ObjectType } from '../../src/model/identifiers';
+import { RecordLinksRepository } from '../../src/store/record-links-repository';
+import { applyDependencies } from '../support/apply-dependencies';
+import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
+
+/**
+ * Issue #14, acceptance 1: the whole graph (a company, three contacts, a deal on it with two of
+ * them, one primary, and two activities on the deal and one contact each), created by a person in
+ * one CRM, reaches the other two with the same links; a link removed in one CRM is removed in the
+ * others; a link added alone (no field edited) travels by poll, and from HubSpot by its
+ * association webhook. Real workflows, the webhook shim, the sandboxes over HTTP.
+ *
+ * Graphs are compared as canonical ids, read through each CRM's connector: what a vendor cannot
+ * hold is documented in its connector's BEHAVIOR.md and left out of what it must show (`cannotHold`).
+ */
+
+interface Graph {
+  companyOfContacts: Record<string, string | null | undefined>;
+  deal: { company?: string | null | undefined; contacts?: string[] | undefined; primaryContact?: string | null | undefined };
+  activities: Record<string, { deal?: string | null | undefined; contacts?: string[] | undefined }>;
+}
+
+interface Ids {
+  company: string;
+  contacts: string[];
+  deal: string;
+  activities: string[];
+}
+
+/** Slots a vendor does not hold (BEHAVIOR.md of each connector): absent from its reads. */
+const cannotHold: Record<CrmProvider, { dealPrimary?: boolean; activityContacts?: boolean }> = {
+  salesforce: {},
+  // A deal has no primary contact in HubSpot.
+  hubspot: { dealPrimary: true },
+  // A Dataverse task has no contact parties.
+  dynamics: { activityContacts: true },
+  pipedrive: {},
+  zoho: {},
+};
+
+describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () => {
+  let h: SyncHarness;
+  let links: RecordLinksRepository;
+  const connections = () => [h.salesforce!, h.hubspot!, h.dynamics!];
+
+  beforeAll(async () => {
+    h = await startSyncHarness({
+      crms: ['salesforce', 'hubspot', 'dynamics'],
+      shim: true,
+      // Polls often: association-only changes in Salesforce and Dataverse arrive by poll.
+      sync: { objects: ['company', 'contact', 'deal', 'activity'], pollIntervalMs: 1_000, debounceMs: 100 },
+    });
+    links = new RecordLinksRepository(h.db.pool);
+    for (const connection of connections()) await h.notify(connection.id);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  /** The canonical ids of a source's records, once its workflow has linked them. */
+  async function canonicalIds(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<string[]> {
+    let found = new Map<string, string>();
+    await expect
+      .poll(
+        async () => {
+          found = await links.canonicalIdsOf(connectionId, objectType, externalIds);
+          return found.size;
+        },
+        { timeout: 120_000, interval: 500 },
+      )
+      .toBe(new Set(externalIds).size);
+    return externalIds.map((id) => found.get(id)!);
+  }
+
+  /** What a connection holds of the graph, as canonical ids (undefined: a record not there yet, or a slot not read). */
+  async function graphIn(connectionId: string, ids: Ids): Promise<Graph> {
+    const connector = await applyDependencies(h).connectors.forConnection(connectionId);
+    const canonical = async (objectType: ObjectType, value: References[string] | undefined): Promise<string | null | undefined | string[]> => {
+      if (value === undefined || value === null) return value;
+      const list = Array.isArray(value) ? value : [value];
+      const map = await links.canonicalIdsOf(connectionId, objectType, list);
+      const translated = list.map((id) => map.get(id) ?? `unlinked:${id}`);
+      return Array.isArray(value) ? translated.sort() : translated[0];
+    };
+    const read = async (objectType: ObjectType, canonicalId: string) => {
+      const externalId = (await links.externalIdsIn(connectionId, [canonicalId])).get(canonicalId);
+      return externalId ? (await connector.readRecords(objectType, [externalId]))[0] : undefined;
+    };
+    const graph: Graph = { companyOfContacts: {}, deal: {}, activities: {} };
+    for (const contact of ids.contacts) graph.companyOfContacts[contact] = (await canonical('company', (await read('contact', contact))?.references.company)) as string | null | undefined;
+    const deal = await read('deal', ids.deal);
+    graph.deal = {
+      company: (await canonical('company', deal?.references.company)) as string | null | undefined,
+      contacts: (await canonical('contact', deal?.references.contacts)) as string[] | undefined,
+      primaryContact: (await canonical('contact', deal?.references.primaryContact)) as string | null | undefined,
+    };
+    for (const activity of ids.activities) {
+      const record = await read('activity', activity);
+      graph.activities[activity] = {
+        deal: (await canonical('deal', record?.references.deal)) as string | null | undefined,
+        contacts: (await canonical('contact', record?.references.contacts)) as string[] | undefined,
+      };
+    }
+    return graph;
+  }
+
+  function expectedIn(provider: CrmProvider, ids: Ids, deal: { contacts: string[]; primaryContact: string }, activityContacts: Record<string, string[]>): Graph {
+    const limits = cannotHold[provider];
+    return {
+      companyOfContacts: Object.fromEntries(ids.contacts.map((contact) => [contact, ids.company])),
+      deal: { company: ids.company, contacts: [...deal.contacts].sort(), primaryContact: limits.dealPrimary ? undefined : deal.primaryContact },
+      activities: Object.fromEntries(ids.activities.map((activity) => [activity, { deal: ids.deal, contacts: limits.activityContacts ? undefined : activityContacts[activity] }])),
+    };
+  }
+
+  async function expectEverywhere(ids: Ids, deal: { contacts: string[]; primaryContact: string }, activityContacts: Record<string, string[]>): Promise<void> {
+    for (const connection of connections()) {
+      await expect.poll(() => graphIn(connection.id, ids), { timeout: 120_000, interval: 1_000 }).toEqual(expectedIn(connection.provider, ids, deal, activityContacts));
+    }
+  }
+
+  it('carries a graph made in Salesforce to HubSpot and Dynamics, a removed contact role, and a role added alone', async () => {
+    const sf = h.salesforce!.sandbox.admin;
+    const account = String(sf.createAsUser('Account', { Name: 'Graph Works', Website: 'https://graph-works.example' }).Id);
+    const people = ['Ada', 'Grace', 'Edsger'].map((first) => String(sf.createAsUser('Contact', { FirstName: first, LastName: 'Graph', Email: `${first.toLowerCase()}@graph-works.example`, AccountId: account }).Id));
+    const [ada, grace, edsger] = people as [string, string, string];
+    const opportunity = String(sf.createAsUser('Opportunity', { Name: 'Graph deal', StageName: 'Prospecting', CloseDate: '2027-01-31', AccountId: account }).Id);
+    sf.createAsUser('OpportunityContactRole', { OpportunityId: opportunity, ContactId: ada, IsPrimary: true });
+    const graceRole = String(sf.createAsUser('OpportunityContactRole', { OpportunityId: opportunity, ContactId: grace }).Id);
+    const call = String(sf.createAsUser('Task', { Subject: 'Discovery call', WhoId: ada, WhatId: opportunity, Status: 'Not Started', Priority: 'Normal' }).Id);
+    const task = String(sf.createAsUser('Task', { Subject: 'Send proposal', WhoId: grace, WhatId: opportunity, Status: 'Not Started', Priority: 'High' }).Id);
+
+    const [company] = await canonicalIds(h.salesforce!.id, 'company', [account]);
+    const contacts = await canonicalIds(h.salesforce!.id, 'contact', people);
+    const [deal] = await canonicalIds(h.salesforce!.id, 'deal', [opportunity]);
+    const activities = await canonicalIds(h.salesforce!.id, 'activity', [call, task]);
+    const ids: Ids = { company: company!, contacts, deal: deal!, activities };
+    const [adaId, graceId, edsgerId] = contacts as [string, string, string];
+    const byActivity = { [activities[0]!]: [adaId], [activities[1]!]: [graceId] };
+    await expectEverywhere(ids, { contacts: [adaId, graceId], primaryContact: adaId }, byActivity);
+
+    // Grace's role removed in Salesforce: she leaves the deal everywhere.
+    sf.deleteRecord('OpportunityContactRole', graceRole);
+    await expectEverywhere(ids, { contacts: [adaId], primaryContact: adaId }, byActivity);
+
+    // Edsger added alone (a role, no field of the deal edited): the next poll carries it.
+    sf.createAsUser('OpportunityContactRole', { OpportunityId: opportunity, ContactId: edsger });
+    await expectEverywhere(ids, { contacts: [adaId, edsgerId], primaryContact: adaId }, byActivity);
+  }, 600_000);
+});
