@@ -106,7 +106,7 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     return graph;
   }
 
-  function expectedIn(provider: CrmProvider, ids: Ids, deal: { contacts: string[]; primaryContact: string }, activityContacts: Record<string, string[]>): Graph {
+  function expectedIn(provider: CrmProvider, ids: Ids, deal: { contacts: string[]; primaryContact: string | null }, activityContacts: Record<string, string[]>): Graph {
     const limits = cannotHold[provider];
     return {
       companyOfContacts: Object.fromEntries(ids.contacts.map((contact) => [contact, ids.company])),
@@ -115,7 +115,7 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     };
   }
 
-  async function expectEverywhere(ids: Ids, deal: { contacts: string[]; primaryContact: string }, activityContacts: Record<string, string[]>): Promise<void> {
+  async function expectEverywhere(ids: Ids, deal: { contacts: string[]; primaryContact: string | null }, activityContacts: Record<string, string[]>): Promise<void> {
     for (const connection of connections()) {
       await expect.poll(() => graphIn(connection.id, ids), { timeout: 120_000, interval: 1_000 }).toEqual(expectedIn(connection.provider, ids, deal, activityContacts));
     }
@@ -148,5 +148,78 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     // Edsger added alone (a role, no field of the deal edited): the next poll carries it.
     sf.createAsUser('OpportunityContactRole', { OpportunityId: opportunity, ContactId: edsger });
     await expectEverywhere(ids, { contacts: [adaId, edsgerId], primaryContact: adaId }, byActivity);
+  }, 600_000);
+
+  it('carries a graph made in HubSpot to Salesforce and Dynamics; a removed and an added association travel by webhook alone', async () => {
+    const hs = h.hubspot!.sandbox.admin;
+    const company = hs.createAsUser('companies', { name: 'Hub Graph', domain: 'hub-graph.example' }).id;
+    const people = ['Barbara', 'Frances', 'Radia'].map((first) => hs.createAsUser('contacts', { firstname: first, lastname: 'Hub', email: `${first.toLowerCase()}@hub-graph.example` }).id);
+    for (const person of people) hs.associateAsUser('contacts', person, 'companies', company, { primary: true });
+    const [barbara, frances, radia] = people as [string, string, string];
+    const dealId = hs.createAsUser('deals', { dealname: 'Hub deal', dealstage: 'appointmentscheduled', closedate: '2027-02-28T00:00:00.000Z' }).id;
+    hs.associateAsUser('deals', dealId, 'companies', company, { primary: true });
+    hs.associateAsUser('deals', dealId, 'contacts', barbara);
+    hs.associateAsUser('deals', dealId, 'contacts', frances);
+    const tasks = [
+      ['Intro call', barbara],
+      ['Pricing follow-up', frances],
+    ].map(([subject, person]) => {
+      const id = hs.createAsUser('tasks', { hs_task_subject: subject!, hs_timestamp: '2027-01-15T10:00:00.000Z', hs_task_status: 'NOT_STARTED', hs_task_priority: 'MEDIUM' }).id;
+      hs.associateAsUser('tasks', id, 'deals', dealId);
+      hs.associateAsUser('tasks', id, 'contacts', person!);
+      return id;
+    });
+
+    const [companyId] = await canonicalIds(h.hubspot!.id, 'company', [company]);
+    const contacts = await canonicalIds(h.hubspot!.id, 'contact', people);
+    const [deal] = await canonicalIds(h.hubspot!.id, 'deal', [dealId]);
+    const activities = await canonicalIds(h.hubspot!.id, 'activity', tasks);
+    const ids: Ids = { company: companyId!, contacts, deal: deal!, activities };
+    const [barbaraId, francesId, radiaId] = contacts as [string, string, string];
+    const byActivity = { [activities[0]!]: [barbaraId], [activities[1]!]: [francesId] };
+    // HubSpot marks no primary contact on a deal: the others hold none.
+    await expectEverywhere(ids, { contacts: [barbaraId, francesId], primaryContact: null }, byActivity);
+
+    // An association removed alone: HubSpot's stamps do not move, its associationChange webhook carries it.
+    hs.dissociateAsUser('deals', dealId, 'contacts', frances);
+    await expectEverywhere(ids, { contacts: [barbaraId], primaryContact: null }, byActivity);
+    hs.associateAsUser('deals', dealId, 'contacts', radia);
+    await expectEverywhere(ids, { contacts: [barbaraId, radiaId], primaryContact: null }, byActivity);
+  }, 600_000);
+
+  it('carries a graph made in Dynamics to Salesforce and HubSpot: stakeholders, primary contact, tasks regarding the deal', async () => {
+    const dyn = h.dynamics!.sandbox.admin;
+    const account = String(dyn.uiCreate('accounts', { name: 'Dyn Graph', websiteurl: 'https://dyn-graph.example' }).accountid);
+    const people = ['Hedy', 'Katherine', 'Margaret'].map((first) =>
+      String(dyn.uiCreate('contacts', { firstname: first, lastname: 'Dyn', emailaddress1: `${first.toLowerCase()}@dyn-graph.example`, 'parentcustomerid_account@odata.bind': `/accounts(${account})` }).contactid),
+    );
+    const [hedy, katherine, margaret] = people as [string, string, string];
+    const stakeholderRole = String(dyn.listRecords('connectionroles').find((role) => role.name === 'Stakeholder')?.connectionroleid);
+    const opportunity = String(dyn.uiCreate('opportunities', { name: 'Dyn deal', estimatedclosedate: '2027-03-31', crm_dealstage: 100000000, 'parentaccountid@odata.bind': `/accounts(${account})`, 'parentcontactid@odata.bind': `/contacts(${hedy})` }).opportunityid);
+    const stakeholder = (contact: string) =>
+      String(
+        dyn.uiCreate('connections', {
+          'record1id_opportunity@odata.bind': `/opportunities(${opportunity})`,
+          'record2id_contact@odata.bind': `/contacts(${contact})`,
+          'record2roleid@odata.bind': `/connectionroles(${stakeholderRole})`,
+        }).connectionid,
+      );
+    stakeholder(hedy);
+    stakeholder(katherine);
+    const tasks = ['Kick-off', 'Contract review'].map((subject) => String(dyn.uiCreate('tasks', { subject, 'regardingobjectid_opportunity_task@odata.bind': `/opportunities(${opportunity})` }).activityid));
+
+    const [company] = await canonicalIds(h.dynamics!.id, 'company', [account]);
+    const contacts = await canonicalIds(h.dynamics!.id, 'contact', people);
+    const [deal] = await canonicalIds(h.dynamics!.id, 'deal', [opportunity]);
+    const activities = await canonicalIds(h.dynamics!.id, 'activity', tasks);
+    const ids: Ids = { company: company!, contacts, deal: deal!, activities };
+    const [hedyId, katherineId, margaretId] = contacts as [string, string, string];
+    // A Dataverse task names no contacts: the others' activities hold none.
+    const noContacts = { [activities[0]!]: [], [activities[1]!]: [] };
+    await expectEverywhere(ids, { contacts: [hedyId, katherineId], primaryContact: hedyId }, noContacts);
+
+    // A stakeholder added alone (a connection record; the opportunity's row untouched): the next poll carries it.
+    stakeholder(margaret);
+    await expectEverywhere(ids, { contacts: [hedyId, katherineId, margaretId], primaryContact: hedyId }, noContacts);
   }, 600_000);
 });
