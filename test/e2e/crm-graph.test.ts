@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { References } from '../../src/model/canonical';
 import type { CrmProvider, ObjectType } from '../../src/model/identifiers';
+import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
 import { applyDependencies } from '../support/apply-dependencies';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -221,5 +222,34 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     // A stakeholder added alone (a connection record; the opportunity's row untouched): the next poll carries it.
     stakeholder(margaret);
     await expectEverywhere(ids, { contacts: [hedyId, katherineId, margaretId], primaryContact: hedyId }, noContacts);
+  }, 600_000);
+
+  it('lands a deal whose contact Salesforce and Dynamics refuse, its link waiting, and writes the link once the contact is fixed and lands', async () => {
+    const hs = h.hubspot!.sandbox.admin;
+    const pending = new PendingReferencesRepository(h.db.pool);
+    // A job title longer than Salesforce's Contact.Title (128) and Dataverse's jobtitle (100): the contact is parked in both.
+    const ok = hs.createAsUser('contacts', { firstname: 'Alan', lastname: 'Parked', email: 'alan@parked.example' }).id;
+    const refused = hs.createAsUser('contacts', { firstname: 'Joan', lastname: 'Parked', email: 'joan@parked.example', jobtitle: 'Head of '.repeat(20) }).id;
+    const dealId = hs.createAsUser('deals', { dealname: 'Parked deal', dealstage: 'appointmentscheduled', closedate: '2027-04-30T00:00:00.000Z' }).id;
+    hs.associateAsUser('deals', dealId, 'contacts', ok);
+    hs.associateAsUser('deals', dealId, 'contacts', refused);
+    const [okId, refusedId] = await canonicalIds(h.hubspot!.id, 'contact', [ok, refused]);
+    const [deal] = await canonicalIds(h.hubspot!.id, 'deal', [dealId]);
+    const targets = [h.salesforce!.id, h.dynamics!.id];
+    const dealContactsIn = async (connectionId: string) => (await graphIn(connectionId, { company: '', contacts: [], deal: deal!, activities: [] })).deal.contacts;
+    const waiting = async (connectionId: string) => (await pending.list({ tenantId: h.tenantId, targetConnectionId: connectionId })).map((row) => [row.holderCanonicalId, row.slot, row.relatedCanonicalId]);
+
+    // The deal lands with Alan; Joan's link waits for her.
+    for (const target of targets) {
+      await expect.poll(() => dealContactsIn(target), { timeout: 120_000, interval: 1_000 }).toEqual([okId]);
+      await expect.poll(() => waiting(target), { timeout: 60_000, interval: 500 }).toEqual([[deal, 'contacts', refusedId]]);
+    }
+
+    // Fixed in HubSpot: Joan lands, and the deal's link with her.
+    hs.changeAsUser('contacts', refused, { jobtitle: 'Head of Research' });
+    for (const target of targets) {
+      await expect.poll(() => dealContactsIn(target), { timeout: 120_000, interval: 1_000 }).toEqual([okId, refusedId].sort());
+      expect(await waiting(target)).toEqual([]);
+    }
   }, 600_000);
 });
