@@ -206,7 +206,7 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
         }).connectionid,
       );
     stakeholder(hedy);
-    stakeholder(katherine);
+    const katherineLink = stakeholder(katherine);
     const tasks = ['Kick-off', 'Contract review'].map((subject) => String(dyn.uiCreate('tasks', { subject, 'regardingobjectid_opportunity_task@odata.bind': `/opportunities(${opportunity})` }).activityid));
 
     const [company] = await canonicalIds(h.dynamics!.id, 'company', [account]);
@@ -222,6 +222,10 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     // A stakeholder added alone (a connection record; the opportunity's row untouched): the next poll carries it.
     stakeholder(margaret);
     await expectEverywhere(ids, { contacts: [hedyId, katherineId, margaretId], primaryContact: hedyId }, noContacts);
+
+    // One removed: the row is gone (no poll can see it); the Delete step's webhook, whose pre-image names the deal, carries it.
+    dyn.uiDelete('connections', katherineLink);
+    await expectEverywhere(ids, { contacts: [hedyId, margaretId], primaryContact: hedyId }, noContacts);
   }, 600_000);
 
   it('lands a deal whose contact Salesforce and Dynamics refuse, its link waiting, and writes the link once the contact is fixed and lands', async () => {

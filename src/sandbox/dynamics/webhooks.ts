@@ -61,6 +61,22 @@ function target(event: WriteEvent): Record<string, unknown> {
   };
 }
 
+/** The row as it was before a delete, as an entity image (every column: the step's image names all attributes). */
+function entityImage(event: WriteEvent): Record<string, unknown> {
+  const { definition } = event;
+  return {
+    __type: `Entity:${CONTRACTS}`,
+    Attributes: Object.entries(event.row).map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value) })),
+    EntityState: null,
+    FormattedValues: [],
+    Id: event.id,
+    KeyAttributes: [],
+    LogicalName: definition.logicalName,
+    RelatedEntities: [],
+    RowVersion: String(event.row.versionnumber),
+  };
+}
+
 /** The `RemoteExecutionContext` a ServiceEndpoint step posts [D16]. */
 export function remoteExecutionContext(event: WriteEvent, organization: OrganizationInfo, correlationId: string): Record<string, unknown> {
   const operationCreatedOn = wcfDate(String(event.message === 'Delete' ? new Date().toISOString() : event.row.modifiedon));
@@ -85,7 +101,9 @@ export function remoteExecutionContext(event: WriteEvent, organization: Organiza
     OwningExtension: { Id: randomUUID(), KeyAttributes: [], LogicalName: 'sdkmessageprocessingstep', Name: `crm-sync: ${event.message} of ${event.definition.logicalName}`, RowVersion: null },
     ParentContext: null,
     PostEntityImages: [],
-    PreEntityImages: [],
+    // The step crm-sync registers on Delete carries a pre-image of the row [D56]: a deleted
+    // connection (a stakeholder) still names the deal it belonged to.
+    PreEntityImages: event.message === 'Delete' ? [{ key: 'PreImage', value: entityImage(event) }] : [],
     PrimaryEntityId: event.id,
     PrimaryEntityName: event.definition.logicalName,
     RequestId: randomUUID(),
