@@ -53,7 +53,7 @@ export class CliContext {
   }
 
   get temporalAddress(): string {
-    return this.config.TEMPORAL_ADDRESS ?? `127.0.0.1:${this.config.TEMPORAL_PORT}`;
+    return this.config.temporal.address;
   }
 
   get taskQueue(): string {
@@ -62,12 +62,13 @@ export class CliContext {
 
   client(): Promise<Client> {
     this.temporal ??= (async () => {
-      const address = this.temporalAddress;
+      // Address, namespace, TLS and API key: the envconfig settings the worker and the shim use too.
+      const settings = this.config.temporal;
       let connection: Connection;
       try {
-        connection = await Connection.connect({ address, connectTimeout: '5s' });
+        connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5s' });
       } catch (error) {
-        throw new CliError(`Temporal is unreachable at ${address}: ${(error as Error).message}`, exitCodes.unavailable);
+        throw new CliError(`Temporal is unreachable at ${settings.address}: ${(error as Error).message} [${settings.description}]`, exitCodes.unavailable);
       }
       // The workers' payload codec: without it, results, queries and updates would not decode.
       const dataConverter = codecDataConverter(await loadPayloadCodec(this.config));
