@@ -10,6 +10,7 @@ import { CanonicalRecordsRepository } from './store/canonical-records-repository
 import { ConflictsRepository } from './store/conflicts-repository';
 import { PendingReferencesRepository } from './store/pending-references-repository';
 import { loadConfigOrExit, type Config } from './config';
+import { diagnoseTls } from './temporal/connection-settings';
 import { ConnectionsRepository } from './store/connections-repository';
 import { ConnectionTokensRepository } from './store/connection-tokens-repository';
 import { createPool } from './store/database';
@@ -94,7 +95,12 @@ function workflowSource(config: Config): { workflowBundle: { codePath: string } 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfigOrExit();
   const pool = createPool(config.DATABASE_URL);
-  const worker = await createWorker({ config, pool, log: console.log });
+  const worker = await createWorker({ config, pool, log: console.log }).catch(async (error: unknown) => {
+    // One line an operator can act on (a TLS refusal names its cause), not a stack trace; 69: EX_UNAVAILABLE.
+    const tls = await diagnoseTls(config.temporal);
+    console.error(`Worker cannot start against Temporal at ${config.temporal.description}: ${error instanceof Error ? error.message : String(error)}${tls ? `; ${tls}` : ''}`);
+    process.exit(69);
+  });
   console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on Temporal at ${config.temporal.description}.`);
   await worker.run();
   await pool.end();

@@ -6,6 +6,7 @@ import { ConnectionsRepository, type ConnectionSummary } from '../store/connecti
 import type { CredentialCipher } from '../store/credential-cipher';
 import { createPool } from '../store/database';
 import { loadCredentialCipher } from '../store/keyring';
+import { diagnoseTls } from '../temporal/connection-settings';
 import { CliError, exitCodes, notFound } from './errors';
 
 /**
@@ -68,7 +69,9 @@ export class CliContext {
       try {
         connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5s' });
       } catch (error) {
-        throw new CliError(`Temporal is unreachable at ${settings.address}: ${(error as Error).message} [${settings.description}]`, exitCodes.unavailable);
+        // With TLS on, say why the handshake fails (a wrong CA, server name or client certificate).
+        const tls = await diagnoseTls(settings);
+        throw new CliError(`Temporal is unreachable at ${settings.address}: ${tls ?? (error as Error).message} [${settings.description}]`, exitCodes.unavailable);
       }
       // The workers' payload codec: without it, results, queries and updates would not decode.
       const dataConverter = codecDataConverter(await loadPayloadCodec(this.config));

@@ -86,3 +86,38 @@ function profileName(env: Record<string, string>): string {
 function stringMetadata(metadata: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
+
+/**
+ * Why a TLS connection to Temporal fails, in words: the client's gRPC stack reports only "Failed
+ * to connect before the deadline" when the handshake is refused. One handshake with node:tls and
+ * the same CA, server name and client certificate names the cause ("self-signed certificate in
+ * certificate chain", "Hostname/IP does not match certificate's altnames"…). Undefined when TLS
+ * is off, or the handshake succeeds (then the failure lies elsewhere).
+ */
+export async function diagnoseTls(settings: TemporalSettings, timeoutMs = 5_000): Promise<string | undefined> {
+  const { tls: options } = settings.connectionOptions;
+  if (!options) return undefined;
+  const separator = settings.address.lastIndexOf(':');
+  const host = settings.address.slice(0, separator);
+  const config = typeof options === 'object' ? options : {};
+  const toString = (value: Uint8Array | undefined): string | undefined => (value ? Buffer.from(value).toString() : undefined);
+  const { connect } = await import('node:tls');
+  return new Promise((resolve) => {
+    const ca = toString(config.serverRootCACertificate);
+    const socket = connect({
+      host,
+      port: Number(settings.address.slice(separator + 1)),
+      // Like the SDK: the system roots unless a CA is configured; SNI and the name checked is the override or the host.
+      ...(ca ? { ca } : {}),
+      servername: config.serverNameOverride ?? host,
+      ...(config.clientCertPair ? { cert: toString(config.clientCertPair.crt), key: toString(config.clientCertPair.key) } : {}),
+      ALPNProtocols: ['h2'],
+    });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)));
+    socket.once('secureConnect', () => {
+      socket.end();
+      resolve(undefined);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(`TLS handshake with ${settings.address} failed: ${error.message}${error.code ? ` (${error.code})` : ''}`));
+  });
+}
