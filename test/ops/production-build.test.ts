@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,15 @@ describe('production build: compiled JavaScript in a production install', { time
     // The runtime packages the build found imported: all from "dependencies"; none a build tool.
     expect(build.stdout).toMatch(/runtime packages: .*@temporalio\/worker/);
     expect(build.stdout.split('runtime packages:')[1]).not.toMatch(/\b(tsx|typescript|esbuild)\b/);
+  });
+
+  it('the Dockerfile runtime stage is this install: dist/ and production dependencies, the compiled worker as its command', () => {
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev --ignore-scripts/m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(runtime).not.toMatch(/^COPY (\.\/)?(src|scripts|tsconfig)/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/worker\.js"\]$/m);
   });
 
   it('installs with --omit=dev: no tsx, typescript or esbuild in node_modules', () => {
