@@ -7,7 +7,7 @@ const nodeBuiltins = ['fs', 'path', 'os', 'http', 'https', 'net', 'crypto', 'chi
 const ioPackages = ['pg', 'jsforce', '@hubspot/api-client', 'fastify', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cache/', '.data/', '.reports/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.cache/', '.data/', '.reports/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

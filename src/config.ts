@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normaliseOrigin } from './codec/cors';
+import { resolveTemporalSettings, TemporalSettingsError, type TemporalSettings } from './temporal/connection-settings';
 
 /**
  * Process configuration, read from the environment once at start-up.
@@ -117,7 +118,14 @@ export const configSchema = z
     }
   });
 
-export type Config = z.output<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & {
+  /**
+   * How to reach Temporal (address, namespace, TLS, API key), resolved by @temporalio/envconfig
+   * from the TEMPORAL_* variables and the TOML profile: what the worker, the shim and the CLI
+   * connect with. TEMPORAL_NAMESPACE above is set to the same namespace.
+   */
+  temporal: TemporalSettings;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -129,15 +137,26 @@ export class ConfigError extends Error {
 /** Parses the environment; throws ConfigError listing every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set": shells and compose files often export FOO= to clear one.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = configSchema.safeParse(present);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const variable = issue.path.join('.') || 'environment';
-      return `${variable} ${issue.message}`;
-    }),
+  const present: Record<string, string> = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
   );
+  const result = configSchema.safeParse(present);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const variable = issue.path.join('.') || 'environment';
+        return `${variable} ${issue.message}`;
+      });
+  let temporal: TemporalSettings | undefined;
+  try {
+    temporal = resolveTemporalSettings(present, { port: result.data?.TEMPORAL_PORT ?? 7233, namespace: 'default' });
+  } catch (error) {
+    if (!(error instanceof TemporalSettingsError)) throw error;
+    problems.push(error.message);
+  }
+  if (!result.success || !temporal || problems.length > 0) throw new ConfigError(problems);
+  // A profile may name the namespace; every user of TEMPORAL_NAMESPACE gets the resolved one.
+  return { ...result.data, TEMPORAL_NAMESPACE: temporal.namespace, temporal };
 }
 
 /**

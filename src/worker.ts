@@ -10,6 +10,7 @@ import { CanonicalRecordsRepository } from './store/canonical-records-repository
 import { ConflictsRepository } from './store/conflicts-repository';
 import { PendingReferencesRepository } from './store/pending-references-repository';
 import { loadConfigOrExit, type Config } from './config';
+import { diagnoseTls } from './temporal/connection-settings';
 import { ConnectionsRepository } from './store/connections-repository';
 import { ConnectionTokensRepository } from './store/connection-tokens-repository';
 import { createPool } from './store/database';
@@ -17,11 +18,22 @@ import { loadCredentialCipher } from './store/keyring';
 import { codecDataConverter, loadPayloadCodec } from './codec/data-converter';
 import { RecordLinksRepository } from './store/record-links-repository';
 
-export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows', 'index.ts');
+const here = fileURLToPath(import.meta.url);
+export const WORKFLOWS_PATH = path.join(path.dirname(here), 'workflows', 'index.ts');
+/**
+ * Compiled (`npm run build` wrote this module as dist/worker.js), the worker runs the workflow
+ * bundle built beside it: dist holds no workflow sources to bundle, and production images carry
+ * no TypeScript. From source (tsx), src/workflows is bundled at start-up as before.
+ */
+export const COMPILED_WORKFLOW_BUNDLE_PATH = here.endsWith('.ts') ? undefined : path.join(path.dirname(here), 'workflow-bundle.js');
 
 export interface WorkerContext {
   config: Config;
-  address: string;
+  /**
+   * Overrides only the address of `config.temporal` (TLS, API key and namespace stay as
+   * configured): the demo and tests pass the dev server they started. Unset: the configured one.
+   */
+  address?: string;
   pool: pg.Pool;
   /**
    * The supervisor schedule ensured at start-up (src/client/supervisor-schedule.ts); `false` to
@@ -44,7 +56,7 @@ export interface WorkerContext {
 export async function createWorker({ config, address, pool, supervisorSchedule = {}, log, connectorDefaults }: WorkerContext): Promise<Worker> {
   const cipher = await loadCredentialCipher(config);
   const connections = new ConnectionsRepository(pool, cipher);
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect({ ...config.temporal.connectionOptions, ...(address ? { address } : {}) });
   // The supervisor's activity starts connection workflows through the worker's own connection.
   // Record data in history is encrypted; worker and client share the codec (src/codec).
   const dataConverter = codecDataConverter(await loadPayloadCodec(config));
@@ -60,7 +72,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
     // A prebuilt bundle keeps webpack (and the ~100 MB it leaves resident) out of the worker process.
-    ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...workflowSource(config),
     activities: createActivities({
       connections,
       links: new RecordLinksRepository(pool),
@@ -73,12 +85,23 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
   });
 }
 
-// `npm run worker`: the worker alone, against TEMPORAL_ADDRESS or the local dev server.
+function workflowSource(config: Config): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const bundle = config.WORKFLOW_BUNDLE_PATH ?? COMPILED_WORKFLOW_BUNDLE_PATH;
+  return bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: WORKFLOWS_PATH };
+}
+
+// `npm run worker` (from source) or `node dist/worker.js` (compiled): the worker alone, against
+// the Temporal settings of the environment (src/temporal/connection-settings.ts) or the local dev server.
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const config = loadConfigOrExit();
   const pool = createPool(config.DATABASE_URL);
-  const worker = await createWorker({ config, address: config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`, pool, log: console.log });
-  console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}".`);
+  const worker = await createWorker({ config, pool, log: console.log }).catch(async (error: unknown) => {
+    // One line an operator can act on (a TLS refusal names its cause), not a stack trace; 69: EX_UNAVAILABLE.
+    const tls = await diagnoseTls(config.temporal);
+    console.error(`Worker cannot start against Temporal at ${config.temporal.description}: ${error instanceof Error ? error.message : String(error)}${tls ? `; ${tls}` : ''}`);
+    process.exit(69);
+  });
+  console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on Temporal at ${config.temporal.description}.`);
   await worker.run();
   await pool.end();
 }

@@ -6,6 +6,7 @@ import { ConnectionsRepository, type ConnectionSummary } from '../store/connecti
 import type { CredentialCipher } from '../store/credential-cipher';
 import { createPool } from '../store/database';
 import { loadCredentialCipher } from '../store/keyring';
+import { diagnoseTls } from '../temporal/connection-settings';
 import { CliError, exitCodes, notFound } from './errors';
 
 /**
@@ -53,7 +54,7 @@ export class CliContext {
   }
 
   get temporalAddress(): string {
-    return this.config.TEMPORAL_ADDRESS ?? `127.0.0.1:${this.config.TEMPORAL_PORT}`;
+    return this.config.temporal.address;
   }
 
   get taskQueue(): string {
@@ -62,12 +63,15 @@ export class CliContext {
 
   client(): Promise<Client> {
     this.temporal ??= (async () => {
-      const address = this.temporalAddress;
+      // Address, namespace, TLS and API key: the envconfig settings the worker and the shim use too.
+      const settings = this.config.temporal;
       let connection: Connection;
       try {
-        connection = await Connection.connect({ address, connectTimeout: '5s' });
+        connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5s' });
       } catch (error) {
-        throw new CliError(`Temporal is unreachable at ${address}: ${(error as Error).message}`, exitCodes.unavailable);
+        // With TLS on, say why the handshake fails (a wrong CA, server name or client certificate).
+        const tls = await diagnoseTls(settings);
+        throw new CliError(`Temporal is unreachable at ${settings.address}: ${tls ?? (error as Error).message} [${settings.description}]`, exitCodes.unavailable);
       }
       // The workers' payload codec: without it, results, queries and updates would not decode.
       const dataConverter = codecDataConverter(await loadPayloadCodec(this.config));

@@ -10,9 +10,9 @@ import { buildShimApp } from './app';
 
 const config = loadConfigOrExit();
 const pool = createPool(config.DATABASE_URL, { max: 4 });
-const temporalAddress = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
 // Lazy: the shim starts (and answers 503 + Retry-After to webhooks, not-ready to /readyz) while Temporal is down.
-const temporal = Connection.lazy({ address: temporalAddress, connectTimeout: 2000 });
+// Address, TLS and API key: the envconfig settings the worker and the CLI use too.
+const temporal = Connection.lazy({ ...config.temporal.connectionOptions, connectTimeout: 2000 });
 // The worker's codec: the change notices this client signals are encrypted in history too.
 const payloadCodec = await loadPayloadCodec(config);
 const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE, dataConverter: codecDataConverter(payloadCodec) });
@@ -39,7 +39,7 @@ const app = buildShimApp({
 });
 
 await app.listen({ host: '0.0.0.0', port: config.SHIM_PORT });
-console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz; POST /webhooks/:provider/:connectionId).`);
+console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz; POST /webhooks/:provider/:connectionId); Temporal at ${config.temporal.description}.`);
 console.log(codec ? `Codec endpoint: POST /codec/decode, /codec/encode (${codec.operatorToken ? 'operator token required' : 'NO token: development only'}).` : CODEC_ENDPOINT_DISABLED);
 
 // Finish in-flight requests, then release connections.
