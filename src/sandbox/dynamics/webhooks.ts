@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookDispatcher } from '../core/webhook-dispatcher';
-import type { EntitySetDefinition } from './entity-sets';
+import { lookupLogicalName, type EntitySetDefinition } from './entity-sets';
 import type { Row, WriteEvent } from './store';
 
 /**
@@ -24,12 +24,14 @@ function wcfDate(iso: string): string {
   return `/Date(${Date.parse(iso)})/`;
 }
 
-function attributeValue(definition: EntitySetDefinition, column: string, value: unknown): unknown {
+function attributeValue(definition: EntitySetDefinition, column: string, value: unknown, row: Row): unknown {
   const type = definition.columns[column];
   if (value === null || value === undefined || !type) return value ?? null;
   if (type.type === 'datetime' && typeof value === 'string') return wcfDate(value);
-  if (type.lookupTarget && typeof value === 'string') {
-    return { __type: `EntityReference:${CONTRACTS}`, Id: value, KeyAttributes: [], LogicalName: type.lookupTarget, Name: null, RowVersion: null };
+  // A polymorphic lookup (connection record1id, task regarding) names its table as any lookup does.
+  const logicalName = lookupLogicalName(definition, row, column);
+  if (logicalName && typeof value === 'string') {
+    return { __type: `EntityReference:${CONTRACTS}`, Id: value, KeyAttributes: [], LogicalName: logicalName, Name: null, RowVersion: null };
   }
   return value;
 }
@@ -50,7 +52,7 @@ function target(event: WriteEvent): Record<string, unknown> {
   if (event.message === 'Create') Object.assign(attributes, { createdon: event.row.createdon, _createdby_value: event.row._createdby_value, _ownerid_value: event.row._ownerid_value });
   return {
     __type: `Entity:${CONTRACTS}`,
-    Attributes: Object.entries(attributes).map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value) })),
+    Attributes: Object.entries(attributes).map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value, event.row) })),
     EntityState: null,
     FormattedValues: [],
     Id: event.id,
@@ -66,7 +68,7 @@ function entityImage(event: WriteEvent): Record<string, unknown> {
   const { definition } = event;
   return {
     __type: `Entity:${CONTRACTS}`,
-    Attributes: Object.entries(event.row).map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value) })),
+    Attributes: Object.entries(event.row).map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value, event.row) })),
     EntityState: null,
     FormattedValues: [],
     Id: event.id,
