@@ -8,6 +8,8 @@ import { dataverseFailureInfo } from './errors';
 import type { DataverseHttp } from './http';
 import { isGuid, regardingBind, toPayload, upsertPath } from './record-mapper';
 import type { DynamicsSpec } from './spec';
+import type { ReadContext } from './changes';
+import { deleteActivities, upsertActivities } from './activity-writes';
 
 export interface WriteContext {
   http: DataverseHttp;
@@ -16,9 +18,11 @@ export interface WriteContext {
   /** Requests per `$batch`, at most spec.batch.maxRequests. */
   batchSize: number;
   links: ConnectionSlots;
+  /** The read side, for what a write must look up first (an activity's table and parties). */
+  read: ReadContext;
 }
 
-interface BatchPart {
+export interface BatchPart {
   index: number;
   method: string;
   url: string;
@@ -30,7 +34,7 @@ interface BatchPart {
   ifMatch?: string | undefined;
 }
 
-interface PartResponse {
+export interface PartResponse {
   contentId: string | undefined;
   status: number;
   headers: Record<string, string>;
@@ -44,6 +48,7 @@ interface PartResponse {
  * part, and each part asks for its representation so 201 (created) and 200 (updated) tell apart.
  */
 export async function upsertThroughBatch(context: WriteContext, objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> {
+  if (objectType === 'activity') return upsertActivities(context, inputs);
   const { spec, mapping } = context;
   const entity = spec.objects[objectType];
   const outcomes: (UpsertOutcome | undefined)[] = new Array<UpsertOutcome | undefined>(inputs.length);
@@ -152,7 +157,7 @@ function linkStamp(body: string): string | undefined {
   }
 }
 
-async function sendBatch(context: WriteContext, chunk: readonly BatchPart[]): Promise<PartResponse[]> {
+export async function sendBatch(context: WriteContext, chunk: readonly BatchPart[]): Promise<PartResponse[]> {
   const boundary = `batch_${randomUUID()}`;
   const lines: string[] = [];
   chunk.forEach((part, position) => {
@@ -222,7 +227,7 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
   return headers;
 }
 
-function outcomeOf(spec: DynamicsSpec, primaryId: string, input: UpsertInput, response: PartResponse): UpsertOutcome {
+export function outcomeOf(spec: DynamicsSpec, primaryId: string, input: UpsertInput, response: PartResponse): UpsertOutcome {
   // 412 to our If-Match: the row has another version now [D8].
   if (response.status === 412 && input.ifVersion) return { syncId: input.syncId, status: 'version-changed' };
   if (response.status >= 400 || response.status === 0) {
@@ -247,15 +252,15 @@ function outcomeOf(spec: DynamicsSpec, primaryId: string, input: UpsertInput, re
   };
 }
 
-function notExecuted(input: UpsertInput): UpsertOutcome {
+export function notExecuted(input: UpsertInput): UpsertOutcome {
   return { syncId: input.syncId, status: 'failed', error: notExecutedInfo() };
 }
 
-function notExecutedInfo(): ConnectorErrorInfo {
+export function notExecutedInfo(): ConnectorErrorInfo {
   return { provider: 'dynamics', errorClass: 'transient', message: 'the $batch ended before this request ran' };
 }
 
-function failureInfo(errorClass: ConnectorErrorInfo['errorClass'], error: unknown): ConnectorErrorInfo {
+export function failureInfo(errorClass: ConnectorErrorInfo['errorClass'], error: unknown): ConnectorErrorInfo {
   const message = error instanceof Error ? error.message : String(error);
   const field = (error as { field?: unknown }).field;
   return { provider: 'dynamics', errorClass, message, ...(typeof field === 'string' ? { fieldErrors: [{ field, message }] } : {}) };
@@ -267,6 +272,7 @@ function failureInfo(errorClass: ConnectorErrorInfo['errorClass'], error: unknow
  * recycle bin [D13].
  */
 export async function deleteThroughBatch(context: WriteContext, objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> {
+  if (objectType === 'activity') return deleteActivities(context, externalIds);
   const entity = context.spec.objects[objectType];
   const parts: BatchPart[] = externalIds.map((id, index) => ({ index, method: 'DELETE', url: `${context.http.serviceRoot}/${entity.entitySet}(${id})`, body: '' }));
   const outcomes: DeleteOutcome[] = [];

@@ -2,6 +2,7 @@ import type { ObjectType } from '../../model/identifiers';
 import type { CompiledMapping } from '../../model/mapping';
 import type { ChangePage, ChangesRequest, ExternalRecord } from '../connector';
 import { decodeCursor, encodeCursor } from '../cursor';
+import { listActivityChanges, readActivitiesByIds } from './activity-reads';
 import type { ConnectionSlots } from './connection-slots';
 import type { DataverseHttp } from './http';
 import { fromRow, isGuid, LOOKUP_ANNOTATIONS, rowVersion, selectColumns, type DataverseRow } from './record-mapper';
@@ -14,6 +15,8 @@ export interface ReadContext {
   lookbackMs: number;
   pageSize: number;
   links: ConnectionSlots;
+  /** Field map per activity table (logical name); task's is `mapping`'s activity entry [D39]. */
+  activityMappings: ReadonlyMap<string, CompiledMapping>;
 }
 
 interface ChangesCursor {
@@ -53,6 +56,7 @@ export function pagePrefer(spec: DynamicsSpec, size: number | undefined, fallbac
  * returned again; the same version is never returned twice in one scan.
  */
 export async function listChanges(context: ReadContext, objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> {
+  if (objectType === 'activity') return listActivityChanges(context, request);
   const { http, spec, mapping } = context;
   const prefer = `${pagePrefer(spec, request.limit, context.pageSize)},${LOOKUP_ANNOTATIONS}`;
   let cursor: ChangesCursor;
@@ -117,6 +121,7 @@ async function linksPage(context: ReadContext, objectType: ObjectType, cursor: C
 
 /** Current state of records by id, in `readChunk` filters, with every slot read. */
 export async function readByIds(context: ReadContext, objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> {
+  if (objectType === 'activity') return readActivitiesByIds(context, externalIds);
   const { http, spec, mapping } = context;
   const entity = spec.objects[objectType];
   const ids = [...new Set(externalIds.filter(isGuid).map((id) => id.toLowerCase()))];

@@ -1,4 +1,4 @@
-import type { ConnectorMappingSpec } from '../../model/mapping';
+import type { ConnectorMappingSpec, ObjectMappingSpec } from '../../model/mapping';
 
 /**
  * Dataverse columns per canonical object. Choice (option set) columns are integers on the wire;
@@ -68,5 +68,47 @@ export const dynamicsDefaultMapping: ConnectorMappingSpec = {
         { canonical: 'priority', native: 'prioritycode', type: 'picklist', values: { '0': 'low', '1': 'normal', '2': 'high' } },
       ],
     },
+  },
+};
+
+const priority = { canonical: 'priority', native: 'prioritycode', type: 'picklist', values: { '0': 'low', '1': 'normal', '2': 'high' } } as const;
+// statecode 0 Open, 1 Completed on every activity table (2 Canceled has no canonical value) [D39].
+const status = { canonical: 'status', native: 'statecode', type: 'picklist', values: { '0': 'open', '1': 'completed' } } as const;
+
+/**
+ * The other activity tables, keyed by logical name (task is `objects.activity` above, which a
+ * tenant's override edits). Due is `scheduledend` ("Due Date") on phone calls and emails; a
+ * meeting is due when it starts, `scheduledstart` [D40][D44][D45].
+ */
+export const dynamicsActivityTableMappings: Readonly<Record<string, ObjectMappingSpec>> = {
+  phonecall: {
+    nativeObject: 'phonecalls',
+    fields: [
+      { canonical: 'subject', native: 'subject', type: 'string' },
+      { canonical: 'description', native: 'description', type: 'string' },
+      { canonical: 'dueAt', native: 'scheduledend', type: 'datetime' },
+      status,
+      priority,
+    ],
+  },
+  email: {
+    nativeObject: 'emails',
+    fields: [
+      { canonical: 'subject', native: 'subject', type: 'string' },
+      { canonical: 'description', native: 'description', type: 'string' },
+      { canonical: 'dueAt', native: 'scheduledend', type: 'datetime' },
+      status,
+      priority,
+    ],
+  },
+  appointment: {
+    nativeObject: 'appointments',
+    fields: [
+      { canonical: 'subject', native: 'subject', type: 'string' },
+      { canonical: 'description', native: 'description', type: 'string' },
+      { canonical: 'dueAt', native: 'scheduledstart', type: 'datetime' },
+      status,
+      priority,
+    ],
   },
 };

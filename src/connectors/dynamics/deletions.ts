@@ -4,6 +4,7 @@ import { ConnectorError } from '../errors';
 import type { ReadContext, ODataPage } from './changes';
 import { pagePrefer } from './changes';
 import { decodeCursor, encodeCursor } from '../cursor';
+import { listActivityDeletions } from './activity-deletions';
 
 /**
  * Deletions come from change tracking [D11]: Dataverse has no "deleted since T" query, only delta
@@ -23,6 +24,7 @@ interface DeletionsCursor {
 const TRACK_CHANGES = 'odata.track-changes';
 
 export async function listDeletions(context: ReadContext, objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> {
+  if (objectType === 'activity') return listActivityDeletions(context, request);
   const cursor = request.cursor ? decodeCursor<DeletionsCursor>('dynamics', request.cursor, 'deletions') : undefined;
   if (!cursor) return baseline(context, objectType, request);
   try {

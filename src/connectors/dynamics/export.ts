@@ -2,6 +2,7 @@ import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
 import { pagePrefer, type ODataPage, type ReadContext } from './changes';
 import { decodeCursor, encodeCursor } from '../cursor';
+import { isActivityExport, readActivityExportPage, startActivityExport } from './activity-reads';
 import { fromRow, LOOKUP_ANNOTATIONS, selectColumns } from './record-mapper';
 
 /**
@@ -16,6 +17,7 @@ interface ExportCursor {
 }
 
 export function startExport(context: ReadContext, objectType: ObjectType, since?: string): string {
+  if (objectType === 'activity') return startActivityExport(context, since);
   const { spec, mapping } = context;
   const entity = spec.objects[objectType];
   const filter = since ? `&$filter=${encodeURIComponent(`${spec.systemColumns.modifiedOn} ge ${new Date(Date.parse(since)).toISOString()}`)}` : '';
@@ -24,6 +26,7 @@ export function startExport(context: ReadContext, objectType: ObjectType, since?
 }
 
 export async function readExportPage(context: ReadContext, cursor: string): Promise<{ records: ExternalRecord[]; nextCursor?: string | undefined }> {
+  if (isActivityExport(cursor)) return readActivityExportPage(context, cursor);
   const { objectType, url } = decodeCursor<ExportCursor>('dynamics', cursor, 'export');
   // Page results: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results [D10]
   const page = await context.http.json<ODataPage>({ method: 'GET', url, headers: { prefer: `${pagePrefer(context.spec, undefined, context.pageSize)},${LOOKUP_ANNOTATIONS}` } });

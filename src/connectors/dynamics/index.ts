@@ -17,6 +17,7 @@ import { listDeletions } from './deletions';
 import { readExportPage, startExport } from './export';
 import { createAgent, DataverseHttp } from './http';
 import { ConnectionSlots } from './connection-slots';
+import { activityMappings } from './activity-tables';
 import { fromRow, LOOKUP_ANNOTATIONS, selectColumns } from './record-mapper';
 import { DATAVERSE_API_VERSION, dynamicsSpec, type DynamicsSpec } from './spec';
 
@@ -88,8 +89,9 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
 
   const pageSize = Math.max(1, Math.min(options.pageSize ?? spec.paging.defaultPageSize, spec.paging.maxPageSize));
   const links = new ConnectionSlots(http, spec);
-  const read: ReadContext = { http, spec, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, pageSize, links };
-  const write: WriteContext = { http, spec, mapping, links, batchSize: Math.max(1, Math.min(options.batchSize ?? spec.batch.maxRequests, spec.batch.maxRequests)) };
+  const tableMappings = activityMappings(mapping);
+  const read: ReadContext = { http, spec, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, pageSize, links, activityMappings: tableMappings };
+  const write: WriteContext = { http, spec, mapping, links, read, batchSize: Math.max(1, Math.min(options.batchSize ?? spec.batch.maxRequests, spec.batch.maxRequests)) };
 
   const readRecords = (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => readByIds(read, objectType, externalIds);
 

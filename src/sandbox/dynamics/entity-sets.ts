@@ -51,6 +51,18 @@ export interface EntitySetDefinition {
   alternateKeys: string[][];
   /** Single-valued navigation properties settable with `name@odata.bind`, and the column each fills. */
   bindings: Record<string, Binding>;
+  /**
+   * Activity tables: the `<table>_activity_parties` collection and the participation types the
+   * table takes [D37][D41]; a party of another type is refused.
+   */
+  activityParties?: { navigation: string; masks: readonly number[] };
+  /**
+   * A read-only view over other sets (`activitypointers` over the activity tables [D39]): its rows
+   * are theirs, projected on its columns, with `activitytypecode` naming the table.
+   */
+  union?: readonly string[];
+  /** Default `statuscode` per `statecode`, and the status values each state allows [D46]. */
+  states?: Readonly<Record<number, { default: number; allowed: readonly number[] }>>;
 }
 
 /**
@@ -65,6 +77,33 @@ export interface Binding {
   typeColumn?: string;
   typeValue?: string | number;
 }
+
+/** Activity columns every activity table inherits from activitypointer [D39][D40]. */
+function activityColumns(extra: Record<string, ColumnDefinition>): Record<string, ColumnDefinition> {
+  return {
+    subject: text(400, { label: 'Subject', requiredLevel: 'ApplicationRequired' }),
+    description: text(2000, { label: 'Description', attributeType: 'Memo' }),
+    scheduledstart: { type: 'datetime' },
+    scheduledend: { type: 'datetime' },
+    actualend: { type: 'datetime' },
+    prioritycode: choice([[0, 'Low'], [1, 'Normal'], [2, 'High']], { label: 'Priority' }),
+    statuscode: { type: 'number', attributeType: 'Status' },
+    _regardingobjectid_value: { type: 'guid', readOnly: true, lookupTarget: 'account' },
+    regardingobjecttypecode: { type: 'string', readOnly: true },
+    ...extra,
+  };
+}
+
+/** `regardingobjectid_account_<table>` and `regardingobjectid_opportunity_<table>` [D42]. */
+function regardingBindings(logicalName: string): Record<string, Binding> {
+  return {
+    [`regardingobjectid_account_${logicalName}`]: { column: '_regardingobjectid_value', targetSet: 'accounts', typeColumn: 'regardingobjecttypecode', typeValue: 'account' },
+    [`regardingobjectid_opportunity_${logicalName}`]: { column: '_regardingobjectid_value', targetSet: 'opportunities', typeColumn: 'regardingobjecttypecode', typeValue: 'opportunity' },
+  };
+}
+
+/** Tables the `activitypointers` view unions, in the order it lists them. */
+export const ACTIVITY_SETS = ['tasks', 'phonecalls', 'emails', 'appointments'] as const;
 
 const systemColumns: Record<string, ColumnDefinition> = {
   createdon: { type: 'datetime', readOnly: true },
@@ -165,7 +204,8 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       parentcontactid: { column: '_parentcontactid_value', targetSet: 'contacts' },
     },
   ),
-  tasks: define(
+  // A task takes no party types but its owner and regarding [D37]: a contact party is refused.
+  tasks: withActivity(define(
     'tasks',
     'task',
     'activityid',
@@ -182,6 +222,65 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
     {
       regardingobjectid_account_task: { column: '_regardingobjectid_value', targetSet: 'accounts', typeColumn: 'regardingobjecttypecode', typeValue: 'account' },
       regardingobjectid_opportunity_task: { column: '_regardingobjectid_value', targetSet: 'opportunities', typeColumn: 'regardingobjecttypecode', typeValue: 'opportunity' },
+    },
+  ), [], undefined),
+  // Phone call, email and appointment [D40][D43][D44][D45]: activity tables sharing activityid with activitypointer.
+  phonecalls: withActivity(
+    define('phonecalls', 'phonecall', 'activityid', activityColumns({ phonenumber: text(200, { label: 'Phone Number' }), directioncode: { type: 'boolean' } }), [], regardingBindings('phonecall')),
+    [1, 2],
+    { 0: { default: 1, allowed: [1] }, 1: { default: 2, allowed: [2, 4] }, 2: { default: 3, allowed: [3] } },
+  ),
+  emails: withActivity(
+    define('emails', 'email', 'activityid', activityColumns({ directioncode: { type: 'boolean' } }), [], regardingBindings('email')),
+    [1, 2, 3, 4],
+    { 0: { default: 1, allowed: [1, 8] }, 1: { default: 2, allowed: [2, 3, 4, 6, 7] }, 2: { default: 5, allowed: [5] } },
+  ),
+  appointments: withActivity(
+    define('appointments', 'appointment', 'activityid', activityColumns({ location: text(200, { label: 'Location' }) }), [], regardingBindings('appointment')),
+    [5, 6, 7],
+    { 0: { default: 1, allowed: [1, 2] }, 1: { default: 3, allowed: [3] }, 2: { default: 4, allowed: [4] }, 3: { default: 5, allowed: [5, 6] } },
+  ),
+  // The activity view [D39]: Retrieve and RetrieveMultiple only; no crm_syncid (a table's own columns are not on it).
+  activitypointers: {
+    setName: 'activitypointers',
+    logicalName: 'activitypointer',
+    primaryId: 'activityid',
+    columns: {
+      activityid: { type: 'guid' },
+      activitytypecode: { type: 'string', readOnly: true },
+      ...activityColumns({}),
+      createdon: { type: 'datetime', readOnly: true },
+      modifiedon: { type: 'datetime', readOnly: true },
+      versionnumber: { type: 'number', readOnly: true },
+      _createdby_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
+      _modifiedby_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
+      _ownerid_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
+      statecode: { type: 'number', attributeType: 'State' },
+    },
+    alternateKeys: [],
+    bindings: {},
+    union: ACTIVITY_SETS,
+  },
+  // Activity parties [D37][D41]: GET (RetrieveMultiple) only; written through an activity's `<table>_activity_parties`.
+  activityparties: define(
+    'activityparties',
+    'activityparty',
+    'activitypartyid',
+    {
+      _activityid_value: { type: 'guid', readOnly: true, lookupTarget: 'activitypointer' },
+      _partyid_value: { type: 'guid', readOnly: true },
+      // EntityName column naming the party's table (drives the lookuplogicalname annotation).
+      partyobjecttypecode: { type: 'string', readOnly: true },
+      participationtypemask: choice(
+        [[1, 'Sender'], [2, 'To Recipient'], [3, 'CC Recipient'], [4, 'BCC Recipient'], [5, 'Required attendee'], [6, 'Optional attendee'], [7, 'Organizer'], [8, 'Regarding'], [9, 'Owner'], [10, 'Resource'], [11, 'Customer'], [12, 'Chat participant']],
+        { label: 'Participation Type' },
+      ),
+      addressused: text(320, { label: 'Address' }),
+    },
+    [],
+    {
+      partyid_contact: { column: '_partyid_value', targetSet: 'contacts', typeColumn: 'partyobjecttypecode', typeValue: 'contact' },
+      partyid_account: { column: '_partyid_value', targetSet: 'accounts', typeColumn: 'partyobjecttypecode', typeValue: 'account' },
     },
   ),
   // Connections [D29][D30]: record1 -> record2 with a role on each side; the platform adds the reciprocal row.
@@ -245,6 +344,10 @@ export function lookupLogicalName(definition: EntitySetDefinition, row: Record<s
     return ENTITY_SETS[binding.targetSet]?.logicalName;
   }
   return definition.columns[column]?.lookupTarget;
+}
+
+function withActivity(definition: EntitySetDefinition, masks: readonly number[], states: EntitySetDefinition['states']): EntitySetDefinition {
+  return { ...definition, activityParties: { navigation: `${definition.logicalName}_activity_parties`, masks }, states };
 }
 
 export function entitySet(name: string): EntitySetDefinition | undefined {

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   unexpected: '0x80040216',
   stringTooLong: '0x80044331',
   optionOutOfRange: '0x8004431a',
+  // UNCONFIRMED: the code for a statuscode outside its statecode.
+  invalidStateStatus: '0x8004431a',
 } as const;
 
 /** A text longer than the column's MaxLength [D25]. */

@@ -11,12 +11,13 @@ import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type DynamicsAdmin } from './admin';
 import { TokenAuthority, type TokenLifetime } from './auth';
 import { DeltaTokens, DEFAULT_DELTA_RETENTION_MS } from './change-tracking';
+import { activityTriggers } from './activities';
 import { connectionTriggers, STAKEHOLDER_ROLE_ID } from './connections';
 import { ENTITY_SETS, type EntitySetDefinition } from './entity-sets';
 import { ServiceProtection, type ServiceProtectionOptions } from './limits';
 import { SeedData, type DynamicsEntitySetName } from './seed';
 import { API_ROOT, registerDataverseRoutes, renderFault, renderTokenFault, TOKEN_ROUTE } from './server';
-import { DataverseStore } from './store';
+import { DataverseStore, type StoreTriggers } from './store';
 import { publishWrite, type OrganizationInfo, type WebhookAuth } from './webhooks';
 
 export type { DynamicsAdmin } from './admin';
@@ -91,7 +92,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     counters.countRecordWrites(event.definition.logicalName);
     if (!muted) publishWrite(webhooks, organization, () => webhookAuth, event);
   });
-  store.triggers = connectionTriggers(store);
+  store.triggers = combineTriggers(connectionTriggers(store), activityTriggers(store));
   // Dynamics 365 Sales ships a "Stakeholder" role for opportunity stakeholders [D35]; its id here is the sandbox's own.
   muted = true;
   store.create(ENTITY_SETS.connectionroles as EntitySetDefinition, { connectionroleid: STAKEHOLDER_ROLE_ID, name: 'Stakeholder', category: 1000 }, { userId: users.uiUserId });
@@ -205,6 +206,14 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
       }
       await app.close();
     },
+  };
+}
+
+function combineTriggers(...all: StoreTriggers[]): StoreTriggers {
+  return {
+    beforeCreate: (definition, values) => all.reduce((current, triggers) => triggers.beforeCreate?.(definition, current) ?? current, values),
+    afterCreate: (definition, row, actor) => all.forEach((triggers) => triggers.afterCreate?.(definition, row, actor)),
+    afterDelete: (definition, row, actor) => all.forEach((triggers) => triggers.afterDelete?.(definition, row, actor)),
   };
 }
 

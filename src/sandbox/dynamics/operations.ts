@@ -1,6 +1,7 @@
+import { ACTIVITY_PARTIES, partyValues, replaceParties, withStatus } from './activities';
 import type { DeltaTokens } from './change-tracking';
 import type { EntitySetDefinition } from './entity-sets';
-import { DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, versionMismatch } from './errors';
+import { badQuery, DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, versionMismatch } from './errors';
 import { isMetadataPath, readMetadata } from './metadata';
 import { parseSelect } from './odata-query';
 import { toColumnValues } from './payload';
@@ -78,7 +79,9 @@ export function executeOperation(context: OperationContext, request: ODataReques
     if (method !== 'GET') throw methodNotAllowed(method);
     return countCollection({ definition: target.definition, params: request.query, serviceRoot: context.serviceRoot, store: context.store });
   }
+  if (target.kind === 'navigation') return putParties(context, target.definition, target.key, method, request.body);
   const { definition } = target;
+  if (definition.union && method !== 'GET') throw methodNotAllowed(method);
   const select = request.query.has('$select') ? parseSelect(request.query.get('$select') ?? '', definition) : undefined;
 
   if (target.kind === 'collection') {
@@ -86,7 +89,9 @@ export function executeOperation(context: OperationContext, request: ODataReques
       return queryCollection({ definition, params: request.query, prefer, serviceRoot: context.serviceRoot, store: context.store, deltaTokens: context.deltaTokens });
     }
     if (method !== 'POST') throw methodNotAllowed(method);
-    const row = context.store.create(definition, toColumnValues(definition, request.body, context.store, context.references), context.actor);
+    const { body, parties } = splitParties(context, definition, request.body);
+    const row = context.store.create(definition, toColumnValues(definition, body, context.store, context.references), context.actor);
+    if (parties) replaceParties(context.store, row[definition.primaryId] as string, parties, context.actor);
     return written(context, definition, row, prefer, true, select);
   }
 
@@ -105,16 +110,20 @@ export function executeOperation(context: OperationContext, request: ODataReques
     case 'PATCH': {
       const ifMatch = request.headers['if-match'];
       const ifNoneMatch = request.headers['if-none-match'];
-      const values = toColumnValues(definition, request.body, context.store, context.references);
+      const { body, parties } = splitParties(context, definition, request.body);
+      const values = toColumnValues(definition, body, context.store, context.references);
       if (existing) {
         if (ifNoneMatch?.trim() === '*') throw duplicateKey();
         checkEtag(ifMatch, existing);
-        const row = context.store.update(definition, existing[definition.primaryId] as string, values, context.actor);
+        // UNCONFIRMED: deep update of parties; the documented way is a PUT of the collection [D41].
+        if (parties) throw badQuery(`Deep update of '${definition.activityParties?.navigation ?? ''}' is not supported; PUT the collection instead.`);
+        const row = context.store.update(definition, existing[definition.primaryId] as string, withStatus(definition, values, existing), context.actor);
         return written(context, definition, row, prefer, false, select);
       }
       if (ifMatch !== undefined) throw missing(definition, key);
       const keyValues = key.kind === 'id' ? { [definition.primaryId]: key.id } : { [key.column]: key.value };
       const row = context.store.create(definition, { ...values, ...keyValues }, context.actor);
+      if (parties) replaceParties(context.store, row[definition.primaryId] as string, parties, context.actor);
       return written(context, definition, row, prefer, true, select);
     }
     case 'DELETE': {
@@ -126,6 +135,34 @@ export function executeOperation(context: OperationContext, request: ODataReques
     default:
       throw methodNotAllowed(method);
   }
+}
+
+/**
+ * A create's `<table>_activity_parties` array (deep insert [D41]) taken out of the body and turned
+ * into party values, every bind checked before the activity is written so a bad party writes nothing.
+ */
+function splitParties(context: OperationContext, definition: EntitySetDefinition, body: unknown): { body: unknown; parties?: Row[] } {
+  const navigation = definition.activityParties?.navigation;
+  if (!navigation || body === null || typeof body !== 'object' || Array.isArray(body) || !(navigation in body)) return { body };
+  const { [navigation]: raw, ...rest } = body as Record<string, unknown>;
+  return { body: rest, parties: partyValues(definition, raw, (party) => toColumnValues(ACTIVITY_PARTIES, party, context.store, context.references)) };
+}
+
+/**
+ * `PUT <set>(id)/<table>_activity_parties` with `{"value":[...]}` [D41]: the activity's parties
+ * become exactly those given. The activity row is updated too (new modifiedon and version), as its
+ * party-list columns (to, from, requiredattendees) changed: UNCONFIRMED.
+ */
+function putParties(context: OperationContext, definition: EntitySetDefinition, key: EntityKey, method: string, body: unknown): ODataResponse {
+  if (method !== 'PUT') throw methodNotAllowed(method);
+  const existing = findByKey(context, definition, key);
+  if (!existing) throw missing(definition, key);
+  const value = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { value?: unknown }).value : undefined;
+  const parties = partyValues(definition, value, (party) => toColumnValues(ACTIVITY_PARTIES, party, context.store, context.references));
+  const id = existing[definition.primaryId] as string;
+  replaceParties(context.store, id, parties, context.actor);
+  context.store.update(definition, id, {}, context.actor);
+  return { status: 204, headers: {} };
 }
 
 function methodNotAllowed(method: string): DataverseError {

@@ -117,6 +117,8 @@ function pageOf(rows: Row[], definition: EntitySetDefinition, orderBy: OrderBy[]
 /** `Prefer: odata.track-changes` [D11]: a full first read ending in a deltaLink, then deltas. */
 function trackedQuery(query: CollectionQuery, select: string[] | undefined): ODataResponse {
   const { definition, params, prefer, store } = query;
+  // UNCONFIRMED: the activity view is not change-tracking enabled (the connector tracks each table).
+  if (definition.union) throw badQuery(`Change tracking is not enabled for the entity '${definition.logicalName}'.`);
   for (const option of REJECTED_WHEN_TRACKING) {
     if (params.has(option)) throw badQuery(`The query option '${option}' is not supported when the odata.track-changes preference is applied.`);
   }

@@ -7,6 +7,8 @@ export type ResourcePath =
   | { kind: 'collection'; definition: EntitySetDefinition }
   | { kind: 'entity'; definition: EntitySetDefinition; key: EntityKey }
   | { kind: 'count'; definition: EntitySetDefinition }
+  /** `emails(<guid>)/email_activity_parties`: a collection-valued navigation property of one row. */
+  | { kind: 'navigation'; definition: EntitySetDefinition; key: EntityKey; navigation: string }
   | { kind: 'whoami' };
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -68,6 +70,13 @@ export function parseResourcePath(path: string): ResourcePath {
     const definition = entitySet(counted[1] as string);
     if (!definition) throw notFound(counted[1] as string);
     return { kind: 'count', definition };
+  }
+  const navigated = /^([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(clean);
+  if (navigated) {
+    const definition = entitySet(navigated[1] as string);
+    if (!definition) throw notFound(navigated[1] as string);
+    if (definition.activityParties?.navigation !== navigated[3]) throw notFound(navigated[3] as string);
+    return { kind: 'navigation', definition, key: parseKey(definition, navigated[2] as string), navigation: navigated[3] as string };
   }
   const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(clean);
   if (!match) throw notFound(clean.split('/').pop() ?? clean);

@@ -1,7 +1,7 @@
 import { FakeData } from '../core/fake-data';
 import type { Row } from './store';
 
-export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'connections' | 'connectionroles';
+export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles';
 
 /** Realistic column values for `index`-th seeded record of an entity set. */
 export class SeedData {
@@ -29,6 +29,13 @@ export class SeedData {
         const deal = this.fake.deal(index);
         return { subject: `Follow up: ${deal.name}`, description: `Call about ${deal.stage}`, scheduledend: `${deal.closeDate}T09:00:00.000Z`, prioritycode: index % 3 };
       }
+      case 'phonecalls':
+      case 'emails':
+      case 'appointments': {
+        const deal = this.fake.deal(index);
+        return { subject: `${entitySet.slice(0, -1)}: ${deal.name}`, scheduledstart: `${deal.closeDate}T09:00:00.000Z`, scheduledend: `${deal.closeDate}T10:00:00.000Z`, prioritycode: index % 3 };
+      }
+      case 'activityparties':
       case 'connections':
       case 'connectionroles':
         // Links between records and their roles are made explicitly (admin uiCreate), never invented.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ModstampClock } from '../core/modstamp-clock';
-import { deriveColumns, type EntitySetDefinition } from './entity-sets';
+import { deriveColumns, entitySet, type EntitySetDefinition } from './entity-sets';
 import { duplicateKey, recordNotFound } from './errors';
 
 /** A stored row: every column of its entity set, `null` when unset (as the Web API returns it). */
@@ -83,11 +83,23 @@ export class DataverseStore {
   }
 
   get(definition: EntitySetDefinition, id: string): Row | undefined {
+    if (definition.union) {
+      for (const member of this.members(definition)) {
+        const row = this.table(member).get(id.toLowerCase());
+        if (row) return project(definition, member, row);
+      }
+      return undefined;
+    }
     return this.table(definition).get(id.toLowerCase());
   }
 
   rows(definition: EntitySetDefinition): IterableIterator<Row> {
+    if (definition.union) return this.members(definition).flatMap((member) => [...this.table(member).values()].map((row) => project(definition, member, row))).values();
     return this.table(definition).values();
+  }
+
+  private members(definition: EntitySetDefinition): EntitySetDefinition[] {
+    return (definition.union ?? []).map((name) => entitySet(name)).filter((member): member is EntitySetDefinition => member !== undefined);
   }
 
   count(definition: EntitySetDefinition): number {
@@ -247,6 +259,14 @@ export class DataverseStore {
     if (!index) sets.set(column, (index = new Map<string, string>()));
     return index;
   }
+}
+
+/** A member table's row as the view shows it: the view's columns only, and the table's logical name as `activitytypecode`. */
+function project(view: EntitySetDefinition, member: EntitySetDefinition, row: Row): Row {
+  const out: Row = {};
+  for (const column of Object.keys(view.columns)) out[column] = row[column] ?? null;
+  out.activitytypecode = member.logicalName;
+  return out;
 }
 
 /** Alternate key values match case-insensitively, as under Dataverse's SQL collation. */
