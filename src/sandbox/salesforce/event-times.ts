@@ -37,6 +37,8 @@ export function deriveEventTimes(current: Values | undefined, changes: Values): 
   if (startGiven !== undefined && dueGiven !== undefined && startGiven !== dueGiven) {
     throw recordError('FIELD_INTEGRITY_EXCEPTION', 'Start Date Time and Due Date Time must match', ['StartDateTime', 'ActivityDateTime']);
   }
+  const cleared = (field: string): boolean => field in changes && changes[field] === null;
+  if (!allDay && (cleared('StartDateTime') || cleared('ActivityDateTime'))) throw recordError('REQUIRED_FIELD_MISSING', 'Required fields are missing: [StartDateTime]', ['StartDateTime']);
   const dateGiven = typeof changes.ActivityDate === 'string' ? midnightOf(changes.ActivityDate) : undefined;
   let start = startGiven ?? dueGiven ?? (allDay ? dateGiven : undefined) ?? instant(current?.StartDateTime);
   if (start !== undefined && allDay) start = midnightOf(dateOf(start));
