@@ -55,8 +55,13 @@ export async function deleteActivities(session: SalesforceSession, mappings: Act
  * coverages: a deletion past one log's coverage is not known yet.
  */
 export async function listActivityDeletions(session: SalesforceSession, mappings: ActivityMappings, request: ChangesRequest, lookbackMs: number): Promise<DeletionPage> {
-  const pages = [];
+  const pages: DeletionPage[] = [];
   for (const object of OBJECTS) pages.push(await listDeletions(session, mappings[object], 'activity', request, lookbackMs));
+  return mergeDeletionPages(pages);
+}
+
+/** Several objects' deletion pages as one: oldest first, watermark at the least covered. */
+export function mergeDeletionPages(pages: readonly DeletionPage[]): DeletionPage {
   const deletions = pages.flatMap((page) => page.deletions).sort((a, b) => a.deletedAt.localeCompare(b.deletedAt) || a.externalId.localeCompare(b.externalId));
   const highWatermark = pages.map((page) => page.highWatermark).reduce((low, stamp) => (stamp < low ? stamp : low));
   return { deletions, highWatermark };

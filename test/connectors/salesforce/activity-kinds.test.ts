@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExternalRecord, UpsertInput, UpsertOutcome } from '../../../src/connectors/connector';
+import { mergeDeletionPages } from '../../../src/connectors/salesforce/activities';
 import { startHarness, stopAll, type Harness } from './sandbox-connector';
 
 afterEach(stopAll);
@@ -142,8 +143,13 @@ describe('Salesforce activity kinds: calls, emails and tasks are Tasks, meetings
 
   it('scans Task and Event changes in one cursor, oldest first, and a Task saved mid-scan is met again', async () => {
     const harness = await startHarness();
-    const tasks = harness.sandbox.admin.seed({ activities: 30 }).Task?.map(String) ?? [];
-    const events = Array.from({ length: 30 }, (_, n) => String(harness.sandbox.admin.createAsUser('Event', { Subject: `Meeting ${n}`, StartDateTime: DUE, DurationInMinutes: 30 }).Id));
+    // Saved in turn, so every page has to merge the two objects' streams.
+    const tasks: string[] = [];
+    const events: string[] = [];
+    for (let n = 0; n < 30; n += 1) {
+      tasks.push(String(harness.sandbox.admin.createAsUser('Task', { Subject: `Task ${n}`, TaskSubtype: n % 2 ? 'Call' : 'Task' }).Id));
+      events.push(String(harness.sandbox.admin.createAsUser('Event', { Subject: `Meeting ${n}`, StartDateTime: DUE, DurationInMinutes: 30 }).Id));
+    }
     const watermarks: string[] = [];
     const pages: ExternalRecord[][] = [];
     let cursor: string | undefined;
@@ -185,5 +191,11 @@ describe('Salesforce activity kinds: calls, emails and tasks are Tasks, meetings
     ]);
     const counts = harness.sandbox.admin.stats().requests;
     expect([counts['SOQL Task'], counts['SOQL Event']]).toEqual([1, 1]);
+  });
+
+  it('merges Task and Event deletions oldest first, the watermark at the object covered least far', () => {
+    const task = { deletions: [{ externalId: '00Tb', deletedAt: '2026-01-01T00:00:02.000Z' }], highWatermark: '2026-01-01T00:00:05.000Z' };
+    const event = { deletions: [{ externalId: '00Ua', deletedAt: '2026-01-01T00:00:01.000Z' }], highWatermark: '2026-01-01T00:00:03.000Z' };
+    expect(mergeDeletionPages([task, event])).toEqual({ deletions: [event.deletions[0], task.deletions[0]], highWatermark: '2026-01-01T00:00:03.000Z' });
   });
 });
