@@ -103,26 +103,42 @@ interface ExportCursor {
   jobId: string;
   /** Sforce-Locator of the next page; null = the first page. */
   locator: string | null;
+  /** The native object of this job, where an object type spans several (activities: Task, Event); absent = the mapped one. */
+  object?: string | undefined;
+  /** The jobs read after this one, in order. */
+  then?: { object: string; jobId: string }[] | undefined;
 }
 
 function isExportCursor(value: unknown): value is ExportCursor {
   return typeof value === 'object' && value !== null && (value as ExportCursor).kind === 'export' && typeof (value as ExportCursor).jobId === 'string';
 }
 
-/** Bulk API 2.0 query job over the mapped fields [S31]; the cursor is the job id plus a results locator. */
-export async function startExport(session: SalesforceSession, mapping: CompiledMapping, objectType: ObjectType, since: string | undefined, settings: BulkSettings): Promise<string> {
+/**
+ * Bulk API 2.0 query jobs over the mapped fields [S31], one per native object (a job reads one
+ * object; activities are Task and Event), all opened now so they snapshot the same moment; the
+ * cursor is a job id plus a results locator, and the jobs still to read.
+ */
+export async function startExport(session: SalesforceSession, mappings: readonly CompiledMapping[], objectType: ObjectType, since: string | undefined, settings: BulkSettings): Promise<string> {
   const where = since ? ` WHERE SystemModstamp >= ${soqlDateTime(since)}` : '';
-  const query = `SELECT ${selectFields(mapping, objectType).join(', ')} FROM ${nativeObjectName(mapping, objectType)}${where}`;
-  const job = new QueryJobV2(session.conn, { bodyParams: { operation: 'query', query }, pollingOptions: { pollInterval: settings.pollIntervalMs, pollTimeout: settings.pollTimeoutMs } });
-  // https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_create_job.htm
-  const info = await session.call(() => job.open());
-  return encodeCursor({ kind: 'export', objectType, jobId: info.id, locator: null } satisfies ExportCursor);
+  const jobs: { object: string; jobId: string }[] = [];
+  for (const mapping of mappings) {
+    const object = nativeObjectName(mapping, objectType);
+    const query = `SELECT ${selectFields(mapping, objectType).join(', ')} FROM ${object}${where}`;
+    const job = new QueryJobV2(session.conn, { bodyParams: { operation: 'query', query }, pollingOptions: { pollInterval: settings.pollIntervalMs, pollTimeout: settings.pollTimeoutMs } });
+    // https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_create_job.htm
+    const info = await session.call(() => job.open());
+    jobs.push({ object, jobId: info.id });
+  }
+  const [first, ...then] = jobs;
+  if (!first) throw new ConnectorError({ provider: 'salesforce', errorClass: 'validation', message: `nothing to export for ${objectType}` });
+  return encodeCursor({ kind: 'export', objectType, jobId: first.jobId, locator: null, object: first.object, then } satisfies ExportCursor);
 }
 
 /** One results page; calling again with the same cursor reads the same page (the locator is stable). */
 export async function readExportPage(
   session: SalesforceSession,
-  mapping: CompiledMapping,
+  /** The mapping a job's rows are read with, by its native object (undefined: a cursor from before jobs named one). */
+  mappingOf: (object: string | undefined) => CompiledMapping,
   cursor: string,
   settings: BulkSettings,
 ): Promise<{ objectType: ObjectType; records: ExternalRecord[]; nextCursor?: string | undefined }> {
@@ -138,9 +154,12 @@ export async function readExportPage(
   );
   // An empty results page comes back as an empty body, which jsforce hands over as text.
   const rows = Array.isArray(value) ? value : [];
+  const mapping = mappingOf(state.object);
   const records = rows.map((row) => fromSalesforce(mapping, state.objectType, fromCsvRow(row)));
   const locator = headers['sforce-locator'];
-  const done = !locator || locator === 'null';
-  return { objectType: state.objectType, records, nextCursor: done ? undefined : encodeCursor({ ...state, locator } satisfies ExportCursor) };
+  if (locator && locator !== 'null') return { objectType: state.objectType, records, nextCursor: encodeCursor({ ...state, locator } satisfies ExportCursor) };
+  const [following, ...rest] = state.then ?? [];
+  const nextCursor = following ? encodeCursor({ kind: 'export', objectType: state.objectType, jobId: following.jobId, locator: null, object: following.object, then: rest } satisfies ExportCursor) : undefined;
+  return { objectType: state.objectType, records, nextCursor };
 }
 

@@ -5,6 +5,9 @@ import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOpti
 import { ConnectorError } from '../errors';
 import type { RateBudgetSnapshot } from '../rate-budget';
 import type { SalesforceGrant } from './auth';
+import { deleteActivities, listActivityDeletions, readActivities, upsertActivities, type ActivityMappings, type ActivityWrite } from './activities';
+import { listActivityChanges } from './activity-changes';
+import { compileEventMapping } from './activity-objects';
 import { bulkUpsert, readExportPage, startExport, type BulkSettings } from './bulk';
 import { listChanges } from './changes';
 import { listDealChanges } from './deal-changes';
@@ -88,14 +91,30 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
 
   // Every write is checked against describe first: what cannot fit is parked, not sent.
   const guarded = writeGuard({ provider: 'salesforce', mapping, describe: (objectType) => describeConstraints(session, mapping, objectType) });
+
+  // Activities are Tasks (the tenant's mapping) and Events (meetings: their own table, activities.ts).
+  const eventMapping = compileEventMapping(options.mappingOverride);
+  const activityMappings: ActivityMappings = { Task: mapping, Event: eventMapping };
+  const guardedEvent = writeGuard({ provider: 'salesforce', mapping: eventMapping, describe: (objectType) => describeConstraints(session, eventMapping, objectType) });
+  const activityWrite =
+    (path: 'live' | 'bulk'): ActivityWrite =>
+    (object, inputs) =>
+      (object === 'Event' ? guardedEvent : guarded)((objectType, routed) =>
+        path === 'bulk' || routed.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, activityMappings[object], objectType, routed, bulkSettings) : upsertViaCollections(session, activityMappings[object], objectType, routed),
+      )('activity', inputs);
+  const exportMappings = (objectType: ObjectType): CompiledMapping[] => (objectType === 'activity' ? [mapping, eventMapping] : [mapping]);
+
   const bulk: BulkPath = {
-    startExport: (objectType: ObjectType, request?: { since?: string | undefined }): Promise<string> => startExport(session, mapping, objectType, request?.since, bulkSettings),
+    startExport: (objectType: ObjectType, request?: { since?: string | undefined }): Promise<string> => startExport(session, exportMappings(objectType), objectType, request?.since, bulkSettings),
     readExportPage: (cursor: string) =>
       mapped(async () => {
-        const page = await readExportPage(session, mapping, cursor, bulkSettings);
+        const page = await readExportPage(session, (object) => (object === 'Event' ? eventMapping : mapping), cursor, bulkSettings);
         return { records: await readDeals(page.objectType, page.records), nextCursor: page.nextCursor };
       }),
-    upsert: guarded(withRoleWrites((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, objectType, inputs, bulkSettings))),
+    upsert: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
+      objectType === 'activity'
+        ? upsertActivities(session, inputs, activityWrite('bulk'))
+        : guarded(withRoleWrites((type: ObjectType, routed: readonly UpsertInput[]): Promise<UpsertOutcome[]> => bulkUpsert(session, mapping, type, routed, bulkSettings)))(objectType, inputs),
   };
 
   return {
@@ -108,15 +127,27 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
       return session.apiUsage;
     },
     listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> =>
-      mapped(() => (objectType === 'deal' ? listDealChanges(session, mapping, roleIndex, request, lookbackMs) : listChanges(session, mapping, objectType, request, lookbackMs))),
-    readRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => mapped(async () => await readDeals(objectType, await readRecords(session, mapping, objectType, externalIds))),
+      mapped(() =>
+        objectType === 'deal'
+          ? listDealChanges(session, mapping, roleIndex, request, lookbackMs)
+          : objectType === 'activity'
+            ? listActivityChanges(session, activityMappings, request, lookbackMs)
+            : listChanges(session, mapping, objectType, request, lookbackMs),
+      ),
+    readRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> =>
+      mapped(async () => (objectType === 'activity' ? await readActivities(session, activityMappings, externalIds) : await readDeals(objectType, await readRecords(session, mapping, objectType, externalIds)))),
     findByUniqueKeys: (objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> => mapped(() => findByUniqueKeys(session, mapping, objectType, keys)),
-    upsertRecords: guarded(
-      withRoleWrites((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
-        inputs.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, objectType, inputs, bulkSettings) : upsertViaCollections(session, mapping, objectType, inputs)),
-    ),
-    deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteRecords(session, mapping, objectType, externalIds),
-    listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(session, mapping, objectType, request, lookbackMs),
+    upsertRecords: (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
+      objectType === 'activity'
+        ? upsertActivities(session, inputs, activityWrite('live'))
+        : guarded(
+            withRoleWrites((type: ObjectType, routed: readonly UpsertInput[]): Promise<UpsertOutcome[]> =>
+              routed.length > salesforceSpec.batch.bulkThreshold ? bulkUpsert(session, mapping, type, routed, bulkSettings) : upsertViaCollections(session, mapping, type, routed)),
+          )(objectType, inputs),
+    deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> =>
+      objectType === 'activity' ? deleteActivities(session, activityMappings, externalIds) : deleteRecords(session, mapping, objectType, externalIds),
+    listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> =>
+      objectType === 'activity' ? listActivityDeletions(session, activityMappings, request, lookbackMs) : listDeletions(session, mapping, objectType, request, lookbackMs),
     describeFields: (objectType: ObjectType): Promise<FieldDescription[]> => describeFields(session, mapping, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget ? await budget.snapshot() : { connectionId: options.connectionId, windows: [] },
   };

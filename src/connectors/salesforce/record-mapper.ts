@@ -2,6 +2,7 @@ import type { References } from '../../model/canonical';
 import type { ObjectType } from '../../model/identifiers';
 import { MappingValueError, nativeFieldsToRead, objectMapping, toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
 import type { ExternalRecord, UpsertInput } from '../connector';
+import { DEFAULT_MEETING_MINUTES, kindOfTaskSubtype, TASK_KIND_FIELD, TASK_SUBTYPE_OF_KIND } from './activity-objects';
 import { SYNC_ID_FIELD } from './spec';
 
 /**
@@ -26,9 +27,14 @@ export const referenceFields: Record<ObjectType, readonly string[]> = {
 
 const systemFields = ['Id', 'SystemModstamp', 'LastModifiedById', SYNC_ID_FIELD] as const;
 
-/** The SELECT list for an object: system fields, the sync id, mapped fields, references. */
+/** Whether this mapping reads activities from Task (the tenant's) rather than Event. */
+const isTaskActivity = (mapping: CompiledMapping, objectType: ObjectType): boolean => objectType === 'activity' && nativeObjectName(mapping, objectType) === 'Task';
+const isEventActivity = (mapping: CompiledMapping, objectType: ObjectType): boolean => objectType === 'activity' && nativeObjectName(mapping, objectType) === 'Event';
+
+/** The SELECT list for an object: system fields, the sync id, mapped fields, references (and a Task's kind). */
 export function selectFields(mapping: CompiledMapping, objectType: ObjectType): string[] {
-  return [...new Set([...systemFields, ...nativeFieldsToRead(mapping, objectType), ...referenceFields[objectType]])];
+  const kind = isTaskActivity(mapping, objectType) ? [TASK_KIND_FIELD] : [];
+  return [...new Set([...systemFields, ...nativeFieldsToRead(mapping, objectType), ...referenceFields[objectType], ...kind])];
 }
 
 export function nativeObjectName(mapping: CompiledMapping, objectType: ObjectType): string {
@@ -131,6 +137,9 @@ export function writeReferences(objectType: ObjectType, references: References |
 /** A Salesforce record -> ExternalRecord. Throws MappingValueError naming the field on a bad value. */
 export function fromSalesforce(mapping: CompiledMapping, objectType: ObjectType, record: SalesforceRecord): ExternalRecord {
   const { fields } = toCanonical(mapping, objectType, record);
+  // The kind is the object (an Event is a meeting) or, on a Task, its TaskSubtype when it was selected.
+  if (isEventActivity(mapping, objectType)) fields.kind = 'meeting';
+  else if (isTaskActivity(mapping, objectType) && TASK_KIND_FIELD in record) fields.kind = kindOfTaskSubtype(record[TASK_KIND_FIELD]);
   const syncId = record[SYNC_ID_FIELD];
   const modifiedBy = record.LastModifiedById;
   return {
@@ -152,7 +161,23 @@ export function fromCsvRow(row: Record<string, unknown>): SalesforceRecord {
   return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value === '' ? null : value]));
 }
 
-/** An upsert input -> the Salesforce body: mapped fields, references and the sync id. */
+/** An upsert input -> the Salesforce body: mapped fields, references and the sync id (and what a new activity needs). */
 export function toSalesforce(mapping: CompiledMapping, objectType: ObjectType, input: UpsertInput): SalesforceRecord {
-  return { ...toNative(mapping, objectType, input.fields), ...writeReferences(objectType, input.references), [SYNC_ID_FIELD]: input.syncId };
+  const body: SalesforceRecord = { ...toNative(mapping, objectType, input.fields), ...writeReferences(objectType, input.references), [SYNC_ID_FIELD]: input.syncId };
+  return input.externalId ? body : { ...body, ...creatingActivity(mapping, objectType, input, body) };
+}
+
+/**
+ * Fields only a create sends: a Task's TaskSubtype (it cannot change later [S70]), an Event's length
+ * (required with its start [S72]; the default, since canonical activities carry no end). An Event
+ * without a start cannot be created: refused here, naming dueAt, rather than by the org.
+ */
+function creatingActivity(mapping: CompiledMapping, objectType: ObjectType, input: UpsertInput, body: SalesforceRecord): SalesforceRecord {
+  if (isTaskActivity(mapping, objectType)) {
+    const kind = input.fields.kind;
+    return { [TASK_KIND_FIELD]: kind === 'call' || kind === 'email' ? TASK_SUBTYPE_OF_KIND[kind] : TASK_SUBTYPE_OF_KIND.task };
+  }
+  if (!isEventActivity(mapping, objectType)) return {};
+  if (typeof body.StartDateTime !== 'string') throw new MappingValueError('dueAt', 'a Salesforce Event (meeting) needs a start: dueAt is required to create one');
+  return { DurationInMinutes: DEFAULT_MEETING_MINUTES };
 }

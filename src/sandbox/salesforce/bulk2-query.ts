@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
 import { apiOrigin, requestVersion, type SalesforceContext } from './context';
-import { toIsoDateTime, toSfDateTime } from './dates';
+import { parseSfDateTime, toIsoDateTime, toSfDateTime } from './dates';
 import type { IdGenerator } from './ids';
 import { readField, readFieldMs, type StoredRecord } from './records';
 import { compileSoql, runQuery, type BoundQuery } from './soql-exec';
@@ -137,7 +137,8 @@ export function registerBulkQueryRoutes(app: FastifyInstance, context: Salesforc
     await nextTick(0);
     if (job.state !== 'InProgress') return;
     const records = runQuery(job.query, context.store, job.operation === 'queryAll');
-    job.rows = records.map((record) => job.query.fields.map((field) => csvValue(record, field)));
+    const def = context.store.def(job.query.type);
+    job.rows = records.map((record) => job.query.fields.map((field) => csvValue(record, field, def.fields.get(field)?.type === 'datetime')));
     job.processingMs = Date.now() - started;
     job.state = 'JobComplete';
     job.modstampMs = Date.now();
@@ -152,9 +153,11 @@ function decodeLocator(locator: string | undefined): number | undefined {
 }
 
 /** Bulk CSV renders datetimes with `Z` and nulls as empty cells. */
-function csvValue(record: StoredRecord, field: string): string {
+function csvValue(record: StoredRecord, field: string, datetime: boolean): string {
   const ms = readFieldMs(record, field);
   if (ms !== undefined) return toIsoDateTime(ms);
   const value = readField(record, field);
+  const stored = datetime && typeof value === 'string' ? parseSfDateTime(value) : undefined;
+  if (stored !== undefined) return toIsoDateTime(stored);
   return value === null ? '' : String(value);
 }

@@ -113,7 +113,7 @@ function plan(context: SalesforceContext, subrequest: Subrequest): Plan {
     if (method === 'DELETE') return { ok: true, apply: (batch) => (store.delete(type, id, batch), { body: null, httpHeaders: {}, httpStatusCode: 204, referenceId }) };
     checkUnmodifiedSince(subrequest.httpHeaders['if-unmodified-since'], record);
     const values = normaliseInput(def, subrequest.body ?? {});
-    store.checkWrite(def, values, false);
+    store.checkWrite(def, values, false, record);
     return { ok: true, apply: (batch) => (store.updateValidated(record, values, batch), { body: null, httpHeaders: {}, httpStatusCode: 204, referenceId }) };
   } catch (error) {
     return { ok: false, result: failure(error, referenceId) };

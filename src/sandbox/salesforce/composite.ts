@@ -76,7 +76,7 @@ export function registerCompositeRoutes(app: FastifyInstance, context: Salesforc
         const type = recordType(input);
         const record = store.live(type, id);
         const values = normaliseInput(store.def(type), rest);
-        store.checkWrite(store.def(type), values, false);
+        store.checkWrite(store.def(type), values, false, record);
         return (b) => ({ id: store.updateValidated(record, values, b).id, success: true, errors: [] });
       });
     });

@@ -1,5 +1,5 @@
 /** The sObjects the sandbox emulates, with the standard fields the connectors use. */
-export const SOBJECT_TYPES = ['Contact', 'Account', 'Opportunity', 'Task', 'OpportunityContactRole'] as const;
+export const SOBJECT_TYPES = ['Contact', 'Account', 'Opportunity', 'Task', 'Event', 'OpportunityContactRole'] as const;
 export type SObjectType = (typeof SOBJECT_TYPES)[number];
 
 export type FieldType = 'id' | 'string' | 'email' | 'boolean' | 'number' | 'date' | 'datetime' | 'reference';
@@ -59,6 +59,14 @@ const OPPORTUNITY_STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'V
  * restricted by default (Spring '17): this one refuses values outside its set.
  */
 const CONTACT_LEVELS = ['Primary', 'Secondary', 'Tertiary'];
+
+/** Task and Event share the activity Type picklist. */
+const ACTIVITY_TYPES = ['Call', 'Email', 'Meeting', 'Other'];
+/**
+ * TaskSubtype's restricted values: Task, Email, ListEmail, Call [S70]; Cadence and LinkedIn came
+ * with Sales Engagement (UNCONFIRMED which API version).
+ */
+export const TASK_SUBTYPES = ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'];
 
 /** Contact roles of an org without customised Setup > Contact Roles on Opportunities [S65]. */
 const CONTACT_ROLES = ['Business User', 'Decision Maker', 'Economic Buyer', 'Economic Decision Maker', 'Evaluator', 'Executive Sponsor', 'Influencer', 'Technical Buyer', 'Other'];
@@ -131,9 +139,34 @@ const OBJECT_FIELDS: Record<SObjectType, { keyPrefix: string; fields: FieldDef[]
       rw('ActivityDate', 'date'),
       rw('WhoId', 'reference'),
       rw('WhatId', 'reference'),
-      picklist('Type', 'Type', ['Call', 'Email', 'Meeting', 'Other'], false),
+      picklist('Type', 'Type', ACTIVITY_TYPES, false),
+      // Set on create only, from a restricted set [S70]; what an API create without it holds is UNCONFIRMED (Task chosen).
+      picklist('TaskSubtype', 'Task Subtype', TASK_SUBTYPES, true, { createOnly: true, defaultValue: 'Task' }),
       text('Description', 'Comments', 32_000, { describeType: 'textarea' }),
       { name: 'IsClosed', type: 'boolean', writable: false },
+      text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
+    ],
+  },
+  // A calendar event [S71]: its time is kept in several fields at once (event-times.ts derives them).
+  Event: {
+    keyPrefix: '00U',
+    fields: [
+      text('Subject', 'Subject', 255, { describeType: 'combobox' }),
+      rw('StartDateTime', 'datetime', { label: 'Start' }),
+      rw('EndDateTime', 'datetime', { label: 'End' }),
+      rw('ActivityDateTime', 'datetime', { label: 'Due Date Time' }),
+      rw('ActivityDate', 'date', { label: 'Due Date Only' }),
+      rw('DurationInMinutes', 'number', { label: 'Duration' }),
+      rw('IsAllDayEvent', 'boolean', { label: 'All-Day Event', defaultValue: false }),
+      { name: 'EndDate', type: 'date', writable: false, label: 'End Date' },
+      rw('WhoId', 'reference'),
+      rw('WhatId', 'reference'),
+      text('Location', 'Location', 255),
+      picklist('ShowAs', 'Show Time As', ['Busy', 'OutOfOffice', 'Free'], false, { defaultValue: 'Busy' }),
+      picklist('Type', 'Type', ACTIVITY_TYPES, false),
+      picklist('EventSubtype', 'Event Subtype', ['Event'], true, { createOnly: true, defaultValue: 'Event' }),
+      text('Description', 'Description', 32_000, { describeType: 'textarea' }),
+      rw('IsPrivate', 'boolean', { label: 'Private', defaultValue: false }),
       text('Sync_Id__c', 'Sync Id', 255, { externalId: true }),
     ],
   },

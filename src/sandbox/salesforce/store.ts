@@ -1,6 +1,7 @@
 import type { SandboxCounters } from '../core/counters';
 import type { ModstampClock } from '../core/modstamp-clock';
 import { recordError } from './errors';
+import { deriveEventTimes, touchesEventTime } from './event-times';
 import type { IdGenerator } from './ids';
 import { readField, type FieldValue, type StoredRecord } from './records';
 import { resolveFieldName, type SObjectDef, type SObjectType } from './schema';
@@ -125,7 +126,7 @@ export class RecordStore {
     const record = this.live(type, id);
     const def = this.def(type);
     const values = normaliseInput(def, input);
-    this.checkWrite(def, values, false);
+    this.checkWrite(def, values, false, record);
     return this.updateValidated(record, values, batch);
   }
 
@@ -206,11 +207,13 @@ export class RecordStore {
    * What every write path checks before writing: required fields, create-only fields on update
    * (INVALID_FIELD_FOR_INSERT_UPDATE), and references that must name a live record of their type:
    * another type's id -> FIELD_INTEGRITY_EXCEPTION, a missing or deleted one ->
-   * INVALID_CROSS_REFERENCE_KEY (wording UNCONFIRMED).
+   * INVALID_CROSS_REFERENCE_KEY (wording UNCONFIRMED). An Event's time fields are made to agree
+   * here (added to `values`, which the caller then saves), so every write path saves them alike.
    */
-  checkWrite(def: SObjectDef, values: Record<string, FieldValue>, creating: boolean): void {
+  checkWrite(def: SObjectDef, values: Record<string, FieldValue>, creating: boolean, current?: StoredRecord): void {
     checkRequired(def, values, creating);
     if (!creating) checkCreateOnly(def, values);
+    if (def.name === 'Event' && (creating || touchesEventTime(values))) Object.assign(values, deriveEventTimes(current?.values, values));
     for (const [name, value] of Object.entries(values)) {
       const field = def.fields.get(name);
       if (!field?.refersTo || typeof value !== 'string') continue;

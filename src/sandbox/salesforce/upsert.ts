@@ -27,8 +27,8 @@ export function planUpsert(
     throw recordError('DUPLICATE_EXTERNAL_ID', `${field}: more than one record found for external id field: [${match.ids.join(', ')}]`, [field]);
   }
   if (match.kind === 'one') {
-    store.checkWrite(def, values, false);
     const record = match.record;
+    store.checkWrite(def, values, false, record);
     return { apply: (batch) => ({ record: store.updateValidated(record, values, batch), created: false }) };
   }
   if (field === 'Id' || updateOnly) throw recordError('NOT_FOUND', 'The requested resource does not exist');

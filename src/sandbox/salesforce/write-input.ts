@@ -1,4 +1,4 @@
-import { isSfDate, parseSfDateTime } from './dates';
+import { isSfDate, parseSfDateTime, toSfDateTime } from './dates';
 import { recordError, show } from './errors';
 import { isWellFormedId } from './ids';
 import type { FieldValue } from './records';
@@ -62,8 +62,11 @@ function coerce(def: SObjectDef, field: FieldDef, raw: unknown): FieldValue {
     }
     case 'date':
       return typeof raw === 'string' && isSfDate(raw) ? raw : mismatch();
-    case 'datetime':
-      return typeof raw === 'string' && parseSfDateTime(raw) !== undefined ? raw : mismatch();
+    case 'datetime': {
+      // Kept to the second and answered as `+0000`, as the org renders datetimes (UNCONFIRMED that milliseconds are dropped, [S73]).
+      const ms = typeof raw === 'string' ? parseSfDateTime(raw) : undefined;
+      return ms === undefined ? mismatch() : toSfDateTime(ms - (((ms % 1000) + 1000) % 1000));
+    }
     case 'email':
       if (typeof raw !== 'string' || !EMAIL.test(raw)) {
         throw recordError('INVALID_EMAIL_ADDRESS', `${field.name}: invalid email address: ${show(raw)}`, [field.name]);
