@@ -55,6 +55,9 @@ export const pipedriveDefaultMapping: ConnectorMappingSpec = {
         { canonical: 'description', native: 'note', type: 'string' },
         { canonical: 'dueAt', native: 'due_at', type: 'datetime', format: 'datetime' },
         { canonical: 'status', native: 'done', type: 'picklist', values: { true: 'completed', false: 'open' } },
+        // The activity type's key [P19]; other types (deadline, lunch, custom ones) read as kind null
+        // (record-mapper.ts), and a tenant may map a custom type by overriding this picklist.
+        { canonical: 'kind', native: 'type', type: 'picklist', values: { call: 'call', email: 'email', meeting: 'meeting', task: 'task' } },
       ],
     },
   },

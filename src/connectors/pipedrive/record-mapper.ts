@@ -38,8 +38,17 @@ export function modstampOf(record: PipedriveRecord): string {
   return new Date(Date.parse(record.update_time)).toISOString();
 }
 
+/**
+ * Activity types the mapping reads as a kind (the `type` picklist's vendor values). Any other type
+ * (deadline, lunch, a company's own) has no canonical kind: it reads as null instead of failing the record.
+ */
+export function knownActivityTypes(mapping: CompiledMapping): ReadonlySet<string> {
+  const field = mapping.objects.activity?.reads.find((candidate) => candidate.native === 'type');
+  return new Set(Object.keys(field?.values ?? {}));
+}
+
 /** The flat native view the mapping reads. */
-export function flatten(objectType: ObjectType, record: PipedriveRecord): Record<string, unknown> {
+export function flatten(objectType: ObjectType, record: PipedriveRecord, activityTypes: ReadonlySet<string> = new Set()): Record<string, unknown> {
   const flat: Record<string, unknown> = { ...record, ...(record.custom_fields ?? {}) };
   delete flat.custom_fields;
   if (objectType === 'contact') {
@@ -53,6 +62,7 @@ export function flatten(objectType: ObjectType, record: PipedriveRecord): Record
     const time = typeof record.due_time === 'string' && record.due_time !== '' ? record.due_time : '00:00';
     // Pipedrive keeps due date and time apart, in UTC [P1]; the canonical model has one datetime.
     flat.due_at = date ? `${date}T${time.length === 5 ? `${time}:00` : time}.000Z` : null;
+    flat.type = typeof record.type === 'string' && activityTypes.has(record.type) ? record.type : null;
   }
   return flat;
 }
@@ -68,7 +78,7 @@ export function toExternalRecord(mapping: CompiledMapping, objectType: ObjectTyp
     externalId: String(record.id),
     syncId: typeof syncId === 'string' && syncId !== '' ? syncId : null,
     modifiedAt: modstampOf(record),
-    fields: toCanonical(mapping, objectType, flatten(objectType, record)).fields,
+    fields: toCanonical(mapping, objectType, flatten(objectType, record, objectType === 'activity' ? knownActivityTypes(mapping) : undefined)).fields,
     references: referencesOf(objectType, record, dealParticipants),
   };
 }
@@ -89,7 +99,10 @@ export function toPipedriveBody(mapping: CompiledMapping, objectType: ObjectType
       if (value === 'won' || value === 'lost') body.status = value;
       else if (typeof value === 'string') Object.assign(body, { status: 'open', stage_id: Number(value) });
     } else if (name === 'done') body.done = value === 'true';
-    else if (name === 'due_at') {
+    // No type is no value Pipedrive can hold: left out (the type stays), said in `adjusted` (upsert.ts).
+    else if (name === 'type' && objectType === 'activity') {
+      if (typeof value === 'string') body.type = value;
+    } else if (name === 'due_at') {
       if (typeof value === 'string') Object.assign(body, { due_date: value.slice(0, 10), due_time: value.slice(11, 16) });
       else Object.assign(body, { due_date: null, due_time: null });
     } else body[name] = value;

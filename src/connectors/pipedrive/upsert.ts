@@ -50,17 +50,28 @@ export async function upsertAll(ctx: PipedriveContext, objectType: ObjectType, i
           const fieldEditTimes = await restoreOverwrittenEdits(ctx, objectType, { id: String(updated.data.id), fields: input.fields, readVersion: input.ifVersion, writtenAt });
           if (fieldEditTimes) return { syncId: input.syncId, status: 'version-changed', fieldEditTimes };
         }
-        return { syncId: input.syncId, status: 'updated', externalId: String(updated.data.id), modifiedAt: writtenAt };
+        return withLeftOutKind(objectType, input, { syncId: input.syncId, status: 'updated', externalId: String(updated.data.id), modifiedAt: writtenAt });
       }
       const { outcome, record } = await create(ctx, objectType, syncIdKey, input.syncId, body);
       // A create whose answer was lost is not known to be bare: its participants are listed first.
       if (outcome.status === 'created') await writeContacts(ctx, objectType, input, record ?? outcome.externalId, record !== undefined);
-      return outcome;
+      return withLeftOutKind(objectType, input, outcome);
     } catch (error) {
       if (!(error instanceof ConnectorError) || WHOLE_CALL.has(error.errorClass)) throw error;
       return { syncId: input.syncId, status: 'failed', error: error.toInfo() };
     }
   });
+}
+
+/**
+ * Every activity has a type at Pipedrive: a kind of null cannot be written, so the type is left as
+ * it is (on a create, the company's default) and the outcome says so, with the fields as written.
+ */
+function withLeftOutKind(objectType: ObjectType, input: UpsertInput, outcome: UpsertOutcome): UpsertOutcome {
+  if (objectType !== 'activity' || input.fields.kind !== null || (outcome.status !== 'created' && outcome.status !== 'updated')) return outcome;
+  const written = { ...input.fields };
+  delete written.kind;
+  return { ...outcome, adjusted: [...(outcome.adjusted ?? []), 'kind'], written };
 }
 
 async function create(ctx: PipedriveContext, objectType: ObjectType, syncIdKey: string, syncId: string, body: Record<string, unknown>): Promise<{ outcome: UpsertOutcome; record?: PipedriveRecord }> {

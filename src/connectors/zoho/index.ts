@@ -14,6 +14,7 @@ import { createAgent, ZohoHttp } from './http';
 import { fieldsToRead, fromRecord } from './record-mapper';
 import { DEFAULT_SYNC_ID_FIELD, zohoSpec } from './spec';
 import { deleteAll, upsertAll, type WriteContext } from './writes';
+import { DefaultContactRole, withDealContacts, writeDealContacts } from './contact-roles';
 import type { ObjectConstraints } from '../../model/field-constraints';
 import { writeGuard } from '../write-constraints';
 
@@ -88,6 +89,21 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
   const read: ReadContext = { http, mapping, syncIdField, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, pageSize };
   const write: WriteContext = { http, mapping, syncIdField };
   const toRecord = (objectType: ObjectType) => (row: Record<string, unknown>) => fromRecord(mapping, objectType, syncIdField, row);
+  // A deal's contacts are read on every read path: one Contact Roles call per deal read (contact-roles.ts).
+  const related = (objectType: ObjectType, records: ExternalRecord[]): Promise<ExternalRecord[]> => (objectType === 'deal' ? withDealContacts(http, records) : Promise.resolve(records));
+  const changes = async (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => {
+    const page = await listChanges(read, objectType, request);
+    const type = request.cursor ? decodeCursor<{ kind: string; objectType: ObjectType }>('zoho', request.cursor, 'changes').objectType : objectType;
+    return { ...page, records: await related(type, page.records) };
+  };
+  const defaultRole = new DefaultContactRole(http);
+  const upsert =
+    (callsInFlight: number) =>
+    async (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => {
+      const outcomes = await upsertAll(write, objectType, inputs, callsInFlight);
+      if (objectType === 'deal') await writeDealContacts(http, defaultRole, inputs, outcomes);
+      return outcomes;
+    };
 
   const readRecords = async (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => {
     const module = zohoSpec.modules[objectType].module;
@@ -99,7 +115,7 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
       const response = await http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}` });
       records.push(...(response.body?.data ?? []).map(toRecord(objectType)));
     }
-    return records;
+    return related(objectType, records);
   };
 
   /**
@@ -144,16 +160,16 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
     async readExportPage(cursor) {
       const state = decodeCursor<ExportCursor>('zoho', cursor, 'export');
       if (state.mode === 'changes') {
-        const page = await listChanges(read, state.objectType, { since: state.since, cursor: state.changes ?? undefined });
+        const page = await changes(state.objectType, { since: state.since, cursor: state.changes ?? undefined });
         return { records: page.records, nextCursor: page.nextCursor ? encodeCursor({ ...state, changes: page.nextCursor }) : undefined };
       }
       const module = zohoSpec.modules[state.objectType].module;
       const query = new URLSearchParams({ fields: fieldsToRead(mapping, state.objectType, syncIdField).join(','), sort_by: 'id', sort_order: 'asc', page: String(state.page), per_page: String(pageSize) });
       const response = await http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}` });
-      const records = (response.body?.data ?? []).map(toRecord(state.objectType));
+      const records = await related(state.objectType, (response.body?.data ?? []).map(toRecord(state.objectType)));
       return { records, nextCursor: response.body?.info?.more_records === true ? encodeCursor({ ...state, page: state.page + 1 }) : undefined };
     },
-    upsert: guarded((objectType, inputs) => upsertAll(write, objectType, inputs, zohoSpec.bulkConcurrency)),
+    upsert: guarded(upsert(zohoSpec.bulkConcurrency)),
   };
 
   return {
@@ -168,11 +184,11 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
     get apiDomain() {
       return session.apiDomain;
     },
-    listChanges: (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => listChanges(read, objectType, request),
+    listChanges: changes,
     listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(read, objectType, request),
     readRecords,
     findByUniqueKeys,
-    upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertAll(write, objectType, inputs, 1)),
+    upsertRecords: guarded(upsert(1)),
     deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteAll(write, objectType, externalIds),
     describeFields: (objectType) => describeFields(http, syncIdField, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },

@@ -27,7 +27,7 @@ export interface ModuleSpec {
 export const ZOHO_MODULES = {
   contact: { module: 'Contacts', lookups: { company: { field: 'Account_Name', many: false } } },
   company: { module: 'Accounts', lookups: {} },
-  // A deal's other contacts are its Contact Roles, a per-deal list not read yet: `contacts` is not reported (BEHAVIOR.md).
+  // A deal's other contacts are its Contact Roles, a per-deal related list (contact-roles.ts).
   deal: { module: 'Deals', lookups: { company: { field: 'Account_Name', many: false }, primaryContact: { field: 'Contact_Name', many: false } } },
   // What_Id (deal or company, by `$se_module`) is mapped in record-mapper.ts; Who_Id holds one contact.
   activity: { module: 'Tasks', lookups: { contacts: { field: 'Who_Id', many: true } } },

@@ -56,6 +56,11 @@ export interface PipedriveAdmin {
   defineField(entity: PipedriveEntity, name: string, fieldType: FieldKind, options?: readonly string[]): string;
   /** An enum field's options, `{id, label}`, as the field definitions list them. */
   fieldOptions(entity: PipedriveEntity, key: string): { id: number; label: string }[];
+  /** A custom activity type (its key_string is made from the name) [P19]. */
+  addActivityType(name: string, iconKey: string): { key_string: string };
+  /** Turns a type off (`active_flag` false) or back on: writes naming an inactive type are refused. */
+  deactivateActivityType(key: string): boolean;
+  activateActivityType(key: string): boolean;
   /** The key of the `crm_sync_id` custom field every entity has. */
   syncIdFieldKey(entity: PipedriveEntity): string;
   /** Expires every OAuth access token; later calls with them get 401. */
@@ -104,6 +109,9 @@ export function createAdmin(deps: AdminDeps): PipedriveAdmin {
     },
     defineField: (entity, name, fieldType, options) => deps.store.defineField(entity, name, fieldType, options).key,
     fieldOptions: (entity, key) => deps.store.fields(entity).find((field) => field.key === key)?.options ?? [],
+    addActivityType: (name, iconKey) => deps.store.activityTypes.add(name, iconKey),
+    deactivateActivityType: (key) => deps.store.activityTypes.setActive(key, false),
+    activateActivityType: (key) => deps.store.activityTypes.setActive(key, true),
     syncIdFieldKey: (entity) => customFieldKey(entity, SYNC_ID_FIELD_NAME),
     expireTokens: () => deps.auth.expireAll(),
     tokenGrants: () => deps.auth.refreshGrants,

@@ -120,6 +120,14 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
   for (const entity of ['persons', 'organizations', 'deals', 'activities'] as const) {
     app.get(`/v1/${SINGULAR[entity]}Fields`, async () => ok(fieldList(store, entity), { pagination: { start: 0, limit: 500, more_items_in_collection: false } }));
   }
+  // Activity types: GET /v1/activityTypes (cost 20) [P19]; POST adds a custom one.
+  app.get('/v1/activityTypes', async () => ok(store.activityTypes.list()));
+  app.post('/v1/activityTypes', async (request) => {
+    const body = bodyOf(request.body);
+    if (typeof body.name !== 'string' || body.name === '') throw validation('Validation failed: name: Parameter \'name\' is required');
+    if (typeof body.icon_key !== 'string' || body.icon_key === '') throw validation('Validation failed: icon_key: Parameter \'icon_key\' is required');
+    return ok(store.activityTypes.add(body.name, body.icon_key));
+  });
   app.get('/v1/stages', async () => ok(DEFAULT_STAGES.map((stage) => ({ ...stage, pipeline_id: 1, active_flag: true }))));
 }
 

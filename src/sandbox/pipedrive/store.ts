@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ActivityTypes } from './activity-types';
 import type { ModstampClock } from '../core/modstamp-clock';
 import { errorBody, notFound, PipedriveError, validation } from './errors';
 import { DEFAULT_STAGES, ENTITIES, MAX_LENGTH, READ_ONLY, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type FieldKind, type PipedriveEntity } from './schema';
@@ -57,11 +58,14 @@ export class RecordStore {
   /** Ids count per entity, as at Pipedrive. */
   private readonly nextIds = new Map<PipedriveEntity, number>();
   private nextOptionId = 1;
+  /** The company's activity types: an activity's `type` must be an active one's key [P19]. */
+  readonly activityTypes: ActivityTypes;
 
   constructor(
     readonly clock: ModstampClock,
     private readonly now: () => number,
   ) {
+    this.activityTypes = new ActivityTypes(now);
     for (const entity of ENTITIES) {
       this.records.set(entity, new Map());
       this.customFields.set(entity, new Map());
@@ -172,6 +176,10 @@ export class RecordStore {
     if (entity === 'persons' && creating && !fields.name) fields.name = [fields.first_name, fields.last_name].filter(Boolean).join(' ');
     if (entity === 'deals' && fields.stage_id !== undefined && fields.stage_id !== null && !DEFAULT_STAGES.some((stage) => stage.id === fields.stage_id)) {
       throw validation(`Validation failed: stage_id: Stage with id ${JSON.stringify(fields.stage_id)} does not exist`);
+    }
+    // An activity's type is an active activity type's key_string [P19] (message UNCONFIRMED [P20]).
+    if (entity === 'activities' && fields.type !== undefined && (typeof fields.type !== 'string' || !this.activityTypes.isActive(fields.type))) {
+      throw validation(`Validation failed: type: ${JSON.stringify(fields.type)} is not an active activity type`);
     }
     // The primary participant is the activity's person [P17].
     if (entity === 'activities' && Array.isArray(fields.participants)) {

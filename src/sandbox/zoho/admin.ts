@@ -41,6 +41,10 @@ export interface ZohoAdmin {
   /** Requests per host (`accounts.zoho.com`, `www.zohoapis.eu`...), counted before any fault or refusal. */
   hostCounts(): Record<string, number>;
   counters(): CountersSnapshot;
+  /** A deal's Contact Roles as contact id -> role name (what a person sees on the deal). */
+  dealContactRoles(dealId: string): Record<string, string>;
+  /** Gives a contact a role on a deal as a person in Zoho's UI would (the deal's Modified_Time does not move, README). */
+  setContactRoleAsUser(dealId: string, contactId: string, roleName?: string): void;
   /** Waits until every queued notification was delivered or given up. */
   flushWebhooks(): Promise<void>;
 }
@@ -93,6 +97,15 @@ export function createAdmin(deps: AdminDeps): ZohoAdmin {
     hostCounts: () => Object.fromEntries(deps.hostCounts),
     counters: () => deps.counters.snapshot(),
     flushWebhooks: () => deps.dispatcher.idle(),
+    dealContactRoles: (dealId) => {
+      const names = new Map(store.contactRoles().map((role) => [role.id, role.name]));
+      return Object.fromEntries(store.dealContactRoles(dealId).map(([contactId, roleId]) => [contactId, names.get(roleId) ?? roleId]));
+    },
+    setContactRoleAsUser: (dealId, contactId, roleName) => {
+      const role = store.contactRoles().find((candidate) => roleName === undefined || candidate.name === roleName);
+      if (!role || !store.get('Deals', dealId) || !store.get('Contacts', contactId)) throw new ZohoError(400, errorBody('INVALID_DATA', 'the related id given seems to be invalid'));
+      store.setContactRole(dealId, contactId, role.id);
+    },
   };
 }
 

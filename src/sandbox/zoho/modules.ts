@@ -2,10 +2,10 @@
  * The four modules the sandbox serves, as data: field API names and types, mandatory fields and
  * the system-defined duplicate check field [Z5]. Lookups hold `{name, id}` on read.
  */
-export const MODULES = ['Contacts', 'Accounts', 'Deals', 'Tasks'] as const;
+export const MODULES = ['Contacts', 'Accounts', 'Deals', 'Tasks', 'Calls', 'Events'] as const;
 export type ZohoModule = (typeof MODULES)[number];
 
-export type FieldKind = 'text' | 'email' | 'phone' | 'website' | 'integer' | 'double' | 'currency' | 'date' | 'datetime' | 'picklist' | 'textarea' | 'lookup';
+export type FieldKind = 'text' | 'email' | 'phone' | 'website' | 'integer' | 'double' | 'currency' | 'date' | 'datetime' | 'picklist' | 'textarea' | 'lookup' | 'participants';
 
 export interface FieldSchema {
   kind: FieldKind;
@@ -53,6 +53,8 @@ export const LEAD_SOURCES = ['-None-', 'Advertisement', 'Cold Call', 'Employee R
 const DEAL_STAGES = ['Qualification', 'Needs Analysis', 'Value Proposition', 'Identify Decision Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost', 'Closed Lost to Competition'];
 const TASK_STATUSES = ['Not Started', 'Deferred', 'In Progress', 'Completed', 'Waiting for input'];
 const TASK_PRIORITIES = ['Highest', 'High', 'Normal', 'Low', 'Lowest'];
+/** Call types as integrations write them (secondary [Z26]); whether an organisation can add more is UNCONFIRMED. */
+const CALL_TYPES = ['Outbound', 'Inbound', 'Missed'];
 
 export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSchema> {
   const syncId: FieldSchema = { kind: 'text', unique: true, custom: true, length: TEXT_LENGTH };
@@ -125,8 +127,50 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
         [syncIdField]: syncId,
       },
     },
+    // Calls [Z26]: type, start time and duration (`mm:ss`); What_Id / $se_module / Who_Id as on Tasks.
+    Calls: {
+      systemDuplicateCheck: [],
+      nameField: 'Subject',
+      mandatory: ['Subject', 'Call_Type', 'Call_Start_Time'],
+      fields: {
+        Subject: { kind: 'text', length: TEXT_LENGTH },
+        Description: { kind: 'textarea', length: TEXTAREA },
+        Call_Type: { kind: 'picklist', options: CALL_TYPES },
+        Call_Start_Time: { kind: 'datetime' },
+        Call_Duration: { kind: 'text', length: 10 },
+        Call_Purpose: { kind: 'picklist' },
+        What_Id: { kind: 'lookup', lookup: 'Accounts' },
+        $se_module: { kind: 'picklist', options: ['Accounts', 'Deals'] },
+        Who_Id: { kind: 'lookup', lookup: 'Contacts' },
+        [syncIdField]: syncId,
+      },
+    },
+    // Events (Meetings in the UI) [Z27]: title, start and end, Participants; What_Id / $se_module as on Tasks.
+    Events: {
+      systemDuplicateCheck: [],
+      nameField: 'Event_Title',
+      mandatory: ['Event_Title', 'Start_DateTime', 'End_DateTime'],
+      fields: {
+        Event_Title: { kind: 'text', length: TEXT_LENGTH },
+        Description: { kind: 'textarea', length: TEXTAREA },
+        Start_DateTime: { kind: 'datetime' },
+        End_DateTime: { kind: 'datetime' },
+        Venue: { kind: 'text', length: TEXT_LENGTH },
+        Participants: { kind: 'participants' },
+        What_Id: { kind: 'lookup', lookup: 'Accounts' },
+        $se_module: { kind: 'picklist', options: ['Accounts', 'Deals'] },
+        Who_Id: { kind: 'lookup', lookup: 'Contacts' },
+        [syncIdField]: syncId,
+      },
+    },
   };
 }
+
+/** Modules whose What_Id looks up the module `$se_module` names [Z20][Z26][Z27]. */
+export const WHAT_ID_MODULES: ReadonlySet<ZohoModule> = new Set(['Tasks', 'Calls', 'Events']);
+
+/** Zoho's default contact roles (`GET /Contacts/roles` [Z23]); the names are UNCONFIRMED, an organisation edits them. */
+export const DEFAULT_CONTACT_ROLES = ['Purchasing', 'Technical Buyer', 'Economic Buyer', 'Evaluator', 'Executive Sponsor', 'Influencer', 'Other'] as const;
 
 export function isModule(value: string): value is ZohoModule {
   return (MODULES as readonly string[]).includes(value);

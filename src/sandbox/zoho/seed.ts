@@ -36,5 +36,16 @@ export function fakeValues(fake: FakeData, module: ZohoModule, index: number): R
         Due_Date: new Date(Date.UTC(2026, 0, 1) + index * 86_400_000).toISOString().slice(0, 10),
       };
     }
+    case 'Calls': {
+      const person = fake.person(index);
+      const start = new Date(Date.UTC(2026, 0, 1, 9) + index * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+      return { Subject: `Call ${person.firstName} ${person.lastName}`, Call_Type: 'Outbound', Call_Start_Time: start, Call_Duration: '05:00' };
+    }
+    case 'Events': {
+      const person = fake.person(index);
+      const start = Date.UTC(2026, 0, 1, 14) + index * 86_400_000;
+      const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+      return { Event_Title: `Meeting with ${person.firstName} ${person.lastName}`, Start_DateTime: iso(start), End_DateTime: iso(start + 3_600_000) };
+    }
   }
 }

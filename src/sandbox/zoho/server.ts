@@ -12,6 +12,7 @@ import { parseFormFields, REGION_DOMAINS, TOKEN_ROUTE, tokenThrottled, ZohoAuth,
 import { errorBody, invalidUrl, ZohoError } from './errors';
 import { creditsFor, ZohoLimits, type ZohoLimitOptions } from './limits';
 import { DEFAULT_SYNC_ID_FIELD } from './modules';
+import { registerContactRoleRoutes } from './contact-roles';
 import { ZohoNotifications } from './notifications';
 import { API_PREFIXES, isApiPath, recordsInCall, registerRecordRoutes } from './records';
 import { RecordStore, type ZohoUser } from './store';
@@ -159,7 +160,10 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
       if (inFlight.delete(request)) limits.leave();
     });
     // Every data centre serves the same API; a token is only valid at its own.
-    for (const prefix of API_PREFIXES) registerRecordRoutes(api, { store, counters, notifications, apiUser }, prefix);
+    for (const prefix of API_PREFIXES) {
+      registerContactRoleRoutes(api, store, prefix);
+      registerRecordRoutes(api, { store, counters, notifications, apiUser }, prefix);
+    }
     registerAdminRoutes(api, admin);
     regionApps.push({ region, accounts, api });
   }

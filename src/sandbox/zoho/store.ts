@@ -1,6 +1,6 @@
 import type { ModstampClock } from '../core/modstamp-clock';
 import { errorBody, type ZohoErrorBody } from './errors';
-import { defaultSchemas, MODULES, renderDateTime, TEXT_LENGTH, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
+import { DEFAULT_CONTACT_ROLES, defaultSchemas, MODULES, renderDateTime, TEXT_LENGTH, WHAT_ID_MODULES, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
 
 /** Who made a write: API writes carry the token's user, UI writes the sandbox's person. */
 export interface ZohoUser {
@@ -26,6 +26,12 @@ export interface DeletedRecord {
   type: 'recycle' | 'permanent';
   deletedBy: ZohoUser;
   createdBy: ZohoUser;
+}
+
+export interface ContactRole {
+  id: string;
+  name: string;
+  sequence_number: number;
 }
 
 export type WriteOperation = 'insert' | 'update' | 'delete';
@@ -65,6 +71,8 @@ export class RecordStore {
   private readonly deleted = new Map<ZohoModule, DeletedRecord[]>();
   private readonly listeners: ((change: RecordChange) => void)[] = [];
   private nextId: bigint;
+  private readonly roles: ContactRole[];
+  private readonly dealRoles = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly clock: ModstampClock,
@@ -79,6 +87,8 @@ export class RecordStore {
       this.deleted.set(module, []);
     }
     this.nextId = idPrefix * 1_000_000_000_000n + 1n;
+    // One id sequence for every module: ids never repeat across modules here (whether Zoho's do is UNCONFIRMED [Z24]).
+    this.roles = DEFAULT_CONTACT_ROLES.map((name, index) => ({ id: String(this.nextId++), name, sequence_number: index + 1 }));
   }
 
   onChange(listener: (change: RecordChange) => void): void {
@@ -154,6 +164,8 @@ export class RecordStore {
       const record = live.get(id);
       if (!record) return errorBody('INVALID_DATA', 'the related id given seems to be invalid', { id });
       live.delete(id);
+      if (module === 'Deals') this.dealRoles.delete(id);
+      if (module === 'Contacts') for (const roles of this.dealRoles.values()) roles.delete(id);
       const deletedAt = this.clock.next().getTime();
       (this.deleted.get(module) as DeletedRecord[]).push({
         id,
@@ -248,7 +260,7 @@ export class RecordStore {
       const field = schema.fields[name];
       if (!field || name === 'Full_Name') continue;
       // A task's What_Id is polymorphic: the module is the one `$se_module` names (UNCONFIRMED: Accounts when left out) [Z20].
-      const target = module === 'Tasks' && name === 'What_Id' && input.$se_module === 'Deals' ? { ...field, lookup: 'Deals' as const } : field;
+      const target = WHAT_ID_MODULES.has(module) && name === 'What_Id' && input.$se_module === 'Deals' ? { ...field, lookup: 'Deals' as const } : field;
       values[name] = this.checkValue(name, target, raw, `$.data[${index}].${name}`);
     }
     return values;
@@ -290,6 +302,8 @@ export class RecordStore {
         return typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(raw) ? raw : invalid('date');
       case 'datetime':
         return typeof raw === 'string' && !Number.isNaN(Date.parse(raw)) ? raw : invalid('datetime');
+      case 'participants':
+        return this.checkParticipants(name, raw);
       case 'lookup': {
         const id = typeof raw === 'string' ? raw : typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
         const target = id === undefined || !field.lookup ? undefined : this.get(field.lookup, id);
@@ -297,6 +311,54 @@ export class RecordStore {
         return { name: displayName(this.schemas[field.lookup], target), id: target.id };
       }
     }
+  }
+
+  /**
+   * An event's Participants, written `[{type, participant}]` and answered with the documented read
+   * shape `{Email, name, invited, id, type, participant, status}` [Z27]. The write shape and whole-list
+   * replacement are UNCONFIRMED; only contact participants are checked against the store.
+   */
+  private checkParticipants(name: string, raw: unknown): Record<string, unknown>[] {
+    if (!Array.isArray(raw)) throw new RecordRefusal(errorBody('INVALID_DATA', 'invalid data', { api_name: name, expected_data_type: 'jsonarray' }));
+    return raw.map((entry: unknown) => {
+      const item = entry as { type?: unknown; participant?: unknown } | null;
+      const type = item?.type;
+      const id = typeof item?.participant === 'string' ? item.participant : undefined;
+      if (typeof type !== 'string' || !['contact', 'lead', 'user', 'email'].includes(type) || id === undefined) throw new RecordRefusal(errorBody('INVALID_DATA', 'invalid data', { api_name: name }));
+      const contact = type === 'contact' ? this.get('Contacts', id) : undefined;
+      if (type === 'contact' && !contact) throw new RecordRefusal(errorBody('INVALID_DATA', 'the related id given seems to be invalid', { api_name: name, id }));
+      const email = contact && typeof contact.values.Email === 'string' ? contact.values.Email : type === 'email' ? id : null;
+      return { Email: email, name: contact ? displayName(this.schemas.Contacts, contact) : id, invited: false, id: String(this.nextId++), type, participant: id, status: 'not_known' };
+    });
+  }
+
+  // ----- Deal Contact Roles [Z19][Z21][Z22][Z23] -----
+
+  /** The organisation's contact roles, by sequence number. */
+  contactRoles(): ContactRole[] {
+    return this.roles.map((role) => ({ ...role }));
+  }
+
+  /** A deal's contact roles: contact id -> role id, in the order they were added. */
+  dealContactRoles(dealId: string): [string, string][] {
+    return [...(this.dealRoles.get(dealId)?.entries() ?? [])];
+  }
+
+  /**
+   * Adds or changes one contact's role on a deal. The deal's Modified_Time is not moved (UNCONFIRMED [Z19]:
+   * the docs do not say; the sandbox takes the worst case for a poller).
+   */
+  setContactRole(dealId: string, contactId: string, roleId: string): void {
+    let roles = this.dealRoles.get(dealId);
+    if (!roles) {
+      roles = new Map();
+      this.dealRoles.set(dealId, roles);
+    }
+    roles.set(contactId, roleId);
+  }
+
+  removeContactRole(dealId: string, contactId: string): boolean {
+    return this.dealRoles.get(dealId)?.delete(contactId) ?? false;
   }
 
   private assertUnique(module: ZohoModule, values: Record<string, unknown>, selfId: string | undefined): void {

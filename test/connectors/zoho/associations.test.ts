@@ -10,7 +10,7 @@ import { connectTo } from './support';
  * Record-level reference slots over real HTTP against the Zoho sandbox (BEHAVIOR.md,
  * "Associations"): contact.company = Account_Name; deal.company / primaryContact = Account_Name /
  * Contact_Name; a task's What_Id is its deal or its company by `$se_module`; Who_Id one contact.
- * A deal's Contact Roles (deal.contacts) are not read or written yet: the slot is never reported.
+ * A deal's contacts are Contact_Name plus its Contact Roles (contact-roles.test.ts).
  */
 describe('Zoho connector: associations', () => {
   let zoho: ZohoSandbox;
@@ -43,7 +43,7 @@ describe('Zoho connector: associations', () => {
     });
   }
 
-  it('reads each slot on readRecords, listChanges and the export; a deal never reports contacts (Contact Roles not read)', async () => {
+  it('reads each slot on readRecords, listChanges and the export; a deal reports Contact_Name among its contacts', async () => {
     const since = new Date(Date.now() - 5_000).toISOString();
     const account = (await write('company', { syncId: randomUUID(), fields: { name: 'Zylker' } })).externalId;
     const contact = (await write('contact', { syncId: randomUUID(), fields: { lastName: 'Boyle' }, references: { company: account } })).externalId;
@@ -52,7 +52,7 @@ describe('Zoho connector: associations', () => {
     const onAccount = (await write('activity', { syncId: randomUUID(), fields: { subject: 'Visit' }, references: { company: account } })).externalId;
 
     for (const record of await everyPath('contact', contact, since)) expect(record.references).toEqual({ company: account });
-    for (const record of await everyPath('deal', deal, since)) expect(record.references).toEqual({ company: account, primaryContact: contact });
+    for (const record of await everyPath('deal', deal, since)) expect(record.references).toEqual({ company: account, primaryContact: contact, contacts: [contact] });
     for (const record of await everyPath('activity', onDeal, since)) expect(record.references).toEqual({ deal, contacts: [contact] });
     for (const record of await everyPath('activity', onAccount, since)) expect(record.references).toEqual({ company: account, contacts: [] });
     expect(zoho.admin.getRecord('Tasks', onDeal)).toMatchObject({ $se_module: 'Deals', What_Id: { id: deal } });
@@ -64,11 +64,11 @@ describe('Zoho connector: associations', () => {
     const deal = (await write('deal', { syncId: randomUUID(), fields: { name: 'Pilot', stage: 'proposal' }, references: { company: acme, primaryContact: ada } })).externalId;
     const dealSync = randomUUID();
     await write('deal', { syncId: dealSync, externalId: deal, fields: {}, references: { company: globex, primaryContact: grace } });
-    expect((await connector.readRecords('deal', [deal]))[0]?.references).toEqual({ company: globex, primaryContact: grace });
+    expect((await connector.readRecords('deal', [deal]))[0]?.references).toEqual({ company: globex, primaryContact: grace, contacts: [grace] });
     await write('deal', { syncId: dealSync, externalId: deal, fields: { amount: 1 } });
-    expect((await connector.readRecords('deal', [deal]))[0]?.references).toEqual({ company: globex, primaryContact: grace });
+    expect((await connector.readRecords('deal', [deal]))[0]?.references).toEqual({ company: globex, primaryContact: grace, contacts: [grace] });
     await write('deal', { syncId: dealSync, externalId: deal, fields: {}, references: { company: null, primaryContact: null } });
-    expect((await connector.readRecords('deal', [deal]))[0]?.references).toEqual({ company: null, primaryContact: null });
+    expect((await connector.readRecords('deal', [deal]))[0]?.references).toEqual({ company: null, primaryContact: null, contacts: [] });
 
     const taskSync = randomUUID();
     const both = await write('activity', { syncId: taskSync, fields: { subject: 'Both' }, references: { deal, company: acme, contacts: [ada, grace] } });

@@ -52,7 +52,7 @@ describe('Zoho connector: upsert, read back, delete, describe', () => {
       { syncId: randomUUID(), fields: { name: 'Big deal', amount: 5000, stage: 'proposal', closeDate: '2026-12-31' }, references: { company: company.externalId, primaryContact: contact.externalId } },
       { stage: 'closed-won' },
     );
-    expect(deal.read?.references).toEqual({ company: company.externalId, primaryContact: contact.externalId });
+    expect(deal.read?.references).toEqual({ company: company.externalId, primaryContact: contact.externalId, contacts: [contact.externalId] });
     expect(zoho.admin.getRecord('Deals', deal.externalId)).toMatchObject({ Stage: 'Closed Won', Closing_Date: '2026-12-31' });
     const task = await roundTrip('activity', { syncId: randomUUID(), fields: { subject: 'Call', status: 'open', priority: 'high' }, references: { company: company.externalId } }, { status: 'completed' });
     expect(zoho.admin.getRecord('Tasks', task.externalId)).toMatchObject({ Status: 'Completed', Priority: 'High', What_Id: { id: company.externalId } });
