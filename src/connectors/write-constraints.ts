@@ -63,7 +63,9 @@ export function writeGuard(options: { provider: CrmProvider; mapping: CompiledMa
         const { index } = passing[position] as (typeof passing)[number];
         const adjustment = adjusted.get(index);
         const landed = outcome.status === 'created' || outcome.status === 'updated' || outcome.status === 'unchanged';
-        outcomes[index] = adjustment && landed ? { ...outcome, adjusted: adjustment.notes, written: adjustment.fields } : outcome;
+        // The connector may have adjusted the record too (a kind its object cannot take): both are
+        // said, and its `written`, worked out from the input the guard let through, is the truth.
+        outcomes[index] = adjustment && landed ? { ...outcome, adjusted: [...adjustment.notes, ...(outcome.adjusted ?? [])], written: outcome.written ?? adjustment.fields } : outcome;
       });
       // The vendor refused a value the described schema let through: the schema may have changed
       // since we read it (a field shortened, an option removed), so the next write reads it again.
