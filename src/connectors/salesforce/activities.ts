@@ -2,7 +2,7 @@ import type { CompiledMapping } from '../../model/mapping';
 import type { ChangesRequest, DeleteOutcome, DeletionPage, ExternalRecord, UpsertInput, UpsertOutcome } from '../connector';
 import { kindOfTaskSubtype, objectOfId, objectOfKind, planActivityWrite, TASK_KIND_FIELD, type ActivityObject, type ExistingActivity } from './activity-objects';
 import { listDeletions } from './deletions';
-import { soqlString } from './record-mapper';
+import { activityReferenceAdjustments, soqlString } from './record-mapper';
 import { deleteRecords, readRecords } from './records';
 import type { SalesforceSession } from './session';
 import { salesforceSpec, SYNC_ID_FIELD } from './spec';
@@ -92,7 +92,8 @@ export async function upsertActivities(session: SalesforceSession, inputs: reado
       const outcome = results[position] as UpsertOutcome;
       const plan = plans[index] as (typeof plans)[number];
       const landed = outcome.status === 'created' || outcome.status === 'updated' || outcome.status === 'unchanged';
-      outcomes[index] = landed && plan.adjusted.length > 0 ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...plan.adjusted], written: outcome.written ?? plan.fields } : outcome;
+      const adjusted = [...plan.adjusted, ...activityReferenceAdjustments((inputs[index] as UpsertInput).references)];
+      outcomes[index] = landed && adjusted.length > 0 ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...adjusted], written: outcome.written ?? plan.fields } : outcome;
     });
   }
   return outcomes;

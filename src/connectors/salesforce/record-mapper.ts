@@ -112,13 +112,8 @@ export function writeReferences(objectType: ObjectType, references: References |
     case 'company':
       break;
     case 'activity': {
-      const contacts = references.contacts;
-      if (Array.isArray(contacts) && new Set(contacts).size > 1) {
-        // One WhoId per Task; TaskRelation (Shared Activities, up to 50 contacts [S69]) is not used.
-        // Writing the first would drop the others silently, and reading it back would tell the engine
-        // they were removed here: refused instead, naming the slot.
-        throw new MappingValueError('contacts', `a Salesforce Task holds one contact (WhoId), ${new Set(contacts).size} were given`);
-      }
+      // One WhoId per Task and Event; TaskRelation (Shared Activities, up to 50 contacts [S69]) is
+      // not used. The first contact is written and the others are said (activityReferenceAdjustments).
       const contact = single('contacts');
       if (contact !== undefined) native.WhoId = contact;
       // One WhatId: a deal is more specific than its company, so it wins when both are given (the
@@ -132,6 +127,20 @@ export function writeReferences(objectType: ObjectType, references: References |
     }
   }
   return native;
+}
+
+/**
+ * What of an activity's links one Task or Event cannot hold, as `adjusted` entries: contacts past
+ * the first (one WhoId), and a company given with a deal (one WhatId: the deal is written). The
+ * engine keeps its snapshot of those slots as it was, so the links left out are neither lost
+ * elsewhere nor taken as removed here.
+ */
+export function activityReferenceAdjustments(references: References | undefined): string[] {
+  const adjusted: string[] = [];
+  const contacts = references?.contacts;
+  if (Array.isArray(contacts) && new Set(contacts).size > 1) adjusted.push('references.contacts');
+  if (typeof references?.deal === 'string' && typeof references.company === 'string') adjusted.push('references.company');
+  return adjusted;
 }
 
 /** A Salesforce record -> ExternalRecord. Throws MappingValueError naming the field on a bad value. */

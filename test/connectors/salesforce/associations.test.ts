@@ -187,7 +187,7 @@ describe('Salesforce associations: deal contacts through OpportunityContactRole'
 });
 
 describe('Salesforce associations: contact, task', () => {
-  it('reads contact.company and activity contact/deal/company, refuses two contacts on a Task, and a deal with a company writes the deal', async () => {
+  it('reads contact.company and activity contact/deal/company; a Task given two contacts holds the first and says so; a deal with a company writes the deal and says so', async () => {
     const harness = await startHarness();
     const seeded = harness.sandbox.admin.seed({ companies: 1, contacts: 2, deals: 1 });
     const [accountId] = (seeded.Account ?? []).map(String) as [string];
@@ -198,14 +198,17 @@ describe('Salesforce associations: contact, task', () => {
     expect(contact?.references).toEqual({ company: accountId });
 
     const task = { syncId: 'task-1', fields: { subject: 'Call' } };
-    const [two] = await harness.connector.upsertRecords('activity', [{ ...task, references: { contacts: [a, b] } }]);
-    expect(two).toMatchObject({ status: 'failed', error: { errorClass: 'validation', fieldErrors: [expect.objectContaining({ field: 'contacts' })] } });
+    // One WhoId: the first contact is written, the rest said, so the engine neither loses them elsewhere nor reads them as removed.
+    const [two] = await harness.connector.upsertRecords('activity', [{ ...task, syncId: 'task-2', references: { contacts: [a, b] } }]);
+    expect(two).toMatchObject({ status: 'created', adjusted: ['references.contacts'] });
+    expect((await harness.connector.readRecords('activity', [two?.status === 'created' ? two.externalId : '']))[0]?.references.contacts).toEqual([a]);
 
     const [onAccount] = await harness.connector.upsertRecords('activity', [{ ...task, references: { contacts: [a], company: accountId } }]);
     const taskId = onAccount?.status === 'created' ? onAccount.externalId : '';
     expect((await harness.connector.readRecords('activity', [taskId]))[0]?.references).toEqual({ contacts: [a], company: accountId, deal: null });
 
-    await harness.connector.upsertRecords('activity', [{ ...task, externalId: taskId, references: { deal: dealId, company: accountId } }]);
+    const [both] = await harness.connector.upsertRecords('activity', [{ ...task, externalId: taskId, references: { deal: dealId, company: accountId } }]);
+    expect(both).toMatchObject({ status: 'updated', adjusted: ['references.company'] });
     // WhatId holds the deal; the company is then the deal's account and is not read (absent), not read as removed.
     expect((await harness.connector.readRecords('activity', [taskId]))[0]?.references).toEqual({ contacts: [a], deal: dealId });
   });
