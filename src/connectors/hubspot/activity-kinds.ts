@@ -32,9 +32,7 @@ const ACTIVITY_ORDER: readonly ActivityKind[] = ['task', 'call', 'email', 'meeti
 
 /** Every HubSpot object a canonical type lives in, in scan order. */
 export function targetsOf(objectType: ObjectType): HubSpotTarget[] {
-  if (objectType === 'activity') return ACTIVITY_ORDER.map((kind) => ACTIVITY_TARGETS[kind]);
-  const object = HUBSPOT_OBJECTS[objectType];
-  return [{ objectType, path: object.path, typeId: object.typeId, modstamp: object.modstamp }];
+  return objectType === 'activity' ? ACTIVITY_ORDER.map((kind) => ACTIVITY_TARGETS[kind]) : [primaryTarget(objectType)];
 }
 
 /**
@@ -46,14 +44,20 @@ export function externalIdOf(target: HubSpotTarget, id: string): string {
   return target.kind === undefined || target.kind === 'task' ? id : `${target.path}:${id}`;
 }
 
+/** The object a type's records are matched on and, outside activities, the only one. */
+export function primaryTarget(objectType: ObjectType): HubSpotTarget {
+  if (objectType === 'activity') return ACTIVITY_TARGETS.task;
+  const object = HUBSPOT_OBJECTS[objectType];
+  return { objectType, path: object.path, typeId: object.typeId, modstamp: object.modstamp };
+}
+
 /** An external id -> the object it lives in and HubSpot's own id; undefined for a spelling no object has. */
 export function parseExternalId(objectType: ObjectType, externalId: string): { target: HubSpotTarget; id: string } | undefined {
-  if (objectType !== 'activity') return /^\d+$/.test(externalId) ? { target: targetsOf(objectType)[0] as HubSpotTarget, id: externalId } : undefined;
+  if (objectType !== 'activity') return /^\d+$/.test(externalId) ? { target: primaryTarget(objectType), id: externalId } : undefined;
   const match = /^(?:(calls|emails|meetings):)?(\d+)$/.exec(externalId);
   if (!match) return undefined;
-  const path = match[1] ?? 'tasks';
-  const target = Object.values(ACTIVITY_TARGETS).find((candidate) => candidate.path === path) as HubSpotTarget;
-  return { target, id: match[2] as string };
+  const target = Object.values(ACTIVITY_TARGETS).find((candidate) => candidate.path === (match[1] ?? 'tasks')) ?? ACTIVITY_TARGETS.task;
+  return { target, id: match[2] ?? externalId };
 }
 
 /** The object a create of this kind goes to: absent or null is a task (what every activity was before kinds). */

@@ -6,7 +6,7 @@ import type { ChangePage, ChangesRequest, ExternalRecord } from '../connector';
 import { mappingOf, type HubSpotContext } from './context';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { ConnectorError } from '../errors';
-import { targetsOf, type HubSpotTarget } from './activity-kinds';
+import { primaryTarget, targetsOf, type HubSpotTarget } from './activity-kinds';
 import { withReferences } from './associations';
 import { modstampOf, propertiesToRead, toExternalRecord } from './record-mapper';
 import { hubspotSpec, type HubSpotObjectPath } from './spec';
@@ -76,13 +76,18 @@ export async function listChanges(ctx: HubSpotContext, objectType: ObjectType, r
         until: request.until ? Date.parse(request.until) : null,
       };
   if (state.objectType !== objectType || !Array.isArray(state.objects)) throw new ConnectorError({ provider: 'hubspot', errorClass: 'validation', message: `not a changes cursor of ${objectType}` });
-  const targets = new Map(targetsOf(objectType).map((target) => [target.path, target]));
+  const targets = targetsOf(objectType);
+  const targetAt = (path: HubSpotObjectPath): HubSpotTarget => {
+    const found = targets.find((candidate) => candidate.path === path);
+    if (!found) throw new ConnectorError({ provider: 'hubspot', errorClass: 'validation', message: `the changes cursor names ${path}, not an object of ${objectType}` });
+    return found;
+  };
 
   const records: ExternalRecord[] = [];
-  let target: HubSpotTarget | undefined;
+  let target = primaryTarget(objectType);
   for (let searches = 0; searches < MAX_SEARCHES_PER_PAGE; searches += 1) {
     const scan = state.objects[state.current] as ObjectScan;
-    target = targets.get(scan.path);
+    target = targetAt(scan.path);
     const step = scan.position.phase === 'range' ? await rangeStep(ctx, target, scan.position, state.until, limit) : await tiesStep(ctx, target, scan.position, state.until, limit);
     records.push(...step.records);
     for (const record of step.records) scan.own = Math.max(scan.own, Date.parse(record.modifiedAt));
@@ -99,7 +104,7 @@ export async function listChanges(ctx: HubSpotContext, objectType: ObjectType, r
     }
     if (records.length > 0) break;
   }
-  return page(ctx, target as HubSpotTarget, records, state, encodeCursor(state));
+  return page(ctx, target, records, state, encodeCursor(state));
 }
 
 /** Every record of a page comes from one object (one search), so the page is oldest first. */
@@ -136,7 +141,7 @@ async function rangeStep(ctx: HubSpotContext, target: HubSpotTarget, state: Extr
   const last = results.length > 0 ? stampOf(target, results[results.length - 1] as SimplePublicObject) : state.lower;
   const atLast = results.filter((object) => stampOf(target, object) === last).map((object) => object.id);
   const carried = last === state.lower ? state.seen : [];
-  const resume: Position = { phase: 'range', lower: last, inclusive: true, seen: [...new Set([...carried, ...atLast])] };
+  const resume: Position = results.length === 0 ? state : { phase: 'range', lower: last, inclusive: true, seen: [...new Set([...carried, ...atLast])] };
   if (results.length < limit) return { records, resume };
   if (atLast.length === results.length) {
     // A whole page shares one modstamp: read that modstamp by id so no tie is cut off.

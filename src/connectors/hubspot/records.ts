@@ -4,7 +4,7 @@ import type { ObjectType } from '../../model/identifiers';
 import type { ExternalRecord } from '../connector';
 import { chunked, keepMatching, nativeKeyField, wantedValues, type UniqueKeyQuery } from '../unique-keys';
 import { mappingOf, type HubSpotContext } from './context';
-import { parseExternalId, targetsOf, type HubSpotTarget } from './activity-kinds';
+import { parseExternalId, primaryTarget, type HubSpotTarget } from './activity-kinds';
 import { referencesFromLinks } from './association-mapper';
 import { readLinks } from './associations';
 import { modstampOf, propertiesToRead, toExternalRecord } from './record-mapper';
@@ -70,7 +70,7 @@ const MATCH_VALUES_PER_SEARCH = 100;
  */
 export async function findByUniqueKeys(ctx: HubSpotContext, objectType: ObjectType, keys: UniqueKeyQuery): Promise<ExternalRecord[]> {
   // Activities are matched on the tasks object only: their keys are task properties (BEHAVIOR.md).
-  const target = targetsOf(objectType)[0] as HubSpotTarget;
+  const target = primaryTarget(objectType);
   const path = target.path;
   const properties = propertiesToRead(ctx.mapping, target);
   const key = nativeKeyField('hubspot', ctx.mapping, objectType, keys.field);

@@ -8,7 +8,7 @@ import { batchErrorInfo, existingIdOf, type HubSpotErrorBody } from './errors';
 import { writeLinks } from './associations';
 import { modstampOf, toHubSpotProperties, type HubSpotObject } from './record-mapper';
 import type { CanonicalFields } from '../../model/canonical';
-import { derivedProperties, externalIdOf, parseExternalId, targetForKind, targetsOf, UNHELD_FIELDS, type HubSpotTarget } from './activity-kinds';
+import { derivedProperties, externalIdOf, parseExternalId, primaryTarget, targetForKind, UNHELD_FIELDS, type HubSpotTarget } from './activity-kinds';
 import { restoreOverwrittenEdits } from './overwritten-edits';
 import { hubspotSpec, SYNC_ID_PROPERTY } from './spec';
 
@@ -66,7 +66,7 @@ export async function upsertAll(ctx: HubSpotContext, objectType: ObjectType, inp
 function prepare(ctx: HubSpotContext, objectType: ObjectType, input: UpsertInput, index: number, nowIso: string): Prepared | { error: ConnectorErrorInfo } {
   const parsed = input.externalId ? parseExternalId(objectType, input.externalId) : undefined;
   if (input.externalId && !parsed) return { error: { provider: 'hubspot', errorClass: 'not-found', message: `${input.externalId} is not the id of a HubSpot ${objectType}` } };
-  const target = parsed?.target ?? (objectType === 'activity' ? targetForKind(input.fields.kind) : (targetsOf(objectType)[0]));
+  const target = parsed?.target ?? (objectType === 'activity' ? targetForKind(input.fields.kind) : primaryTarget(objectType));
   const adjusted: string[] = [];
   const written: CanonicalFields = { ...input.fields };
   if (target.kind !== undefined) {
