@@ -5,9 +5,15 @@ import { isoFromMs, isRecord, type DeliveryParser } from './parse';
 
 const CLASSIC: Record<string, ObjectType> = { contact: 'contact', company: 'company', deal: 'deal' };
 /** Generic `object.*` subscriptions name the type by id. */
-const BY_TYPE_ID: Record<string, ObjectType> = { '0-1': 'contact', '0-2': 'company', '0-3': 'deal', '0-27': 'activity' };
+const BY_TYPE_ID: Record<string, ObjectType> = { '0-1': 'contact', '0-2': 'company', '0-3': 'deal', '0-27': 'activity', '0-47': 'activity', '0-48': 'activity', '0-49': 'activity' };
 /** The object names inside `associationType` (`CONTACT_TO_COMPANY`). */
-const BY_NAME: Record<string, ObjectType> = { CONTACT: 'contact', COMPANY: 'company', DEAL: 'deal', TASK: 'activity' };
+const BY_NAME: Record<string, ObjectType> = { CONTACT: 'contact', COMPANY: 'company', DEAL: 'deal', TASK: 'activity', CALL: 'activity', EMAIL: 'activity', MEETING: 'activity' };
+/**
+ * Calls, emails and meetings are activities whose ids the connector spells `calls:N` (HubSpot does
+ * not promise ids unique across objects, connectors/hubspot/activity-kinds.ts); tasks keep the number.
+ */
+const ID_PREFIX: Record<string, string> = { '0-48': 'calls:', '0-49': 'emails:', '0-47': 'meetings:' };
+const NAME_TYPE_ID: Record<string, string> = { CALL: '0-48', EMAIL: '0-49', MEETING: '0-47' };
 const KINDS: Record<string, boolean> = { creation: false, propertyChange: false, restore: false, deletion: true };
 
 /**
@@ -47,9 +53,10 @@ function associationNotice(event: Record<string, unknown>, prefix: string): Chan
   if (fromType === undefined || toType === undefined || (prefix !== 'object' && BY_NAME[fromName] !== fromType)) return undefined;
   const holder = holderOf(fromType, toType);
   if (holder === undefined) return undefined;
-  const externalId = idOf(holder === fromType ? event.fromObjectId : event.toObjectId);
-  if (externalId === undefined) return 'invalid';
-  return { objectType: holder, externalId, eventId: String(event.eventId) };
+  const rawId = idOf(holder === fromType ? event.fromObjectId : event.toObjectId);
+  if (rawId === undefined) return 'invalid';
+  const holderTypeId = holder === fromType ? (prefix === 'object' ? idOf(event.fromObjectTypeId ?? event.objectTypeId) : undefined) ?? NAME_TYPE_ID[fromName] : idOf(event.toObjectTypeId) ?? NAME_TYPE_ID[toPart.split('_')[0] ?? ''];
+  return { objectType: holder, externalId: `${ID_PREFIX[holderTypeId ?? ''] ?? ''}${rawId}`, eventId: String(event.eventId) };
 }
 
 /** A JSON array of `{ eventId, subscriptionType, objectId, occurredAt, objectTypeId?, changeFlag?, ... }`. */
@@ -77,7 +84,7 @@ export const parseHubSpot: DeliveryParser = (body) => {
     if (typeof event.objectId !== 'number' && typeof event.objectId !== 'string') throw invalidPayload('Each event needs an objectId.');
     events.push({
       objectType,
-      externalId: String(event.objectId),
+      externalId: `${prefix === 'object' ? (ID_PREFIX[String(event.objectTypeId)] ?? '') : ''}${String(event.objectId)}`,
       eventId: String(event.eventId),
       modifiedAt: isoFromMs(event.occurredAt),
       ...(deleted || event.changeFlag === 'DELETED' ? { deleted: true } : {}),

@@ -155,4 +155,18 @@ describe('referee: @hubspot/api-client against the HubSpot sandbox', () => {
     expect((await objects.basicApi.getById('companies', company!.id, ['name'])).properties.name).toBe('Acme Corp');
     expect((await objects.basicApi.getPage('contacts')).results).toEqual([]);
   });
+
+  it('creates and reads a call through the client\'s basicApi; a call without hs_timestamp is the 400 naming it; calls associate to contacts with type 194', async () => {
+    const { client } = await start();
+    const objects = client.crm.objects;
+    const call = await objects.basicApi.create('calls', { properties: { hs_timestamp: '2026-05-01T10:00:00.000Z', hs_call_title: 'Intro', hs_call_status: 'COMPLETED' }, associations: [] });
+    const read = await objects.basicApi.getById('calls', call.id, ['hs_call_title', 'hs_call_status', 'hs_timestamp']);
+    expect(read.properties).toMatchObject({ hs_call_title: 'Intro', hs_call_status: 'COMPLETED', hs_timestamp: '2026-05-01T10:00:00.000Z' });
+    const refused = await objects.basicApi.create('calls', { properties: { hs_call_title: 'No time' }, associations: [] }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 400, body: { category: 'VALIDATION_ERROR', message: 'Error creating CALL. Some required properties were not set.', context: { properties: ['hs_timestamp'] } } });
+    const contact = await objects.basicApi.create('contacts', { properties: { email: 'callee@x.example' }, associations: [] });
+    await client.crm.associations.v4.batchApi.create('calls', 'contacts', { inputs: [{ _from: { id: call.id }, to: { id: contact.id }, types: [{ associationCategory: HUBSPOT_DEFINED, associationTypeId: 194 }] }] });
+    const links = await client.crm.associations.v4.batchApi.getPage('contacts', 'calls', { inputs: [{ id: contact.id }] });
+    expect(links.results[0]?.to[0]).toMatchObject({ toObjectId: Number(call.id), associationTypes: [{ typeId: 193 }] });
+  });
 });

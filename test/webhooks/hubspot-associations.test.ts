@@ -122,4 +122,21 @@ describe('HubSpot associationChange webhooks', () => {
       expect(sandbox.admin.listAssociations('companies', beta, 'contacts')).toEqual([]);
     });
   });
+
+  it('spells calls, emails and meetings as the connector does (calls:N), tasks as plain numbers, on object events and association events', () => {
+    const parsed = parse([
+      { ...base, eventId: 11, subscriptionType: 'object.propertyChange', objectTypeId: '0-48', objectId: 70, propertyName: 'hs_call_title', propertyValue: 'x' },
+      { ...base, eventId: 12, subscriptionType: 'object.deletion', objectTypeId: '0-47', objectId: 71, changeFlag: 'DELETED' },
+      { ...base, eventId: 13, subscriptionType: 'object.creation', objectTypeId: '0-27', objectId: 72, changeFlag: 'NEW' },
+      { ...base, eventId: 14, subscriptionType: 'object.associationChange', fromObjectTypeId: '0-49', toObjectTypeId: '0-1', associationType: 'EMAIL_TO_CONTACT', fromObjectId: 73, toObjectId: 22, associationRemoved: false, isPrimaryAssociation: false },
+      { ...base, eventId: 15, subscriptionType: 'contact.associationChange', associationType: 'CONTACT_TO_MEETING', fromObjectId: 22, toObjectId: 74, associationRemoved: true, isPrimaryAssociation: false },
+    ]);
+    expect(parsed.events.map((event) => [event.objectType, event.externalId, event.deleted ?? false])).toEqual([
+      ['activity', 'calls:70', false],
+      ['activity', 'meetings:71', true],
+      ['activity', '72', false],
+      ['activity', 'emails:73', false],
+      ['activity', 'meetings:74', false],
+    ]);
+  });
 });

@@ -5,7 +5,8 @@ import type { ExternalRecord } from '../connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../errors';
 import type { HubSpotContext } from './context';
 import { classifyHubSpotFailure, type HubSpotErrorBody } from './errors';
-import { HUBSPOT_OBJECTS, hubspotSpec, type HubSpotObjectPath } from './spec';
+import { parseExternalId, type HubSpotTarget } from './activity-kinds';
+import { hubspotSpec, type HubSpotObjectPath } from './spec';
 import { hubspotSlots, linksFromReferences, planLinkChanges, referencesFromLinks, type LinkChange, type Links, type LinksByPath } from './association-mapper';
 
 /**
@@ -18,25 +19,25 @@ import { hubspotSlots, linksFromReferences, planLinkChanges, referencesFromLinks
 const NO_ASSOCIATIONS = 'crm.associations.NO_ASSOCIATIONS_FOUND';
 
 /** Every record's associations to the targets of its slots: one batch read per target type (and per further page of a record's associations). */
-export async function readLinks(ctx: HubSpotContext, objectType: ObjectType, ids: readonly string[]): Promise<Map<string, LinksByPath>> {
+export async function readLinks(ctx: HubSpotContext, target: HubSpotTarget, ids: readonly string[]): Promise<Map<string, LinksByPath>> {
   const found = new Map<string, LinksByPath>(ids.map((id) => [id, {}]));
-  const paths = [...new Set(hubspotSlots(objectType).map((slot) => slot.path))];
+  const paths = [...new Set(hubspotSlots(target.objectType).map((slot) => slot.path))];
   for (const path of paths) {
-    const byId = await readPath(ctx, objectType, path, ids);
+    const byId = await readPath(ctx, target.path, path, ids);
     for (const id of ids) (found.get(id) as LinksByPath)[path] = byId.get(id) ?? { ids: [] };
   }
   return found;
 }
 
 /** The records with every slot HubSpot can hold read (deal.primaryContact stays absent: HubSpot has none). */
-export async function withReferences(ctx: HubSpotContext, objectType: ObjectType, records: ExternalRecord[]): Promise<ExternalRecord[]> {
-  if (records.length === 0 || hubspotSlots(objectType).length === 0) return records;
-  const links = await readLinks(ctx, objectType, [...new Set(records.map((record) => record.externalId))]);
-  return records.map((record) => ({ ...record, references: referencesFromLinks(objectType, links.get(record.externalId) ?? {}) }));
+export async function withReferences(ctx: HubSpotContext, target: HubSpotTarget, records: ExternalRecord[]): Promise<ExternalRecord[]> {
+  if (records.length === 0 || hubspotSlots(target.objectType).length === 0) return records;
+  const idOf = (record: ExternalRecord): string => parseExternalId(target.objectType, record.externalId)?.id ?? record.externalId;
+  const links = await readLinks(ctx, target, [...new Set(records.map(idOf))]);
+  return records.map((record) => ({ ...record, references: referencesFromLinks(target.objectType, links.get(idOf(record)) ?? {}) }));
 }
 
-async function readPath(ctx: HubSpotContext, objectType: ObjectType, toPath: HubSpotObjectPath, ids: readonly string[]): Promise<Map<string, Links>> {
-  const fromPath = HUBSPOT_OBJECTS[objectType].path;
+async function readPath(ctx: HubSpotContext, fromPath: HubSpotObjectPath, toPath: HubSpotObjectPath, ids: readonly string[]): Promise<Map<string, Links>> {
   const primaryType = primaryTypeOf(fromPath, toPath);
   const byId = new Map<string, Links>();
   for (let start = 0; start < ids.length; start += hubspotSpec.paging.associationReadBatch) {
@@ -77,9 +78,10 @@ async function readPath(ctx: HubSpotContext, objectType: ObjectType, toPath: Hub
  * records (by input index) whose associations HubSpot refused; a failure of a whole call that may
  * pass on retry (429, 5xx, auth) is thrown, so the engine retries the write.
  */
-export async function writeLinks(ctx: HubSpotContext, objectType: ObjectType, writes: readonly LinkWrite[]): Promise<Map<number, ConnectorErrorInfo>> {
+export async function writeLinks(ctx: HubSpotContext, target: HubSpotTarget, writes: readonly LinkWrite[]): Promise<Map<number, ConnectorErrorInfo>> {
   const failures = new Map<number, ConnectorErrorInfo>();
-  const fromPath = HUBSPOT_OBJECTS[objectType].path;
+  const objectType: ObjectType = target.objectType;
+  const fromPath = target.path;
   const indexesOf = new Map<string, number[]>();
   for (const write of writes) indexesOf.set(write.id, [...(indexesOf.get(write.id) ?? []), write.index]);
   const fail = (ids: Iterable<string>, error: ConnectorErrorInfo): void => {
@@ -92,7 +94,7 @@ export async function writeLinks(ctx: HubSpotContext, objectType: ObjectType, wr
     });
     if (wanted.length === 0) continue;
     const toRead = wanted.filter(({ write }) => !write.created).map(({ write }) => write.id);
-    const current = toRead.length > 0 ? await readPath(ctx, objectType, path, [...new Set(toRead)]) : new Map<string, Links>();
+    const current = toRead.length > 0 ? await readPath(ctx, fromPath, path, [...new Set(toRead)]) : new Map<string, Links>();
     const changes = planLinkChanges(
       wanted.map(({ write, links }) => ({ id: write.id, wanted: links, current: current.get(write.id) ?? { ids: [] } })),
       primaryTypeOf(fromPath, path) !== undefined,
@@ -164,7 +166,8 @@ async function refusedOrThrow<T>(call: () => Promise<T>, ids: readonly string[],
 /**
  * HubSpot-defined association type ids, from the official client's AssociationTypes enum [H9][H50]:
  * unlabelled contact->company 279, deal->company 341, deal->contact 3, task->contact 204,
- * task->company 192, task->deal 216; primary company of a contact 1, of a deal 5.
+ * task->company 192, task->deal 216; call, email and meeting to contact 194 / 198 / 200, to
+ * company 182 / 186 / 188, to deal 206 / 210 / 212 [H62]; primary company of a contact 1, of a deal 5.
  */
 const DEFAULT_TYPES: Record<string, number> = {
   'contacts>companies': 279,
@@ -173,6 +176,15 @@ const DEFAULT_TYPES: Record<string, number> = {
   'tasks>contacts': 204,
   'tasks>companies': 192,
   'tasks>deals': 216,
+  'calls>contacts': 194,
+  'calls>companies': 182,
+  'calls>deals': 206,
+  'emails>contacts': 198,
+  'emails>companies': 186,
+  'emails>deals': 210,
+  'meetings>contacts': 200,
+  'meetings>companies': 188,
+  'meetings>deals': 212,
 };
 const PRIMARY_TYPES: Record<string, number> = { 'contacts>companies': 1, 'deals>companies': 5 };
 

@@ -1,11 +1,12 @@
 import type { ObjectType } from '../../model/identifiers';
 import type { BulkPath, ExternalRecord, UpsertInput, UpsertOutcome } from '../connector';
 import { listChanges } from './changes';
-import type { HubSpotContext } from './context';
+import { mappingOf, type HubSpotContext } from './context';
+import { targetsOf, type HubSpotTarget } from './activity-kinds';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { withReferences } from './associations';
 import { propertiesToRead, toExternalRecord } from './record-mapper';
-import { HUBSPOT_OBJECTS, hubspotSpec } from './spec';
+import { hubspotSpec } from './spec';
 import { upsertAll } from './upsert';
 
 /**
@@ -16,7 +17,7 @@ import { upsertAll } from './upsert';
  * association read per page and target type.
  */
 type ExportCursor =
-  | { kind: 'export'; objectType: ObjectType; mode: 'list'; after: string | null }
+  | { kind: 'export'; objectType: ObjectType; mode: 'list'; after: string | null; object?: number | undefined }
   | { kind: 'export'; objectType: ObjectType; mode: 'changes'; since: string; changes: string | null };
 
 export function createBulkPath(ctx: HubSpotContext): BulkPath {
@@ -34,15 +35,20 @@ export function createBulkPath(ctx: HubSpotContext): BulkPath {
         const page = await listChanges(ctx, state.objectType, { since: state.since, cursor: state.changes ?? undefined });
         return { records: page.records, nextCursor: page.nextCursor ? encodeCursor({ ...state, changes: page.nextCursor }) : undefined };
       }
-      const path = HUBSPOT_OBJECTS[state.objectType].path;
-      const properties = propertiesToRead(ctx.mapping, state.objectType);
+      // Activities list each of their objects in turn (activity-kinds.ts), tasks first.
+      const targets = targetsOf(state.objectType);
+      const index = state.object ?? 0;
+      const target = targets[index] as HubSpotTarget;
+      const mapping = mappingOf(ctx, target);
+      const properties = propertiesToRead(mapping, target);
       // https://developers.hubspot.com/docs/api/crm/understanding-the-crm (GET /crm/v3/objects/{type}?limit=100&after=&properties=)
       const page = await ctx.runner.run('standard', (options) =>
-        ctx.apis.objects.basicApi.getPage(path, hubspotSpec.paging.listPage, state.after ?? undefined, properties, undefined, undefined, false, options),
+        ctx.apis.objects.basicApi.getPage(target.path, hubspotSpec.paging.listPage, state.after ?? undefined, properties, undefined, undefined, false, options),
       );
-      const records: ExternalRecord[] = await withReferences(ctx, state.objectType, page.results.map((object) => toExternalRecord(ctx.mapping, state.objectType, object)));
+      const records: ExternalRecord[] = await withReferences(ctx, target, page.results.map((object) => toExternalRecord(mapping, target, object)));
       const after = page.paging?.next?.after;
-      return { records, nextCursor: after ? encodeCursor({ ...state, after }) : undefined };
+      if (after) return { records, nextCursor: encodeCursor({ ...state, after }) };
+      return { records, nextCursor: index + 1 < targets.length ? encodeCursor({ ...state, object: index + 1, after: null }) : undefined };
     },
 
     upsert(objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> {

@@ -3,6 +3,7 @@ import { compileMapping } from '../../model/mapping';
 import type { CrmConnector, FieldDescription } from '../connector';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
 import type { RateBudgetSnapshot } from '../rate-budget';
+import { KIND_MAPPINGS } from './activity-kinds';
 import { createApis } from './api';
 import { createTokenProvider, type HubSpotAuth } from './auth';
 import { createBulkPath } from './bulk';
@@ -58,7 +59,13 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     maxBudgetWaitMs: options.maxBudgetWaitMs,
     requestTimeoutMs,
   });
-  const ctx: HubSpotContext = { apis: createApis(basePath), runner, mapping, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS };
+  const kindMappings = {
+    task: mapping,
+    call: compileMapping(KIND_MAPPINGS.call),
+    email: compileMapping(KIND_MAPPINGS.email),
+    meeting: compileMapping(KIND_MAPPINGS.meeting),
+  };
+  const ctx: HubSpotContext = { apis: createApis(basePath), runner, mapping, kindMappings, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, now: Date.now };
   // Every write is checked against the property definitions first: what cannot fit is parked, not sent.
   const guarded = writeGuard({ provider: 'hubspot', mapping, describe: (objectType) => describeConstraints(ctx, objectType) });
   const bulk = createBulkPath(ctx);

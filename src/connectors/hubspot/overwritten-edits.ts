@@ -1,7 +1,7 @@
-import type { ObjectType } from '../../model/identifiers';
+import type { HubSpotTarget } from './activity-kinds';
 import { retryInPlace } from '../retry-in-place';
 import type { HubSpotContext } from './context';
-import { HUBSPOT_OBJECTS, hubspotSpec, SYNC_ID_PROPERTY } from './spec';
+import { hubspotSpec, SYNC_ID_PROPERTY } from './spec';
 
 /** One version of a property as `propertiesWithHistory` lists it (newest first) [H34]. */
 export interface PropertyVersion {
@@ -42,13 +42,13 @@ export interface VerifiedWrite {
  * so the engine reads the record again and merges that edit like any other. Returns the indexes
  * of the writes put back.
  */
-export async function restoreOverwrittenEdits(ctx: HubSpotContext, objectType: ObjectType, writes: readonly VerifiedWrite[]): Promise<Set<number>> {
-  const path = HUBSPOT_OBJECTS[objectType].path;
+export async function restoreOverwrittenEdits(ctx: HubSpotContext, target: HubSpotTarget, writes: readonly VerifiedWrite[]): Promise<Set<number>> {
+  const path = target.path;
   const restored = new Set<number>();
   const restores: { id: string; properties: Record<string, string> }[] = [];
   for (let start = 0; start < writes.length; start += hubspotSpec.paging.historyBatchSize) {
     const chunk = writes.slice(start, start + hubspotSpec.paging.historyBatchSize);
-    const names = [...new Set(chunk.flatMap((write) => Object.keys(write.written)))].filter((name) => name !== SYNC_ID_PROPERTY && name !== HUBSPOT_OBJECTS[objectType].modstamp);
+    const names = [...new Set(chunk.flatMap((write) => Object.keys(write.written)))].filter((name) => name !== SYNC_ID_PROPERTY && name !== target.modstamp);
     if (names.length === 0) continue;
     // https://developers.hubspot.com/docs/api-reference/latest/crm/objects/objects/batch/get-objects (propertiesWithHistory)
     // Our write has landed: an activity run again would find it there and never look for the edit.

@@ -1,8 +1,8 @@
 import type { CanonicalFields } from '../../model/canonical';
-import type { ObjectType } from '../../model/identifiers';
 import { nativeFieldsToRead, toCanonical, toNative, type CompiledMapping } from '../../model/mapping';
 import type { ExternalRecord } from '../connector';
-import { HUBSPOT_OBJECTS, SYNC_ID_PROPERTY } from './spec';
+import { externalIdOf, type HubSpotTarget } from './activity-kinds';
+import { SYNC_ID_PROPERTY } from './spec';
 
 /**
  * Pure conversions between HubSpot objects and ExternalRecords, shared by every path (changes,
@@ -19,13 +19,13 @@ export interface HubSpotObject {
 }
 
 /** The properties to ask for: the mapped ones, the sync id and the last-modified stamp. */
-export function propertiesToRead(mapping: CompiledMapping, objectType: ObjectType): string[] {
-  return [...new Set([...nativeFieldsToRead(mapping, objectType), SYNC_ID_PROPERTY, HUBSPOT_OBJECTS[objectType].modstamp])];
+export function propertiesToRead(mapping: CompiledMapping, target: HubSpotTarget): string[] {
+  return [...new Set([...nativeFieldsToRead(mapping, target.objectType), SYNC_ID_PROPERTY, target.modstamp])];
 }
 
 /** The object's modstamp as ISO with milliseconds: the last-modified property, else `updatedAt`. */
-export function modstampOf(objectType: ObjectType, object: HubSpotObject): string {
-  const raw = object.properties[HUBSPOT_OBJECTS[objectType].modstamp] ?? object.updatedAt;
+export function modstampOf(target: HubSpotTarget, object: HubSpotObject): string {
+  const raw = object.properties[target.modstamp] ?? object.updatedAt;
   const epoch = raw instanceof Date ? raw.getTime() : /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
   return new Date(epoch).toISOString();
 }
@@ -34,20 +34,23 @@ export function modstampOf(objectType: ObjectType, object: HubSpotObject): strin
  * HubSpot object -> ExternalRecord, references not read (`{}`): the paths that read them fill
  * them from the v4 batch read (associations.ts), so an empty map never means "no related records".
  */
-export function toExternalRecord(mapping: CompiledMapping, objectType: ObjectType, object: HubSpotObject): ExternalRecord {
+export function toExternalRecord(mapping: CompiledMapping, target: HubSpotTarget, object: HubSpotObject): ExternalRecord {
   const syncId = object.properties[SYNC_ID_PROPERTY];
+  const fields = toCanonical(mapping, target.objectType, object.properties).fields;
   return {
-    objectType,
-    externalId: object.id,
+    objectType: target.objectType,
+    externalId: externalIdOf(target, object.id),
     syncId: syncId === undefined || syncId === null || syncId === '' ? null : syncId,
-    modifiedAt: modstampOf(objectType, object),
-    fields: toCanonical(mapping, objectType, object.properties).fields,
+    modifiedAt: modstampOf(target, object),
+    // The kind is the object itself, whatever a mapping says: a task is a task.
+    fields: target.kind === undefined ? fields : { ...fields, kind: target.kind },
     references: {},
   };
 }
 
 /** Canonical fields -> HubSpot properties, all strings ("" clears a value). */
-export function toHubSpotProperties(mapping: CompiledMapping, objectType: ObjectType, fields: Readonly<CanonicalFields>): Record<string, string> {
-  const native = toNative(mapping, objectType, fields);
+export function toHubSpotProperties(mapping: CompiledMapping, target: HubSpotTarget, fields: Readonly<CanonicalFields>): Record<string, string> {
+  const { kind: _kind, ...writable } = fields;
+  const native = toNative(mapping, target.objectType, target.kind === undefined ? fields : writable);
   return Object.fromEntries(Object.entries(native).map(([name, value]) => [name, typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value as number | boolean)]));
 }

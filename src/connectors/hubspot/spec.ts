@@ -23,7 +23,11 @@ export const HUBSPOT_API = {
 /** The custom unique property the canonical sync id is written to, on every object (upsert idProperty). */
 export const SYNC_ID_PROPERTY = 'crm_sync_id';
 
-/** Per canonical object: HubSpot's path name, type id and last-modified property [H11]. */
+/**
+ * Per canonical object: HubSpot's path name, type id and last-modified property [H11]. For
+ * `activity` this is the tasks object, what the mapping and property descriptions speak of; reads
+ * and writes cover every activity object (activity-kinds.ts `targetsOf`).
+ */
 export const HUBSPOT_OBJECTS = {
   contact: { path: 'contacts', typeId: '0-1', modstamp: 'lastmodifieddate' },
   company: { path: 'companies', typeId: '0-2', modstamp: 'hs_lastmodifieddate' },
@@ -31,7 +35,11 @@ export const HUBSPOT_OBJECTS = {
   activity: { path: 'tasks', typeId: '0-27', modstamp: 'hs_lastmodifieddate' },
 } as const satisfies Record<ObjectType, { path: string; typeId: string; modstamp: string }>;
 
-export type HubSpotObjectPath = (typeof HUBSPOT_OBJECTS)[ObjectType]['path'];
+/**
+ * Every object path the connector calls: the four above and the activity objects a kind other
+ * than task lives in (activity-kinds.ts) [H55].
+ */
+export type HubSpotObjectPath = (typeof HUBSPOT_OBJECTS)[ObjectType]['path'] | 'calls' | 'emails' | 'meetings';
 
 /** Window names the budget routes by: `search` guards search calls only, `daily` every call, the rest non-search calls. */
 export const WINDOW_NAMES = { tenSecondly: 'ten-secondly', search: 'search', daily: 'daily' } as const;

@@ -26,11 +26,30 @@ const DEFAULT_TYPES: Record<string, [number, number]> = {
   'companies>tasks': [191, 192],
   'tasks>deals': [216, 215],
   'deals>tasks': [215, 216],
+  // Calls, emails and meetings: the official client's AssociationTypes enum (vendor-facts H62).
+  'calls>contacts': [194, 193],
+  'contacts>calls': [193, 194],
+  'calls>companies': [182, 181],
+  'companies>calls': [181, 182],
+  'calls>deals': [206, 205],
+  'deals>calls': [205, 206],
+  'emails>contacts': [198, 197],
+  'contacts>emails': [197, 198],
+  'emails>companies': [186, 185],
+  'companies>emails': [185, 186],
+  'emails>deals': [210, 209],
+  'deals>emails': [209, 210],
+  'meetings>contacts': [200, 199],
+  'contacts>meetings': [199, 200],
+  'meetings>companies': [188, 187],
+  'companies>meetings': [187, 188],
+  'meetings>deals': [212, 211],
+  'deals>meetings': [211, 212],
 };
 
 /**
  * HubSpot-defined labelled types: the primary company of a contact (1, inverse 2) and of a deal
- * (5, inverse 6) [H9 AssociationTypes enum][H50]. Tasks have no primary type.
+ * (5, inverse 6) [H9 AssociationTypes enum][H50]. Activities have no primary type.
  */
 const LABELLED: Record<number, { inverse: number; label: string }> = {
   1: { inverse: 2, label: 'Primary' },

@@ -61,6 +61,15 @@ export function propertyValidationError(issues: PropertyIssue[]): HubSpotError {
   return validationError(`Property values were not valid: ${JSON.stringify(issues)}`);
 }
 
+/**
+ * A create without a property the object requires (`hs_timestamp` on activities): 400
+ * `{"status":"error","message":"Error creating TASK. Some required properties were not set.",
+ * "context":{"properties":["hs_timestamp"]},"category":"VALIDATION_ERROR"}` (vendor-facts H58).
+ */
+export function requiredPropertiesMissing(singular: string, names: readonly string[]): HubSpotError {
+  return validationError(`Error creating ${singular.toUpperCase()}. Some required properties were not set.`, { context: { properties: [...names] } });
+}
+
 export function notFound(id: string): HubSpotError {
   return new HubSpotError(404, errorBody('Object not found.  objectId are usually numeric.', 'OBJECT_NOT_FOUND', { context: { id: [id] } }));
 }

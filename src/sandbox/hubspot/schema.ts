@@ -1,7 +1,7 @@
-/** The four CRM object types the sandbox emulates, by their v3 path name. */
-export type HubSpotObjectType = 'contacts' | 'companies' | 'deals' | 'tasks';
+/** The CRM object types the sandbox emulates, by their v3 path name: three records and four activities. */
+export type HubSpotObjectType = 'contacts' | 'companies' | 'deals' | 'tasks' | 'calls' | 'emails' | 'meetings';
 
-export const OBJECT_TYPES: readonly HubSpotObjectType[] = ['contacts', 'companies', 'deals', 'tasks'];
+export const OBJECT_TYPES: readonly HubSpotObjectType[] = ['contacts', 'companies', 'deals', 'tasks', 'calls', 'emails', 'meetings'];
 
 export type PropertyKind = 'string' | 'number' | 'datetime' | 'enumeration';
 
@@ -36,10 +36,26 @@ interface ObjectSchema {
   modifiedProperty: string;
   /** What a GET/list/search returns when the caller names no properties. */
   defaultProperties: readonly string[];
-  /** Whether classic `{singular}.*` webhook subscriptions exist; tasks only have generic `object.*`. */
+  /** Whether classic `{singular}.*` webhook subscriptions exist; activities only have generic `object.*`. */
   classicWebhooks: boolean;
   properties: Record<string, PropertyDefinition>;
+  /**
+   * Properties a create must carry (vendor-facts H58): without them HubSpot answers 400
+   * VALIDATION_ERROR "Error creating CALL. Some required properties were not set." naming them in
+   * `context.properties`. Tasks are not checked here (UNCONFIRMED divergence kept for the
+   * records created before this check existed, BEHAVIOR.md).
+   */
+  required?: readonly string[];
+  /** Required properties HubSpot fills from another when missing: a meeting's `hs_timestamp` from its start (H60). */
+  fallbacks?: Readonly<Record<string, string>>;
 }
+
+/** The send states of a logged email (H59). */
+const EMAIL_STATUSES = ['BOUNCED', 'FAILED', 'SCHEDULED', 'SENDING', 'SENT'];
+/** Call states (H57: the first four named on the calls page; the rest UNCONFIRMED, from public integration code). */
+const CALL_STATUSES = ['BUSY', 'CALLING_CRM_USER', 'CANCELED', 'COMPLETED', 'CONNECTING', 'FAILED', 'IN_PROGRESS', 'MISSED', 'NO_ANSWER', 'QUEUED', 'RINGING'];
+/** Meeting outcomes' internal values (H60: labels on the meetings page; the values as public integrations write them). */
+const MEETING_OUTCOMES = ['SCHEDULED', 'COMPLETED', 'RESCHEDULED', 'NO_SHOW', 'CANCELED'];
 
 const system = (modifiedProperty: string): Record<string, PropertyDefinition> => ({
   hs_object_id: { kind: 'number', readOnly: true },
@@ -120,6 +136,59 @@ export const SCHEMAS: Record<HubSpotObjectType, ObjectSchema> = {
       hs_task_priority: { kind: 'enumeration', label: 'Priority', options: ['NONE', 'LOW', 'MEDIUM', 'HIGH'] },
       hs_task_type: { kind: 'enumeration', label: 'Task Type', options: ['CALL', 'EMAIL', 'LINKED_IN', 'MEETING', 'LINKED_IN_CONNECT', 'LINKED_IN_MESSAGE', 'TODO'] },
       hs_timestamp: { kind: 'datetime' },
+    },
+  },
+  calls: {
+    typeId: '0-48',
+    singular: 'call',
+    modifiedProperty: 'hs_lastmodifieddate',
+    defaultProperties: ['createdate', 'hs_lastmodifieddate', 'hs_object_id'],
+    classicWebhooks: false,
+    required: ['hs_timestamp'],
+    properties: {
+      ...system('hs_lastmodifieddate'),
+      hs_timestamp: { kind: 'datetime' },
+      hs_call_title: { kind: 'string' },
+      hs_call_body: { kind: 'string' },
+      hs_call_status: { kind: 'enumeration', label: 'Call status', options: CALL_STATUSES },
+      hs_call_direction: { kind: 'enumeration', label: 'Call direction', options: ['INBOUND', 'OUTBOUND'] },
+      hs_call_duration: { kind: 'number' },
+    },
+  },
+  emails: {
+    typeId: '0-49',
+    singular: 'email',
+    modifiedProperty: 'hs_lastmodifieddate',
+    defaultProperties: ['createdate', 'hs_lastmodifieddate', 'hs_object_id'],
+    classicWebhooks: false,
+    required: ['hs_timestamp'],
+    properties: {
+      ...system('hs_lastmodifieddate'),
+      hs_timestamp: { kind: 'datetime' },
+      hs_email_subject: { kind: 'string' },
+      hs_email_text: { kind: 'string' },
+      hs_email_html: { kind: 'string' },
+      hs_email_status: { kind: 'enumeration', label: 'Email send status', options: EMAIL_STATUSES },
+      hs_email_direction: { kind: 'enumeration', label: 'Email direction', options: ['EMAIL', 'INCOMING_EMAIL', 'FORWARDED_EMAIL'] },
+    },
+  },
+  meetings: {
+    typeId: '0-47',
+    singular: 'meeting',
+    modifiedProperty: 'hs_lastmodifieddate',
+    defaultProperties: ['createdate', 'hs_lastmodifieddate', 'hs_object_id'],
+    classicWebhooks: false,
+    required: ['hs_timestamp'],
+    fallbacks: { hs_timestamp: 'hs_meeting_start_time' },
+    properties: {
+      ...system('hs_lastmodifieddate'),
+      hs_timestamp: { kind: 'datetime' },
+      hs_meeting_title: { kind: 'string' },
+      hs_meeting_body: { kind: 'string' },
+      hs_meeting_start_time: { kind: 'datetime' },
+      hs_meeting_end_time: { kind: 'datetime' },
+      hs_meeting_outcome: { kind: 'enumeration', label: 'Meeting outcome', options: MEETING_OUTCOMES },
+      hs_meeting_location: { kind: 'string' },
     },
   },
 };

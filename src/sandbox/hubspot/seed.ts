@@ -37,5 +37,22 @@ export function fakeProperties(fake: FakeData, type: HubSpotObjectType, index: n
         hs_timestamp: new Date(Date.UTC(2026, 0, 1) + index * 3_600_000).toISOString(),
       };
     }
+    case 'calls': {
+      const person = fake.person(index);
+      return { hs_call_title: `Call with ${person.firstName} ${person.lastName}`, hs_call_body: `Dialled ${person.phone}.`, hs_call_status: 'COMPLETED', hs_call_direction: 'OUTBOUND', hs_timestamp: activityTime(index) };
+    }
+    case 'emails': {
+      const person = fake.person(index);
+      return { hs_email_subject: `Hello ${person.firstName}`, hs_email_text: 'Following up on our call.', hs_email_status: 'SENT', hs_email_direction: 'EMAIL', hs_timestamp: activityTime(index) };
+    }
+    case 'meetings': {
+      const person = fake.person(index);
+      const start = activityTime(index);
+      return { hs_meeting_title: `Meeting with ${person.firstName}`, hs_meeting_body: 'Agenda: next steps.', hs_meeting_start_time: start, hs_meeting_end_time: new Date(Date.parse(start) + 1_800_000).toISOString(), hs_meeting_outcome: 'SCHEDULED', hs_timestamp: start };
+    }
   }
+}
+
+function activityTime(index: number): string {
+  return new Date(Date.UTC(2026, 0, 1) + index * 3_600_000).toISOString();
 }

@@ -1,5 +1,5 @@
 import { ModstampClock } from '../core/modstamp-clock';
-import { conflict, notFound, propertyIssue, propertyValidationError, type PropertyIssue } from './errors';
+import { conflict, notFound, propertyIssue, propertyValidationError, requiredPropertiesMissing, type PropertyIssue } from './errors';
 import { OBJECT_TYPES, SCHEMAS, STRING_MAX_LENGTH, type HubSpotObjectType, type PropertyDefinition, type PropertyKind } from './schema';
 
 /** Who made a write: webhooks carry it as `changeSource` / `sourceId` so a sync can spot its own echoes. */
@@ -132,12 +132,15 @@ export class RecordStore {
 
   /** Throws the 409 a create of `input` would meet (a unique value another record holds), creating nothing. */
   assertCreatable(type: HubSpotObjectType, input: PropertyInput): void {
-    this.assertUniqueFree(type, this.prepare(type, input).values, undefined);
+    const { values } = this.prepare(type, input);
+    this.assertRequired(type, values);
+    this.assertUniqueFree(type, values, undefined);
   }
 
   create(type: HubSpotObjectType, input: PropertyInput, source: WriteSource): StoredRecord {
     const { values, issues } = this.prepare(type, input);
     if (issues.length > 0) throw propertyValidationError(issues);
+    this.assertRequired(type, values);
     this.assertUniqueFree(type, values, undefined);
     const id = String(this.nextId++);
     const stamp = this.clock.next();
@@ -220,6 +223,17 @@ export class RecordStore {
     record.updatedAt = stamp.getTime();
     record.properties[SCHEMAS[record.type].modifiedProperty] = stamp.toISOString();
     return record.updatedAt;
+  }
+
+  /** Fills what HubSpot derives (a meeting's hs_timestamp from its start), then refuses a create still missing a required property. */
+  private assertRequired(type: HubSpotObjectType, values: Record<string, string | null>): void {
+    const schema = SCHEMAS[type];
+    for (const [name, from] of Object.entries(schema.fallbacks ?? {})) {
+      const fallback = values[from];
+      if ((values[name] ?? null) === null && fallback !== undefined && fallback !== null) values[name] = fallback;
+    }
+    const missing = (schema.required ?? []).filter((name) => (values[name] ?? null) === null);
+    if (missing.length > 0) throw requiredPropertiesMissing(schema.singular, missing);
   }
 
   private assertUniqueFree(type: HubSpotObjectType, values: Record<string, string | null>, selfId: string | undefined): void {

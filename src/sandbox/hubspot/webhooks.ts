@@ -36,7 +36,7 @@ export interface HubSpotWebhookEvent {
 }
 
 /** `CONTACT_TO_COMPANY`-style names of the classic association events [H24]; pairs other than contact-company by the same pattern (UNCONFIRMED). */
-const ASSOCIATION_NAMES: Record<HubSpotObjectType, string> = { contacts: 'CONTACT', companies: 'COMPANY', deals: 'DEAL', tasks: 'TASK' };
+const ASSOCIATION_NAMES: Record<HubSpotObjectType, string> = { contacts: 'CONTACT', companies: 'COMPANY', deals: 'DEAL', tasks: 'TASK', calls: 'CALL', emails: 'EMAIL', meetings: 'MEETING' };
 
 export interface WebhookSettings {
   portalId: number;
