@@ -20,23 +20,24 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 interface Graph {
   companyOfContacts: Record<string, string | null | undefined>;
   deal: { company?: string | null | undefined; contacts?: string[] | undefined; primaryContact?: string | null | undefined };
-  activities: Record<string, { deal?: string | null | undefined; contacts?: string[] | undefined }>;
+  activities: Record<string, { kind?: unknown; deal?: string | null | undefined; contacts?: string[] | undefined }>;
 }
 
 interface Ids {
   company: string;
   contacts: string[];
   deal: string;
+  /** A call, then a task. */
   activities: string[];
 }
 
 /** Slots a vendor does not hold (BEHAVIOR.md of each connector): absent from its reads. */
-const cannotHold: Record<CrmProvider, { dealPrimary?: boolean; activityContacts?: boolean }> = {
+const cannotHold: Record<CrmProvider, { dealPrimary?: boolean; taskContacts?: boolean }> = {
   salesforce: {},
   // A deal has no primary contact in HubSpot.
   hubspot: { dealPrimary: true },
-  // A Dataverse task has no contact parties.
-  dynamics: { activityContacts: true },
+  // A Dataverse task has no contact parties (a phone call has).
+  dynamics: { taskContacts: true },
   pipedrive: {},
   zoho: {},
 };
@@ -100,6 +101,7 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     for (const activity of ids.activities) {
       const record = await read('activity', activity);
       graph.activities[activity] = {
+        kind: record?.fields.kind,
         deal: (await canonical('deal', record?.references.deal)) as string | null | undefined,
         contacts: (await canonical('contact', record?.references.contacts)) as string[] | undefined,
       };
@@ -112,7 +114,9 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     return {
       companyOfContacts: Object.fromEntries(ids.contacts.map((contact) => [contact, ids.company])),
       deal: { company: ids.company, contacts: [...deal.contacts].sort(), primaryContact: limits.dealPrimary ? undefined : deal.primaryContact },
-      activities: Object.fromEntries(ids.activities.map((activity) => [activity, { deal: ids.deal, contacts: limits.activityContacts ? undefined : activityContacts[activity] }])),
+      activities: Object.fromEntries(
+        ids.activities.map((activity, index) => [activity, { kind: index === 0 ? 'call' : 'task', deal: ids.deal, contacts: index > 0 && limits.taskContacts ? undefined : activityContacts[activity] }]),
+      ),
     };
   }
 
@@ -130,7 +134,7 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     const opportunity = String(sf.createAsUser('Opportunity', { Name: 'Graph deal', StageName: 'Prospecting', CloseDate: '2027-01-31', AccountId: account }).Id);
     sf.createAsUser('OpportunityContactRole', { OpportunityId: opportunity, ContactId: ada, IsPrimary: true });
     const graceRole = String(sf.createAsUser('OpportunityContactRole', { OpportunityId: opportunity, ContactId: grace }).Id);
-    const call = String(sf.createAsUser('Task', { Subject: 'Discovery call', WhoId: ada, WhatId: opportunity, Status: 'Not Started', Priority: 'Normal' }).Id);
+    const call = String(sf.createAsUser('Task', { Subject: 'Discovery call', TaskSubtype: 'Call', WhoId: ada, WhatId: opportunity, Status: 'Not Started', Priority: 'Normal' }).Id);
     const task = String(sf.createAsUser('Task', { Subject: 'Send proposal', WhoId: grace, WhatId: opportunity, Status: 'Not Started', Priority: 'High' }).Id);
 
     const [company] = await canonicalIds(h.salesforce!.id, 'company', [account]);
@@ -161,15 +165,14 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     hs.associateAsUser('deals', dealId, 'companies', company, { primary: true });
     hs.associateAsUser('deals', dealId, 'contacts', barbara);
     hs.associateAsUser('deals', dealId, 'contacts', frances);
-    const tasks = [
-      ['Intro call', barbara],
-      ['Pricing follow-up', frances],
-    ].map(([subject, person]) => {
-      const id = hs.createAsUser('tasks', { hs_task_subject: subject!, hs_timestamp: '2027-01-15T10:00:00.000Z', hs_task_status: 'NOT_STARTED', hs_task_priority: 'MEDIUM' }).id;
-      hs.associateAsUser('tasks', id, 'deals', dealId);
-      hs.associateAsUser('tasks', id, 'contacts', person!);
-      return id;
-    });
+    const callId = hs.createAsUser('calls', { hs_call_title: 'Intro call', hs_timestamp: '2027-01-15T10:00:00.000Z' }).id;
+    hs.associateAsUser('calls', callId, 'deals', dealId);
+    hs.associateAsUser('calls', callId, 'contacts', barbara);
+    const taskId = hs.createAsUser('tasks', { hs_task_subject: 'Pricing follow-up', hs_timestamp: '2027-01-15T10:00:00.000Z', hs_task_status: 'NOT_STARTED', hs_task_priority: 'MEDIUM' }).id;
+    hs.associateAsUser('tasks', taskId, 'deals', dealId);
+    hs.associateAsUser('tasks', taskId, 'contacts', frances);
+    // Calls, emails and meetings carry their object in their id; tasks keep plain ids.
+    const tasks = [`calls:${callId}`, taskId];
 
     const [companyId] = await canonicalIds(h.hubspot!.id, 'company', [company]);
     const contacts = await canonicalIds(h.hubspot!.id, 'contact', people);
@@ -207,7 +210,15 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
       );
     stakeholder(hedy);
     const katherineLink = stakeholder(katherine);
-    const tasks = ['Kick-off', 'Contract review'].map((subject) => String(dyn.uiCreate('tasks', { subject, 'regardingobjectid_opportunity_task@odata.bind': `/opportunities(${opportunity})` }).activityid));
+    const phoneCall = String(
+      dyn.uiCreate('phonecalls', {
+        subject: 'Kick-off call',
+        'regardingobjectid_opportunity_phonecall@odata.bind': `/opportunities(${opportunity})`,
+        // To: the contact called (participation type 2).
+        phonecall_activity_parties: [{ participationtypemask: 2, 'partyid_contact@odata.bind': `/contacts(${hedy})` }],
+      }).activityid,
+    );
+    const tasks = [phoneCall, String(dyn.uiCreate('tasks', { subject: 'Contract review', 'regardingobjectid_opportunity_task@odata.bind': `/opportunities(${opportunity})` }).activityid)];
 
     const [company] = await canonicalIds(h.dynamics!.id, 'company', [account]);
     const contacts = await canonicalIds(h.dynamics!.id, 'contact', people);
@@ -215,8 +226,8 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     const activities = await canonicalIds(h.dynamics!.id, 'activity', tasks);
     const ids: Ids = { company: company!, contacts, deal: deal!, activities };
     const [hedyId, katherineId, margaretId] = contacts as [string, string, string];
-    // A Dataverse task names no contacts: the others' activities hold none.
-    const noContacts = { [activities[0]!]: [], [activities[1]!]: [] };
+    // The call names Hedy; a Dataverse task names no contacts, so the others' copy holds none.
+    const noContacts = { [activities[0]!]: [hedyId], [activities[1]!]: [] };
     await expectEverywhere(ids, { contacts: [hedyId, katherineId], primaryContact: hedyId }, noContacts);
 
     // A stakeholder added alone (a connection record; the opportunity's row untouched): the next poll carries it.

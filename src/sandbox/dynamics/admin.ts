@@ -6,6 +6,7 @@ import type { TokenAuthority } from './auth';
 import { entitySet, type EntitySetDefinition } from './entity-sets';
 import { DataverseError, ErrorCodes } from './errors';
 import type { ServiceProtection, ServiceProtectionOptions } from './limits';
+import { ACTIVITY_PARTIES, partyValues, replaceParties } from './activities';
 import { toColumnValues } from './payload';
 import type { DynamicsEntitySetName, SeedData } from './seed';
 import type { DataverseStore, Row } from './store';
@@ -65,7 +66,13 @@ export function createAdmin(deps: AdminDependencies): DynamicsAdmin {
     },
     uiCreate: (name, values) => {
       const definition = definitionOf(name);
-      return deps.store.create(definition, toColumnValues(definition, values, deps.store, new Map()), ui);
+      // An activity made in the UI names its parties (to, from, attendees) with it, as a deep insert does.
+      const navigation = definition.activityParties?.navigation;
+      const { [navigation ?? '']: partyBody, ...columns } = values;
+      const parties = navigation && partyBody !== undefined ? partyValues(definition, partyBody, (party) => toColumnValues(ACTIVITY_PARTIES, party, deps.store, new Map())) : undefined;
+      const row = deps.store.create(definition, toColumnValues(definition, navigation ? columns : values, deps.store, new Map()), ui);
+      if (parties) replaceParties(deps.store, row[definition.primaryId] as string, parties, ui);
+      return row;
     },
     uiUpdate: (name, id, values) => {
       const definition = definitionOf(name);
