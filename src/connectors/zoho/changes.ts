@@ -64,15 +64,32 @@ function keep(seen: Record<string, string>, afterSecond: number): Record<string,
   return Object.fromEntries(Object.entries(seen).filter(([, stamp]) => second(stamp) > afterSecond));
 }
 
+/** Where a scan reads: the object type's module by default; an activity module for activities. */
+export interface ModuleSource {
+  module: string;
+  fields: string[];
+  toRecord: (row: ZohoRecord) => ExternalRecord;
+}
+
 export async function listChanges(context: ReadContext, objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> {
+  const { serverTime: _serverTime, ...page } = await scanChanges(context, objectType, request);
+  return page;
+}
+
+/**
+ * One page of a module's change scan, with the server's time of the call (whole seconds, from
+ * its Date header): what a scan over several modules needs to know how far a finished one reached.
+ */
+export async function scanChanges(context: ReadContext, objectType: ObjectType, request: ChangesRequest, source?: ModuleSource): Promise<ChangePage & { serverTime: number }> {
   const { http, mapping, syncIdField } = context;
   const perPage = Math.max(1, Math.min(request.limit ?? context.pageSize, zohoSpec.paging.maxPage));
   const state: ChangesCursor = request.cursor
     ? decodeCursor<ChangesCursor>('zoho', request.cursor, 'changes')
     : { kind: 'changes', objectType, mode: 'time', ...scanWindow(request, context.lookbackMs), page: 1, seen: {} };
-  const module = zohoSpec.modules[state.objectType].module;
+  const module = source?.module ?? zohoSpec.modules[state.objectType].module;
+  const toRecord = source?.toRecord ?? ((row: ZohoRecord) => fromRecord(mapping, state.objectType, syncIdField, row));
   const query = new URLSearchParams({
-    fields: fieldsToRead(mapping, state.objectType, syncIdField).join(','),
+    fields: (source?.fields ?? fieldsToRead(mapping, state.objectType, syncIdField)).join(','),
     sort_by: state.mode === 'time' ? 'Modified_Time' : 'id',
     sort_order: 'asc',
     page: String(state.page),
@@ -87,7 +104,7 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
   let { high } = state;
   const seen = { ...state.seen };
   for (const row of rows) {
-    const record = fromRecord(mapping, state.objectType, syncIdField, row);
+    const record = toRecord(row);
     if (seen[record.externalId] === record.modifiedAt || state.pinned?.[record.externalId] === record.modifiedAt) continue;
     // The walk leaves what changed after it started to the resumed keyset pages: each id appears
     // once per walk, so the walk keeps no `seen` of its own and the cursor stays small.
@@ -98,6 +115,7 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
     records.push(record);
   }
 
+  const serverTime = Date.parse(response.headers.date ?? '') || Date.now();
   let next: ChangesCursor | undefined;
   if (state.mode === 'time') {
     const newest = rows.length > 0 ? Math.max(...rows.map((row) => second(String(row[zohoSpec.systemFields.modifiedTime])))) : state.from;
@@ -109,7 +127,7 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
         // A full page within one second: walk by id from here, then resume by time from the
         // walk's start. The walk starts in a later second than the burst (waiting up to a second
         // if need be), so the resumed keyset pages never meet this burst again.
-        const serverNow = Date.parse(response.headers.date ?? '') || Date.now();
+        const serverNow = serverTime;
         const walkStart = Math.max(serverNow, (newest + 1) * 1000);
         if (walkStart > serverNow) await sleep(walkStart - serverNow);
         next = { ...state, mode: 'id', page: 1, high, pinned: seen, seen: {}, resumeFrom: Math.floor(walkStart / 1000) - 1 };
@@ -121,5 +139,5 @@ export async function listChanges(context: ReadContext, objectType: ObjectType, 
       ? { ...state, page: state.page + 1, high, seen: {} }
       : { kind: 'changes', objectType: state.objectType, mode: 'time', from: state.resumeFrom ?? state.from, page: 1, high, until: state.until, seen: {} };
   }
-  return { records, highWatermark: high, ...(next ? { nextCursor: encodeCursor(next) } : {}) };
+  return { records, highWatermark: high, serverTime, ...(next ? { nextCursor: encodeCursor(next) } : {}) };
 }

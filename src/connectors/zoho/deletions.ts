@@ -28,11 +28,25 @@ interface DeletionsCursor {
  * because a record deleted and then purged from the recycle bin must still be listed.
  */
 export async function listDeletions(context: ReadContext, objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> {
+  const { serverTime: _serverTime, ...page } = await scanDeletions(context, objectType, request);
+  return page;
+}
+
+/**
+ * One page of a module's deletion feed, with the server's time of the call; `module` and `idOf`
+ * name another module than the object type's and how its ids read (activity modules).
+ */
+export async function scanDeletions(
+  context: ReadContext,
+  objectType: ObjectType,
+  request: ChangesRequest,
+  source?: { module: string; idOf: (id: string) => string },
+): Promise<DeletionPage & { serverTime: number }> {
   const state: DeletionsCursor = request.cursor
     ? decodeCursor<DeletionsCursor>('zoho', request.cursor, 'deletions')
     : { kind: 'deletions', objectType, ...scanWindow(request, context.lookbackMs), page: 1, seen: [] };
   const perPage = Math.max(1, Math.min(request.limit ?? context.pageSize, zohoSpec.paging.maxPage));
-  const module = zohoSpec.modules[state.objectType].module;
+  const module = source?.module ?? zohoSpec.modules[state.objectType].module;
   const query = new URLSearchParams({ type: 'all', page: String(state.page), per_page: String(perPage) });
   // Get deleted records: https://www.zoho.com/crm/developer/docs/api/v6/get-deleted-records.html [Z9]
   const response = await context.http.call<{ data?: DeletedEntry[]; info?: { more_records?: boolean } }>({
@@ -46,7 +60,7 @@ export async function listDeletions(context: ReadContext, objectType: ObjectType
   let { high } = state;
   for (const entry of response.body?.data ?? []) {
     if (typeof entry.id !== 'string' && typeof entry.id !== 'number') continue;
-    const externalId = String(entry.id);
+    const externalId = source ? source.idOf(String(entry.id)) : String(entry.id);
     const deletedAt = normalizeTimestamp(entry.deleted_time);
     onPage.push({ externalId, deletedAt });
     if (seen.has(externalId) || (state.until && deletedAt >= state.until)) continue;
@@ -60,6 +74,7 @@ export async function listDeletions(context: ReadContext, objectType: ObjectType
   return {
     deletions,
     highWatermark: high,
+    serverTime: Date.parse(response.headers.date ?? '') || Date.now(),
     ...(more ? { nextCursor: encodeCursor({ ...state, page: state.page + 1, high, seen: carried } satisfies DeletionsCursor) } : {}),
   };
 }

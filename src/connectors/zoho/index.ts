@@ -17,6 +17,8 @@ import { deleteAll, upsertAll, type WriteContext } from './writes';
 import { DefaultContactRole, withDealContacts, writeDealContacts } from './contact-roles';
 import type { ObjectConstraints } from '../../model/field-constraints';
 import { writeGuard } from '../write-constraints';
+import { exportActivityPage, listActivityChanges, listActivityDeletions, readActivities } from './activities';
+import { deleteActivities, upsertActivities } from './activity-writes';
 
 export { zohoSpec, ZOHO_API_VERSION, DEFAULT_SYNC_ID_FIELD } from './spec';
 export { zohoDefaultMapping } from './default-mapping';
@@ -57,7 +59,7 @@ export interface ZohoConnector extends CrmConnector {
   close(): Promise<void>;
 }
 
-type ExportCursor = { kind: 'export'; objectType: ObjectType; mode: 'list'; page: number } | { kind: 'export'; objectType: ObjectType; mode: 'changes'; since: string; changes: string | null };
+type ExportCursor = { kind: 'export'; objectType: ObjectType; mode: 'list'; page: number; module?: number | undefined } | { kind: 'export'; objectType: ObjectType; mode: 'changes'; since: string; changes: string | null };
 
 export async function createZohoConnector(options: ZohoConnectorOptions): Promise<ZohoConnector> {
   if (!(options.region in ZOHO_REGIONS)) throw new Error(`unknown Zoho region "${String(options.region)}" (one of ${Object.keys(ZOHO_REGIONS).join(', ')})`);
@@ -92,6 +94,8 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
   // A deal's contacts are read on every read path: one Contact Roles call per deal read (contact-roles.ts).
   const related = (objectType: ObjectType, records: ExternalRecord[]): Promise<ExternalRecord[]> => (objectType === 'deal' ? withDealContacts(http, records) : Promise.resolve(records));
   const changes = async (objectType: ObjectType, request: ChangesRequest): Promise<ChangePage> => {
+    // Activities span Tasks, Calls and Events under one cursor (activities.ts).
+    if (objectType === 'activity') return listActivityChanges(read, request);
     const page = await listChanges(read, objectType, request);
     const type = request.cursor ? decodeCursor<{ kind: string; objectType: ObjectType }>('zoho', request.cursor, 'changes').objectType : objectType;
     return { ...page, records: await related(type, page.records) };
@@ -100,12 +104,14 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
   const upsert =
     (callsInFlight: number) =>
     async (objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => {
+      if (objectType === 'activity') return upsertActivities(write, inputs, callsInFlight);
       const outcomes = await upsertAll(write, objectType, inputs, callsInFlight);
       if (objectType === 'deal') await writeDealContacts(http, defaultRole, inputs, outcomes);
       return outcomes;
     };
 
   const readRecords = async (objectType: ObjectType, externalIds: readonly string[]): Promise<ExternalRecord[]> => {
+    if (objectType === 'activity') return readActivities(read, externalIds);
     const module = zohoSpec.modules[objectType].module;
     const ids = [...new Set(externalIds.filter((id) => /^\d+$/.test(id)))];
     const records: ExternalRecord[] = [];
@@ -163,6 +169,10 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
         const page = await changes(state.objectType, { since: state.since, cursor: state.changes ?? undefined });
         return { records: page.records, nextCursor: page.nextCursor ? encodeCursor({ ...state, changes: page.nextCursor }) : undefined };
       }
+      if (state.objectType === 'activity') {
+        const page = await exportActivityPage(read, state.module ?? 0, state.page);
+        return { records: page.records, nextCursor: page.next ? encodeCursor({ ...state, module: page.next.module, page: page.next.page }) : undefined };
+      }
       const module = zohoSpec.modules[state.objectType].module;
       const query = new URLSearchParams({ fields: fieldsToRead(mapping, state.objectType, syncIdField).join(','), sort_by: 'id', sort_order: 'asc', page: String(state.page), per_page: String(pageSize) });
       const response = await http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}` });
@@ -185,11 +195,13 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
       return session.apiDomain;
     },
     listChanges: changes,
-    listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> => listDeletions(read, objectType, request),
+    listDeletions: (objectType: ObjectType, request: ChangesRequest): Promise<DeletionPage> =>
+      objectType === 'activity' ? listActivityDeletions(read, request) : listDeletions(read, objectType, request),
     readRecords,
     findByUniqueKeys,
     upsertRecords: guarded(upsert(1)),
-    deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> => deleteAll(write, objectType, externalIds),
+    deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> =>
+      objectType === 'activity' ? deleteActivities(write, externalIds) : deleteAll(write, objectType, externalIds),
     describeFields: (objectType) => describeFields(http, syncIdField, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
     close: () => agent.close(),

@@ -15,7 +15,7 @@ export interface WriteContext {
 }
 
 /** One `data[]` entry of a write answer [Z5]. */
-interface WriteEntry extends ZohoEntryError {
+export interface WriteEntry extends ZohoEntryError {
   details?: { id?: unknown; Modified_Time?: unknown } & Record<string, unknown>;
   action?: 'insert' | 'update';
 }
@@ -27,7 +27,7 @@ interface Prepared {
 }
 
 /** Every write answers `data[]` in input order; a refused record makes the call 207 (mixed) or 400 (all). */
-const WRITE_ANSWERS = [400, 207] as const;
+export const WRITE_ANSWERS = [400, 207] as const;
 
 /**
  * Upserts in calls of 100: by the sync-id field (`/upsert` with `duplicate_check_fields` naming
@@ -73,7 +73,7 @@ export async function upsertAll(ctx: WriteContext, objectType: ObjectType, input
   return outcomes;
 }
 
-function toOutcome(input: UpsertInput, entry: WriteEntry | undefined, status: number, kind: 'upsert' | 'update'): UpsertOutcome {
+export function toOutcome(input: UpsertInput, entry: WriteEntry | undefined, status: number, kind: 'upsert' | 'update'): UpsertOutcome {
   if (!entry) return failed(input.syncId, { provider: 'zoho', errorClass: 'transient', message: 'Zoho answered the call without an entry for this record' });
   if (entry.status !== 'success') {
     const error = entryFailure(status, entry);
@@ -89,11 +89,15 @@ function toOutcome(input: UpsertInput, entry: WriteEntry | undefined, status: nu
 
 /** Deletes in calls of 100 [Z9]; an id Zoho does not know (already deleted, never existed) is `not-found`. */
 export async function deleteAll(ctx: WriteContext, objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> {
+  return deleteInModule(ctx, zohoSpec.modules[objectType].module, externalIds);
+}
+
+/** Deletes by Zoho id in one module (activities name theirs per id). */
+export async function deleteInModule(ctx: WriteContext, module: string, externalIds: readonly string[]): Promise<DeleteOutcome[]> {
   const outcomes = new Array<DeleteOutcome>(externalIds.length);
   const indexed = externalIds.map((externalId, index) => ({ externalId, index }));
   // Zoho ids are digits; anything else cannot name a record and never reaches the API.
   for (const item of indexed) if (!/^\d+$/.test(item.externalId)) outcomes[item.index] = { externalId: item.externalId, status: 'not-found' };
-  const module = zohoSpec.modules[objectType].module;
   for (const group of chunkDistinct(indexed.filter((item) => outcomes[item.index] === undefined), (item) => item.externalId)) {
     // Delete records: DELETE /{module}?ids=... (to the recycle bin) [Z9]
     const response = await ctx.http.call<{ data?: WriteEntry[] }>({
@@ -114,7 +118,7 @@ export async function deleteAll(ctx: WriteContext, objectType: ObjectType, exter
 }
 
 /** Calls of at most 100 with no key twice in one call (Zoho would write one record twice). */
-function chunkDistinct<T>(items: readonly T[], key: (item: T) => string): T[][] {
+export function chunkDistinct<T>(items: readonly T[], key: (item: T) => string): T[][] {
   const groups: { items: T[]; keys: Set<string> }[] = [];
   for (const item of items) {
     const k = key(item);
@@ -129,7 +133,7 @@ function chunkDistinct<T>(items: readonly T[], key: (item: T) => string): T[][] 
   return groups.map((group) => group.items);
 }
 
-function failed(syncId: string, error: ConnectorErrorInfo): UpsertOutcome {
+export function failed(syncId: string, error: ConnectorErrorInfo): UpsertOutcome {
   return { syncId, status: 'failed', error };
 }
 
