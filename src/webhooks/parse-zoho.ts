@@ -3,7 +3,9 @@ import type { ChangeRef } from '../model/sync';
 import { invalidPayload } from './errors';
 import { isRecord, isoFromMs, type DeliveryParser } from './parse';
 
-const MODULES: Record<string, ObjectType> = { Contacts: 'contact', Accounts: 'company', Deals: 'deal', Tasks: 'activity' };
+const MODULES: Record<string, ObjectType> = { Contacts: 'contact', Accounts: 'company', Deals: 'deal', Tasks: 'activity', Calls: 'activity', Events: 'activity' };
+/** Calls and meetings are activities whose ids the connector spells `Calls:<id>` / `Events:<id>`; task ids stay plain. */
+const ID_PREFIX: Record<string, string> = { Calls: 'Calls:', Events: 'Events:' };
 const OPERATIONS: Record<string, boolean> = { insert: false, update: false, delete: true };
 
 /**
@@ -24,7 +26,7 @@ export const parseZoho: DeliveryParser = (body) => {
   const base = `${scalar(body.channel_id)}:${scalar(body.server_time)}:${body.operation}`;
   const events: ChangeRef[] = body.ids.map((id) => {
     if ((typeof id !== 'string' && typeof id !== 'number') || String(id) === '') throw invalidPayload('Every id must be a record id.');
-    return { objectType, externalId: String(id), eventId: `${base}:${String(id)}`, modifiedAt, ...(deleted ? { deleted: true } : {}) };
+    return { objectType, externalId: `${ID_PREFIX[body.module as string] ?? ''}${String(id)}`, eventId: `${base}:${String(id)}`, modifiedAt, ...(deleted ? { deleted: true } : {}) };
   });
   return { events, unsupported: [] };
 };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startZohoSandbox, type ZohoSandbox } from '../../src/sandbox/zoho';
+import { parseZoho } from '../../src/webhooks/parse-zoho';
 import { buildShimApp } from '../../src/webhooks/app';
 import { startWebhookFixture, type WebhookFixture } from './support';
 
@@ -83,6 +84,14 @@ describe('webhooks: Zoho notifications', () => {
     const nullToken = await post(refused, callback({ token: null }));
     expect(nullToken.json.code).toBe('signature_missing');
     expect(await f.signalled(refused)).toBe(false);
+  });
+
+  it('spells call and meeting ids as the connector does (Calls:<id>, Events:<id>), task ids plain', () => {
+    const ids = (module: string) => {
+      const parsed = parseZoho(callback({ module, ids: ['58431'] }), { headers: {} });
+      return 'events' in parsed ? parsed.events.map((event) => [event.objectType, event.externalId]) : [];
+    };
+    expect([ids('Tasks'), ids('Calls'), ids('Events')]).toEqual([[['activity', '58431']], [['activity', 'Calls:58431']], [['activity', 'Events:58431']]]);
   });
 
   it('400 invalid_payload for a body without ids; 422 for a module the sync does not handle', async () => {
