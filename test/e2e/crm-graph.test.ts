@@ -42,24 +42,9 @@ const cannotHold: Record<CrmProvider, { dealPrimary?: boolean; taskContacts?: bo
   zoho: {},
 };
 
-describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () => {
-  let h: SyncHarness;
-  let links: RecordLinksRepository;
-  const connections = () => [h.salesforce!, h.hubspot!, h.dynamics!];
-
-  beforeAll(async () => {
-    h = await startSyncHarness({
-      crms: ['salesforce', 'hubspot', 'dynamics'],
-      shim: true,
-      // Polls often: association-only changes in Salesforce and Dataverse arrive by poll.
-      sync: { objects: ['company', 'contact', 'deal', 'activity'], pollIntervalMs: 1_000, debounceMs: 100 },
-    });
-    links = new RecordLinksRepository(h.db.pool);
-    for (const connection of connections()) await h.notify(connection.id);
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
+/** Reads and expectations over one harness's connections (the graph as canonical ids). */
+function graphTools(harness: () => SyncHarness, connections: () => { id: string; provider: CrmProvider }[]) {
+  const links = () => new RecordLinksRepository(harness().db.pool);
 
   /** The canonical ids of a source's records, once its workflow has linked them. */
   async function canonicalIds(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<string[]> {
@@ -67,7 +52,7 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
     await expect
       .poll(
         async () => {
-          found = await links.canonicalIdsOf(connectionId, objectType, externalIds);
+          found = await links().canonicalIdsOf(connectionId, objectType, externalIds);
           return found.size;
         },
         { timeout: 120_000, interval: 500 },
@@ -78,16 +63,16 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
 
   /** What a connection holds of the graph, as canonical ids (undefined: a record not there yet, or a slot not read). */
   async function graphIn(connectionId: string, ids: Ids): Promise<Graph> {
-    const connector = await applyDependencies(h).connectors.forConnection(connectionId);
+    const connector = await applyDependencies(harness()).connectors.forConnection(connectionId);
     const canonical = async (objectType: ObjectType, value: References[string] | undefined): Promise<string | null | undefined | string[]> => {
       if (value === undefined || value === null) return value;
       const list = Array.isArray(value) ? value : [value];
-      const map = await links.canonicalIdsOf(connectionId, objectType, list);
+      const map = await links().canonicalIdsOf(connectionId, objectType, list);
       const translated = list.map((id) => map.get(id) ?? `unlinked:${id}`);
       return Array.isArray(value) ? translated.sort() : translated[0];
     };
     const read = async (objectType: ObjectType, canonicalId: string) => {
-      const externalId = (await links.externalIdsIn(connectionId, [canonicalId])).get(canonicalId);
+      const externalId = (await links().externalIdsIn(connectionId, [canonicalId])).get(canonicalId);
       return externalId ? (await connector.readRecords(objectType, [externalId]))[0] : undefined;
     };
     const graph: Graph = { companyOfContacts: {}, deal: {}, activities: {} };
@@ -125,6 +110,27 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
       await expect.poll(() => graphIn(connection.id, ids), { timeout: 120_000, interval: 1_000 }).toEqual(expectedIn(connection.provider, ids, deal, activityContacts));
     }
   }
+
+  return { canonicalIds, graphIn, expectEverywhere };
+}
+
+describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () => {
+  let h: SyncHarness;
+  const connections = () => [h.salesforce!, h.hubspot!, h.dynamics!];
+  const { canonicalIds, graphIn, expectEverywhere } = graphTools(() => h, connections);
+
+  beforeAll(async () => {
+    h = await startSyncHarness({
+      crms: ['salesforce', 'hubspot', 'dynamics'],
+      shim: true,
+      // Polls often: association-only changes in Salesforce and Dataverse arrive by poll.
+      sync: { objects: ['company', 'contact', 'deal', 'activity'], pollIntervalMs: 1_000, debounceMs: 100 },
+    });
+    for (const connection of connections()) await h.notify(connection.id);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   it('carries a graph made in Salesforce to HubSpot and Dynamics, a removed contact role, and a role added alone', async () => {
     const sf = h.salesforce!.sandbox.admin;
@@ -266,5 +272,65 @@ describe('the whole CRM graph, live: Salesforce <-> HubSpot <-> Dynamics', () =>
       await expect.poll(() => dealContactsIn(target), { timeout: 120_000, interval: 1_000 }).toEqual([okId, refusedId].sort());
       expect(await waiting(target)).toEqual([]);
     }
+  }, 600_000);
+});
+
+/**
+ * Issue #14, acceptance 2: the same graph made in Pipedrive and in Zoho reaches the other four.
+ * Pipedrive and Zoho changes arrive by poll (their webhooks are exercised in test/webhooks).
+ */
+describe('the whole CRM graph, live, across all five CRMs: made in Pipedrive and in Zoho', () => {
+  let h: SyncHarness;
+  const connections = () => [h.salesforce!, h.hubspot!, h.dynamics!, h.pipedrive!, h.zoho!];
+  const { canonicalIds, expectEverywhere } = graphTools(() => h, connections);
+
+  beforeAll(async () => {
+    h = await startSyncHarness({
+      crms: ['salesforce', 'hubspot', 'dynamics', 'pipedrive', 'zoho'],
+      shim: true,
+      sync: { objects: ['company', 'contact', 'deal', 'activity'], pollIntervalMs: 1_000, debounceMs: 100 },
+    });
+    for (const connection of connections()) await h.notify(connection.id);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('carries a graph made in Pipedrive to the other four', async () => {
+    const pd = h.pipedrive!.sandbox;
+    const org = String(pd.admin.createAsUser('organizations', { name: 'Pipe Graph' }).id);
+    const people = ['Lynn', 'Mary', 'Shafi'].map((first) => String(pd.admin.createAsUser('persons', { name: `${first} Pipe`, first_name: first, last_name: 'Pipe', emails: [{ value: `${first.toLowerCase()}@pipe-graph.example`, primary: true, label: 'work' }], org_id: Number(org) }).id));
+    const [lynn, mary] = people as [string, string, string];
+    const deal = String(pd.admin.createAsUser('deals', { title: 'Pipe deal', org_id: Number(org), person_id: Number(lynn), stage_id: 1, expected_close_date: '2027-05-31' }).id);
+    // Mary joins as a participant, as a person would add her in the deal's side panel (through the API: the sandbox has no UI path for it).
+    const added = await fetch(`${pd.url}/v1/deals/${deal}/participants`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-token': pd.credentials.apiToken ?? '' }, body: JSON.stringify({ person_id: Number(mary) }) });
+    expect(added.status).toBe(200);
+    const call = String(pd.admin.createAsUser('activities', { subject: 'Pipe call', type: 'call', deal_id: Number(deal), due_date: '2027-01-20', due_time: '10:00', participants: [{ person_id: Number(lynn), primary: true }] }).id);
+    const task = String(pd.admin.createAsUser('activities', { subject: 'Pipe task', type: 'task', deal_id: Number(deal), due_date: '2027-01-21', participants: [{ person_id: Number(mary), primary: true }] }).id);
+
+    const [company] = await canonicalIds(h.pipedrive!.id, 'company', [org]);
+    const contacts = await canonicalIds(h.pipedrive!.id, 'contact', people);
+    const [dealId] = await canonicalIds(h.pipedrive!.id, 'deal', [deal]);
+    const activities = await canonicalIds(h.pipedrive!.id, 'activity', [call, task]);
+    const [lynnId, maryId] = contacts as [string, string, string];
+    await expectEverywhere({ company: company!, contacts, deal: dealId!, activities }, { contacts: [lynnId, maryId], primaryContact: lynnId }, { [activities[0]!]: [lynnId], [activities[1]!]: [maryId] });
+  }, 600_000);
+
+  it('carries a graph made in Zoho to the other four', async () => {
+    const zoho = h.zoho!.sandbox.admin;
+    const account = String(zoho.createAsUser('Accounts', { Account_Name: 'Zoho Graph', Website: 'https://zoho-graph.example' }).id);
+    const people = ['Adele', 'Jean', 'Sophie'].map((first) => String(zoho.createAsUser('Contacts', { First_Name: first, Last_Name: 'Zoho', Email: `${first.toLowerCase()}@zoho-graph.example`, Account_Name: { id: account } }).id));
+    const [adele, jean] = people as [string, string, string];
+    const deal = String(zoho.createAsUser('Deals', { Deal_Name: 'Zoho deal', Stage: 'Qualification', Closing_Date: '2027-06-30', Account_Name: { id: account }, Contact_Name: { id: adele } }).id);
+    zoho.setContactRoleAsUser(deal, jean);
+    const call = String(zoho.createAsUser('Calls', { Subject: 'Zoho call', Call_Type: 'Outbound', Call_Start_Time: '2027-01-22T10:00:00+00:00', What_Id: { id: deal }, $se_module: 'Deals', Who_Id: { id: adele } }).id);
+    const task = String(zoho.createAsUser('Tasks', { Subject: 'Zoho task', Due_Date: '2027-01-23', What_Id: { id: deal }, $se_module: 'Deals', Who_Id: { id: jean } }).id);
+
+    const [company] = await canonicalIds(h.zoho!.id, 'company', [account]);
+    const contacts = await canonicalIds(h.zoho!.id, 'contact', people);
+    const [dealId] = await canonicalIds(h.zoho!.id, 'deal', [deal]);
+    const activities = await canonicalIds(h.zoho!.id, 'activity', [`Calls:${call}`, task]);
+    const [adeleId, jeanId] = contacts as [string, string, string];
+    await expectEverywhere({ company: company!, contacts, deal: dealId!, activities }, { contacts: [adeleId, jeanId], primaryContact: adeleId }, { [activities[0]!]: [adeleId], [activities[1]!]: [jeanId] });
   }, 600_000);
 });
