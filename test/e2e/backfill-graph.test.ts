@@ -29,7 +29,6 @@ const COMPANIES = Math.max(10, Math.ceil(DEALS / 25));
 const CONTACTS = Math.max(20, Math.ceil(DEALS / 2));
 const ACTIVITIES = DEALS;
 
-type Pair = `${string}>${string}`;
 
 describe(`backfill of ${DEALS.toLocaleString('en')} deals with their companies, contacts and activities, Salesforce -> HubSpot`, () => {
   let h: SyncHarness;
@@ -71,13 +70,13 @@ describe(`backfill of ${DEALS.toLocaleString('en')} deals with their companies, 
     // Salesforce's links, as canonical pairs per association type.
     const sfCanonical = async (objectType: ObjectType, ids: readonly string[]) => links.canonicalIdsOf(h.salesforce!.id, objectType, ids.map(String));
     const sfRecords = (type: 'Contact' | 'Opportunity' | 'Task' | 'OpportunityContactRole') => sf.listRecords(type);
-    const pairs = async (holderType: ObjectType, relatedType: ObjectType, rows: readonly (readonly [unknown, unknown])[]): Promise<Set<Pair>> => {
+    const pairs = async (holderType: ObjectType, relatedType: ObjectType, rows: readonly (readonly [unknown, unknown])[]): Promise<Set<string>> => {
       const holders = await sfCanonical(holderType, rows.map(([holder]) => String(holder)));
       const related = await sfCanonical(relatedType, rows.map(([, other]) => String(other)));
-      return new Set(rows.map(([holder, other]) => `${holders.get(String(holder)) ?? `unlinked:${String(holder)}`}>${related.get(String(other)) ?? `unlinked:${String(other)}`}` as Pair));
+      return new Set(rows.map(([holder, other]) => `${holders.get(String(holder)) ?? `unlinked:${String(holder)}`}>${related.get(String(other)) ?? `unlinked:${String(other)}`}`));
     };
     const withValue = <T extends Record<string, unknown>>(rows: T[], field: string) => rows.filter((row) => typeof row[field] === 'string' && row[field] !== '');
-    const expected: Record<string, Set<Pair>> = {
+    const expected: Record<string, Set<string>> = {
       'contact>company': await pairs('contact', 'company', withValue(sfRecords('Contact'), 'AccountId').map((row) => [row.Id, row.AccountId] as const)),
       'deal>company': await pairs('deal', 'company', withValue(sfRecords('Opportunity'), 'AccountId').map((row) => [row.Id, row.AccountId] as const)),
       'deal>contact': await pairs('deal', 'contact', sfRecords('OpportunityContactRole').map((row) => [row.OpportunityId, row.ContactId] as const)),
@@ -93,14 +92,14 @@ describe(`backfill of ${DEALS.toLocaleString('en')} deals with their companies, 
       deals: new Set(hs.listRecords('deals').map((row) => row.id)),
     };
     const dangling: string[] = [];
-    const hubspotPairs = async (holderType: ObjectType, from: 'contacts' | 'deals' | 'tasks', relatedType: ObjectType, to: 'contacts' | 'companies' | 'deals'): Promise<Set<Pair>> => {
+    const hubspotPairs = async (holderType: ObjectType, from: 'contacts' | 'deals' | 'tasks', relatedType: ObjectType, to: 'contacts' | 'companies' | 'deals'): Promise<Set<string>> => {
       const rows = hs.listRecords(from).flatMap((record) => hs.listAssociations(from, record.id, to).map((association) => [record.id, association.toObjectId] as const));
       for (const [holder, other] of rows) if (!live[to].has(other)) dangling.push(`${from} ${holder} -> ${to} ${other}`);
       const holders = await hsCanonical(holderType, rows.map(([holder]) => holder));
       const related = await hsCanonical(relatedType, rows.map(([, other]) => other));
-      return new Set(rows.map(([holder, other]) => `${holders.get(holder) ?? `unlinked:${holder}`}>${related.get(other) ?? `unlinked:${other}`}` as Pair));
+      return new Set(rows.map(([holder, other]) => `${holders.get(holder) ?? `unlinked:${holder}`}>${related.get(other) ?? `unlinked:${other}`}`));
     };
-    const actual: Record<string, Set<Pair>> = {
+    const actual: Record<string, Set<string>> = {
       'contact>company': await hubspotPairs('contact', 'contacts', 'company', 'companies'),
       'deal>company': await hubspotPairs('deal', 'deals', 'company', 'companies'),
       'deal>contact': await hubspotPairs('deal', 'deals', 'contact', 'contacts'),
@@ -109,7 +108,7 @@ describe(`backfill of ${DEALS.toLocaleString('en')} deals with their companies, 
     };
 
     expect(dangling).toEqual([]);
-    const counts = (sets: Record<string, Set<Pair>>) => Object.fromEntries(Object.entries(sets).map(([type, set]) => [type, set.size]));
+    const counts = (sets: Record<string, Set<string>>) => Object.fromEntries(Object.entries(sets).map(([type, set]) => [type, set.size]));
     expect(counts(actual)).toEqual(counts(expected));
     expect(counts(expected)).toEqual({ 'contact>company': CONTACTS, 'deal>company': DEALS, 'deal>contact': DEALS * 2, 'activity>deal': ACTIVITIES, 'activity>contact': ACTIVITIES });
     for (const type of Object.keys(expected)) expect([...actual[type]!].sort(), type).toEqual([...expected[type]!].sort());
