@@ -660,11 +660,15 @@ async function applyDependenciesFirst(deps: ApplyDependencies, input: ApplyToTar
 
 /**
  * Records that just landed in the target may be what other records' links there waited for:
- * those holders are pushed to the target again, now with every link it can hold.
+ * those holders are pushed to the target again, now with every link it can hold. So are this
+ * batch's own records whose links were left waiting for a record that landed meanwhile (another
+ * worker's apply, which looked for waiting holders before ours were saved).
  */
 async function writeWaitingHolders(deps: ApplyDependencies, tenantId: string, targetConnectionId: string, outcomes: readonly RecordOutcome[]): Promise<void> {
   const landed = outcomes.flatMap((outcome) => (outcome.status === 'created' || (outcome.status === 'updated' && outcome.matched) ? [outcome.canonicalId] : []));
-  const holders = await deps.pending.holdersWaitingFor(targetConnectionId, landed);
+  const written = outcomes.flatMap((outcome) => (outcome.status === 'created' || outcome.status === 'updated' || outcome.status === 'echo' ? [outcome.canonicalId] : []));
+  const found = [...(await deps.pending.holdersWaitingFor(targetConnectionId, landed)), ...(await deps.pending.holdersNowResolvable(targetConnectionId, written))];
+  const holders = [...new Map(found.map((holder) => [holder.holderCanonicalId, holder])).values()];
   for (const objectType of dependencyOrder) {
     const canonicalIds = holders.filter((holder) => holder.holderObjectType === objectType).map((holder) => holder.holderCanonicalId);
     if (canonicalIds.length === 0) continue;

@@ -63,6 +63,23 @@ export class PendingReferencesRepository {
     return result.rows.map((row) => ({ tenantId: row.tenant_id, holderCanonicalId: row.holder_canonical_id, holderObjectType: row.holder_object_type }));
   }
 
+  /**
+   * Of these holders, those waiting in the target for a record that has a copy there now. A
+   * holder's write and its related record's landing can run at once in two workers: each looks
+   * after its own commit, so whichever commits last sees the other's, and no wait is missed.
+   */
+  async holdersNowResolvable(targetConnectionId: string, holderCanonicalIds: readonly string[]): Promise<WaitingHolder[]> {
+    if (holderCanonicalIds.length === 0) return [];
+    const result = await this.pool.query<{ tenant_id: string; holder_canonical_id: string; holder_object_type: ObjectType }>(
+      `SELECT DISTINCT p.tenant_id, p.holder_canonical_id, p.holder_object_type FROM pending_references p
+         LEFT JOIN canonical_aliases a ON a.merged_id = p.related_canonical_id
+        WHERE p.target_connection_id = $1 AND p.holder_canonical_id = ANY($2::uuid[])
+          AND EXISTS (SELECT 1 FROM record_links l WHERE l.connection_id = $1 AND l.canonical_id = COALESCE(a.survivor_id, p.related_canonical_id))`,
+      [targetConnectionId, [...holderCanonicalIds]],
+    );
+    return result.rows.map((row) => ({ tenantId: row.tenant_id, holderCanonicalId: row.holder_canonical_id, holderObjectType: row.holder_object_type }));
+  }
+
   /** Forgets what these holders wait for in the target (they are gone from it: nothing left to write). */
   async forgetHolders(targetConnectionId: string, holderCanonicalIds: readonly string[]): Promise<void> {
     if (holderCanonicalIds.length === 0) return;

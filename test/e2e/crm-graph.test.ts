@@ -107,7 +107,14 @@ function graphTools(harness: () => SyncHarness, connections: () => { id: string;
 
   async function expectEverywhere(ids: Ids, deal: { contacts: string[]; primaryContact: string | null }, activityContacts: Record<string, string[]>): Promise<void> {
     for (const connection of connections()) {
-      await expect.poll(() => graphIn(connection.id, ids), { timeout: 120_000, interval: 1_000 }).toEqual(expectedIn(connection.provider, ids, deal, activityContacts));
+      const expected = expectedIn(connection.provider, ids, deal, activityContacts);
+      try {
+        await expect.poll(() => graphIn(connection.id, ids), { timeout: 120_000, interval: 1_000 }).toEqual(expected);
+      } catch (error) {
+        // expect.poll reports no diff: show what this CRM holds against what it should.
+        expect(await graphIn(connection.id, ids), `the graph in ${connection.provider}`).toEqual(expected);
+        throw error;
+      }
     }
   }
 
@@ -305,6 +312,9 @@ describe('the whole CRM graph, live, across all five CRMs: made in Pipedrive and
     // Mary joins as a participant, as a person would add her in the deal's side panel (through the API: the sandbox has no UI path for it).
     const added = await fetch(`${pd.url}/v1/deals/${deal}/participants`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-token': pd.credentials.apiToken ?? '' }, body: JSON.stringify({ person_id: Number(mary) }) });
     expect(added.status).toBe(200);
+    // A participant added alone does not move the deal's update_time (docs/architecture.md, "Associations"): had a
+    // poll read the deal in between, only its next edit would carry Mary. A person finishing the deal edits it.
+    pd.admin.changeAsUser('deals', Number(deal), { value: 12_000, currency: 'USD' });
     const call = String(pd.admin.createAsUser('activities', { subject: 'Pipe call', type: 'call', deal_id: Number(deal), due_date: '2027-01-20', due_time: '10:00', participants: [{ person_id: Number(lynn), primary: true }] }).id);
     const task = String(pd.admin.createAsUser('activities', { subject: 'Pipe task', type: 'task', deal_id: Number(deal), due_date: '2027-01-21', participants: [{ person_id: Number(mary), primary: true }] }).id);
 
@@ -323,6 +333,9 @@ describe('the whole CRM graph, live, across all five CRMs: made in Pipedrive and
     const [adele, jean] = people as [string, string, string];
     const deal = String(zoho.createAsUser('Deals', { Deal_Name: 'Zoho deal', Stage: 'Qualification', Closing_Date: '2027-06-30', Account_Name: { id: account }, Contact_Name: { id: adele } }).id);
     zoho.setContactRoleAsUser(deal, jean);
+    // A Contact Role added alone does not move the deal's Modified_Time (Z25): had a poll read the deal in
+    // between, only its next edit would carry Jean. A person finishing the deal edits it.
+    zoho.changeAsUser('Deals', deal, { Amount: 12_000 });
     const call = String(zoho.createAsUser('Calls', { Subject: 'Zoho call', Call_Type: 'Outbound', Call_Start_Time: '2027-01-22T10:00:00+00:00', What_Id: { id: deal }, $se_module: 'Deals', Who_Id: { id: adele } }).id);
     const task = String(zoho.createAsUser('Tasks', { Subject: 'Zoho task', Due_Date: '2027-01-23', What_Id: { id: deal }, $se_module: 'Deals', Who_Id: { id: jean } }).id);
 

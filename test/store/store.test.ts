@@ -254,6 +254,10 @@ describe('PostgreSQL store', () => {
     await run(pending.replaceStatements([{ ...holder, pending: [{ slot: 'contacts', canonicalId: contact, objectType: 'contact' }, { slot: 'company', canonicalId: company, objectType: 'company' }] }]));
     expect(await pending.holdersWaitingFor('acme-wait', [contact])).toEqual([{ tenantId: 'acme', holderCanonicalId: deal, holderObjectType: 'deal' }]);
     expect(await pending.holdersWaitingFor('acme-sf', [contact])).toEqual([]);
+    // The contact lands there (another worker's apply): the deal's own apply finds it can be written whole now.
+    expect(await pending.holdersNowResolvable('acme-wait', [deal])).toEqual([]);
+    await new RecordLinksRepository(db.pool).saveSyncedStates([{ link: { canonicalId: contact, tenantId: 'acme', objectType: 'contact', connectionId: 'acme-wait', externalId: `c-${contact}` }, fields: {}, sourceModifiedAt: null }]);
+    expect(await pending.holdersNowResolvable('acme-wait', [deal])).toEqual([{ tenantId: 'acme', holderCanonicalId: deal, holderObjectType: 'deal' }]);
     // Written again with its company: only the contact still waits.
     await run(pending.replaceStatements([{ ...holder, pending: [{ slot: 'contacts', canonicalId: contact, objectType: 'contact' }] }]));
     expect((await pending.list({ tenantId: 'acme' })).map((row) => [row.slot, row.relatedCanonicalId])).toEqual([['contacts', contact]]);
