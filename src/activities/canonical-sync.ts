@@ -10,6 +10,7 @@ import {
   observedReferenceFields,
   overlayFields,
   referencedIds,
+  referencesHeld,
   unreadReferenceFields,
   sameValue,
   stampPrecisionMs,
@@ -138,7 +139,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
       const related = input.records.flatMap((item) => [
         ...referencedIds(objectType, records.get(item.canonicalId)?.fields),
         ...referencedIds(objectType, item.targetState?.snapshot?.fields),
-        ...referencedIdsOf(objectType, item.sourceReferences),
+        ...referencedIds(objectType, observedReferenceFields(objectType, item.sourceReferences ?? {}, undefined)),
       ]);
       const targetIds = related.length > 0 ? await input.references.targetIdsOf(related) : new Map<string, string>();
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
@@ -211,7 +212,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
           targetVersion: targetRecord?.version,
           targetContributed,
           mustWrite: item.mustWrite,
-          targetReferences: targetRecord ? targetRecord.references : heldReferences(objectType, holds.held, targetIdOf),
+          targetReferences: targetRecord ? targetRecord.references : referencesHeld(objectType, holds.held, targetIdOf),
           targetIdOf,
         });
       }
@@ -256,18 +257,6 @@ async function fieldTimesUnderHeldStamps(input: ReconcileInput, current: Readonl
   return times;
 }
 
-/** Canonical references as the ids they name, typed by slot. */
-function referencedIdsOf(objectType: ObjectType, references: References | undefined): { objectType: ObjectType; canonicalId: string }[] {
-  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
-  const ids: { objectType: ObjectType; canonicalId: string }[] = [];
-  for (const [slot, value] of Object.entries(references ?? {})) {
-    const spec = slots[slot];
-    if (!spec || value === null) continue;
-    for (const canonicalId of Array.isArray(value) ? value : [value]) ids.push({ objectType: spec.to, canonicalId });
-  }
-  return ids;
-}
-
 /**
  * The target copies' references as canonical ids, by external id. Ids known from before the
  * read are translated at once; one the target names that nothing referred to (a link someone made
@@ -308,25 +297,4 @@ async function canonicalReferencesOf(objectType: ObjectType, copies: ReadonlyMap
     translated.set(copy.externalId, references);
   }
   return translated;
-}
-
-/** What the target was last known to hold of each slot, in its ids (a copy not read now). */
-function heldReferences(objectType: ObjectType, held: CanonicalFields | undefined, targetIdOf: (canonicalId: string) => string | undefined): References {
-  const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
-  const references: References = {};
-  for (const [path, value] of Object.entries(held ?? {})) {
-    if (!path.startsWith('@')) continue;
-    const colon = path.indexOf(':');
-    const slot = path.slice(1, colon === -1 ? undefined : colon);
-    const spec = slots[slot];
-    if (!spec) continue;
-    if (!spec.many) {
-      references[slot] = typeof value === 'string' ? (targetIdOf(value) ?? null) : null;
-      continue;
-    }
-    const list = (references[slot] as string[] | undefined) ?? [];
-    const targetId = value === true ? targetIdOf(path.slice(colon + 1)) : undefined;
-    references[slot] = targetId === undefined ? list : [...list, targetId];
-  }
-  return references;
 }

@@ -1,6 +1,7 @@
 import type { CrmConnector } from '../connectors/connector';
 import { referenceSlots, type References } from '../model/canonical';
 import type { ObjectType } from '../model/identifiers';
+import { observedReferenceFields, referencedIds } from '../model/sync';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import type { LinkedRecord } from './apply-to-target';
 import { linkRecords } from './linking';
@@ -73,15 +74,11 @@ export async function sourceReferencesAsCanonical(
 
 /** The canonical ids the references name, by the related records' object type. */
 export function relatedByType(objectType: ObjectType, references: Iterable<References>): Map<ObjectType, Set<string>> {
-  const slots: Slots = referenceSlots[objectType];
   const byType = new Map<ObjectType, Set<string>>();
   for (const refs of references) {
-    for (const [slot, value] of Object.entries(refs)) {
-      const spec = slots[slot];
-      if (!spec || value === null) continue;
-      const ids = byType.get(spec.to) ?? new Set<string>();
-      byType.set(spec.to, ids);
-      for (const id of Array.isArray(value) ? value : [value]) ids.add(id);
+    for (const { objectType: type, canonicalId } of referencedIds(objectType, observedReferenceFields(objectType, refs, undefined))) {
+      const ids = byType.get(type) ?? new Set<string>();
+      byType.set(type, ids.add(canonicalId));
     }
   }
   return byType;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalWrites, emptyCanonicalRecord, mergeObservation, objectConflictPoliciesSchema, observedReferenceFields, referencesToWrite, unreadReferenceFields } from '../../src/model/sync';
+import { canonicalWrites, emptyCanonicalRecord, mergeObservation, objectConflictPoliciesSchema, observedReferenceFields, referencesHeld, referencesToWrite, unreadReferenceFields } from '../../src/model/sync';
 
 const latest = objectConflictPoliciesSchema.parse({});
 const at = (second: number) => `2026-12-06T10:00:${String(second).padStart(2, '0')}.000Z`;
@@ -69,5 +69,10 @@ describe('associations as canonical fields', () => {
     // A single slot is cleared only where the target holds a link now (one it did not report may share a vendor field with another slot).
     expect(referencesToWrite('contact', { '@company': null }, { company: 'ta' }, () => undefined).references).toEqual({ company: null });
     expect(referencesToWrite('activity', { '@company': null }, { deal: 'td' }, () => undefined).references).toEqual({});
+  });
+
+  it('tells what a connection was last known to hold, in its ids, from its snapshot', () => {
+    const ids = new Map([['c1', 't1'], ['a1', 'ta']]);
+    expect(referencesHeld('deal', { name: 'x', '@company': 'a1', '@contacts:c1': true, '@contacts:c2': true, '@contacts:c3': null }, (id) => ids.get(id))).toEqual({ company: 'ta', contacts: ['t1'] });
   });
 });

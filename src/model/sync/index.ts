@@ -9,6 +9,7 @@ export {
   isReferenceField,
   observedReferenceFields,
   referencedIds,
+  referencesHeld,
   referenceSlotOf,
   referencesToWrite,
   unreadReferenceFields,

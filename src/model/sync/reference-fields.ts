@@ -85,6 +85,26 @@ export function referencedIds(objectType: ObjectType, fields: Readonly<Canonical
   return ids;
 }
 
+/** What a connection was last known to hold of each slot (its snapshot's reference fields), in its own ids where it has them. */
+export function referencesHeld(objectType: ObjectType, held: Readonly<CanonicalFields> | undefined, idOf: (canonicalId: string) => string | undefined): References {
+  const slots = slotsOf(objectType);
+  const references: References = {};
+  for (const [path, value] of Object.entries(held ?? {})) {
+    if (!isReferenceField(path)) continue;
+    const slot = referenceSlotOf(path);
+    const spec = slots[slot];
+    if (!spec) continue;
+    if (!spec.many) {
+      references[slot] = typeof value === 'string' ? (idOf(value) ?? null) : null;
+      continue;
+    }
+    const members = (references[slot] as string[] | undefined) ?? [];
+    const id = value === true ? idOf(path.slice(memberField(slot, '').length)) : undefined;
+    references[slot] = id === undefined ? members : [...members, id];
+  }
+  return references;
+}
+
 /** Canonical fields without their reference fields: what a connector's mapping writes. */
 export function withoutReferenceFields(fields: Readonly<CanonicalFields>): CanonicalFields {
   const plain: CanonicalFields = {};
