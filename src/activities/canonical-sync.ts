@@ -143,7 +143,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
       ]);
       const targetIds = related.length > 0 ? await input.references.targetIdsOf(related) : new Map<string, string>();
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
-      const targetCanonical = await canonicalReferencesOf(objectType, current, targetIds, input.references);
+      const targetCanonical = await canonicalReferencesOf(objectType, current, { related, targetIds }, input.references);
       const fieldTimes = await fieldTimesUnderHeldStamps(input, current);
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
@@ -263,23 +263,34 @@ async function fieldTimesUnderHeldStamps(input: ReconcileInput, current: Readonl
  * there just now) is looked up; one not linked at all is left out (not read): the target's own
  * workflow meets it with its dependency.
  */
-async function canonicalReferencesOf(objectType: ObjectType, copies: ReadonlyMap<string, ExternalRecord>, targetIds: ReadonlyMap<string, string>, lookup: ReferenceLookup): Promise<Map<string, References>> {
+export async function canonicalReferencesOf(
+  objectType: ObjectType,
+  copies: ReadonlyMap<string, ExternalRecord>,
+  before: { related: readonly { objectType: ObjectType; canonicalId: string }[]; targetIds: ReadonlyMap<string, string> },
+  lookup: ReferenceLookup,
+): Promise<Map<string, References>> {
   const slots: Record<string, { to: ObjectType; many: boolean }> = referenceSlots[objectType];
+  // By type and id: a vendor numbers each object on its own (Pipedrive's organization 1 and
+  // person 1), so an id alone may name a company and a contact.
+  const key = (type: ObjectType, targetId: string) => `${type}:${targetId}`;
   const known = new Map<string, string>();
-  for (const [canonicalId, targetId] of targetIds) known.set(targetId, canonicalId);
+  for (const { objectType: type, canonicalId } of before.related) {
+    const targetId = before.targetIds.get(canonicalId);
+    if (targetId !== undefined) known.set(key(type, targetId), canonicalId);
+  }
   const unknown = new Map<ObjectType, Set<string>>();
   for (const copy of copies.values()) {
     for (const [slot, value] of Object.entries(copy.references)) {
       const spec = slots[slot];
       if (!spec || value === null) continue;
       for (const id of Array.isArray(value) ? value : [value]) {
-        if (known.has(id)) continue;
+        if (known.has(key(spec.to, id))) continue;
         const set = unknown.get(spec.to) ?? new Set<string>();
         unknown.set(spec.to, set.add(id));
       }
     }
   }
-  for (const [type, ids] of unknown) for (const [targetId, canonicalId] of await lookup.canonicalIdsOf(type, [...ids])) known.set(targetId, canonicalId);
+  for (const [type, ids] of unknown) for (const [targetId, canonicalId] of await lookup.canonicalIdsOf(type, [...ids])) known.set(key(type, targetId), canonicalId);
   const translated = new Map<string, References>();
   for (const copy of copies.values()) {
     const references: References = {};
@@ -290,7 +301,7 @@ async function canonicalReferencesOf(objectType: ObjectType, copies: ReadonlyMap
         references[slot] = spec.many ? [] : null;
         continue;
       }
-      const ids = (Array.isArray(value) ? value : [value]).map((id) => known.get(id));
+      const ids = (Array.isArray(value) ? value : [value]).map((id) => known.get(key(spec.to, id)));
       if (spec.many) references[slot] = ids.filter((id): id is string => id !== undefined);
       else if (ids[0] !== undefined) references[slot] = ids[0];
     }

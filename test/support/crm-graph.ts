@@ -106,10 +106,33 @@ export function graphTools(harness: () => SyncHarness, connections: () => { id: 
         await expect.poll(() => graphIn(connection.id, ids), { timeout: 120_000, interval: 1_000 }).toEqual(expected);
       } catch (error) {
         // expect.poll reports no diff: show what this CRM holds against what it should.
-        expect(await graphIn(connection.id, ids), `the graph in ${connection.provider}`).toEqual(expected);
+        const held = await graphIn(connection.id, ids);
+        // What the engine decided and why: each record's canonical reference fields with their provenance, and what each CRM was last known to hold.
+        if (JSON.stringify(held) !== JSON.stringify(expected)) console.error(`the graph in ${connection.provider}, as the store holds it:\n${await storeDump([ids.deal, ...ids.activities])}`);
+        expect(held, `the graph in ${connection.provider}`).toEqual(expected);
         throw error;
       }
     }
+  }
+
+  async function storeDump(canonicalIds: readonly string[]): Promise<string> {
+    const pool = harness().db.pool;
+    const records = await pool.query<{ canonical_id: string; fields: Record<string, unknown>; provenance: { edits: unknown[]; fields: Record<string, number> } }>(
+      'SELECT canonical_id, fields, provenance FROM canonical_records WHERE canonical_id = ANY($1::uuid[])',
+      [canonicalIds],
+    );
+    const snapshots = await pool.query<{ canonical_id: string; connection_id: string; fields: Record<string, unknown>; source_modified_at: Date | null; written_at: Date | null }>(
+      'SELECT canonical_id, connection_id, fields, source_modified_at, written_at FROM record_snapshots WHERE canonical_id = ANY($1::uuid[]) ORDER BY canonical_id, connection_id',
+      [canonicalIds],
+    );
+    const referencesOnly = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([path]) => path.startsWith('@')));
+    return [
+      ...records.rows.map((row) => {
+        const provenance = Object.fromEntries(Object.entries(row.provenance.fields ?? {}).filter(([path]) => path.startsWith('@')).map(([path, index]) => [path, row.provenance.edits[index]]));
+        return `canonical ${row.canonical_id}: ${JSON.stringify(referencesOnly(row.fields))}\n  provenance ${JSON.stringify(provenance)}`;
+      }),
+      ...snapshots.rows.map((row) => `snapshot ${row.canonical_id} in ${row.connection_id} (modified ${row.source_modified_at?.toISOString()}, written ${row.written_at?.toISOString()}): ${JSON.stringify(referencesOnly(row.fields))}`),
+    ].join('\n');
   }
 
   return { canonicalIds, graphIn, expectEverywhere };
