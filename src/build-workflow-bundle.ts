@@ -7,12 +7,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from './observability/tracing';
 import { WORKFLOWS_PATH } from './worker';
 
 export const DEFAULT_WORKFLOW_BUNDLE_PATH = path.resolve(path.dirname(WORKFLOWS_PATH), '..', '..', '.cache', 'workflow-bundle.js');
 
 export async function buildWorkflowBundle(outPath = DEFAULT_WORKFLOW_BUNDLE_PATH): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  // The OpenTelemetry workflow interceptors travel in every bundle (tracing.ts says why).
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger: quietLogger });
   await mkdir(path.dirname(outPath), { recursive: true });
   await writeFile(outPath, code);
   return outPath;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normaliseOrigin } from './codec/cors';
+import { TracingConfigError, tracingRequested } from './observability/tracing-settings';
 import { resolveTemporalSettings, TemporalSettingsError, type TemporalSettings } from './temporal/connection-settings';
 
 /**
@@ -89,6 +90,17 @@ export const configSchema = z
     CODEC_CORS_ORIGINS: codecOrigins.optional(),
     /** Port of the standalone codec server (`npm run codec-server`). */
     CODEC_PORT: port.default(8081),
+    /** The worker's `/metrics` listener (Prometheus text: crm-sync's metrics and the Temporal SDK's). */
+    METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+    METRICS_PORT: port.default(9464),
+    /** Where the Temporal SDK's own Prometheus exporter listens; the worker's `/metrics` re-serves it, so loopback suffices. */
+    TEMPORAL_METRICS_BIND_ADDRESS: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9465')
+      .default('127.0.0.1:9465'),
+    /** Tracing (src/observability/tracing.ts): otlp or none; the exporter reads the other OTEL_* variables itself. */
+    OTEL_TRACES_EXPORTER: z.string().optional(),
+    OTEL_SDK_DISABLED: z.string().optional(),
     /** `npm start` (the demo): Salesforce contacts seeded, with a fifth as many accounts; HubSpot gets a tenth of its own. */
     DEMO_CONTACTS: z.coerce.number().int().min(1).max(100_000).default(200),
     /** `npm start`: the Salesforce sandbox listens here and HubSpot on the next port; 0 picks free ports. */
@@ -108,6 +120,12 @@ export const configSchema = z
         path: ['CODEC_ALLOW_NO_TOKEN'],
         message: 'may not be true in production (anyone could decode workflow history); set CODEC_OPERATOR_TOKEN',
       });
+    }
+    try {
+      tracingRequested({ OTEL_TRACES_EXPORTER: config.OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED: config.OTEL_SDK_DISABLED });
+    } catch (error) {
+      if (!(error instanceof TracingConfigError)) throw error;
+      ctx.addIssue({ code: 'custom', path: ['OTEL_TRACES_EXPORTER'], message: error.message.replace(/^OTEL_TRACES_EXPORTER /, '') });
     }
     if (config.CRM_SYNC_ACTIVE_KEY_ID && !config.CRM_SYNC_ENCRYPTION_KEYS?.has(config.CRM_SYNC_ACTIVE_KEY_ID)) {
       ctx.addIssue({

@@ -1,4 +1,6 @@
 import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
+import { recordBackfillWrites } from '../observability/metrics';
+import { recordApplyOutcomes } from './outcome-metrics';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CrmConnector, ExternalRecord } from '../connectors/connector';
 import { ConnectorError, type ConnectorErrorInfo } from '../connectors/errors';
@@ -324,6 +326,7 @@ async function writeToTarget(
   const failures: BackfillFailure[] = [];
   if (linked.length === 0) return { targetConnectionId: target.id, written: 0, failures };
   const outcomes: RecordOutcome[] = [];
+  let conflicts = 0;
   const contributed: string[] = [];
   const slices: LinkedRecord[][] = [];
   for (let offset = 0; offset < linked.length; offset += APPLY_SLICE) slices.push(linked.slice(offset, offset + APPLY_SLICE));
@@ -337,6 +340,7 @@ async function writeToTarget(
         { write: bulkWrite, matchInTarget: !input.targetsIndexed, dependenciesFirst: false },
       );
       outcomes.push(...result.outcomes);
+      conflicts += result.conflicts;
       contributed.push(...(result.contributed ?? []));
     } catch (error) {
       // The whole call failed: retryable classes fail the attempt (it resumes at this chunk);
@@ -350,6 +354,7 @@ async function writeToTarget(
     { tenantId: input.tenantId, objectType: input.objectType, canonicalIds: contributed, from: target.id, connectionIds: [input.sourceConnectionId, ...input.targetConnectionIds], policies },
     { write: bulkWrite },
   );
+  recordApplyOutcomes({ ...input, targetConnectionId: target.id, path: 'backfill' }, { outcomes, conflicts });
   const sourceIdOf = new Map(linked.map((record) => [record.canonicalId, record.externalId]));
   let written = 0;
   for (const outcome of outcomes) {
@@ -363,6 +368,7 @@ async function writeToTarget(
   for (const { connectionId, outcome } of spreadFailures) {
     if (outcome.status === 'parked') failures.push({ sourceExternalId: sourceIdOf.get(outcome.canonicalId) ?? outcome.sourceExternalId, targetConnectionId: connectionId, error: outcome.error });
   }
+  recordBackfillWrites({ tenantId: input.tenantId, connectionId: input.sourceConnectionId, objectType: input.objectType }, { [target.id]: written });
   return { targetConnectionId: target.id, written, failures };
 }
 

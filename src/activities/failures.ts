@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ConnectorError, type ErrorClass } from '../connectors/errors';
 import { MappingValueError } from '../model/mapping';
+import { recordNeedsReauth } from '../observability/metrics';
 
 /**
  * The one place a ConnectorError becomes a Temporal failure. The failure's type is the error
@@ -66,9 +67,18 @@ export function classifyFailures<T extends Record<string, (...args: never[]) => 
         try {
           return await activity(...args);
         } catch (error) {
+          if (error instanceof ConnectorError && error.errorClass === 'auth') recordNeedsReauth(error.provider, connectionOf(args[0]));
           throw toApplicationFailure(error);
         }
       },
     ]),
   ) as T;
+}
+
+/** The connection an activity's input names: the target of a write, else the one read. */
+function connectionOf(input: unknown): string {
+  if (typeof input !== 'object' || input === null) return 'unknown';
+  const { targetConnectionId, connectionId } = input as { targetConnectionId?: unknown; connectionId?: unknown };
+  const named = typeof targetConnectionId === 'string' ? targetConnectionId : connectionId;
+  return typeof named === 'string' ? named : 'unknown';
 }

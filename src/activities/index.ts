@@ -9,6 +9,7 @@ import { applyToTarget, spreadContributions, type ApplyToTargetInput, type Apply
 import { createBackfillActivities } from './backfill-activities';
 import { classifyFailures } from './failures';
 import { keptAlive } from './keepalive';
+import { recordApplyOutcomes } from './outcome-metrics';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
 
@@ -50,6 +51,7 @@ export type Activities = ReturnType<typeof createActivities>;
  */
 async function applyLive(dependencies: ActivityDependencies, input: ApplyToTargetInput): Promise<ApplyToTargetResult> {
   const { contributed = [], ...result } = await applyToTarget(dependencies, input);
+  recordApplyOutcomes({ ...input, path: 'live' }, result);
   if (contributed.length > 0) {
     const active = (await dependencies.connections.listConnections(input.tenantId)).filter((connection) => connection.status !== 'disabled');
     // What a push could not write stays in the canonical record; the next change of the record brings it.

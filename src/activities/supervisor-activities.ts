@@ -8,6 +8,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ConnectionStatus, ConnectionSummary, ConnectionsRepository } from '../store/connections-repository';
+import { recordConnectionStates, type ObservedConnection } from '../observability/metrics';
 import { searchAttributes } from '../temporal/search-attributes';
 import type { connectionSync } from '../workflows/connection-sync';
 import { pauseSyncSignal } from '../workflows/messages';
@@ -79,6 +80,7 @@ export function createSupervisorActivities(deps: SupervisorActivityDependencies)
         if (started) result.started.push(started);
         else result.alreadyRunning += 1;
       }
+      await observeConnectionWorkflows(temporal);
       return result;
     },
   };
@@ -131,4 +133,32 @@ async function latestStatus(client: Client, workflowId: string): Promise<'missin
     if (error instanceof WorkflowNotFoundError) return 'missing';
     throw error;
   }
+}
+
+/**
+ * The state, parked count and last sync of every running connection workflow, read from the
+ * search attributes the workflows publish, into the connection gauges (metrics.ts): the alerts on
+ * needs-reauth, paused and parked growth read them. Only metrics depend on it, so a visibility
+ * query that fails leaves the previous pass's values and never fails the supervisor.
+ */
+async function observeConnectionWorkflows({ client, taskQueue }: TemporalDependency): Promise<void> {
+  const observed: ObservedConnection[] = [];
+  try {
+    for await (const execution of client.workflow.list({ query: `WorkflowType = "connectionSync" AND ExecutionStatus = "Running" AND TaskQueue = "${taskQueue}"` })) {
+      const attributes = execution.typedSearchAttributes;
+      const tenantId = attributes.get(searchAttributes.TenantId);
+      const connectionId = attributes.get(searchAttributes.ConnectionId);
+      if (!tenantId || !connectionId) continue;
+      observed.push({
+        tenantId,
+        connectionId,
+        state: attributes.get(searchAttributes.SyncState) ?? 'starting',
+        parked: attributes.get(searchAttributes.ParkedCount) ?? 0,
+        lastSyncedAt: attributes.get(searchAttributes.LastSyncedAt),
+      });
+    }
+  } catch {
+    return;
+  }
+  recordConnectionStates(observed);
 }

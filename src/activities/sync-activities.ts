@@ -1,4 +1,5 @@
 import type { ConnectorRegistry } from '../connectors/registry';
+import { recordPoll } from '../observability/metrics';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
 import type { ConnectionsRepository } from '../store/connections-repository';
@@ -50,6 +51,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       const connector = await deps.connectors.forConnection(input.connectionId);
       const readAt = await deps.links.databaseNow();
       const page = await connector.listChanges(input.objectType, { since: input.since, cursor: input.cursor });
+      recordPoll(input, input.since, page.records.length);
       return { records: await linkRecords(deps, input.tenantId, input.connectionId, input.objectType, page.records, readAt), nextCursor: page.nextCursor, highWatermark: page.highWatermark };
     },
 

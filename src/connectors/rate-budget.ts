@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CrmProvider } from '../model/identifiers';
+import { recordRateBudgetRefusal, recordRateBudgetUse, recordRateBudgetWait } from '../observability/metrics';
 import { ConnectorError } from './errors';
 import { MemoryRateBudgetStore, PostgresRateBudgetStore, type Bucket, type BucketAdd, type RateBudgetStore, type WindowBuckets, type WindowRetention } from './rate-budget-store';
 
@@ -217,11 +218,18 @@ export class RateBudget {
     for (;;) {
       const admission = await this.store.update(this.key, this.retention, (buckets, nowMs) => {
         const decision = decideAdmission(this.windows, buckets, nowMs, cost);
-        return { result: decision, add: decision.admitted ? decision.take : [] };
+        // What each window holds with this call in it, for the budget-used gauge (metrics.ts).
+        const used = decision.admitted ? this.windows.map((window) => total(countedBuckets(window, buckets.get(window.name) ?? [], nowMs)) + cost) : [];
+        return { result: { decision, used }, add: decision.admitted ? decision.take : [] };
       });
-      if (admission.admitted) return;
-      const { window, retryAfterMs } = admission;
+      const metricScope = (window: WindowGeometry) => ({ provider: this.options.provider, connectionId: this.options.connectionId, window: window.name });
+      if (admission.decision.admitted) {
+        this.windows.forEach((window, index) => recordRateBudgetUse(metricScope(window), admission.used[index] ?? 0, window.usable));
+        return;
+      }
+      const { window, retryAfterMs } = admission.decision;
       if (window.quota || Date.now() + retryAfterMs > deadline) {
+        recordRateBudgetRefusal(metricScope(window), window.quota ? 'quota-exhausted' : 'rate-limited');
         throw new ConnectorError({
           provider: this.options.provider,
           errorClass: window.quota ? 'quota-exhausted' : 'rate-limited',
@@ -229,6 +237,7 @@ export class RateBudget {
           retryAfterMs,
         });
       }
+      recordRateBudgetWait(metricScope(window), retryAfterMs);
       await this.sleep(retryAfterMs);
     }
   }

@@ -1,4 +1,5 @@
 import type { CrmProvider } from '../model/identifiers';
+import { recordTokenRefresh } from '../observability/metrics';
 import { ConnectorError } from './errors';
 
 export interface AccessToken {
@@ -169,7 +170,12 @@ export class SingleFlightTokenProvider {
     const refreshToken = base?.refreshToken ?? this.refreshToken;
     this.refreshes += 1;
     const issuedAt = this.now();
-    const answer = await this.options.refresh(refreshToken);
+    const answer = await this.options.refresh(refreshToken).catch((error: unknown) => {
+      // withFreshToken's rule: a throttled or failed token endpoint is classified so; anything else is a refused grant.
+      recordTokenRefresh(this.options.provider, error instanceof ConnectorError && error.errorClass !== 'auth' ? 'failed' : 'refused');
+      throw error;
+    });
+    recordTokenRefresh(this.options.provider, 'ok');
     return {
       accessToken: answer.accessToken,
       issuedAt,

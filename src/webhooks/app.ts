@@ -1,5 +1,7 @@
+import type { Tracer } from '@opentelemetry/api';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { codecEndpoint, type CodecEndpointOptions } from '../codec/endpoint';
+import { instrumentShim } from './observability';
 import { webhookRoutes, type WebhookRouteOptions } from './routes';
 
 /** A dependency the shim needs before it can accept webhooks: resolves when reachable, throws otherwise. */
@@ -11,6 +13,8 @@ export interface ShimDependencies {
   webhooks?: WebhookRouteOptions;
   /** The Temporal codec endpoint (src/codec/endpoint.ts), served under `/codec` when given. */
   codec?: CodecEndpointOptions;
+  /** Traces each webhook delivery (src/webhooks/observability.ts); unset, only metrics are kept. */
+  tracer?: Tracer | undefined;
   /** Fastify's pino logger: off by default (tests); `true` or options in production. Query strings are redacted. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -55,6 +59,8 @@ export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
     if (closing) void reply.header('connection', 'close');
     return payload;
   });
+
+  instrumentShim(app, dependencies.tracer);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

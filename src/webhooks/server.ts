@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { codecDataConverter, loadPayloadCodec } from '../codec/data-converter';
 import { CODEC_ENDPOINT_DISABLED, codecEndpointOptions } from '../codec/endpoint-config';
 import { loadConfigOrExit } from '../config';
+import { clientTracingInterceptors, tracingFromEnvironment } from '../observability/tracing';
 import { ConnectionsRepository } from '../store/connections-repository';
 import { createPool } from '../store/database';
 import { loadCredentialCipher } from '../store/keyring';
@@ -15,12 +16,15 @@ const pool = createPool(config.DATABASE_URL, { max: 4 });
 const temporal = Connection.lazy({ ...config.temporal.connectionOptions, connectTimeout: 2000 });
 // The worker's codec: the change notices this client signals are encrypted in history too.
 const payloadCodec = await loadPayloadCodec(config);
-const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE, dataConverter: codecDataConverter(payloadCodec) });
+const tracing = tracingFromEnvironment('crm-sync-shim');
+const interceptors = clientTracingInterceptors(tracing);
+const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE, dataConverter: codecDataConverter(payloadCodec), ...(interceptors ? { interceptors } : {}) });
 const codec = codecEndpointOptions(config, payloadCodec);
 const connections = new ConnectionsRepository(pool, await loadCredentialCipher(config));
 
 const app = buildShimApp({
   logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  tracer: tracing?.tracer,
   readiness: {
     postgres: async () => {
       await pool.query('SELECT 1');
@@ -39,12 +43,13 @@ const app = buildShimApp({
 });
 
 await app.listen({ host: '0.0.0.0', port: config.SHIM_PORT });
-console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz; POST /webhooks/:provider/:connectionId); Temporal at ${config.temporal.description}.`);
+console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz, /metrics; POST /webhooks/:provider/:connectionId); Temporal at ${config.temporal.description}.`);
 console.log(codec ? `Codec endpoint: POST /codec/decode, /codec/encode (${codec.operatorToken ? 'operator token required' : 'NO token: development only'}).` : CODEC_ENDPOINT_DISABLED);
 
 // Finish in-flight requests, then release connections.
 const shutdown = async (): Promise<void> => {
   await app.close();
+  await tracing?.shutdown();
   await temporal.close();
   await pool.end();
   process.exit(0);

@@ -23,6 +23,7 @@ import { CredentialCipher } from '../../src/store/credential-cipher';
 import { codecDataConverter } from '../../src/codec/data-converter';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
 import { RecordLinksRepository } from '../../src/store/record-links-repository';
+import { clientTracingInterceptors, WORKFLOW_INTERCEPTOR_MODULES, workerTracingOptions, type Tracing } from '../../src/observability/tracing';
 import { buildShimApp } from '../../src/webhooks/app';
 import { WORKFLOWS_PATH } from '../../src/worker';
 import type { SyncStatus } from '../../src/workflows/connection-sync-state';
@@ -59,6 +60,11 @@ export interface SyncHarnessOptions {
    * every sandbox's webhooks at `<shim>/webhooks/<provider>/<connection>`.
    */
   shim?: boolean;
+  /**
+   * Tracing for the worker, its client and the shim (src/observability/tracing.ts), e.g. with an
+   * in-memory exporter. Unset: off, as in production without OTEL_* variables.
+   */
+  tracing?: Tracing;
   /** `host:port` of another Temporal server (e.g. a private one a test stops and restarts). Default: the shared dev server. */
   temporalAddress?: string;
   /** PostgreSQL to hold the harness's schema (default: the shared test database), e.g. a private server a test restarts. */
@@ -184,8 +190,10 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
 
   const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection, namespace: inject('temporalNamespace'), dataConverter });
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const interceptors = clientTracingInterceptors(options.tracing);
+  const client = new Client({ connection, namespace: inject('temporalNamespace'), dataConverter, ...(interceptors ? { interceptors } : {}) });
+  // As production bundles them (src/build-workflow-bundle.ts): with the OpenTelemetry workflow interceptors.
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger: quietLogger });
   const workflowBundle = await bundle;
 
   let nativeConnection: NativeConnection | undefined;
@@ -211,6 +219,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       taskQueue,
       workflowBundle,
       dataConverter,
+      ...workerTracingOptions(options.tracing, true),
       ...options.workerOptions,
       activities: createActivities({
         connections: connectionsRepository,
@@ -239,7 +248,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
 
   await startWorker();
 
-  const shim = options.shim ? buildShimApp({ readiness: {}, webhooks: { connections: connectionsRepository, signal: { client, taskQueue } } }) : undefined;
+  const shim = options.shim ? buildShimApp({ readiness: {}, tracer: options.tracing?.tracer, webhooks: { connections: connectionsRepository, signal: { client, taskQueue } } }) : undefined;
   if (shim) {
     const address = await shim.listen({ host: '127.0.0.1', port: 0 });
     harness.shimUrl = address;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { workerTracingOptions } from '../../src/observability/tracing';
 import { WORKFLOWS_PATH } from '../../src/worker';
 
 const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories', 'product');
@@ -59,10 +60,14 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     expect(retried.length).toBeGreaterThan(0);
 
-    const replays: { workflowId: string; error: string | undefined }[] = [];
-    for await (const replay of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
-      replays.push({ workflowId: replay.workflowId, error: replay.error?.message });
+    // With the OpenTelemetry workflow interceptors every worker now runs (src/observability/tracing.ts),
+    // traced or not: histories recorded without them must replay with them, and without them too.
+    for (const tracing of [workerTracingOptions(undefined, false), {}]) {
+      const replays: { workflowId: string; error: string | undefined }[] = [];
+      for await (const replay of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, ...tracing }, histories)) {
+        replays.push({ workflowId: replay.workflowId, error: replay.error?.message });
+      }
+      expect(replays).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: undefined })));
     }
-    expect(replays).toEqual(histories.map(({ workflowId }) => ({ workflowId, error: undefined })));
   });
 });
