@@ -21,7 +21,7 @@ export interface OutboundEnvelope {
   notifications: OutboundNotification[];
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true, format: false });
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true, suppressBooleanAttributes: false, format: false });
 
 /** The SOAP `notifications` request Salesforce POSTs [S76][S77]. Values are escaped by the builder. */
 export function buildOutboundEnvelope(envelope: OutboundEnvelope): string {
