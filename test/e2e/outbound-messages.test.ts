@@ -66,7 +66,7 @@ describe('Salesforce Outbound Messages end to end', () => {
     const historyBefore = await history();
     const hsBefore = hs.sandbox.admin.listRecords('contacts').length;
 
-    otherOrg = await startSalesforceSandbox({ dailyApiRequests: false, outboundMessages: { autoRetry: false } });
+    otherOrg = await startSalesforceSandbox({ dailyApiRequests: false, organizationId: '00D5g0000000002EAA', outboundMessages: { autoRetry: false } });
     expect(otherOrg.credentials.organizationId).not.toBe(sf.sandbox.credentials.organizationId);
     // Ids are per org: the other org's first contact can even share an id with one of ours.
     otherOrg.webhooks.setTarget(`${h.shimUrl!}/webhooks/salesforce/${sf.id}`);

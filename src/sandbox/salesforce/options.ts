@@ -34,6 +34,8 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
      */
     autoRetry?: boolean;
   };
+  /** The org's id (key prefix 00D, 18 characters), e.g. to run two orgs side by side. Default: the first 00D id. */
+  organizationId?: string;
   /** Connected app and integration user the token endpoint accepts. */
   clientId?: string;
   clientSecret?: string;

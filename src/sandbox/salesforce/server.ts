@@ -38,7 +38,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   webhooks.setTarget(options.webhooks?.url);
 
   const ids = new IdGenerator();
-  const organizationId = ids.generate('00D');
+  const organizationId = options.organizationId ?? ids.generate('00D');
   const apiUserId = ids.generate('005');
   const uiUserId = ids.generate('005');
   const client = {
