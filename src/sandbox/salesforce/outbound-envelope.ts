@@ -52,7 +52,7 @@ export function buildOutboundEnvelope(envelope: OutboundEnvelope): string {
       },
     },
   };
-  return builder.build(document) as string;
+  return builder.build(document);
 }
 
 const ackParser = new XMLParser({ removeNSPrefix: true, parseTagValue: false, processEntities: false });
@@ -66,7 +66,8 @@ export function isOutboundAck(answer: { status: number; body: string }): boolean
   if (answer.status !== 200) return false;
   try {
     const parsed = ackParser.parse(answer.body) as { Envelope?: { Body?: { notificationsResponse?: { Ack?: unknown } } } };
-    return String(parsed.Envelope?.Body?.notificationsResponse?.Ack ?? '').trim() === 'true';
+    const ack = parsed.Envelope?.Body?.notificationsResponse?.Ack;
+    return typeof ack === 'string' && ack.trim() === 'true';
   } catch {
     return false;
   }

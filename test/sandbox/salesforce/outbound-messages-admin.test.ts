@@ -97,7 +97,7 @@ describe('Outbound Messages', () => {
     expect(message.notifications).toEqual([
       { id: expect.stringMatching(/^04l[0-9A-Za-z]{15}$/) as unknown, type: 'sf:Contact', fields: { Id: created.id, LastModifiedDate: new Date(String(record?.LastModifiedDate)).toISOString() } },
     ]);
-    expect(await sandbox.outboundMessages.list()).toEqual([]);
+    expect(sandbox.outboundMessages.list()).toEqual([]);
   });
 
   it('sends one message per object and transaction, at most 100 notifications each; UI edits too; deletes and undeletes send nothing', async () => {
