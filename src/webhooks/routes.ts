@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CrmProvider } from '../model/identifiers';
 import type { ConnectionsRepository } from '../store/connections-repository';
+import { decodedOnce, JSON_DELIVERY, mediaTypeOf, OUTBOUND_MESSAGE_DELIVERY, type DeliveryFormat } from './delivery-format';
 import { fromFrameworkError, unsupportedMediaType, WebhookError } from './errors';
-import { OUTBOUND_ACK, parseSoapDocument } from './outbound-message';
 import type { DeliveryParser } from './parse';
 import { parseDynamics } from './parse-dynamics';
 import { parseHubSpot } from './parse-hubspot';
@@ -51,35 +51,6 @@ export interface WebhookRouteOptions {
   now?: () => number;
 }
 
-/** How a provider's deliveries are encoded and answered. */
-interface DeliveryFormat {
-  /** The media type the vendor sends (others are 415). */
-  mediaType: string;
-  /** Raw bytes to a document; throws a 400 WebhookError. */
-  decode: (rawBody: Buffer) => unknown;
-  /** The answer the vendor takes as delivered. */
-  accepted: (count: number) => { status: number; contentType: string; body: string };
-}
-
-const JSON_DELIVERY: DeliveryFormat = {
-  mediaType: 'application/json',
-  decode: (rawBody) => {
-    try {
-      return JSON.parse(rawBody.toString('utf8')) as unknown;
-    } catch {
-      throw new WebhookError(400, 'malformed_json', 'The request body is not valid JSON.');
-    }
-  },
-  accepted: (count) => ({ status: 202, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ accepted: count }) }),
-};
-
-/** Salesforce Outbound Messages: SOAP 1.1 in, `notificationsResponse` with `Ack` true out [S77]. */
-const OUTBOUND_MESSAGE_DELIVERY: DeliveryFormat = {
-  mediaType: 'text/xml',
-  decode: parseSoapDocument,
-  accepted: () => ({ status: 200, contentType: 'text/xml; charset=utf-8', body: OUTBOUND_ACK }),
-};
-
 interface ProviderHandler {
   format: DeliveryFormat;
   verify: Verifier;
@@ -96,26 +67,6 @@ const PROVIDERS: Partial<Record<CrmProvider, ProviderHandler>> = {
 
 /** Refusals a reloaded connection may turn into an acceptance (a reauthorised secret, a re-pointed org). */
 const RECHECKED_REFUSALS = new Set(['signature_invalid', 'webhook_not_configured', 'organization_mismatch']);
-
-function mediaTypeOf(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-/** Decodes on first use and remembers the result (or the refusal). */
-function decodedOnce(decode: () => unknown): () => unknown {
-  let result: { value: unknown } | { error: unknown } | undefined;
-  return () => {
-    if (!result) {
-      try {
-        result = { value: decode() };
-      } catch (error) {
-        result = { error };
-      }
-    }
-    if ('error' in result) throw result.error;
-    return result.value;
-  };
-}
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -140,7 +91,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const usable = (entry: WebhookConnection | undefined, provider: string): entry is WebhookConnection =>
     entry !== undefined && entry.connection.provider === provider && entry.connection.status !== 'disabled';
 
-  // Raw bytes only: signatures are over the body as sent, so JSON is parsed after verification.
+  // Raw bytes only: signatures are over the body as sent, so JSON is parsed after verification
+  // (Salesforce's verifier reads the org id from the decoded SOAP document).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/xml'], { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
 
