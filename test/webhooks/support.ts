@@ -128,7 +128,7 @@ export function isAck(text: string): boolean {
   return /<notificationsResponse xmlns="http:\/\/soap\.sforce\.com\/2005\/09\/outbound"><Ack>true<\/Ack><\/notificationsResponse>/.test(text);
 }
 
-/** Salesforce, HubSpot and Dynamics sandboxes delivering signed webhooks to the real shim, with the worker syncing contacts. */
+/** Salesforce, HubSpot and Dynamics sandboxes delivering their webhooks (Salesforce: Outbound Messages) to the real shim, with the worker syncing contacts. */
 export interface WebhookDrivenSync {
   h: SyncHarness;
   sf: NonNullable<SyncHarness['salesforce']>;
