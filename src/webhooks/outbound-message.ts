@@ -46,9 +46,9 @@ export const malformedXml = (message: string): WebhookError => new WebhookError(
 export function parseSoapDocument(rawBody: Buffer): unknown {
   const text = rawBody.toString('utf8');
   if (text.trim() === '') throw malformedXml('The request body is empty.');
+  if (text.includes('<!DOCTYPE')) throw malformedXml('A SOAP message must not contain a document type declaration.');
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw malformedXml(`The request body is not well-formed XML (line ${valid.err.line}: ${valid.err.msg}).`);
-  if (text.includes('<!DOCTYPE')) throw malformedXml('A SOAP message must not contain a document type declaration.');
   return parser.parse(text) as unknown;
 }
 
