@@ -1,7 +1,7 @@
 /**
- * Benchmark 4 of issue #7: the webhook shim (its own process, src/webhooks/server.ts: signature
- * check, connection lookup in PostgreSQL, Temporal signalWithStart, 202) under signed Salesforce
- * deliveries at a constant arrival rate (open loop: each request leaves at its scheduled time,
+ * Benchmark 4 of issue #7: the webhook shim (its own process, src/webhooks/server.ts: SOAP parse
+ * and org check, connection lookup in PostgreSQL, Temporal signalWithStart, SOAP Ack) under
+ * Salesforce Outbound Messages (one Notification each) at a constant arrival rate (open loop: each request leaves at its scheduled time,
  * whether or not earlier ones were answered; latency counts from the scheduled time, so a stalled
  * shim cannot hide queueing). Each delivery names one new Salesforce contact that only the
  * webhook announces (created after the connection's first poll, poll interval 1 h), so "every
@@ -11,9 +11,8 @@
  *   npx tsx bench/webhook-ingest.bench.ts --full     500 requests/s for 60 s
  *   --rate R --seconds S (BENCH_RATE, BENCH_SECONDS)
  */
-import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { signWebhookBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, type SalesforceWebhookPayload } from '../src/sandbox/salesforce';
+import { buildOutboundEnvelope } from '../src/sandbox/salesforce';
 import { cpuSeconds, emitResult, flag, intOption, machineFacts, percentile, round } from './support/machine';
 import { startShimProcess, startSyncAndWaitForFirstPoll } from './support/live';
 import { startStack } from './support/stack';
@@ -37,7 +36,6 @@ try {
   await startSyncAndWaitForFirstPoll(stack, stack.salesforce.id);
   // Created after the first poll and without webhooks: only the deliveries below announce them.
   const ids = stack.salesforce.sandbox.admin.seed({ contacts: total }).Contact ?? [];
-  const secret = stack.salesforce.sandbox.credentials.webhookSecret;
   const organizationId = stack.salesforce.sandbox.credentials.organizationId;
   const target = new URL(shim.webhookUrl('salesforce', stack.salesforce.id));
   const pool = new Pool(target.origin, { connections: 256, pipelining: 1 });
@@ -46,35 +44,19 @@ try {
   const statuses = new Map<string, number>();
   let lateStarts = 0;
   const deliver = async (index: number, scheduledAt: number): Promise<void> => {
-    const sentAt = Date.now();
-    const payload: SalesforceWebhookPayload = {
+    const body = buildOutboundEnvelope({
       organizationId,
-      deliveryAttempt: 0,
-      sentAt,
-      events: [
-        {
-          eventId: randomUUID(),
-          entityName: 'Contact',
-          recordIds: [ids[index] as string],
-          changeType: 'CREATE',
-          changedFields: ['FirstName', 'LastName', 'Email'],
-          changeOrigin: '',
-          commitTimestamp: sentAt,
-          commitUser: '005000000000001AAA',
-          commitNumber: index + 1,
-          transactionKey: randomUUID(),
-          sequenceNumber: 1,
-          fields: {},
-        },
-      ],
-    };
-    const body = JSON.stringify(payload);
+      actionId: '04k5g0000000001AAA',
+      enterpriseUrl: `${stack.salesforce.sandbox.url}/services/Soap/c/62.0/${organizationId.slice(0, 15)}`,
+      partnerUrl: `${stack.salesforce.sandbox.url}/services/Soap/u/62.0/${organizationId.slice(0, 15)}`,
+      notifications: [{ id: `04l${String(index).padStart(15, '0')}`, sObjectType: 'Contact', fields: { Id: ids[index] as string, LastModifiedDate: new Date().toISOString() } }],
+    });
     let status: string;
     try {
       const answer = await pool.request({
         method: 'POST',
         path: target.pathname,
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhookBody(secret, body), [TIMESTAMP_HEADER]: String(sentAt) },
+        headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
         body,
       });
       await answer.body.dump();
@@ -86,7 +68,7 @@ try {
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
   };
 
-  log(`Sending ${total} signed deliveries at ${rate}/s for ${seconds} s…`);
+  log(`Sending ${total} Outbound Messages at ${rate}/s for ${seconds} s…`);
   const inFlight: Promise<void>[] = [];
   const pids = { shim: shim.process.pid as number, worker: stack.worker.pid as number, temporalServer: stack.temporalServerPid ?? 0 };
   const cpuBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
@@ -117,7 +99,7 @@ try {
     loadGeneratorAndSandboxesSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
   };
   await pool.close();
-  const accepted = statuses.get('202') ?? 0;
+  const accepted = statuses.get('200') ?? 0;
   latencies.sort((a, b) => a - b);
   log(`Answered in ${sendSeconds.toFixed(1)} s: ${JSON.stringify(Object.fromEntries(statuses))}; p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms.`);
 

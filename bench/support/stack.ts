@@ -115,7 +115,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     tenantId,
     provider: 'salesforce',
     settings: { instanceUrl: sf.instanceUrl, loginUrl: salesforceSandbox.url, sync },
-    credentials: { grant: 'refresh_token', clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken, webhook: { secret: sf.webhookSecret } },
+    credentials: { grant: 'refresh_token', clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken, webhook: { organizationId: sf.organizationId } },
   });
   await connections.addConnection({
     id: hubspotId,

@@ -9,7 +9,7 @@ export interface LiveEdit {
 }
 
 /**
- * Edits Salesforce as a person in its UI would, so the sandbox fires its signed webhooks: a new
+ * Edits Salesforce as a person in its UI would, so the sandbox sends its Outbound Messages: a new
  * title on an existing contact, and a new contact. Both must reach HubSpot through the shim
  * and the connection workflows, with no polling involved (the poll interval is a minute).
  */

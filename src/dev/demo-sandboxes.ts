@@ -39,7 +39,6 @@ export async function startDemoSandboxes(config: Config): Promise<DemoSandboxes>
     dailyApiRequests: false,
     clientSecret: secret(),
     password: secret(),
-    webhookSecret: secret(),
   });
   let hubspot: HubSpotSandbox;
   try {

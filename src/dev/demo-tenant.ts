@@ -30,7 +30,7 @@ export function demoConnections(sandboxes: Pick<DemoSandboxes, 'salesforce' | 'h
       tenantId: DEMO_TENANT,
       provider: 'salesforce',
       settings: { instanceUrl: sf.instanceUrl, loginUrl: sf.loginUrl, sync: demoSync },
-      credentials: { grant: 'refresh_token', clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken, webhook: { secret: sf.webhookSecret } },
+      credentials: { grant: 'refresh_token', clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken, webhook: { organizationId: sf.organizationId } },
     },
     {
       id: DEMO_CONNECTIONS.hubspot,

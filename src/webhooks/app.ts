@@ -37,7 +37,7 @@ export function redactedLogger(options: Exclude<FastifyServerOptions['logger'], 
 /**
  * The webhook shim's HTTP app: liveness and readiness, so orchestration (compose, k8s)
  * can route traffic only to a shim that can reach Temporal and PostgreSQL; and, given its
- * dependencies, `POST /webhooks/:provider/:connectionId` (verify -> validate -> signalWithStart -> 202).
+ * dependencies, `POST /webhooks/:provider/:connectionId` (verify -> validate -> signalWithStart -> 202, or the SOAP Ack for Salesforce).
  */
 export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
   const logger = dependencies.logger ? redactedLogger(dependencies.logger) : false;

@@ -7,7 +7,7 @@ export interface ParsedDelivery {
   unsupported: string[];
 }
 
-/** Parses the JSON body of a verified delivery; throws a WebhookError (400) on a wrong shape. */
+/** Parses the decoded body (JSON; Salesforce: the SOAP document) of a verified delivery; throws a WebhookError (400) on a wrong shape. */
 export type DeliveryParser = (body: unknown, context: { headers: Readonly<Record<string, string | string[] | undefined>> }) => ParsedDelivery;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

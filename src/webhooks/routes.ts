@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CrmProvider } from '../model/identifiers';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import { fromFrameworkError, WebhookError } from './errors';
+import { decodedOnce, JSON_DELIVERY, mediaTypeOf, OUTBOUND_MESSAGE_DELIVERY, type DeliveryFormat } from './delivery-format';
+import { fromFrameworkError, unsupportedMediaType, WebhookError } from './errors';
 import type { DeliveryParser } from './parse';
 import { parseDynamics } from './parse-dynamics';
 import { parseHubSpot } from './parse-hubspot';
@@ -51,24 +52,29 @@ export interface WebhookRouteOptions {
 }
 
 interface ProviderHandler {
+  format: DeliveryFormat;
   verify: Verifier;
   parse: DeliveryParser;
 }
 
 const PROVIDERS: Partial<Record<CrmProvider, ProviderHandler>> = {
-  salesforce: { verify: verifySalesforce, parse: parseSalesforce },
-  hubspot: { verify: verifyHubSpot, parse: parseHubSpot },
-  dynamics: { verify: verifyDynamics, parse: parseDynamics },
-  pipedrive: { verify: verifyPipedrive, parse: parsePipedrive },
-  zoho: { verify: verifyZoho, parse: parseZoho },
+  salesforce: { format: OUTBOUND_MESSAGE_DELIVERY, verify: verifySalesforce, parse: parseSalesforce },
+  hubspot: { format: JSON_DELIVERY, verify: verifyHubSpot, parse: parseHubSpot },
+  dynamics: { format: JSON_DELIVERY, verify: verifyDynamics, parse: parseDynamics },
+  pipedrive: { format: JSON_DELIVERY, verify: verifyPipedrive, parse: parsePipedrive },
+  zoho: { format: JSON_DELIVERY, verify: verifyZoho, parse: parseZoho },
 };
+
+/** Refusals a reloaded connection may turn into an acceptance (a reauthorised secret, a re-pointed org). */
+const RECHECKED_REFUSALS = new Set(['signature_invalid', 'webhook_not_configured', 'organization_mismatch']);
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /**
- * `POST /webhooks/:provider/:connectionId`: content type and size -> connection -> signature ->
- * JSON -> change notices -> signalWithStart -> 202 `{ accepted }`. No CRM is called here. Every
- * refusal is `{ code, message }` and signals nothing.
+ * `POST /webhooks/:provider/:connectionId`: content type and size -> connection -> signature (or,
+ * for Salesforce, the OrganizationId inside the envelope) -> document -> change notices ->
+ * signalWithStart -> the vendor's acknowledgement (202 `{ accepted }`; Salesforce: 200 SOAP
+ * `Ack`). No CRM is called here. Every refusal is JSON `{ code, message }` and signals nothing.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions): Promise<void> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -85,9 +91,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const usable = (entry: WebhookConnection | undefined, provider: string): entry is WebhookConnection =>
     entry !== undefined && entry.connection.provider === provider && entry.connection.status !== 'disabled';
 
-  // Raw bytes only: signatures are over the body as sent, so JSON is parsed after verification.
+  // Raw bytes only: signatures are over the body as sent, so JSON is parsed after verification
+  // (Salesforce's verifier reads the org id from the decoded SOAP document).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(['application/json', 'text/xml'], { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const refusal = error instanceof WebhookError ? error : fromFrameworkError(error);
@@ -100,20 +107,20 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     const { provider, connectionId } = request.params;
     const handler = PROVIDERS[provider as CrmProvider];
     if (!handler) throw new WebhookError(404, 'unknown_provider', `No webhook route for provider "${provider}".`);
-    if (!Buffer.isBuffer(request.body)) {
-      throw new WebhookError(415, 'unsupported_media_type', 'Webhook bodies must be sent as application/json.');
-    }
+    const { format } = handler;
+    if (!Buffer.isBuffer(request.body) || mediaTypeOf(request.headers['content-type']) !== format.mediaType) throw unsupportedMediaType(format.mediaType);
     const rawBody = request.body;
 
     let entry = await connections.get(connectionId);
     if (!usable(entry, provider)) throw unknownConnection(provider, connectionId);
-    const delivery = { rawBody, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), now: now(), toleranceMs };
+    const document = decodedOnce(() => format.decode(rawBody));
+    const delivery = { rawBody, document, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), now: now(), toleranceMs };
     try {
       handler.verify({ ...delivery, secrets: entry.secrets });
     } catch (error) {
       // The cached secret may predate a reauthorise: check once against a reloaded one (the cache
       // reloads at most once a second per connection, so forgeries cannot make every delivery a load).
-      if (!(error instanceof WebhookError) || (error.code !== 'signature_invalid' && error.code !== 'webhook_not_configured')) throw error;
+      if (!(error instanceof WebhookError) || !RECHECKED_REFUSALS.has(error.code)) throw error;
       const fresh = await connections.refresh(connectionId, entry);
       if (!fresh) throw error;
       if (!usable(fresh, provider)) throw unknownConnection(provider, connectionId);
@@ -122,13 +129,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     }
     const { connection } = entry;
 
-    let body: unknown;
-    try {
-      body = JSON.parse(rawBody.toString('utf8'));
-    } catch {
-      throw new WebhookError(400, 'malformed_json', 'The request body is not valid JSON.');
-    }
-    const parsed = handler.parse(body, { headers: request.headers });
+    const parsed = handler.parse(document(), { headers: request.headers });
     if (parsed.unsupported.length > 0) request.log.warn({ connectionId, provider, unsupported: parsed.unsupported }, 'unsupported webhook events ignored');
     if (parsed.events.length === 0 && parsed.unsupported.length > 0) {
       throw new WebhookError(422, 'unsupported_event', `Unsupported event type: ${parsed.unsupported.slice(0, 5).join(', ')}.`);
@@ -145,7 +146,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       }
     }
     request.log.info({ connectionId, provider, accepted: parsed.events.length, ms: Math.round(reply.elapsedTime) }, 'webhook accepted');
-    return reply.code(202).send({ accepted: parsed.events.length });
+    const answer = format.accepted(parsed.events.length);
+    return reply.code(answer.status).type(answer.contentType).send(answer.body);
   });
 }
 

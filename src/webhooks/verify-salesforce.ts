@@ -1,26 +1,20 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { unauthorized } from './errors';
-import { headerValue } from './secrets';
+import { parseSoapDocument, readOutboundMessage, sameSalesforceId } from './outbound-message';
 import type { Verifier } from './verify';
 
 /**
- * `X-Sfdc-Signature` = base64(HMAC-SHA256(secret, raw body)); `X-Sfdc-Timestamp` (epoch ms) must be
- * recent. The same time is `sentAt` inside the signed body (checked by the parser), so a replay
- * cannot refresh the header alone.
+ * Outbound Messages carry no signature [S82]: the check Salesforce documents for the listener is
+ * that the message's `OrganizationId` is the expected org. Credentials: `{ webhook: { organizationId } }`.
+ * The org id is not a secret, so deployments add what the transport offers: Salesforce's client
+ * certificate (mutual TLS at the proxy in front of the shim) and its published IP ranges
+ * (docs/operations.md). A replay can only repeat notices: they name records, which the workflow
+ * reads from Salesforce itself, and repeated notification ids are dropped there.
  */
-export const verifySalesforce: Verifier = ({ rawBody, headers, secrets, now, toleranceMs }) => {
-  const secret = secrets.secret;
-  if (!secret) throw unauthorized('webhook_not_configured', 'No webhook secret is configured for this connection.');
-  const signature = headerValue(headers, 'x-sfdc-signature');
-  const timestamp = headerValue(headers, 'x-sfdc-timestamp');
-  if (!signature || !timestamp) throw unauthorized('signature_missing', 'X-Sfdc-Signature and X-Sfdc-Timestamp are required.');
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  const presented = Buffer.from(signature, 'base64');
-  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-    throw unauthorized('signature_invalid', 'The X-Sfdc-Signature does not match the body.');
-  }
-  const sentAt = Number(timestamp);
-  if (!Number.isFinite(sentAt) || Math.abs(now - sentAt) > toleranceMs) {
-    throw unauthorized('signature_expired', 'X-Sfdc-Timestamp is outside the accepted window.');
+export const verifySalesforce: Verifier = ({ document, rawBody, secrets }) => {
+  const expected = secrets.organizationId;
+  if (!expected) throw unauthorized('webhook_not_configured', 'No Salesforce organization id is configured for this connection.');
+  const { organizationId } = readOutboundMessage(document ? document() : parseSoapDocument(rawBody));
+  if (!sameSalesforceId(organizationId, expected)) {
+    throw unauthorized('organization_mismatch', "The message's OrganizationId is not this connection's Salesforce org.");
   }
 };

@@ -3,6 +3,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 /** What a provider's verifier sees of one delivery. */
 export interface DeliveryToVerify {
   rawBody: Buffer;
+  /**
+   * The decoded body (JSON or XML, as the provider sends it), decoded on first call; throws a 400
+   * WebhookError when it does not decode. For senders whose credential is inside the body; the
+   * routes always give it.
+   */
+  document?: () => unknown;
   headers: IncomingHttpHeaders;
   method: string;
   /** The delivery URL as the sender addressed it (scheme, host, path and query). */

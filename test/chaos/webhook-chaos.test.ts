@@ -1,7 +1,8 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookChaos } from '../../src/sandbox/core/webhook-dispatcher';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
+import { outboundMessage, salesforceOrgId } from '../webhooks/support';
 import { chaosCount, chaosLarge, fieldChecksum, hubspotContactLine, salesforceContactLine } from './chaos-size';
 
 /** Real changes per side and phase: creates on both sides, then updates of the records that came across. */
@@ -22,7 +23,7 @@ const writes = (sandbox: { counters: { snapshot(): { recordWrites: Record<string
 
 /**
  * Chaos 2 (issue #7): two-way live sync through the webhook shim while both sandboxes duplicate,
- * reorder and drop their deliveries, and forged deliveries (signed with the wrong secret) arrive
+ * reorder and drop their deliveries, and forged deliveries (HubSpot's signed with the wrong secret, Salesforce's from another org) arrive
  * at the same time. Polling (2 s here) recovers what was dropped. Afterwards both CRMs hold the same
  * contacts, every forgery was refused with 401, and each CRM received exactly one sync write per
  * real change made in the other one: no echo, no ping-pong.
@@ -67,9 +68,9 @@ describe('chaos: live sync under duplicated, reordered, dropped and forged webho
     const wrongSecret = randomBytes(16).toString('hex');
     const timestamp = String(Date.now());
     if (n % 2 === 0) {
-      const body = JSON.stringify({ deliveryAttempt: 0, events: [{ eventId: randomUUID(), entityName: 'Contact', recordIds: [ids.salesforce[n % Math.max(1, ids.salesforce.length)] ?? '003000000000001AAA'], changeType: 'UPDATE', commitTimestamp: Number(timestamp) }] });
-      const signature = createHmac('sha256', wrongSecret).update(body).digest('base64');
-      const response = await fetch(`${h.shimUrl}/webhooks/salesforce/${h.salesforce!.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sfdc-signature': signature, 'x-sfdc-timestamp': timestamp }, body });
+      // An Outbound Message from another org: the shape is right, the OrganizationId is not the connection's.
+      const message = outboundMessage(salesforceOrgId(), [{ type: 'Contact', recordId: ids.salesforce[n % Math.max(1, ids.salesforce.length)] ?? '003000000000001AAA', fields: { FirstName: 'Forged' } }]);
+      const response = await fetch(`${h.shimUrl}/webhooks/salesforce/${h.salesforce!.id}`, { method: 'POST', headers: message.headers, body: message.body });
       return response.status;
     }
     const url = `${h.shimUrl}/webhooks/hubspot/${h.hubspot!.id}`;

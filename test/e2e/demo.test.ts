@@ -238,7 +238,7 @@ interface KnownSecret {
 async function knownSecrets(dataDir: string): Promise<KnownSecret[]> {
   const file = JSON.parse(await readFile(path.join(dataDir, 'demo-sandboxes.json'), 'utf8')) as { salesforce: Record<string, string>; hubspot: Record<string, string> };
   const named: [string, string][] = [
-    ...(['accessToken', 'refreshToken', 'clientSecret', 'password', 'webhookSecret'] as const).map((key): [string, string] => [`Salesforce ${key}`, file.salesforce[key]!]),
+    ...(['accessToken', 'refreshToken', 'clientSecret', 'password'] as const).map((key): [string, string] => [`Salesforce ${key}`, file.salesforce[key]!]),
     ...(['accessToken', 'clientSecret', 'refreshToken', 'webhookClientSecret'] as const).map((key): [string, string] => [`HubSpot ${key}`, file.hubspot[key]!]),
   ];
   const textForms = (value: string): Buffer[] => [Buffer.from(value), Buffer.from(Buffer.from(value).toString('base64')), Buffer.from(Buffer.from(value).toString('hex'))];

@@ -133,7 +133,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       tenantId,
       provider: 'salesforce',
       settings: { instanceUrl, loginUrl: sandbox.url, sync },
-      credentials: { grant: 'refresh_token', clientId, clientSecret, refreshToken, webhook: { secret: sandbox.credentials.webhookSecret } },
+      credentials: { grant: 'refresh_token', clientId, clientSecret, refreshToken, webhook: { organizationId: sandbox.credentials.organizationId } },
     });
     harness.salesforce = { id, provider: 'salesforce', sandbox };
   }

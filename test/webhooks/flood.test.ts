@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hubspotSignatureV3 } from '../../src/webhooks/verify-hubspot';
-import { salesforceDelivery, salesforceEvent, useWebhookDrivenSync } from './support';
+import { outboundMessage, salesforceOrgId, useWebhookDrivenSync } from './support';
 
 const FORGED = 1_000;
 const IN_FLIGHT = 50;
@@ -90,12 +90,12 @@ describe('a flood of forged webhooks', () => {
     const sfPath = `/webhooks/salesforce/${sync.sf.id}`;
     const hsPath = `/webhooks/hubspot/${sync.hs.id}`;
     const dynPath = `/webhooks/dynamics/${sync.dyn.id}`;
-    const sfSecret = sync.sf.sandbox.credentials.webhookSecret;
+    const sfOrg = sync.sf.sandbox.credentials.organizationId;
     const hsSecret = sync.hs.sandbox.credentials.webhookClientSecret;
     const dynKey = sync.dyn.sandbox.credentials.webhookKey!;
 
-    const sfSigned = (secret: string, sentAt: number): { body: string; headers: Record<string, string> } =>
-      salesforceDelivery(secret, [salesforceEvent({ changedFields: ['Email'], commitTimestamp: sentAt, fields: { Email: 'mallory@example.com' } })], { sentAt });
+    const sfMessage = (organizationId: string): { body: string; headers: Record<string, string> } =>
+      outboundMessage(organizationId, [{ type: 'Contact', recordId: '0035g0000000004AAA', fields: { Email: 'mallory@example.com' } }]);
     const hsBody = (): string => JSON.stringify([{ eventId: Math.floor(Math.random() * 1e9), subscriptionId: 1, portalId: 1, appId: 2, occurredAt: Date.now(), subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: 101, propertyName: 'email', propertyValue: 'mallory@example.com' }]);
     const hsSigned = (secret: string, timestamp: number, path = hsPath, body = hsBody()): { body: string; headers: Record<string, string> } => ({
       body,
@@ -109,22 +109,12 @@ describe('a flood of forged webhooks', () => {
     const json = { 'content-type': 'application/json' };
 
     const kinds: (() => Forgery)[] = [
-      () => {
-        const signed = sfSigned(sfSecret, Date.now());
-        return { kind: 'salesforce: random signature', path: sfPath, ...signed, headers: { ...signed.headers, 'x-sfdc-signature': Buffer.from(randomUUID()).toString('base64') }, status: 401, code: 'signature_invalid' };
-      },
-      () => ({ kind: 'salesforce: signed with a wrong secret', path: sfPath, ...sfSigned(`${sfSecret}x`, Date.now()), status: 401, code: 'signature_invalid' }),
-      () => ({ kind: 'salesforce: correctly signed, 6 minutes old', path: sfPath, ...sfSigned(sfSecret, Date.now() - SIX_MINUTES_MS), status: 401, code: 'signature_expired' }),
-      () => {
-        const old = sfSigned(sfSecret, Date.now() - SIX_MINUTES_MS);
-        return { kind: 'salesforce: old signed body, fresh header', path: sfPath, ...old, headers: { ...old.headers, 'x-sfdc-timestamp': String(Date.now()) }, status: 401, code: 'signature_invalid' };
-      },
-      () => {
-        const signed = sfSigned(sfSecret, Date.now());
-        return { kind: 'salesforce: one byte changed', path: sfPath, ...signed, body: signed.body.replace('0035g0000000004AAA', '0035g0000000005AAA'), status: 401, code: 'signature_invalid' };
-      },
-      () => ({ kind: 'salesforce: no signature', path: sfPath, ...sfSigned(sfSecret, Date.now()), headers: json, status: 401, code: 'signature_missing' }),
-      () => ({ kind: 'salesforce: unknown connection', path: `/webhooks/salesforce/${sync.sf.id}-forged`, ...sfSigned(sfSecret, Date.now()), status: 404, code: 'unknown_connection' }),
+      () => ({ kind: 'salesforce: another org', path: sfPath, ...sfMessage(salesforceOrgId()), status: 401, code: 'organization_mismatch' }),
+      () => ({ kind: 'salesforce: the org id with another checksum', path: sfPath, ...sfMessage(`${sfOrg.slice(0, 15)}ZZZ`), status: 401, code: 'organization_mismatch' }),
+      () => ({ kind: 'salesforce: the right org, truncated XML', path: sfPath, ...sfMessage(sfOrg), body: sfMessage(sfOrg).body.slice(0, -40), status: 400, code: 'malformed_xml' }),
+      () => ({ kind: 'salesforce: entity expansion (DOCTYPE)', path: sfPath, ...sfMessage(sfOrg), body: `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>${sfMessage(sfOrg).body.replace(/^<\?xml[^>]*>/, '').replace('mallory@example.com', '&b;')}`, status: 400, code: 'malformed_xml' }),
+      () => ({ kind: 'salesforce: a JSON callout', path: sfPath, body: JSON.stringify({ organizationId: sfOrg, events: [] }), headers: json, status: 415, code: 'unsupported_media_type' }),
+      () => ({ kind: 'salesforce: unknown connection', path: `/webhooks/salesforce/${sync.sf.id}-forged`, ...sfMessage(sfOrg), status: 404, code: 'unknown_connection' }),
       () => ({ kind: 'hubspot: random signature', path: hsPath, body: hsBody(), headers: { ...json, 'x-hubspot-signature-v3': Buffer.from(randomUUID()).toString('base64'), 'x-hubspot-request-timestamp': String(Date.now()) }, status: 401, code: 'signature_invalid' }),
       () => ({ kind: 'hubspot: signed with a wrong secret', path: hsPath, ...hsSigned(randomUUID(), Date.now()), status: 401, code: 'signature_invalid' }),
       () => ({ kind: 'hubspot: correctly signed, 6 minutes old', path: hsPath, ...hsSigned(hsSecret, Date.now() - SIX_MINUTES_MS), status: 401, code: 'signature_expired' }),
@@ -187,7 +177,7 @@ describe('a flood of forged webhooks', () => {
     const byCode = answers.reduce<Record<string, number>>((tally, answer) => ({ ...tally, [`${answer.status} ${String(answer.code)}`]: (tally[`${answer.status} ${String(answer.code)}`] ?? 0) + 1 }), {});
     const expectedByCode = flood.reduce<Record<string, number>>((tally, forgery) => ({ ...tally, [`${forgery.status} ${forgery.code}`]: (tally[`${forgery.status} ${forgery.code}`] ?? 0) + 1 }), {});
     expect(byCode).toEqual(expectedByCode);
-    expect(Object.keys(byCode).sort()).toEqual(['401 signature_expired', '401 signature_invalid', '401 signature_missing', '404 unknown_connection']);
+    expect(Object.keys(byCode).sort()).toEqual(['400 malformed_xml', '401 organization_mismatch', '401 signature_expired', '401 signature_invalid', '401 signature_missing', '404 unknown_connection', '415 unsupported_media_type']);
 
     // Untouched: same history (no signal event, nothing else), same pending work and stats.
     const after = await Promise.all(connections.map((id) => footprint(id)));

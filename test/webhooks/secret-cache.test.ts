@@ -2,15 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionsRepository } from '../../src/store/connections-repository';
 import { buildShimApp } from '../../src/webhooks/app';
-import { salesforceDelivery, salesforceEvent, startWebhookFixture, type WebhookFixture } from './support';
+import { isAck, outboundMessage, salesforceOrgId, startWebhookFixture, type WebhookFixture } from './support';
 
 const TTL_MS = 3_000;
 
 /**
- * The shim's per-connection cache of the connection row and unsealed webhook secret, against real
- * PostgreSQL and Temporal: deliveries within the TTL cost no load, a new secret (reauthorise) is
- * accepted at once, the old one is refused once the TTL has passed, and forged signatures neither
- * get cached as valid nor turn into a load each.
+ * The shim's per-connection cache of the connection row and unsealed webhook credentials, against
+ * real PostgreSQL and Temporal, through the Salesforce route (whose credential is the org id an
+ * Outbound Message must carry): deliveries within the TTL cost no load, a connection re-pointed
+ * to another org (reauthorise) accepts that org's messages at once, the old org is refused once
+ * the TTL has passed, and messages from other orgs neither get cached as valid nor turn into a
+ * load each.
  */
 describe('webhook secret cache', () => {
   let f: WebhookFixture;
@@ -42,49 +44,52 @@ describe('webhook secret cache', () => {
     await f?.stop();
   });
 
-  const post = async (secret: string, eventId: string): Promise<{ status: number; code?: string }> => {
-    const signed = salesforceDelivery(secret, [salesforceEvent({ eventId })]);
-    const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
-    return { status: response.status, ...((await response.json()) as { code?: string }) };
+  const post = async (organizationId: string, eventId: string): Promise<{ status: number; code?: string; acked: boolean }> => {
+    const message = outboundMessage(organizationId, [{ id: eventId }]);
+    const response = await fetch(url, { method: 'POST', headers: message.headers, body: message.body });
+    const text = await response.text();
+    const json = (response.headers.get('content-type') ?? '').startsWith('application/json');
+    return { status: response.status, acked: isAck(text), ...(json ? (JSON.parse(text) as { code?: string }) : {}) };
   };
+  const acked = { status: 200, acked: true };
 
-  it('loads once for concurrent and repeated deliveries, takes a new secret at once and drops the old one within the TTL', async () => {
-    const oldSecret = f.secrets.salesforce;
-    const first = await Promise.all(Array.from({ length: 20 }, (_, index) => post(oldSecret, `cached-${index}`)));
-    expect(first.map((answer) => answer.status)).toEqual(first.map(() => 202));
+  it('loads once for concurrent and repeated deliveries, takes a new org at once and drops the old one within the TTL', async () => {
+    const oldOrg = f.secrets.salesforce;
+    const first = await Promise.all(Array.from({ length: 20 }, (_, index) => post(oldOrg, `cached-${index}`)));
+    expect(first).toEqual(first.map(() => acked));
     expect(loads).toEqual({ rows: 1, unseals: 1 });
 
-    // Forgeries: refused, and not a load each (a mismatch reloads at most once a second).
-    const forged = await Promise.all(Array.from({ length: 10 }, (_, index) => post('not-the-secret', `forged-${index}`)));
-    expect(forged.map((answer) => `${answer.status} ${answer.code}`)).toEqual(forged.map(() => '401 signature_invalid'));
+    // Other orgs: refused, and not a load each (a mismatch reloads at most once a second).
+    const forged = await Promise.all(Array.from({ length: 10 }, (_, index) => post(salesforceOrgId(), `forged-${index}`)));
+    expect(forged.map((answer) => `${answer.status} ${answer.code}`)).toEqual(forged.map(() => '401 organization_mismatch'));
     expect(loads.rows).toBeLessThanOrEqual(2);
 
-    // Reauthorise with a new webhook secret: the vendor signs with it from now on.
-    const newSecret = `${oldSecret}-rotated`;
-    await f.connections.replaceCredentials(f.ids.salesforce, { webhook: { secret: newSecret } });
+    // Reauthorise against another org: its Outbound Messages arrive from now on.
+    const newOrg = salesforceOrgId();
+    await f.connections.replaceCredentials(f.ids.salesforce, { webhook: { organizationId: newOrg } });
     now += 1_100;
     const beforeNew = loads.rows;
-    expect(await post(newSecret, 'new-secret-1')).toEqual({ status: 202, accepted: 1 });
+    expect(await post(newOrg, 'new-org-1')).toEqual(acked);
     expect(loads.rows).toBe(beforeNew + 1);
-    const burst = await Promise.all(Array.from({ length: 10 }, (_, index) => post('still-not-the-secret', `forged-again-${index}`)));
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, index) => post(salesforceOrgId(), `forged-again-${index}`)));
     expect(burst.every((answer) => answer.status === 401)).toBe(true);
     expect(loads.rows - beforeNew).toBeLessThanOrEqual(3);
 
-    // The old secret is refused once the cache entry has expired (here at once: the reload replaced it).
-    expect(await post(oldSecret, 'old-secret-after')).toMatchObject({ status: 401, code: 'signature_invalid' });
+    // The old org is refused once the cache entry has expired (here at once: the reload replaced it).
+    expect(await post(oldOrg, 'old-org-after')).toMatchObject({ status: 401, code: 'organization_mismatch' });
     now += TTL_MS;
-    expect(await post(oldSecret, 'old-secret-after-ttl')).toMatchObject({ status: 401, code: 'signature_invalid' });
-    expect(await post(newSecret, 'new-secret-2')).toEqual({ status: 202, accepted: 1 });
+    expect(await post(oldOrg, 'old-org-after-ttl')).toMatchObject({ status: 401, code: 'organization_mismatch' });
+    expect(await post(newOrg, 'new-org-2')).toEqual(acked);
 
     const eventIds = (await f.signals(f.ids.salesforce)).flatMap((notices) => notices.events.map((event) => event.eventId));
-    expect(eventIds.filter((id) => !id!.startsWith('cached-'))).toEqual(['new-secret-1', 'new-secret-2']);
+    expect(eventIds.filter((id) => !id!.startsWith('cached-'))).toEqual(['new-org-1', 'new-org-2']);
     expect(eventIds.filter((id) => id!.startsWith('cached-')).sort()).toEqual(first.map((_, index) => `cached-${index}`).sort());
   });
 
   it('a disabled connection is refused within the TTL (not at once), and an unknown connection id is not cached', async () => {
     await f.connections.setStatus(f.ids.salesforce, 'disabled');
     now += TTL_MS;
-    const signed = salesforceDelivery(`${f.secrets.salesforce}-rotated`, [salesforceEvent()]);
+    const signed = outboundMessage(f.secrets.salesforce, [{}]);
     const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ code: 'unknown_connection' });

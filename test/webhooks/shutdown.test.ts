@@ -2,7 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildShimApp } from '../../src/webhooks/app';
 import { temporalSignalConnection, type SignalConnection } from '../../src/webhooks/signal';
-import { salesforceDelivery, salesforceEvent, startWebhookFixture, type WebhookFixture } from './support';
+import { isAck, outboundMessage, startWebhookFixture, type WebhookFixture } from './support';
 
 /** Resolves when something connects to `port`, rejects with the socket error otherwise. */
 function connectOnce(port: number): Promise<void> {
@@ -18,7 +18,7 @@ function connectOnce(port: number): Promise<void> {
 
 /**
  * What `npm run shim` does on SIGTERM (`app.close()`): a delivery already inside its
- * signalWithStart still gets its 202 and its signal, while the port stops taking connections.
+ * signalWithStart still gets its acknowledgement (Salesforce's SOAP Ack) and its signal, while the port stops taking connections.
  */
 describe('shim graceful shutdown', () => {
   let f: WebhookFixture;
@@ -29,7 +29,7 @@ describe('shim graceful shutdown', () => {
     await f?.stop();
   });
 
-  it('finishes an in-flight delivery (202, signal sent) and refuses new connections while closing', async () => {
+  it('finishes an in-flight delivery (acked, signal sent) and refuses new connections while closing', async () => {
     const realSignal = temporalSignalConnection({ client: f.client, taskQueue: f.taskQueue });
     let signalEntered!: () => void;
     const entered = new Promise<void>((resolve) => (signalEntered = resolve));
@@ -46,7 +46,7 @@ describe('shim graceful shutdown', () => {
     const port = Number(new URL(url).port);
 
     const eventId = 'in-flight-1';
-    const signed = salesforceDelivery(f.secrets.salesforce, [salesforceEvent({ eventId })]);
+    const signed = outboundMessage(f.secrets.salesforce, [{ id: eventId }]);
     const inFlight = fetch(`${url}/webhooks/salesforce/${f.ids.salesforce}`, { method: 'POST', headers: signed.headers, body: signed.body });
     await entered;
 
@@ -59,10 +59,10 @@ describe('shim graceful shutdown', () => {
 
     releaseSignal();
     const response = await inFlight;
-    expect(response.status).toBe(202);
+    expect(response.status).toBe(200);
     // Its keep-alive connection ends with it, so close() need not wait for the client to hang up.
     expect(response.headers.get('connection')).toBe('close');
-    expect(await response.json()).toEqual({ accepted: 1 });
+    expect(isAck(await response.text())).toBe(true);
     await closing;
     expect(closed).toBe(true);
     const notices = await f.signals(f.ids.salesforce);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
@@ -15,6 +15,7 @@ export interface WebhookFixture {
   taskQueue: string;
   tenantId: string;
   ids: { salesforce: string; hubspot: string; dynamics: string };
+  /** Salesforce: the org id its Outbound Messages must carry; the others: webhook secrets. */
   secrets: { salesforce: string; hubspot: string; dynamics: string };
   workflowId(connectionId: string): string;
   /** True when a workflow with that id exists (was started by a signal). */
@@ -30,8 +31,8 @@ export async function startWebhookFixture(): Promise<WebhookFixture> {
   const tenantId = `t-${randomBytes(4).toString('hex')}`;
   await connections.addTenant(tenantId, 'Webhook tenant');
   const ids = { salesforce: `${tenantId}-sf`, hubspot: `${tenantId}-hs`, dynamics: `${tenantId}-dyn` };
-  const secrets = { salesforce: randomBytes(16).toString('hex'), hubspot: randomUUID(), dynamics: randomBytes(24).toString('base64url') };
-  await connections.addConnection({ id: ids.salesforce, tenantId, provider: 'salesforce', settings: {}, credentials: { webhook: { secret: secrets.salesforce } } });
+  const secrets = { salesforce: salesforceOrgId(), hubspot: randomUUID(), dynamics: randomBytes(24).toString('base64url') };
+  await connections.addConnection({ id: ids.salesforce, tenantId, provider: 'salesforce', settings: {}, credentials: { webhook: { organizationId: secrets.salesforce } } });
   await connections.addConnection({ id: ids.hubspot, tenantId, provider: 'hubspot', settings: {}, credentials: { webhook: { secret: secrets.hubspot } } });
   await connections.addConnection({ id: ids.dynamics, tenantId, provider: 'dynamics', settings: {}, credentials: { webhook: { key: secrets.dynamics } } });
   const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -73,39 +74,61 @@ export async function startWebhookFixture(): Promise<WebhookFixture> {
   };
 }
 
-/** A Salesforce callout body and its headers, signed with `secret` (or as told). */
-export function salesforceDelivery(secret: string, events: unknown[], options: { sentAt?: number; body?: string } = {}): { body: string; headers: Record<string, string> } {
-  const sentAt = options.sentAt ?? Date.now();
-  const body = options.body ?? JSON.stringify({ organizationId: '00D5g0000000001AAA', deliveryAttempt: 0, sentAt, events });
-  return {
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-sfdc-signature': createHmac('sha256', secret).update(body).digest('base64'),
-      'x-sfdc-timestamp': String(sentAt),
-    },
-  };
+/** A random 18-character org id (key prefix 00D). */
+export function salesforceOrgId(): string {
+  return `00D5g${randomBytes(10).toString('hex').slice(0, 10).toUpperCase()}AAA`;
 }
 
-export function salesforceEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    eventId: randomUUID(),
-    entityName: 'Contact',
-    recordIds: ['0035g0000000004AAA'],
-    changeType: 'UPDATE',
-    changedFields: ['Email', 'LastModifiedDate', 'LastModifiedById'],
-    changeOrigin: '',
-    commitTimestamp: 1717000000000,
-    commitUser: '0055g0000000001AAA',
-    commitNumber: 1,
-    transactionKey: randomUUID(),
-    sequenceNumber: 1,
-    fields: { Email: 'secret-value@example.com' },
-    ...overrides,
-  };
+/** One Notification of an Outbound Message: its id, the sObject type and id, and fields sent. */
+export interface NotificationSpec {
+  id?: string;
+  type?: string;
+  recordId?: string;
+  fields?: Record<string, string>;
 }
 
-/** Salesforce, HubSpot and Dynamics sandboxes delivering signed webhooks to the real shim, with the worker syncing contacts. */
+const escapeXml = (value: string): string => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * A SOAP Outbound Message as Salesforce posts it (the shape of the Outbound Messaging WSDL's
+ * sample), written out by hand so the shim is checked against the document, not the sandbox's
+ * builder.
+ */
+export function outboundMessage(organizationId: string, notifications: NotificationSpec[]): { body: string; headers: Record<string, string> } {
+  const items = notifications
+    .map((notification) => {
+      const type = notification.type ?? 'Contact';
+      const fields = Object.entries(notification.fields ?? {})
+        .map(([name, value]) => `<sf:${name}>${escapeXml(value)}</sf:${name}>`)
+        .join('');
+      return (
+        `<Notification><Id>${notification.id ?? `04l5g${randomBytes(5).toString('hex').toUpperCase()}AAA`}</Id>` +
+        `<sObject xsi:type="sf:${type}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${notification.recordId ?? '0035g0000000004AAA'}</sf:Id>${fields}</sObject></Notification>`
+      );
+    })
+    .join('\n    ');
+  const body = `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+ <soapenv:Body>
+  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+   <OrganizationId>${organizationId}</OrganizationId>
+   <ActionId>04k5g000000CaRkAAK</ActionId>
+   <SessionId xsi:nil="true"/>
+   <EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/62.0/${organizationId.slice(0, 15)}</EnterpriseUrl>
+   <PartnerUrl>https://example.my.salesforce.com/services/Soap/u/62.0/${organizationId.slice(0, 15)}</PartnerUrl>
+    ${items}
+  </notifications>
+ </soapenv:Body>
+</soapenv:Envelope>`;
+  return { body, headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' } };
+}
+
+/** The shim's SOAP acknowledgement, read with a regular expression on purpose: the test must not share the shim's parser. */
+export function isAck(text: string): boolean {
+  return /<notificationsResponse xmlns="http:\/\/soap\.sforce\.com\/2005\/09\/outbound"><Ack>true<\/Ack><\/notificationsResponse>/.test(text);
+}
+
+/** Salesforce, HubSpot and Dynamics sandboxes delivering their webhooks (Salesforce: Outbound Messages) to the real shim, with the worker syncing contacts. */
 export interface WebhookDrivenSync {
   h: SyncHarness;
   sf: NonNullable<SyncHarness['salesforce']>;

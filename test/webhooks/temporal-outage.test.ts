@@ -11,6 +11,7 @@ import { findFreePort, startDevServer, type RunningDevServer } from '../../src/d
 import { buildShimApp } from '../../src/webhooks/app';
 import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
+import { isAck } from './support';
 
 /** One delivery attempt as the vendor made it and the answer the shim gave. */
 interface Exchange {
@@ -19,7 +20,13 @@ interface Exchange {
   body: string;
   status: number;
   retryAfter: string | null;
-  answer: { code?: string; message?: string; accepted?: number };
+  /** A JSON refusal's fields, or `acked` for a SOAP Ack. */
+  answer: { code?: string; message?: string; acked?: boolean };
+}
+
+/** The notification ids of an Outbound Message, in order. */
+function notificationIds(envelope: string): string[] {
+  return [...envelope.matchAll(/<Notification><Id>([^<]+)<\/Id>/g)].map((match) => match[1]!);
 }
 
 /**
@@ -39,12 +46,14 @@ async function startRecordingHop(target: () => string): Promise<{ url: string; e
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name === 'content-type' || name.startsWith('x-sfdc-')).map(([name, value]) => [name, String(value)]));
+      const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name === 'content-type' || name === 'soapaction').map(([name, value]) => [name, String(value)]));
       void fetch(`${target()}${request.url ?? ''}`, { method: 'POST', headers, body })
         .then(async (answer) => {
           const text = await answer.text();
-          exchanges.push({ url: request.url ?? '', headers, body, status: answer.status, retryAfter: answer.headers.get('retry-after'), answer: JSON.parse(text) as Exchange['answer'] });
-          response.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers.get('retry-after') ? { 'retry-after': answer.headers.get('retry-after')! } : {}) });
+          const contentType = answer.headers.get('content-type') ?? 'application/json';
+          const parsed = contentType.startsWith('application/json') ? (JSON.parse(text) as Exchange['answer']) : { acked: isAck(text) };
+          exchanges.push({ url: request.url ?? '', headers, body, status: answer.status, retryAfter: answer.headers.get('retry-after'), answer: parsed });
+          response.writeHead(answer.status, { 'content-type': contentType, ...(answer.headers.get('retry-after') ? { 'retry-after': answer.headers.get('retry-after')! } : {}) });
           response.end(text);
         })
         .catch(() => {
@@ -91,8 +100,9 @@ describe('Temporal outage during webhook delivery', () => {
       crms: ['salesforce', 'hubspot'],
       temporalAddress: server.address,
       sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 },
-      // Salesforce keeps retrying a refused callout (every second here, for a minute).
-      salesforce: { webhooks: { retryDelaysMs: Array.from({ length: 60 }, () => 1000) } },
+      // Salesforce keeps a refused Outbound Message queued; the test resends it (Setup's "Retry")
+      // once Temporal is back, instead of waiting for a backoff interval to pass.
+      salesforce: { outboundMessages: { autoRetry: false } },
     });
     sf = h.salesforce!;
     hs = h.hubspot!;
@@ -150,7 +160,7 @@ describe('Temporal outage during webhook delivery', () => {
     expect(down.body.checks.temporal?.ok).toBe(false);
     expect(down.body.checks.temporal?.error).toEqual(expect.any(String));
 
-    // A user creates a contact in Salesforce; its signed callout arrives while Temporal is down.
+    // A user creates a contact in Salesforce; its Outbound Message arrives while Temporal is down.
     const created = sf.sandbox.admin.createAsUser('Contact', { FirstName: 'Outage', LastName: 'Survivor', Email: 'outage.survivor@example.com' });
     await expect.poll(() => hop.exchanges.length, within).toBeGreaterThanOrEqual(1);
     const refused = hop.exchanges[0]!;
@@ -158,33 +168,35 @@ describe('Temporal outage during webhook delivery', () => {
     expect(refused.retryAfter).toBe('5');
     expect(refused.answer.code).toBe('temporal_unavailable');
     expect(refused.answer.message).toMatch(/unreachable; retry later/);
-    expect(JSON.parse(refused.body)).toMatchObject({ deliveryAttempt: 0, events: [{ entityName: 'Contact', recordIds: [created.Id], changeType: 'CREATE' }] });
+    expect(refused.body).toContain(`<sObject xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${String(created.Id)}</sf:Id>`);
+    expect(sf.sandbox.outboundMessages.list()).toEqual([expect.objectContaining({ recordIds: [created.Id], attempts: 1 })]);
 
     // Temporal comes back on the same port with the same database file.
     server = await startServer();
     expect((await readiness()).status).toBe(200);
 
-    // Salesforce's own retry (re-signed, same event id) is accepted.
-    await sf.sandbox.webhooks.idle();
+    // Salesforce's resend (same notification id) is acked and leaves its queue.
+    expect(await sf.sandbox.outboundMessages.retryAll()).toEqual({ attempted: 1, delivered: 1, queued: 0 });
     const accepted = hop.exchanges.at(-1)!;
-    expect(accepted.status).toBe(202);
-    expect(accepted.answer).toEqual({ accepted: 1 });
+    expect(accepted.status).toBe(200);
+    expect(accepted.answer).toEqual({ acked: true });
     const refusals = hop.exchanges.slice(0, -1);
     expect(refusals.length).toBeGreaterThanOrEqual(1);
     expect(refusals.every((exchange) => exchange.status === 503 && exchange.answer.code === 'temporal_unavailable' && exchange.retryAfter === '5')).toBe(true);
     expect(sf.sandbox.counters.snapshot().webhooks).toMatchObject({ delivered: 1, failedAttempts: refusals.length });
     console.log(`[temporal outage] ${refusals.length} attempts answered 503 while Temporal was down; attempt ${refusals.length} (0-based) accepted after the restart`);
-    const eventIds = (exchange: Exchange): string[] => (JSON.parse(exchange.body) as { events: { eventId: string }[] }).events.map((event) => event.eventId);
-    expect(eventIds(accepted)).toEqual(eventIds(refused));
+    expect(notificationIds(accepted.body)).toEqual(notificationIds(refused.body));
+    expect(notificationIds(accepted.body)).toHaveLength(1);
 
     await expect.poll(() => hs.sandbox.admin.listRecords('contacts').filter((record) => record.properties.email === 'outage.survivor@example.com').length, within).toBe(1);
     await settle();
     expect(recordWrites(hs.sandbox, 'contacts') - before.hubspot).toBe(1);
 
-    // The vendor delivers the accepted callout once more (at-least-once): accepted, dropped as a duplicate.
+    // Salesforce delivers the acked message once more (at-least-once): acked, dropped as a duplicate.
     const duplicatesBefore = (await h.syncStatus(sf.id)).stats.duplicatesDropped;
     const again = await fetch(`${hop.url}${accepted.url}`, { method: 'POST', headers: accepted.headers, body: accepted.body });
-    expect(again.status).toBe(202);
+    expect(again.status).toBe(200);
+    expect(isAck(await again.text())).toBe(true);
     await expect.poll(async () => (await h.syncStatus(sf.id)).stats.duplicatesDropped, within).toBe(duplicatesBefore + 1);
     await settle();
     expect(recordWrites(hs.sandbox, 'contacts') - before.hubspot).toBe(1);

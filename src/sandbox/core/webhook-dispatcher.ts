@@ -32,7 +32,15 @@ export interface WebhookDispatcherOptions {
   /** How long one attempt may take before it counts as failed (HubSpot: 5 s, Dynamics: 60 s). */
   timeoutMs?: number;
   chaos?: WebhookChaos;
+  /**
+   * Whether an answer acknowledges the delivery. Default: any 2xx. Salesforce Outbound Messages
+   * count as delivered only on a SOAP `Ack` of true, whatever the status.
+   */
+  isAcknowledged?: (answer: { status: number; body: string }) => boolean;
 }
+
+/** How one copy of a delivery ended: acknowledged, given up after its last attempt, or lost to chaos (never sent). */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'dropped';
 
 export class WebhookDispatcher {
   private url: string | undefined;
@@ -60,19 +68,25 @@ export class WebhookDispatcher {
     this.random = new SeededRandom(chaos.seed ?? 1);
   }
 
-  /** Queues a notification; returns at once (delivery is asynchronous, as at the vendor). */
-  enqueue(build: BuildWebhookRequest): void {
+  /**
+   * Queues a notification; returns at once (delivery is asynchronous, as at the vendor).
+   * `settled` hears how each copy ended.
+   */
+  enqueue(build: BuildWebhookRequest, settled?: (outcome: DeliveryOutcome) => void): void {
     const url = this.url;
     if (!url || this.stopped) return;
     if (this.random.chance(this.chaos.dropRate ?? 0)) {
       this.options.counters.webhooks.dropped += 1;
+      settled?.('dropped');
       return;
     }
     const copies = this.random.chance(this.chaos.duplicateRate ?? 0) ? 2 : 1;
     if (copies === 2) this.options.counters.webhooks.duplicated += 1;
     for (let copy = 0; copy < copies; copy += 1) {
       const jitter = this.chaos.reorderJitterMs ? this.random.next() * this.chaos.reorderJitterMs : 0;
-      const delivery = this.deliver(url, build, jitter).finally(() => this.pending.delete(delivery));
+      const delivery = this.deliver(url, build, jitter)
+        .then((outcome) => settled?.(outcome))
+        .finally(() => this.pending.delete(delivery));
       this.pending.add(delivery);
     }
   }
@@ -87,11 +101,11 @@ export class WebhookDispatcher {
     await this.idle();
   }
 
-  private async deliver(url: string, build: BuildWebhookRequest, initialDelayMs: number): Promise<void> {
+  private async deliver(url: string, build: BuildWebhookRequest, initialDelayMs: number): Promise<DeliveryOutcome> {
     const delays = this.options.retryDelaysMs ?? [1000, 5000, 30_000];
     if (initialDelayMs > 0) await sleep(initialDelayMs);
     for (let attempt = 0; attempt <= delays.length; attempt += 1) {
-      if (this.stopped && attempt > 0) return;
+      if (this.stopped && attempt > 0) return 'failed';
       const request = build({ attempt, url });
       try {
         const response = await fetch(request.url ?? url, {
@@ -100,19 +114,20 @@ export class WebhookDispatcher {
           body: request.body,
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
         });
-        await response.arrayBuffer();
-        if (response.ok) {
+        const answer = { status: response.status, body: await response.text() };
+        if (this.options.isAcknowledged ? this.options.isAcknowledged(answer) : response.ok) {
           this.options.counters.webhooks.delivered += 1;
-          return;
+          return 'delivered';
         }
       } catch {
         // Refused, reset or timed out: the vendor retries just the same.
       }
       this.options.counters.webhooks.failedAttempts += 1;
       const delay = delays[attempt];
-      if (delay === undefined) return;
+      if (delay === undefined) return 'failed';
       await sleep(delay);
     }
+    return 'failed';
   }
 }
 

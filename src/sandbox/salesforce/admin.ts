@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_PREFIX } from '../core/sandbox-app';
+import type { OutboundMessageQueue } from './outbound-messages';
 import type { CountersSnapshot } from '../core/counters';
 import type { SalesforceContext } from './context';
 import { RecordFailure, SalesforceApiError } from './errors';
@@ -123,4 +124,15 @@ export function registerAdminRoutes(app: FastifyInstance, admin: SalesforceAdmin
     return admin.stats().dailyRequests;
   });
   app.get(`${ADMIN_PREFIX}/stats`, async () => admin.stats());
+}
+
+/**
+ * The Outbound Message queue, as Setup > Monitoring > Outbound Messages shows it: `GET` lists what
+ * waits for an Ack; `POST …/flush` resends what is due on the sandbox clock; `POST …/retry`
+ * resends everything now (the page's "Retry"). Both answer once the attempts have been answered.
+ */
+export function registerOutboundMessageRoutes(app: FastifyInstance, queue: OutboundMessageQueue): void {
+  app.get(`${ADMIN_PREFIX}/outbound-messages`, async () => queue.list());
+  app.post(`${ADMIN_PREFIX}/outbound-messages/flush`, async () => queue.flushDue());
+  app.post(`${ADMIN_PREFIX}/outbound-messages/retry`, async () => queue.retryAll());
 }

@@ -1,5 +1,6 @@
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import type { SalesforceAdmin } from './admin';
+import type { OutboundMessageQueue } from './outbound-messages';
 import type { SObjectType } from './schema';
 
 export interface SalesforceSandboxOptions extends CommonSandboxOptions {
@@ -19,8 +20,22 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
    * refresh token and invalidates the one it used [S62]. Off by default, as in a new connected app.
    */
   refreshTokenRotation?: boolean;
-  /** Shared secret for `X-Sfdc-Signature`. */
-  webhookSecret?: string;
+  /**
+   * Outbound Messages (SOAP, to `webhooks.url`) [S76]-[S81]. `webhooks.retryDelaysMs`, when given,
+   * replaces Salesforce's retry intervals (the n-th entry before the n-th retry; its length caps them).
+   */
+  outboundMessages?: {
+    /** Objects with an Outbound Message on create and edit. Default Contact, Account, Opportunity, Task. */
+    objects?: SObjectType[];
+    /**
+     * Retry due messages on a timer (default true). Off: only `outboundMessages.flushDue()` /
+     * `retryAll()` (or `POST /__sandbox/outbound-messages/flush|retry`) resend, so a test decides
+     * when time has passed.
+     */
+    autoRetry?: boolean;
+  };
+  /** The org's id (key prefix 00D, 18 characters), e.g. to run two orgs side by side. Default: the first 00D id. */
+  organizationId?: string;
   /** Connected app and integration user the token endpoint accepts. */
   clientId?: string;
   clientSecret?: string;
@@ -48,11 +63,12 @@ export type SalesforceCredentials = {
   password: string;
   version: string;
   organizationId: string;
-  webhookSecret: string;
 };
 
 export interface SalesforceSandbox extends SandboxHandle {
   name: 'salesforce';
   credentials: SalesforceCredentials;
   admin: SalesforceAdmin;
+  /** The Outbound Message queue: what waits for an Ack, and the knobs to resend it. */
+  outboundMessages: OutboundMessageQueue;
 }

@@ -4,7 +4,7 @@ import { FaultInjector } from '../core/faults';
 import { ModstampClock } from '../core/modstamp-clock';
 import { createSandboxApp, listen } from '../core/sandbox-app';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
-import { createAdmin, registerAdminRoutes } from './admin';
+import { createAdmin, registerAdminRoutes, registerOutboundMessageRoutes } from './admin';
 import { registerTokenRoute, TOKEN_PATH, TokenStore } from './auth';
 import { registerIngestRoutes } from './bulk2-ingest';
 import { registerBulkQueryRoutes } from './bulk2-query';
@@ -21,8 +21,10 @@ import { createSchema } from './schema';
 import { registerSearchRoute } from './search';
 import { SalesforceSeeder } from './seed';
 import { MultipleChoices, registerSObjectRoutes } from './sobjects';
+import type { StoredRecord } from './records';
 import { RecordStore } from './store';
-import { createWebhookNotifier } from './webhooks';
+import { isOutboundAck } from './outbound-envelope';
+import { OutboundMessageQueue } from './outbound-messages';
 
 const DATA_PREFIX = '/services/data/v';
 
@@ -30,14 +32,15 @@ const DATA_PREFIX = '/services/data/v';
 export async function startSalesforceSandbox(options: SalesforceSandboxOptions = {}): Promise<SalesforceSandbox> {
   const counters = new SandboxCounters();
   const faults = new FaultInjector(options.faults);
-  const webhooks = new WebhookDispatcher({ counters, ...(options.webhooks?.retryDelaysMs ? { retryDelaysMs: options.webhooks.retryDelaysMs } : {}), ...(options.webhooks?.chaos ? { chaos: options.webhooks.chaos } : {}), timeoutMs: 10_000 });
+  // One attempt per send: the Outbound Message queue owns retries (on the sandbox clock). Salesforce
+  // waits 60 s for an answer [S79]; an answer without Ack true is a failure [S77].
+  const webhooks = new WebhookDispatcher({ counters, retryDelaysMs: [], ...(options.webhooks?.chaos ? { chaos: options.webhooks.chaos } : {}), timeoutMs: 60_000, isAcknowledged: isOutboundAck });
   webhooks.setTarget(options.webhooks?.url);
 
   const ids = new IdGenerator();
-  const organizationId = ids.generate('00D');
+  const organizationId = options.organizationId ?? ids.generate('00D');
   const apiUserId = ids.generate('005');
   const uiUserId = ids.generate('005');
-  const webhookSecret = options.webhookSecret ?? 'salesforce-sandbox-webhook-secret';
   const client = {
     clientId: options.clientId ?? '3MVG9sandbox.salesforce.client',
     clientSecret: options.clientSecret ?? 'sandbox-client-secret',
@@ -49,8 +52,22 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const tokens = new TokenStore({ client, lifetimeMs: options.tokenLifetimeMs ?? 2 * 60 * 60 * 1000, organizationId, userId: apiUserId, now });
   const limits = new DailyRequestLimit(options.dailyApiRequests ?? 100_000, now);
   let instanceUrl = '';
-  const notify = createWebhookNotifier(webhooks, () => webhookSecret, organizationId);
-  const store = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: notify });
+  const version = options.apiVersion ?? '62.0';
+  const retryDelaysMs = options.webhooks?.retryDelaysMs;
+  const outboundMessages = new OutboundMessageQueue({
+    dispatcher: webhooks,
+    counters,
+    ids,
+    organizationId,
+    now,
+    instanceUrl: () => instanceUrl,
+    apiVersion: version,
+    lookup: (type, id): StoredRecord | undefined => store.get(type, id),
+    objects: options.outboundMessages?.objects ?? ['Contact', 'Account', 'Opportunity', 'Task'],
+    ...(retryDelaysMs ? { retryIntervalMs: (retry: number) => retryDelaysMs[retry - 1] } : {}),
+    ...(options.outboundMessages?.autoRetry === undefined ? {} : { autoRetry: options.outboundMessages.autoRetry }),
+  });
+  const store: RecordStore = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: outboundMessages.onCommit });
   const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
 
   const app = createSandboxApp({
@@ -77,12 +94,12 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   registerBulkQueryRoutes(app, context, ids, { processingDelayMs, defaultPageSize: options.bulk?.queryPageSize ?? 50_000 });
   const admin = createAdmin(context, new SalesforceSeeder(options.dataSeed ?? 42));
   registerAdminRoutes(app, admin);
+  registerOutboundMessageRoutes(app, outboundMessages);
 
   instanceUrl = await listen(app, options.port ?? 0);
   const seed = options.seed;
   if (seed) admin.seed(seed);
 
-  const version = options.apiVersion ?? '62.0';
   return {
     name: 'salesforce',
     url: instanceUrl,
@@ -94,13 +111,14 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       ...client,
       version,
       organizationId,
-      webhookSecret,
     },
     counters,
     faults,
     webhooks,
+    outboundMessages,
     admin,
     async stop() {
+      await outboundMessages.stop();
       await webhooks.stop();
       await app.close();
     },
