@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { codecEndpoint, type CodecEndpointOptions } from '../codec/endpoint';
+import { oauthRoutes, type OAuthRouteOptions } from './oauth-route';
 import { webhookRoutes, type WebhookRouteOptions } from './routes';
 
 /** A dependency the shim needs before it can accept webhooks: resolves when reachable, throws otherwise. */
@@ -9,6 +10,8 @@ export interface ShimDependencies {
   readiness: Record<string, ReadinessCheck>;
   /** The webhook routes' dependencies; without them only the health routes exist. */
   webhooks?: WebhookRouteOptions;
+  /** The OAuth consent callback (`GET /oauth/:provider/callback`); without it the route does not exist. */
+  oauth?: OAuthRouteOptions;
   /** The Temporal codec endpoint (src/codec/endpoint.ts), served under `/codec` when given. */
   codec?: CodecEndpointOptions;
   /** Fastify's pino logger: off by default (tests); `true` or options in production. Query strings are redacted. */
@@ -76,6 +79,8 @@ export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
 
   const webhooks = dependencies.webhooks;
   if (webhooks) void app.register(async (scope) => webhookRoutes(scope, webhooks));
+  const oauth = dependencies.oauth;
+  if (oauth) void app.register(async (scope) => oauthRoutes(scope, oauth));
   if (dependencies.codec) void app.register(codecEndpoint, { ...dependencies.codec, prefix: '/codec' });
 
   return app;

@@ -1,3 +1,4 @@
+import type { ConsentControls } from '../core/consent';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import type { SalesforceAdmin } from './admin';
 import type { SObjectType } from './schema';
@@ -55,4 +56,6 @@ export interface SalesforceSandbox extends SandboxHandle {
   name: 'salesforce';
   credentials: SalesforceCredentials;
   admin: SalesforceAdmin;
+  /** The connected app's callback URLs (what its console registers) and the consent page's decisions. */
+  consent: ConsentControls;
 }

@@ -1,0 +1,38 @@
+import type { ConsentFlow } from '../consent-flow';
+import { ConsentInputError, ConsentRefusedError } from '../consent-flow';
+import type { OAuthApps } from '../oauth-apps';
+import { exchangeCode } from '../token-exchange';
+
+type PipedriveApp = NonNullable<OAuthApps['pipedrive']>;
+
+/**
+ * Pipedrive's OAuth [P22]: consent at `oauth.pipedrive.com/oauth/authorize`, the code exchanged with
+ * HTTP Basic client authentication; the answer's `api_domain` is the company's own API host, which
+ * becomes the connection's `apiDomain`. Every refresh rotates the refresh token [P12].
+ */
+export function pipedriveConsent(app: PipedriveApp): ConsentFlow {
+  const tokenUrl = `${app.oauthUrl}/oauth/token`;
+  return {
+    provider: 'pipedrive',
+    pkce: false,
+    prepare(input) {
+      if (input.region !== undefined) throw new ConsentInputError('--region is for Zoho only: Pipedrive names the company domain in its token answer');
+      return input;
+    },
+    authorizationUrl(request) {
+      const url = new URL(`${app.oauthUrl}/oauth/authorize`);
+      url.search = new URLSearchParams({ client_id: app.clientId, redirect_uri: request.redirectUri, state: request.state }).toString();
+      return url;
+    },
+    async complete(callback, consent, redirectUri) {
+      const token = await exchangeCode({ issuer: app.oauthUrl, tokenUrl, clientId: app.clientId, clientSecret: app.clientSecret, clientAuth: 'basic' }, callback, redirectUri, undefined);
+      const apiDomain = token.extra.api_domain;
+      if (typeof apiDomain !== 'string' || !/^https?:\/\//.test(apiDomain)) throw new ConsentRefusedError('vendor', 'Pipedrive answered without an api_domain');
+      if (!token.refreshToken) throw new ConsentRefusedError('vendor', 'Pipedrive issued no refresh token');
+      return {
+        settings: { ...consent.settings, apiDomain },
+        credentials: { kind: 'oauth', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: token.refreshToken, tokenUrl },
+      };
+    },
+  };
+}
