@@ -10,7 +10,9 @@ import { findFreePort } from '../../src/devserver/dev-server';
 import type { CrmProvider } from '../../src/model/identifiers';
 import { consentCallbackDependencies } from '../../src/oauth/callback-dependencies';
 import { loadOAuthApps } from '../../src/oauth/oauth-apps';
+import { startDynamicsSandbox, type DynamicsSandbox } from '../../src/sandbox/dynamics';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../src/sandbox/hubspot';
+import { hostLabel, startZohoSandbox, type ZohoSandbox } from '../../src/sandbox/zoho';
 import { startPipedriveSandbox, type PipedriveSandbox } from '../../src/sandbox/pipedrive';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce';
 import { tokenBinding } from '../../src/store/connection-tokens-repository';
@@ -43,7 +45,10 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
   let h: SyncHarness;
   let sf: SalesforceSandbox;
   let hs: HubSpotSandbox;
-  const peers: PipedriveSandbox[] = [];
+  let pd: PipedriveSandbox;
+  let zoho: ZohoSandbox;
+  let dyn: DynamicsSandbox;
+  const peers: { stop(): Promise<void> }[] = [];
   let shim: FastifyInstance;
   let shimUrl: string;
   let env: NodeJS.ProcessEnv;
@@ -53,8 +58,8 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
   /** Every authorization code seen on a callback URL (for the secrets sweep). */
   const codes = new Set<string>();
 
-  const cli = async (args: string[]): Promise<CliResult> => {
-    const result = await runCli(args, env);
+  const cli = async (args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<CliResult> => {
+    const result = await runCli(args, { ...env, ...overrides });
     cliOutput.push(result.stdout, result.stderr);
     return result;
   };
@@ -62,30 +67,47 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     temporalSignalConnection({ client: h.client, taskQueue: h.taskQueue, timeoutMs: 10_000 })({ tenantId, connectionId }, notices);
   const status = (tenantId: string, connectionId: string) => h.client.workflow.getHandle(`sync:${tenantId}:${connectionId}`).query(syncStatusQuery);
 
-  /** A tenant added as a new user adds it, with a Pipedrive peer connection (API token) already syncing. */
-  const tenantWithPeer = async (name: string): Promise<{ tenantId: string; peerId: string; peer: PipedriveSandbox }> => {
+  interface Peer {
+    tenantId: string;
+    peerId: string;
+    /** The e-mail addresses of the peer CRM's contacts. */
+    emails(): string[];
+  }
+  /**
+   * A tenant added as a new user adds it, with a peer connection added by hand (a Pipedrive API
+   * token; a HubSpot private app when Pipedrive is the CRM under test).
+   */
+  const tenantWithPeer = async (name: string, kind: 'pipedrive' | 'hubspot' = 'pipedrive'): Promise<Peer> => {
     const tenantId = `${name}-${randomBytes(3).toString('hex')}`;
     expect(await cli(['tenant', 'add', tenantId, '--name', name])).toMatchObject({ code: 0 });
-    const peer = await startPipedriveSandbox({ limits: false });
-    peers.push(peer);
     const peerId = `${tenantId}-peer`;
-    await h.connectionsRepository.addConnection({
-      id: peerId,
-      tenantId,
-      provider: 'pipedrive',
-      settings: { apiDomain: peer.url, sync: SYNC },
-      credentials: { kind: 'api-token', apiToken: peer.credentials.apiToken },
-    });
-    return { tenantId, peerId, peer };
+    if (kind === 'pipedrive') {
+      const peer = await startPipedriveSandbox({ limits: false });
+      peers.push(peer);
+      await h.connectionsRepository.addConnection({
+        id: peerId,
+        tenantId,
+        provider: 'pipedrive',
+        settings: { apiDomain: peer.url, sync: SYNC },
+        credentials: { kind: 'api-token', apiToken: peer.credentials.apiToken },
+      });
+      return { tenantId, peerId, emails: () => peer.admin.listRecords('persons').flatMap((person) => ((person.emails ?? []) as { value: string }[]).map((entry) => entry.value)) };
+    }
+    const peer = await startHubSpotSandbox({ limits: false });
+    peers.push(peer);
+    await h.connectionsRepository.addConnection({ id: peerId, tenantId, provider: 'hubspot', settings: { basePath: peer.url, sync: SYNC }, credentials: { kind: 'private-app', accessToken: peer.credentials.accessToken } });
+    return { tenantId, peerId, emails: () => peer.admin.listRecords('contacts').map((contact) => String(contact.properties.email)) };
   };
 
   /** `connection connect` as printed, then the URL in Chromium: Allow, and the shim's page. */
   const connectInBrowser = async (tenantId: string, connectionId: string, provider: CrmProvider, extra: string[] = []): Promise<{ url: URL; title: string; message: string }> => {
-    const result = await cli(['connection', 'connect', tenantId, connectionId, '--provider', provider, '--settings-file', settingsFile, ...extra]);
+    const result = await cli(['connection', 'connect', tenantId, connectionId, '--provider', provider, ...(extra.includes('--settings-file') ? [] : ['--settings-file', settingsFile]), ...extra]);
     expect(result.code, result.stderr).toBe(0);
     const printed = /^(https?:\/\/\S+)$/m.exec(result.stdout)?.[1];
     expect(printed, result.stdout).toBeDefined();
-    const page = await browser.newPage();
+    // The Dynamics sandbox's authority is https with a self-signed certificate.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
     try {
       page.on('request', (request) => {
         const code = new URL(request.url()).searchParams.get('code');
@@ -96,21 +118,20 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       await page.waitForURL((url) => url.href.startsWith(`${shimUrl}/oauth/${provider}/callback`));
       return { url: new URL(printed!), title: (await page.locator('#title').textContent()) ?? '', message: (await page.locator('#message').textContent()) ?? '' };
     } finally {
-      await page.close();
+      await context.close();
     }
   };
 
   /** The new connection's workflow first-polls (so the change below is new), then a record created in its CRM reaches the peer. */
-  const expectRunningAndReachingPeer = async (tenantId: string, connectionId: string, peerId: string, peer: PipedriveSandbox, create: () => string, email: string): Promise<void> => {
+  const expectRunningAndReachingPeer = async (peer: Peer, connectionId: string, create: () => string, email: string): Promise<void> => {
+    const { tenantId, peerId } = peer;
     const description = await h.client.workflow.getHandle(`sync:${tenantId}:${connectionId}`).describe();
     expect(description.status.name).toBe('RUNNING');
     await signal(tenantId, peerId);
     for (const id of [connectionId, peerId]) await expect.poll(async () => (await status(tenantId, id)).watermarks.contact !== undefined, { timeout: 90_000, interval: 250 }).toBe(true);
     const externalId = create();
     await signal(tenantId, connectionId, { events: [{ objectType: 'contact', externalId, eventId: `evt-${externalId}` }] });
-    await expect
-      .poll(() => peer.admin.listRecords('persons').flatMap((person) => ((person.emails ?? []) as { value: string }[]).map((entry) => entry.value)), { timeout: 60_000, interval: 250 })
-      .toContain(email);
+    await expect.poll(() => peer.emails(), { timeout: 60_000, interval: 250 }).toContain(email);
   };
 
   beforeAll(async () => {
@@ -119,10 +140,18 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     // Refresh token rotation on: the refresh token the flow stores must survive its first use [S62].
     sf = await startSalesforceSandbox({ dailyApiRequests: false, refreshTokenRotation: true });
     hs = await startHubSpotSandbox({ limits: false });
+    pd = await startPipedriveSandbox({ limits: false });
+    // An EU account; the sandbox also runs the US data centre, which must never be called.
+    zoho = await startZohoSandbox({ limits: false, region: 'eu', regions: ['us', 'eu'] });
+    // Client credentials refused until an administrator consents (AADSTS700016) [D59].
+    dyn = await startDynamicsSandbox({ tls: true, serviceProtection: { enabled: false }, adminConsent: 'pending' });
     shimUrl = `http://127.0.0.1:${await findFreePort()}`;
     // What the operator registers in each vendor's console: the shim's callback as redirect URI.
     sf.consent.registerRedirectUri(`${shimUrl}/oauth/salesforce/callback`);
     hs.consent.registerRedirectUri(`${shimUrl}/oauth/hubspot/callback`);
+    pd.consent.registerRedirectUri(`${shimUrl}/oauth/pipedrive/callback`);
+    zoho.consent.registerRedirectUri(`${shimUrl}/oauth/zoho/callback`);
+    dyn.consent.registerRedirectUri(`${shimUrl}/oauth/dynamics/callback`);
     env = cliEnvironment(
       { schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` },
       {
@@ -134,6 +163,15 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
         CRM_SYNC_OAUTH_HUBSPOT_CLIENT_SECRET: hs.credentials.clientSecret,
         CRM_SYNC_OAUTH_HUBSPOT_AUTHORIZE_URL: `${hs.url}/oauth/authorize`,
         CRM_SYNC_OAUTH_HUBSPOT_API_URL: hs.url,
+        CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_ID: pd.credentials.clientId,
+        CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_SECRET: pd.credentials.clientSecret,
+        CRM_SYNC_OAUTH_PIPEDRIVE_OAUTH_URL: pd.url,
+        CRM_SYNC_OAUTH_ZOHO_CLIENT_ID: zoho.credentials.clientId,
+        CRM_SYNC_OAUTH_ZOHO_CLIENT_SECRET: zoho.credentials.clientSecret,
+        CRM_SYNC_OAUTH_ZOHO_ACCOUNTS_SERVERS: `us=${zoho.regions.us!.accountsUrl},eu=${zoho.regions.eu!.accountsUrl}`,
+        CRM_SYNC_OAUTH_DYNAMICS_CLIENT_ID: dyn.credentials.clientId,
+        CRM_SYNC_OAUTH_DYNAMICS_CLIENT_SECRET: dyn.credentials.clientSecret,
+        CRM_SYNC_OAUTH_DYNAMICS_AUTHORITY_HOST: dyn.url,
       },
     );
     const startWorkflow = temporalSignalConnection({ client: h.client, taskQueue: h.taskQueue, timeoutMs: 10_000 });
@@ -158,11 +196,12 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     await browser?.close();
     await shim?.close();
     await h?.stop();
-    await Promise.all([sf?.stop(), hs?.stop(), ...peers.map((peer) => peer.stop())]);
+    await Promise.all([sf?.stop(), hs?.stop(), pd?.stop(), zoho?.stop(), dyn?.stop(), ...peers.map((peer) => peer.stop())]);
   });
 
   it('Salesforce: connect prints a PKCE consent URL; Allow in Chromium stores the connection and starts its sync; a new contact reaches the peer', async () => {
-    const { tenantId, peerId, peer } = await tenantWithPeer('acme');
+    const peer = await tenantWithPeer('acme');
+    const { tenantId } = peer;
     const id = `${tenantId}-sf`;
     const { url, title, message } = await connectInBrowser(tenantId, id, 'salesforce');
     expect(url.origin + url.pathname).toBe(`${sf.url}/services/oauth2/authorize`);
@@ -177,7 +216,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(credentials).toMatchObject({ grant: 'refresh_token', clientId: sf.credentials.clientId });
     expect(credentials.refreshToken).toMatch(/^5Aep/);
 
-    await expectRunningAndReachingPeer(tenantId, id, peerId, peer, () => String(sf.admin.createAsUser('Contact', { FirstName: 'Grace', LastName: 'Hopper', Email: 'grace@consent.example' }).Id), 'grace@consent.example');
+    await expectRunningAndReachingPeer(peer, id, () => String(sf.admin.createAsUser('Contact', { FirstName: 'Grace', LastName: 'Hopper', Email: 'grace@consent.example' }).Id), 'grace@consent.example');
     // The connector renewed through the shared token store with the consented refresh token, which
     // the sandbox then rotated: the newest one is stored (sealed) and differs from the consented one.
     const shared = cipher.open(await tokenRow(id), tokenBinding(id)) as ConnectionToken;
@@ -186,7 +225,8 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
   });
 
   it('HubSpot: the install page approved in Chromium connects an OAuth app (refresh token, 30-minute access tokens); a new contact reaches the peer', async () => {
-    const { tenantId, peerId, peer } = await tenantWithPeer('globex');
+    const peer = await tenantWithPeer('globex');
+    const { tenantId } = peer;
     const id = `${tenantId}-hs`;
     const { url, title } = await connectInBrowser(tenantId, id, 'hubspot');
     expect(url.origin + url.pathname).toBe(`${hs.url}/oauth/authorize`);
@@ -195,7 +235,51 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'hubspot', status: 'active', settings: { basePath: hs.url } });
     expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ kind: 'oauth', clientId: hs.credentials.clientId, tokenUrl: `${hs.url}/oauth/v1/token` });
 
-    await expectRunningAndReachingPeer(tenantId, id, peerId, peer, () => hs.admin.createAsUser('contacts', { firstname: 'Katherine', lastname: 'Johnson', email: 'katherine@consent.example' }).id, 'katherine@consent.example');
+    await expectRunningAndReachingPeer(peer, id, () => hs.admin.createAsUser('contacts', { firstname: 'Katherine', lastname: 'Johnson', email: 'katherine@consent.example' }).id, 'katherine@consent.example');
+  });
+
+  it("Pipedrive: the install page approved in Chromium connects the company at its token answer's api_domain; a new person reaches the peer", async () => {
+    const peer = await tenantWithPeer('initech', 'hubspot');
+    const id = `${peer.tenantId}-pd`;
+    const { url, title } = await connectInBrowser(peer.tenantId, id, 'pipedrive');
+    expect(url.origin + url.pathname).toBe(`${pd.url}/oauth/authorize`);
+    expect(title).toBe('Connected');
+    expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'pipedrive', status: 'active', settings: { apiDomain: pd.url } });
+    expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ kind: 'oauth', clientId: pd.credentials.clientId, tokenUrl: `${pd.url}/oauth/token` });
+    await expectRunningAndReachingPeer(peer, id, () => String(pd.admin.createAsUser('persons', { name: 'Mary Jackson', emails: [{ value: 'mary@consent.example', primary: true }] }).id), 'mary@consent.example');
+  });
+
+  it('Zoho: --region eu consents at the EU accounts server, exchanges there, calls the EU API domain, and never touches a US host; a new contact reaches the peer', async () => {
+    const peer = await tenantWithPeer('umbrella');
+    const id = `${peer.tenantId}-zoho`;
+    const { url, title } = await connectInBrowser(peer.tenantId, id, 'zoho', ['--region', 'eu']);
+    expect(url.origin + url.pathname).toBe(`${zoho.regions.eu!.accountsUrl}/oauth/v2/auth`);
+    expect(url.searchParams.get('access_type')).toBe('offline');
+    expect(title).toBe('Connected');
+    expect(await h.connectionsRepository.getConnection(id)).toMatchObject({
+      provider: 'zoho',
+      settings: { region: 'eu', accountsServer: zoho.regions.eu!.accountsUrl, apiDomain: zoho.regions.eu!.apiUrl },
+    });
+    await expectRunningAndReachingPeer(peer, id, () => String(zoho.admin.createAsUser('Contacts', { First_Name: 'Dorothy', Last_Name: 'Vaughan', Email: 'dorothy@consent.example' }).id), 'dorothy@consent.example');
+    const hosts = zoho.admin.hostCounts();
+    expect(hosts[hostLabel('accounts', 'eu')]).toBeGreaterThan(0);
+    expect(hosts[hostLabel('api', 'eu')]).toBeGreaterThan(0);
+    expect([hosts[hostLabel('accounts', 'us')] ?? 0, hosts[hostLabel('api', 'us')] ?? 0]).toEqual([0, 0]);
+  });
+
+  it("Dynamics 365: the tenant-wide admin consent approved in Chromium makes the app's client credentials work; a new contact reaches the peer", async () => {
+    const peer = await tenantWithPeer('hooli');
+    const id = `${peer.tenantId}-dyn`;
+    const dynamicsSettings = path.join(dir, 'dynamics-settings.json');
+    writeFileSync(dynamicsSettings, JSON.stringify({ sync: SYNC, ca: dyn.tls!.ca }));
+    const { url, title } = await connectInBrowser(peer.tenantId, id, 'dynamics', ['--org-url', dyn.url, '--settings-file', dynamicsSettings]);
+    expect(url.origin + url.pathname).toBe(`${dyn.url}/organizations/v2.0/adminconsent`);
+    expect(url.searchParams.get('scope')).toBe(`${dyn.url}/.default`);
+    expect(title).toBe('Connected');
+    expect(dyn.consent.decisions.allow).toBe(1);
+    expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'dynamics', settings: { orgUrl: dyn.url, authorityHost: dyn.url } });
+    expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ tenantId: dyn.credentials.tenantId, clientId: dyn.credentials.clientId, authority: `${dyn.url}/${dyn.credentials.tenantId}` });
+    await expectRunningAndReachingPeer(peer, id, () => String(dyn.admin.uiCreate('contacts', { firstname: 'Annie', lastname: 'Easley', emailaddress1: 'annie@consent.example' }).contactid), 'annie@consent.example');
   });
 
   async function tokenRow(connectionId: string): Promise<{ ciphertext: Buffer; keyId: string }> {
@@ -324,6 +408,22 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       await nothingStored(id);
     });
 
+    it('Zoho: consent at the US accounts server for an EU account is refused as the wrong region (400) before any token request', async () => {
+      const id = `${tenantId}-zoho-us`;
+      const result = await cli(['connection', 'connect', tenantId, id, '--provider', 'zoho', '--region', 'us']);
+      expect(result.code, result.stderr).toBe(0);
+      const redirect = await decide(/^(https?:\/\/\S+)$/m.exec(result.stdout)![1]!, 'allow');
+      expect([redirect.searchParams.get('location'), redirect.searchParams.get('accounts-server')]).toEqual(['eu', zoho.regions.eu!.accountsUrl]);
+      const hostsBefore = zoho.admin.hostCounts();
+      expect(await callback(redirect)).toEqual({
+        status: 400,
+        text: `The account is in another data centre: the Zoho account is in the "eu" data centre, not "us"; run connect with --region eu. Connection ${id} was not created; run \`crm-sync connection connect\` again.`,
+      });
+      // No token request anywhere: the code was not sent to any accounts server.
+      expect(zoho.admin.hostCounts()).toEqual(hostsBefore);
+      await nothingStored(id);
+    });
+
     it('a callback without state, for an unknown provider, or for an app not configured is refused', async () => {
       expect(await callback(new URL(`${shimUrl}/oauth/salesforce/callback?code=abc`))).toEqual({ status: 400, text: 'The callback carries no state parameter: start again with `crm-sync connection connect`.' });
       expect(await callback(new URL(`${shimUrl}/oauth/sugarcrm/callback?code=abc&state=x`))).toEqual({ status: 404, text: 'No OAuth app is configured for "sugarcrm".' });
@@ -331,23 +431,39 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     });
 
     it('connect refuses bad arguments with one line and the documented exit code, storing nothing', async () => {
-      const [unknownTenant, exists, noApp, badRegion] = await Promise.all([
+      const [unknownTenant, exists, noApp, badRegion, zohoRegion, noOrgUrl, noPublicUrl, halfApp] = await Promise.all([
         cli(['connection', 'connect', 'no-such-tenant', 'x-1', '--provider', 'salesforce']),
         cli(['connection', 'connect', tenantId, `${tenantId}-tamper`, '--provider', 'salesforce']),
-        cli(['connection', 'connect', tenantId, 'x-2', '--provider', 'pipedrive']),
+        cli(['connection', 'connect', tenantId, 'x-2', '--provider', 'pipedrive'], { CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_ID: '', CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_SECRET: '' }),
         cli(['connection', 'connect', tenantId, 'x-3', '--provider', 'salesforce', '--region', 'eu']),
+        cli(['connection', 'connect', tenantId, 'x-4', '--provider', 'zoho', '--region', 'mars']),
+        cli(['connection', 'connect', tenantId, 'x-5', '--provider', 'dynamics']),
+        cli(['connection', 'connect', tenantId, 'x-6', '--provider', 'hubspot'], { SHIM_PUBLIC_URL: '' }),
+        cli(['connection', 'connect', tenantId, 'x-7', '--provider', 'hubspot'], { CRM_SYNC_OAUTH_HUBSPOT_CLIENT_SECRET: '' }),
       ]);
       expect([unknownTenant.code, unknownTenant.stderr.trim()]).toEqual([3, 'crm-sync: unknown tenant "no-such-tenant" (add it first: crm-sync tenant add no-such-tenant)']);
       expect([exists.code, exists.stderr.trim()]).toEqual([1, `crm-sync: connection "${tenantId}-tamper" already exists (to replace its credentials: crm-sync connection reauthorise ${tenantId}-tamper)`]);
       expect([noApp.code, noApp.stderr.trim()]).toEqual([78, 'crm-sync: no OAuth app is configured for pipedrive: set CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_ID and CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_SECRET (see the README, "Connect your CRM")']);
       expect([badRegion.code, badRegion.stderr.trim()]).toEqual([2, 'crm-sync: --region is for Zoho only: a Salesforce org is found through its login URL']);
-      const consents = await h.db.pool.query('SELECT connection_id FROM oauth_consents WHERE connection_id = ANY($1)', [['x-1', 'x-2', 'x-3']]);
+      expect([zohoRegion.code, zohoRegion.stderr.trim()]).toEqual([2, 'crm-sync: --region must be one of us, eu, in, au, jp, ca, cn for Zoho, got "mars"']);
+      expect([noOrgUrl.code, noOrgUrl.stderr.trim()]).toEqual([2, 'crm-sync: Dynamics needs --org-url https://<org>.crm.dynamics.com (the environment URL)']);
+      expect([noPublicUrl.code, noPublicUrl.stderr.trim()]).toEqual([78, 'crm-sync: SHIM_PUBLIC_URL is not set: the vendor must redirect to the shim at <SHIM_PUBLIC_URL>/oauth/<provider>/callback']);
+      expect([halfApp.code, halfApp.stderr.trim()]).toEqual([78, 'crm-sync: invalid configuration: CRM_SYNC_OAUTH_HUBSPOT_CLIENT_ID and CRM_SYNC_OAUTH_HUBSPOT_CLIENT_SECRET must be set together']);
+      // The secret of the half-configured app is not quoted anywhere.
+      expect(halfApp.stderr).not.toContain(hs.credentials.clientId);
+      const consents = await h.db.pool.query('SELECT connection_id FROM oauth_consents WHERE connection_id = ANY($1)', [['x-1', 'x-2', 'x-3', 'x-4', 'x-5', 'x-6', 'x-7']]);
       expect(consents.rows).toEqual([]);
     });
   });
 
   it('leaves no client secret, code, PKCE verifier or token in PostgreSQL, the logs or the Temporal history', async () => {
-    const secrets: KnownSecret[] = [knownSecret('Salesforce client secret', sf.credentials.clientSecret), knownSecret('HubSpot client secret', hs.credentials.clientSecret)];
+    const secrets: KnownSecret[] = [
+      knownSecret('Salesforce client secret', sf.credentials.clientSecret),
+      knownSecret('HubSpot client secret', hs.credentials.clientSecret),
+      knownSecret('Pipedrive client secret', pd.credentials.clientSecret),
+      knownSecret('Zoho client secret', zoho.credentials.clientSecret),
+      knownSecret('Dynamics client secret', dyn.credentials.clientSecret!),
+    ];
     for (const code of codes) secrets.push(knownSecret(`authorization code ${code.slice(0, 6)}…`, code));
     const consents = await h.db.pool.query<{ id: string; secret: Buffer; secret_key_id: string }>('SELECT id, secret, secret_key_id FROM oauth_consents');
     for (const row of consents.rows) {

@@ -25,7 +25,21 @@ export function pipedriveConsent(app: PipedriveApp): ConsentFlow {
       return url;
     },
     async complete(callback, consent, redirectUri) {
-      const token = await exchangeCode({ issuer: app.oauthUrl, tokenUrl, clientId: app.clientId, clientSecret: app.clientSecret, clientAuth: 'basic' }, callback, redirectUri, undefined);
+      const token = await exchangeCode(
+        {
+          issuer: app.oauthUrl,
+          tokenUrl,
+          clientId: app.clientId,
+          clientSecret: app.clientSecret,
+          clientAuth: 'basic',
+          // Pipedrive words its refusals in `message` ("Invalid grant: authorization_code is invalid") [P23].
+          normaliseError: (status, body) =>
+            status >= 400 && typeof body.error === 'string' ? { error: body.error, ...(typeof body.message === 'string' ? { error_description: body.message } : {}) } : undefined,
+        },
+        callback,
+        redirectUri,
+        undefined,
+      );
       const apiDomain = token.extra.api_domain;
       if (typeof apiDomain !== 'string' || !/^https?:\/\//.test(apiDomain)) throw new ConsentRefusedError('vendor', 'Pipedrive answered without an api_domain');
       if (!token.refreshToken) throw new ConsentRefusedError('vendor', 'Pipedrive issued no refresh token');

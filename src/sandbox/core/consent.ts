@@ -91,7 +91,8 @@ export interface ConsentEndpointOptions {
   /** Shown on the page: "Allow <appLabel> to access <vendor>?" */
   vendor: string;
   app: () => ConsentApp;
-  codes: AuthorizationCodes;
+  /** Where codes are issued; not needed with `approveWithoutCode`. */
+  codes?: AuthorizationCodes;
   /** `required`: S256 challenge needed; `optional`: checked when sent; `none`: ignored. */
   pkce: 'required' | 'optional' | 'none';
   /** Query parameters the vendor requires besides client_id and redirect_uri (e.g. response_type=code). */
@@ -154,6 +155,7 @@ export function registerConsentEndpoint(app: FastifyInstance, options: ConsentEn
     let params: Record<string, string>;
     if (decision === 'deny') params = options.denied;
     else if (options.approveWithoutCode) params = options.approveWithoutCode(form);
+    else if (!options.codes) throw new Error(`${options.path}: no codes to issue`);
     else {
       const code = options.codes.issue({ clientId: form.client_id as string, redirectUri: form.redirect_uri, codeChallenge: form.code_challenge || undefined, scope: form.scope });
       params = { code, ...options.approvedParams?.() };
