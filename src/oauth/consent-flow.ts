@@ -60,3 +60,22 @@ export class ConsentRefusedError extends Error {
     this.name = 'ConsentRefusedError';
   }
 }
+
+/** `prepare` of every vendor but Zoho: a region has no meaning there, and `why` says where the account is found instead. */
+export function withoutRegion(input: ConsentInput, why: string): ConsentInput {
+  if (input.region !== undefined) throw new ConsentInputError(`--region is for Zoho only: ${why}`);
+  return input;
+}
+
+/** An absolute URL the vendor's token answer must carry (Salesforce `instance_url`, Pipedrive's and Zoho's `api_domain`). */
+export function requiredUrl(extra: Record<string, unknown>, field: string, vendor: string): string {
+  const value = extra[field];
+  if (typeof value !== 'string' || !/^https?:\/\//.test(value)) throw new ConsentRefusedError('vendor', `${vendor} answered without an ${field}`);
+  return value;
+}
+
+/** The refresh token the connector will renew with; `hint` says what the app registration lacks when there is none. */
+export function requiredRefreshToken(refreshToken: string | undefined, vendor: string, hint = ''): string {
+  if (!refreshToken) throw new ConsentRefusedError('vendor', `${vendor} issued no refresh token${hint}`);
+  return refreshToken;
+}

@@ -1,5 +1,5 @@
 import type { ConsentFlow } from '../consent-flow';
-import { ConsentInputError, ConsentRefusedError } from '../consent-flow';
+import { ConsentInputError, ConsentRefusedError, withoutRegion } from '../consent-flow';
 import type { OAuthApps } from '../oauth-apps';
 import { refusalOf } from '../token-exchange';
 import * as oauth from 'oauth4webapi';
@@ -18,7 +18,7 @@ export function dynamicsConsent(app: DynamicsApp): ConsentFlow {
     provider: 'dynamics',
     pkce: false,
     prepare(input) {
-      if (input.region !== undefined) throw new ConsentInputError('--region is for Zoho only: a Dynamics environment is named by --org-url');
+      withoutRegion(input, 'a Dynamics environment is named by --org-url');
       const orgUrl = input.settings.orgUrl;
       if (typeof orgUrl !== 'string' || !/^https:\/\/[^/]+\/?$/.test(orgUrl)) throw new ConsentInputError('Dynamics needs --org-url https://<org>.crm.dynamics.com (the environment URL)');
       return { ...input, settings: { ...input.settings, orgUrl: orgUrl.replace(/\/+$/, '') } };

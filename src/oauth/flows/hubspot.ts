@@ -1,5 +1,5 @@
 import type { ConsentFlow } from '../consent-flow';
-import { ConsentInputError, ConsentRefusedError } from '../consent-flow';
+import { requiredRefreshToken, withoutRegion } from '../consent-flow';
 import type { OAuthApps } from '../oauth-apps';
 import { exchangeCode } from '../token-exchange';
 
@@ -15,8 +15,7 @@ export function hubspotConsent(app: HubSpotApp): ConsentFlow {
     provider: 'hubspot',
     pkce: false,
     prepare(input) {
-      if (input.region !== undefined) throw new ConsentInputError('--region is for Zoho only: HubSpot picks the account on its install page');
-      return input;
+      return withoutRegion(input, 'HubSpot picks the account on its install page');
     },
     authorizationUrl(request) {
       const url = new URL(app.authorizeUrl);
@@ -42,10 +41,9 @@ export function hubspotConsent(app: HubSpotApp): ConsentFlow {
         redirectUri,
         undefined,
       );
-      if (!token.refreshToken) throw new ConsentRefusedError('vendor', 'HubSpot issued no refresh token');
       return {
         settings: { ...consent.settings, basePath: app.apiUrl },
-        credentials: { kind: 'oauth', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: token.refreshToken, tokenUrl },
+        credentials: { kind: 'oauth', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: requiredRefreshToken(token.refreshToken, 'HubSpot'), tokenUrl },
       };
     },
   };

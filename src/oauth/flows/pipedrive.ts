@@ -1,5 +1,5 @@
 import type { ConsentFlow } from '../consent-flow';
-import { ConsentInputError, ConsentRefusedError } from '../consent-flow';
+import { requiredRefreshToken, requiredUrl, withoutRegion } from '../consent-flow';
 import type { OAuthApps } from '../oauth-apps';
 import { exchangeCode } from '../token-exchange';
 
@@ -16,8 +16,7 @@ export function pipedriveConsent(app: PipedriveApp): ConsentFlow {
     provider: 'pipedrive',
     pkce: false,
     prepare(input) {
-      if (input.region !== undefined) throw new ConsentInputError('--region is for Zoho only: Pipedrive names the company domain in its token answer');
-      return input;
+      return withoutRegion(input, 'Pipedrive names the company domain in its token answer');
     },
     authorizationUrl(request) {
       const url = new URL(`${app.oauthUrl}/oauth/authorize`);
@@ -40,12 +39,9 @@ export function pipedriveConsent(app: PipedriveApp): ConsentFlow {
         redirectUri,
         undefined,
       );
-      const apiDomain = token.extra.api_domain;
-      if (typeof apiDomain !== 'string' || !/^https?:\/\//.test(apiDomain)) throw new ConsentRefusedError('vendor', 'Pipedrive answered without an api_domain');
-      if (!token.refreshToken) throw new ConsentRefusedError('vendor', 'Pipedrive issued no refresh token');
       return {
-        settings: { ...consent.settings, apiDomain },
-        credentials: { kind: 'oauth', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: token.refreshToken, tokenUrl },
+        settings: { ...consent.settings, apiDomain: requiredUrl(token.extra, 'api_domain', 'Pipedrive') },
+        credentials: { kind: 'oauth', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: requiredRefreshToken(token.refreshToken, 'Pipedrive'), tokenUrl },
       };
     },
   };

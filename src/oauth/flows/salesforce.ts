@@ -1,5 +1,5 @@
 import type { ConsentFlow } from '../consent-flow';
-import { ConsentInputError, ConsentRefusedError } from '../consent-flow';
+import { requiredRefreshToken, requiredUrl, withoutRegion } from '../consent-flow';
 import type { OAuthApps } from '../oauth-apps';
 import { exchangeCode } from '../token-exchange';
 
@@ -17,8 +17,7 @@ export function salesforceConsent(app: SalesforceApp): ConsentFlow {
     provider: 'salesforce',
     pkce: true,
     prepare(input) {
-      if (input.region !== undefined) throw new ConsentInputError('--region is for Zoho only: a Salesforce org is found through its login URL');
-      return input;
+      return withoutRegion(input, 'a Salesforce org is found through its login URL');
     },
     authorizationUrl(request) {
       const url = new URL(`${app.loginUrl}/services/oauth2/authorize`);
@@ -36,14 +35,11 @@ export function salesforceConsent(app: SalesforceApp): ConsentFlow {
     },
     async complete(callback, consent, redirectUri) {
       const token = await exchangeCode({ issuer: app.loginUrl, tokenUrl, clientId: app.clientId, clientSecret: app.clientSecret, clientAuth: 'post' }, callback, redirectUri, consent.codeVerifier);
-      const instanceUrl = token.extra.instance_url;
-      if (typeof instanceUrl !== 'string' || !/^https?:\/\//.test(instanceUrl)) throw new ConsentRefusedError('vendor', 'Salesforce answered without an instance_url');
-      if (!token.refreshToken) {
-        throw new ConsentRefusedError('vendor', 'Salesforce issued no refresh token: add the "Perform requests at any time (refresh_token, offline_access)" scope to the connected app');
-      }
+      const instanceUrl = requiredUrl(token.extra, 'instance_url', 'Salesforce');
+      const refreshToken = requiredRefreshToken(token.refreshToken, 'Salesforce', ': add the "Perform requests at any time (refresh_token, offline_access)" scope to the connected app');
       return {
         settings: { ...consent.settings, instanceUrl, loginUrl: app.loginUrl },
-        credentials: { grant: 'refresh_token', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: token.refreshToken },
+        credentials: { grant: 'refresh_token', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken },
       };
     },
   };

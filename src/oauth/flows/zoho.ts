@@ -1,5 +1,5 @@
 import type { ConsentFlow } from '../consent-flow';
-import { ConsentInputError, ConsentRefusedError } from '../consent-flow';
+import { ConsentInputError, ConsentRefusedError, requiredRefreshToken, requiredUrl } from '../consent-flow';
 import { ZOHO_REGIONS, type OAuthApps, type ZohoRegion } from '../oauth-apps';
 import { exchangeCode } from '../token-exchange';
 
@@ -64,12 +64,9 @@ export function zohoConsent(app: ZohoApp): ConsentFlow {
         redirectUri,
         undefined,
       );
-      const apiDomain = token.extra.api_domain;
-      if (typeof apiDomain !== 'string' || !/^https?:\/\//.test(apiDomain)) throw new ConsentRefusedError('vendor', 'Zoho answered without an api_domain');
-      if (!token.refreshToken) throw new ConsentRefusedError('vendor', 'Zoho issued no refresh token (access_type=offline and prompt=consent were asked for)');
       return {
-        settings: { ...consent.settings, region, accountsServer, apiDomain },
-        credentials: { clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: token.refreshToken },
+        settings: { ...consent.settings, region, accountsServer, apiDomain: requiredUrl(token.extra, 'api_domain', 'Zoho') },
+        credentials: { clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: requiredRefreshToken(token.refreshToken, 'Zoho', ' (access_type=offline and prompt=consent were asked for)') },
       };
     },
   };
