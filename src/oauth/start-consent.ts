@@ -6,6 +6,8 @@ import { CONSENT_LIFETIME_MS, ConsentStateSigner } from './consent-state';
 import { consentFlowFor } from './flows';
 import { redirectUriFor, type OAuthApps } from './oauth-apps';
 
+const KEEP_EXPIRED_MS = 24 * 60 * 60_000;
+
 export interface StartConsentInput {
   tenantId: string;
   connectionId: string;
@@ -25,7 +27,7 @@ export interface StartedConsent {
  * consent (PKCE verifier sealed) and answers the URL to open. Nothing is sent to the vendor.
  */
 export async function startConsent(
-  deps: { apps: OAuthApps; signer: ConsentStateSigner; consents: Pick<OAuthConsentsRepository, 'create'>; now?: () => number },
+  deps: { apps: OAuthApps; signer: ConsentStateSigner; consents: Pick<OAuthConsentsRepository, 'create' | 'deleteExpired'>; now?: () => number },
   input: StartConsentInput,
 ): Promise<StartedConsent> {
   const flow = consentFlowFor(deps.apps, input.provider);
@@ -36,6 +38,8 @@ export async function startConsent(
   const prepared = flow.prepare({ region: input.region, settings: input.settings });
   const now = (deps.now ?? Date.now)();
   const expiresAt = now + CONSENT_LIFETIME_MS;
+  // Consents a day past their expiry have told operators what they needed (their outcome): forget them.
+  await deps.consents.deleteExpired(new Date(now - KEEP_EXPIRED_MS));
   const id = ConsentStateSigner.newId();
   const codeVerifier = flow.pkce ? oauth.generateRandomCodeVerifier() : undefined;
   await deps.consents.create({
