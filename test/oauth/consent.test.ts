@@ -380,32 +380,28 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       await nothingStored(id);
     });
 
-    it('a code already used is refused by the vendor (invalid_grant, 400)', async () => {
-      const first = `${tenantId}-first`;
-      const used = await decide(await connectUrl(first), 'allow');
-      expect((await callback(used)).status).toBe(200);
-      const id = `${tenantId}-reuse`;
+    /** The code of `codeFrom` presented with the state of a fresh consent for `id`: the vendor's refusal, and nothing stored. */
+    const refusedUnderAnotherConsent = async (codeFrom: URL, id: string, vendorError: string): Promise<void> => {
       const fresh = await decide(await connectUrl(id), 'deny');
-      const replay = new URL(used);
-      replay.searchParams.set('state', fresh.searchParams.get('state')!);
-      expect(await callback(replay)).toEqual({
+      const presented = new URL(codeFrom);
+      presented.searchParams.set('state', fresh.searchParams.get('state')!);
+      expect(await callback(presented)).toEqual({
         status: 400,
-        text: `The vendor refused the authorization code (already used, expired, or issued for another request): invalid_grant: invalid authorization code. Connection ${id} was not created; run \`crm-sync connection connect\` again.`,
+        text: `The vendor refused the authorization code (already used, expired, or issued for another request): ${vendorError}. Connection ${id} was not created; run \`crm-sync connection connect\` again.`,
       });
       await nothingStored(id);
+    };
+
+    it('a code already used is refused by the vendor (invalid_grant, 400)', async () => {
+      const used = await decide(await connectUrl(`${tenantId}-first`), 'allow');
+      expect((await callback(used)).status).toBe(200);
+      await refusedUnderAnotherConsent(used, `${tenantId}-reuse`, 'invalid_grant: invalid authorization code');
     });
 
     it("a code presented with another consent's PKCE verifier is refused (invalid_grant, 400)", async () => {
+      // An intercepted code injected into the attacker's own consent: its verifier is not the victim's.
       const victim = await decide(await connectUrl(`${tenantId}-victim`), 'allow');
-      const id = `${tenantId}-inject`;
-      const attacker = await decide(await connectUrl(id), 'deny');
-      const injected = new URL(victim);
-      injected.searchParams.set('state', attacker.searchParams.get('state')!);
-      expect(await callback(injected)).toEqual({
-        status: 400,
-        text: `The vendor refused the authorization code (already used, expired, or issued for another request): invalid_grant: invalid code verifier. Connection ${id} was not created; run \`crm-sync connection connect\` again.`,
-      });
-      await nothingStored(id);
+      await refusedUnderAnotherConsent(victim, `${tenantId}-inject`, 'invalid_grant: invalid code verifier');
     });
 
     it('Zoho: consent at the US accounts server for an EU account is refused as the wrong region (400) before any token request', async () => {
