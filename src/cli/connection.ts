@@ -12,6 +12,12 @@ import { pauseSyncSignal, reauthorisedSignal, resumeSyncSignal } from '../workfl
 import type { CliContext } from './context';
 import { CliError, classifyError, exitCodes, notFound, usageError } from './errors';
 import { print, readJsonObject, slug, table } from './io';
+import { ConsentInputError } from '../oauth/consent-flow';
+import { ConsentStateSigner } from '../oauth/consent-state';
+import { loadOAuthApps } from '../oauth/oauth-apps';
+import { ConsentSetupError, startConsent } from '../oauth/start-consent';
+import { loadEncryptionKeyring } from '../store/keyring';
+import { OAuthConsentsRepository } from '../store/oauth-consents-repository';
 
 export function registerConnectionCommands(program: Command, ctx: CliContext): void {
   const connection = program.command('connection').description('CRM connections of a tenant');
@@ -49,6 +55,44 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
         );
       }
       process.stdout.write(`connection ${id} (${provider.data}) added to tenant ${tenantId}; workflow ${syncWorkflowId({ tenantId, connectionId: id })} running\n`);
+    });
+
+  connection
+    .command('connect <tenant> <id>')
+    .description("print the vendor's consent URL; once a person approves there, the shim stores the connection (tokens sealed) and starts its sync")
+    .requiredOption('--provider <provider>', crmProviderSchema.options.join(' | '))
+    .option('--region <region>', "Zoho's data centre: us | eu | in | au | jp | ca | cn (default us)")
+    .option('--org-url <url>', 'Dynamics: the environment URL, https://<org>.crm.dynamics.com')
+    .option('--settings-file <file>', 'JSON file with non-secret settings (sync settings, mapping override)')
+    .action(async (tenantArg: string, idArg: string, options: { provider: string; region?: string; orgUrl?: string; settingsFile?: string }) => {
+      const tenantId = slug(tenantArg, 'tenant id');
+      const id = slug(idArg, 'connection id');
+      const provider = crmProviderSchema.safeParse(options.provider);
+      if (!provider.success) throw usageError(`--provider must be one of ${crmProviderSchema.options.join(', ')}, got "${options.provider}"`);
+      const settings = options.settingsFile ? await readJsonObject(options.settingsFile, 'settings') : {};
+      if (options.orgUrl !== undefined) settings.orgUrl = options.orgUrl;
+      let apps;
+      try {
+        apps = loadOAuthApps();
+      } catch (error) {
+        throw classifyError(error) ?? error;
+      }
+      const connections = await ctx.connections();
+      if (await connections.getConnection(id)) throw new CliError(`connection "${id}" already exists (to replace its credentials: crm-sync connection reauthorise ${id})`);
+      const consents = new OAuthConsentsRepository(ctx.pool, await ctx.cipher());
+      const signer = new ConsentStateSigner(await loadEncryptionKeyring(ctx.config));
+      let started;
+      try {
+        started = await startConsent({ apps, signer, consents }, { tenantId, connectionId: id, provider: provider.data, region: options.region, settings });
+      } catch (error) {
+        if (error instanceof ConsentInputError) throw usageError(error.message);
+        if (error instanceof ConsentSetupError) throw new CliError(error.message, exitCodes.config);
+        if ((error as { code?: string }).code === '23503') throw notFound(`unknown tenant "${tenantId}" (add it first: crm-sync tenant add ${tenantId})`);
+        throw error;
+      }
+      process.stdout.write(
+        `Open this URL in a browser to connect ${id} (${provider.data}) to tenant ${tenantId}; it works once, until ${started.expiresAt.toISOString()}:\n\n${started.url.toString()}\n\nThe vendor then returns to ${started.redirectUri}, which stores the connection and starts its sync.\n`,
+      );
     });
 
   connection

@@ -1,6 +1,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { codecEndpoint, type CodecEndpointOptions } from '../codec/endpoint';
+import { oauthRoutes, type OAuthRouteOptions } from './oauth-route';
 import { instrumentShim } from './observability';
 import { webhookRoutes, type WebhookRouteOptions } from './routes';
 
@@ -11,6 +12,8 @@ export interface ShimDependencies {
   readiness: Record<string, ReadinessCheck>;
   /** The webhook routes' dependencies; without them only the health routes exist. */
   webhooks?: WebhookRouteOptions;
+  /** The OAuth consent callback (`GET /oauth/:provider/callback`); without it the route does not exist. */
+  oauth?: OAuthRouteOptions;
   /** The Temporal codec endpoint (src/codec/endpoint.ts), served under `/codec` when given. */
   codec?: CodecEndpointOptions;
   /** Traces each webhook delivery (src/webhooks/observability.ts); unset, only metrics are kept. */
@@ -82,6 +85,8 @@ export function buildShimApp(dependencies: ShimDependencies): FastifyInstance {
 
   const webhooks = dependencies.webhooks;
   if (webhooks) void app.register(async (scope) => webhookRoutes(scope, webhooks));
+  const oauth = dependencies.oauth;
+  if (oauth) void app.register(async (scope) => oauthRoutes(scope, oauth));
   if (dependencies.codec) void app.register(codecEndpoint, { ...dependencies.codec, prefix: '/codec' });
 
   return app;

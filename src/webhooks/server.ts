@@ -6,8 +6,12 @@ import { loadConfigOrExit } from '../config';
 import { clientTracingInterceptors, tracingFromEnvironment } from '../observability/tracing';
 import { ConnectionsRepository } from '../store/connections-repository';
 import { createPool } from '../store/database';
-import { loadCredentialCipher } from '../store/keyring';
+import { consentCallbackDependencies } from '../oauth/callback-dependencies';
+import { loadOAuthApps } from '../oauth/oauth-apps';
+import { CredentialCipher } from '../store/credential-cipher';
+import { loadEncryptionKeyring } from '../store/keyring';
 import { buildShimApp } from './app';
+import { temporalSignalConnection } from './signal';
 
 const config = loadConfigOrExit();
 const pool = createPool(config.DATABASE_URL, { max: 4 });
@@ -20,7 +24,18 @@ const tracing = tracingFromEnvironment('crm-sync-shim');
 const interceptors = clientTracingInterceptors(tracing);
 const client = new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE, dataConverter: codecDataConverter(payloadCodec), ...(interceptors ? { interceptors } : {}) });
 const codec = codecEndpointOptions(config, payloadCodec);
-const connections = new ConnectionsRepository(pool, await loadCredentialCipher(config));
+const keyring = await loadEncryptionKeyring(config);
+const cipher = new CredentialCipher(keyring.keys, keyring.activeKeyId);
+const connections = new ConnectionsRepository(pool, cipher);
+// The operator's OAuth apps (CRM_SYNC_OAUTH_*): a bad variable stops the shim here, naming it.
+let oauthApps;
+try {
+  oauthApps = loadOAuthApps();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(78);
+}
+const startWorkflow = temporalSignalConnection({ client, taskQueue: config.TEMPORAL_TASK_QUEUE, timeoutMs: 10_000 });
 
 const app = buildShimApp({
   logger: { level: process.env.LOG_LEVEL ?? 'info' },
@@ -39,11 +54,12 @@ const app = buildShimApp({
     // The base URL HubSpot is configured with, when the shim sits behind a proxy (signature v3 covers the URI).
     ...(config.SHIM_PUBLIC_URL ? { publicUrl: config.SHIM_PUBLIC_URL } : {}),
   },
+  oauth: consentCallbackDependencies({ apps: oauthApps, keyring, db: pool, cipher, connections, startWorkflow: (target) => startWorkflow(target, { events: [] }) }),
   ...(codec ? { codec } : {}),
 });
 
 await app.listen({ host: '0.0.0.0', port: config.SHIM_PORT });
-console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz, /metrics; POST /webhooks/:provider/:connectionId); Temporal at ${config.temporal.description}.`);
+console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz, /metrics; POST /webhooks/:provider/:connectionId; GET /oauth/:provider/callback); Temporal at ${config.temporal.description}.`);
 console.log(codec ? `Codec endpoint: POST /codec/decode, /codec/encode (${codec.operatorToken ? 'operator token required' : 'NO token: development only'}).` : CODEC_ENDPOINT_DISABLED);
 
 // Finish in-flight requests, then release connections.

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { registerConsentEndpoint, type ConsentApp, type ConsentControls } from '../core/consent';
 import { SeededRandom } from '../core/random';
 import { DataverseError } from './errors';
 
@@ -15,6 +17,8 @@ export interface AuthSettings {
   lifetime: TokenLifetime;
   seed: number;
   now: () => number;
+  /** Whether the tenant's administrator consented to the (multi-tenant) app; until then it is unknown in the directory [D59]. */
+  consented: boolean;
 }
 
 export interface TokenResponse {
@@ -96,8 +100,8 @@ export class TokenAuthority {
       secret = decodeURIComponent(pass ?? '');
     }
     if (!form.scope) throw new EntraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'scope'.");
-    if (clientId !== settings.clientId) {
-      throw new EntraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId ?? ''}' was not found in the directory '${settings.tenantId}'.`);
+    if (clientId !== settings.clientId || (clientId === settings.clientId && !settings.consented)) {
+      throw new EntraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId ?? ''}' was not found in the directory '${settings.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
     }
     if (secret === undefined || !sameSecret(secret, settings.clientSecret)) {
       throw new EntraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${settings.clientId}'.`);
@@ -123,6 +127,15 @@ export class TokenAuthority {
     const token = `${base64url({ typ: 'JWT', alg: 'RS256' })}.${base64url(payload)}.${randomBytes(32).toString('base64url')}`;
     this.tokens.set(token, { userId: settings.applicationUserId, expiresAt: now + lifetime * 1000 });
     return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token };
+  }
+
+  /** The tenant's administrator approved the app at the admin consent endpoint: client credentials work from now on. */
+  grantAdminConsent(): void {
+    this.settings.consented = true;
+  }
+
+  get tenantId(): string {
+    return this.settings.tenantId;
   }
 
   /** The caller's user for a `Bearer` header; 401 with `WWW-Authenticate` otherwise (UNCONFIRMED shape). */
@@ -180,4 +193,26 @@ export class TokenAuthority {
     const [min, max] = lifetime;
     return Math.round(min + this.random.next() * (max - min));
   }
+}
+
+/**
+ * Entra's tenant-wide admin consent, `GET {authority}/organizations/v2.0/adminconsent?client_id&scope&redirect_uri&state`
+ * [D57]: an administrator approves the app for the whole tenant; the redirect carries
+ * `admin_consent=True`, the `tenant` id and `scope`; a refusal carries `error=access_denied` and
+ * an AADSTS65004 description [D58]. No code: the app then uses client credentials.
+ */
+export function registerAdminConsentRoute(app: FastifyInstance, consentApp: () => ConsentApp, authority: () => TokenAuthority, controls: ConsentControls): void {
+  registerConsentEndpoint(app, {
+    path: '/organizations/v2.0/adminconsent',
+    vendor: 'Microsoft Entra ID (admin consent)',
+    app: consentApp,
+    pkce: 'none',
+    requiredParams: { scope: undefined },
+    denied: { error: 'access_denied', error_description: 'AADSTS65004: User declined to consent to access the app.' },
+    approveWithoutCode: (query) => {
+      authority().grantAdminConsent();
+      return { admin_consent: 'True', tenant: authority().tenantId, scope: query.scope ?? '' };
+    },
+    controls,
+  });
 }

@@ -9,7 +9,8 @@ import { createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type DynamicsAdmin } from './admin';
-import { TokenAuthority, type TokenLifetime } from './auth';
+import { registerAdminConsentRoute, TokenAuthority, type TokenLifetime } from './auth';
+import { consentApp, type ConsentControls } from '../core/consent';
 import { DeltaTokens, DEFAULT_DELTA_RETENTION_MS } from './change-tracking';
 import { activityTriggers } from './activities';
 import { connectionTriggers, STAKEHOLDER_ROLE_ID } from './connections';
@@ -49,6 +50,12 @@ export interface DynamicsSandboxOptions extends CommonSandboxOptions {
    * because MSAL refuses non-https authorities. Clients trust `handle.tls.ca`. Default false (HTTP).
    */
   tls?: boolean;
+  /**
+   * `pending`: the app is not yet consented in the tenant, so client credentials are refused
+   * (AADSTS700016) until an administrator approves it at the admin consent endpoint. Default
+   * `granted`.
+   */
+  adminConsent?: 'granted' | 'pending';
 }
 
 export interface DynamicsSandbox extends SandboxHandle {
@@ -62,6 +69,8 @@ export interface DynamicsSandbox extends SandboxHandle {
   organization: OrganizationInfo;
   /** Present with `tls: true`: the PEM certificate to trust (self-signed, so it is its own CA). */
   tls?: { ca: string };
+  /** The app registration's redirect URIs and the admin consent page's decisions. */
+  consent: ConsentControls;
 }
 
 const SEED_SETS: Record<string, DynamicsEntitySetName> = { contacts: 'contacts', companies: 'accounts', deals: 'opportunities', activities: 'tasks' };
@@ -146,6 +155,8 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     },
   });
   registerAdminRoutes(app, admin);
+  const consent = consentApp(() => clientId);
+  registerAdminConsentRoute(app, consent.app, authorityRef, consent.controls);
 
   let tlsServer: HttpsServer | undefined;
   let tls: { ca: string } | undefined;
@@ -167,6 +178,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     lifetime: options.tokenLifetimeSeconds ?? [3600, 5400],
     seed: options.dataSeed ?? 42,
     now,
+    consented: options.adminConsent !== 'pending',
   });
   for (const [kind, count] of Object.entries(options.seed ?? {})) {
     const set = SEED_SETS[kind];
@@ -195,6 +207,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     admin,
     users,
     organization,
+    consent: consent.controls,
     ...(tls ? { tls } : {}),
     stop: async () => {
       await webhooks.stop();

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { AuthorizationCodes, registerConsentEndpoint, type ConsentApp, type ConsentControls, type RedeemFailure } from '../core/consent';
 import { errorBody, HubSpotError } from './errors';
 
 /** The app a request acts for: rate windows and webhook `sourceId` are per app. */
@@ -35,7 +36,8 @@ const CREDENTIALS_NOT_FOUND =
 export class AuthRegistry {
   private readonly tokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Set<string>();
-  private readonly authCodes = new Set<string>();
+  /** Codes from the consent page (and the admin API); HubSpot's lifetime is UNCONFIRMED: 10 minutes here [H64]. */
+  readonly authCodes: AuthorizationCodes;
 
   constructor(
     readonly privateApp: PrivateAppConfig,
@@ -44,6 +46,7 @@ export class AuthRegistry {
   ) {
     this.tokens.set(privateApp.token, { app: { appId: privateApp.appId, kind: 'private' }, expiresAt: Number.POSITIVE_INFINITY });
     this.refreshTokens.add(publicApp.refreshToken);
+    this.authCodes = new AuthorizationCodes(10 * 60_000, now, () => randomUUID());
   }
 
   /** Resolves `Authorization: Bearer …`; throws HubSpot's 401 bodies [H8]. */
@@ -83,9 +86,7 @@ export class AuthRegistry {
 
   /** What a user's consent would hand the app's redirect URI. */
   issueAuthorizationCode(): string {
-    const code = randomUUID();
-    this.authCodes.add(code);
-    return code;
+    return this.authCodes.issue({ clientId: this.publicApp.clientId, redirectUri: undefined });
   }
 
   /** Mints an access token directly (tests of expiry), as a refresh would. */
@@ -109,7 +110,8 @@ export class AuthRegistry {
       if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return fail('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
       refreshToken = form.refresh_token;
     } else if (form.grant_type === 'authorization_code') {
-      if (!form.code || !this.authCodes.delete(form.code)) return fail('BAD_AUTH_CODE', 'missing or unknown auth code');
+      const redeemed = this.authCodes.redeem(form.code, { clientId: form.client_id, redirectUri: form.redirect_uri, codeVerifier: form.code_verifier });
+      if (!redeemed.ok) return fail(...codeRefusal(redeemed.failure));
       refreshToken = this.issueRefreshToken();
     } else {
       return fail('BAD_GRANT_TYPE', 'grant_type must be one of: authorization_code, refresh_token');
@@ -117,6 +119,31 @@ export class AuthRegistry {
     const { accessToken, expiresIn } = this.issueAccessToken();
     return { statusCode: 200, body: { token_type: 'bearer', refresh_token: refreshToken, access_token: accessToken, expires_in: expiresIn } };
   }
+}
+
+/** HubSpot's token-endpoint refusals of a code [H65] (BAD_AUTH_CODE for any unusable code; wording UNCONFIRMED). */
+function codeRefusal(failure: RedeemFailure): [string, string] {
+  if (failure === 'redirect-mismatch') return ['BAD_REDIRECT_URI', 'redirect_uri does not match the one the code was issued for'];
+  if (failure === 'verifier-missing' || failure === 'verifier-mismatch') return ['BAD_AUTH_CODE', 'code_verifier does not match the code challenge'];
+  return ['BAD_AUTH_CODE', 'missing or unknown auth code'];
+}
+
+/**
+ * The install (consent) page, `app.hubspot.com/oauth/authorize` in reality [H64]: client id, a
+ * redirect URI registered in the app's Auth settings, scopes; PKCE checked when sent. Denial
+ * redirects with `error=access_denied` (UNCONFIRMED [H65]).
+ */
+export function registerAuthorizeRoute(app: FastifyInstance, consentApp: () => ConsentApp, auth: AuthRegistry, controls: ConsentControls): void {
+  registerConsentEndpoint(app, {
+    path: '/oauth/authorize',
+    vendor: 'HubSpot',
+    app: consentApp,
+    codes: auth.authCodes,
+    pkce: 'optional',
+    requiredParams: { scope: undefined },
+    denied: { error: 'access_denied', error_description: 'The user declined to install the app.' },
+    controls,
+  });
 }
 
 /** HubSpot words the lag in the largest whole unit ("0 second(s)", "5 hour(s)"). */

@@ -7,9 +7,10 @@ import { ModstampClock } from '../core/modstamp-clock';
 import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
+import { consentApp, type ConsentControls } from '../core/consent';
 import { createAdmin, registerAdminRoutes, type HubSpotAdmin } from './admin';
 import { AssociationStore, registerAssociationBatchRoutes, registerAssociationRoutes } from './associations';
-import { AuthRegistry, registerOAuthRoutes, TOKEN_ROUTES, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
+import { AuthRegistry, registerAuthorizeRoute, registerOAuthRoutes, TOKEN_ROUTES, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
 import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
 import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
@@ -57,6 +58,8 @@ export interface HubSpotSandbox extends SandboxHandle {
   portalId: number;
   credentials: HubSpotCredentials;
   admin: HubSpotAdmin;
+  /** The public app's redirect URLs (its Auth settings) and the install page's decisions. */
+  consent: ConsentControls;
 }
 
 export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
@@ -149,6 +152,8 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     writeHooks.run(request);
   });
 
+  const consent = consentApp(() => publicApp.clientId);
+  registerAuthorizeRoute(app, consent.app, auth, consent.controls);
   registerOAuthRoutes(app, auth);
   registerObjectRoutes(app, store, counters);
   registerBatchRoutes(app, store, counters, portalId);
@@ -183,6 +188,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     faults,
     webhooks: dispatcher,
     admin,
+    consent: consent.controls,
     async stop() {
       webhooks.flush();
       await dispatcher.stop();

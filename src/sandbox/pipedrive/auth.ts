@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuthorizationCodes, registerConsentEndpoint, type ConsentApp, type ConsentControls, type RedeemFailure } from '../core/consent';
 import { unauthorized } from './errors';
 
 /** Who a request acts as: burst windows are per token, and the OAuth tier is higher [P3]. */
@@ -22,6 +23,8 @@ export class AuthRegistry {
   private readonly accessTokens = new Map<string, number>();
   private readonly refreshTokens = new Set<string>();
   private tokenRequests = 0;
+  /** Codes from the consent page: valid 5 minutes, exchanged once [P23]. */
+  readonly authCodes: AuthorizationCodes;
 
   constructor(
     readonly apiToken: string,
@@ -30,6 +33,7 @@ export class AuthRegistry {
     private readonly now: () => number,
   ) {
     this.refreshTokens.add(app.refreshToken);
+    this.authCodes = new AuthorizationCodes(5 * 60_000, now, () => `${randomBytes(4).toString('hex')}.${randomBytes(20).toString('hex')}`);
   }
 
   /** `x-api-token` header, `?api_token=`, or `Authorization: Bearer` (OAuth) [P1]. */
@@ -72,9 +76,15 @@ export class AuthRegistry {
     const [clientId, clientSecret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':', 2) : [form.client_id, form.client_secret];
     // OAuth-style error bodies; Pipedrive's exact wording is UNCONFIRMED.
     if (clientId !== this.app.clientId || clientSecret !== this.app.clientSecret) return { statusCode: 401, body: { success: false, error: 'invalid_client', message: 'Invalid client credentials' } };
-    if (form.grant_type !== 'refresh_token') return { statusCode: 400, body: { success: false, error: 'unsupported_grant_type', message: 'grant_type must be refresh_token' } };
-    if (!form.refresh_token || !this.refreshTokens.delete(form.refresh_token)) return { statusCode: 400, body: { success: false, error: 'invalid_grant', message: 'Invalid grant: refresh_token is invalid' } };
-    this.tokenRequests += 1;
+    if (form.grant_type === 'authorization_code') {
+      const redeemed = this.authCodes.redeem(form.code, { clientId, redirectUri: form.redirect_uri, codeVerifier: undefined });
+      if (!redeemed.ok) return codeRefusal(redeemed.failure);
+    } else if (form.grant_type !== 'refresh_token') {
+      return { statusCode: 400, body: { success: false, error: 'unsupported_grant_type', message: 'Unsupported grant type: grant_type is invalid' } };
+    } else {
+      if (!form.refresh_token || !this.refreshTokens.delete(form.refresh_token)) return { statusCode: 400, body: { success: false, error: 'invalid_grant', message: 'Invalid grant: refresh_token is invalid' } };
+      this.tokenRequests += 1;
+    }
     const refreshToken = `${randomUUID()}:${randomBytes(16).toString('hex')}`;
     this.refreshTokens.add(refreshToken);
     const accessToken = `v1u:${randomBytes(48).toString('base64url')}`;
@@ -91,6 +101,29 @@ export class AuthRegistry {
       },
     };
   }
+}
+
+/** The token endpoint's refusals of a code, worded as Pipedrive's status-code table words them [P23]. */
+function codeRefusal(failure: RedeemFailure): { statusCode: number; body: Record<string, unknown> } {
+  const message =
+    failure === 'code-expired' ? 'Invalid grant: authorization_code has expired' : failure === 'redirect-mismatch' ? 'Invalid request: redirect_uri is invalid' : 'Invalid grant: authorization_code is invalid';
+  return { statusCode: 400, body: { success: false, error: failure === 'redirect-mismatch' ? 'invalid_request' : 'invalid_grant', message } };
+}
+
+/**
+ * `GET https://oauth.pipedrive.com/oauth/authorize?client_id&redirect_uri&state` [P22]: the install
+ * page; a declined install redirects with an error (`user_denied`, value UNCONFIRMED [P22]).
+ */
+export function registerAuthorizeRoute(app: FastifyInstance, consentApp: () => ConsentApp, auth: AuthRegistry, controls: ConsentControls): void {
+  registerConsentEndpoint(app, {
+    path: '/oauth/authorize',
+    vendor: 'Pipedrive',
+    app: consentApp,
+    codes: auth.authCodes,
+    pkce: 'none',
+    denied: { error: 'user_denied' },
+    controls,
+  });
 }
 
 /** The OAuth server's token endpoint (oauth.pipedrive.com in reality), for fault scoping. */

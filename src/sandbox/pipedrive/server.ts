@@ -8,7 +8,8 @@ import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, LostResponses, registerAdminRoutes, type PipedriveAdmin } from './admin';
-import { AuthRegistry, registerOAuthRoutes, TOKEN_ROUTE, type Caller } from './auth';
+import { AuthRegistry, registerAuthorizeRoute, registerOAuthRoutes, TOKEN_ROUTE, type Caller } from './auth';
+import { consentApp, type ConsentControls } from '../core/consent';
 import { errorBody, PipedriveError, rateLimited, serverError } from './errors';
 import { PipedriveLimits, type PipedriveLimitOptions } from './limits';
 import { callKindOf, registerEntityRoutes } from './routes';
@@ -47,6 +48,8 @@ export interface PipedriveSandbox extends SandboxHandle {
   name: 'pipedrive';
   credentials: PipedriveCredentials;
   admin: PipedriveAdmin;
+  /** The app's callback URL (its Marketplace registration) and the install page's decisions. */
+  consent: ConsentControls;
 }
 
 /** Pipedrive retries a failed delivery after 3, 30 and 150 s [P4]. */
@@ -127,6 +130,8 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     return payload;
   });
 
+  const consent = consentApp(() => oauthApp.clientId);
+  registerAuthorizeRoute(app, consent.app, auth, consent.controls);
   registerOAuthRoutes(app, auth);
   const participants = new DealParticipants(store, now);
   registerEntityRoutes(app, store, counters, participants);
@@ -162,6 +167,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     faults,
     webhooks: dispatcher,
     admin,
+    consent: consent.controls,
     async stop() {
       await dispatcher.stop();
       await app.close();

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { AuthorizationCodes} from '../core/consent';
+import { registerConsentEndpoint, type ConsentControls, type ConsentApp, type RedeemFailure } from '../core/consent';
 
 export interface OAuthClient {
   clientId: string;
@@ -91,6 +93,43 @@ export class TokenStore {
 type OAuthError = { error: string; error_description: string };
 
 export const TOKEN_PATH = '/services/oauth2/token';
+export const AUTHORIZE_PATH = '/services/oauth2/authorize';
+
+/** Salesforce authorization codes are valid for 15 minutes (secondary [S100]). */
+export const AUTHORIZATION_CODE_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * The web server flow's authorization endpoint [S100]: `response_type=code`, the connected app's
+ * consumer key and one of its callback URLs; `code_challenge` (S256) when the client sends one.
+ * Denied consent redirects with `error=access_denied` [S101].
+ */
+export function registerAuthorizeRoute(app: FastifyInstance, consentApp: () => ConsentApp, codes: AuthorizationCodes, controls: ConsentControls): void {
+  registerConsentEndpoint(app, {
+    path: AUTHORIZE_PATH,
+    vendor: 'Salesforce',
+    app: consentApp,
+    codes,
+    pkce: 'optional',
+    requiredParams: { response_type: 'code' },
+    denied: { error: 'access_denied', error_description: 'end-user denied authorization' },
+    controls,
+  });
+}
+
+/** The token endpoint's refusal of an authorization code, per failure [S100][S102] (wording secondary). */
+function codeRefusal(failure: RedeemFailure): OAuthError {
+  switch (failure) {
+    case 'redirect-mismatch':
+      return { error: 'redirect_uri_mismatch', error_description: 'redirect_uri must match configuration' };
+    case 'code-expired':
+      return { error: 'invalid_grant', error_description: 'expired authorization code' };
+    case 'verifier-missing':
+    case 'verifier-mismatch':
+      return { error: 'invalid_grant', error_description: 'invalid code verifier' };
+    default:
+      return { error: 'invalid_grant', error_description: 'invalid authorization code' };
+  }
+}
 
 /**
  * `POST /services/oauth2/token` with the grants jsforce and server-to-server clients use [S3][S4].
@@ -100,7 +139,12 @@ export const TOKEN_PATH = '/services/oauth2/token';
  * on, a grant answers with a new refresh token and the one it used is refused from then on
  * (`invalid_grant`, as any unknown refresh token) [S62].
  */
-export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, instanceUrl: () => string, options: { processingMs?: number | undefined; rotation?: boolean | undefined } = {}): void {
+export function registerTokenRoute(
+  app: FastifyInstance,
+  tokens: TokenStore,
+  instanceUrl: () => string,
+  options: { processingMs?: number | undefined; rotation?: boolean | undefined; codes?: AuthorizationCodes | undefined } = {},
+): void {
   const processingMs = options.processingMs ?? 0;
   const processing = new Set<string>();
   app.post<{ Body: Record<string, string> | undefined }>(TOKEN_PATH, async (request, reply) => {
@@ -126,6 +170,14 @@ export function registerTokenRoute(app: FastifyInstance, tokens: TokenStore, ins
         }
         if (!options.rotation) return tokens.tokenResponse(instanceUrl(), false);
         return { ...tokens.tokenResponse(instanceUrl(), false), refresh_token: tokens.rotateRefreshToken(refreshToken) };
+      }
+      case 'authorization_code': {
+        // The web server flow: the consumer secret is required, then the code's own checks [S100].
+        if (!secretOk || !options.codes) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });
+        const redeemed = options.codes.redeem(params.code, { clientId: params.client_id, redirectUri: params.redirect_uri, codeVerifier: params.code_verifier });
+        if (!redeemed.ok) return fail(codeRefusal(redeemed.failure));
+        const scopes = (redeemed.grant.scope ?? 'api refresh_token').split(/[\s+]+/);
+        return tokens.tokenResponse(instanceUrl(), scopes.includes('refresh_token') || scopes.includes('offline_access'));
       }
       case 'client_credentials':
         if (!secretOk) return fail({ error: 'invalid_client', error_description: 'invalid client credentials' });

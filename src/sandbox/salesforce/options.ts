@@ -1,3 +1,4 @@
+import type { ConsentControls } from '../core/consent';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import type { SalesforceAdmin } from './admin';
 import type { OutboundMessageQueue } from './outbound-messages';
@@ -71,4 +72,6 @@ export interface SalesforceSandbox extends SandboxHandle {
   admin: SalesforceAdmin;
   /** The Outbound Message queue: what waits for an Ack, and the knobs to resend it. */
   outboundMessages: OutboundMessageQueue;
+  /** The connected app's callback URLs (what its console registers) and the consent page's decisions. */
+  consent: ConsentControls;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SandboxCounters } from '../core/counters';
 import { FaultInjector } from '../core/faults';
@@ -5,7 +6,8 @@ import { ModstampClock } from '../core/modstamp-clock';
 import { createSandboxApp, listen } from '../core/sandbox-app';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, registerOutboundMessageRoutes } from './admin';
-import { registerTokenRoute, TOKEN_PATH, TokenStore } from './auth';
+import { AUTHORIZATION_CODE_LIFETIME_MS, registerAuthorizeRoute, registerTokenRoute, TOKEN_PATH, TokenStore } from './auth';
+import { AuthorizationCodes, consentApp } from '../core/consent';
 import { registerIngestRoutes } from './bulk2-ingest';
 import { registerBulkQueryRoutes } from './bulk2-query';
 import { registerCompositeRoutes } from './composite';
@@ -82,7 +84,10 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   installGuards(app, context);
   app.get('/services/data', async () => versionList());
   app.get('/services/data/', async () => versionList());
-  registerTokenRoute(app, tokens, () => instanceUrl, { processingMs: options.tokenProcessingMs, rotation: options.refreshTokenRotation });
+  const consent = consentApp(() => client.clientId);
+  const codes = new AuthorizationCodes(AUTHORIZATION_CODE_LIFETIME_MS, now, () => `aPrx${randomBytes(32).toString('base64url')}==`);
+  registerAuthorizeRoute(app, consent.app, codes, consent.controls);
+  registerTokenRoute(app, tokens, () => instanceUrl, { processingMs: options.tokenProcessingMs, rotation: options.refreshTokenRotation, codes });
   registerSObjectRoutes(app, context);
   registerReplicationRoutes(app, context);
   registerCompositeRoutes(app, context);
@@ -117,6 +122,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     webhooks,
     outboundMessages,
     admin,
+    consent: consent.controls,
     async stop() {
       await outboundMessages.stop();
       await webhooks.stop();

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { AuthorizationCodes, registerConsentEndpoint, type ConsentApp, type ConsentControls } from '../core/consent';
 import { invalidToken } from './errors';
 
 /**
@@ -60,7 +62,8 @@ export function tokenThrottled(): Record<string, unknown> {
 export class ZohoAuth {
   private readonly tokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Set<string>();
-  private readonly authCodes = new Set<string>();
+  /** Grant tokens from the consent page (and the admin API): single use, 2 minutes (UNCONFIRMED [Z36]). */
+  readonly authCodes: AuthorizationCodes;
   /** Refresh-token grants served, by region (tests assert single-flight refreshes). */
   readonly grants: Partial<Record<ZohoRegion, number>> = {};
 
@@ -71,6 +74,7 @@ export class ZohoAuth {
     private readonly now: () => number = Date.now,
   ) {
     this.refreshTokens.add(client.refreshToken);
+    this.authCodes = new AuthorizationCodes(2 * 60_000, now, () => `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`);
   }
 
   /** `Authorization: Zoho-oauthtoken <token>` at `region`'s API domain [Z2]. */
@@ -91,7 +95,8 @@ export class ZohoAuth {
       refreshToken = form.refresh_token;
       this.grants[region] = (this.grants[region] ?? 0) + 1;
     } else if (form.grant_type === 'authorization_code') {
-      if (!form.code || !this.authCodes.delete(form.code)) return fail('invalid_code');
+      // Zoho answers `invalid_code` for a grant token that is unknown, used or expired [Z2][Z36].
+      if (!this.authCodes.redeem(form.code, { clientId: form.client_id, redirectUri: form.redirect_uri, codeVerifier: undefined }).ok) return fail('invalid_code');
       refreshToken = this.issueRefreshToken();
     } else {
       return fail('unsupported_grant_type');
@@ -120,9 +125,13 @@ export class ZohoAuth {
    * `accounts-server` [Z1]; the connection stores the last two as its settings.
    */
   issueAuthorizationCode(): { code: string; location: string; accountsServer: string } {
-    const code = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
-    this.authCodes.add(code);
-    return { code, location: this.home, accountsServer: this.urls()[this.home].accountsUrl };
+    const code = this.authCodes.issue({ clientId: this.client.clientId, redirectUri: undefined });
+    return { code, ...this.location() };
+  }
+
+  /** Where the account lives, as the consent redirect names it [Z34]: `location` and `accounts-server`. */
+  location(): { location: string; accountsServer: string } {
+    return { location: this.home, accountsServer: this.urls()[this.home].accountsUrl };
   }
 
   revokeRefreshToken(token: string): boolean {
@@ -141,4 +150,27 @@ export class ZohoAuth {
     }
     return count;
   }
+}
+
+/**
+ * `GET {accounts}/oauth/v2/auth` at every data centre's accounts server [Z34]: the person signs in
+ * (the account is found wherever it lives) and the redirect names the account's own data centre
+ * (`location`) and accounts server, whichever server showed the page. A declined consent
+ * redirects with `error=access_denied` (UNCONFIRMED [Z36]).
+ */
+export function registerAuthorizeRoute(app: FastifyInstance, consentApp: () => ConsentApp, auth: ZohoAuth, controls: ConsentControls): void {
+  registerConsentEndpoint(app, {
+    path: '/oauth/v2/auth',
+    vendor: 'Zoho',
+    app: consentApp,
+    codes: auth.authCodes,
+    pkce: 'none',
+    requiredParams: { response_type: 'code', scope: undefined },
+    denied: { error: 'access_denied' },
+    approvedParams: () => {
+      const { location, accountsServer } = auth.location();
+      return { location, 'accounts-server': accountsServer };
+    },
+    controls,
+  });
 }

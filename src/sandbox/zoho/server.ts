@@ -8,7 +8,8 @@ import { ADMIN_PREFIX, createSandboxApp, listen } from '../core/sandbox-app';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { createAdmin, registerAdminRoutes, type ZohoAdmin } from './admin';
-import { parseFormFields, REGION_DOMAINS, TOKEN_ROUTE, tokenThrottled, ZohoAuth, type RegionUrls, type ZohoRegion } from './auth';
+import { parseFormFields, REGION_DOMAINS, registerAuthorizeRoute, TOKEN_ROUTE, tokenThrottled, ZohoAuth, type RegionUrls, type ZohoRegion } from './auth';
+import { consentApp, type ConsentControls } from '../core/consent';
 import { errorBody, invalidUrl, ZohoError } from './errors';
 import { creditsFor, ZohoLimits, type ZohoLimitOptions } from './limits';
 import { DEFAULT_SYNC_ID_FIELD } from './modules';
@@ -52,6 +53,8 @@ export interface ZohoSandbox extends SandboxHandle {
   regions: Partial<Record<ZohoRegion, RegionUrls>>;
   credentials: ZohoCredentials;
   admin: ZohoAdmin;
+  /** The client's authorized redirect URIs (API console) and the consent page's decisions. */
+  consent: ConsentControls;
 }
 
 function parseJsonBody(body: string): unknown {
@@ -129,8 +132,10 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
   const admin = createAdmin({ store, auth, limits, counters, notifications, dispatcher, fake: new FakeData(options.dataSeed ?? 42), hostCounts });
   const creditHeaders = new WeakMap<FastifyRequest, Record<string, string>>();
   const regionApps: { region: ZohoRegion; accounts: FastifyInstance; api: FastifyInstance }[] = [];
+  const consent = consentApp(() => auth.client.clientId);
   for (const region of regions) {
     const accounts = newApp(hostLabel('accounts', region));
+    registerAuthorizeRoute(accounts, consent.app, auth, consent.controls);
     // Zoho's own SDKs post the grant as multipart/form-data (the v8 Node SDK's refreshAccessToken
     // and generateAccessToken build a FormData body [Z13]); the accounts server takes it.
     accounts.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer) => parseFormFields(request.headers['content-type'] ?? '', body));
@@ -192,6 +197,7 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
     faults,
     webhooks: dispatcher,
     admin,
+    consent: consent.controls,
     async stop() {
       await dispatcher.stop();
       await Promise.all(apps.map((app) => app.close()));
