@@ -169,7 +169,8 @@ describe('Temporal outage during webhook delivery', () => {
     expect(refused.answer.code).toBe('temporal_unavailable');
     expect(refused.answer.message).toMatch(/unreachable; retry later/);
     expect(refused.body).toContain(`<sObject xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${String(created.Id)}</sf:Id>`);
-    expect(sf.sandbox.outboundMessages.list()).toEqual([expect.objectContaining({ recordIds: [created.Id], attempts: 1 })]);
+    // The queue counts the attempt once the answer is back (the proxy saw the request a moment before).
+    await expect.poll(() => sf.sandbox.outboundMessages.list(), within).toEqual([expect.objectContaining({ recordIds: [created.Id], attempts: 1 })]);
 
     // Temporal comes back on the same port with the same database file.
     server = await startServer();
