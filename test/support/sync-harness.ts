@@ -16,6 +16,7 @@ import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxO
 import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../src/sandbox/zoho';
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
+import { ParkedRecordsRepository } from '../../src/store/parked-records-repository';
 import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { ConnectionTokensRepository } from '../../src/store/connection-tokens-repository';
@@ -218,6 +219,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
         canonical: new CanonicalRecordsRepository(db.pool),
         conflicts: new ConflictsRepository(db.pool),
         pending: new PendingReferencesRepository(db.pool),
+        parked: new ParkedRecordsRepository(db.pool),
         connectors,
         // The supervisor starts connection workflows on this harness's own task queue.
         temporal: { client, taskQueue },

@@ -2,13 +2,13 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { SyncConfig } from '../../activities/sync-activities';
 import type { ObjectType } from '../../model/identifiers';
-import { crmRead } from '../activity-options';
+import { crmReadPausingOnQuota } from '../activity-options';
 import type { ConnectionSyncState } from '../connection-sync-state';
 import { applyToPeers } from './apply-to-peers';
 import { deletePolicyOf, handleDeletions } from './deletions';
 import { failureInfo, readFromSource } from './failures';
 
-const read = proxyActivities<Activities>(crmRead);
+const read = proxyActivities<Activities>(crmReadPausingOnQuota);
 
 /** A new connection's first poll looks this far back; a backfill covers what is older. */
 const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
