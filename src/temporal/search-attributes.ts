@@ -20,4 +20,11 @@ export const searchAttributes = {
   LastPolledAt: defineSearchAttributeKey('LastPolledAt', SearchAttributeType.DATETIME),
 } as const;
 
+/**
+ * Every stuck connection sync, as the Web UI's list filter (docs/operations.md, "Finding stuck
+ * syncs"): re-authorisation, a spent quota, held deletions, and degraded runs (poll failing,
+ * parked records, crm-sync's own database failing).
+ */
+export const stuckSyncsQuery = 'ExecutionStatus = "Running" AND SyncState IN ("needs-reauth", "quota-paused", "degraded", "awaiting-approval")';
+
 export type SearchAttributeName = keyof typeof searchAttributes;

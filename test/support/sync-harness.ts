@@ -95,7 +95,7 @@ export interface SyncHarness {
    * What the webhook shim does for a delivery: signalWithStart the connection's workflow with
    * change notices (an empty list just makes sure it runs).
    */
-  notify(connectionId: string, notices?: ChangeNotices, input?: { continueAsNewAfterEvents?: number }): Promise<void>;
+  notify(connectionId: string, notices?: ChangeNotices, input?: { continueAsNewAfterEvents?: number; parkedWindow?: number }): Promise<void>;
   /** The connection workflow's status query. */
   syncStatus(connectionId: string): Promise<SyncStatus>;
   startWorker(): Promise<void>;
