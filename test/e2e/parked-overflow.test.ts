@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeHistoryPayloads } from '../../src/codec/history';
 import type { ParkedRecord } from '../../src/workflows/connection-sync-state';
 import { cliEnvironment, runCli } from '../cli/support';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -63,10 +68,16 @@ describe('parked records beyond the window', { timeout: 300_000 }, () => {
     expect(parked.map((record) => record.sourceExternalId).sort()).toEqual([...ids].sort());
     expect(parked.every((record) => record.targetConnectionId === h.hubspot!.id && record.error.errorClass === 'validation')).toBe(true);
 
-    // Retried while still refused: every record tried once more, none lost, none doubled.
+    // Retried while still refused: every record is tried again, none lost, none listed twice. (Each
+    // new run's first poll also reads the recent records again, so attempts only grow.)
+    const attemptsBefore = new Map(parked.map((record) => [record.key, record.attempts]));
     const retried = await runCli(['parked', 'retry', sf.id], env);
     expect(retried.stdout).toBe(`${RECORDS} parked records re-queued\n`);
-    await expect.poll(async () => (JSON.parse((await runCli(['parked', 'list', sf.id, '--json'], env)).stdout) as ParkedRecord[]).map((record) => record.attempts), within).toEqual(Array(RECORDS).fill(3));
+    const triedAgain = async () => {
+      const now = JSON.parse((await runCli(['parked', 'list', sf.id, '--json'], env)).stdout) as ParkedRecord[];
+      return { listed: now.length, keys: new Set(now.map((record) => record.key)).size, notYet: now.filter((record) => record.attempts <= (attemptsBefore.get(record.key) ?? 0)).length };
+    };
+    await expect.poll(triedAgain, within).toEqual({ listed: RECORDS, keys: RECORDS, notYet: 0 });
 
     // Every run handed over a small input: the window and counters, never the backlog.
     const runs: string[] = [];
@@ -91,5 +102,16 @@ describe('parked records beyond the window', { timeout: 300_000 }, () => {
     expect(await parkedRows()).toBe(0);
     expect(new Set(h.hubspot!.sandbox.admin.listRecords('contacts').map((record) => record.properties.email)).size).toBe(RECORDS);
     expect((await h.syncStatus(sf.id)).state).toBe('running');
+    if (process.env.RECORD_HISTORIES === '1') {
+      // A run that wrote overflowed records to PostgreSQL and read them back for a retry.
+      for (const runId of runs) {
+        const history = await h.client.workflow.getHandle(h.syncWorkflowId(sf.id), runId).fetchHistory();
+        const activities = new Set((history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name));
+        if (!activities.has('flushParkedRecords') || !activities.has('parkedRecordsPage')) continue;
+        const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product', 'connection-sync-parked-overflow.json');
+        await writeFile(file, historyToJSON(await decodeHistoryPayloads(history, h.payloadCodec)));
+        break;
+      }
+    }
   });
 });

@@ -1,5 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import proto from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeHistoryPayloads } from '../../src/codec/history';
 import { searchAttributes, stuckSyncsQuery } from '../../src/temporal/search-attributes';
 import { approveDeletionsUpdate, heldDeletionsQuery, reauthorisedSignal, resumeSyncSignal, retryParkedUpdate } from '../../src/workflows/messages';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -133,11 +138,11 @@ describe('one query finds every stuck sync', { timeout: 240_000 }, () => {
     // never did while paused, and its history grew without bound)...
     const waiting = (await handle().describe()).runId;
     const stranded = h.salesforce!.sandbox.admin.createAsUser('Contact', { LastName: 'Stranded', Email: 'stranded@stuck.example', Lead_Source__c: 'Web' });
-    for (let i = 0; i < 200 && (await handle().describe()).runId === waiting; i += 1) {
-      await h.notify(sf, { events: [{ objectType: 'contact', externalId: String(stranded.Id), eventId: `n-${i}` }] });
-    }
+    // 60 signals are 240 events or more, past the 150 the run continues as new after. (While
+    // signals keep arriving, the server refuses the hand-over and the worker tries again: wait.)
+    for (let i = 0; i < 60; i += 1) await h.notify(sf, { events: [{ objectType: 'contact', externalId: String(stranded.Id), eventId: `n-${i}` }] });
+    await expect.poll(async () => (await handle().describe()).runId, withinOnePoll).not.toBe(waiting);
     const next = (await handle().describe()).runId;
-    expect(next).not.toBe(waiting);
     // ...and the new run knows it needs re-authorisation (defect 2: it forgot and called Salesforce again).
     await expect.poll(stuck, withinOnePoll).toEqual(stuckAs('needs-reauth'));
     expect((await h.syncStatus(sf)).state).toBe('needs-reauth');
@@ -148,5 +153,13 @@ describe('one query finds every stuck sync', { timeout: 240_000 }, () => {
     await handle().signal(reauthorisedSignal);
     await expect.poll(stuck, withinOnePoll).toEqual({});
     await expect.poll(() => h.hubspot!.sandbox.admin.listRecords('contacts').map((record) => record.properties.email), withinOnePoll).toContain(String(stranded.Email));
+    if (process.env.RECORD_HISTORIES === '1') {
+      // The run that continued as new while waiting for re-authorisation, and the run it handed over to.
+      const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product');
+      for (const [name, runId] of [['connection-sync-reauth-handover', waiting], ['connection-sync-reauth-resumed', next]] as const) {
+        const history = await h.client.workflow.getHandle(h.syncWorkflowId(sf), runId).fetchHistory();
+        await writeFile(path.join(dir, `${name}.json`), historyToJSON(await decodeHistoryPayloads(history, h.payloadCodec)));
+      }
+    }
   });
 });
