@@ -61,6 +61,17 @@ describe('parked records beyond the in-state window', () => {
     expect(again.sequence).toBe(flush.sequence + 1);
   });
 
+  it('treats records of a flush on its way as stored: an unpark meanwhile removes them there too', () => {
+    const parked = new ParkedRecords([], parkedOverflowSchema.parse(undefined), 1);
+    parked.park(record('a'));
+    parked.park(record('b'));
+    const flush = parked.takeFlush(10)!;
+    // A signal handled while the flush activity runs.
+    expect(parked.skip(['contact:b:hs'])).toBe(1);
+    parked.flushed({ count: 1, oldestParkedAt: parkedAt });
+    expect(parked.takeFlush(10)).toMatchObject({ sequence: flush.sequence + 1, park: [], unpark: ['contact:b:hs'] });
+  });
+
   it('retries what is in state at once and what is in the store page by page, by key', () => {
     const parked = new ParkedRecords([], parkedOverflowSchema.parse(undefined), 1);
     const store = new Map<string, number>();

@@ -53,6 +53,8 @@ export class ParkedRecords {
   private readonly window = new Map<string, ParkedRecord>();
   private readonly unflushed = new Map<string, ParkedRecord | null>();
   private overflow: ParkedOverflowState;
+  /** A flush is on its way to the store: updates and signals handled meanwhile must treat its records as stored. */
+  private flushing = false;
 
   constructor(
     initial: readonly ParkedRecord[],
@@ -74,7 +76,7 @@ export class ParkedRecords {
   }
 
   get overflowing(): boolean {
-    return this.overflow.count > 0 || this.unflushed.size > 0;
+    return this.overflow.count > 0 || this.unflushed.size > 0 || this.flushing;
   }
 
   get oldestParkedAt(): string | null {
@@ -102,7 +104,7 @@ export class ParkedRecords {
 
   unpark(key: string): void {
     if (this.window.delete(key)) return;
-    if (this.overflow.count > 0) this.unflushed.set(key, null);
+    if (this.overflow.count > 0 || this.flushing) this.unflushed.set(key, null);
     else this.unflushed.delete(key);
   }
 
@@ -164,6 +166,7 @@ export class ParkedRecords {
     const ops = [...this.unflushed.entries()].slice(0, max);
     for (const [key] of ops) this.unflushed.delete(key);
     this.overflow.sequence += 1;
+    this.flushing = true;
     return {
       sequence: this.overflow.sequence,
       park: ops.flatMap(([, op]) => (op ? [op] : [])),
@@ -172,12 +175,14 @@ export class ParkedRecords {
   }
 
   flushed(inStore: { count: number; oldestParkedAt: string | null }): void {
+    this.flushing = false;
     this.overflow.count = inStore.count;
     this.overflow.oldestParkedAt = inStore.oldestParkedAt;
   }
 
   /** The flush did not reach the store: its changes wait for the next one (later changes of a key win). */
   flushFailed(flush: ParkedFlush): void {
+    this.flushing = false;
     const later = new Map(this.unflushed);
     this.unflushed.clear();
     for (const record of flush.park) this.unflushed.set(record.key, record);
