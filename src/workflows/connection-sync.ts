@@ -22,6 +22,8 @@ const PATCHES = {
   carryNeedsReauth: 'carry-needs-reauth',
   /** A paused, re-authorising or quota-paused run still continues as new (its history grew without bound). */
   continueAsNewWhilePaused: 'continue-as-new-while-paused',
+  /** Applying a long queue of notices stops for continue-as-new (one pass could outgrow the history size limit). */
+  noticesYield: 'notices-yield-to-continue-as-new',
 } as const;
 
 /**
@@ -98,8 +100,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       state.approvedDeletions.shift();
     }
     if (Date.now() >= nextPollAt) {
-      await pollChanges(state, config);
-      const pollGotThrough = state.pollError === null && !state.needsReauth && !state.quotaPaused(Date.now());
+      const pollGotThrough = await pollChanges(state, config, continueAsNewDue);
       if (pollGotThrough || !patched(PATCHES.lastPolledOnSuccess)) state.lastPolledAt = new Date(Date.now()).toISOString();
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
     }
@@ -110,7 +111,8 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     if (state.pending.size > 0) {
       // Let a burst of edits settle, so ten keystrokes become one write.
       await sleep(config.settings.debounceMs);
-      while (state.pending.size > 0 && !state.paused && !state.needsReauth && !state.quotaPaused(Date.now())) {
+      // A flood of notices is handed over with the rest of the queue rather than grow one history past its limit.
+      while (state.pending.size > 0 && !state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && !(continueAsNewDue() && patched(PATCHES.noticesYield))) {
         await applyNoticedChanges(state, config);
         await flushParked(state);
       }
