@@ -140,6 +140,8 @@ export const carriedStateSchema = z.object({
   parkedOverflow: parkedOverflowSchema,
   needsReauth: z.boolean().default(false),
   quotaPausedUntil: z.string().nullable().default(null),
+  /** A poll pass that stopped for continue-as-new: where each object's next pass resumes (the page cursor and the watermark it was issued for). */
+  pollResume: z.partialRecord(objectTypeSchema, z.object({ since: z.string(), cursor: z.string() })).default({}),
 });
 
 export const connectionSyncInputSchema = z.object({
@@ -169,6 +171,8 @@ export class ConnectionSyncState {
   watermarks: Partial<Record<ObjectType, string>>;
   deletionWatermarks: Partial<Record<ObjectType, string>>;
   deletionCursors: Partial<Record<ObjectType, string>>;
+  /** See CarriedState.pollResume. */
+  pollResume: Partial<Record<ObjectType, { since: string; cursor: string }>>;
   readonly heldDeletions = new Map<string, HeldDeletions>();
   /** Decided by an operator, waiting to be applied (rejected ones as `ignore`). */
   approvedDeletions: HeldDeletions[];
@@ -211,6 +215,7 @@ export class ConnectionSyncState {
     this.watermarks = { ...carried.watermarks };
     this.deletionWatermarks = { ...carried.deletionWatermarks };
     this.deletionCursors = { ...carried.deletionCursors };
+    this.pollResume = { ...carried.pollResume };
     for (const held of carried.heldDeletions) this.heldDeletions.set(held.id, held);
     this.approvedDeletions = [...carried.approvedDeletions];
     this.appliedDeletions = { ...carried.appliedDeletions };
@@ -375,6 +380,7 @@ export class ConnectionSyncState {
       lastSyncedAt: this.lastSyncedAt,
       deletionWatermarks: { ...this.deletionWatermarks },
       deletionCursors: { ...this.deletionCursors },
+      pollResume: { ...this.pollResume },
       heldDeletions: [...this.heldDeletions.values()],
       approvedDeletions: [...this.approvedDeletions],
       appliedDeletions: { ...this.appliedDeletions },

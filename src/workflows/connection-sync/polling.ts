@@ -32,8 +32,11 @@ export async function pollChanges(state: ConnectionSyncState, config: SyncConfig
   const yieldsToHandOver = patched(POLL_YIELDS_PATCH);
   try {
     for (const objectType of config.settings.objects) {
-      const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
-      let cursor: string | undefined;
+      // A pass that stopped for continue-as-new goes on from its page (records sharing one
+      // modstamp, a bulk load, would otherwise be read from the first page again, forever).
+      const resume = yieldsToHandOver ? state.pollResume[objectType] : undefined;
+      const since = resume?.since ?? state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+      let cursor: string | undefined = resume?.cursor;
       do {
         let page;
         try {
@@ -47,7 +50,11 @@ export async function pollChanges(state: ConnectionSyncState, config: SyncConfig
         await applyToPeers(state, config, objectType, page.records);
         state.watermarks[objectType] = page.highWatermark;
         cursor = page.nextCursor;
-        if (cursor && yieldsToHandOver && handOver()) return false;
+        if (cursor && yieldsToHandOver && handOver()) {
+          state.pollResume[objectType] = { since, cursor };
+          return false;
+        }
+        delete state.pollResume[objectType];
       } while (cursor);
       if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType, errors))) return false;
     }
