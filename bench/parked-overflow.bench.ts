@@ -62,8 +62,9 @@ try {
   for await (const execution of stack.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution.runId);
   let maxInputBytes = 0;
   for (const runId of runs) {
-    const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const event = history.events?.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+    // The first event only: a whole history of this size is more than one gRPC message takes.
+    const { history } = await stack.client.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId, runId }, maximumPageSize: 1 });
+    const event = history?.events?.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
     maxInputBytes = Math.max(maxInputBytes, event?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data?.length ?? 0);
   }
   const figures = {
