@@ -138,10 +138,11 @@ describe('one query finds every stuck sync', { timeout: 240_000 }, () => {
     // never did while paused, and its history grew without bound)...
     const waiting = (await handle().describe()).runId;
     const stranded = h.salesforce!.sandbox.admin.createAsUser('Contact', { LastName: 'Stranded', Email: 'stranded@stuck.example', Lead_Source__c: 'Web' });
-    // 60 signals are 240 events or more, past the 150 the run continues as new after. (While
-    // signals keep arriving, the server refuses the hand-over and the worker tries again: wait.)
-    for (let i = 0; i < 60; i += 1) await h.notify(sf, { events: [{ objectType: 'contact', externalId: String(stranded.Id), eventId: `n-${i}` }] });
-    await expect.poll(async () => (await handle().describe()).runId, withinOnePoll).not.toBe(waiting);
+    // Each signal is one event at least (a busy worker takes several in one task): 150 of them
+    // pass the 150 events the run continues as new after. (While signals keep arriving, the server
+    // refuses the hand-over and the worker tries again: wait.)
+    for (let i = 0; i < 150; i += 1) await h.notify(sf, { events: [{ objectType: 'contact', externalId: String(stranded.Id), eventId: `n-${i}` }] });
+    await expect.poll(async () => (await handle().describe()).runId, { timeout: 120_000, interval: 500 }).not.toBe(waiting);
     const next = (await handle().describe()).runId;
     // ...and the new run knows it needs re-authorisation (defect 2: it forgot and called Salesforce again).
     await expect.poll(stuck, withinOnePoll).toEqual(stuckAs('needs-reauth'));
