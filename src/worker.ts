@@ -8,6 +8,7 @@ import { ensureSupervisorSchedule, SUPERVISOR_SCHEDULE_ID, type SupervisorSchedu
 import { createStoredConnectionRegistry, type StoredConnectionRegistryOptions } from './connectors/stored-connections';
 import { CanonicalRecordsRepository } from './store/canonical-records-repository';
 import { ConflictsRepository } from './store/conflicts-repository';
+import { ParkedRecordsRepository } from './store/parked-records-repository';
 import { PendingReferencesRepository } from './store/pending-references-repository';
 import { loadConfigOrExit, type Config } from './config';
 import { diagnoseTls } from './temporal/connection-settings';
@@ -87,6 +88,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
       canonical: new CanonicalRecordsRepository(pool),
       conflicts: new ConflictsRepository(pool),
       pending: new PendingReferencesRepository(pool),
+      parked: new ParkedRecordsRepository(pool),
       connectors: createStoredConnectionRegistry({ connections, pool, tokens: new ConnectionTokensRepository(pool, cipher), defaults: connectorDefaults }),
       temporal: { client, taskQueue },
     }),

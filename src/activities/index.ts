@@ -2,6 +2,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
+import type { ParkedRecordsRepository } from '../store/parked-records-repository';
 import type { PendingReferencesRepository } from '../store/pending-references-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDeletionsInput } from './apply-deletions';
@@ -10,6 +11,7 @@ import { createBackfillActivities } from './backfill-activities';
 import { classifyFailures } from './failures';
 import { keptAlive } from './keepalive';
 import { recordApplyOutcomes } from './outcome-metrics';
+import { createParkedRecordsActivities } from './parked-records';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
 
@@ -21,6 +23,8 @@ export interface ActivityDependencies {
   conflicts: ConflictsRepository;
   /** Links waiting for related records to land in a target. */
   pending: PendingReferencesRepository;
+  /** Parked records beyond what a connection workflow keeps in its state. */
+  parked: ParkedRecordsRepository;
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
   temporal?: TemporalDependency | undefined;
@@ -36,6 +40,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createSyncActivities(dependencies),
     ...createBackfillActivities(dependencies),
     ...createSupervisorActivities(dependencies),
+    ...createParkedRecordsActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
     applyDeletions: (input: ApplyDeletionsInput) => keptAlive(() => applyDeletions(dependencies, input)),

@@ -1,5 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
+import { ParkedRecordsRepository } from '../store/parked-records-repository';
 import { syncWorkflowId } from '../webhooks/signal';
 import type { HeldDeletionsSummary, ParkedRecord, SyncStatus } from '../workflows/connection-sync-state';
 import {
@@ -31,7 +32,9 @@ function renderStatus(status: SyncStatus & { linksWaiting: number }): string {
     [
       ['state', status.state + (status.pausedReason ? ` (${status.pausedReason})` : '')],
       ['pending', String(status.pending)],
-      ['parked', String(status.parked) + (status.parked > 0 ? `  (crm-sync parked list ${status.connectionId})` : '')],
+      ['parked', String(status.parked) + (status.parkedInStore > 0 ? ` (${status.parkedInStore} beyond the workflow's window, in PostgreSQL)` : '') + (status.parked > 0 ? `  (crm-sync parked list ${status.connectionId})` : '')],
+      ['oldest parked', status.oldestParkedAt ?? '-'],
+      ['quota paused until', status.quotaPausedUntil ?? '-'],
       ['links waiting', String(status.linksWaiting) + (status.linksWaiting > 0 ? `  (crm-sync links waiting ${status.connectionId})` : '')],
       ['held deletions', String(status.heldDeletions) + (status.heldDeletions > 0 ? `  (crm-sync deletions list ${status.connectionId})` : '')],
       ['last synced', status.lastSyncedAt ?? '-'],
@@ -60,10 +63,20 @@ function renderHeld(held: readonly HeldDeletionsSummary[]): string {
   );
 }
 
+/**
+ * Every parked record of the connection: those in the workflow's state (its query) and those it
+ * moved to PostgreSQL beyond its window. A record in both (parked again, not yet written) shows as the workflow has it.
+ */
+async function allParked(ctx: CliContext, handle: WorkflowHandle, connectionId: string): Promise<ParkedRecord[]> {
+  const [inState, inStore] = await Promise.all([handle.query(parkedRecordsQuery), new ParkedRecordsRepository(ctx.pool).list(connectionId)]);
+  const keys = new Set(inState.map((record) => record.key));
+  return [...inState, ...inStore.filter((record) => !keys.has(record.key))];
+}
+
 /** Keys the operator named that are not parked: a typo should not pass as "0 retried". */
-async function requireParked(handle: WorkflowHandle, keys: readonly string[]): Promise<void> {
+async function requireParked(ctx: CliContext, handle: WorkflowHandle, connectionId: string, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
-  const parked = new Set((await handle.query(parkedRecordsQuery)).map((record) => record.key));
+  const parked = new Set((await allParked(ctx, handle, connectionId)).map((record) => record.key));
   const unknown = keys.filter((key) => !parked.has(key));
   if (unknown.length > 0) throw notFound(`not parked: ${unknown.join(', ')} (see: crm-sync parked list)`);
 }
@@ -90,7 +103,7 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (connectionId: string, options: { json?: boolean }) => {
       const { handle } = await syncHandle(ctx, connectionId);
-      const records = await handle.query(parkedRecordsQuery);
+      const records = await allParked(ctx, handle, connectionId);
       print(options.json, records, () => renderParked(records));
     });
 
@@ -99,7 +112,7 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .description('re-queue parked records (all, or these keys) for another attempt')
     .action(async (connectionId: string, keys: string[]) => {
       const { handle } = await syncHandle(ctx, connectionId);
-      await requireParked(handle, keys);
+      await requireParked(ctx, handle, connectionId, keys);
       const count = await handle.executeUpdate(retryParkedUpdate, { args: [keys.length > 0 ? { keys } : {}] });
       process.stdout.write(`${count} parked record${count === 1 ? '' : 's'} re-queued\n`);
     });
@@ -109,7 +122,7 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .description('drop parked records the operator decided not to sync')
     .action(async (connectionId: string, keys: string[]) => {
       const { handle } = await syncHandle(ctx, connectionId);
-      await requireParked(handle, keys);
+      await requireParked(ctx, handle, connectionId, keys);
       const count = await handle.executeUpdate(skipParkedUpdate, { args: [{ keys }] });
       process.stdout.write(`${count} parked record${count === 1 ? '' : 's'} skipped\n`);
     });

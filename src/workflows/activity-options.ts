@@ -21,6 +21,13 @@ const backoff = {
 export const crmRead: ActivityOptions = { startToCloseTimeout: '2m', retry: backoff };
 
 /**
+ * The connection workflow's reads of its own CRM: a spent quota fails at once instead of waiting
+ * out the vendor's hint inside the activity (hours, invisible), so the workflow can show
+ * `quota-paused` and wait on its own timer (connection-sync/failures.ts, readFromSource).
+ */
+export const crmReadPausingOnQuota: ActivityOptions = { ...crmRead, retry: { ...backoff, nonRetryableErrorTypes: [...notRetried, 'quota-exhausted'] } };
+
+/**
  * Writes to a CRM: a batch through the vendor's batch API, budget waits included. The activity
  * heartbeats while it works (keepalive.ts): a write lost with its worker is retried after 30 s,
  * not after the 5 minutes a batch may take.

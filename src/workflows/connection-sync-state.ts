@@ -2,8 +2,13 @@ import { z } from 'zod';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from '../model/identifiers';
 import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
+import { ParkedRecords, parkedKey, parkedOverflowSchema, PARKED_WINDOW } from './connection-sync/parked-records';
 
-export type SyncState = 'running' | 'paused' | 'needs-reauth' | 'awaiting-approval' | 'degraded';
+/**
+ * The connection's state as operators filter on it (search attribute `SyncState`); every value
+ * but `running` and `paused` is a stuck sync (docs/operations.md, "Finding stuck syncs").
+ */
+export type SyncState = 'running' | 'paused' | 'needs-reauth' | 'quota-paused' | 'awaiting-approval' | 'degraded';
 
 /** A record that could not be synced to one target, kept visible until retried or skipped. */
 export interface ParkedRecord {
@@ -68,7 +73,13 @@ export interface SyncStatus {
   pausedReason: string | null;
   watermarks: Partial<Record<ObjectType, string>>;
   pending: number;
+  /** Parked records in all: in workflow state and in PostgreSQL (`parkedInStore` of them). */
   parked: number;
+  parkedInStore: number;
+  /** When the longest-parked record was parked. */
+  oldestParkedAt: string | null;
+  /** This CRM's quota is spent: no calls to it before then (or until resumeSync). */
+  quotaPausedUntil: string | null;
   /** Deletions held by the mass-delete guard, waiting for an operator. */
   heldDeletions: number;
   stats: SyncStats;
@@ -125,6 +136,12 @@ export const carriedStateSchema = z.object({
   heldSequence: z.number().int().default(0),
   paused: z.object({ reason: z.string().nullable() }).nullable().default(null),
   lastSyncedAt: z.string().nullable().default(null),
+  /** Parked records beyond the in-state window live in PostgreSQL: only their counters ride here. */
+  parkedOverflow: parkedOverflowSchema,
+  needsReauth: z.boolean().default(false),
+  quotaPausedUntil: z.string().nullable().default(null),
+  /** A poll pass that stopped for continue-as-new: where each object's next pass resumes (the page cursor and the watermark it was issued for). */
+  pollResume: z.partialRecord(objectTypeSchema, z.object({ since: z.string(), cursor: z.string() })).default({}),
 });
 
 export const connectionSyncInputSchema = z.object({
@@ -135,6 +152,8 @@ export const connectionSyncInputSchema = z.object({
    * Tests set it low to exercise the hand-over; production leaves it to the server.
    */
   continueAsNewAfterEvents: z.number().int().min(20).optional(),
+  /** Parked records kept in workflow state before the rest go to PostgreSQL (default PARKED_WINDOW); tests lower it. */
+  parkedWindow: z.number().int().min(1).optional(),
   carried: carriedStateSchema.optional(),
 });
 
@@ -148,10 +167,12 @@ const SEEN_EVENT_CAPACITY = 5000;
 export class ConnectionSyncState {
   readonly pending: ChangeBuffer;
   readonly seen: SeenEventIds;
-  readonly parked = new Map<string, ParkedRecord>();
+  readonly parked: ParkedRecords;
   watermarks: Partial<Record<ObjectType, string>>;
   deletionWatermarks: Partial<Record<ObjectType, string>>;
   deletionCursors: Partial<Record<ObjectType, string>>;
+  /** See CarriedState.pollResume. */
+  pollResume: Partial<Record<ObjectType, { since: string; cursor: string }>>;
   readonly heldDeletions = new Map<string, HeldDeletions>();
   /** Decided by an operator, waiting to be applied (rejected ones as `ignore`). */
   approvedDeletions: HeldDeletions[];
@@ -159,7 +180,9 @@ export class ConnectionSyncState {
   private heldSequence: number;
   stats: SyncStats;
   paused: { reason: string | null } | null;
-  needsReauth = false;
+  needsReauth: boolean;
+  /** See SyncStatus.quotaPausedUntil. */
+  quotaPausedUntil: string | null;
   configChanged = false;
   /** This connection's CRM, once the config is loaded (for failure attribution). */
   provider: CrmProvider = 'salesforce';
@@ -181,13 +204,18 @@ export class ConnectionSyncState {
     readonly tenantId: string,
     readonly connectionId: string,
     carried: CarriedState = carriedStateSchema.parse({}),
+    /** Parked records kept in state; Infinity for runs from before the overflow (they replay as they ran). */
+    parkedWindow: number = PARKED_WINDOW,
   ) {
     this.pending = new ChangeBuffer(carried.pending);
     this.seen = new SeenEventIds(SEEN_EVENT_CAPACITY, carried.seenEventIds);
-    for (const record of carried.parked) this.parked.set(record.key, record);
+    this.parked = new ParkedRecords(carried.parked, carried.parkedOverflow, parkedWindow);
+    this.needsReauth = carried.needsReauth;
+    this.quotaPausedUntil = carried.quotaPausedUntil;
     this.watermarks = { ...carried.watermarks };
     this.deletionWatermarks = { ...carried.deletionWatermarks };
     this.deletionCursors = { ...carried.deletionCursors };
+    this.pollResume = { ...carried.pollResume };
     for (const held of carried.heldDeletions) this.heldDeletions.set(held.id, held);
     this.approvedDeletions = [...carried.approvedDeletions];
     this.appliedDeletions = { ...carried.appliedDeletions };
@@ -212,13 +240,11 @@ export class ConnectionSyncState {
   }
 
   park(record: Omit<ParkedRecord, 'key' | 'attempts'>): void {
-    const key = `${record.objectType}:${record.sourceExternalId}:${record.targetConnectionId}`;
-    const attempts = (this.parked.get(key)?.attempts ?? 0) + 1;
-    this.parked.set(key, { ...record, key, attempts });
+    this.parked.park(record);
   }
 
   unpark(objectType: ObjectType, sourceExternalId: string, targetConnectionId: string): void {
-    this.parked.delete(`${objectType}:${sourceExternalId}:${targetConnectionId}`);
+    this.parked.unpark(parkedKey(objectType, sourceExternalId, targetConnectionId));
   }
 
   /**
@@ -226,11 +252,9 @@ export class ConnectionSyncState {
    * delete that the source confirms gone is applied again.
    */
   retryParked(keys?: readonly string[]): number {
-    const chosen = [...this.parked.values()].filter((record) => !keys || keys.includes(record.key));
-    for (const record of chosen) {
-      this.pending.add({ objectType: record.objectType, externalId: record.sourceExternalId, ...(record.operation === 'delete' ? { deleted: true } : {}) });
-    }
-    return chosen.length;
+    const { refs, count } = this.parked.retry(keys);
+    for (const ref of refs) this.pending.add(ref);
+    return count;
   }
 
   /** Deletion notices whose deletions the store could not plan: nothing dropped, nothing deleted until a later pass plans them. */
@@ -302,12 +326,18 @@ export class ConnectionSyncState {
   }
 
   skipParked(keys: readonly string[]): number {
-    return keys.filter((key) => this.parked.delete(key)).length;
+    return this.parked.skip(keys);
+  }
+
+  /** Whether this CRM's quota pause is still on at `now` (workflow time). */
+  quotaPaused(now: number): boolean {
+    return this.quotaPausedUntil !== null && Date.parse(this.quotaPausedUntil) > now;
   }
 
   get syncState(): SyncState {
     if (this.needsReauth) return 'needs-reauth';
     if (this.paused) return 'paused';
+    if (this.quotaPaused(Date.now())) return 'quota-paused';
     if (this.heldDeletions.size > 0) return 'awaiting-approval';
     return this.parked.size > 0 || this.pollError || this.storeError ? 'degraded' : 'running';
   }
@@ -321,6 +351,9 @@ export class ConnectionSyncState {
       watermarks: { ...this.watermarks },
       pending: this.pending.size + this.deferredDeletions.length,
       parked: this.parked.size,
+      parkedInStore: this.parked.inStore,
+      oldestParkedAt: this.parked.oldestParkedAt,
+      quotaPausedUntil: this.quotaPaused(Date.now()) ? this.quotaPausedUntil : null,
       heldDeletions: this.heldDeletions.size,
       stats: { ...this.stats },
       lastSyncedAt: this.lastSyncedAt,
@@ -330,17 +363,24 @@ export class ConnectionSyncState {
     };
   }
 
-  carry(): CarriedState {
+  /**
+   * `withReauth`: whether the next run learns the connection needs re-authorisation (runs that
+   * continued as new before the `carry-needs-reauth` patch forgot it).
+   */
+  carry({ withReauth }: { withReauth: boolean } = { withReauth: true }): CarriedState {
     return {
       watermarks: { ...this.watermarks },
       seenEventIds: this.seen.toJSON(),
       pending: [...this.pending.toJSON(), ...this.deferredDeletions],
-      parked: [...this.parked.values()],
+      ...this.parked.carry(),
+      needsReauth: withReauth && this.needsReauth,
+      quotaPausedUntil: this.quotaPausedUntil,
       stats: { ...this.stats },
       paused: this.paused,
       lastSyncedAt: this.lastSyncedAt,
       deletionWatermarks: { ...this.deletionWatermarks },
       deletionCursors: { ...this.deletionCursors },
+      pollResume: { ...this.pollResume },
       heldDeletions: [...this.heldDeletions.values()],
       approvedDeletions: [...this.approvedDeletions],
       appliedDeletions: { ...this.appliedDeletions },

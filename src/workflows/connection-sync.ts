@@ -1,17 +1,37 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
+import { PARKED_WINDOW } from './connection-sync/parked-records';
+import { flushParked, queueParkedRetryPage } from './connection-sync/parked-store';
 import { pollChanges } from './connection-sync/polling';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 
 /**
+ * Workflow changes that running executions meet (each a `patched` marker; recorded histories of
+ * runs from before each replay in CI, test/workflows/product-replay.test.ts).
+ */
+const PATCHES = {
+  /** Parked records beyond a small window move to PostgreSQL; runs from before keep them all in state. */
+  parkedOverflow: 'parked-overflow',
+  /** lastPolledAt moves only when a poll got through every object (it moved after failed polls too). */
+  lastPolledOnSuccess: 'last-polled-on-success',
+  /** needsReauth rides across continue-as-new (the next run forgot it and called the CRM again). */
+  carryNeedsReauth: 'carry-needs-reauth',
+  /** A paused, re-authorising or quota-paused run still continues as new (its history grew without bound). */
+  continueAsNewWhilePaused: 'continue-as-new-while-paused',
+  /** Applying a long queue of notices stops for continue-as-new (one pass could outgrow the history size limit). */
+  noticesYield: 'notices-yield-to-continue-as-new',
+} as const;
+
+/**
  * One tenant-CRM connection, for as long as it exists (workflow id `sync:<tenant>:<connection>`).
  * Change notices arrive as signals from the webhook shim; a timer polls as the safety net; each
  * batch is read once from this CRM and applied to every other CRM of the tenant in parallel, each
- * target failing on its own. What cannot be written is parked, visible and retryable. A failure of
+ * target failing on its own. What cannot be written is parked, visible and retryable; beyond a few
+ * hundred, parked records live in PostgreSQL so the run's state stays small. A failure of
  * crm-sync's own database never ends the run (that would lose its state): see fromStore.
  */
 export async function connectionSync(rawInput: unknown): Promise<void> {
@@ -19,8 +39,8 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid connectionSync input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`, 'InvalidInput');
   }
-  const { tenantId, connectionId, carried, continueAsNewAfterEvents } = parsed.data;
-  const state = new ConnectionSyncState(tenantId, connectionId, carried);
+  const { tenantId, connectionId, carried, continueAsNewAfterEvents, parkedWindow } = parsed.data;
+  const state = new ConnectionSyncState(tenantId, connectionId, carried, patched(PATCHES.parkedOverflow) ? (parkedWindow ?? PARKED_WINDOW) : Infinity);
   setConnectionSyncHandlers(state);
 
   let config = await loadFirstConfig(state);
@@ -28,9 +48,28 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   publishSearchAttributes(state, config);
   let nextPollAt = Date.now();
 
+  const continueAsNewDue = (): boolean => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || (continueAsNewAfterEvents !== undefined && info.historyLength >= continueAsNewAfterEvents);
+  };
+  /** Hands over to a new run; returns (and the loop goes on) only while parked records wait for the store. */
+  const continueAsNewIfDue = async (): Promise<void> => {
+    if (!continueAsNewDue() || !(await flushParked(state))) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof connectionSync>({
+      tenantId,
+      connectionId,
+      continueAsNewAfterEvents,
+      parkedWindow,
+      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth) }),
+    });
+  };
+
   for (;;) {
     await condition(
-      () => state.configChanged || (!state.paused && !state.needsReauth && (state.pending.size > 0 || state.approvedDeletions.length > 0)),
+      () =>
+        state.configChanged ||
+        (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
       Math.max(1, nextPollAt - Date.now()),
     );
     if (state.configChanged || state.configStale) {
@@ -38,9 +77,19 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       config = await reloadConfig(state, config);
     }
     state.requeueDeferredDeletions();
-    if (state.paused || state.needsReauth) {
+    if (state.paused || state.needsReauth || state.quotaPaused(Date.now())) {
       publishSearchAttributes(state, config);
-      await condition(() => (!state.paused && !state.needsReauth) || state.configChanged);
+      if (!patched(PATCHES.continueAsNewWhilePaused)) {
+        await condition(() => (!state.paused && !state.needsReauth) || state.configChanged);
+        continue;
+      }
+      // Notices keep arriving while paused: the history they grow is handed over like any other.
+      const quotaLeftMs = state.quotaPausedUntil === null ? 0 : Date.parse(state.quotaPausedUntil) - Date.now();
+      const resumed = () => !state.paused && !state.needsReauth && !state.quotaPaused(Date.now());
+      if (quotaLeftMs > 0) await condition(() => resumed() || state.configChanged || continueAsNewDue(), quotaLeftMs);
+      else await condition(() => resumed() || state.configChanged || continueAsNewDue());
+      if (!state.quotaPaused(Date.now())) state.quotaPausedUntil = null;
+      await continueAsNewIfDue();
       continue;
     }
     // Operator decisions first: the next poll reports the same deletions again (look-back).
@@ -51,24 +100,25 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       state.approvedDeletions.shift();
     }
     if (Date.now() >= nextPollAt) {
-      await pollChanges(state, config);
-      state.lastPolledAt = new Date(Date.now()).toISOString();
+      const pollGotThrough = await pollChanges(state, config, continueAsNewDue);
+      if (pollGotThrough || !patched(PATCHES.lastPolledOnSuccess)) state.lastPolledAt = new Date(Date.now()).toISOString();
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
+    }
+    await flushParked(state);
+    if (state.parked.pendingRetry !== null && state.pending.size < config.settings.batchSize) {
+      await queueParkedRetryPage(state, config.settings.batchSize);
     }
     if (state.pending.size > 0) {
       // Let a burst of edits settle, so ten keystrokes become one write.
       await sleep(config.settings.debounceMs);
-      while (state.pending.size > 0 && !state.paused && !state.needsReauth) {
+      // A flood of notices is handed over with the rest of the queue rather than grow one history past its limit.
+      while (state.pending.size > 0 && !state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && !(continueAsNewDue() && patched(PATCHES.noticesYield))) {
         await applyNoticedChanges(state, config);
+        await flushParked(state);
       }
     }
     state.settleStoreError();
     publishSearchAttributes(state, config);
-
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || (continueAsNewAfterEvents !== undefined && info.historyLength >= continueAsNewAfterEvents)) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof connectionSync>({ tenantId, connectionId, continueAsNewAfterEvents, carried: state.carry() });
-    }
+    await continueAsNewIfDue();
   }
 }

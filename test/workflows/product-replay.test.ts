@@ -55,6 +55,14 @@ describe('recorded histories of the product workflows replay cleanly', () => {
       expect(types(name)).not.toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED);
       expect(patches(name)).toContain('store-outage');
     }
+    // Issue #17: a run that continued as new while waiting for re-authorisation (it carried
+    // needsReauth), the run it handed over to, and a run that wrote parked records beyond its
+    // window to PostgreSQL and read them back for a retry.
+    expect(types('connection-sync-reauth-handover')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    expect(patches('connection-sync-reauth-handover')).toEqual(expect.arrayContaining(['parked-overflow', 'continue-as-new-while-paused', 'carry-needs-reauth']));
+    expect(patches('connection-sync-reauth-resumed')).toContain('parked-overflow');
+    const activityTypes = (name: string) => (histories.find((h) => h.workflowId === name)?.history.events ?? []).flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(activityTypes('connection-sync-parked-overflow')).toEqual(expect.arrayContaining(['flushParkedRecords', 'parkedRecordsPage']));
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);

@@ -11,6 +11,7 @@ const expected = {
   SyncState: 'INDEXED_VALUE_TYPE_KEYWORD',
   ParkedCount: 'INDEXED_VALUE_TYPE_INT',
   LastSyncedAt: 'INDEXED_VALUE_TYPE_DATETIME',
+  LastPolledAt: 'INDEXED_VALUE_TYPE_DATETIME',
 };
 
 describe('search attributes', () => {

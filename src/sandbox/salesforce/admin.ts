@@ -36,6 +36,8 @@ export interface SalesforceAdmin {
   listRecords(type: SObjectType, options?: { includeDeleted?: boolean }): RecordView[];
   expireTokens(): void;
   spendDailyRequests(count: number): void;
+  /** The rolling 24 h allocation frees up (time passed, or the org bought more) [S33]. */
+  resetDailyRequests(): void;
   stats(): SalesforceStats;
 }
 
@@ -78,6 +80,7 @@ export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder
     },
     expireTokens: () => context.tokens.expireAll(),
     spendDailyRequests: (count) => context.limits.spend(count),
+    resetDailyRequests: () => context.limits.reset(),
     stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage() }),
   };
 }

@@ -7,6 +7,7 @@ import { objectConflictPoliciesSchema } from '../../model/sync';
 import { crmWrite } from '../activity-options';
 import type { ConnectionSyncState } from '../connection-sync-state';
 import { failureInfo } from './failures';
+import { flushParked } from './parked-store';
 
 const write = proxyActivities<Activities>(crmWrite);
 
@@ -45,4 +46,6 @@ export async function applyToPeers(state: ConnectionSyncState, config: SyncConfi
   // Read at last: a park of the record against its own connection (it could not be read) is over.
   for (const record of records) state.unpark(objectType, record.externalId, state.connectionId);
   state.lastSyncedAt = now;
+  // Page by page: a poll through a backlog of refusals must not hold them all in memory.
+  await flushParked(state);
 }

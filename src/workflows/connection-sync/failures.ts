@@ -3,18 +3,37 @@ import type { SyncConfig } from '../../activities/sync-activities';
 import type { ConnectorErrorInfo } from '../../connectors/errors';
 import type { ConnectionSyncState } from '../connection-sync-state';
 
+/** Marks runs that pause on this CRM's spent quota (quota-paused) instead of counting it a poll error. */
+const QUOTA_PAUSE_PATCH = 'quota-pause';
+
+/** How long a quota pause lasts when the vendor gave no hint (Salesforce's own default, connectors/salesforce/spec.ts). */
+const DEFAULT_QUOTA_PAUSE_MS = 15 * 60_000;
+
 /**
  * Reads from this connection's CRM. An auth failure (refresh already tried by the connector)
- * puts the connection in needs-reauth and returns undefined; the caller keeps what it had.
+ * puts the connection in needs-reauth, a spent quota pauses it until the vendor's hint: both
+ * return undefined, and the caller keeps what it had.
  */
 export async function readFromSource<T>(state: ConnectionSyncState, call: () => Promise<T>): Promise<T | undefined> {
   try {
     return await call();
   } catch (error) {
-    if (failureType(error) !== 'auth') throw error;
+    const type = failureType(error);
+    if (type === 'quota-exhausted' && patched(QUOTA_PAUSE_PATCH)) {
+      state.quotaPausedUntil = new Date(Date.now() + (retryAfterMs(error) ?? DEFAULT_QUOTA_PAUSE_MS)).toISOString();
+      return undefined;
+    }
+    if (type !== 'auth') throw error;
     state.needsReauth = true;
     return undefined;
   }
+}
+
+function retryAfterMs(error: unknown): number | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (!(cause instanceof ApplicationFailure)) return undefined;
+  const hinted = (cause.details?.[0] as Partial<ConnectorErrorInfo> | undefined)?.retryAfterMs;
+  return typeof hinted === 'number' && hinted > 0 ? hinted : undefined;
 }
 
 /** Marks runs that outlive a failed call to crm-sync's own database (fromStore) instead of failing on it. */

@@ -28,11 +28,16 @@ import {
 export function setConnectionSyncHandlers(state: ConnectionSyncState): void {
   setHandler(changeNoticesSignal, ({ events }) => void state.notice(events));
   setHandler(pauseSyncSignal, ({ reason }) => void (state.paused = { reason: reason ?? null }));
-  setHandler(resumeSyncSignal, () => void (state.paused = null));
+  // Also ends a quota pause early: the operator raised the quota, or knows it was reset.
+  setHandler(resumeSyncSignal, () => {
+    state.paused = null;
+    state.quotaPausedUntil = null;
+  });
   setHandler(reauthorisedSignal, () => void (state.needsReauth = false));
   setHandler(configChangedSignal, () => void (state.configChanged = true));
   setHandler(syncStatusQuery, () => state.status());
-  setHandler(parkedRecordsQuery, () => [...state.parked.values()]);
+  // The records in state; those overflowed to PostgreSQL are read there (crm-sync parked list).
+  setHandler(parkedRecordsQuery, () => state.parked.inState());
   setHandler(heldDeletionsQuery, () => state.heldDeletionsSummary());
   const decide = (decision: 'approved' | 'rejected') => ({ id }: { id: string }) => state.decideDeletions(id, decision)?.externalIds.length ?? 0;
   const heldValidator = ({ id }: { id: string }) => {

@@ -4,13 +4,13 @@ import type { LinkedRecord } from '../../activities/apply-to-target';
 import type { SyncConfig } from '../../activities/sync-activities';
 import type { ObjectType } from '../../model/identifiers';
 import type { ChangeRef } from '../../model/sync';
-import { crmRead } from '../activity-options';
+import { crmReadPausingOnQuota } from '../activity-options';
 import type { ConnectionSyncState } from '../connection-sync-state';
 import { applyToPeers } from './apply-to-peers';
 import { deletePolicyOf, handleDeletions } from './deletions';
 import { failureInfo, readFromSource } from './failures';
 
-const read = proxyActivities<Activities>(crmRead);
+const read = proxyActivities<Activities>(crmReadPausingOnQuota);
 
 /** Records named by webhooks: read once from this CRM, then applied to every peer. */
 export async function applyNoticedChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {

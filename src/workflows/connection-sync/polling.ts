@@ -1,29 +1,42 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { SyncConfig } from '../../activities/sync-activities';
 import type { ObjectType } from '../../model/identifiers';
-import { crmRead } from '../activity-options';
+import { crmReadPausingOnQuota } from '../activity-options';
 import type { ConnectionSyncState } from '../connection-sync-state';
 import { applyToPeers } from './apply-to-peers';
 import { deletePolicyOf, handleDeletions } from './deletions';
 import { failureInfo, readFromSource } from './failures';
 
-const read = proxyActivities<Activities>(crmRead);
+const read = proxyActivities<Activities>(crmReadPausingOnQuota);
 
 /** A new connection's first poll looks this far back; a backfill covers what is older. */
 const FIRST_POLL_LOOKBACK_MS = 24 * 60 * 60_000;
 
+/** Marks runs whose poll stops between pages when the run should continue as new. */
+const POLL_YIELDS_PATCH = 'poll-yields-to-continue-as-new';
+
 /**
  * The safety net: every change since the watermark, page by page; the watermark moves only after a
  * page is applied. What failed in this pass, for any object, is the status's poll error until a
- * pass succeeds (one object's success does not hide another's failure).
+ * pass succeeds (one object's success does not hide another's failure). Returns whether the pass
+ * went through every page of every object.
+ *
+ * A backlog of tens of thousands of changes (a new connection's first poll, a target refusing
+ * every write) is megabytes of history per hundred pages: the pass stops between pages once
+ * `handOver()` says the run should continue as new (the server refuses histories past its size
+ * limit and terminates the run), and the next run polls at once from the watermark.
  */
-export async function pollChanges(state: ConnectionSyncState, config: SyncConfig): Promise<void> {
+export async function pollChanges(state: ConnectionSyncState, config: SyncConfig, handOver: () => boolean = () => false): Promise<boolean> {
   const errors: string[] = [];
+  const yieldsToHandOver = patched(POLL_YIELDS_PATCH);
   try {
     for (const objectType of config.settings.objects) {
-      const since = state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
-      let cursor: string | undefined;
+      // A pass that stopped for continue-as-new goes on from its page (records sharing one
+      // modstamp, a bulk load, would otherwise be read from the first page again, forever).
+      const resume = yieldsToHandOver ? state.pollResume[objectType] : undefined;
+      const since = resume?.since ?? state.watermarks[objectType] ?? new Date(Date.now() - FIRST_POLL_LOOKBACK_MS).toISOString();
+      let cursor: string | undefined = resume?.cursor;
       do {
         let page;
         try {
@@ -33,13 +46,19 @@ export async function pollChanges(state: ConnectionSyncState, config: SyncConfig
           errors.push(`${objectType}: ${failureInfo(error, { connectionId: state.connectionId, provider: state.provider }).message}`);
           break;
         }
-        if (!page) return; // needs re-authorisation: the next poll starts from the same watermark
+        if (!page) return false; // needs re-authorisation or a quota pause: the next poll starts from the same watermark
         await applyToPeers(state, config, objectType, page.records);
         state.watermarks[objectType] = page.highWatermark;
         cursor = page.nextCursor;
+        if (cursor && yieldsToHandOver && handOver()) {
+          state.pollResume[objectType] = { since, cursor };
+          return false;
+        }
+        delete state.pollResume[objectType];
       } while (cursor);
-      if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType, errors))) return;
+      if (deletePolicyOf(config, objectType) !== 'ignore' && !(await pollDeletions(state, config, objectType, errors))) return false;
     }
+    return errors.length === 0;
   } finally {
     state.pollError = errors.length > 0 ? errors.join('; ') : null;
   }

@@ -12,5 +12,7 @@ export function publishSearchAttributes(state: ConnectionSyncState, config: Sync
     { key: searchAttributes.SyncState, value: state.syncState },
     { key: searchAttributes.ParkedCount, value: state.parked.size },
     ...(state.lastSyncedAt ? [{ key: searchAttributes.LastSyncedAt, value: new Date(state.lastSyncedAt) }] : []),
+    // A poll that never gets through (a retry loop, a wedged activity) shows as an old LastPolledAt.
+    ...(state.lastPolledAt ? [{ key: searchAttributes.LastPolledAt, value: new Date(state.lastPolledAt) }] : []),
   ]);
 }
