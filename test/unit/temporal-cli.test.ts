@@ -49,6 +49,7 @@ describe('searchAttributeFlags', () => {
       '--search-attribute', 'SyncState=Keyword',
       '--search-attribute', 'ParkedCount=Int',
       '--search-attribute', 'LastSyncedAt=Datetime',
+      '--search-attribute', 'LastPolledAt=Datetime',
     ]);
   });
 });
