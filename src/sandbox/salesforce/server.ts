@@ -23,6 +23,8 @@ import { SalesforceSeeder } from './seed';
 import { MultipleChoices, registerSObjectRoutes } from './sobjects';
 import { RecordStore } from './store';
 import { createWebhookNotifier } from './webhooks';
+import { ChangeEventBus } from './pubsub/event-bus';
+import { startPubSubServer } from './pubsub/pubsub-server';
 
 const DATA_PREFIX = '/services/data/v';
 
@@ -50,8 +52,19 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const limits = new DailyRequestLimit(options.dailyApiRequests ?? 100_000, now);
   let instanceUrl = '';
   const notify = createWebhookNotifier(webhooks, () => webhookSecret, organizationId);
-  const store = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: notify });
-  const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
+  const schema = createSchema(options.externalIdFields);
+  const changeEvents = new ChangeEventBus({ now, def: (type) => store.def(type) });
+  const store = new RecordStore({
+    schema,
+    clock,
+    ids,
+    counters,
+    onCommit: (batch) => {
+      changeEvents.publishBatch(batch);
+      notify(batch);
+    },
+  });
+  const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl, changeEvents };
 
   const app = createSandboxApp({
     now,
@@ -79,6 +92,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   registerAdminRoutes(app, admin);
 
   instanceUrl = await listen(app, options.port ?? 0);
+  const pubSub = await startPubSubServer(context, changeEvents, options.pubSub);
   const seed = options.seed;
   if (seed) admin.seed(seed);
 
@@ -95,6 +109,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       version,
       organizationId,
       webhookSecret,
+      pubSubEndpoint: pubSub.endpoint,
     },
     counters,
     faults,
@@ -102,6 +117,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     admin,
     async stop() {
       await webhooks.stop();
+      await pubSub.stop();
       await app.close();
     },
   };
