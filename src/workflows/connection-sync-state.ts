@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from '../model/identifiers';
 import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
+import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus } from './connection-sync/change-events-state';
 
 export type SyncState = 'running' | 'paused' | 'needs-reauth' | 'awaiting-approval' | 'degraded';
 
@@ -81,6 +82,8 @@ export interface SyncStatus {
    * is still to be done (the run goes on with the config it has; deletion notices wait in `pending`).
    */
   storeError: string | null;
+  /** Where the change log (Salesforce CDC) stands, for a connection that reads one; else absent. */
+  changeEvents?: ChangeEventsStatus | undefined;
 }
 
 const changeRefSchema = z.object({
@@ -125,6 +128,8 @@ export const carriedStateSchema = z.object({
   heldSequence: z.number().int().default(0),
   paused: z.object({ reason: z.string().nullable() }).nullable().default(null),
   lastSyncedAt: z.string().nullable().default(null),
+  /** Absent until the connection reads a change log. */
+  changeEvents: changeEventsCarriedSchema.optional(),
 });
 
 export const connectionSyncInputSchema = z.object({
@@ -176,6 +181,9 @@ export class ConnectionSyncState {
    * back in the queue at the next pass, read and planned again. Carried as pending.
    */
   private deferredDeletions: ChangeRef[] = [];
+  /** The change log's position; `used` once this run has read it (only then is it carried and shown). */
+  readonly changeEvents: ChangeEventsState;
+  private readonly changeEventsCarried: boolean;
 
   constructor(
     readonly tenantId: string,
@@ -195,6 +203,13 @@ export class ConnectionSyncState {
     this.stats = { ...carried.stats };
     this.paused = carried.paused;
     this.lastSyncedAt = carried.lastSyncedAt;
+    this.changeEvents = new ChangeEventsState(carried.changeEvents);
+    this.changeEventsCarried = carried.changeEvents !== undefined;
+  }
+
+  /** Whether the change log is part of this connection's state (read in this run or an earlier one). */
+  get readsChangeEvents(): boolean {
+    return this.changeEventsCarried || this.changeEvents.received > 0 || this.changeEvents.replayId !== null || this.changeEvents.lastFallback !== null;
   }
 
   /** Accepts change notices, dropping redeliveries of events already seen. Returns how many were new. */
@@ -327,6 +342,7 @@ export class ConnectionSyncState {
       lastPolledAt: this.lastPolledAt,
       pollError: this.pollError,
       storeError: this.storeError,
+      ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
     };
   }
 
@@ -345,6 +361,7 @@ export class ConnectionSyncState {
       approvedDeletions: [...this.approvedDeletions],
       appliedDeletions: { ...this.appliedDeletions },
       heldSequence: this.heldSequence,
+      ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
     };
   }
 }

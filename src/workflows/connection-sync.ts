@@ -1,5 +1,6 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
+import { readChangeEvents, readsChangeLog } from './connection-sync/change-events';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
@@ -9,7 +10,8 @@ import { ConnectionSyncState, connectionSyncInputSchema } from './connection-syn
 
 /**
  * One tenant-CRM connection, for as long as it exists (workflow id `sync:<tenant>:<connection>`).
- * Change notices arrive as signals from the webhook shim; a timer polls as the safety net; each
+ * Change notices arrive as signals from the webhook shim, or from the vendor's change log read at a
+ * position kept here (Salesforce CDC); a timer polls as the safety net; each
  * batch is read once from this CRM and applied to every other CRM of the tenant in parallel, each
  * target failing on its own. What cannot be written is parked, visible and retryable. A failure of
  * crm-sync's own database never ends the run (that would lose its state): see fromStore.
@@ -29,10 +31,14 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   let nextPollAt = Date.now();
 
   for (;;) {
-    await condition(
-      () => state.configChanged || (!state.paused && !state.needsReauth && (state.pending.size > 0 || state.approvedDeletions.length > 0)),
-      Math.max(1, nextPollAt - Date.now()),
-    );
+    // Reading the change log waits for changes itself; without one, wait for a notice or the poll.
+    const changeLog = readsChangeLog(config);
+    if (!changeLog) {
+      await condition(
+        () => state.configChanged || (!state.paused && !state.needsReauth && (state.pending.size > 0 || state.approvedDeletions.length > 0)),
+        Math.max(1, nextPollAt - Date.now()),
+      );
+    }
     if (state.configChanged || state.configStale) {
       state.configChanged = false;
       config = await reloadConfig(state, config);
@@ -49,6 +55,13 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       const policy = decided.decision === 'rejected' ? 'ignore' : deletePolicyOf(config, decided.objectType);
       await applyDeletions(state, config, decided.objectType, decided.externalIds, policy, { countTowardsGuard: false });
       state.approvedDeletions.shift();
+    }
+    if (changeLog) {
+      await readChangeEvents(state, config);
+      if (state.changeEvents.pollNow) {
+        state.changeEvents.pollNow = false;
+        nextPollAt = Date.now();
+      }
     }
     if (Date.now() >= nextPollAt) {
       await pollChanges(state, config);
