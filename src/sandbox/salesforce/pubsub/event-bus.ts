@@ -68,18 +68,19 @@ export class ChangeEventBus {
    */
   publishBatch(batch: ChangeBatch): void {
     const merged: PendingEvent[] = [];
+    // Keyed, not searched: a Bulk API chunk commits thousands of changes in one transaction.
+    const alike = new Map<string, PendingEvent>();
     for (const event of batch.events) {
       if (!this.isCaptured(event.entityName)) continue;
-      const same = merged.find(
-        (other) =>
-          other.entityName === event.entityName &&
-          other.changeType === event.changeType &&
-          event.changeType !== 'CREATE' &&
-          JSON.stringify(other.changedFields) === JSON.stringify(event.changedFields) &&
-          JSON.stringify(other.values) === JSON.stringify(event.values),
-      );
-      if (same) same.recordIds.push(event.recordId);
-      else merged.push({ changeType: event.changeType, entityName: event.entityName, recordIds: [event.recordId], changedFields: event.changedFields, values: event.values, commitTimestamp: event.commitTimestamp });
+      const key = event.changeType === 'CREATE' ? undefined : JSON.stringify([event.entityName, event.changeType, event.changedFields, event.values]);
+      const same = key === undefined ? undefined : alike.get(key);
+      if (same) {
+        same.recordIds.push(event.recordId);
+        continue;
+      }
+      const pending: PendingEvent = { changeType: event.changeType, entityName: event.entityName, recordIds: [event.recordId], changedFields: event.changedFields, values: event.values, commitTimestamp: event.commitTimestamp };
+      merged.push(pending);
+      if (key !== undefined) alike.set(key, pending);
     }
     if (merged.length > 0) this.publish(this.asReported(merged), batch.origin);
   }
@@ -159,10 +160,17 @@ export class ChangeEventBus {
   after(topic: string, position: bigint, limit: number): StoredEvent[] {
     this.purge();
     const out: StoredEvent[] = [];
-    for (const event of this.events) {
-      if (event.position <= position || !this.topicCarries(topic, event.entityName)) continue;
-      out.push(event);
-      if (out.length >= limit) break;
+    // Positions only grow along the array: start at the first one after `position`.
+    let low = 0;
+    let high = this.events.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.events[middle] as StoredEvent).position <= position) low = middle + 1;
+      else high = middle;
+    }
+    for (let index = low; index < this.events.length && out.length < limit; index += 1) {
+      const event = this.events[index] as StoredEvent;
+      if (this.topicCarries(topic, event.entityName)) out.push(event);
     }
     return out;
   }
@@ -191,9 +199,11 @@ export class ChangeEventBus {
 
   private purge(): void {
     const horizon = this.deps.now() - RETENTION_MS;
-    while (this.events.length > 0 && (this.events[0] as StoredEvent).publishedMs < horizon) {
-      this.purgedThrough = (this.events.shift() as StoredEvent).position;
-    }
+    let expired = 0;
+    while (expired < this.events.length && (this.events[expired] as StoredEvent).publishedMs < horizon) expired += 1;
+    if (expired === 0) return;
+    this.purgedThrough = (this.events[expired - 1] as StoredEvent).position;
+    this.events.splice(0, expired);
   }
 }
 
