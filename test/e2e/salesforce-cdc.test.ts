@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHistoryPayloads } from '../../src/codec/history';
+import { cliEnvironment, runCli } from '../cli/support';
 import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
@@ -21,10 +23,12 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
   const status = (id: string) => h.syncStatus(id);
   const hubspotContact = (email: string) => hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === email);
   let firstRunId: string | undefined;
+  const key = randomBytes(32);
 
   beforeAll(async () => {
     h = await startSyncHarness({
       crms: ['salesforce', 'hubspot'],
+      encryptionKey: { id: 'k1', key },
       sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 },
       salesforce: { now: () => Date.now() + orgClockOffsetMs, tokenLifetimeMs: 30 * 24 * 60 * 60_000 },
     });
@@ -114,6 +118,10 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
     const after = await status(sf.id);
     expect(after.changeEvents?.lastFallback?.reason).toMatch(/replay/i);
     expect(after.state).toBe('running');
+    // The operator's view: `crm-sync sync status` names the fallback and why.
+    const cli = await runCli(['sync', 'status', sf.id], cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` }));
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: The Replay ID validation failed/);
 
     if (process.env.RECORD_HISTORIES === '1') {
       const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product');
