@@ -48,7 +48,8 @@ function renderStatus(status: SyncStatus & { linksWaiting: number }): string {
 /** Where the CDC read stands and when it last had to fall back to a poll (and why). */
 function changeLogLine(changeEvents: NonNullable<SyncStatus['changeEvents']>): string {
   const fallback = changeEvents.lastFallback ? `; last fell back to a poll at ${changeEvents.lastFallback.at}: ${changeEvents.lastFallback.reason}` : '';
-  return `${changeEvents.received} events read, replay id ${changeEvents.replayId ?? '(newest)'}${fallback}`;
+  const failing = changeEvents.lastError ? `; failing: ${changeEvents.lastError}` : '';
+  return `${changeEvents.received} events read, replay id ${changeEvents.replayId ?? '(newest)'}${fallback}${failing}`;
 }
 
 function renderParked(records: readonly ParkedRecord[]): string {

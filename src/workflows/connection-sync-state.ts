@@ -181,7 +181,7 @@ export class ConnectionSyncState {
    * back in the queue at the next pass, read and planned again. Carried as pending.
    */
   private deferredDeletions: ChangeRef[] = [];
-  /** The change log's position; `used` once this run has read it (only then is it carried and shown). */
+  /** The change log's position (Salesforce CDC); carried and shown only for a connection that reads one. */
   readonly changeEvents: ChangeEventsState;
   private readonly changeEventsCarried: boolean;
 
@@ -209,7 +209,8 @@ export class ConnectionSyncState {
 
   /** Whether the change log is part of this connection's state (read in this run or an earlier one). */
   get readsChangeEvents(): boolean {
-    return this.changeEventsCarried || this.changeEvents.received > 0 || this.changeEvents.replayId !== null || this.changeEvents.lastFallback !== null;
+    const log = this.changeEvents;
+    return this.changeEventsCarried || log.received > 0 || log.replayId !== null || log.lastFallback !== null || log.lastError !== null;
   }
 
   /** Accepts change notices, dropping redeliveries of events already seen. Returns how many were new. */
@@ -324,7 +325,7 @@ export class ConnectionSyncState {
     if (this.needsReauth) return 'needs-reauth';
     if (this.paused) return 'paused';
     if (this.heldDeletions.size > 0) return 'awaiting-approval';
-    return this.parked.size > 0 || this.pollError || this.storeError ? 'degraded' : 'running';
+    return this.parked.size > 0 || this.pollError || this.storeError || this.changeEvents.lastError ? 'degraded' : 'running';
   }
 
   status(): SyncStatus {

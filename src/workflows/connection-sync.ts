@@ -57,7 +57,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       state.approvedDeletions.shift();
     }
     if (changeLog) {
-      await readChangeEvents(state, config);
+      await readChangeEvents(state, config, nextPollAt);
       if (state.changeEvents.pollNow) {
         state.changeEvents.pollNow = false;
         nextPollAt = Date.now();

@@ -109,14 +109,16 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
   it('falls back to a poll from the watermark when the replay id is past the 72-hour retention, and shows it', async () => {
     const [contact] = sf.sandbox.admin.listRecords('Contact').filter((record) => record.Email === 'ada@cdc.example');
     await h.killWorker();
+    // A read the worker had under way may still hold its stream; edits must come after it ended.
+    await expect.poll(() => sf.sandbox.admin.stats().pubSubSubscriptions, { timeout: 30_000, interval: 100 }).toBe(0);
     sf.sandbox.admin.editAsUser('Contact', String(contact!.Id), { Department: 'Engines' });
     // Three days and a bit later the events the workflow has not read are gone from the bus.
     orgClockOffsetMs += 73 * 60 * 60_000;
     sf.sandbox.admin.editAsUser('Contact', String(contact!.Id), { Title: 'Mathematician' });
     await h.startWorker();
     await expect.poll(() => ({ ...hubspotContact('ada@cdc.example')?.properties }), { timeout: 60_000, interval: 250 }).toMatchObject({ jobtitle: 'Mathematician' });
+    await expect.poll(async () => (await status(sf.id)).changeEvents?.lastFallback?.reason ?? '', { timeout: 60_000, interval: 250 }).toMatch(/replay/i);
     const after = await status(sf.id);
-    expect(after.changeEvents?.lastFallback?.reason).toMatch(/replay/i);
     expect(after.state).toBe('running');
     // The operator's view: `crm-sync sync status` names the fallback and why.
     const cli = await runCli(['sync', 'status', sf.id], cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` }));
@@ -136,5 +138,30 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
         }
       }
     }
+  });
+});
+
+describe('Salesforce CDC chosen without a Pub/Sub endpoint', () => {
+  let h: SyncHarness;
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('says so in the status and pauses before reading again (no spinning), polling meanwhile', { timeout: 180_000 }, async () => {
+    h = await startSyncHarness({ crms: ['salesforce', 'hubspot'], sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    const sf = h.salesforce!;
+    await h.connectionsRepository.updateSettings(sf.id, { instanceUrl: sf.sandbox.credentials.instanceUrl, loginUrl: sf.sandbox.url, sync: { objects: ['contact'], pollIntervalMs: 3_600_000, changeEvents: 'cdc' } });
+    await h.notify(sf.id, { events: [] });
+    await expect.poll(async () => (await h.syncStatus(sf.id)).changeEvents?.lastError ?? '', { timeout: 60_000, interval: 250 }).toMatch(/no change event feed/);
+    expect((await h.syncStatus(sf.id)).state).toBe('degraded');
+    await expect.poll(async () => (await h.syncStatus(sf.id)).watermarks.contact !== undefined, { timeout: 60_000, interval: 250 }).toBe(true);
+    // The failed read is followed by the pause's timer, not by another read at once; the poll ran meanwhile.
+    const afterFailure = async (): Promise<string> => {
+      const events = (await h.client.workflow.getHandle(h.syncWorkflowId(sf.id)).fetchHistory()).events ?? [];
+      const failed = events.findIndex((event) => event.activityTaskFailedEventAttributes);
+      const next = events.slice(failed + 1).find((event) => event.timerStartedEventAttributes || event.activityTaskScheduledEventAttributes?.activityType?.name === 'readChangeEvents');
+      return failed < 0 ? 'no failure yet' : next?.timerStartedEventAttributes ? 'pause' : next ? 'read again at once' : 'nothing yet';
+    };
+    await expect.poll(afterFailure, { timeout: 60_000, interval: 250 }).toBe('pause');
   });
 });

@@ -16,6 +16,8 @@ export type RecordView = Record<string, FieldValue>;
 export interface SalesforceStats extends CountersSnapshot {
   tokenRequests: number;
   dailyRequests: { used: number; limit: number; enforced: boolean };
+  /** Open Pub/Sub API Subscribe streams. */
+  pubSubSubscriptions: number;
 }
 
 /** In-process control of the sandbox; mirrored by HTTP routes under `/__sandbox`. */
@@ -83,7 +85,7 @@ export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder
     expireTokens: () => context.tokens.expireAll(),
     setChangeEventMode: (mode) => void (context.changeEvents.mode = mode),
     spendDailyRequests: (count) => context.limits.spend(count),
-    stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage() }),
+    stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage(), pubSubSubscriptions: context.changeEvents.subscriptions() }),
   };
 }
 

@@ -13,6 +13,8 @@ export const changeEventsCarriedSchema = z.object({
   replayId: z.string().nullable(),
   received: z.number().int().default(0),
   lastFallback: z.object({ reason: z.string(), at: z.string(), recovery: z.literal('poll') }).nullable().default(null),
+  /** Why the last read failed (past its retries), until a read succeeds; the poll covers the time meanwhile. */
+  lastError: z.string().nullable().default(null),
 });
 
 export type ChangeEventsCarried = z.output<typeof changeEventsCarriedSchema>;
@@ -28,13 +30,17 @@ export class ChangeEventsState {
   replayId: string | null;
   received: number;
   lastFallback: ChangeEventFallback | null;
+  lastError: string | null;
   /** Set when the log could not list some changes: the next pass polls before anything else. */
   pollNow = false;
+  /** After a failed read, when to read again (workflow time; not carried: a new run tries at once). */
+  retryAt: number | null = null;
 
   constructor(carried: ChangeEventsCarried | undefined) {
     this.replayId = carried?.replayId ?? null;
     this.received = carried?.received ?? 0;
     this.lastFallback = carried?.lastFallback ?? null;
+    this.lastError = carried?.lastError ?? null;
   }
 
   fallBack(reason: string, at: string): void {
@@ -43,6 +49,6 @@ export class ChangeEventsState {
   }
 
   carry(): ChangeEventsCarried {
-    return { replayId: this.replayId, received: this.received, lastFallback: this.lastFallback };
+    return { replayId: this.replayId, received: this.received, lastFallback: this.lastFallback, lastError: this.lastError };
   }
 }

@@ -192,6 +192,11 @@ export class ChangeEventBus {
     return position >= this.purgedThrough && position <= this.latest();
   }
 
+  /** Open Subscribe streams (each listens for new events). */
+  subscriptions(): number {
+    return this.listeners.size;
+  }
+
   onPublish(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
