@@ -8,6 +8,7 @@ import type { RecordLinksRepository } from '../store/record-links-repository';
 import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDeletionsInput } from './apply-deletions';
 import { applyToTarget, spreadContributions, type ApplyToTargetInput, type ApplyToTargetResult } from './apply-to-target';
 import { createBackfillActivities } from './backfill-activities';
+import { createChangeEventActivities } from './change-events';
 import { classifyFailures } from './failures';
 import { keptAlive } from './keepalive';
 import { recordApplyOutcomes } from './outcome-metrics';
@@ -41,6 +42,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createBackfillActivities(dependencies),
     ...createSupervisorActivities(dependencies),
     ...createParkedRecordsActivities(dependencies),
+    ...createChangeEventActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
     applyDeletions: (input: ApplyDeletionsInput) => keptAlive(() => applyDeletions(dependencies, input)),

@@ -42,9 +42,17 @@ function renderStatus(status: SyncStatus & { linksWaiting: number }): string {
       ['poll error', status.pollError ?? '-'],
       ['store error', status.storeError ?? '-'],
       ['watermarks', watermarks || '-'],
+      ...(status.changeEvents ? [['change log', changeLogLine(status.changeEvents)] as [string, string]] : []),
       ['stats', `synced ${synced}, echoes ${echoes}, conflicts ${conflicts}, refused by policy ${refusedByPolicy}, duplicates dropped ${duplicatesDropped}, stale reads ${staleReads}, deletes applied ${deletesApplied}, deletes archived ${deletesArchived}`],
     ],
   );
+}
+
+/** Where the CDC read stands and when it last had to fall back to a poll (and why). */
+function changeLogLine(changeEvents: NonNullable<SyncStatus['changeEvents']>): string {
+  const fallback = changeEvents.lastFallback ? `; last fell back to a poll at ${changeEvents.lastFallback.at}: ${changeEvents.lastFallback.reason}` : '';
+  const failing = changeEvents.lastError ? `; failing: ${changeEvents.lastError}` : '';
+  return `${changeEvents.received} events read, replay id ${changeEvents.replayId ?? '(newest)'}${fallback}${failing}`;
 }
 
 function renderParked(records: readonly ParkedRecord[]): string {

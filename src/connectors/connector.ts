@@ -1,5 +1,6 @@
 import type { CanonicalFields, References } from '../model/canonical';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
+import type { ChangeRef } from '../model/sync';
 import type { ConnectorErrorInfo } from './errors';
 import type { RateBudgetSnapshot } from './rate-budget';
 import type { UniqueKeyQuery } from './unique-keys';
@@ -68,7 +69,43 @@ export interface CrmConnector {
    * cannot tell are absent. Vendors without one leave it out, and the record stamp stands.
    */
   fieldEditTimes?(objectType: ObjectType, requests: readonly FieldEditTimesRequest[]): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>;
+
+  /**
+   * The vendor's pull-based change log with a replay position (Salesforce Change Data Capture over
+   * the Pub/Sub API), where the connection has one configured. Absent elsewhere.
+   */
+  readonly changeEvents?: ChangeEventFeed | undefined;
 }
+
+/** A change log the workflow reads from a position it keeps itself (in its history). */
+export interface ChangeEventFeed {
+  read(request: ChangeEventReadRequest): Promise<ChangeEventRead>;
+}
+
+export interface ChangeEventReadRequest {
+  /** After this replay id (opaque, as the feed gave it), or at the oldest retained / newest event. */
+  from: { replayId: string } | 'EARLIEST' | 'LATEST';
+  maxEvents: number;
+  /** How long to wait for events before answering with none. */
+  waitMs: number;
+  /** The objects this connection syncs: events of others are skipped. */
+  objects: readonly ObjectType[];
+}
+
+export type ChangeEventRead =
+  | {
+      kind: 'events';
+      /** Records to read, one notice per record named (event ids drop redeliveries). */
+      notices: ChangeRef[];
+      /** Objects whose changes the feed could not list (an overflow): poll them from the watermark. */
+      pollObjects: ObjectType[];
+      /** Events read, including skipped ones. */
+      received: number;
+      /** Where the next read starts; undefined when the feed said nothing (keep the one you have). */
+      replayId: string | undefined;
+    }
+  /** The position is no longer (or never was) in the feed: nothing was read; poll from the watermark. */
+  | { kind: 'replay-invalid'; message: string };
 
 export interface FieldEditTimesRequest {
   externalId: string;

@@ -18,7 +18,9 @@ import type { ConnectorRegistry } from './registry';
 const url = z.string().url();
 const mappingOverride = z.unknown().optional();
 
-const salesforceSettings = z.object({ instanceUrl: url, loginUrl: url.optional(), clientName: z.string().optional(), mappingOverride });
+/** Change Data Capture over the Pub/Sub API (connectors/salesforce/change-events/feed.ts): where, and which channel. */
+const salesforcePubSub = z.object({ endpoint: z.string().regex(/^[^\s:/]+:\d+$/, 'must be host:port').optional(), tls: z.boolean().optional(), topic: z.string().startsWith('/data/').optional(), organizationId: z.string().regex(/^00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$/, 'must be an org id (00D…)').optional() }).strict();
+const salesforceSettings = z.object({ instanceUrl: url, loginUrl: url.optional(), clientName: z.string().optional(), pubSub: salesforcePubSub.optional(), mappingOverride });
 const salesforceCredentials = z.discriminatedUnion('grant', [
   z.object({ grant: z.literal('refresh_token'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) }),
   z.object({ grant: z.literal('client_credentials'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),

@@ -17,6 +17,13 @@ export const syncSettingsSchema = z
     objects: z.array(objectTypeSchema).nonempty().default(['company', 'contact', 'deal', 'activity']),
     /** The polling safety net, even when webhooks arrive. */
     pollIntervalMs: z.number().int().min(1000).default(5 * 60_000),
+    /**
+     * Where changes are heard besides the poll: `webhooks` (the shim's signals, the default) or
+     * `cdc`, the vendor's change log read from a replay position the workflow keeps (Salesforce
+     * Change Data Capture over the Pub/Sub API; the connection needs `pubSub` settings). With
+     * `cdc` the poll stays the safety net and runs when the log cannot say what changed.
+     */
+    changeEvents: z.enum(['webhooks', 'cdc']).optional(),
     /** Quiet time after the last change notice before a batch is read (coalesces rapid edits). */
     debounceMs: z.number().int().min(0).max(600_000).default(2000),
     batchSize: z.number().int().min(1).max(200).default(100),

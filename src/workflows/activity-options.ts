@@ -28,6 +28,12 @@ export const crmRead: ActivityOptions = { startToCloseTimeout: '2m', retry: back
 export const crmReadPausingOnQuota: ActivityOptions = { ...crmRead, retry: { ...backoff, nonRetryableErrorTypes: [...notRetried, 'quota-exhausted'] } };
 
 /**
+ * One bounded read of a change log (it waits 5 s at most): a read lost with its worker is tried
+ * again after 30 s, not after a read's 2 minutes, so a crashed worker stalls the log that long at most.
+ */
+export const changeLogRead: ActivityOptions = { startToCloseTimeout: '30s', retry: backoff };
+
+/**
  * Writes to a CRM: a batch through the vendor's batch API, budget waits included. The activity
  * heartbeats while it works (keepalive.ts): a write lost with its worker is retried after 30 s,
  * not after the 5 minutes a batch may take.

@@ -3,6 +3,7 @@ import type { ConnectorErrorInfo } from '../connectors/errors';
 import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from '../model/identifiers';
 import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
 import { ParkedRecords, parkedKey, parkedOverflowSchema, PARKED_WINDOW } from './connection-sync/parked-records';
+import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus } from './connection-sync/change-events-state';
 
 /**
  * The connection's state as operators filter on it (search attribute `SyncState`); every value
@@ -92,6 +93,8 @@ export interface SyncStatus {
    * is still to be done (the run goes on with the config it has; deletion notices wait in `pending`).
    */
   storeError: string | null;
+  /** Where the change log (Salesforce CDC) stands, for a connection that reads one; else absent. */
+  changeEvents?: ChangeEventsStatus | undefined;
 }
 
 const changeRefSchema = z.object({
@@ -142,6 +145,8 @@ export const carriedStateSchema = z.object({
   quotaPausedUntil: z.string().nullable().default(null),
   /** A poll pass that stopped for continue-as-new: where each object's next pass resumes (the page cursor and the watermark it was issued for). */
   pollResume: z.partialRecord(objectTypeSchema, z.object({ since: z.string(), cursor: z.string() })).default({}),
+  /** Absent until the connection reads a change log. */
+  changeEvents: changeEventsCarriedSchema.optional(),
 });
 
 export const connectionSyncInputSchema = z.object({
@@ -199,6 +204,9 @@ export class ConnectionSyncState {
    * back in the queue at the next pass, read and planned again. Carried as pending.
    */
   private deferredDeletions: ChangeRef[] = [];
+  /** The change log's position (Salesforce CDC); carried and shown only for a connection that reads one. */
+  readonly changeEvents: ChangeEventsState;
+  private readonly changeEventsCarried: boolean;
 
   constructor(
     readonly tenantId: string,
@@ -223,6 +231,14 @@ export class ConnectionSyncState {
     this.stats = { ...carried.stats };
     this.paused = carried.paused;
     this.lastSyncedAt = carried.lastSyncedAt;
+    this.changeEvents = new ChangeEventsState(carried.changeEvents);
+    this.changeEventsCarried = carried.changeEvents !== undefined;
+  }
+
+  /** Whether the change log is part of this connection's state (read in this run or an earlier one). */
+  get readsChangeEvents(): boolean {
+    const log = this.changeEvents;
+    return this.changeEventsCarried || log.received > 0 || log.replayId !== null || log.lastFallback !== null || log.lastError !== null;
   }
 
   /** Accepts change notices, dropping redeliveries of events already seen. Returns how many were new. */
@@ -339,7 +355,7 @@ export class ConnectionSyncState {
     if (this.paused) return 'paused';
     if (this.quotaPaused(Date.now())) return 'quota-paused';
     if (this.heldDeletions.size > 0) return 'awaiting-approval';
-    return this.parked.size > 0 || this.pollError || this.storeError ? 'degraded' : 'running';
+    return this.parked.size > 0 || this.pollError || this.storeError || this.changeEvents.lastError ? 'degraded' : 'running';
   }
 
   status(): SyncStatus {
@@ -360,6 +376,7 @@ export class ConnectionSyncState {
       lastPolledAt: this.lastPolledAt,
       pollError: this.pollError,
       storeError: this.storeError,
+      ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
     };
   }
 
@@ -385,6 +402,7 @@ export class ConnectionSyncState {
       approvedDeletions: [...this.approvedDeletions],
       appliedDeletions: { ...this.appliedDeletions },
       heldSequence: this.heldSequence,
+      ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
     };
   }
 }

@@ -1,5 +1,6 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
+import { readChangeEvents, readsChangeLog } from './connection-sync/change-events';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
@@ -28,7 +29,8 @@ const PATCHES = {
 
 /**
  * One tenant-CRM connection, for as long as it exists (workflow id `sync:<tenant>:<connection>`).
- * Change notices arrive as signals from the webhook shim; a timer polls as the safety net; each
+ * Change notices arrive as signals from the webhook shim, or from the vendor's change log read at a
+ * position kept here (Salesforce CDC); a timer polls as the safety net; each
  * batch is read once from this CRM and applied to every other CRM of the tenant in parallel, each
  * target failing on its own. What cannot be written is parked, visible and retryable; beyond a few
  * hundred, parked records live in PostgreSQL so the run's state stays small. A failure of
@@ -66,12 +68,16 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   };
 
   for (;;) {
-    await condition(
-      () =>
-        state.configChanged ||
-        (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
-      Math.max(1, nextPollAt - Date.now()),
-    );
+    // Reading the change log waits for changes itself; without one, wait for a notice or the poll.
+    const changeLog = readsChangeLog(config);
+    if (!changeLog) {
+      await condition(
+        () =>
+          state.configChanged ||
+          (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
+        Math.max(1, nextPollAt - Date.now()),
+      );
+    }
     if (state.configChanged || state.configStale) {
       state.configChanged = false;
       config = await reloadConfig(state, config);
@@ -98,6 +104,13 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       const policy = decided.decision === 'rejected' ? 'ignore' : deletePolicyOf(config, decided.objectType);
       await applyDeletions(state, config, decided.objectType, decided.externalIds, policy, { countTowardsGuard: false });
       state.approvedDeletions.shift();
+    }
+    if (changeLog) {
+      await readChangeEvents(state, config, nextPollAt);
+      if (state.changeEvents.pollNow) {
+        state.changeEvents.pollNow = false;
+        nextPollAt = Date.now();
+      }
     }
     if (Date.now() >= nextPollAt) {
       const pollGotThrough = await pollChanges(state, config, continueAsNewDue);

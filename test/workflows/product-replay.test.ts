@@ -63,6 +63,14 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     expect(patches('connection-sync-reauth-resumed')).toContain('parked-overflow');
     const activityTypes = (name: string) => (histories.find((h) => h.workflowId === name)?.history.events ?? []).flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     expect(activityTypes('connection-sync-parked-overflow')).toEqual(expect.arrayContaining(['flushParkedRecords', 'parkedRecordsPage']));
+    // Salesforce CDC (issue #16): change-log reads under the `salesforce-cdc` patch, the replay id
+    // carried across continue-as-new, and a run that met a replay id past retention and fell back.
+    expect(patches('connection-sync-cdc-first-run')).toContain('salesforce-cdc');
+    expect(activityTypes('connection-sync-cdc-first-run')).toContain('readChangeEvents');
+    expect(types('connection-sync-cdc-first-run')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    const fallbackResults = (histories.find((h) => h.workflowId === 'connection-sync-cdc-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
+    expect(fallbackResults.some((payload) => Buffer.from(payload.data ?? []).toString().includes('"replay-invalid"'))).toBe(true);
+    expect(patches('connection-sync-cdc-fallback')).toContain('salesforce-cdc');
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);

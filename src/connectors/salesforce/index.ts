@@ -18,6 +18,7 @@ import { writeGuard } from '../write-constraints';
 import { attachRoles, RoleIndex, writeDealRoles } from './roles';
 import { createBudget, SalesforceSession } from './session';
 import { salesforceSpec } from './spec';
+import { salesforceChangeEvents, type PubSubSettings } from './change-events/feed';
 
 export { salesforceDefaultMapping } from './default-mapping';
 export { salesforceSpec, SALESFORCE_API_VERSION, SYNC_ID_FIELD } from './spec';
@@ -35,6 +36,8 @@ export interface SalesforceConnectorOptions extends ConnectorBaseOptions {
   clientName?: string;
   /** Bulk API 2.0 polling and paging. */
   bulk?: Partial<BulkSettings>;
+  /** Change Data Capture over the Pub/Sub API; absent = no change feed (webhooks and polling only). */
+  pubSub?: PubSubSettings | undefined;
 }
 
 export interface SalesforceConnector extends CrmConnector {
@@ -120,6 +123,7 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
   return {
     provider: 'salesforce',
     bulk,
+    changeEvents: options.pubSub ? salesforceChangeEvents(session, options.pubSub) : undefined,
     get tokenRefreshes() {
       return session.tokens.refreshCount;
     },

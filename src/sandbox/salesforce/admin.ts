@@ -17,6 +17,8 @@ export type RecordView = Record<string, FieldValue>;
 export interface SalesforceStats extends CountersSnapshot {
   tokenRequests: number;
   dailyRequests: { used: number; limit: number; enforced: boolean };
+  /** Open Pub/Sub API Subscribe streams. */
+  pubSubSubscriptions: number;
 }
 
 /** In-process control of the sandbox; mirrored by HTTP routes under `/__sandbox`. */
@@ -35,6 +37,11 @@ export interface SalesforceAdmin {
   getRecord(type: SObjectType, id: string): RecordView | undefined;
   listRecords(type: SObjectType, options?: { includeDeleted?: boolean }): RecordView[];
   expireTokens(): void;
+  /**
+   * How change events report the next transactions: `gap` turns each into GAP_<type> events
+   * (record ids, no values), `overflow` into one GAP_OVERFLOW per object; `normal` again after.
+   */
+  setChangeEventMode(mode: 'normal' | 'gap' | 'overflow'): void;
   spendDailyRequests(count: number): void;
   /** The rolling 24 h allocation frees up (time passed, or the org bought more) [S33]. */
   resetDailyRequests(): void;
@@ -79,9 +86,10 @@ export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder
       return [...store.all(type)].filter((record) => options.includeDeleted || record.deletedMs === undefined).map(view);
     },
     expireTokens: () => context.tokens.expireAll(),
+    setChangeEventMode: (mode) => void (context.changeEvents.mode = mode),
     spendDailyRequests: (count) => context.limits.spend(count),
     resetDailyRequests: () => context.limits.reset(),
-    stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage() }),
+    stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage(), pubSubSubscriptions: context.changeEvents.subscriptions() }),
   };
 }
 
@@ -119,6 +127,12 @@ export function registerAdminRoutes(app: FastifyInstance, admin: SalesforceAdmin
   app.post<{ Params: Params }>(`${base}/:id/undelete`, async (request) => admin.undeleteRecord(type(request.params.type), request.params.id));
   app.post(`${ADMIN_PREFIX}/tokens/expire`, async (_request, reply) => {
     admin.expireTokens();
+    return reply.code(204).send();
+  });
+  app.put<{ Body: { mode?: string } | undefined }>(`${ADMIN_PREFIX}/change-events/mode`, async (request, reply) => {
+    const mode = request.body?.mode;
+    if (mode !== 'normal' && mode !== 'gap' && mode !== 'overflow') throw new SalesforceApiError(400, 'INVALID_INPUT', 'mode must be one of normal, gap, overflow');
+    admin.setChangeEventMode(mode);
     return reply.code(204).send();
   });
   app.get(`${ADMIN_PREFIX}/limits`, async () => admin.stats().dailyRequests);

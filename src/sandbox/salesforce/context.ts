@@ -5,6 +5,7 @@ import type { TokenStore } from './auth';
 import { SalesforceApiError } from './errors';
 import type { DailyRequestLimit } from './limits';
 import { resolveTypeName, type SObjectType } from './schema';
+import type { ChangeEventBus } from './pubsub/event-bus';
 import type { ChangeOrigin, RecordStore } from './store';
 
 /** What every route module needs: the org's state and its identities. */
@@ -22,6 +23,8 @@ export interface SalesforceContext {
   /** The person who edits records in the UI (admin edits). */
   uiUserId: string;
   startedMs: number;
+  /** Change Data Capture's event stream, served by the Pub/Sub API. */
+  changeEvents: ChangeEventBus;
   /** Base URL, known once the server listens. */
   instanceUrl(): string;
 }

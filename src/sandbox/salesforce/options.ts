@@ -2,6 +2,7 @@ import type { ConsentControls } from '../core/consent';
 import type { CommonSandboxOptions, SandboxHandle } from '../core/sandbox-handle';
 import type { SalesforceAdmin } from './admin';
 import type { OutboundMessageQueue } from './outbound-messages';
+import type { PubSubServerOptions } from './pubsub/pubsub-server';
 import type { SObjectType } from './schema';
 
 export interface SalesforceSandboxOptions extends CommonSandboxOptions {
@@ -44,6 +45,8 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
   password?: string;
   /** Fields to mark as external ids besides `Sync_Id__c`. */
   externalIdFields?: Partial<Record<SObjectType, string[]>>;
+  /** Pub/Sub API (Change Data Capture) behaviour. */
+  pubSub?: PubSubServerOptions;
   bulk?: {
     /** Delay before a job starts processing. Default 20 ms. */
     processingDelayMs?: number;
@@ -64,6 +67,8 @@ export type SalesforceCredentials = {
   password: string;
   version: string;
   organizationId: string;
+  /** The Pub/Sub API's `host:port` (plaintext gRPC; the vendor's is api.pubsub.salesforce.com:7443 over TLS). */
+  pubSubEndpoint: string;
 };
 
 export interface SalesforceSandbox extends SandboxHandle {

@@ -27,6 +27,8 @@ import type { StoredRecord } from './records';
 import { RecordStore } from './store';
 import { isOutboundAck } from './outbound-envelope';
 import { OutboundMessageQueue } from './outbound-messages';
+import { ChangeEventBus } from './pubsub/event-bus';
+import { startPubSubServer } from './pubsub/pubsub-server';
 
 const DATA_PREFIX = '/services/data/v';
 
@@ -69,8 +71,19 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     ...(retryDelaysMs ? { retryIntervalMs: (retry: number) => retryDelaysMs[retry - 1] } : {}),
     ...(options.outboundMessages?.autoRetry === undefined ? {} : { autoRetry: options.outboundMessages.autoRetry }),
   });
-  const store: RecordStore = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: outboundMessages.onCommit });
-  const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
+  const schema = createSchema(options.externalIdFields);
+  const changeEvents = new ChangeEventBus({ now, def: (type) => store.def(type) });
+  const store: RecordStore = new RecordStore({
+    schema,
+    clock,
+    ids,
+    counters,
+    onCommit: (batch) => {
+      changeEvents.publishBatch(batch);
+      outboundMessages.onCommit(batch);
+    },
+  });
+  const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl, changeEvents };
 
   const app = createSandboxApp({
     now,
@@ -102,6 +115,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   registerOutboundMessageRoutes(app, outboundMessages);
 
   instanceUrl = await listen(app, options.port ?? 0);
+  const pubSub = await startPubSubServer(context, changeEvents, options.pubSub);
   const seed = options.seed;
   if (seed) admin.seed(seed);
 
@@ -116,6 +130,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       ...client,
       version,
       organizationId,
+      pubSubEndpoint: pubSub.endpoint,
     },
     counters,
     faults,
@@ -126,6 +141,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     async stop() {
       await outboundMessages.stop();
       await webhooks.stop();
+      await pubSub.stop();
       await app.close();
     },
   };
