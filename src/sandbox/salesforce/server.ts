@@ -18,6 +18,7 @@ import type { SalesforceSandbox, SalesforceSandboxOptions } from './options';
 import { registerQueryRoutes } from './query';
 import { registerReplicationRoutes } from './replication';
 import { createSchema } from './schema';
+import { seedUsers } from './users';
 import { registerSearchRoute } from './search';
 import { SalesforceSeeder } from './seed';
 import { MultipleChoices, registerSObjectRoutes } from './sobjects';
@@ -51,6 +52,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let instanceUrl = '';
   const notify = createWebhookNotifier(webhooks, () => webhookSecret, organizationId);
   const store = new RecordStore({ schema: createSchema(options.externalIdFields), clock, ids, counters, onCommit: notify });
+  seedUsers(store, ids, { apiUserId, uiUserId, apiUsername: client.username });
   const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl };
 
   const app = createSandboxApp({
