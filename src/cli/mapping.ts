@@ -61,7 +61,7 @@ export function registerMappingCommands(program: Command, ctx: CliContext): void
         issues = error.issues;
       }
       if (issues.length > 0) {
-        process.stderr.write(`${issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n')}\n`);
+        print(options.json, { valid: false, issues }, () => issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));
         // Nothing is stored: the connection keeps the override it had.
         throw new CliError(`mapping ${file} is invalid for ${stored.provider}: ${issues.length} problem${issues.length === 1 ? '' : 's'}; connection ${connectionId} unchanged`);
       }

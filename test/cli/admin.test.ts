@@ -160,7 +160,7 @@ describe('crm-sync operator CLI: tenants, connections, mappings, keys', { timeou
     const bad = file('bad-owners.json', { owners: { '41629779': 'not-an-email' } });
     const refused = await runCli(['mapping', 'set', h.hubspot!.id, bad], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("override.owners.41629779: must be the user's email");
+    expect(refused.stdout).toBe("override.owners.41629779: must be the user's email\n");
     expect(oneLine(refused)).toBe(`crm-sync: mapping ${bad} is invalid for hubspot: 1 problem; connection ${h.hubspot!.id} unchanged`);
     expect((await h.connectionsRepository.getConnection(h.hubspot!.id))?.settings).toEqual(before?.settings);
 
