@@ -165,8 +165,10 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         const observed = { ...read.fields, ...links };
         const merged = mergeObservation(canonical, { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: observed, held: held?.fields, fieldAt }, policies);
         for (const decision of merged.decisions) decisions.push({ tenantId, objectType, canonicalId, ...decision });
-        // Slots this read did not carry keep what the connection was last known to hold.
-        const saved = { ...observed, ...unreadReferenceFields(objectType, references ?? {}, held?.fields) };
+        // Slots and fields this read did not carry keep what the connection was last known to hold:
+        // absent is "not read" (an owner outside the connection's owner map), never "gone", so the
+        // next write does not put the canonical value back over what the connection holds.
+        const saved = { ...unreadFields(held?.fields, observed), ...observed, ...unreadReferenceFields(objectType, references ?? {}, held?.fields) };
         if (state && (!held || !sameValue(held.fields, saved) || held.sourceModifiedAt?.getTime() !== Date.parse(read.modifiedAt))) {
           snapshots.push({ link: state.link, fields: saved, sourceModifiedAt: new Date(read.modifiedAt), linkSaved });
         }
@@ -308,4 +310,10 @@ export async function canonicalReferencesOf(
     translated.set(copy.externalId, references);
   }
   return translated;
+}
+
+/** Plain fields a snapshot held that a read did not carry (reference slots are kept by unreadReferenceFields). */
+function unreadFields(held: CanonicalFields | undefined, observed: CanonicalFields): CanonicalFields {
+  if (!held) return {};
+  return Object.fromEntries(Object.entries(held).filter(([path]) => !path.startsWith('@') && !(path in observed)));
 }

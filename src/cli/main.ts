@@ -34,7 +34,7 @@ const program = new Command('crm-sync')
 
 registerTenantCommands(program, ctx);
 registerConnectionCommands(program, ctx);
-registerMappingCommands(program);
+registerMappingCommands(program, ctx);
 registerBackfillCommands(program, ctx);
 registerSyncCommands(program, ctx);
 registerLinkCommands(program, ctx);

@@ -6,6 +6,7 @@ import { salesforceDefaultMapping } from '../connectors/salesforce/default-mappi
 import { zohoDefaultMapping } from '../connectors/zoho/default-mapping';
 import { crmProviderSchema, type CrmProvider } from '../model/identifiers';
 import { compileMapping, MappingSpecError, type ConnectorMappingSpec, type MappingIssue } from '../model/mapping';
+import type { CliContext } from './context';
 import { CliError, usageError } from './errors';
 import { print, readJsonObject } from './io';
 
@@ -17,7 +18,7 @@ const defaultMappings: Record<CrmProvider, ConnectorMappingSpec> = {
   zoho: zohoDefaultMapping,
 };
 
-export function registerMappingCommands(program: Command): void {
+export function registerMappingCommands(program: Command, ctx: CliContext): void {
   const mapping = program.command('mapping').description('field mappings');
 
   mapping
@@ -42,5 +43,30 @@ export function registerMappingCommands(program: Command): void {
         issues.length === 0 ? `ok: ${file} is a valid ${provider.data} mapping` : issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'),
       );
       if (issues.length > 0) throw new CliError(`mapping ${file} is invalid: ${issues.length} problem${issues.length === 1 ? '' : 's'}`);
+    });
+
+  mapping
+    .command('set <connection> <file>')
+    .description("replace a connection's mapping override (fields, and the owner map `owners`: vendor user id -> email), validated against its provider's defaults first; takes effect on the next activity")
+    .option('--json', 'print JSON')
+    .action(async (connectionId: string, file: string, options: { json?: boolean }) => {
+      const stored = await ctx.connection(connectionId);
+      const json = await readJsonObject(file, 'mapping');
+      const override = 'mappingOverride' in json ? json.mappingOverride : json;
+      let issues: readonly MappingIssue[] = [];
+      try {
+        compileMapping(defaultMappings[stored.provider], override);
+      } catch (error) {
+        if (!(error instanceof MappingSpecError)) throw error;
+        issues = error.issues;
+      }
+      if (issues.length > 0) {
+        print(options.json, { valid: false, issues }, () => issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));
+        // Nothing is stored: the connection keeps the override it had.
+        throw new CliError(`mapping ${file} is invalid for ${stored.provider}: ${issues.length} problem${issues.length === 1 ? '' : 's'}; connection ${connectionId} unchanged`);
+      }
+      await (await ctx.connections()).updateSettings(connectionId, { ...stored.settings, mappingOverride: override });
+      const owners = (override as { owners?: Record<string, string> }).owners;
+      print(options.json, { connection: connectionId, owners: owners ? Object.keys(owners).length : 0 }, () => `connection ${connectionId}: mapping override stored${owners ? ` (${Object.keys(owners).length} owners mapped)` : ' (no owner map: owners are not synced)'}`);
     });
 }

@@ -1,6 +1,6 @@
 import { checkWrite, type ObjectConstraints, type ViolationPolicy } from '../model/field-constraints';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
-import { MappingValueError, objectMapping, toNative, type CompiledMapping, type CompiledObjectMapping } from '../model/mapping';
+import { MappingValueError, objectMapping, toNative, unwrittenOwner, type CompiledMapping, type CompiledObjectMapping } from '../model/mapping';
 import type { UpsertInput, UpsertOutcome } from './connector';
 
 /** A connector's upsert (live or bulk): one outcome per input, in order. */
@@ -94,14 +94,19 @@ function checkInput(
   objectType: ObjectType,
   constraints: ObjectConstraints,
   { writes, policies }: ReturnType<typeof writtenFields>,
-  input: UpsertInput,
+  given: UpsertInput,
 ): Checked {
+  // An owner whose email no user id of this connection is mapped to is left out: the vendor keeps
+  // the record's owner (or gives a new one its default owner), and the outcome says so.
+  const ownerLeftOut = unwrittenOwner(mapping, objectType, given.fields);
+  const input = ownerLeftOut ? { ...given, fields: withoutOwner(given.fields) } : given;
+  const ownerNotes = ownerLeftOut ? ['skipped: owner: no user of this connection is mapped to its email (the owner here is kept)'] : [];
   let native: Record<string, unknown>;
   try {
     native = toNative(mapping, objectType, input.fields);
   } catch (error) {
     // A value the mapping cannot express: the connector reports it as it always has.
-    if (error instanceof MappingValueError) return { input, adjustments: [] };
+    if (error instanceof MappingValueError) return { input, adjustments: ownerNotes };
     throw error;
   }
   const result = checkWrite(constraints, native, { creating: input.externalId === undefined, record: `${objectType} ${input.syncId}`, policies });
@@ -120,7 +125,7 @@ function checkInput(
       },
     };
   }
-  if (result.adjustments.length === 0) return { input, adjustments: [] };
+  if (result.adjustments.length === 0) return { input, adjustments: ownerNotes };
   // Back into canonical terms: a truncated text is the same text on both sides (string fields only).
   const fields = structuredClone(input.fields);
   for (const adjustment of result.adjustments) {
@@ -128,7 +133,13 @@ function checkInput(
     if (!field) continue;
     setOrDelete(fields, field.canonical, adjustment.action === 'skipped' ? undefined : result.values[adjustment.field]);
   }
-  return { input: { ...input, fields }, adjustments: result.adjustments.map((adjustment) => `${adjustment.action}: ${adjustment.message}`) };
+  return { input: { ...input, fields }, adjustments: [...ownerNotes, ...result.adjustments.map((adjustment) => `${adjustment.action}: ${adjustment.message}`)] };
+}
+
+function withoutOwner(fields: UpsertInput['fields']): UpsertInput['fields'] {
+  const rest = { ...fields };
+  delete rest.owner;
+  return rest;
 }
 
 function setOrDelete(fields: UpsertInput['fields'], path: string, value: unknown): void {

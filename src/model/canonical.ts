@@ -20,6 +20,11 @@ export const isoDateTime = z
 // even tell them apart on the wire), so the canonical model has one spelling for it.
 const text = z.string().min(1).nullable();
 const number = z.number().finite().nullable();
+/**
+ * The owning user, by the email every vendor's users have, lower-cased: the one identity users
+ * share across CRMs. Read only through a connection's owner map (model/mapping/owners.ts).
+ */
+const owner = z.email().refine((value) => value === value.toLowerCase(), 'must be lower-case').nullable();
 
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'closed-won', 'closed-lost'] as const;
 export const activityStatuses = ['open', 'completed'] as const;
@@ -45,6 +50,7 @@ export const contactFieldsSchema = z
     title: text,
     city: text,
     country: text,
+    owner,
     custom: customFields,
   })
   .partial()
@@ -61,6 +67,7 @@ export const companyFieldsSchema = z
     country: text,
     employeeCount: z.number().int().nonnegative().nullable(),
     annualRevenue: number,
+    owner,
     custom: customFields,
   })
   .partial()
@@ -74,6 +81,7 @@ export const dealFieldsSchema = z
     stage: z.enum(dealStages).nullable(),
     closeDate: isoDate.nullable(),
     probability: z.number().min(0).max(100).nullable(),
+    owner,
     custom: customFields,
   })
   .partial()
@@ -87,6 +95,7 @@ export const activityFieldsSchema = z
     status: z.enum(activityStatuses).nullable(),
     priority: z.enum(activityPriorities).nullable(),
     kind: z.enum(activityKinds).nullable(),
+    owner,
     custom: customFields,
   })
   .partial()
@@ -147,15 +156,16 @@ export type References = Record<string, string | null | string[]>;
  * mapping validation uses this to refuse, at load, a map that could only fail at sync time.
  */
 export interface CanonicalFieldKind {
-  types: readonly ('string' | 'number' | 'integer' | 'boolean' | 'date' | 'datetime' | 'picklist' | 'multiselect')[];
+  types: readonly ('string' | 'number' | 'integer' | 'boolean' | 'date' | 'datetime' | 'picklist' | 'multiselect' | 'owner')[];
   values?: readonly string[];
 }
 
 const textKind: CanonicalFieldKind = { types: ['string', 'picklist'] };
 const numberKind: CanonicalFieldKind = { types: ['number', 'integer'] };
+const ownerKind: CanonicalFieldKind = { types: ['owner'] };
 
 export const canonicalFieldKinds: Record<ObjectType, Record<string, CanonicalFieldKind>> = {
-  contact: { firstName: textKind, lastName: textKind, email: { types: ['string'] }, phone: textKind, mobilePhone: textKind, title: textKind, city: textKind, country: textKind },
+  contact: { firstName: textKind, lastName: textKind, email: { types: ['string'] }, phone: textKind, mobilePhone: textKind, title: textKind, city: textKind, country: textKind, owner: ownerKind },
   company: {
     name: textKind,
     domain: { types: ['string'] },
@@ -166,6 +176,7 @@ export const canonicalFieldKinds: Record<ObjectType, Record<string, CanonicalFie
     country: textKind,
     employeeCount: { types: ['integer'] },
     annualRevenue: numberKind,
+    owner: ownerKind,
   },
   deal: {
     name: textKind,
@@ -174,6 +185,7 @@ export const canonicalFieldKinds: Record<ObjectType, Record<string, CanonicalFie
     stage: { types: ['picklist'], values: dealStages },
     closeDate: { types: ['date'] },
     probability: numberKind,
+    owner: ownerKind,
   },
   activity: {
     subject: textKind,
@@ -182,5 +194,6 @@ export const canonicalFieldKinds: Record<ObjectType, Record<string, CanonicalFie
     status: { types: ['picklist'], values: activityStatuses },
     priority: { types: ['picklist'], values: activityPriorities },
     kind: { types: ['picklist'], values: activityKinds },
+    owner: ownerKind,
   },
 };

@@ -155,6 +155,21 @@ describe('crm-sync operator CLI: tenants, connections, mappings, keys', { timeou
     expect(JSON.parse(invalidJson.stdout)).toMatchObject({ valid: false, issues: expect.arrayContaining([expect.objectContaining({ path: 'override.objects.contact.fields[0].type' })]) as unknown });
   });
 
+  it('stores a connection owner map with mapping set, and leaves the connection unchanged when the map is invalid', async () => {
+    const before = await h.connectionsRepository.getConnection(h.hubspot!.id);
+    const bad = file('bad-owners.json', { owners: { '41629779': 'not-an-email' } });
+    const refused = await runCli(['mapping', 'set', h.hubspot!.id, bad], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("override.owners.41629779: must be the user's email\n");
+    expect(oneLine(refused)).toBe(`crm-sync: mapping ${bad} is invalid for hubspot: 1 problem; connection ${h.hubspot!.id} unchanged`);
+    expect((await h.connectionsRepository.getConnection(h.hubspot!.id))?.settings).toEqual(before?.settings);
+
+    const good = file('owners.json', { owners: { '41629779': 'Ada.Lovelace@crm-sync.example' } });
+    const stored = await runCli(['mapping', 'set', h.hubspot!.id, good], env);
+    expect(stored).toMatchObject({ code: 0, stdout: `connection ${h.hubspot!.id}: mapping override stored (1 owners mapped)\n` });
+    expect((await h.connectionsRepository.getConnection(h.hubspot!.id))?.settings).toEqual({ ...before?.settings, mappingOverride: { owners: { '41629779': 'Ada.Lovelace@crm-sync.example' } } });
+  });
+
   it('starts the sandboxes (as npm run sandbox) until stopped, and dev runs npm start (a bad configuration stops it with exit 78)', async () => {
     const sandbox = spawnCli(['sandbox', '--contacts', '3', '--port-base', '0'], env);
     let output = '';

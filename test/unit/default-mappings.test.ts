@@ -29,6 +29,8 @@ function arbitraryFor(objectType: ObjectType, field: FieldMapping): fc.Arbitrary
         return canonicalValues ? fc.constantFrom(...canonicalValues) : fc.string({ minLength: 1 });
       case 'multiselect':
         return fc.uniqueArray(canonicalValues ? fc.constantFrom(...canonicalValues) : fc.stringMatching(/^[a-z]{1,8}$/), { minLength: 1 });
+      case 'owner':
+        return fc.emailAddress().map((email) => email.toLowerCase());
     }
   })();
   return fc.option(value, { nil: null });

@@ -163,7 +163,7 @@ describe('compileMapping', () => {
       },
     };
     expect(issuesOf(defaults)).toEqual([
-      { path: 'objects.contact.fields[0].canonical', message: 'contact has no canonical field "emial" (known: firstName, lastName, email, phone, mobilePhone, title, city, country; tenant fields go under custom.<name>)' },
+      { path: 'objects.contact.fields[0].canonical', message: 'contact has no canonical field "emial" (known: firstName, lastName, email, phone, mobilePhone, title, city, country, owner; tenant fields go under custom.<name>)' },
       { path: 'objects.contact.fields[1].type', message: 'contact.email cannot be mapped as number (use string)' },
       { path: 'objects.contact.fields[2].timeZone', message: '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Berlin)' },
       { path: 'objects.contact.fields[1]', message: 'objects.contact.fields[0] already writes vendor field "Email"' },
@@ -179,7 +179,7 @@ describe('compileMapping', () => {
   it('reports schema errors in an override with the override path', () => {
     expect(issuesOf(dealMapping('json'), { objects: { deal: { fields: [{ canonical: 'amount', native: '', type: 'money' }] } } })).toEqual([
       { path: 'override.objects.deal.fields[0].native', message: 'must name the vendor field' },
-      { path: 'override.objects.deal.fields[0].type', message: 'Invalid option: expected one of "string"|"number"|"integer"|"boolean"|"date"|"datetime"|"picklist"|"multiselect"' },
+      { path: 'override.objects.deal.fields[0].type', message: 'Invalid option: expected one of "string"|"number"|"integer"|"boolean"|"date"|"datetime"|"picklist"|"multiselect"|"owner"' },
     ]);
     expect(issuesOf(dealMapping('json'), { objects: { deal: { remove: ['nope'] }, contact: { fields: [] } } })).toEqual([
       { path: 'override.objects.deal.remove[0]', message: '"nope" is not mapped, so it cannot be removed' },

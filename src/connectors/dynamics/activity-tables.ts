@@ -69,7 +69,7 @@ export function tableOfLogicalName(logicalName: unknown): ActivityTableSpec | un
 export function activityMappings(taskMapping: CompiledMapping): ReadonlyMap<string, CompiledMapping> {
   const mappings = new Map<string, CompiledMapping>([['task', taskMapping]]);
   for (const [logicalName, object] of Object.entries(dynamicsActivityTableMappings)) {
-    mappings.set(logicalName, compileMapping({ valueEncoding: 'json', objects: { activity: object } }));
+    mappings.set(logicalName, compileMapping({ valueEncoding: 'json', objects: { activity: object } }, taskMapping.owners ? { owners: taskMapping.owners } : undefined));
   }
   return mappings;
 }

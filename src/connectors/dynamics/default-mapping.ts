@@ -11,6 +11,8 @@ export const dynamicsDefaultMapping: ConnectorMappingSpec = {
     contact: {
       nativeObject: 'contacts',
       fields: [
+        { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+        { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
         { canonical: 'firstName', native: 'firstname', type: 'string' },
         { canonical: 'lastName', native: 'lastname', type: 'string' },
         { canonical: 'email', native: 'emailaddress1', type: 'string' },
@@ -24,6 +26,8 @@ export const dynamicsDefaultMapping: ConnectorMappingSpec = {
     company: {
       nativeObject: 'accounts',
       fields: [
+        { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+        { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
         { canonical: 'name', native: 'name', type: 'string' },
         { canonical: 'website', native: 'websiteurl', type: 'string' },
         { canonical: 'phone', native: 'telephone1', type: 'string' },
@@ -36,6 +40,8 @@ export const dynamicsDefaultMapping: ConnectorMappingSpec = {
     deal: {
       nativeObject: 'opportunities',
       fields: [
+        { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+        { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
         { canonical: 'name', native: 'name', type: 'string' },
         { canonical: 'amount', native: 'estimatedvalue', type: 'number' },
         { canonical: 'closeDate', native: 'estimatedclosedate', type: 'date' },
@@ -60,6 +66,8 @@ export const dynamicsDefaultMapping: ConnectorMappingSpec = {
     activity: {
       nativeObject: 'tasks',
       fields: [
+        { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+        { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
         { canonical: 'subject', native: 'subject', type: 'string' },
         { canonical: 'description', native: 'description', type: 'string' },
         { canonical: 'dueAt', native: 'scheduledend', type: 'datetime' },
@@ -84,6 +92,8 @@ export const dynamicsActivityTableMappings: Readonly<Record<string, ObjectMappin
   phonecall: {
     nativeObject: 'phonecalls',
     fields: [
+      { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+      { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
       { canonical: 'subject', native: 'subject', type: 'string' },
       { canonical: 'description', native: 'description', type: 'string' },
       { canonical: 'dueAt', native: 'scheduledend', type: 'datetime' },
@@ -94,6 +104,8 @@ export const dynamicsActivityTableMappings: Readonly<Record<string, ObjectMappin
   email: {
     nativeObject: 'emails',
     fields: [
+      { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+      { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
       { canonical: 'subject', native: 'subject', type: 'string' },
       { canonical: 'description', native: 'description', type: 'string' },
       { canonical: 'dueAt', native: 'scheduledend', type: 'datetime' },
@@ -104,6 +116,8 @@ export const dynamicsActivityTableMappings: Readonly<Record<string, ObjectMappin
   appointment: {
     nativeObject: 'appointments',
     fields: [
+      { canonical: 'owner', native: '_ownerid_value', type: 'owner', direction: 'read' },
+      { canonical: 'owner', native: 'ownerid@odata.bind', type: 'owner', direction: 'write', ownerFormat: 'systemuser-bind' },
       { canonical: 'subject', native: 'subject', type: 'string' },
       { canonical: 'description', native: 'description', type: 'string' },
       { canonical: 'dueAt', native: 'scheduledstart', type: 'datetime' },

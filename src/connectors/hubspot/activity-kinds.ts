@@ -82,7 +82,8 @@ const MEETING_OUTCOME_READS = { ...MEETING_OUTCOME_WRITES, RESCHEDULED: 'open', 
 const dueAt = { canonical: 'dueAt', native: 'hs_timestamp', type: 'datetime', format: 'datetime' } as const;
 
 function kindMapping(nativeObject: string, fields: NonNullable<ConnectorMappingSpec['objects']['activity']>['fields']): ConnectorMappingSpec {
-  return { valueEncoding: 'strings', objects: { activity: { nativeObject, fields } } };
+  // Every engagement object has hubspot_owner_id, as tasks do [H81].
+  return { valueEncoding: 'strings', objects: { activity: { nativeObject, fields: [{ canonical: 'owner', native: 'hubspot_owner_id', type: 'owner' }, ...fields] } } };
 }
 
 export const KIND_MAPPINGS: Readonly<Record<Exclude<ActivityKind, 'task'>, ConnectorMappingSpec>> = {

@@ -29,6 +29,7 @@ export const hubspotDefaultMapping: ConnectorMappingSpec = {
     contact: {
       nativeObject: 'contacts',
       fields: [
+        { canonical: 'owner', native: 'hubspot_owner_id', type: 'owner' },
         { canonical: 'firstName', native: 'firstname', type: 'string' },
         { canonical: 'lastName', native: 'lastname', type: 'string' },
         { canonical: 'email', native: 'email', type: 'string' },
@@ -42,6 +43,7 @@ export const hubspotDefaultMapping: ConnectorMappingSpec = {
     company: {
       nativeObject: 'companies',
       fields: [
+        { canonical: 'owner', native: 'hubspot_owner_id', type: 'owner' },
         { canonical: 'name', native: 'name', type: 'string' },
         { canonical: 'domain', native: 'domain', type: 'string' },
         { canonical: 'website', native: 'website', type: 'string' },
@@ -56,6 +58,7 @@ export const hubspotDefaultMapping: ConnectorMappingSpec = {
     deal: {
       nativeObject: 'deals',
       fields: [
+        { canonical: 'owner', native: 'hubspot_owner_id', type: 'owner' },
         { canonical: 'name', native: 'dealname', type: 'string' },
         { canonical: 'amount', native: 'amount', type: 'number' },
         { canonical: 'currency', native: 'deal_currency_code', type: 'string' },
@@ -68,6 +71,7 @@ export const hubspotDefaultMapping: ConnectorMappingSpec = {
     activity: {
       nativeObject: 'tasks',
       fields: [
+        { canonical: 'owner', native: 'hubspot_owner_id', type: 'owner' },
         { canonical: 'subject', native: 'hs_task_subject', type: 'string' },
         { canonical: 'description', native: 'hs_task_body', type: 'string' },
         { canonical: 'dueAt', native: 'hs_timestamp', type: 'datetime', format: 'datetime' },

@@ -1,5 +1,5 @@
 import type { ObjectType } from '../../model/identifiers';
-import { compileMapping } from '../../model/mapping';
+import { compileMapping, ownersOnly } from '../../model/mapping';
 import type { CrmConnector, FieldDescription } from '../connector';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_REQUEST_TIMEOUT_MS, type ConnectorBaseOptions } from '../connector-options';
 import type { RateBudgetSnapshot } from '../rate-budget';
@@ -61,9 +61,9 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
   });
   const kindMappings = {
     task: mapping,
-    call: compileMapping(KIND_MAPPINGS.call),
-    email: compileMapping(KIND_MAPPINGS.email),
-    meeting: compileMapping(KIND_MAPPINGS.meeting),
+    call: compileMapping(KIND_MAPPINGS.call, ownersOnly(options.mappingOverride)),
+    email: compileMapping(KIND_MAPPINGS.email, ownersOnly(options.mappingOverride)),
+    meeting: compileMapping(KIND_MAPPINGS.meeting, ownersOnly(options.mappingOverride)),
   };
   const ctx: HubSpotContext = { apis: createApis(basePath), runner, mapping, kindMappings, lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, now: Date.now };
   // Every write is checked against the property definitions first: what cannot fit is parked, not sent.

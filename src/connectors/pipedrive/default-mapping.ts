@@ -21,6 +21,8 @@ export const pipedriveDefaultMapping: ConnectorMappingSpec = {
     contact: {
       nativeObject: 'persons',
       fields: [
+        // v2 names the owner owner_id everywhere, activities included (v1's user_id) [P39].
+        { canonical: 'owner', native: 'owner_id', type: 'owner', ownerFormat: 'number' },
         { canonical: 'firstName', native: 'first_name', type: 'string' },
         { canonical: 'lastName', native: 'last_name', type: 'string' },
         { canonical: 'email', native: 'email', type: 'string' },
@@ -31,6 +33,8 @@ export const pipedriveDefaultMapping: ConnectorMappingSpec = {
     company: {
       nativeObject: 'organizations',
       fields: [
+        // v2 names the owner owner_id everywhere, activities included (v1's user_id) [P39].
+        { canonical: 'owner', native: 'owner_id', type: 'owner', ownerFormat: 'number' },
         { canonical: 'name', native: 'name', type: 'string' },
         { canonical: 'website', native: 'website', type: 'string' },
         { canonical: 'industry', native: 'industry', type: 'string' },
@@ -39,6 +43,8 @@ export const pipedriveDefaultMapping: ConnectorMappingSpec = {
     deal: {
       nativeObject: 'deals',
       fields: [
+        // v2 names the owner owner_id everywhere, activities included (v1's user_id) [P39].
+        { canonical: 'owner', native: 'owner_id', type: 'owner', ownerFormat: 'number' },
         { canonical: 'name', native: 'title', type: 'string' },
         { canonical: 'amount', native: 'value', type: 'number' },
         { canonical: 'currency', native: 'currency', type: 'string' },
@@ -51,6 +57,8 @@ export const pipedriveDefaultMapping: ConnectorMappingSpec = {
     activity: {
       nativeObject: 'activities',
       fields: [
+        // v2 names the owner owner_id everywhere, activities included (v1's user_id) [P39].
+        { canonical: 'owner', native: 'owner_id', type: 'owner', ownerFormat: 'number' },
         { canonical: 'subject', native: 'subject', type: 'string' },
         { canonical: 'description', native: 'note', type: 'string' },
         { canonical: 'dueAt', native: 'due_at', type: 'datetime', format: 'datetime' },

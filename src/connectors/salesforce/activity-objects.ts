@@ -1,5 +1,5 @@
 import type { CanonicalFields } from '../../model/canonical';
-import { compileMapping, mappingOverrideSchema, type CompiledMapping, type ConnectorMappingSpec } from '../../model/mapping';
+import { compileMapping, mappingOverrideSchema, ownersOnly, type CompiledMapping, type ConnectorMappingSpec } from '../../model/mapping';
 
 /**
  * A canonical activity is one of two Salesforce objects [S70][S71]: a Task (calls, emails and
@@ -55,6 +55,7 @@ export const salesforceEventMapping: ConnectorMappingSpec = {
     activity: {
       nativeObject: 'Event',
       fields: [
+        { canonical: 'owner', native: 'OwnerId', type: 'owner' },
         { canonical: 'subject', native: 'Subject', type: 'string' },
         { canonical: 'description', native: 'Description', type: 'string' },
         { canonical: 'dueAt', native: 'StartDateTime', type: 'datetime' },
@@ -74,7 +75,8 @@ export const EVENT_UNHELD_FIELDS = ['status', 'priority'] as const;
 export function compileEventMapping(override: unknown): CompiledMapping {
   const parsed = override === undefined ? undefined : mappingOverrideSchema.safeParse(override);
   const custom = parsed?.success ? (parsed.data.objects.activity?.fields ?? []).filter((field) => field.canonical.startsWith('custom.')) : [];
-  return compileMapping(salesforceEventMapping, custom.length > 0 ? { objects: { activity: { fields: custom } } } : undefined);
+  const owners = ownersOnly(override);
+  return compileMapping(salesforceEventMapping, custom.length > 0 || owners ? { objects: custom.length > 0 ? { activity: { fields: custom } } : {}, ...owners } : undefined);
 }
 
 /** What Salesforce holds for the Event's start: whole seconds (UNCONFIRMED [S73]). */

@@ -41,6 +41,7 @@ export const salesforceDefaultMapping: ConnectorMappingSpec = {
     contact: {
       nativeObject: 'Contact',
       fields: [
+        { canonical: 'owner', native: 'OwnerId', type: 'owner' },
         { canonical: 'firstName', native: 'FirstName', type: 'string' },
         { canonical: 'lastName', native: 'LastName', type: 'string' },
         { canonical: 'email', native: 'Email', type: 'string' },
@@ -54,6 +55,7 @@ export const salesforceDefaultMapping: ConnectorMappingSpec = {
     company: {
       nativeObject: 'Account',
       fields: [
+        { canonical: 'owner', native: 'OwnerId', type: 'owner' },
         { canonical: 'name', native: 'Name', type: 'string' },
         { canonical: 'website', native: 'Website', type: 'string' },
         { canonical: 'industry', native: 'Industry', type: 'string' },
@@ -67,6 +69,7 @@ export const salesforceDefaultMapping: ConnectorMappingSpec = {
     deal: {
       nativeObject: 'Opportunity',
       fields: [
+        { canonical: 'owner', native: 'OwnerId', type: 'owner' },
         { canonical: 'name', native: 'Name', type: 'string' },
         { canonical: 'amount', native: 'Amount', type: 'number' },
         { canonical: 'stage', native: 'StageName', type: 'picklist', direction: 'read', values: stagesRead },
@@ -78,6 +81,7 @@ export const salesforceDefaultMapping: ConnectorMappingSpec = {
     activity: {
       nativeObject: 'Task',
       fields: [
+        { canonical: 'owner', native: 'OwnerId', type: 'owner' },
         { canonical: 'subject', native: 'Subject', type: 'string' },
         { canonical: 'description', native: 'Description', type: 'string' },
         // ActivityDate is a date; the canonical dueAt is a datetime, so it is read (midnight UTC)

@@ -2,6 +2,7 @@ import type { CanonicalFields } from '../canonical';
 import type { ObjectType } from '../identifiers';
 import type { CompiledMapping, CompiledObjectMapping } from './compile';
 import { readValue, writeValue } from './convert';
+import { readOwner, writeOwner } from './owners';
 
 export interface CanonicalRead {
   fields: CanonicalFields;
@@ -15,6 +16,12 @@ export function toCanonical(mapping: CompiledMapping, objectType: ObjectType, na
   const fields: CanonicalFields = {};
   for (const field of object.reads) {
     if (!(field.native in native)) continue; // not selected: absent, not empty
+    if (field.type === 'owner') {
+      // An owner outside the map is not read: absent, so it changes nothing anywhere.
+      const owner = readOwner(mapping.owners, native[field.native]);
+      if (owner !== undefined) setPath(fields, field.canonical, owner);
+      continue;
+    }
     setPath(fields, field.canonical, readValue(field, native[field.native]));
   }
   const read = new Set(object.reads.map((field) => field.native));
@@ -32,9 +39,26 @@ export function toNative(mapping: CompiledMapping, objectType: ObjectType, field
   for (const field of object.writes) {
     const value = getPath(fields, field.canonical);
     if (value === undefined) continue;
+    if (field.type === 'owner') {
+      // An owner no user id here is mapped to is not written: the vendor keeps its owner (unwrittenOwner says so).
+      const owner = writeOwner(mapping.owners, field.ownerFormat, value);
+      if (owner !== undefined) native[field.native] = owner;
+      continue;
+    }
     native[field.native] = writeValue(field, value, mapping.valueEncoding);
   }
   return native;
+}
+
+/**
+ * Whether a write's owner cannot be written by this mapping (no user id is mapped to its email):
+ * the connector leaves it out, and its outcome says so in `adjusted`.
+ */
+export function unwrittenOwner(mapping: CompiledMapping, objectType: ObjectType, fields: Readonly<CanonicalFields>): boolean {
+  const owner = fields.owner;
+  if (owner === undefined || owner === null) return false;
+  const writers = objectMapping(mapping, objectType).writes.filter((field) => field.type === 'owner' && field.canonical === 'owner');
+  return writers.length > 0 && writers.some((field) => writeOwner(mapping.owners, field.ownerFormat, owner) === undefined);
 }
 
 /** The vendor fields to ask for when reading (e.g. a SOQL SELECT list or HubSpot `properties`). */

@@ -7,7 +7,9 @@ import {
   type ConnectorMapping,
   type ConnectorMappingSpec,
   type FieldMapping,
+  type OwnerMap,
 } from './spec';
+import { ambiguousOwners } from './owners';
 
 export interface MappingIssue {
   /** Where the bad entry is, e.g. `override.objects.deal.fields[0].values.Won`. */
@@ -33,6 +35,8 @@ export interface CompiledObjectMapping {
 
 export interface CompiledMapping {
   valueEncoding: ConnectorMapping['valueEncoding'];
+  /** The connection's owner map (vendor user id -> lower-cased email); absent: owner fields are not mapped. */
+  owners?: OwnerMap | undefined;
   objects: Partial<Record<ObjectType, CompiledObjectMapping>>;
 }
 
@@ -88,8 +92,14 @@ export function compileMapping(defaults: ConnectorMappingSpec, override?: unknow
     });
   }
 
+  const owners = extra?.data.owners;
+  for (const { email, ids } of ambiguousOwners(owners ?? {})) {
+    issues.push({ path: `override.owners.${ids[1] ?? ''}`, message: `users ${ids.join(', ')} all map to ${email}, so a write could not choose: keep one` });
+  }
   const objects: CompiledMapping['objects'] = {};
   for (const [objectType, spec] of merged) {
+    // No owner map: owner fields are neither read nor written (each CRM keeps its own owners).
+    if (!owners) spec.fields = spec.fields.filter(({ field }) => field.type !== 'owner');
     for (const located of spec.fields) issues.push(...checkField(objectType, located));
     issues.push(...checkDuplicates(spec.fields));
     objects[objectType] = {
@@ -100,7 +110,7 @@ export function compileMapping(defaults: ConnectorMappingSpec, override?: unknow
     };
   }
   if (issues.length > 0) throw new MappingSpecError(issues);
-  return { valueEncoding: base.data.valueEncoding, objects };
+  return { valueEncoding: base.data.valueEncoding, objects, ...(owners ? { owners } : {}) };
 }
 
 function overlaps(a: FieldMapping, b: FieldMapping): boolean {
@@ -145,6 +155,9 @@ function checkField(objectType: ObjectType, { field, path }: Located): MappingIs
       seen.set(canonical, native);
     }
   }
+  if (field.ownerFormat && field.type !== 'owner') {
+    issues.push({ path: `${path}.ownerFormat`, message: `ownerFormat applies only to owner fields, not ${field.type}` });
+  }
   if (field.format && field.type !== 'date' && field.type !== 'datetime') {
     issues.push({ path: `${path}.format`, message: `format applies only to date and datetime fields, not ${field.type}` });
   }
@@ -188,4 +201,15 @@ function zodIssues(issues: readonly { path: readonly PropertyKey[]; message: str
     path: prefix + issue.path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`)).join(''),
     message: issue.message,
   }));
+}
+
+/**
+ * Only the owner map of a tenant's override, for a connector's secondary mappings (Salesforce
+ * Events, HubSpot calls, Dataverse phone calls...): their fields are the connector's own, but
+ * their owners are the connection's. Undefined when none is configured or the override is invalid
+ * (compileMapping of the main mapping reports that).
+ */
+export function ownersOnly(override: unknown): { owners: OwnerMap } | undefined {
+  const parsed = override === undefined ? undefined : mappingOverrideSchema.safeParse(override);
+  return parsed?.success && parsed.data.owners ? { owners: parsed.data.owners } : undefined;
 }

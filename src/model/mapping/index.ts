@@ -1,4 +1,5 @@
-export { toCanonical, toNative, nativeFieldsOf, nativeFieldsToRead, objectMapping, type CanonicalRead } from './apply';
-export { compileMapping, MappingSpecError, type CompiledMapping, type CompiledObjectMapping, type MappingIssue } from './compile';
+export { toCanonical, toNative, unwrittenOwner, nativeFieldsOf, nativeFieldsToRead, objectMapping, type CanonicalRead } from './apply';
+export { compileMapping, ownersOnly, MappingSpecError, type CompiledMapping, type CompiledObjectMapping, type MappingIssue } from './compile';
 export { MappingValueError, calendarDate, zonedMidnightToEpochMs } from './convert';
 export * from './spec';
+export { ambiguousOwners, ownerIdForEmail, ownerIdOf, readOwner, writeOwner } from './owners';

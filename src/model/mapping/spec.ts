@@ -8,8 +8,25 @@ import { objectTypes } from '../identifiers';
  * then checks what a schema cannot (known canonical fields, invertible picklists, duplicates).
  */
 
-export const fieldTypes = ['string', 'number', 'integer', 'boolean', 'date', 'datetime', 'picklist', 'multiselect'] as const;
+/**
+ * `owner`: the vendor's user id of a record's owner, read and written through the connection's
+ * owner map (`owners` in the override; model/mapping/owners.ts). Without that map no owner field
+ * is read or written at all.
+ */
+export const fieldTypes = ['string', 'number', 'integer', 'boolean', 'date', 'datetime', 'picklist', 'multiselect', 'owner'] as const;
 export type FieldType = (typeof fieldTypes)[number];
+export const ownerFormats = ['id', 'number', 'object', 'systemuser-bind'] as const;
+export type OwnerFormat = (typeof ownerFormats)[number];
+
+/**
+ * A connection's owner map: the vendor's user id -> that user's email. Emails are lower-cased
+ * here, so `Alice@Example.com` and `alice@example.com` are one owner.
+ */
+export const ownerMapSchema = z.record(
+  z.string().min(1, 'must be a vendor user id'),
+  z.email('must be the user\'s email').transform((email) => email.toLowerCase()),
+);
+export type OwnerMap = z.output<typeof ownerMapSchema>;
 
 export const fieldMappingSchema = z
   .object({
@@ -37,6 +54,12 @@ export const fieldMappingSchema = z
      * or `skip` the field in that write. Never silent: the record's outcome says what was done.
      */
     onViolation: z.enum(violationPolicies).optional(),
+    /**
+     * Owner fields: how the vendor takes a user id on a write. `id` as text (Salesforce, HubSpot),
+     * `number` (Pipedrive), `object` as `{ id }` (Zoho), `systemuser-bind` as
+     * `/systemusers(<id>)` for an `@odata.bind` field (Dataverse). Reads take any of them.
+     */
+    ownerFormat: z.enum(ownerFormats).optional(),
   })
   .strict();
 
@@ -76,7 +99,14 @@ export const mappingOverrideSchema = z
           unmapped: z.enum(['ignore', 'report']).optional(),
         })
         .strict(),
-    ),
+      )
+      .default({}),
+    /**
+     * Owners, by the vendor's user id -> email, for the users whose records sync with an owner.
+     * Absent: no owner is read or written (each vendor keeps its own owners). An id not named is
+     * not read; an owner whose email no id names is not written (the vendor keeps its owner).
+     */
+    owners: ownerMapSchema.optional(),
   })
   .strict();
 

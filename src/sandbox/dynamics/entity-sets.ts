@@ -105,6 +105,9 @@ function regardingBindings(logicalName: string): Record<string, Binding> {
 /** Tables the `activitypointers` view unions, in the order it lists them. */
 export const ACTIVITY_SETS = ['tasks', 'phonecalls', 'emails', 'appointments'] as const;
 
+/** Tables whose rows a user owns (OwnershipType UserOwned): the ones this sandbox syncs. */
+const USER_OWNED: ReadonlySet<string> = new Set(['contacts', 'accounts', 'opportunities', 'tasks', 'phonecalls', 'emails', 'appointments']);
+
 const systemColumns: Record<string, ColumnDefinition> = {
   createdon: { type: 'datetime', readOnly: true },
   modifiedon: { type: 'datetime', readOnly: true },
@@ -125,7 +128,8 @@ function define(
   bindings: EntitySetDefinition['bindings'] = {},
 ): EntitySetDefinition {
   return {
-    bindings,
+    // A user-owned table's owner is set with `ownerid@odata.bind` on create or update [D71].
+    bindings: USER_OWNED.has(setName) ? { ...bindings, ownerid: { column: '_ownerid_value', targetSet: 'systemusers' } } : bindings,
     setName,
     logicalName,
     primaryId,
@@ -308,6 +312,23 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
       record1roleid: { column: '_record1roleid_value', targetSet: 'connectionroles' },
       record2roleid: { column: '_record2roleid_value', targetSet: 'connectionroles' },
     },
+  ),
+  // The organisation's users [D72]: listable (`GET /systemusers`), seeded with the sandbox; a disabled
+  // user owns nothing new. Not administered through this API (users come from Entra ID).
+  systemusers: define(
+    'systemusers',
+    'systemuser',
+    'systemuserid',
+    {
+      firstname: text(64, { label: 'First Name', readOnly: true }),
+      lastname: text(64, { label: 'Last Name', readOnly: true }),
+      fullname: text(200, { label: 'Full Name', readOnly: true }),
+      internalemailaddress: text(100, { label: 'Primary Email', readOnly: true }),
+      domainname: text(1024, { label: 'User Name', readOnly: true }),
+      isdisabled: { type: 'boolean', readOnly: true },
+      applicationid: { type: 'guid', readOnly: true },
+    },
+    [],
   ),
   connectionroles: define(
     'connectionroles',

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   unexpected: '0x80040216',
   stringTooLong: '0x80044331',
   optionOutOfRange: '0x8004431a',
+  // UNCONFIRMED: the code and wording for a disabled user made owner [D73].
+  userDisabled: '0x80040225',
   // UNCONFIRMED: the code for a statuscode outside its statecode.
   invalidStateStatus: '0x8004431a',
 } as const;
@@ -67,4 +69,9 @@ export function duplicateKey(): DataverseError {
 
 export function versionMismatch(): DataverseError {
   return new DataverseError(412, ErrorCodes.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+}
+
+/** A record given a disabled user as owner (code and wording UNCONFIRMED [D73]). */
+export function userDisabled(id: string): DataverseError {
+  return new DataverseError(400, ErrorCodes.userDisabled, `The specified user(Id = ${id}) is disabled. Consider enabling this user.`);
 }

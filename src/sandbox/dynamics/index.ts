@@ -14,6 +14,7 @@ import { consentApp, type ConsentControls } from '../core/consent';
 import { DeltaTokens, DEFAULT_DELTA_RETENTION_MS } from './change-tracking';
 import { activityTriggers } from './activities';
 import { connectionTriggers, STAKEHOLDER_ROLE_ID } from './connections';
+import { seedSystemUsers } from './users';
 import { ENTITY_SETS, type EntitySetDefinition } from './entity-sets';
 import { ServiceProtection, type ServiceProtectionOptions } from './limits';
 import { SeedData, type DynamicsEntitySetName } from './seed';
@@ -105,6 +106,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
   // Dynamics 365 Sales ships a "Stakeholder" role for opportunity stakeholders [D35]; its id here is the sandbox's own.
   muted = true;
   store.create(ENTITY_SETS.connectionroles as EntitySetDefinition, { connectionroleid: STAKEHOLDER_ROLE_ID, name: 'Stakeholder', category: 1000 }, { userId: users.uiUserId });
+  seedSystemUsers(store, users);
   muted = false;
   const deltaTokens = new DeltaTokens(now, options.deltaTokenRetentionMs ?? DEFAULT_DELTA_RETENTION_MS);
   const protection = new ServiceProtection(options.serviceProtection ?? {}, now);

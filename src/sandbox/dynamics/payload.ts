@@ -1,6 +1,6 @@
 import type { ColumnDefinition, ColumnType, EntitySetDefinition } from './entity-sets';
 import { edmTypeName, entitySet } from './entity-sets';
-import { badQuery, optionOutOfRange, recordNotFound, stringTooLong } from './errors';
+import { badQuery, optionOutOfRange, recordNotFound, stringTooLong, userDisabled } from './errors';
 import { isGuid } from './resource-path';
 import type { DataverseStore, Row } from './store';
 
@@ -83,6 +83,8 @@ function resolveBind(value: unknown, targetSet: string, store: DataverseStore, r
   const target = match ? entitySet(match[1] as string) : undefined;
   if (!match || !target || target.setName !== targetSet) throw badQuery(`Invalid entity reference '${value}'.`);
   const id = (match[2] as string).toLowerCase();
-  if (!store.get(target, id)) throw recordNotFound(target.logicalName, id);
+  const row = store.get(target, id);
+  if (!row) throw recordNotFound(target.logicalName, id);
+  if (target.setName === 'systemusers' && row.isdisabled === true) throw userDisabled(id);
   return id;
 }

@@ -1,7 +1,7 @@
 import { FakeData } from '../core/fake-data';
 import type { Row } from './store';
 
-export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles';
+export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles' | 'systemusers';
 
 /** Realistic column values for `index`-th seeded record of an entity set. */
 export class SeedData {
@@ -38,6 +38,7 @@ export class SeedData {
       case 'activityparties':
       case 'connections':
       case 'connectionroles':
+      case 'systemusers':
         // Links between records and their roles are made explicitly (admin uiCreate), never invented.
         return {};
     }

@@ -132,7 +132,8 @@ export class DataverseStore {
       versionnumber: this.nextVersion(),
       _createdby_value: actor.userId,
       _modifiedby_value: actor.userId,
-      _ownerid_value: actor.userId,
+      // The caller owns what it creates unless the create names an owner [D71].
+      _ownerid_value: values._ownerid_value ?? actor.userId,
       statecode: values.statecode ?? 0,
     });
     deriveColumns(definition, row);

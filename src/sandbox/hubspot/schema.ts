@@ -1,3 +1,4 @@
+import { ACTIVE_OWNER_IDS } from './owners';
 /** The CRM object types the sandbox emulates, by their v3 path name: three records and four activities. */
 export type HubSpotObjectType = 'contacts' | 'companies' | 'deals' | 'tasks' | 'calls' | 'emails' | 'meetings';
 
@@ -62,6 +63,8 @@ const system = (modifiedProperty: string): Record<string, PropertyDefinition> =>
   createdate: { kind: 'datetime', readOnly: true },
   [modifiedProperty]: { kind: 'datetime', readOnly: true },
   crm_sync_id: { kind: 'string', unique: true },
+  // Every CRM object and engagement has an owner; records created through the API have none unless given [H82].
+  hubspot_owner_id: { kind: 'enumeration', label: 'Owner', options: ACTIVE_OWNER_IDS },
 });
 
 export const SCHEMAS: Record<HubSpotObjectType, ObjectSchema> = {

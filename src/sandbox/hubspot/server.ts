@@ -15,6 +15,7 @@ import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
 import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
 import { registerObjectRoutes } from './objects';
+import { registerOwnerRoutes } from './owners';
 import { registerPropertyRoutes } from './properties';
 import { setApp } from './request-context';
 import { registerSearchRoutes } from './search';
@@ -158,6 +159,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerObjectRoutes(app, store, counters);
   registerBatchRoutes(app, store, counters, portalId);
   registerPropertyRoutes(app, store);
+  registerOwnerRoutes(app);
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
   registerAssociationBatchRoutes(app, store, associations, options.associationsPageSize);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { SandboxCounters } from '../core/counters';
+import { PIPEDRIVE_USERS } from './users';
 import { notFound, validation } from './errors';
 import type { CallKind } from './limits';
 import { customFieldSelection, listFilter } from './list-filters';
@@ -128,6 +129,7 @@ export function registerEntityRoutes(app: FastifyInstance, store: RecordStore, c
     if (typeof body.icon_key !== 'string' || body.icon_key === '') throw validation('Validation failed: icon_key: Parameter \'icon_key\' is required');
     return ok(store.activityTypes.add(body.name, body.icon_key));
   });
+  app.get('/v1/users', async () => ok(PIPEDRIVE_USERS));
   app.get('/v1/stages', async () => ok(DEFAULT_STAGES.map((stage) => ({ ...stage, pipeline_id: 1, active_flag: true }))));
 }
 

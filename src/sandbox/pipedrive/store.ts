@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { ActivityTypes } from './activity-types';
 import type { ModstampClock } from '../core/modstamp-clock';
 import { errorBody, notFound, PipedriveError, validation } from './errors';
+import { SANDBOX_USER_ID } from './changelog';
+import { ownerProblem } from './users';
 import { DEFAULT_STAGES, ENTITIES, MAX_LENGTH, READ_ONLY, REQUIRED_ON_CREATE, SINGULAR, STANDARD_FIELDS, type FieldKind, type PipedriveEntity } from './schema';
 
 /** A custom field as Pipedrive keys it: a 40-character hash, per company and entity. */
@@ -167,6 +169,11 @@ export class RecordStore {
       if (!kind) throw validation(`Validation failed: ${name}: Parameter '${name}' is not allowed for this request`);
       fields[name] = checkValue(name, kind, value);
     }
+    // The owner must be an active user of the company [P37].
+    if (typeof fields.owner_id === 'number') {
+      const problem = ownerProblem(fields.owner_id);
+      if (problem) throw validation(`Validation failed: owner_id: ${problem}`);
+    }
     const required = REQUIRED_ON_CREATE[entity];
     if (creating && required !== undefined && (typeof fields[required] !== 'string' || fields[required] === '')) {
       throw validation(`Validation failed: ${required}: Parameter '${required}' is required`);
@@ -210,9 +217,11 @@ export class RecordStore {
 }
 
 function withDefaults(entity: PipedriveEntity, fields: Record<string, unknown>): Record<string, unknown> {
-  if (entity === 'deals') return { currency: 'USD', value: 0, status: 'open', stage_id: 1, pipeline_id: 1, ...fields };
-  if (entity === 'activities') return { type: 'task', done: false, participants: [], person_id: null, ...fields };
-  return fields;
+  // The API token's user owns what it creates unless an owner is given [P37].
+  const owned = { owner_id: SANDBOX_USER_ID, ...fields };
+  if (entity === 'deals') return { currency: 'USD', value: 0, status: 'open', stage_id: 1, pipeline_id: 1, ...owned };
+  if (entity === 'activities') return { type: 'task', done: false, participants: [], person_id: null, ...owned };
+  return owned;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

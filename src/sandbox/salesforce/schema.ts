@@ -1,5 +1,5 @@
 /** The sObjects the sandbox emulates, with the standard fields the connectors use. */
-export const SOBJECT_TYPES = ['Contact', 'Account', 'Opportunity', 'Task', 'Event', 'OpportunityContactRole'] as const;
+export const SOBJECT_TYPES = ['Contact', 'Account', 'Opportunity', 'Task', 'Event', 'OpportunityContactRole', 'User'] as const;
 export type SObjectType = (typeof SOBJECT_TYPES)[number];
 
 export type FieldType = 'id' | 'string' | 'email' | 'boolean' | 'number' | 'date' | 'datetime' | 'reference';
@@ -42,7 +42,8 @@ export const SYSTEM_FIELDS: FieldDef[] = [
   { name: 'LastModifiedDate', type: 'datetime', writable: false },
   { name: 'LastModifiedById', type: 'reference', writable: false },
   { name: 'SystemModstamp', type: 'datetime', writable: false },
-  { name: 'OwnerId', type: 'reference', writable: true },
+  // Polymorphic in Salesforce (a queue owns some objects); the sandbox's owners are users [S116].
+  { name: 'OwnerId', type: 'reference', writable: true, refersTo: 'User', label: 'Owner ID' },
 ];
 
 const rw = (name: string, type: FieldType, extra: Partial<FieldDef> = {}): FieldDef => ({ name, type, writable: true, ...extra });
@@ -180,6 +181,21 @@ const OBJECT_FIELDS: Record<SObjectType, { keyPrefix: string; fields: FieldDef[]
       rw('ContactId', 'reference', { label: 'Contact ID', requiredOnCreate: true, refersTo: 'Contact' }),
       picklist('Role', 'Role', CONTACT_ROLES, false),
       rw('IsPrimary', 'boolean', { label: 'Primary', defaultValue: false }),
+    ],
+  },
+  // The org's users, seeded with the sandbox (sandbox/core/users.ts): queryable, not administered
+  // through this API (creating users needs a profile and a licence), so their fields are read-only here [S117].
+  User: {
+    keyPrefix: '005',
+    noOwner: true,
+    searchable: false,
+    fields: [
+      { name: 'Username', type: 'string', writable: false, label: 'Username', length: 80 },
+      { name: 'Email', type: 'email', writable: false, label: 'Email', length: 128 },
+      { name: 'FirstName', type: 'string', writable: false, label: 'First Name', length: 40 },
+      { name: 'LastName', type: 'string', writable: false, label: 'Last Name', length: 80 },
+      { name: 'Name', type: 'string', writable: false, label: 'Full Name', length: 121 },
+      { name: 'IsActive', type: 'boolean', writable: false, label: 'Active' },
     ],
   },
 };

@@ -20,6 +20,7 @@ import type { SalesforceSandbox, SalesforceSandboxOptions } from './options';
 import { registerQueryRoutes } from './query';
 import { registerReplicationRoutes } from './replication';
 import { createSchema } from './schema';
+import { seedUsers } from './users';
 import { registerSearchRoute } from './search';
 import { SalesforceSeeder } from './seed';
 import { MultipleChoices, registerSObjectRoutes } from './sobjects';
@@ -83,6 +84,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       outboundMessages.onCommit(batch);
     },
   });
+  seedUsers(store, ids, { apiUserId, uiUserId, apiUsername: client.username });
   const context: SalesforceContext = { store, tokens, limits, counters, clock, now, organizationId, apiUserId, uiUserId, startedMs: Date.now(), instanceUrl: () => instanceUrl, changeEvents };
 
   const app = createSandboxApp({

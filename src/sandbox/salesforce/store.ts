@@ -221,7 +221,18 @@ export class RecordStore {
       if (!value.startsWith(target.keyPrefix)) throw recordError('FIELD_INTEGRITY_EXCEPTION', `${field.label ?? name}: id value of incorrect type: ${value}`, [name]);
       const referenced = this.get(field.refersTo, value);
       if (!referenced || referenced.deletedMs !== undefined) throw recordError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [name]);
+      if (field.refersTo === 'User' && referenced.values.IsActive === false) {
+        throw recordError('INACTIVE_OWNER_OR_USER', `operation performed with inactive user [${value}] as owner of ${def.name.toLowerCase()}`, [name]);
+      }
     }
+  }
+
+  /** Adds one of the org's users (seeding only: no change event, nothing counted). */
+  seedUser(id: string, values: Record<string, FieldValue>, createdById: string): StoredRecord {
+    const now = this.deps.clock.next().getTime();
+    const record: StoredRecord = { type: 'User', id, values: { ...values }, createdMs: now, modstampMs: now, createdById, lastModifiedById: createdById, ownerId: id };
+    this.table('User').set(id, record);
+    return record;
   }
 
   /** Removes a record for good (Bulk hardDelete, emptying the Recycle Bin); the deletion stays in the log. */
