@@ -5,11 +5,10 @@ import { decodeCursor, encodeCursor } from '../cursor';
 import { chunked } from '../unique-keys';
 import {
   ACTIVITY_MODULES,
-  CALLS_COMPILED,
   dueDateToDueAt,
-  EVENTS_COMPILED,
   externalIdOf,
   KIND_OF_MODULE,
+  moduleMapping,
   parseActivityId,
   participantContacts,
   TASK_DUE_FIELD,
@@ -39,14 +38,14 @@ export function activityFields(read: Pick<ReadContext, 'mapping' | 'syncIdField'
     module === 'Tasks'
       ? [...fieldsToRead(read.mapping, 'activity', read.syncIdField), ...(tenantMapsDueAt(read.mapping) ? [] : [TASK_DUE_FIELD])]
       : module === 'Calls'
-        ? [...base, 'Who_Id', ...nativeFieldsToRead(CALLS_COMPILED, 'activity')]
-        : [...base, PARTICIPANTS, 'End_DateTime', ...nativeFieldsToRead(EVENTS_COMPILED, 'activity')];
+        ? [...base, 'Who_Id', ...nativeFieldsToRead(moduleMapping(read.mapping, 'Calls'), 'activity')]
+        : [...base, PARTICIPANTS, 'End_DateTime', ...nativeFieldsToRead(moduleMapping(read.mapping, 'Events'), 'activity')];
   return [...new Set(fields)].slice(0, zohoSpec.paging.maxFields);
 }
 
 /** One row of a module as a canonical activity. */
 export function activityFromRow(read: Pick<ReadContext, 'mapping' | 'syncIdField'>, module: ActivityModule, row: ZohoRecord): ExternalRecord {
-  const mapping = module === 'Tasks' ? read.mapping : module === 'Calls' ? CALLS_COMPILED : EVENTS_COMPILED;
+  const mapping = moduleMapping(read.mapping, module);
   const record = fromRecord(mapping, 'activity', read.syncIdField, row);
   const fields: CanonicalFields = { ...record.fields, kind: KIND_OF_MODULE[module] };
   const references = { ...record.references };

@@ -48,6 +48,7 @@ const CALLS_MAPPING: ConnectorMappingSpec = {
         { canonical: 'subject', native: 'Subject', type: 'string' },
         { canonical: 'description', native: 'Description', type: 'string' },
         { canonical: 'dueAt', native: 'Call_Start_Time', type: 'datetime' },
+        { canonical: 'owner', native: 'Owner', type: 'owner', ownerFormat: 'object' },
       ],
     },
   },
@@ -62,13 +63,28 @@ const EVENTS_MAPPING: ConnectorMappingSpec = {
         { canonical: 'subject', native: 'Event_Title', type: 'string' },
         { canonical: 'description', native: 'Description', type: 'string' },
         { canonical: 'dueAt', native: 'Start_DateTime', type: 'datetime' },
+        { canonical: 'owner', native: 'Owner', type: 'owner', ownerFormat: 'object' },
       ],
     },
   },
 };
 
-export const CALLS_COMPILED: CompiledMapping = compileMapping(CALLS_MAPPING);
-export const EVENTS_COMPILED: CompiledMapping = compileMapping(EVENTS_MAPPING);
+const byConnectionMapping = new WeakMap<CompiledMapping, Record<'Calls' | 'Events', CompiledMapping>>();
+
+/**
+ * The mapping a module's rows are read and written with: Tasks the connection's own; calls and
+ * meetings their fixed fields, with the connection's owner map (owners are the connection's).
+ */
+export function moduleMapping(connection: CompiledMapping, module: ActivityModule): CompiledMapping {
+  if (module === 'Tasks') return connection;
+  let compiled = byConnectionMapping.get(connection);
+  if (!compiled) {
+    const owners = connection.owners ? { owners: connection.owners } : undefined;
+    compiled = { Calls: compileMapping(CALLS_MAPPING, owners), Events: compileMapping(EVENTS_MAPPING, owners) };
+    byConnectionMapping.set(connection, compiled);
+  }
+  return compiled[module];
+}
 
 /** Canonical fields a call or a meeting cannot hold. */
 const UNHELD: Readonly<Record<ActivityModule, readonly string[]>> = { Tasks: [], Calls: ['status', 'priority'], Events: ['status', 'priority'] };

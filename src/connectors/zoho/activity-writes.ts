@@ -5,12 +5,11 @@ import { mapLimited } from '../map-limited';
 import { chunked } from '../unique-keys';
 import {
   ACTIVITY_MODULES,
-  CALLS_COMPILED,
   contactIds,
   DEFAULT_CALL_TYPE,
   DEFAULT_MEETING_MS,
-  EVENTS_COMPILED,
   externalIdOf,
+  moduleMapping,
   parseActivityId,
   participantsWrite,
   planActivityWrite,
@@ -57,7 +56,7 @@ function payloadOf(ctx: WriteContext, item: Omit<Item, 'payload'>, current: Zoho
   const { module, fields, input } = item;
   const native = { ...fields };
   delete native.kind;
-  const mapping = module === 'Tasks' ? ctx.mapping : module === 'Calls' ? CALLS_COMPILED : EVENTS_COMPILED;
+  const mapping = moduleMapping(ctx.mapping, module);
   const body: Record<string, unknown> = toNative(mapping, 'activity', native);
   if (module === 'Tasks' && 'dueAt' in fields && nativeFieldsOf(ctx.mapping, 'activity', ['dueAt']).size === 0) {
     body[TASK_DUE_FIELD] = typeof fields.dueAt === 'string' ? fields.dueAt.slice(0, 10) : null;

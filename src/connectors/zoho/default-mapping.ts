@@ -12,6 +12,8 @@ export const zohoDefaultMapping: ConnectorMappingSpec = {
     contact: {
       nativeObject: 'Contacts',
       fields: [
+        // The record's owner, `{name, id, email}`, read and written through the connection's owner map [Z51].
+        { canonical: 'owner', native: 'Owner', type: 'owner', ownerFormat: 'object' },
         { canonical: 'firstName', native: 'First_Name', type: 'string' },
         { canonical: 'lastName', native: 'Last_Name', type: 'string' },
         { canonical: 'email', native: 'Email', type: 'string' },
@@ -25,6 +27,8 @@ export const zohoDefaultMapping: ConnectorMappingSpec = {
     company: {
       nativeObject: 'Accounts',
       fields: [
+        // The record's owner, `{name, id, email}`, read and written through the connection's owner map [Z51].
+        { canonical: 'owner', native: 'Owner', type: 'owner', ownerFormat: 'object' },
         { canonical: 'name', native: 'Account_Name', type: 'string' },
         { canonical: 'website', native: 'Website', type: 'string' },
         { canonical: 'phone', native: 'Phone', type: 'string' },
@@ -38,6 +42,8 @@ export const zohoDefaultMapping: ConnectorMappingSpec = {
     deal: {
       nativeObject: 'Deals',
       fields: [
+        // The record's owner, `{name, id, email}`, read and written through the connection's owner map [Z51].
+        { canonical: 'owner', native: 'Owner', type: 'owner', ownerFormat: 'object' },
         { canonical: 'name', native: 'Deal_Name', type: 'string' },
         { canonical: 'amount', native: 'Amount', type: 'number' },
         { canonical: 'closeDate', native: 'Closing_Date', type: 'date' },
@@ -61,6 +67,8 @@ export const zohoDefaultMapping: ConnectorMappingSpec = {
     activity: {
       nativeObject: 'Tasks',
       fields: [
+        // The record's owner, `{name, id, email}`, read and written through the connection's owner map [Z51].
+        { canonical: 'owner', native: 'Owner', type: 'owner', ownerFormat: 'object' },
         { canonical: 'subject', native: 'Subject', type: 'string' },
         { canonical: 'description', native: 'Description', type: 'string' },
         { canonical: 'status', native: 'Status', type: 'picklist', values: { 'Not Started': 'open', Completed: 'completed' } },

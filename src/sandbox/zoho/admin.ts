@@ -8,6 +8,7 @@ import type { ZohoAuth, ZohoRegion } from './auth';
 import { errorBody, ZohoError } from './errors';
 import type { ZohoLimitOptions, ZohoLimits, ZohoLimitsState } from './limits';
 import { MODULES, type FieldKind, type ZohoModule } from './modules';
+import { ZOHO_UI_USER } from './users';
 import type { WatchChannel, ZohoNotifications } from './notifications';
 import { moduleParam, renderRecord } from './records';
 import { fakeValues } from './seed';
@@ -60,7 +61,7 @@ export interface AdminDeps {
   hostCounts: Map<string, number>;
 }
 
-const PERSON: ZohoUser = { name: 'Patricia Boyle', id: '5843104000000397005' };
+const PERSON: ZohoUser = ZOHO_UI_USER;
 
 function succeeded(entry: WriteEntry | undefined): string {
   if (!entry || entry.status !== 'success') throw new ZohoError(400, entry && entry.status === 'error' ? entry : errorBody('INVALID_DATA', 'invalid data'));

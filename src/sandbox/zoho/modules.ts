@@ -5,7 +5,7 @@
 export const MODULES = ['Contacts', 'Accounts', 'Deals', 'Tasks', 'Calls', 'Events'] as const;
 export type ZohoModule = (typeof MODULES)[number];
 
-export type FieldKind = 'text' | 'email' | 'phone' | 'website' | 'integer' | 'double' | 'currency' | 'date' | 'datetime' | 'picklist' | 'textarea' | 'lookup' | 'participants';
+export type FieldKind = 'text' | 'email' | 'phone' | 'website' | 'integer' | 'double' | 'currency' | 'date' | 'datetime' | 'picklist' | 'textarea' | 'lookup' | 'participants' | 'owner';
 
 export interface FieldSchema {
   kind: FieldKind;
@@ -64,6 +64,7 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Full_Name',
       mandatory: ['Last_Name'],
       fields: {
+        Owner: { kind: 'owner' },
         First_Name: { kind: 'text', length: NAME },
         Last_Name: { kind: 'text', length: LAST_NAME },
         Full_Name: { kind: 'text' },
@@ -83,6 +84,7 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Account_Name',
       mandatory: ['Account_Name'],
       fields: {
+        Owner: { kind: 'owner' },
         Account_Name: { kind: 'text', length: 200 },
         Website: { kind: 'website', length: TEXT_LENGTH },
         Phone: { kind: 'phone', length: PHONE },
@@ -100,6 +102,7 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Deal_Name',
       mandatory: ['Deal_Name'],
       fields: {
+        Owner: { kind: 'owner' },
         Deal_Name: { kind: 'text', length: 120 },
         Amount: { kind: 'currency' },
         Stage: { kind: 'picklist', options: DEAL_STAGES },
@@ -115,6 +118,7 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Subject',
       mandatory: ['Subject'],
       fields: {
+        Owner: { kind: 'owner' },
         Subject: { kind: 'text', length: TEXT_LENGTH },
         Description: { kind: 'textarea', length: TEXTAREA },
         Due_Date: { kind: 'date' },
@@ -133,6 +137,7 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Subject',
       mandatory: ['Subject', 'Call_Type', 'Call_Start_Time'],
       fields: {
+        Owner: { kind: 'owner' },
         Subject: { kind: 'text', length: TEXT_LENGTH },
         Description: { kind: 'textarea', length: TEXTAREA },
         Call_Type: { kind: 'picklist', options: CALL_TYPES },
@@ -151,6 +156,7 @@ export function defaultSchemas(syncIdField: string): Record<ZohoModule, ModuleSc
       nameField: 'Event_Title',
       mandatory: ['Event_Title', 'Start_DateTime', 'End_DateTime'],
       fields: {
+        Owner: { kind: 'owner' },
         Event_Title: { kind: 'text', length: TEXT_LENGTH },
         Description: { kind: 'textarea', length: TEXTAREA },
         Start_DateTime: { kind: 'datetime' },

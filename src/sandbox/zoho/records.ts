@@ -4,6 +4,7 @@ import { errorBody, invalidModule, invalidParam, requiredParam, tooManyRecords, 
 import { isModule, type ZohoModule } from './modules';
 import type { ZohoNotifications } from './notifications';
 import type { RecordStore, StoredRecord, WriteEntry, WriteMode, ZohoUser } from './store';
+import { usersOfType } from './users';
 
 export const API_PREFIX = '/crm/v6';
 /**
@@ -118,6 +119,13 @@ function parseCriteria(text: string): { join: 'or' | 'and'; terms: { field: stri
 
 export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps, prefix: string = API_PREFIX): void {
   const { store, counters, notifications, apiUser } = deps;
+
+  // The organisation's users, by `type` (AllUsers when left out) [Z49].
+  app.get<{ Querystring: Query }>(`${prefix}/users`, async (request) => {
+    const users = usersOfType(request.query.type);
+    if (!users) throw invalidParam('type', 'invalid data');
+    return { users, info: { per_page: MAX_PAGE, count: users.length, page: 1, more_records: false } };
+  });
 
   app.get<{ Params: { module: string }; Querystring: Query }>(`${prefix}/:module`, async (request, reply) => {
     const module = moduleParam(request.params.module);
@@ -238,7 +246,7 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
         api_name: apiName,
         field_label: apiName.replace(/_/g, ' '),
         display_label: apiName.replace(/_/g, ' '),
-        data_type: field.kind,
+        data_type: field.kind === 'owner' ? 'ownerlookup' : field.kind,
         json_type: field.kind === 'lookup' ? 'jsonobject' : field.kind === 'integer' ? 'integer' : field.kind === 'double' || field.kind === 'currency' ? 'double' : 'string',
         custom_field: field.custom === true,
         system_mandatory: schema.mandatory.includes(apiName),

@@ -17,6 +17,7 @@ import { registerContactRoleRoutes } from './contact-roles';
 import { ZohoNotifications } from './notifications';
 import { API_PREFIXES, isApiPath, recordsInCall, registerRecordRoutes } from './records';
 import { RecordStore, type ZohoUser } from './store';
+import { ZOHO_API_USER } from './users';
 
 export interface ZohoSandboxOptions extends CommonSandboxOptions {
   /** The data centre the account lives in. Default `us`. */
@@ -95,7 +96,7 @@ export async function startZohoSandbox(options: ZohoSandboxOptions = {}): Promis
   );
   const store = new RecordStore(new ModstampClock(now), syncIdField, options.utcOffsetMinutes ?? 330, 5_843_104n);
   const limits = new ZohoLimits(options.limits, now);
-  const apiUser: ZohoUser = { name: 'crm-sync integration', id: '5843104000000397001' };
+  const apiUser: ZohoUser = ZOHO_API_USER;
   const hostCounts = new Map<string, number>();
   const inFlight = new WeakSet<FastifyRequest>();
   const apps: FastifyInstance[] = [];

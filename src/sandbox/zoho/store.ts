@@ -1,5 +1,6 @@
 import type { ModstampClock } from '../core/modstamp-clock';
 import { errorBody, type ZohoErrorBody } from './errors';
+import { ownerOf, ZOHO_USERS } from './users';
 import { DEFAULT_CONTACT_ROLES, defaultSchemas, MODULES, renderDateTime, TEXT_LENGTH, WHAT_ID_MODULES, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
 
 /** Who made a write: API writes carry the token's user, UI writes the sandbox's person. */
@@ -230,6 +231,8 @@ export class RecordStore {
       }
     }
     if (!existing) {
+      // The token's user (or the person, in the UI) owns what it creates unless an owner is given [Z51].
+      if (values.Owner === undefined && schema.fields.Owner) values.Owner = ownerOf(actor) ?? null;
       for (const field of schema.mandatory) {
         if (values[field] === undefined || values[field] === null || values[field] === '') {
           // [Z15]: `{api_name, json_path}`, "required field not found".
@@ -304,6 +307,14 @@ export class RecordStore {
         return typeof raw === 'string' && !Number.isNaN(Date.parse(raw)) ? raw : invalid('datetime');
       case 'participants':
         return this.checkParticipants(name, raw);
+      case 'owner': {
+        // An active user of the organisation, written `{id}` or as the id [Z51]; the refusal's wording is UNCONFIRMED [Z52].
+        const id = typeof raw === 'string' ? raw : typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
+        const user = id === undefined ? undefined : ZOHO_USERS.find((candidate) => candidate.id === id);
+        if (!user) throw new RecordRefusal(errorBody('INVALID_DATA', 'the id given seems to be invalid', { api_name: name, id: id ?? null }));
+        if (user.status !== 'active') throw new RecordRefusal(errorBody('INVALID_DATA', 'the user is inactive', { api_name: name, id: user.id }));
+        return { name: user.full_name, id: user.id, email: user.email };
+      }
       case 'lookup': {
         const id = typeof raw === 'string' ? raw : typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
         const target = id === undefined || !field.lookup ? undefined : this.get(field.lookup, id);

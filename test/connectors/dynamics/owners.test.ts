@@ -1,17 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExternalRecord, UpsertOutcome } from '../../../src/connectors/connector';
+import type { ExternalRecord } from '../../../src/connectors/connector';
 import { SANDBOX_SALES_USERS } from '../../../src/sandbox/core/users';
 import { json, startClient, type Client } from '../../sandbox/dynamics/support';
 import { startHarness, type Harness } from './support';
+import { landed, type Landed } from '../../support/landed';
 
 const [ada, grace, alan, former] = SANDBOX_SALES_USERS.map((user) => user.email) as [string, string, string, string];
-
-type Landed = Extract<UpsertOutcome, { status: 'created' | 'updated' | 'unchanged' }>;
-const landed = (outcome: UpsertOutcome | undefined): Landed => {
-  if (!outcome || (outcome.status !== 'created' && outcome.status !== 'updated' && outcome.status !== 'unchanged')) throw new Error(`not written: ${JSON.stringify(outcome)}`);
-  return outcome;
-};
 
 describe('Dataverse sandbox: systemusers and ownerid', () => {
   let client: Client;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UpsertOutcome } from '../../../src/connectors/connector';
 import { createHubSpotConnector, type HubSpotConnector } from '../../../src/connectors/hubspot';
 import { SANDBOX_SALES_USERS } from '../../../src/sandbox/core/users';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../src/sandbox/hubspot';
+import { landed, type Landed } from '../../support/landed';
 
 const [ada, grace, alan, former] = SANDBOX_SALES_USERS.map((user) => user.email) as [string, string, string, string];
 
@@ -14,11 +14,6 @@ interface Owner {
   archived: boolean;
 }
 
-type Landed = Extract<UpsertOutcome, { status: 'created' | 'updated' | 'unchanged' }>;
-const landed = (outcome: UpsertOutcome | undefined): Landed => {
-  if (!outcome || (outcome.status !== 'created' && outcome.status !== 'updated' && outcome.status !== 'unchanged')) throw new Error(`not written: ${JSON.stringify(outcome)}`);
-  return outcome;
-};
 /** HubSpot's activity ids may carry their object (`calls:123`); the record id is the last part. */
 const recordId = (externalId: string): string => externalId.split(':').pop() ?? externalId;
 

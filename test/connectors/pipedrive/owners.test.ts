@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UpsertOutcome } from '../../../src/connectors/connector';
 import { SANDBOX_SALES_USERS } from '../../../src/sandbox/core/users';
 import { startPipedriveSandbox, type PipedriveSandbox } from '../../../src/sandbox/pipedrive';
 import { connectorFor } from './support';
+import { landed } from '../../support/landed';
 
 const [ada, grace, alan, former] = SANDBOX_SALES_USERS.map((user) => user.email) as [string, string, string, string];
-
-type Landed = Extract<UpsertOutcome, { status: 'created' | 'updated' | 'unchanged' }>;
-const landed = (outcome: UpsertOutcome | undefined): Landed => {
-  if (!outcome || (outcome.status !== 'created' && outcome.status !== 'updated' && outcome.status !== 'unchanged')) throw new Error(`not written: ${JSON.stringify(outcome)}`);
-  return outcome;
-};
 
 describe('Pipedrive: users (/v1/users) and owner_id', () => {
   let pd: PipedriveSandbox;

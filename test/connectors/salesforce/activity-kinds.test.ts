@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExternalRecord, UpsertInput, UpsertOutcome } from '../../../src/connectors/connector';
+import type { ExternalRecord, UpsertInput } from '../../../src/connectors/connector';
 import { mergeDeletionPages } from '../../../src/connectors/salesforce/activities';
 import { startHarness, stopAll, type Harness } from './sandbox-connector';
+import { landed } from '../../support/landed';
 
 afterEach(stopAll);
 
@@ -31,11 +32,6 @@ async function exportAll(harness: Harness): Promise<ExternalRecord[]> {
   }
   return records;
 }
-
-const landed = (outcome: UpsertOutcome | undefined): Extract<UpsertOutcome, { externalId: string; status: 'created' | 'updated' | 'unchanged' }> => {
-  if (!outcome || (outcome.status !== 'created' && outcome.status !== 'updated' && outcome.status !== 'unchanged')) throw new Error(`not written: ${JSON.stringify(outcome)}`);
-  return outcome;
-};
 
 const EPOCH = '2000-01-01T00:00:00.000Z';
 const minuteBefore = (now: number): string => new Date(now - 60_000).toISOString();

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExternalRecord, UpsertOutcome } from '../../../src/connectors/connector';
+import type { ExternalRecord } from '../../../src/connectors/connector';
 import { SANDBOX_SALES_USERS } from '../../../src/sandbox/core/users';
 import type { SalesforceSandbox } from '../../../src/sandbox/salesforce/index';
 import { startHarness, stopAll } from './sandbox-connector';
+import { landed } from '../../support/landed';
 
 afterEach(stopAll);
 
@@ -29,12 +30,6 @@ async function restWrite(sandbox: SalesforceSandbox, type: string, body: Record<
   const response = await fetch(`${instanceUrl}/services/data/v${version}/sobjects/${type}`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, body: await response.json() };
 }
-
-type Landed = Extract<UpsertOutcome, { status: 'created' | 'updated' | 'unchanged' }>;
-const landed = (outcome: UpsertOutcome | undefined): Landed => {
-  if (!outcome || (outcome.status !== 'created' && outcome.status !== 'updated' && outcome.status !== 'unchanged')) throw new Error(`not written: ${JSON.stringify(outcome)}`);
-  return outcome;
-};
 
 describe('Salesforce sandbox: users and OwnerId', () => {
   it('lists its users by SOQL, defaults a new record to the API user, and refuses an unknown or inactive owner as Salesforce does', async () => {
