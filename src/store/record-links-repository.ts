@@ -241,6 +241,9 @@ export class RecordLinksRepository {
             result = { status: 'linked', canonicalId, targetExternalId: candidate, via: 'match' };
             break;
           }
+          // Linked to this very record meanwhile: the target's own feed links what it reads by its
+          // match key without this lock, and a statement of this transaction sees that commit.
+          if (other === canonicalId) return { status: 'linked', canonicalId, targetExternalId: candidate, via: 'existing-link' };
           const theirs = await linksOf(other);
           const overlap = [...theirs.keys()].find((connectionId) => own.has(connectionId));
           if (overlap !== undefined) {
