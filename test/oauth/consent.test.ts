@@ -52,6 +52,9 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
   let shim: FastifyInstance;
   let shimUrl: string;
   let env: NodeJS.ProcessEnv;
+  /** The shim's consent callback as the shim wires it, over this test's apps, keyring and database. */
+  const callbackDependencies = (run: Pick<Parameters<typeof consentCallbackDependencies>[0], 'startWorkflow' | 'now'>) =>
+    consentCallbackDependencies({ apps: loadOAuthApps(env), keyring: { keys: new Map([['k1', key]]), activeKeyId: 'k1' }, db: h.db.pool, cipher, connections: h.connectionsRepository, ...run });
   let browser: Browser;
   let shimLog = '';
   const cliOutput: string[] = [];
@@ -179,14 +182,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       readiness: {},
       // The shim's production logger (query strings redacted), captured for the sweep.
       logger: { level: 'info', stream: { write: (line: string) => void (shimLog += line) } },
-      oauth: consentCallbackDependencies({
-        apps: loadOAuthApps(env),
-        keyring: { keys: new Map([['k1', key]]), activeKeyId: 'k1' },
-        db: h.db.pool,
-        cipher,
-        connections: h.connectionsRepository,
-        startWorkflow: (target) => startWorkflow(target, { events: [] }),
-      }),
+      oauth: callbackDependencies({ startWorkflow: (target) => startWorkflow(target, { events: [] }) }),
     });
     await shim.listen({ host: '127.0.0.1', port: Number(new URL(shimUrl).port) });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -350,15 +346,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       const redirect = await decide(await connectUrl(id), 'allow');
       const later = buildShimApp({
         readiness: {},
-        oauth: consentCallbackDependencies({
-          apps: loadOAuthApps(env),
-          keyring: { keys: new Map([['k1', key]]), activeKeyId: 'k1' },
-          db: h.db.pool,
-          cipher,
-          connections: h.connectionsRepository,
-          startWorkflow: async () => undefined,
-          now: () => Date.now() + 11 * 60_000,
-        }),
+        oauth: callbackDependencies({ startWorkflow: async () => undefined, now: () => Date.now() + 11 * 60_000 }),
       });
       try {
         const answer = await later.inject({ method: 'GET', url: `${redirect.pathname}${redirect.search}` });
