@@ -4,6 +4,7 @@ import type { ChangeRef } from '../model/sync';
 import type { ConnectorErrorInfo } from './errors';
 import type { RateBudgetSnapshot } from './rate-budget';
 import type { UniqueKeyQuery } from './unique-keys';
+import type { WebhookSubscriber } from './webhook-subscriptions';
 
 export type { UniqueKeyQuery } from './unique-keys';
 
@@ -75,6 +76,9 @@ export interface CrmConnector {
    * the Pub/Sub API), where the connection has one configured. Absent elsewhere.
    */
   readonly changeEvents?: ChangeEventFeed | undefined;
+
+  /** The vendor's webhook-subscription API, where the connector registers its own webhooks. */
+  readonly webhookSubscriptions?: WebhookSubscriber | undefined;
 }
 
 /** A change log the workflow reads from a position it keeps itself (in its history). */

@@ -1,0 +1,55 @@
+import type { ObjectType } from '../model/identifiers';
+
+/**
+ * The contract between the product's connection lifecycle (connect, renew, disable) and each
+ * vendor's own webhook-subscription API. A connector that can subscribe for itself exposes a
+ * `WebhookSubscriber` (`CrmConnector.webhookSubscriptions`); one whose vendor only takes
+ * subscriptions at app level answers `manual` with the exact steps to print.
+ */
+export interface WebhookSubscriber {
+  /**
+   * Creates what the vendor needs so that changes to `objects` are pushed to `callbackUrl`.
+   * Idempotent for one connection: subscriptions the vendor already holds for this callback are
+   * reused, not doubled.
+   */
+  subscribe(request: WebhookSubscribeRequest): Promise<WebhookSubscribeResult>;
+  /** Removes them. A subscription the vendor no longer has counts as removed. */
+  unsubscribe(subscriptions: readonly WebhookSubscription[]): Promise<void>;
+  /** Extends one that lapses (Zoho's channel_expiry); absent where subscriptions do not lapse. */
+  renew?(subscription: WebhookSubscription, request: WebhookSubscribeRequest): Promise<WebhookSubscription>;
+}
+
+export interface WebhookSubscribeRequest {
+  /** The shim's route for this connection: `<public base>/webhooks/<provider>/<tenant>/<connection>`. */
+  callbackUrl: string;
+  objects: readonly ObjectType[];
+  /**
+   * Secret material crm-sync generated for the vendor to present on each delivery (Basic-auth
+   * password, channel token, header value). Stored sealed with the connection's credentials under
+   * `webhook`, never in the subscription record.
+   */
+  deliverySecret: string;
+}
+
+export type WebhookSubscribeResult =
+  | {
+      kind: 'registered';
+      subscriptions: WebhookSubscription[];
+      /** Fields to merge into the connection's sealed `credentials.webhook` (what the shim verifies). */
+      webhookCredentials: Record<string, string>;
+    }
+  /** The vendor subscribes at app level only: what an administrator must set, line by line. */
+  | { kind: 'manual'; instructions: string[] };
+
+/** One subscription as the vendor knows it; holds no secret. */
+export interface WebhookSubscription {
+  /** The vendor's name for the thing: `pipedrive-webhook`, `zoho-channel`, `dataverse-step`, ... */
+  kind: string;
+  /** The vendor's id for it. */
+  id: string;
+  objectType: ObjectType | null;
+  /** When the vendor ends it unless renewed (ISO); null when it does not lapse. */
+  expiresAt: string | null;
+  /** Vendor ids this subscription depends on (a Dataverse step's service endpoint), removed with it. */
+  relatedIds?: string[] | undefined;
+}
