@@ -199,3 +199,64 @@ describe("a person's HubSpot edit made between our read and our write", () => {
     }
   });
 });
+
+/**
+ * Zoho refuses an update of a record modified after the date in `If-Unmodified-Since` (one date a
+ * call, whole seconds): the connector sends "not modified after the second before Zoho answered
+ * our read", so a person's edit of the Zoho copy landing between our read and our write is
+ * refused, read again and kept. Zoho's clock is moved so the person's edit is later by its own
+ * whole-second stamp whatever the wall clock does. Writing without the condition, both tests fail:
+ * the person's title is overwritten.
+ */
+describe("a person's Zoho edit made between our read and our write", () => {
+  let h: SyncHarness;
+  let zohoNow = (): number => Date.now();
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['salesforce', 'zoho'], zoho: { now: () => zohoNow() } });
+  });
+  afterAll(async () => h?.stop());
+
+  /**
+   * A contact created in Salesforce and synced to Zoho (Zoho's clock as `syncClock` gives it), then
+   * given the title `promotion` in Salesforce; `race(title, personEdits)` applies the promotion while
+   * a person retitles the Zoho copy just before our write lands.
+   */
+  async function promotedInSalesforce(contact: { FirstName: string; LastName: string; Email: string; Title: string }, promotion: string, syncClock: () => number) {
+    const sf = h.salesforce!;
+    const zoho = h.zoho!;
+    const path = await syncPath(h, sf.id, zoho.id);
+    const salesforceId = String(sf.sandbox.admin.createAsUser('Contact', contact).Id);
+    const clock = zohoNow;
+    zohoNow = syncClock;
+    expect((await path.apply(await path.readLinked(salesforceId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    zohoNow = clock;
+    const zohoId = String(zoho.sandbox.admin.listRecords('Contacts').find((record) => record.Email === contact.Email)?.id);
+    sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: promotion });
+    const race = async (title: string, personEdits: (edit: () => void) => void) =>
+      path.applyRacing(await path.readLinked(salesforceId), () => personEdits(() => zoho.sandbox.admin.changeAsUser('Contacts', zohoId, { Title: title })), {
+        title,
+        held: () => zoho.sandbox.admin.getRecord('Contacts', zohoId)?.Title,
+      });
+    return { race };
+  }
+
+  it('is refused by If-Unmodified-Since, read again, and the later edit kept', async () => {
+    // Synced with Zoho's clock 5 s behind; the person edits with it 10 s ahead.
+    const { race } = await promotedInSalesforce({ FirstName: 'Grace', LastName: 'ZohoConditional', Email: 'zoho-conditional@race.example', Title: 'Buyer' }, 'Head of Buying', () => Date.now() - 5_000);
+    await race('Procurement Lead', (edit) => {
+      zohoNow = () => Date.now() + 10_000;
+      edit();
+    });
+  });
+
+  it('in the same second as the copy was written and read, is not overwritten: the write waits the second out and reads again', async () => {
+    // Zoho's clock stands still while the copy is written, read and edited by the person.
+    const frozen = Date.now() + 60_000;
+    const { race } = await promotedInSalesforce({ FirstName: 'Barbara', LastName: 'ZohoSameSecond', Email: 'zoho-same-second@race.example', Title: 'Analyst' }, 'Senior Analyst', () => frozen);
+    zohoNow = () => frozen;
+    await race('Head of Analysis', (edit) => {
+      edit();
+      zohoNow = () => Date.now() + 70_000;
+    });
+  });
+});

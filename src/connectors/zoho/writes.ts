@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectType } from '../../model/identifiers';
 import { MappingValueError, type CompiledMapping } from '../../model/mapping';
 import type { DeleteOutcome, UpsertInput, UpsertOutcome } from '../connector';
@@ -6,6 +7,7 @@ import { mapLimited } from '../map-limited';
 import { entryFailure, type ZohoEntryError } from './errors';
 import type { ZohoHttp } from './http';
 import { leftOutReferences, normalizeTimestamp, toPayload } from './record-mapper';
+import { isUnsettled } from './read-version';
 import { zohoSpec } from './spec';
 
 export interface WriteContext {
@@ -28,6 +30,10 @@ interface Prepared {
 
 /** Every write answers `data[]` in input order; a refused record makes the call 207 (mixed) or 400 (all). */
 export const WRITE_ANSWERS = [400, 207] as const;
+/** An update refused by its `If-Unmodified-Since`: `data[]` names the records edited since [Z63]. */
+const ALREADY_MODIFIED_STATUS = 412;
+/** How long a write against an unsettled version waits: Zoho's clock is then past that second. */
+const SECOND_MS = 1_000;
 
 /**
  * Upserts in calls of 100: by the sync-id field (`/upsert` with `duplicate_check_fields` naming
@@ -49,26 +55,45 @@ export async function upsertAll(ctx: WriteContext, objectType: ObjectType, input
     }
   });
   const module = zohoSpec.modules[objectType].module;
+  const settle = (item: Prepared, outcome: UpsertOutcome): void => {
+    const leftOut = leftOutReferences(objectType, item.input.references);
+    outcomes[item.index] = leftOut.length > 0 && (outcome.status === 'created' || outcome.status === 'updated') ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...leftOut] } : outcome;
+  };
+  // Read in the second of their last save: held back until that second is over, then read again.
+  const unsettled = byId.filter((item) => item.input.ifVersion !== undefined && isUnsettled(item.input.ifVersion));
+  for (const item of unsettled) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+  if (unsettled.length > 0) await sleep(SECOND_MS);
+  const updates = byId.filter((item) => !unsettled.includes(item));
   const calls = [
-    ...chunkDistinct(bySyncId, (item) => item.input.syncId).map((group) => ({ group, kind: 'upsert' as const })),
-    ...chunkDistinct(byId, (item) => item.input.externalId as string).map((group) => ({ group, kind: 'update' as const })),
+    ...chunkDistinct(bySyncId, (item) => item.input.syncId).map((group) => ({ group, kind: 'upsert' as const, unmodifiedSince: undefined })),
+    ...groupBy(updates, (item) => item.input.ifVersion ?? '').flatMap(([unmodifiedSince, items]) =>
+      chunkDistinct(items, (item) => item.input.externalId as string).map((group) => ({ group, kind: 'update' as const, unmodifiedSince: unmodifiedSince === '' ? undefined : unmodifiedSince })),
+    ),
   ];
-  await mapLimited(calls, callsInFlight, async ({ group, kind }) => {
-    // Upsert: POST /{module}/upsert [Z5]; update: PUT /{module} [Z5].
-    const response = await ctx.http.call<{ data?: WriteEntry[] }>({
-      method: kind === 'upsert' ? 'POST' : 'PUT',
-      path: kind === 'upsert' ? `${module}/upsert` : module,
-      body: { data: group.map((item) => item.payload), ...(kind === 'upsert' ? { duplicate_check_fields: [ctx.syncIdField] } : {}) },
-      credits: Math.ceil(group.length / 10),
-      answerStatuses: WRITE_ANSWERS,
-    });
-    const entries = response.body?.data ?? [];
-    group.forEach((item, position) => {
-      const entry = entries[position];
-      const outcome = toOutcome(item.input, entry, response.status, kind);
-      const leftOut = leftOutReferences(objectType, item.input.references);
-      outcomes[item.index] = leftOut.length > 0 && (outcome.status === 'created' || outcome.status === 'updated') ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...leftOut] } : outcome;
-    });
+  await mapLimited(calls, callsInFlight, async ({ group, kind, unmodifiedSince }) => {
+    let remaining = group;
+    while (remaining.length > 0) {
+      // Upsert: POST /{module}/upsert [Z5]; update: PUT /{module}, conditional on the version read [Z5][Z63].
+      const response = await ctx.http.call<{ data?: WriteEntry[] }>({
+        method: kind === 'upsert' ? 'POST' : 'PUT',
+        path: kind === 'upsert' ? `${module}/upsert` : module,
+        body: { data: remaining.map((item) => item.payload), ...(kind === 'upsert' ? { duplicate_check_fields: [ctx.syncIdField] } : {}) },
+        ...(unmodifiedSince !== undefined ? { headers: { 'If-Unmodified-Since': unmodifiedSince } } : {}),
+        credits: Math.ceil(remaining.length / 10),
+        answerStatuses: unmodifiedSince !== undefined ? [...WRITE_ANSWERS, ALREADY_MODIFIED_STATUS] : WRITE_ANSWERS,
+      });
+      const entries = response.body?.data ?? [];
+      if (response.status !== ALREADY_MODIFIED_STATUS) {
+        remaining.forEach((item, position) => settle(item, toOutcome(item.input, entries[position], response.status, kind)));
+        return;
+      }
+      // Nothing of the call was written; the records named were edited after our read (UNCONFIRMED
+      // whether Zoho writes the others: sent again, they are refused too if it did, and read again).
+      const modified = new Set(entries.flatMap((entry) => (entry.code === 'ALREADY_MODIFIED' && entry.details?.id !== undefined ? [String(entry.details.id as string | number)] : [])));
+      const refused = modified.size > 0 ? remaining.filter((item) => modified.has(item.input.externalId as string)) : remaining;
+      for (const item of refused) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+      remaining = remaining.filter((item) => !refused.includes(item));
+    }
   });
   return outcomes;
 }
@@ -115,6 +140,18 @@ export async function deleteInModule(ctx: WriteContext, module: string, external
     });
   }
   return outcomes;
+}
+
+/** Items by key, in the order each key first appears. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return [...groups.entries()];
 }
 
 /** Calls of at most 100 with no key twice in one call (Zoho would write one record twice). */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SandboxCounters } from '../core/counters';
 import { errorBody, invalidModule, invalidParam, requiredParam, tooManyRecords, ZohoError } from './errors';
+import { alreadyModified } from './conditional';
 import { isModule, type ZohoModule } from './modules';
 import type { ZohoNotifications } from './notifications';
 import type { RecordStore, StoredRecord, WriteEntry, WriteMode, ZohoUser } from './store';
@@ -203,9 +204,13 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
     return { data: [renderRecord(store, record)] };
   });
 
-  const write = (mode: WriteMode) => async (request: { params: { module: string }; body: unknown }, reply: FastifyReply) => {
+  const write = (mode: WriteMode) => async (request: { params: { module: string }; body: unknown; headers: Record<string, string | string[] | undefined> }, reply: FastifyReply) => {
     const module = moduleParam(request.params.module);
     const inputs = writeInputs(request.body);
+    if (mode === 'update') {
+      const refused = alreadyModified(store, module, request.headers['if-unmodified-since'], inputs);
+      if (refused) return reply.code(412).send(refused);
+    }
     let duplicateCheck: string[] | undefined;
     if (mode === 'upsert') {
       const given = (request.body as { duplicate_check_fields?: unknown }).duplicate_check_fields;

@@ -35,6 +35,33 @@ describe('Zoho sandbox: records, listing, upsert, deletes', () => {
     expect((await api(zoho, token, 'GET', 'Contacts/1234')).status).toBe(204);
   });
 
+  it('updates conditionally: If-Unmodified-Since refuses the whole call (412 ALREADY_MODIFIED naming each record modified later, in whole seconds), writes nothing; a bad date is 400', async () => {
+    const created = await api(zoho, token, 'POST', 'Contacts', { body: { data: [{ Last_Name: 'Kept' }, { Last_Name: 'Edited' }] } });
+    const [keptId, editedId] = entries(created.body).map((entry) => entry.details.id as string);
+    const savedAt = Date.parse(String(entries(created.body)[0]?.details.Modified_Time));
+    // Someone edits one of them a second later; our update of both is conditional on the save before.
+    skewMs += 2_000;
+    zoho.admin.changeAsUser('Contacts', editedId as string, { Title: 'Theirs' });
+    const since = new Date(Math.floor(savedAt / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
+    const refused = await api(zoho, token, 'PUT', 'Contacts', { body: { data: [{ id: keptId, Title: 'Ours' }, { id: editedId, Title: 'Ours' }] }, headers: { 'If-Unmodified-Since': since } });
+    expect(refused.status).toBe(412);
+    const [entry, ...others] = entries(refused.body);
+    expect(others).toEqual([]);
+    expect(entry).toMatchObject({ code: 'ALREADY_MODIFIED', status: 'error', details: { id: editedId } });
+    expect(entry?.details.Modified_Time).toMatch(/\+05:30$/);
+    expect(zoho.admin.getRecord('Contacts', keptId as string)?.Title).toBeNull();
+    expect(zoho.admin.getRecord('Contacts', editedId as string)?.Title).toBe('Theirs');
+    // The same second as the last save passes (whole seconds); so does a later date.
+    const edited = zoho.admin.getRecord('Contacts', editedId as string);
+    const passes = await api(zoho, token, 'PUT', 'Contacts', { body: { data: [{ id: keptId, Title: 'Ours' }, { id: editedId, Title: 'Ours' }] }, headers: { 'If-Unmodified-Since': String(edited?.Modified_Time) } });
+    expect(passes.status).toBe(200);
+    expect(zoho.admin.getRecord('Contacts', editedId as string)?.Title).toBe('Ours');
+    const bad = await api(zoho, token, 'PUT', 'Contacts', { body: { data: [{ id: keptId, Title: 'Again' }] }, headers: { 'If-Unmodified-Since': 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'INVALID_DATA', details: { header: 'If-Unmodified-Since' } });
+    expect(zoho.admin.getRecord('Contacts', keptId as string)?.Title).toBe('Ours');
+  });
+
   it('refuses records one by one: 207 mixed, 400 all refused, with the field named; more than 100 records refused whole', async () => {
     const mixed = await api(zoho, token, 'POST', 'Contacts', { body: { data: [{ Last_Name: 'Ok' }, { Last_Name: 'Bad', Email: 'not-an-email' }, { First_Name: 'NoLast' }] } });
     expect(mixed.status).toBe(207);
