@@ -17,6 +17,8 @@ export interface ColumnDefinition {
   type: ColumnType;
   /** System columns the platform maintains; writes to them are ignored, as Dataverse does. */
   readOnly?: boolean;
+  /** Secrets (a service endpoint's `authvalue`): written, never read back (IsValidForRead false). */
+  writeOnly?: boolean;
   /** Lookup columns (`_x_value`) name the entity they point at, for webhook EntityReferences. */
   lookupTarget?: string;
   /** Text columns: the most characters the column holds (attribute `MaxLength`). */

@@ -54,11 +54,12 @@ export const REGISTRATION_SETS: Readonly<Record<string, EntitySetDefinition>> = 
       { label: 'Contract', requiredLevel: 'SystemRequired' },
     ),
     authtype: choice([[1, 'ACS'], [2, 'SAS Key'], [3, 'SAS Token'], [4, 'Webhook Key'], [5, 'Http Header'], [6, 'Http Query String'], [7, 'Connection String'], [8, 'Access Key']], { label: 'Authentication Type' }),
-    authvalue: text(4000, { label: 'Authentication Value' }),
+    // Written, never read back [D74].
+    authvalue: text(2048, { label: 'Authentication Value', writeOnly: true }),
     isauthvalueset: { type: 'boolean', readOnly: true },
     url: text(2000, { label: 'Url' }),
     messageformat: choice([[1, 'BinaryXML'], [2, 'Json'], [3, 'TextXML']], { label: 'Message Format' }),
-    connectionmode: choice([[1, 'Normal'], [2, 'Federated']], { label: 'Connection Mode' }),
+    connectionmode: choice([[1, 'Normal'], [2, 'Federated']], { label: 'Connection Mode', requiredLevel: 'SystemRequired' }),
   }),
   sdkmessageprocessingsteps: systemTable(
     'sdkmessageprocessingsteps',
@@ -139,7 +140,9 @@ function settingsOf(authvalue: string): [string, string][] {
   return [...authvalue.matchAll(/<setting\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((match) => [match[1] as string, match[2] as string]);
 }
 
-function checkEndpoint(values: Row): Row {
+function checkEndpoint(input: Row): Row {
+  // The platform's defaults for a webhook: JSON messages, normal connection mode.
+  const values: Row = { messageformat: 2, connectionmode: 1, ...input };
   requireColumns(set('serviceendpoints'), values);
   if (values.contract !== WEBHOOK_CONTRACT) throw invalid('This environment accepts service endpoints of contract Webhook (8) only.');
   if (typeof values.url !== 'string' || !/^https?:\/\//.test(values.url)) throw invalid('A webhook service endpoint needs an absolute http(s) url.');
@@ -149,7 +152,7 @@ function checkEndpoint(values: Row): Row {
   }
   if (typeof values.authvalue !== 'string' || values.authvalue === '') throw invalid('authvalue is required for a webhook service endpoint.');
   if (authtype !== AUTH_TYPES.webhookKey && settingsOf(values.authvalue).length === 0) throw invalid('authvalue must be <settings><setting name="..." value="..." /></settings> for this authtype.');
-  return { messageformat: 2, connectionmode: 1, ...values, isauthvalueset: true };
+  return { ...values, isauthvalueset: true };
 }
 
 function checkStep(store: DataverseStore, values: Row): Row {

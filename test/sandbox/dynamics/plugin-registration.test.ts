@@ -46,6 +46,8 @@ describe('Dynamics sandbox: webhook registration tables', () => {
     expect(endpoint.status).toBe(204);
     const endpointId = created(endpoint);
     expect((await json(await client.api(`serviceendpoints?$select=url,authtype&$filter=contract eq 8`))).value).toEqual([expect.objectContaining({ serviceendpointid: endpointId, url: 'https://example.test/hook', authtype: 4 })]);
+    // The secret is written, never read back.
+    expect(await json(await client.api(`serviceendpoints(${endpointId})`))).toMatchObject({ authvalue: null, isauthvalueset: true, connectionmode: 1, messageformat: 2 });
 
     const create = await catalog(client, 'Create', 'contact');
     const remove = await catalog(client, 'Delete', 'contact');
