@@ -2,7 +2,8 @@ import type { ObjectType } from '../model/identifiers';
 import { invalidPayload } from './errors';
 import { isRecord, type DeliveryParser } from './parse';
 
-const OBJECT_TYPES: Record<string, ObjectType> = { contact: 'contact', account: 'company', opportunity: 'deal', task: 'activity' };
+// Every activity table the connector syncs is an activity; activityid is unique across them [D39].
+const OBJECT_TYPES: Record<string, ObjectType> = { contact: 'contact', account: 'company', opportunity: 'deal', task: 'activity', phonecall: 'activity', email: 'activity', appointment: 'activity' };
 const MESSAGES: Record<string, boolean> = { Create: false, Update: false, Delete: true };
 
 /** WCF JSON date `/Date(1717000000000)/` (optionally with an offset) to ISO. */

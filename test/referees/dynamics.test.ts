@@ -138,4 +138,28 @@ describe('referee: dynamics-web-api against the Dynamics sandbox', () => {
     expect(await api.upsert({ collection: 'contacts', key: "emailaddress1='ada@acme.example'", data: { lastname: 'Again' }, ifnonematch: '*' })).toBeNull();
     expect(await api.retrieve<Contact>({ collection: 'contacts', key: id, select: ['lastname'] })).toMatchObject({ lastname: 'Lovelace' });
   });
+  it('registers a webhook as the Plugin Registration Tool does: endpoint, step on a filter, pre-image; refuses deleting a used endpoint', async () => {
+    const { api } = await start();
+    const endpointId = await api.create<Record<string, unknown>, string>({ collection: 'serviceendpoints', data: { name: 'crm-sync', contract: 8, url: 'https://hooks.example/dynamics', authtype: 4, authvalue: 'key' } });
+    const [message] = (await api.retrieveMultiple<{ sdkmessageid: string }>({ collection: 'sdkmessages', select: ['sdkmessageid'], filter: "name eq 'Delete'" })).value;
+    const [filter] = (await api.retrieveMultiple<{ sdkmessagefilterid: string }>({ collection: 'sdkmessagefilters', select: ['sdkmessagefilterid'], filter: `primaryobjecttypecode eq 'connection' and _sdkmessageid_value eq ${String(message?.sdkmessageid)}` })).value;
+    const stepId = await api.create<Record<string, unknown>, string>({
+      collection: 'sdkmessageprocessingsteps',
+      data: {
+        name: 'crm-sync: Delete of connection',
+        mode: 1,
+        stage: 40,
+        'sdkmessageid@odata.bind': `/sdkmessages(${String(message?.sdkmessageid)})`,
+        'sdkmessagefilterid@odata.bind': `/sdkmessagefilters(${String(filter?.sdkmessagefilterid)})`,
+        'eventhandler_serviceendpoint@odata.bind': `/serviceendpoints(${endpointId})`,
+      },
+    });
+    await api.create({ collection: 'sdkmessageprocessingstepimages', data: { name: 'PreImage', entityalias: 'PreImage', imagetype: 0, messagepropertyname: 'Target', attributes: 'record1id', 'sdkmessageprocessingstepid@odata.bind': `/sdkmessageprocessingsteps(${stepId})` } });
+    const steps = await api.retrieveMultiple<{ sdkmessageprocessingstepid: string; mode: number; stage: number }>({ collection: 'sdkmessageprocessingsteps', select: ['mode', 'stage'], filter: `_eventhandler_value eq ${endpointId}` });
+    expect(steps.value).toEqual([expect.objectContaining({ sdkmessageprocessingstepid: stepId, mode: 1, stage: 40 })]);
+    expect(await refusal(api.deleteRecord({ collection: 'serviceendpoints', key: endpointId }))).toMatchObject({ status: 400, code: '0x8004f01f' });
+    expect(await api.deleteRecord({ collection: 'sdkmessageprocessingsteps', key: stepId })).toBe(true);
+    expect((await api.retrieveMultiple({ collection: 'sdkmessageprocessingstepimages' })).value).toEqual([]);
+    expect(await api.deleteRecord({ collection: 'serviceendpoints', key: endpointId })).toBe(true);
+  });
 });

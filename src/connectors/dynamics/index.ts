@@ -20,6 +20,7 @@ import { ConnectionSlots } from './connection-slots';
 import { activityMappings } from './activity-tables';
 import { fromRow, LOOKUP_ANNOTATIONS, selectColumns } from './record-mapper';
 import { DATAVERSE_API_VERSION, dynamicsSpec, type DynamicsSpec } from './spec';
+import { createDataverseSubscriber } from './webhook-subscriptions';
 
 export { DATAVERSE_API_VERSION, dynamicsSpec } from './spec';
 export { dynamicsDefaultMapping } from './default-mapping';
@@ -140,6 +141,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     // The architecture writes through the batch API; Dataverse's is $batch for any size.
     upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertThroughBatch(write, objectType, inputs)),
     describeFields: (objectType) => describeFields(http, spec, mapping, objectType),
+    webhookSubscriptions: createDataverseSubscriber(http, spec),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
     whoAmI: async () => {
       // WhoAmI function: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/whoami

@@ -19,16 +19,24 @@ import { HUBSPOT_API, HUBSPOT_OBJECTS, hubspotSpec } from './spec';
 import { upsertAll } from './upsert';
 import type { ObjectConstraints } from '../../model/field-constraints';
 import { writeGuard } from '../write-constraints';
+import { createHubSpotSubscriber, type HubSpotWebhookApp } from './webhook-subscriptions';
 
 export { hubspotDefaultMapping } from './default-mapping';
 export { hubspotSpec, HUBSPOT_API, HUBSPOT_OBJECTS, SYNC_ID_PROPERTY } from './spec';
 export type { HubSpotAuth, HubSpotOAuthAuth, HubSpotPrivateAppAuth } from './auth';
 export { classifyHubSpotFailure } from './errors';
 
+export type { HubSpotWebhookApp } from './webhook-subscriptions';
+
 export interface HubSpotConnectorOptions extends ConnectorBaseOptions {
   /** The vendor (`https://api.hubapi.com`, the default) or a sandbox's URL. */
   basePath?: string | undefined;
   auth: HubSpotAuth;
+  /**
+   * The legacy public app's id and the developer account's API key: with them the connector
+   * configures the app's webhooks itself; without, `webhookSubscriptions` answers what to set by hand.
+   */
+  webhookApp?: HubSpotWebhookApp | undefined;
 }
 
 export interface HubSpotConnector extends CrmConnector {
@@ -88,6 +96,12 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     bulk: { ...bulk, upsert: guarded((objectType, inputs) => bulk.upsert(objectType, inputs)) },
     describeFields: (objectType) => describeFields(ctx, objectType),
     rateBudget: (): Promise<RateBudgetSnapshot> => runner.snapshot(),
+    webhookSubscriptions: createHubSpotSubscriber({
+      basePath,
+      app: options.webhookApp,
+      clientSecret: options.auth.kind === 'oauth' ? options.auth.clientSecret : undefined,
+      mappingOf: (target) => (target.kind === undefined ? mapping : kindMappings[target.kind]),
+    }),
   };
 }
 

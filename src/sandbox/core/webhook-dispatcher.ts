@@ -73,8 +73,15 @@ export class WebhookDispatcher {
    * `settled` hears how each copy ended.
    */
   enqueue(build: BuildWebhookRequest, settled?: (outcome: DeliveryOutcome) => void): void {
-    const url = this.url;
-    if (!url || this.stopped) return;
+    if (this.url) this.enqueueTo(this.url, build, settled);
+  }
+
+  /**
+   * Queues a notification to a URL of its own rather than the target: where the vendor keeps
+   * many registered endpoints (Dataverse service endpoints), each delivery names its own.
+   */
+  enqueueTo(url: string, build: BuildWebhookRequest, settled?: (outcome: DeliveryOutcome) => void): void {
+    if (this.stopped) return;
     if (this.random.chance(this.chaos.dropRate ?? 0)) {
       this.options.counters.webhooks.dropped += 1;
       settled?.('dropped');

@@ -1,3 +1,6 @@
+import { choice, text } from './column-builders';
+import { REGISTRATION_SETS } from './plugin-registration';
+
 /** Column types as the Web API's EDM names them; they drive $filter literal checks and rendering. */
 export type ColumnType = 'string' | 'guid' | 'datetime' | 'date' | 'number' | 'boolean';
 
@@ -14,6 +17,8 @@ export interface ColumnDefinition {
   type: ColumnType;
   /** System columns the platform maintains; writes to them are ignored, as Dataverse does. */
   readOnly?: boolean;
+  /** Secrets (a service endpoint's `authvalue`): written, never read back (IsValidForRead false). */
+  writeOnly?: boolean;
   /** Lookup columns (`_x_value`) name the entity they point at, for webhook EntityReferences. */
   lookupTarget?: string;
   /** Text columns: the most characters the column holds (attribute `MaxLength`). */
@@ -29,16 +34,6 @@ export interface ColumnDefinition {
   attributeType?: string;
   label?: string;
 }
-
-/** A text column of `maxLength` characters. */
-const text = (maxLength: number, extra: Partial<ColumnDefinition> = {}): ColumnDefinition => ({ type: 'string', maxLength, ...extra });
-/** A choice column (option set); values as the platform numbers them. */
-const choice = (options: readonly [number, string][], extra: Partial<ColumnDefinition> = {}): ColumnDefinition => ({
-  type: 'number',
-  attributeType: 'Picklist',
-  options: options.map(([value, label]) => ({ value, label })),
-  ...extra,
-});
 
 export interface EntitySetDefinition {
   /** Collection name in URLs, e.g. `contacts`. */
@@ -340,6 +335,8 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
     },
     [],
   ),
+  // Webhook registrations: service endpoints, SDK messages, filters, steps and step images [D74]-[D77].
+  ...REGISTRATION_SETS,
 };
 
 /** `record1id_account`, `record1id_contact`, `record1id_opportunity` (and record2): one per target table. */

@@ -20,7 +20,8 @@ import { ServiceProtection, type ServiceProtectionOptions } from './limits';
 import { SeedData, type DynamicsEntitySetName } from './seed';
 import { API_ROOT, registerDataverseRoutes, renderFault, renderTokenFault, TOKEN_ROUTE } from './server';
 import { DataverseStore, type StoreTriggers } from './store';
-import { publishWrite, type OrganizationInfo, type WebhookAuth } from './webhooks';
+import { publishToSteps, publishWrite, type OrganizationInfo, type WebhookAuth } from './webhooks';
+import { isRegistrationTable, registrationTriggers, seedRegistrationCatalog, stepDeliveries } from './plugin-registration';
 
 export type { DynamicsAdmin } from './admin';
 export { STAKEHOLDER_ROLE_ID } from './connections';
@@ -74,6 +75,9 @@ export interface DynamicsSandbox extends SandboxHandle {
   consent: ConsentControls;
 }
 
+/** Tables whose Create, Update and Delete take steps (an `sdkmessagefilter` each). */
+const STEP_TABLES = ['contact', 'account', 'opportunity', 'task', 'phonecall', 'email', 'appointment', 'connection', 'activityparty'] as const;
+
 const SEED_SETS: Record<string, DynamicsEntitySetName> = { contacts: 'contacts', companies: 'accounts', deals: 'opportunities', activities: 'tasks' };
 
 export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {}): Promise<DynamicsSandbox> {
@@ -100,13 +104,17 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
 
   const store = new DataverseStore(new ModstampClock(now), (event) => {
     counters.countRecordWrites(event.definition.logicalName);
-    if (!muted) publishWrite(webhooks, organization, () => webhookAuth, event);
+    if (muted) return;
+    // Webhooks flow only through steps: those registered with the Web API, and the admin hook's.
+    publishToSteps(webhooks, organization, stepDeliveries(store, event), event);
+    if (!isRegistrationTable(event.definition)) publishWrite(webhooks, organization, () => webhookAuth, event);
   });
-  store.triggers = combineTriggers(connectionTriggers(store), activityTriggers(store));
+  store.triggers = combineTriggers(connectionTriggers(store), activityTriggers(store), registrationTriggers(store));
   // Dynamics 365 Sales ships a "Stakeholder" role for opportunity stakeholders [D35]; its id here is the sandbox's own.
   muted = true;
   store.create(ENTITY_SETS.connectionroles as EntitySetDefinition, { connectionroleid: STAKEHOLDER_ROLE_ID, name: 'Stakeholder', category: 1000 }, { userId: users.uiUserId });
   seedSystemUsers(store, users);
+  seedRegistrationCatalog(store, STEP_TABLES, { userId: users.uiUserId });
   muted = false;
   const deltaTokens = new DeltaTokens(now, options.deltaTokenRetentionMs ?? DEFAULT_DELTA_RETENTION_MS);
   const protection = new ServiceProtection(options.serviceProtection ?? {}, now);
@@ -228,6 +236,7 @@ function combineTriggers(...all: StoreTriggers[]): StoreTriggers {
   return {
     beforeCreate: (definition, values) => all.reduce((current, triggers) => triggers.beforeCreate?.(definition, current) ?? current, values),
     afterCreate: (definition, row, actor) => all.forEach((triggers) => triggers.afterCreate?.(definition, row, actor)),
+    beforeDelete: (definition, row) => all.forEach((triggers) => triggers.beforeDelete?.(definition, row)),
     afterDelete: (definition, row, actor) => all.forEach((triggers) => triggers.afterDelete?.(definition, row, actor)),
   };
 }

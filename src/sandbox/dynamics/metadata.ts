@@ -105,7 +105,7 @@ function describe(definition: EntitySetDefinition, column: string, spec: ColumnD
     RequiredLevel: { Value: spec.requiredLevel ?? (column === definition.primaryId || column === '_ownerid_value' ? 'SystemRequired' : 'None'), CanBeChanged: true, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' },
     IsValidForCreate: writable || column === definition.primaryId,
     IsValidForUpdate: writable,
-    IsValidForRead: true,
+    IsValidForRead: spec.writeOnly !== true,
     IsCustomAttribute: logicalName.startsWith('crm_'),
     IsPrimaryId: column === definition.primaryId,
     ...(type === 'String' || type === 'Memo' ? { MaxLength: spec.maxLength ?? 100, Format: type === 'Memo' ? 'TextArea' : 'Text' } : {}),

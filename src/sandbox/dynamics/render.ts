@@ -31,7 +31,8 @@ export function renderRow(row: Row, definition: EntitySetDefinition, select: str
       const target = lookupLogicalName(definition, row, column);
       if (target !== undefined) out[`${column}@Microsoft.Dynamics.CRM.lookuplogicalname`] = target;
     }
-    out[column] = definition.columns[column]?.type === 'datetime' ? renderDateTime(value) : value;
+    const spec = definition.columns[column];
+    out[column] = spec?.writeOnly ? null : spec?.type === 'datetime' ? renderDateTime(value) : value;
   }
   out[definition.primaryId] = row[definition.primaryId];
   return out;

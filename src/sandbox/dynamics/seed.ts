@@ -1,7 +1,10 @@
 import { FakeData } from '../core/fake-data';
 import type { Row } from './store';
 
-export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles' | 'systemusers';
+export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles' | 'systemusers' | RegistrationSetName;
+
+/** Webhook registration tables: listed and deleted by tests as an administrator would in the Plugin Registration Tool. */
+export type RegistrationSetName = 'serviceendpoints' | 'sdkmessages' | 'sdkmessagefilters' | 'sdkmessageprocessingsteps' | 'sdkmessageprocessingstepimages';
 
 /** Realistic column values for `index`-th seeded record of an entity set. */
 export class SeedData {
@@ -39,6 +42,11 @@ export class SeedData {
       case 'connections':
       case 'connectionroles':
       case 'systemusers':
+      case 'serviceendpoints':
+      case 'sdkmessages':
+      case 'sdkmessagefilters':
+      case 'sdkmessageprocessingsteps':
+      case 'sdkmessageprocessingstepimages':
         // Links between records and their roles are made explicitly (admin uiCreate), never invented.
         return {};
     }

@@ -11,6 +11,8 @@ export type WriteMessage = 'Create' | 'Update' | 'Delete';
 export interface StoreTriggers {
   beforeCreate?: (definition: EntitySetDefinition, values: Row) => Row;
   afterCreate?: (definition: EntitySetDefinition, row: Row, actor: Actor) => void;
+  /** May refuse the delete (throws), e.g. a row others still depend on. */
+  beforeDelete?: (definition: EntitySetDefinition, row: Row) => void;
   afterDelete?: (definition: EntitySetDefinition, row: Row, actor: Actor) => void;
 }
 
@@ -166,6 +168,7 @@ export class DataverseStore {
   delete(definition: EntitySetDefinition, id: string, actor: Actor): Row {
     const existing = this.get(definition, id);
     if (!existing) throw recordNotFound(definition.logicalName, id);
+    this.triggers.beforeDelete?.(definition, existing);
     const key = existing[definition.primaryId] as string;
     this.remember(definition, key);
     this.table(definition).delete(key);

@@ -9,6 +9,26 @@ import type { Row, WriteEvent } from './store';
  */
 export type WebhookAuth = { type: 'WebhookKey'; key: string } | { type: 'HttpHeader'; name: string; value: string };
 
+/** A registered service endpoint's authentication [D75]: HttpHeader and HttpQueryString carry key/value pairs. */
+export type EndpointAuth =
+  | { type: 'WebhookKey'; key: string }
+  | { type: 'HttpHeader'; headers: [string, string][] }
+  | { type: 'HttpQueryString'; parameters: [string, string][] };
+
+/** The step behind a delivery: its id and name become the context's OwningExtension. */
+export interface StepInfo {
+  id: string;
+  name: string;
+  mode: number;
+  stage: number;
+}
+
+/** A step image: the alias it is keyed by in the context, and the columns it carries. */
+export interface ImageSpec {
+  alias: string;
+  attributes: string[] | 'all';
+}
+
 export interface OrganizationInfo {
   organizationId: string;
   organizationName: string;
@@ -63,12 +83,13 @@ function target(event: WriteEvent): Record<string, unknown> {
   };
 }
 
-/** The row as it was before a delete, as an entity image (every column: the step's image names all attributes). */
-function entityImage(event: WriteEvent): Record<string, unknown> {
+/** The row as it was before a delete, as an entity image: the image's attributes, or every column. */
+function entityImage(event: WriteEvent, attributes: ImageSpec['attributes']): Record<string, unknown> {
   const { definition } = event;
+  const kept = Object.entries(event.row).filter(([column]) => attributes === 'all' || column === definition.primaryId || attributes.includes(attributeName(column)));
   return {
     __type: `Entity:${CONTRACTS}`,
-    Attributes: Object.entries(event.row).map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value, event.row) })),
+    Attributes: kept.map(([column, value]) => ({ key: attributeName(column), value: attributeValue(definition, column, value, event.row) })),
     EntityState: null,
     FormattedValues: [],
     Id: event.id,
@@ -79,8 +100,11 @@ function entityImage(event: WriteEvent): Record<string, unknown> {
   };
 }
 
-/** The `RemoteExecutionContext` a ServiceEndpoint step posts [D16]. */
-export function remoteExecutionContext(event: WriteEvent, organization: OrganizationInfo, correlationId: string): Record<string, unknown> {
+/**
+ * The `RemoteExecutionContext` a ServiceEndpoint step posts [D16]. Pre-images exist on Delete
+ * only here: the store keeps no copy of a row before an update (an Update pre-image is not emulated).
+ */
+export function remoteExecutionContext(event: WriteEvent, organization: OrganizationInfo, correlationId: string, step: StepInfo, preImages: readonly ImageSpec[]): Record<string, unknown> {
   const operationCreatedOn = wcfDate(String(event.message === 'Delete' ? new Date().toISOString() : event.row.modifiedon));
   return {
     BusinessUnitId: organization.businessUnitId,
@@ -94,40 +118,43 @@ export function remoteExecutionContext(event: WriteEvent, organization: Organiza
     IsOfflinePlayback: false,
     IsolationMode: 1,
     MessageName: event.message,
-    Mode: 1,
+    Mode: step.mode,
     OperationCreatedOn: operationCreatedOn,
     OperationId: randomUUID(),
     OrganizationId: organization.organizationId,
     OrganizationName: organization.organizationName,
     OutputParameters: event.message === 'Create' ? [{ key: 'id', value: event.id }] : [],
-    OwningExtension: { Id: randomUUID(), KeyAttributes: [], LogicalName: 'sdkmessageprocessingstep', Name: `crm-sync: ${event.message} of ${event.definition.logicalName}`, RowVersion: null },
+    OwningExtension: { Id: step.id, KeyAttributes: [], LogicalName: 'sdkmessageprocessingstep', Name: step.name, RowVersion: null },
     ParentContext: null,
     PostEntityImages: [],
-    // The step crm-sync registers on Delete carries a pre-image of the row [D56]: a deleted
-    // connection (a stakeholder) still names the deal it belonged to.
-    PreEntityImages: event.message === 'Delete' ? [{ key: 'PreImage', value: entityImage(event) }] : [],
+    // A Delete step's pre-image [D56][D77]: a deleted connection (a stakeholder) still names its deal.
+    PreEntityImages: event.message === 'Delete' ? preImages.map((image) => ({ key: image.alias, value: entityImage(event, image.attributes) })) : [],
     PrimaryEntityId: event.id,
     PrimaryEntityName: event.definition.logicalName,
     RequestId: randomUUID(),
     SecondaryEntityName: 'none',
     SharedVariables: [],
-    Stage: 40,
+    Stage: step.stage,
     UserAzureActiveDirectoryObjectId: '00000000-0000-0000-0000-000000000000',
     UserId: event.actor.userId,
   };
 }
 
-function withCode(url: string, key: string): string {
-  return `${url}${url.includes('?') ? '&' : '?'}code=${encodeURIComponent(key)}`;
+function withParameters(url: string, parameters: readonly [string, string][]): string {
+  const query = parameters.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&');
+  return query === '' ? url : `${url}${url.includes('?') ? '&' : '?'}${query}`;
 }
 
-/** Publishes each committed write as one asynchronous (Mode 1, Stage 40) webhook delivery. */
-export function publishWrite(dispatcher: WebhookDispatcher, organization: OrganizationInfo, auth: () => WebhookAuth, event: WriteEvent): void {
-  if (!dispatcher.target()) return;
+/** The legacy admin hook's auth as an endpoint's. */
+function asEndpointAuth(auth: WebhookAuth): EndpointAuth {
+  return auth.type === 'WebhookKey' ? auth : { type: 'HttpHeader', headers: [[auth.name, auth.value]] };
+}
+
+function enqueue(dispatcher: WebhookDispatcher, organization: OrganizationInfo, event: WriteEvent, target: { url?: string; auth: () => EndpointAuth; step: StepInfo; preImages: readonly ImageSpec[] }): void {
   const correlationId = randomUUID();
-  const body = JSON.stringify(remoteExecutionContext(event, organization, correlationId));
-  dispatcher.enqueue(({ url }) => {
-    const current = auth();
+  const body = JSON.stringify(remoteExecutionContext(event, organization, correlationId, target.step, target.preImages));
+  const build = ({ url }: { url: string }): { body: string; headers: Record<string, string>; url?: string } => {
+    const auth = target.auth();
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'x-ms-dynamics-organization': organization.host,
@@ -135,7 +162,30 @@ export function publishWrite(dispatcher: WebhookDispatcher, organization: Organi
       'x-ms-dynamics-request-name': event.message,
       'x-ms-correlation-request-id': correlationId,
     };
-    if (current.type === 'HttpHeader') return { body, headers: { ...headers, [current.name]: current.value } };
-    return { body, headers, url: withCode(url, current.key) };
+    if (auth.type === 'HttpHeader') return { body, headers: { ...headers, ...Object.fromEntries(auth.headers) } };
+    return { body, headers, url: withParameters(url, auth.type === 'WebhookKey' ? [['code', auth.key]] : auth.parameters) };
+  };
+  if (target.url === undefined) dispatcher.enqueue(build);
+  else dispatcher.enqueueTo(target.url, build);
+}
+
+/**
+ * The admin hook's target (`webhooks.url`, `PUT /__sandbox/webhooks`) stands for a webhook an
+ * administrator registered in the Plugin Registration Tool: a step per table and message, with a
+ * full pre-image on Delete. It is not listed among the registration tables.
+ */
+export function publishWrite(dispatcher: WebhookDispatcher, organization: OrganizationInfo, auth: () => WebhookAuth, event: WriteEvent): void {
+  if (!dispatcher.target()) return;
+  enqueue(dispatcher, organization, event, {
+    auth: () => asEndpointAuth(auth()),
+    step: { id: ADMIN_STEP_ID, name: `Plugin Registration Tool: ${event.message} of ${event.definition.logicalName}`, mode: 1, stage: 40 },
+    preImages: [{ alias: 'PreImage', attributes: 'all' }],
   });
 }
+
+/** One asynchronous delivery per step registered through the Web API for this table and message. */
+export function publishToSteps(dispatcher: WebhookDispatcher, organization: OrganizationInfo, deliveries: readonly { url: string; auth: EndpointAuth; step: StepInfo; preImages: ImageSpec[] }[], event: WriteEvent): void {
+  for (const delivery of deliveries) enqueue(dispatcher, organization, event, { url: delivery.url, auth: () => delivery.auth, step: delivery.step, preImages: delivery.preImages });
+}
+
+const ADMIN_STEP_ID = '00000000-0000-0000-0000-00000000a001';

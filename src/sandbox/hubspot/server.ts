@@ -21,6 +21,7 @@ import { setApp } from './request-context';
 import { registerSearchRoutes } from './search';
 import { RecordStore } from './store';
 import { HubSpotWebhooks } from './webhooks';
+import { APP_WEBHOOKS_PREFIX, AppWebhookRegistry, registerAppWebhookRoutes } from './app-webhooks';
 import { WriteHooks } from './write-hooks';
 
 export interface HubSpotSandboxOptions extends CommonSandboxOptions {
@@ -33,6 +34,8 @@ export interface HubSpotSandboxOptions extends CommonSandboxOptions {
   limits?: HubSpotLimitOptions | false;
   /** Associations per input per page of a v4 batch read (HubSpot's size UNCONFIRMED; default 500). */
   associationsPageSize?: number;
+  /** The developer account's API key (`hapikey`) for the public app's v3 webhooks API. Default random. */
+  developerApiKey?: string;
   webhookDelivery?: {
     /** Which app owns the webhook subscription (its appId and client secret are used). Default 'public'. */
     app?: 'private' | 'public';
@@ -52,6 +55,8 @@ export type HubSpotCredentials = {
   clientSecret: string;
   refreshToken: string;
   webhookClientSecret: string;
+  /** The developer account's API key: configures the public app's webhooks (v3 API). */
+  developerApiKey: string;
 };
 
 export interface HubSpotSandbox extends SandboxHandle {
@@ -92,13 +97,16 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   const store = new RecordStore(new ModstampClock(now));
   const auth = new AuthRegistry(privateApp, publicApp, now);
   const limits = new HubSpotLimits(options.limits, portalId, now);
+  const developerApiKey = options.developerApiKey ?? randomUUID();
+  // Only a public app's webhooks are configurable by API; a private app's only in its settings [H84].
+  const appWebhooks = new AppWebhookRegistry(publicApp.appId, publicApp.clientSecret, developerApiKey, now);
   const webhooks = new HubSpotWebhooks(dispatcher, {
     portalId,
     appId: webhookApp.appId,
     clientSecret: webhookApp.clientSecret,
     batchDelayMs: options.webhookDelivery?.batchDelayMs ?? 50,
     maxEventsPerRequest: options.webhookDelivery?.maxEventsPerRequest ?? 100,
-  });
+  }, appWebhooks);
   const associations = new AssociationStore(now);
   store.onChange((change) => {
     // A deleted record loses its associations (vendor-facts H54).
@@ -141,7 +149,8 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
 
   // Auth, then budgets: every vendor answer carries the rate-limit headers.
   app.addHook('preHandler', async (request, reply) => {
-    if (request.url.startsWith(ADMIN_PREFIX) || request.url.startsWith('/oauth/')) return;
+    // The v3 webhooks API authenticates the developer account (hapikey), not a portal's token.
+    if (request.url.startsWith(ADMIN_PREFIX) || request.url.startsWith('/oauth/') || request.url.startsWith(APP_WEBHOOKS_PREFIX)) return;
     const caller = auth.authenticate(request.headers.authorization);
     setApp(request, caller);
     const decision = limits.take(caller, request.routeOptions.url?.endsWith('/search') === true);
@@ -163,6 +172,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerSearchRoutes(app, store);
   registerAssociationRoutes(app, store, associations);
   registerAssociationBatchRoutes(app, store, associations, options.associationsPageSize);
+  registerAppWebhookRoutes(app, appWebhooks);
   const admin = createAdmin({ store, associations, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
   registerAdminRoutes(app, admin);
 
@@ -185,6 +195,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
       clientSecret: publicApp.clientSecret,
       refreshToken: publicApp.refreshToken,
       webhookClientSecret: webhookApp.clientSecret,
+      developerApiKey,
     },
     counters,
     faults,

@@ -4,6 +4,7 @@ import { signV1, signV3 } from './signature';
 import type { AssociationChange } from './associations';
 import type { HubSpotObjectType } from './schema';
 import type { RecordChange } from './store';
+import type { AppWebhookRegistry } from './app-webhooks';
 
 /** One element of HubSpot's webhook array [H22][H23][H25]. */
 export interface HubSpotWebhookEvent {
@@ -66,10 +67,17 @@ export class HubSpotWebhooks {
   constructor(
     private readonly dispatcher: WebhookDispatcher,
     private readonly settings: WebhookSettings,
+    /** Subscriptions made through the v3 API: their events go to the app's own target URL. */
+    private readonly registry?: AppWebhookRegistry,
   ) {}
 
+  /** Someone listens: the admin target (the developer portal's settings) or the API-configured target. */
+  private listening(): boolean {
+    return this.dispatcher.target() !== undefined || this.registry?.targetUrl() !== undefined;
+  }
+
   record(change: RecordChange): void {
-    if (this.muted || this.dispatcher.target() === undefined) return;
+    if (this.muted || !this.listening()) return;
     const schema = SCHEMAS[change.record.type];
     const prefix = schema.classicWebhooks ? schema.singular : 'object';
     const base = (kind: string): PendingEvent => {
@@ -104,7 +112,7 @@ export class HubSpotWebhooks {
    * `objectId`: the pair is `fromObjectId`/`toObjectId` (UNCONFIRMED that HubSpot leaves it out).
    */
   recordAssociation(change: AssociationChange): void {
-    if (this.muted || this.dispatcher.target() === undefined) return;
+    if (this.muted || !this.listening()) return;
     const sides: [HubSpotObjectType, string, HubSpotObjectType, string][] = [
       [change.fromType, change.fromId, change.toType, change.toId],
       [change.toType, change.toId, change.fromType, change.fromId],
@@ -147,21 +155,40 @@ export class HubSpotWebhooks {
     this.timer = undefined;
     while (this.buffer.length > 0) {
       const events = this.buffer.splice(0, this.settings.maxEventsPerRequest);
-      this.dispatcher.enqueue(({ attempt, url }) => {
-        const body = JSON.stringify(events.map((event) => ({ ...event, attemptNumber: attempt })));
-        const timestamp = Date.now();
-        return {
-          body,
-          headers: {
-            'Content-Type': 'application/json',
-            'X-HubSpot-Signature': signV1(this.settings.clientSecret, body),
-            'X-HubSpot-Signature-Version': 'v1',
-            'X-HubSpot-Signature-v3': signV3(this.settings.clientSecret, 'POST', url, body, timestamp),
-            'X-HubSpot-Request-Timestamp': String(timestamp),
-          },
-        };
-      });
+      if (this.dispatcher.target() !== undefined) this.send(events, this.settings.clientSecret, undefined);
+      this.sendToRegisteredTarget(events);
     }
+  }
+
+  /** The events an active v3 subscription covers, named by that subscription and signed by its app. */
+  private sendToRegisteredTarget(events: PendingEvent[]): void {
+    const registry = this.registry;
+    const url = registry?.targetUrl();
+    if (!registry || url === undefined) return;
+    const covered = events.flatMap((event) => {
+      const subscriptionId = registry.subscriptionFor(event);
+      return subscriptionId === undefined ? [] : [{ ...event, subscriptionId, appId: registry.appId }];
+    });
+    if (covered.length > 0) this.send(covered, registry.clientSecret, url);
+  }
+
+  private send(events: PendingEvent[], clientSecret: string, url: string | undefined): void {
+    const build = ({ attempt, url: target }: { attempt: number; url: string }) => {
+      const body = JSON.stringify(events.map((event) => ({ ...event, attemptNumber: attempt })));
+      const timestamp = Date.now();
+      return {
+        body,
+        headers: {
+          'Content-Type': 'application/json',
+          'X-HubSpot-Signature': signV1(clientSecret, body),
+          'X-HubSpot-Signature-Version': 'v1',
+          'X-HubSpot-Signature-v3': signV3(clientSecret, 'POST', target, body, timestamp),
+          'X-HubSpot-Request-Timestamp': String(timestamp),
+        },
+      };
+    };
+    if (url === undefined) this.dispatcher.enqueue(build);
+    else this.dispatcher.enqueueTo(url, build);
   }
 
   stop(): void {
