@@ -10,6 +10,9 @@ const read = proxyActivities<Activities>(changeLogRead);
 /** Marks runs that may read the change log: runs recorded before it never did, and replay as they ran. */
 export const CHANGE_EVENTS_PATCH = 'salesforce-cdc';
 
+/** Marks runs that apply what a change-log read brought without the debounce timer (the read settled it). */
+const READ_SETTLES_PATCH = 'change-log-read-settles-burst';
+
 /** Events asked for per read (the Pub/Sub API's most per FetchRequest). */
 const EVENTS_PER_READ = 100;
 /** How long a read waits for events when there are none: the loop's idle beat in CDC mode. */
@@ -24,6 +27,16 @@ const FAILED_READ_PAUSE_MS = 60_000;
 /** Whether this connection hears changes from the vendor's change log (settings.sync.changeEvents). */
 export function readsChangeLog(config: SyncConfig): boolean {
   return config.settings.changeEvents === 'cdc' && patched(CHANGE_EVENTS_PATCH);
+}
+
+/**
+ * Whether the notices pending after this pass go out without the debounce: a change-log read
+ * already gathered its burst (it answers a moment after the first event), and the debounce timer
+ * would add its own length again, about a second on the Temporal server whatever the setting
+ * (timers are not that fine), to every change (issue #16: lag p95 under 1 s).
+ */
+export function changeLogReadSettled(changeLog: boolean): boolean {
+  return changeLog && patched(READ_SETTLES_PATCH);
 }
 
 /**
