@@ -1,6 +1,6 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
-import { changeLogReadSettled, readChangeEvents, readsChangeLog } from './connection-sync/change-events';
+import { changeLogReadSettled, pollWaitsForChangeLog, readChangeEvents, readsChangeLog } from './connection-sync/change-events';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
@@ -112,7 +112,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         nextPollAt = Date.now();
       }
     }
-    if (Date.now() >= nextPollAt) {
+    if (Date.now() >= nextPollAt && !pollWaitsForChangeLog(state, changeLog, nextPollAt)) {
       const pollGotThrough = await pollChanges(state, config, continueAsNewDue);
       if (pollGotThrough || !patched(PATCHES.lastPolledOnSuccess)) state.lastPolledAt = new Date(Date.now()).toISOString();
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
