@@ -43,8 +43,8 @@ export function readsChangeLog(config: SyncConfig): boolean {
 /**
  * Whether the notices pending after this pass go out without the debounce: a change-log read
  * already gathered its burst (it answers a moment after the first event), and the debounce timer
- * would add its own length again, about a second on the Temporal server whatever the setting
- * (timers are not that fine), to every change (issue #16: lag p95 under 1 s).
+ * would add to every change again (a 200 ms timer fired after about a second on the dev server,
+ * bench/README.md), against issue #16's lag p95 under 1 s.
  */
 export function changeLogReadSettled(changeLog: boolean): boolean {
   return changeLog && patched(READ_SETTLES_PATCH);
