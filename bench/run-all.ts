@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { option } from './support/machine';
 
-const BENCHMARKS = ['backfill-ceiling', 'engine-ceiling', 'webhook-ingest', 'live-lag', 'memory'] as const;
+const BENCHMARKS = ['backfill-ceiling', 'engine-ceiling', 'webhook-ingest', 'live-lag', 'cdc-lag', 'memory'] as const;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = option('only', 'BENCH_ONLY', '').split(',').filter(Boolean);
 const unknown = only.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));

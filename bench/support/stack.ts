@@ -42,6 +42,8 @@ export interface StackOptions {
    */
   prebuiltWorkflowBundle?: boolean;
   sync?: Partial<SyncSettings>;
+  /** Salesforce changes heard through Change Data Capture (the sandbox's Pub/Sub API) rather than webhooks. */
+  salesforceChangeEvents?: boolean;
   hubspot?: Omit<HubSpotSandboxOptions, 'limits'>;
   log?: (line: string) => void;
 }
@@ -114,7 +116,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     id: salesforceId,
     tenantId,
     provider: 'salesforce',
-    settings: { instanceUrl: sf.instanceUrl, loginUrl: salesforceSandbox.url, sync },
+    settings: {
+      instanceUrl: sf.instanceUrl,
+      loginUrl: salesforceSandbox.url,
+      ...(options.salesforceChangeEvents ? { pubSub: { endpoint: sf.pubSubEndpoint, tls: false }, sync: { ...sync, changeEvents: 'cdc' } } : { sync }),
+    },
     credentials: { grant: 'refresh_token', clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken, webhook: { organizationId: sf.organizationId } },
   });
   await connections.addConnection({

@@ -69,7 +69,11 @@ export class MemoryRateBudgetStore implements RateBudgetStore {
  * taken, upsert the buckets and delete the key's expired ones (one statement).
  */
 export class PostgresRateBudgetStore implements RateBudgetStore {
-  constructor(private readonly pool: pg.Pool) {}
+  /** `now` replaces the database clock (tests that move time themselves); every worker must share it. */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly now?: () => number,
+  ) {}
 
   async update<T>(key: string, windows: readonly WindowRetention[], step: (buckets: WindowBuckets, nowMs: number) => StoreStep<T>): Promise<T> {
     return withTransaction(this.pool, async (client) => {
@@ -78,7 +82,7 @@ export class PostgresRateBudgetStore implements RateBudgetStore {
         'SELECT now_ms, window_name, bucket_start_ms, used FROM rate_budget_lock_and_read($1, $2)',
         [key, names],
       );
-      const nowMs = Number(read.rows[0]?.now_ms);
+      const nowMs = this.now ? this.now() : Number(read.rows[0]?.now_ms);
       const buckets = new Map<string, Bucket[]>(names.map((name) => [name, []]));
       for (const row of read.rows) {
         if (row.window_name === null || row.bucket_start_ms === null || row.used === null) continue;

@@ -47,8 +47,9 @@ export interface RateBudgetOptions {
   store?: RateBudgetStore | undefined;
   /** Longest a call waits for room before failing rate-limited (so activities stay short). */
   maxWaitMs?: number | undefined;
-  /** Injected for tests. */
+  /** Injected for tests, with `now` (the clock maxWaitMs is measured on) and the store's clock. */
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 export interface RateWindowUsage {
@@ -197,11 +198,13 @@ export class RateBudget {
   private readonly key: string;
   private readonly maxWaitMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
 
   constructor(private readonly options: RateBudgetOptions) {
     this.key = `${options.provider}:${options.connectionId}`;
     this.maxWaitMs = options.maxWaitMs ?? 30_000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
     this.windows = options.windows.map(windowGeometry);
     this.retention = this.windows.map((window) => ({ window: window.name, retainMs: window.windowMs + window.guardMs + window.bucketMs + MAX_OBSERVE_AGE_MS }));
     this.store = options.store ?? (options.pool ? new PostgresRateBudgetStore(options.pool) : new MemoryRateBudgetStore());
@@ -214,7 +217,7 @@ export class RateBudget {
   async acquire(cost = 1): Promise<void> {
     const tooBig = this.windows.find((window) => cost > window.usable);
     if (tooBig) throw new RangeError(`a cost of ${cost} can never fit the ${tooBig.name} budget of ${tooBig.usable}`);
-    const deadline = Date.now() + this.maxWaitMs;
+    const deadline = this.now() + this.maxWaitMs;
     for (;;) {
       const admission = await this.store.update(this.key, this.retention, (buckets, nowMs) => {
         const decision = decideAdmission(this.windows, buckets, nowMs, cost);
@@ -228,7 +231,7 @@ export class RateBudget {
         return;
       }
       const { window, retryAfterMs } = admission.decision;
-      if (window.quota || Date.now() + retryAfterMs > deadline) {
+      if (window.quota || this.now() + retryAfterMs > deadline) {
         recordRateBudgetRefusal(metricScope(window), window.quota ? 'quota-exhausted' : 'rate-limited');
         throw new ConnectorError({
           provider: this.options.provider,

@@ -1,6 +1,6 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
-import { readChangeEvents, readsChangeLog } from './connection-sync/change-events';
+import { changeLogReadSettled, pollWaitsForChangeLog, readChangeEvents, readsChangeLog } from './connection-sync/change-events';
 import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
@@ -112,7 +112,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         nextPollAt = Date.now();
       }
     }
-    if (Date.now() >= nextPollAt) {
+    if (Date.now() >= nextPollAt && !pollWaitsForChangeLog(state, changeLog, nextPollAt)) {
       const pollGotThrough = await pollChanges(state, config, continueAsNewDue);
       if (pollGotThrough || !patched(PATCHES.lastPolledOnSuccess)) state.lastPolledAt = new Date(Date.now()).toISOString();
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
@@ -122,8 +122,8 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       await queueParkedRetryPage(state, config.settings.batchSize);
     }
     if (state.pending.size > 0) {
-      // Let a burst of edits settle, so ten keystrokes become one write.
-      await sleep(config.settings.debounceMs);
+      // Let a burst of edits settle, so ten keystrokes become one write (a change-log read waited for its burst).
+      if (!changeLogReadSettled(changeLog)) await sleep(config.settings.debounceMs);
       // A flood of notices is handed over with the rest of the queue rather than grow one history past its limit.
       while (state.pending.size > 0 && !state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && !(continueAsNewDue() && patched(PATCHES.noticesYield))) {
         await applyNoticedChanges(state, config);

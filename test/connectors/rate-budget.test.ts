@@ -1,15 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../src/connectors/errors';
-import { RateBudget, type RateWindowPolicy } from '../../src/connectors/rate-budget';
+import { RateBudget, type RateBudgetOptions, type RateWindowPolicy } from '../../src/connectors/rate-budget';
+import { MemoryRateBudgetStore, PostgresRateBudgetStore } from '../../src/connectors/rate-budget-store';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
-/** Admission times of a loop that takes from `budget` as fast as it admits, for `forMs`. */
-async function hammer(budget: RateBudget, forMs: number): Promise<number[]> {
+/**
+ * The one clock a test's budgets, their store and their waits share: time moves only when the
+ * test moves it or a budget sleeps, so how long the machine takes changes nothing asserted.
+ */
+class TestClock {
+  constructor(public nowMs = Date.UTC(2026, 0, 5, 9, 0, 0, 0)) {}
+  readonly now = (): number => this.nowMs;
+  readonly sleep = async (ms: number): Promise<void> => {
+    this.nowMs += ms;
+  };
+}
+
+/** A budget on `clock`: PostgreSQL's shared log (locks and all) with the clock in place of the database's, or one process's log. */
+function budgetOn(clock: TestClock, pool: pg.Pool | undefined, options: Omit<RateBudgetOptions, 'store' | 'pool' | 'sleep' | 'now'>): RateBudget {
+  const store = pool ? new PostgresRateBudgetStore(pool, clock.now) : new MemoryRateBudgetStore(clock.now);
+  return new RateBudget({ ...options, store, sleep: clock.sleep, now: clock.now });
+}
+
+/**
+ * Admission times of a loop that takes from `budget` as fast as it admits, for `forMs` of the
+ * clock; each call itself takes 1 to 23 ms (a fixed uneven sequence), so admissions straddle the
+ * log's buckets as real calls do.
+ */
+async function hammer(budget: RateBudget, clock: TestClock, forMs: number): Promise<number[]> {
   const stamps: number[] = [];
-  const started = Date.now();
-  while (Date.now() - started < forMs) {
+  const started = clock.now();
+  for (let call = 0; clock.now() - started < forMs; call += 1) {
     await budget.acquire();
-    stamps.push(Date.now());
+    stamps.push(clock.now());
+    clock.nowMs += 1 + ((call * 37) % 23);
   }
   return stamps;
 }
@@ -28,8 +54,9 @@ describe('RateBudget', () => {
   for (const store of ['memory', 'PostgreSQL'] as const) {
     it(`uses at least 95 % of a rolling window and never more than all of it (${store})`, async () => {
       const window: RateWindowPolicy = { name: 'burst', limit: 20, windowMs: 2000 };
-      const budget = new RateBudget({ provider: 'hubspot', connectionId: `roll-${store}-${Date.now()}`, windows: [window], pool: store === 'memory' ? undefined : db.pool, maxWaitMs: 10_000 });
-      const stamps = await hammer(budget, 4200);
+      const clock = new TestClock();
+      const budget = budgetOn(clock, store === 'memory' ? undefined : db.pool, { provider: 'hubspot', connectionId: `roll-${store}-${randomUUID()}`, windows: [window], maxWaitMs: 10_000 });
+      const stamps = await hammer(budget, clock, 4200);
       expect(worstRollingWindow(stamps, window.windowMs)).toBeLessThanOrEqual(window.limit);
       // Over the first two whole windows from the first admission: >= 95 % of 2 × 20. Fixed
       // slots of whole seconds allowed floor(20 / 3) = 6 per second here (60 %).
@@ -40,10 +67,11 @@ describe('RateBudget', () => {
   }
 
   it('is shared through PostgreSQL: two budgets (two workers) for one connection split one allowance exactly', async () => {
-    const connectionId = `shared-${Date.now()}`;
+    const connectionId = `shared-${randomUUID()}`;
     const window = { name: 'ten-secondly', limit: 30, windowMs: 10_000 };
-    const workerA = new RateBudget({ provider: 'hubspot', connectionId, windows: [window], pool: db.pool, maxWaitMs: 0 });
-    const workerB = new RateBudget({ provider: 'hubspot', connectionId, windows: [window], pool: db.pool, maxWaitMs: 0 });
+    const clock = new TestClock();
+    const workerA = budgetOn(clock, db.pool, { provider: 'hubspot', connectionId, windows: [window], maxWaitMs: 0 });
+    const workerB = budgetOn(clock, db.pool, { provider: 'hubspot', connectionId, windows: [window], maxWaitMs: 0 });
     const granted = async (budget: RateBudget): Promise<number> => {
       let count = 0;
       for (let i = 0; i < 25; i += 1) {
@@ -71,11 +99,10 @@ describe('RateBudget', () => {
   });
 
   it('pauses (quota-exhausted) when the vendor reports the daily allowance less its reserve spent', async () => {
-    const budget = new RateBudget({
+    const budget = budgetOn(new TestClock(), db.pool, {
       provider: 'salesforce',
-      connectionId: `daily-${Date.now()}`,
+      connectionId: `daily-${randomUUID()}`,
       windows: [{ name: 'daily', limit: 100_000, windowMs: 86_400_000, reserve: 0.05, quota: true }],
-      pool: db.pool,
     });
     await budget.acquire();
     await budget.observe('daily', { used: 94_000, limit: 100_000 });
@@ -92,14 +119,13 @@ describe('RateBudget', () => {
   });
 
   it('takes from every window or none', async () => {
-    const budget = new RateBudget({
+    const budget = budgetOn(new TestClock(), db.pool, {
       provider: 'hubspot',
-      connectionId: `all-or-none-${Date.now()}`,
+      connectionId: `all-or-none-${randomUUID()}`,
       windows: [
         { name: 'daily', limit: 1000, windowMs: 86_400_000, quota: true },
         { name: 'ten-secondly', limit: 2, windowMs: 10_000 },
       ],
-      pool: db.pool,
       maxWaitMs: 0,
     });
     for (let i = 0; i < 2; i += 1) await budget.acquire();

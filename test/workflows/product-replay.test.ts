@@ -14,6 +14,7 @@ const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hi
  * runs) replayed against the current code: a non-deterministic change to a workflow fails here
  * instead of breaking executions already running in production. Record with
  * `RECORD_HISTORIES=1 npx vitest run test/e2e/backfill.test.ts test/e2e/sync-engine.test.ts test/e2e/deletions.test.ts test/e2e/store-outage.test.ts`
+ * and the others histories/README.md names
  * (see histories/README.md).
  */
 describe('recorded histories of the product workflows replay cleanly', () => {
@@ -71,6 +72,21 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     const fallbackResults = (histories.find((h) => h.workflowId === 'connection-sync-cdc-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
     expect(fallbackResults.some((payload) => Buffer.from(payload.data ?? []).toString().includes('"replay-invalid"'))).toBe(true);
     expect(patches('connection-sync-cdc-fallback')).toContain('salesforce-cdc');
+    // CDC after a worker outage (issue #16): a read applied without the debounce timer, and the
+    // poll that came due during the outage waiting for the change log to be read to its head.
+    expect(patches('connection-sync-cdc-outage')).toEqual(expect.arrayContaining(['salesforce-cdc', 'change-log-read-settles-burst', 'poll-after-change-log-read']));
+    // Issue #17: a poll stopped between pages for continue-as-new (its page cursor carried), and a
+    // queue of notices handed over unapplied.
+    expect(patches('connection-sync-poll-yield')).toContain('poll-yields-to-continue-as-new');
+    expect(types('connection-sync-poll-yield')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    expect(patches('connection-sync-notices-yield')).toContain('notices-yield-to-continue-as-new');
+    expect(types('connection-sync-notices-yield')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    const handedOver = (name: string) => {
+      const data = (histories.find((h) => h.workflowId === name)?.history.events ?? []).find((event) => event.workflowExecutionContinuedAsNewEventAttributes)?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]?.data;
+      return (JSON.parse(Buffer.from(data ?? []).toString() || '{}') as { carried?: { pollResume?: Record<string, unknown>; pending?: unknown[] } }).carried;
+    };
+    expect(Object.keys(handedOver('connection-sync-poll-yield')?.pollResume ?? {})).toContain('contact');
+    expect(handedOver('connection-sync-notices-yield')?.pending?.length ?? 0).toBeGreaterThan(0);
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
