@@ -4,6 +4,8 @@ import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from 
 import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
 import { ParkedRecords, parkedKey, parkedOverflowSchema, PARKED_WINDOW } from './connection-sync/parked-records';
 import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus } from './connection-sync/change-events-state';
+import { boundPending } from './connection-sync/pending-carry';
+import { selfHealingScheduleSchema, type SelfHealingSchedule } from './connection-sync/self-healing-schedule';
 
 /**
  * The connection's state as operators filter on it (search attribute `SyncState`); every value
@@ -147,6 +149,12 @@ export const carriedStateSchema = z.object({
   pollResume: z.partialRecord(objectTypeSchema, z.object({ since: z.string(), cursor: z.string() })).default({}),
   /** Absent until the connection reads a change log. */
   changeEvents: changeEventsCarriedSchema.optional(),
+  /** Automatic retries of parked records (connection-sync/self-healing.ts). */
+  selfHealing: selfHealingScheduleSchema,
+  /** When the last complete poll finished: the next run polls an interval after it, not at once (`carry-last-polled-at`). */
+  lastPolledAt: z.string().nullable().default(null),
+  /** Notices were left behind at the hand-over (pending-carry.ts): the run polls at once. */
+  pollAtOnce: z.boolean().default(false),
 });
 
 export const connectionSyncInputSchema = z.object({
@@ -193,8 +201,12 @@ export class ConnectionSyncState {
   provider: CrmProvider = 'salesforce';
   /** Why the last poll stopped early, until a poll succeeds. */
   pollError: string | null = null;
-  lastPolledAt: string | null = null;
+  lastPolledAt: string | null;
   lastSyncedAt: string | null;
+  /** See CarriedState.selfHealing. */
+  selfHealing: SelfHealingSchedule;
+  /** See CarriedState.pollAtOnce; cleared by a poll that got through. */
+  pollAtOnce: boolean;
   /** The config could not be reloaded: the run keeps the one it has and reloads at every pass until it can. */
   configStale = false;
   /** See SyncStatus.storeError. */
@@ -231,6 +243,9 @@ export class ConnectionSyncState {
     this.stats = { ...carried.stats };
     this.paused = carried.paused;
     this.lastSyncedAt = carried.lastSyncedAt;
+    this.lastPolledAt = carried.lastPolledAt;
+    this.selfHealing = { ...carried.selfHealing };
+    this.pollAtOnce = carried.pollAtOnce;
     this.changeEvents = new ChangeEventsState(carried.changeEvents);
     this.changeEventsCarried = carried.changeEvents !== undefined;
   }
@@ -382,13 +397,18 @@ export class ConnectionSyncState {
 
   /**
    * `withReauth`: whether the next run learns the connection needs re-authorisation (runs that
-   * continued as new before the `carry-needs-reauth` patch forgot it).
+   * continued as new before the `carry-needs-reauth` patch forgot it); `withLastPolledAt`: whether
+   * it learns when the last poll was (before `carry-last-polled-at`, each run polled at once);
+   * `bounded`: at most PENDING_CARRY_LIMIT notices ride along (before `bounded-carry`, all).
    */
-  carry({ withReauth }: { withReauth: boolean } = { withReauth: true }): CarriedState {
+  carry({ withReauth, withLastPolledAt = false, bounded = false }: { withReauth: boolean; withLastPolledAt?: boolean; bounded?: boolean } = { withReauth: true }): CarriedState {
+    const allPending = [...this.pending.toJSON(), ...this.deferredDeletions];
+    const { pending, leftBehind } = bounded ? boundPending(allPending) : { pending: allPending, leftBehind: 0 };
     return {
       watermarks: { ...this.watermarks },
       seenEventIds: this.seen.toJSON(),
-      pending: [...this.pending.toJSON(), ...this.deferredDeletions],
+      pending,
+      pollAtOnce: this.pollAtOnce || leftBehind > 0,
       ...this.parked.carry(),
       needsReauth: withReauth && this.needsReauth,
       quotaPausedUntil: this.quotaPausedUntil,
@@ -402,6 +422,8 @@ export class ConnectionSyncState {
       approvedDeletions: [...this.approvedDeletions],
       appliedDeletions: { ...this.appliedDeletions },
       heldSequence: this.heldSequence,
+      selfHealing: { ...this.selfHealing },
+      lastPolledAt: withLastPolledAt ? this.lastPolledAt : null,
       ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
     };
   }

@@ -6,7 +6,9 @@ import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
 import { PARKED_WINDOW } from './connection-sync/parked-records';
 import { flushParked, queueParkedRetryPage } from './connection-sync/parked-store';
+import { firstPollAt } from './connection-sync/poll-schedule';
 import { pollChanges } from './connection-sync/polling';
+import { healParked, retryAfterConfigChange, selfHealingDueAt } from './connection-sync/self-healing';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 
@@ -25,6 +27,12 @@ const PATCHES = {
   continueAsNewWhilePaused: 'continue-as-new-while-paused',
   /** Applying a long queue of notices stops for continue-as-new (one pass could outgrow the history size limit). */
   noticesYield: 'notices-yield-to-continue-as-new',
+  /** Transient and rate-limited parked records retry on a growing timer; validation ones after a config change. */
+  parkedSelfHealing: 'parked-self-healing',
+  /** lastPolledAt rides across continue-as-new: the next run polls an interval after it (it polled at once). */
+  carryLastPolledAt: 'carry-last-polled-at',
+  /** Continue-as-new carries a bounded number of notices and held deletion ids (the rest: a poll, PostgreSQL). */
+  boundedCarry: 'bounded-carry',
 } as const;
 
 /**
@@ -48,7 +56,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   let config = await loadFirstConfig(state);
   state.provider = config.provider;
   publishSearchAttributes(state, config);
-  let nextPollAt = Date.now();
+  let nextPollAt = patched(PATCHES.carryLastPolledAt) ? firstPollAt(state, config) : Date.now();
 
   const continueAsNewDue = (): boolean => {
     const info = workflowInfo();
@@ -63,7 +71,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       connectionId,
       continueAsNewAfterEvents,
       parkedWindow,
-      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth) }),
+      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth), withLastPolledAt: patched(PATCHES.carryLastPolledAt), bounded: patched(PATCHES.boundedCarry) }),
     });
   };
 
@@ -75,12 +83,13 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         () =>
           state.configChanged ||
           (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
-        Math.max(1, nextPollAt - Date.now()),
+        Math.max(1, Math.min(nextPollAt, selfHealingDueAt(state) ?? Infinity) - Date.now()),
       );
     }
     if (state.configChanged || state.configStale) {
       state.configChanged = false;
       config = await reloadConfig(state, config);
+      if (!state.configStale && patched(PATCHES.parkedSelfHealing)) retryAfterConfigChange(state);
     }
     state.requeueDeferredDeletions();
     if (state.paused || state.needsReauth || state.quotaPaused(Date.now())) {
@@ -115,9 +124,11 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     if (Date.now() >= nextPollAt) {
       const pollGotThrough = await pollChanges(state, config, continueAsNewDue);
       if (pollGotThrough || !patched(PATCHES.lastPolledOnSuccess)) state.lastPolledAt = new Date(Date.now()).toISOString();
+      if (pollGotThrough) state.pollAtOnce = false;
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
     }
     await flushParked(state);
+    if (patched(PATCHES.parkedSelfHealing)) healParked(state, config);
     if (state.parked.pendingRetry !== null && state.pending.size < config.settings.batchSize) {
       await queueParkedRetryPage(state, config.settings.batchSize);
     }
