@@ -1,7 +1,9 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
 import { readChangeEvents, readsChangeLog } from './connection-sync/change-events';
-import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
+import { deletePolicyOf } from './connection-sync/deletions';
+import { applyDecidedDeletions, flushHeldDeletions } from './connection-sync/held-deletions';
+import { HELD_WINDOW } from './connection-sync/held-window';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
 import { PARKED_WINDOW } from './connection-sync/parked-records';
@@ -49,8 +51,14 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid connectionSync input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`, 'InvalidInput');
   }
-  const { tenantId, connectionId, carried, continueAsNewAfterEvents, parkedWindow } = parsed.data;
-  const state = new ConnectionSyncState(tenantId, connectionId, carried, patched(PATCHES.parkedOverflow) ? (parkedWindow ?? PARKED_WINDOW) : Infinity);
+  const { tenantId, connectionId, carried, continueAsNewAfterEvents, parkedWindow, heldWindow } = parsed.data;
+  const state = new ConnectionSyncState(
+    tenantId,
+    connectionId,
+    carried,
+    patched(PATCHES.parkedOverflow) ? (parkedWindow ?? PARKED_WINDOW) : Infinity,
+    patched(PATCHES.boundedCarry) ? (heldWindow ?? HELD_WINDOW) : Infinity,
+  );
   setConnectionSyncHandlers(state);
 
   let config = await loadFirstConfig(state);
@@ -64,13 +72,14 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   };
   /** Hands over to a new run; returns (and the loop goes on) only while parked records wait for the store. */
   const continueAsNewIfDue = async (): Promise<void> => {
-    if (!continueAsNewDue() || !(await flushParked(state))) return;
+    if (!continueAsNewDue() || !(await flushParked(state)) || !(await flushHeldDeletions(state))) return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof connectionSync>({
       tenantId,
       connectionId,
       continueAsNewAfterEvents,
       parkedWindow,
+      heldWindow,
       carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth), withLastPolledAt: patched(PATCHES.carryLastPolledAt), bounded: patched(PATCHES.boundedCarry) }),
     });
   };
@@ -111,7 +120,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     while (state.approvedDeletions.length > 0 && !state.paused && !state.needsReauth) {
       const decided = state.approvedDeletions[0] as (typeof state.approvedDeletions)[number];
       const policy = decided.decision === 'rejected' ? 'ignore' : deletePolicyOf(config, decided.objectType);
-      await applyDeletions(state, config, decided.objectType, decided.externalIds, policy, { countTowardsGuard: false });
+      if (!(await applyDecidedDeletions(state, config, decided, policy))) break;
       state.approvedDeletions.shift();
     }
     if (changeLog) {
@@ -128,6 +137,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
     }
     await flushParked(state);
+    await flushHeldDeletions(state);
     if (patched(PATCHES.parkedSelfHealing)) healParked(state, config);
     if (state.parked.pendingRetry !== null && state.pending.size < config.settings.batchSize) {
       await queueParkedRetryPage(state, config.settings.batchSize);
