@@ -25,6 +25,16 @@ export class HeldDeletionsRepository {
     return Number(result.rows[0]?.count ?? 0);
   }
 
+  /** Which of `externalIds` (records of `objectType`) a hold of the connection already keeps here. */
+  async heldAmong(connectionId: string, objectType: ObjectType, externalIds: readonly string[]): Promise<string[]> {
+    if (externalIds.length === 0) return [];
+    const result = await this.pool.query<{ external_id: string }>(
+      'SELECT DISTINCT external_id FROM held_deletions WHERE connection_id = $1 AND object_type = $2 AND external_id = ANY($3::text[])',
+      [connectionId, objectType, [...externalIds]],
+    );
+    return result.rows.map((row) => row.external_id);
+  }
+
   /** Up to `limit` ids of a hold in id order after `afterId`. */
   async page(input: { connectionId: string; holdId: string; afterId: string; limit: number }): Promise<string[]> {
     const result = await this.pool.query<{ external_id: string }>(

@@ -43,7 +43,7 @@ async function runsOf(h: SyncHarness, workflowId: string) {
 }
 
 describe('held deletions beyond the window', { timeout: 400_000 }, () => {
-  const RECORDS = 400;
+  const RECORDS = 2000;
   const WINDOW = 5;
   let h: SyncHarness;
   let sfIds: string[];

@@ -18,6 +18,7 @@ describe('held deletions beyond a workflow window, in PostgreSQL', () => {
     expect(await repository.add({ ...hold, connectionId: 'other', externalIds: ['a'] })).toBe(1);
     expect(await repository.page({ connectionId: 'sf', holdId: 'contact:1', afterId: 'a', limit: 2 })).toEqual(['b', 'c']);
     expect(await repository.list('sf', 'contact:1', 3)).toEqual(['a', 'b', 'c', 'd']);
+    expect((await repository.heldAmong('sf', 'contact', ['d', 'e', 'a'])).sort()).toEqual(['a', 'd']);
     await repository.forget({ connectionId: 'sf', holdId: 'contact:1' });
     expect(await repository.count('sf', 'contact:1')).toBe(0);
     expect(await repository.count('other', 'contact:1')).toBe(1);
