@@ -3,6 +3,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { ObjectType } from '../model/identifiers';
 import type { DeletePolicy } from '../model/sync-settings';
 import type { RecordLinksRepository } from '../store/record-links-repository';
+import type { HeldDeletionsRepository } from '../store/held-deletions-repository';
 
 export interface PlanDeletionsInput {
   connectionId: string;
@@ -44,12 +45,19 @@ export interface ApplyDeletionsResult {
 export interface DeletionDependencies {
   connectors: ConnectorRegistry;
   links: RecordLinksRepository;
+  held: HeldDeletionsRepository;
 }
 
-/** Which reported deletions concern synced records, and how many this connection syncs. */
+/**
+ * Which reported deletions concern synced records, and how many this connection syncs. Ids a hold
+ * already keeps in PostgreSQL wait for the operator's decision and are not planned again (the
+ * deletion feed's look-back reports them at every poll; the workflow recognises those it holds in
+ * its own state).
+ */
 export async function planDeletions(deps: DeletionDependencies, input: PlanDeletionsInput): Promise<DeletionPlan> {
   const links = await deps.links.activeLinksOf(input.connectionId, input.objectType, input.externalIds);
-  return { externalIds: links.map((link) => link.externalId), syncedRecords: await deps.links.countActiveLinks(input.connectionId, input.objectType) };
+  const held = new Set(await deps.held.heldAmong(input.connectionId, input.objectType, links.map((link) => link.externalId)));
+  return { externalIds: links.map((link) => link.externalId).filter((id) => !held.has(id)), syncedRecords: await deps.links.countActiveLinks(input.connectionId, input.objectType) };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
+import type { HeldDeletionsRepository } from '../store/held-deletions-repository';
 import type { ParkedRecordsRepository } from '../store/parked-records-repository';
 import type { PendingReferencesRepository } from '../store/pending-references-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
@@ -12,6 +13,7 @@ import { createChangeEventActivities } from './change-events';
 import { classifyFailures } from './failures';
 import { keptAlive } from './keepalive';
 import { recordApplyOutcomes } from './outcome-metrics';
+import { createHeldDeletionsActivities } from './held-deletions';
 import { createParkedRecordsActivities } from './parked-records';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
@@ -26,6 +28,8 @@ export interface ActivityDependencies {
   pending: PendingReferencesRepository;
   /** Parked records beyond what a connection workflow keeps in its state. */
   parked: ParkedRecordsRepository;
+  /** Held deletions beyond what a connection workflow keeps in its state. */
+  held: HeldDeletionsRepository;
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
   temporal?: TemporalDependency | undefined;
@@ -42,6 +46,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createBackfillActivities(dependencies),
     ...createSupervisorActivities(dependencies),
     ...createParkedRecordsActivities(dependencies),
+    ...createHeldDeletionsActivities(dependencies),
     ...createChangeEventActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),

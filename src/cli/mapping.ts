@@ -6,6 +6,7 @@ import { salesforceDefaultMapping } from '../connectors/salesforce/default-mappi
 import { zohoDefaultMapping } from '../connectors/zoho/default-mapping';
 import { crmProviderSchema, type CrmProvider } from '../model/identifiers';
 import { compileMapping, MappingSpecError, type ConnectorMappingSpec, type MappingIssue } from '../model/mapping';
+import { signalConfigChanged } from './config-changed';
 import type { CliContext } from './context';
 import { CliError, usageError } from './errors';
 import { print, readJsonObject } from './io';
@@ -66,6 +67,10 @@ export function registerMappingCommands(program: Command, ctx: CliContext): void
         throw new CliError(`mapping ${file} is invalid for ${stored.provider}: ${issues.length} problem${issues.length === 1 ? '' : 's'}; connection ${connectionId} unchanged`);
       }
       await (await ctx.connections()).updateSettings(connectionId, { ...stored.settings, mappingOverride: override });
+      // The override is stored whatever happens next: activities read it from now on.
+      await signalConfigChanged(ctx, stored.tenantId).catch((error: unknown) => {
+        process.stderr.write(`warning: the running syncs were not told (${error instanceof Error ? error.message : String(error)}): records parked on validation failures wait for crm-sync parked retry\n`);
+      });
       const owners = (override as { owners?: Record<string, string> }).owners;
       print(options.json, { connection: connectionId, owners: owners ? Object.keys(owners).length : 0 }, () => `connection ${connectionId}: mapping override stored${owners ? ` (${Object.keys(owners).length} owners mapped)` : ' (no owner map: owners are not synced)'}`);
     });

@@ -59,6 +59,19 @@ export const syncSettingsSchema = z
       })
       .strict()
       .default({ maxShare: 0.1, minDeletions: 10, windowMs: 60 * 60_000 }),
+    /**
+     * Parked records that failed transiently or on a rate limit are retried without anyone asking:
+     * `firstRetryMs` after the first parks, then twice as far each time, at most `maxRetryMs` apart
+     * (docs/operations.md, "Self-healing"). Tests shorten it; production keeps 1 h and 24 h.
+     */
+    selfHealing: z
+      .object({
+        firstRetryMs: z.number().int().min(1000).default(60 * 60_000),
+        maxRetryMs: z.number().int().min(1000).default(24 * 60 * 60_000),
+      })
+      .strict()
+      .refine((value) => value.maxRetryMs >= value.firstRetryMs, { message: 'maxRetryMs must be at least firstRetryMs', path: ['maxRetryMs'] })
+      .default({ firstRetryMs: 60 * 60_000, maxRetryMs: 24 * 60 * 60_000 }),
   })
   .strict();
 

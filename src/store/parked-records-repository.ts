@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ObjectType } from '../model/identifiers';
 import type { ParkedRecord } from '../workflows/connection-sync-state';
+import { SELF_HEALING_CLASSES } from '../workflows/connection-sync/self-healing-schedule';
 import { withTransaction } from './database';
 
 /** What one connection workflow's flush changes: records parked (or parked again), and keys no longer parked. */
@@ -33,8 +34,11 @@ interface ParkedRow {
 export class ParkedRecordsRepository {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Applies a flush; answers how many records the connection has here afterwards, and since when the oldest is parked. */
-  async flush(flush: ParkedOverflowFlush): Promise<{ count: number; oldestParkedAt: string | null }> {
+  /**
+   * Applies a flush; answers how many records the connection has here afterwards, since when the
+   * oldest is parked, and how many of them retry themselves (the workflow's self-healing schedule).
+   */
+  async flush(flush: ParkedOverflowFlush): Promise<{ count: number; oldestParkedAt: string | null; selfHealing: number }> {
     return withTransaction(this.pool, async (client) => {
       if (flush.unpark.length > 0) {
         // A key parked again in a later flush has a newer row: only rows this flush or older wrote go.
@@ -52,19 +56,30 @@ export class ParkedRecordsRepository {
           [flush.connectionId, JSON.stringify(flush.park), flush.sequence],
         );
       }
-      const counted = await client.query<{ count: string; oldest: Date | null }>('SELECT count(*), min(parked_at) AS oldest FROM parked_records WHERE connection_id = $1', [flush.connectionId]);
+      const counted = await client.query<{ count: string; oldest: Date | null; self_healing: string }>(
+        `SELECT count(*), min(parked_at) AS oldest, count(*) FILTER (WHERE reason = 'failed' AND error->>'errorClass' = ANY($2::text[])) AS self_healing
+           FROM parked_records WHERE connection_id = $1`,
+        [flush.connectionId, [...SELF_HEALING_CLASSES]],
+      );
       const row = counted.rows[0];
-      return { count: Number(row?.count ?? 0), oldestParkedAt: row?.oldest ? row.oldest.toISOString() : null };
+      return { count: Number(row?.count ?? 0), oldestParkedAt: row?.oldest ? row.oldest.toISOString() : null, selfHealing: Number(row?.self_healing ?? 0) };
     });
   }
 
-  /** Up to `limit` records in key order after `afterKey` (all, or only `keys`): one page of a retry or a listing. */
-  async page(connectionId: string, { afterKey = '', keys, limit }: { afterKey?: string; keys?: readonly string[] | null | undefined; limit: number }): Promise<ParkedRecord[]> {
+  /**
+   * Up to `limit` records in key order after `afterKey` (all, only `keys`, or only those that failed
+   * with one of `errorClasses`): one page of a retry or a listing.
+   */
+  async page(
+    connectionId: string,
+    { afterKey = '', keys, limit, errorClasses }: { afterKey?: string; keys?: readonly string[] | null | undefined; limit: number; errorClasses?: readonly string[] | null | undefined },
+  ): Promise<ParkedRecord[]> {
     const result = await this.pool.query<ParkedRow>(
       `SELECT key, object_type, source_external_id, target_connection_id, reason, operation, error, parked_at, attempts FROM parked_records
         WHERE connection_id = $1 AND key > $2 AND ($3::text[] IS NULL OR key = ANY($3::text[]))
+          AND ($5::text[] IS NULL OR (reason = 'failed' AND error->>'errorClass' = ANY($5::text[])))
         ORDER BY key LIMIT $4`,
-      [connectionId, afterKey, keys ? [...keys] : null, limit],
+      [connectionId, afterKey, keys ? [...keys] : null, limit, errorClasses ? [...errorClasses] : null],
     );
     return result.rows.map((row) => ({
       key: row.key,

@@ -4,6 +4,9 @@ import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from 
 import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
 import { ParkedRecords, parkedKey, parkedOverflowSchema, PARKED_WINDOW } from './connection-sync/parked-records';
 import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus } from './connection-sync/change-events-state';
+import { addToHold, HELD_WINDOW, heldCount } from './connection-sync/held-window';
+import { boundPending } from './connection-sync/pending-carry';
+import { selfHealingScheduleSchema, type SelfHealingSchedule } from './connection-sync/self-healing-schedule';
 
 /**
  * The connection's state as operators filter on it (search attribute `SyncState`); every value
@@ -40,6 +43,12 @@ export interface HeldDeletions {
   heldAt: string;
   /** Set once an operator decided; a rejected hold is applied as `ignore`. */
   decision?: 'approved' | 'rejected' | undefined;
+  /** Ids beyond the in-state window, in PostgreSQL (`held_deletions`) as of the last flush. */
+  inStore?: number | undefined;
+  /** Ids beyond the window not yet written there (never carried: continue-as-new waits for the flush). */
+  toStore?: string[] | undefined;
+  /** A decided hold being applied: the store's ids up to this one are done. */
+  storeCursor?: string | undefined;
 }
 
 /** What the `heldDeletions` query shows: the numbers and a sample, not thousands of ids. */
@@ -50,6 +59,8 @@ export interface HeldDeletionsSummary {
   reason: string;
   heldAt: string;
   sample: string[];
+  /** How many of `count` are in PostgreSQL, beyond the workflow's window (the CLI lists them there). */
+  inStore: number;
 }
 
 export interface SyncStats {
@@ -127,12 +138,21 @@ export const carriedStateSchema = z.object({
   /** Token-based deletion feeds (Dataverse delta links): where each object's next scan starts. */
   deletionCursors: z.partialRecord(objectTypeSchema, z.string()).default({}),
   heldDeletions: z
-    .array(z.object({ id: z.string(), objectType: objectTypeSchema, externalIds: z.array(z.string()), reason: z.string(), heldAt: z.string() }))
+    .array(z.object({ id: z.string(), objectType: objectTypeSchema, externalIds: z.array(z.string()), reason: z.string(), heldAt: z.string(), inStore: z.number().int().optional() }))
     .default([]),
   /** Approved by an operator, not yet applied. */
   approvedDeletions: z
     .array(
-      z.object({ id: z.string(), objectType: objectTypeSchema, externalIds: z.array(z.string()), reason: z.string(), heldAt: z.string(), decision: z.enum(['approved', 'rejected']).optional() }),
+      z.object({
+        id: z.string(),
+        objectType: objectTypeSchema,
+        externalIds: z.array(z.string()),
+        reason: z.string(),
+        heldAt: z.string(),
+        decision: z.enum(['approved', 'rejected']).optional(),
+        inStore: z.number().int().optional(),
+        storeCursor: z.string().optional(),
+      }),
     )
     .default([]),
   appliedDeletions: z.partialRecord(objectTypeSchema, z.array(z.object({ at: z.number(), count: z.number() }))).default({}),
@@ -147,6 +167,12 @@ export const carriedStateSchema = z.object({
   pollResume: z.partialRecord(objectTypeSchema, z.object({ since: z.string(), cursor: z.string() })).default({}),
   /** Absent until the connection reads a change log. */
   changeEvents: changeEventsCarriedSchema.optional(),
+  /** Automatic retries of parked records (connection-sync/self-healing.ts). */
+  selfHealing: selfHealingScheduleSchema,
+  /** When the last complete poll finished: the next run polls an interval after it, not at once (`carry-last-polled-at`). */
+  lastPolledAt: z.string().nullable().default(null),
+  /** Notices were left behind at the hand-over (pending-carry.ts): the run polls at once. */
+  pollAtOnce: z.boolean().default(false),
 });
 
 export const connectionSyncInputSchema = z.object({
@@ -159,6 +185,8 @@ export const connectionSyncInputSchema = z.object({
   continueAsNewAfterEvents: z.number().int().min(20).optional(),
   /** Parked records kept in workflow state before the rest go to PostgreSQL (default PARKED_WINDOW); tests lower it. */
   parkedWindow: z.number().int().min(1).optional(),
+  /** Ids of one held deletion kept in workflow state before the rest go to PostgreSQL (default HELD_WINDOW); tests lower it. */
+  heldWindow: z.number().int().min(1).optional(),
   carried: carriedStateSchema.optional(),
 });
 
@@ -193,8 +221,12 @@ export class ConnectionSyncState {
   provider: CrmProvider = 'salesforce';
   /** Why the last poll stopped early, until a poll succeeds. */
   pollError: string | null = null;
-  lastPolledAt: string | null = null;
+  lastPolledAt: string | null;
   lastSyncedAt: string | null;
+  /** See CarriedState.selfHealing. */
+  selfHealing: SelfHealingSchedule;
+  /** See CarriedState.pollAtOnce; cleared by a poll that got through. */
+  pollAtOnce: boolean;
   /** The config could not be reloaded: the run keeps the one it has and reloads at every pass until it can. */
   configStale = false;
   /** See SyncStatus.storeError. */
@@ -214,6 +246,8 @@ export class ConnectionSyncState {
     carried: CarriedState = carriedStateSchema.parse({}),
     /** Parked records kept in state; Infinity for runs from before the overflow (they replay as they ran). */
     parkedWindow: number = PARKED_WINDOW,
+    /** Ids of one hold kept in state; Infinity for runs from before the `bounded-carry` patch. */
+    private readonly heldWindow: number = HELD_WINDOW,
   ) {
     this.pending = new ChangeBuffer(carried.pending);
     this.seen = new SeenEventIds(SEEN_EVENT_CAPACITY, carried.seenEventIds);
@@ -231,6 +265,9 @@ export class ConnectionSyncState {
     this.stats = { ...carried.stats };
     this.paused = carried.paused;
     this.lastSyncedAt = carried.lastSyncedAt;
+    this.lastPolledAt = carried.lastPolledAt;
+    this.selfHealing = { ...carried.selfHealing };
+    this.pollAtOnce = carried.pollAtOnce;
     this.changeEvents = new ChangeEventsState(carried.changeEvents);
     this.changeEventsCarried = carried.changeEvents !== undefined;
   }
@@ -301,11 +338,12 @@ export class ConnectionSyncState {
   holdDeletions(objectType: ObjectType, externalIds: readonly string[], reason: string, heldAt: string): HeldDeletions {
     const existing = this.heldFor(objectType);
     if (existing) {
-      existing.externalIds = [...new Set([...existing.externalIds, ...externalIds])];
+      addToHold(existing, externalIds, this.heldWindow);
       return existing;
     }
     this.heldSequence += 1;
-    const held: HeldDeletions = { id: `${objectType}:${this.heldSequence}`, objectType, externalIds: [...externalIds], reason, heldAt };
+    const held: HeldDeletions = { id: `${objectType}:${this.heldSequence}`, objectType, externalIds: [], reason, heldAt };
+    addToHold(held, externalIds, this.heldWindow);
     this.heldDeletions.set(held.id, held);
     return held;
   }
@@ -334,10 +372,11 @@ export class ConnectionSyncState {
     return [...this.heldDeletions.values()].map((held) => ({
       id: held.id,
       objectType: held.objectType,
-      count: held.externalIds.length,
+      count: heldCount(held),
       reason: held.reason,
       heldAt: held.heldAt,
       sample: held.externalIds.slice(0, 20),
+      inStore: held.inStore ?? 0,
     }));
   }
 
@@ -382,13 +421,18 @@ export class ConnectionSyncState {
 
   /**
    * `withReauth`: whether the next run learns the connection needs re-authorisation (runs that
-   * continued as new before the `carry-needs-reauth` patch forgot it).
+   * continued as new before the `carry-needs-reauth` patch forgot it); `withLastPolledAt`: whether
+   * it learns when the last poll was (before `carry-last-polled-at`, each run polled at once);
+   * `bounded`: at most PENDING_CARRY_LIMIT notices ride along (before `bounded-carry`, all).
    */
-  carry({ withReauth }: { withReauth: boolean } = { withReauth: true }): CarriedState {
+  carry({ withReauth, withLastPolledAt = false, bounded = false }: { withReauth: boolean; withLastPolledAt?: boolean; bounded?: boolean } = { withReauth: true }): CarriedState {
+    const allPending = [...this.pending.toJSON(), ...this.deferredDeletions];
+    const { pending, leftBehind } = bounded ? boundPending(allPending) : { pending: allPending, leftBehind: 0 };
     return {
       watermarks: { ...this.watermarks },
       seenEventIds: this.seen.toJSON(),
-      pending: [...this.pending.toJSON(), ...this.deferredDeletions],
+      pending,
+      pollAtOnce: this.pollAtOnce || leftBehind > 0,
       ...this.parked.carry(),
       needsReauth: withReauth && this.needsReauth,
       quotaPausedUntil: this.quotaPausedUntil,
@@ -402,6 +446,8 @@ export class ConnectionSyncState {
       approvedDeletions: [...this.approvedDeletions],
       appliedDeletions: { ...this.appliedDeletions },
       heldSequence: this.heldSequence,
+      selfHealing: { ...this.selfHealing },
+      lastPolledAt: withLastPolledAt ? this.lastPolledAt : null,
       ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
     };
   }

@@ -1,12 +1,16 @@
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { loadFirstConfig, reloadConfig } from './connection-sync/config';
 import { changeLogReadSettled, pollWaitsForChangeLog, readChangeEvents, readsChangeLog } from './connection-sync/change-events';
-import { applyDeletions, deletePolicyOf } from './connection-sync/deletions';
+import { deletePolicyOf } from './connection-sync/deletions';
+import { applyDecidedDeletions, flushHeldDeletions } from './connection-sync/held-deletions';
+import { HELD_WINDOW } from './connection-sync/held-window';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
 import { PARKED_WINDOW } from './connection-sync/parked-records';
 import { flushParked, queueParkedRetryPage } from './connection-sync/parked-store';
+import { firstPollAt } from './connection-sync/poll-schedule';
 import { pollChanges } from './connection-sync/polling';
+import { healParked, retryAfterConfigChange, selfHealingDueAt } from './connection-sync/self-healing';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 
@@ -25,6 +29,12 @@ const PATCHES = {
   continueAsNewWhilePaused: 'continue-as-new-while-paused',
   /** Applying a long queue of notices stops for continue-as-new (one pass could outgrow the history size limit). */
   noticesYield: 'notices-yield-to-continue-as-new',
+  /** Transient and rate-limited parked records retry on a growing timer; validation ones after a config change. */
+  parkedSelfHealing: 'parked-self-healing',
+  /** lastPolledAt rides across continue-as-new: the next run polls an interval after it (it polled at once). */
+  carryLastPolledAt: 'carry-last-polled-at',
+  /** Continue-as-new carries a bounded number of notices and held deletion ids (the rest: a poll, PostgreSQL). */
+  boundedCarry: 'bounded-carry',
 } as const;
 
 /**
@@ -41,14 +51,20 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid connectionSync input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`, 'InvalidInput');
   }
-  const { tenantId, connectionId, carried, continueAsNewAfterEvents, parkedWindow } = parsed.data;
-  const state = new ConnectionSyncState(tenantId, connectionId, carried, patched(PATCHES.parkedOverflow) ? (parkedWindow ?? PARKED_WINDOW) : Infinity);
+  const { tenantId, connectionId, carried, continueAsNewAfterEvents, parkedWindow, heldWindow } = parsed.data;
+  const state = new ConnectionSyncState(
+    tenantId,
+    connectionId,
+    carried,
+    patched(PATCHES.parkedOverflow) ? (parkedWindow ?? PARKED_WINDOW) : Infinity,
+    patched(PATCHES.boundedCarry) ? (heldWindow ?? HELD_WINDOW) : Infinity,
+  );
   setConnectionSyncHandlers(state);
 
   let config = await loadFirstConfig(state);
   state.provider = config.provider;
   publishSearchAttributes(state, config);
-  let nextPollAt = Date.now();
+  let nextPollAt = patched(PATCHES.carryLastPolledAt) ? firstPollAt(state, config) : Date.now();
 
   const continueAsNewDue = (): boolean => {
     const info = workflowInfo();
@@ -56,14 +72,15 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   };
   /** Hands over to a new run; returns (and the loop goes on) only while parked records wait for the store. */
   const continueAsNewIfDue = async (): Promise<void> => {
-    if (!continueAsNewDue() || !(await flushParked(state))) return;
+    if (!continueAsNewDue() || !(await flushParked(state)) || !(await flushHeldDeletions(state))) return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof connectionSync>({
       tenantId,
       connectionId,
       continueAsNewAfterEvents,
       parkedWindow,
-      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth) }),
+      heldWindow,
+      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth), withLastPolledAt: patched(PATCHES.carryLastPolledAt), bounded: patched(PATCHES.boundedCarry) }),
     });
   };
 
@@ -75,12 +92,13 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         () =>
           state.configChanged ||
           (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
-        Math.max(1, nextPollAt - Date.now()),
+        Math.max(1, Math.min(nextPollAt, selfHealingDueAt(state) ?? Infinity) - Date.now()),
       );
     }
     if (state.configChanged || state.configStale) {
       state.configChanged = false;
       config = await reloadConfig(state, config);
+      if (!state.configStale && patched(PATCHES.parkedSelfHealing)) retryAfterConfigChange(state);
     }
     state.requeueDeferredDeletions();
     if (state.paused || state.needsReauth || state.quotaPaused(Date.now())) {
@@ -102,7 +120,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     while (state.approvedDeletions.length > 0 && !state.paused && !state.needsReauth) {
       const decided = state.approvedDeletions[0] as (typeof state.approvedDeletions)[number];
       const policy = decided.decision === 'rejected' ? 'ignore' : deletePolicyOf(config, decided.objectType);
-      await applyDeletions(state, config, decided.objectType, decided.externalIds, policy, { countTowardsGuard: false });
+      if (!(await applyDecidedDeletions(state, config, decided, policy))) break;
       state.approvedDeletions.shift();
     }
     if (changeLog) {
@@ -115,9 +133,12 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     if (Date.now() >= nextPollAt && !pollWaitsForChangeLog(state, changeLog, nextPollAt)) {
       const pollGotThrough = await pollChanges(state, config, continueAsNewDue);
       if (pollGotThrough || !patched(PATCHES.lastPolledOnSuccess)) state.lastPolledAt = new Date(Date.now()).toISOString();
+      if (pollGotThrough) state.pollAtOnce = false;
       nextPollAt = Date.now() + config.settings.pollIntervalMs;
     }
     await flushParked(state);
+    await flushHeldDeletions(state);
+    if (patched(PATCHES.parkedSelfHealing)) healParked(state, config);
     if (state.parked.pendingRetry !== null && state.pending.size < config.settings.batchSize) {
       await queueParkedRetryPage(state, config.settings.batchSize);
     }

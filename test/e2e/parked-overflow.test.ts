@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHistoryPayloads } from '../../src/codec/history';
 import type { ParkedRecord } from '../../src/workflows/connection-sync-state';
 import { cliEnvironment, runCli } from '../cli/support';
+import { hubspotLeadSource, salesforceLeadSource } from '../support/lead-source-mapping';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 /**
@@ -22,8 +23,6 @@ const WINDOW = 5;
 const { EventType } = proto.temporal.api.enums.v1;
 const within = { timeout: 120_000, interval: 500 };
 
-const sourceOverride = { objects: { contact: { fields: [{ canonical: 'custom.source', native: 'Lead_Source__c', type: 'picklist', values: { Web: 'web', 'Phone Inquiry': 'phone' } }] } } };
-const targetOverride = (values: Record<string, string>) => ({ objects: { contact: { fields: [{ canonical: 'custom.source', native: 'lead_source', type: 'picklist', values }] } } });
 
 describe('parked records beyond the window', { timeout: 300_000 }, () => {
   const key = randomBytes(32);
@@ -36,8 +35,8 @@ describe('parked records beyond the window', { timeout: 300_000 }, () => {
     env = cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` });
     h.hubspot!.sandbox.admin.defineProperty('contacts', 'lead_source', 'string');
     for (const [id, mappingOverride] of [
-      [h.salesforce!.id, sourceOverride],
-      [h.hubspot!.id, targetOverride({ web: 'web' })],
+      [h.salesforce!.id, salesforceLeadSource],
+      [h.hubspot!.id, hubspotLeadSource({ web: 'web' })],
     ] as const) {
       const connection = await h.connectionsRepository.getConnection(id);
       await h.connectionsRepository.updateSettings(id, { ...connection!.settings, sync, mappingOverride });
@@ -95,7 +94,7 @@ describe('parked records beyond the window', { timeout: 300_000 }, () => {
 
     // The target's mapping is fixed; the operator retries them all.
     const hs = await h.connectionsRepository.getConnection(h.hubspot!.id);
-    await h.connectionsRepository.updateSettings(h.hubspot!.id, { ...hs!.settings, mappingOverride: targetOverride({ web: 'web', phone: 'phone' }) });
+    await h.connectionsRepository.updateSettings(h.hubspot!.id, { ...hs!.settings, mappingOverride: hubspotLeadSource({ web: 'web', phone: 'phone' }) });
     expect((await runCli(['parked', 'retry', sf.id], env)).code).toBe(0);
     await expect.poll(() => h.hubspot!.sandbox.admin.listRecords('contacts').length, within).toBe(RECORDS);
     await expect.poll(async () => (await h.syncStatus(sf.id)).parked, within).toBe(0);

@@ -10,7 +10,8 @@ const record = (id: string, attempts = 1): ParkedRecord => ({
   targetConnectionId: 'hs',
   reason: 'failed',
   ...(id.startsWith('d') ? { operation: 'delete' as const } : {}),
-  error: { provider: 'hubspot', errorClass: 'validation', message: 'refused' },
+  // `d…` records failed to delete on a 503: they retry themselves (self-healing); the others were refused.
+  error: id.startsWith('d') ? { provider: 'hubspot', errorClass: 'transient', message: 'unavailable' } : { provider: 'hubspot', errorClass: 'validation', message: 'refused' },
   parkedAt: '2026-12-06T06:00:00.000Z',
   attempts,
 });
@@ -26,7 +27,7 @@ describe('parked records beyond a workflow window, in PostgreSQL', () => {
 
   it('applies a flush once, however often the activity runs it', async () => {
     const first = { connectionId: 'sf', sequence: 1, park: [record('a'), record('b'), record('d1')], unpark: [] };
-    expect(await repository.flush(first)).toEqual({ count: 3, oldestParkedAt: '2026-12-06T06:00:00.000Z' });
+    expect(await repository.flush(first)).toEqual({ count: 3, oldestParkedAt: '2026-12-06T06:00:00.000Z', selfHealing: 1 });
     expect(await repository.flush(first)).toMatchObject({ count: 3 });
     const second = { connectionId: 'sf', sequence: 2, park: [record('a', 2)], unpark: ['contact:b:hs'] };
     await repository.flush(second);
@@ -40,5 +41,8 @@ describe('parked records beyond a workflow window, in PostgreSQL', () => {
     expect((await repository.page('sf', { afterKey: 'contact:a:hs', limit: 10 })).map((r) => r.key)).toEqual(['contact:d1:hs']);
     expect((await repository.page('sf', { keys: ['contact:d1:hs', 'contact:zz:hs'], limit: 10 })).map((r) => r.key)).toEqual(['contact:d1:hs']);
     expect(await repository.list('sf', 1)).toHaveLength(2);
+    // An automatic retry reads only the classes that retry themselves.
+    expect((await repository.page('sf', { errorClasses: ['transient', 'rate-limited'], limit: 10 })).map((r) => r.key)).toEqual(['contact:d1:hs']);
+    expect((await repository.page('sf', { errorClasses: ['validation'], limit: 10 })).map((r) => r.key)).toEqual(['contact:a:hs']);
   });
 });

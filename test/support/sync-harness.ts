@@ -16,6 +16,7 @@ import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxO
 import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../src/sandbox/zoho';
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
+import { HeldDeletionsRepository } from '../../src/store/held-deletions-repository';
 import { ParkedRecordsRepository } from '../../src/store/parked-records-repository';
 import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
@@ -101,7 +102,7 @@ export interface SyncHarness {
    * What the webhook shim does for a delivery: signalWithStart the connection's workflow with
    * change notices (an empty list just makes sure it runs).
    */
-  notify(connectionId: string, notices?: ChangeNotices, input?: { continueAsNewAfterEvents?: number; parkedWindow?: number }): Promise<void>;
+  notify(connectionId: string, notices?: ChangeNotices, input?: { continueAsNewAfterEvents?: number; parkedWindow?: number; heldWindow?: number }): Promise<void>;
   /** The connection workflow's status query. */
   syncStatus(connectionId: string): Promise<SyncStatus>;
   startWorker(): Promise<void>;
@@ -229,6 +230,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
         conflicts: new ConflictsRepository(db.pool),
         pending: new PendingReferencesRepository(db.pool),
         parked: new ParkedRecordsRepository(db.pool),
+        held: new HeldDeletionsRepository(db.pool),
         connectors,
         // The supervisor starts connection workflows on this harness's own task queue.
         temporal: { client, taskQueue },

@@ -80,14 +80,14 @@ describe('parked records beyond the in-state window', () => {
     const { refs, count } = parked.retry();
     expect(refs).toEqual([{ objectType: 'contact', externalId: 'a' }]);
     expect(count).toBe(3);
-    expect(parked.pendingRetry).toEqual({ afterKey: '', keys: null });
+    expect(parked.pendingRetry).toEqual({ afterKey: '', keys: null, classes: null });
     parked.retryPageQueued('contact:b:hs');
-    expect(parked.pendingRetry).toEqual({ afterKey: 'contact:b:hs', keys: null });
+    expect(parked.pendingRetry).toEqual({ afterKey: 'contact:b:hs', keys: null, classes: null });
     parked.retryPageQueued(undefined);
     expect(parked.pendingRetry).toBeNull();
     // Named keys: those in state now, the others through the store.
     expect(parked.retry(['contact:a:hs', 'contact:c:hs'])).toEqual({ refs: [{ objectType: 'contact', externalId: 'a' }], count: 2 });
-    expect(parked.pendingRetry).toEqual({ afterKey: '', keys: ['contact:c:hs'] });
+    expect(parked.pendingRetry).toEqual({ afterKey: '', keys: ['contact:c:hs'], classes: null });
   });
 });
 

@@ -43,6 +43,12 @@ export interface SalesforceAdmin {
    */
   setChangeEventMode(mode: 'normal' | 'gap' | 'overflow'): void;
   spendDailyRequests(count: number): void;
+  /**
+   * Another transaction (a long data load, an Apex job) holds the row locks of every record of
+   * `type` while `held`: each write to one fails on its own with UNABLE_TO_LOCK_ROW [S84], a
+   * failure that clears up once the locks are released.
+   */
+  holdRowLocks(type: SObjectType, held: boolean): void;
   /** The rolling 24 h allocation frees up (time passed, or the org bought more) [S33]. */
   resetDailyRequests(): void;
   stats(): SalesforceStats;
@@ -89,6 +95,7 @@ export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder
     setChangeEventMode: (mode) => void (context.changeEvents.mode = mode),
     spendDailyRequests: (count) => context.limits.spend(count),
     resetDailyRequests: () => context.limits.reset(),
+    holdRowLocks: (type, held) => store.setRowLocksHeld(type, held),
     stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage(), pubSubSubscriptions: context.changeEvents.subscriptions() }),
   };
 }
@@ -133,6 +140,11 @@ export function registerAdminRoutes(app: FastifyInstance, admin: SalesforceAdmin
     const mode = request.body?.mode;
     if (mode !== 'normal' && mode !== 'gap' && mode !== 'overflow') throw new SalesforceApiError(400, 'INVALID_INPUT', 'mode must be one of normal, gap, overflow');
     admin.setChangeEventMode(mode);
+    return reply.code(204).send();
+  });
+  app.put<{ Params: Params; Body: { held?: boolean } | undefined }>(`${base}/row-locks`, async (request, reply) => {
+    if (typeof request.body?.held !== 'boolean') throw new SalesforceApiError(400, 'INVALID_INPUT', 'held must be true or false');
+    admin.holdRowLocks(type(request.params.type), request.body.held);
     return reply.code(204).send();
   });
   app.get(`${ADMIN_PREFIX}/limits`, async () => admin.stats().dailyRequests);

@@ -59,9 +59,17 @@ export class RecordStore {
   /** `${type}.${field}` -> lower-cased value -> ids of live records (external ids are case-insensitive). */
   private readonly extIndex = new Map<string, Map<string, Set<string>>>();
   private readonly deletions: DeletionEntry[] = [];
+  /** Types whose rows another transaction holds locked (admin `holdRowLocks`): every write to them fails. */
+  private readonly lockedTypes = new Set<SObjectType>();
 
   constructor(private readonly deps: StoreDeps) {
     for (const type of deps.schema.keys()) this.records.set(type, new Map());
+  }
+
+  /** See SalesforceAdmin.holdRowLocks. */
+  setRowLocksHeld(type: SObjectType, held: boolean): void {
+    if (held) this.lockedTypes.add(type);
+    else this.lockedTypes.delete(type);
   }
 
   types(): IterableIterator<SObjectType> {
@@ -211,6 +219,9 @@ export class RecordStore {
    * here (added to `values`, which the caller then saves), so every write path saves them alike.
    */
   checkWrite(def: SObjectDef, values: Record<string, FieldValue>, creating: boolean, current?: StoredRecord): void {
+    // A record (or, on a create, its parent) locked by another transaction for longer than the
+    // write waits: the record fails, the rest of a collection goes on [S84].
+    if (this.lockedTypes.has(def.name)) throw recordError('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records', []);
     checkRequired(def, values, creating);
     if (!creating) checkCreateOnly(def, values);
     if (def.name === 'Event' && (creating || touchesEventTime(values))) Object.assign(values, deriveEventTimes(current?.values, values));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { objectTypeSchema } from '../../model/identifiers';
 import { backfill, backfillChildIdPolicy, backfillWorkflowId } from '../backfill';
 import type { ConnectionSyncState } from '../connection-sync-state';
+import { heldCount } from './held-window';
 import {
   approveDeletionsUpdate,
   changeNoticesSignal,
@@ -39,7 +40,10 @@ export function setConnectionSyncHandlers(state: ConnectionSyncState): void {
   // The records in state; those overflowed to PostgreSQL are read there (crm-sync parked list).
   setHandler(parkedRecordsQuery, () => state.parked.inState());
   setHandler(heldDeletionsQuery, () => state.heldDeletionsSummary());
-  const decide = (decision: 'approved' | 'rejected') => ({ id }: { id: string }) => state.decideDeletions(id, decision)?.externalIds.length ?? 0;
+  const decide = (decision: 'approved' | 'rejected') => ({ id }: { id: string }) => {
+    const decided = state.decideDeletions(id, decision);
+    return decided ? heldCount(decided) : 0;
+  };
   const heldValidator = ({ id }: { id: string }) => {
     if (typeof id !== 'string' || !state.heldDeletions.has(id)) {
       throw new Error(`no held deletions "${String(id)}"; held now: ${[...state.heldDeletions.keys()].join(', ') || 'none'}`);

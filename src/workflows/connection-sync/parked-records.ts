@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ErrorClass } from '../../connectors/errors';
 import type { ObjectType } from '../../model/identifiers';
 import type { ChangeRef } from '../../model/sync';
 import type { ParkedRecord } from '../connection-sync-state';
@@ -18,12 +19,17 @@ export const parkedOverflowSchema = z
     count: z.number().int().min(0),
     /** Flushes so far: each flush's number makes it idempotent. */
     sequence: z.number().int().min(0),
-    /** A retry of overflowed records in progress: the next page starts after `afterKey`; `keys` null = all. */
-    retry: z.object({ afterKey: z.string(), keys: z.array(z.string()).nullable() }).nullable(),
+    /**
+     * A retry of overflowed records in progress: the next page starts after `afterKey`; `keys` null
+     * = all, `classes` (an automatic retry) = only records that failed with those error classes.
+     */
+    retry: z.object({ afterKey: z.string(), keys: z.array(z.string()).nullable(), classes: z.array(z.string()).nullable().default(null) }).nullable(),
     /** When the oldest record in the store was parked, as of the last flush. */
     oldestParkedAt: z.string().nullable(),
+    /** Rows in the store that retry themselves (SELF_HEALING_CLASSES), as of the last flush. */
+    selfHealing: z.number().int().min(0).default(0),
   })
-  .default({ count: 0, sequence: 0, retry: null, oldestParkedAt: null });
+  .default({ count: 0, sequence: 0, retry: null, oldestParkedAt: null, selfHealing: 0 });
 
 export type ParkedOverflowState = z.output<typeof parkedOverflowSchema>;
 
@@ -128,11 +134,37 @@ export class ParkedRecords {
     let count = chosen.length;
     if (this.overflowing && (elsewhere === undefined || elsewhere.length > 0)) {
       const earlier = this.overflow.retry;
+      // A retry under way of all records, or of a class of them (automatic), widens to all.
       const all = elsewhere === undefined || earlier?.keys === null;
-      this.overflow.retry = { afterKey: '', keys: all ? null : [...new Set([...(earlier?.keys ?? []), ...elsewhere])] };
+      this.overflow.retry = { afterKey: '', keys: all ? null : [...new Set([...(earlier?.keys ?? []), ...elsewhere])], classes: null };
       count += elsewhere === undefined ? this.size - this.window.size : elsewhere.length;
     }
     return { refs: chosen.map(retryRef), count };
+  }
+
+  /**
+   * Queues the records that failed with one of `classes` for another attempt (an automatic retry):
+   * those in state now (returned), those in the store page by page. A retry already under way for
+   * other records widens to all of them rather than lose either (another attempt harms nothing).
+   */
+  retryFailedWith(classes: readonly ErrorClass[]): ChangeRef[] {
+    const chosen = [...this.window.values()].filter((record) => failedWith(record, classes));
+    if (this.overflowing) {
+      const earlier = this.overflow.retry;
+      const same = earlier === null || (earlier.keys === null && earlier.classes !== null && sameSet(earlier.classes, classes));
+      this.overflow.retry = { afterKey: '', keys: null, classes: same ? [...classes] : null };
+    }
+    return chosen.map(retryRef);
+  }
+
+  /** Records in state (or waiting for a flush) that failed with one of `classes`. */
+  countFailedWith(classes: readonly ErrorClass[]): number {
+    return this.inState().filter((record) => failedWith(record, classes)).length;
+  }
+
+  /** See ParkedOverflowState.selfHealing. */
+  get selfHealingInStore(): number {
+    return this.overflow.selfHealing;
   }
 
   /** A store retry in progress: where its next page starts. */
@@ -174,10 +206,11 @@ export class ParkedRecords {
     };
   }
 
-  flushed(inStore: { count: number; oldestParkedAt: string | null }): void {
+  flushed(inStore: { count: number; oldestParkedAt: string | null; selfHealing?: number | undefined }): void {
     this.flushing = false;
     this.overflow.count = inStore.count;
     this.overflow.oldestParkedAt = inStore.oldestParkedAt;
+    this.overflow.selfHealing = inStore.selfHealing ?? 0;
   }
 
   /** The flush did not reach the store: its changes wait for the next one (later changes of a key win). */
@@ -202,4 +235,12 @@ export class ParkedRecords {
   carry(): { parked: ParkedRecord[]; parkedOverflow: ParkedOverflowState } {
     return { parked: this.inState(), parkedOverflow: { ...this.overflow, retry: this.overflow.retry && { ...this.overflow.retry } } };
   }
+}
+
+function failedWith(record: ParkedRecord, classes: readonly ErrorClass[]): boolean {
+  return record.reason === 'failed' && classes.includes(record.error.errorClass);
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item) => b.includes(item));
 }

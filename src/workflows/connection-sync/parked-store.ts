@@ -37,7 +37,7 @@ export async function flushParked(state: ConnectionSyncState): Promise<boolean> 
 export async function queueParkedRetryPage(state: ConnectionSyncState, pageSize: number): Promise<void> {
   const retry = state.parked.pendingRetry;
   if (!retry) return;
-  const page = await fromStore(() => store.parkedRecordsPage({ connectionId: state.connectionId, afterKey: retry.afterKey, keys: retry.keys, limit: pageSize }));
+  const page = await fromStore(() => store.parkedRecordsPage({ connectionId: state.connectionId, afterKey: retry.afterKey, keys: retry.keys, limit: pageSize, ...(retry.classes ? { errorClasses: retry.classes } : {}) }));
   if (!page.ok) {
     state.storeError = `parked records not read for retry: ${page.error}`;
     return;
