@@ -71,6 +71,15 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     const fallbackResults = (histories.find((h) => h.workflowId === 'connection-sync-cdc-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
     expect(fallbackResults.some((payload) => Buffer.from(payload.data ?? []).toString().includes('"replay-invalid"'))).toBe(true);
     expect(patches('connection-sync-cdc-fallback')).toContain('salesforce-cdc');
+    // HubSpot's webhooks journal (issue #16): read under the same patch, the journal offset carried
+    // across continue-as-new, and a run that met an offset past retention and fell back to a poll.
+    expect(patches('connection-sync-journal-first-run')).toContain('salesforce-cdc');
+    expect(activityTypes('connection-sync-journal-first-run')).toContain('readChangeEvents');
+    const journalHandover = (histories.find((h) => h.workflowId === 'connection-sync-journal-first-run')?.history.events ?? []).find((event) => event.workflowExecutionContinuedAsNewEventAttributes);
+    const carried = Buffer.from(journalHandover?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]?.data ?? []).toString();
+    expect(carried).toMatch(/"changeEvents":\{"replayId":"[^"]+"/);
+    const journalResults = (histories.find((h) => h.workflowId === 'connection-sync-journal-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
+    expect(journalResults.some((payload) => /"replay-invalid".*journal offset/.test(Buffer.from(payload.data ?? []).toString()))).toBe(true);
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
