@@ -9,6 +9,18 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 /** Changes made while the shim is down (500 as issue #16 asks; HUBSPOT_JOURNAL_CHANGES for fewer on a slow machine). */
 const OFFLINE_CHANGES = Number(process.env.HUBSPOT_JOURNAL_CHANGES ?? 500);
 
+/** The HubSpot connection reads its journal: with the public app's client-credentials token (the CRM with the private app's). */
+async function chooseJournal(h: SyncHarness): Promise<void> {
+  const hs = h.hubspot!;
+  const credentials = await h.connectionsRepository.loadCredentials(hs.id);
+  await h.connectionsRepository.replaceCredentials(hs.id, { ...credentials, journalApp: { clientId: hs.sandbox.credentials.clientId, clientSecret: hs.sandbox.credentials.clientSecret } });
+  await h.connectionsRepository.updateSettings(hs.id, {
+    basePath: hs.sandbox.url,
+    journal: { portalId: hs.sandbox.portalId },
+    sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100, changeEvents: 'journal' },
+  });
+}
+
 /**
  * HubSpot heard through its webhooks journal only (issue #16): no v3 push reaches a shim (none
  * runs) and the poll comes once an hour, so every HubSpot change below arrives through the journal,
@@ -36,14 +48,7 @@ describe('HubSpot webhooks journal, end to end', () => {
     });
     hs = h.hubspot!;
     sf = h.salesforce!;
-    // The journal is read with the public app's client-credentials token; the CRM with the private app's.
-    const credentials = await h.connectionsRepository.loadCredentials(hs.id);
-    await h.connectionsRepository.replaceCredentials(hs.id, { ...credentials, journalApp: { clientId: hs.sandbox.credentials.clientId, clientSecret: hs.sandbox.credentials.clientSecret } });
-    await h.connectionsRepository.updateSettings(hs.id, {
-      basePath: hs.sandbox.url,
-      journal: { portalId: hs.sandbox.portalId },
-      sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100, changeEvents: 'journal' },
-    });
+    await chooseJournal(h);
     // A short first run: the offset must survive continue-as-new.
     await h.notify(hs.id, { events: [] }, { continueAsNewAfterEvents: 120 });
     await h.notify(sf.id, { events: [] });
@@ -124,5 +129,36 @@ describe('HubSpot webhooks journal, end to end', () => {
 
     // The first run (continued as new every 120 events, its position carried) and the run that fell back.
     await recordChangeLogHistories(h, hs.id, firstRunId, 'connection-sync-journal');
+  });
+});
+
+describe('HubSpot pushes and journal both (the shim running, journal chosen)', () => {
+  let h: SyncHarness;
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('hears a change from both channels and writes it once', { timeout: 180_000 }, async () => {
+    h = await startSyncHarness({ crms: ['hubspot', 'salesforce'], shim: true, sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    const hs = h.hubspot!;
+    const sf = h.salesforce!;
+    await chooseJournal(h);
+    await h.notify(hs.id, { events: [] });
+    await h.notify(sf.id, { events: [] });
+    await expect.poll(async () => (await h.syncStatus(hs.id)).changeEvents?.replayId ?? null, { timeout: 60_000, interval: 250 }).not.toBeNull();
+    await expect.poll(async () => (await h.syncStatus(hs.id)).watermarks.contact !== undefined, { timeout: 60_000, interval: 250 }).toBe(true);
+
+    const salesforceWrites = recordWrites(sf.sandbox, 'Contact');
+    const delivered = hs.sandbox.counters.snapshot().webhooks.delivered;
+    const received = (await h.syncStatus(hs.id)).changeEvents?.received ?? 0;
+    hs.sandbox.admin.createAsUser('contacts', { firstname: 'Katherine', lastname: 'Johnson', email: 'katherine@both.example' });
+    const inSalesforce = () => sf.sandbox.admin.listRecords('Contact').filter((record) => record.Email === 'katherine@both.example');
+    await expect.poll(() => inSalesforce().length, { timeout: 60_000, interval: 250 }).toBe(1);
+    // Both channels told the workflow: the shim took HubSpot's v3 push, and the journal was read.
+    await expect.poll(() => hs.sandbox.counters.snapshot().webhooks.delivered, { timeout: 60_000, interval: 250 }).toBeGreaterThan(delivered);
+    await expect.poll(async () => (await h.syncStatus(hs.id)).changeEvents?.received ?? 0, { timeout: 60_000, interval: 250 }).toBeGreaterThan(received);
+    await expect.poll(async () => (await h.syncStatus(hs.id)).pending, { timeout: 60_000, interval: 250 }).toBe(0);
+    expect(recordWrites(sf.sandbox, 'Contact') - salesforceWrites).toBe(1);
+    expect(inSalesforce()).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectType } from '../../../model/identifiers';
 import type { ChangeEventFeed, ChangeEventRead, ChangeEventReadRequest } from '../../connector';
+import { mapLimited } from '../../map-limited';
 import { targetsOf } from '../activity-kinds';
 import { mappingOf, type HubSpotContext } from '../context';
 import { propertiesToRead } from '../record-mapper';
@@ -19,6 +20,8 @@ const RETENTION_MS = 3 * 24 * 60 * 60_000;
 const ENTRIES_PER_READ = 20;
 /** No long poll: while a read waits, the journal is asked again this often. */
 const ASK_EVERY_MS = 1000;
+/** Journal files fetched at once (presigned storage URLs, outside HubSpot's API limits). */
+const FILES_IN_FLIGHT = 4;
 /** The position before the journal's first entry, taken when it was empty at time T: `start@T`. */
 const START = 'start@';
 
@@ -59,8 +62,8 @@ async function readFrom(client: JournalClient, request: ChangeEventReadRequest, 
     if (refs.length > 0 || Date.now() + ASK_EVERY_MS > deadline) break;
     await sleep(ASK_EVERY_MS);
   }
-  const files = [];
-  for (const ref of refs) files.push(await client.file(ref));
+  // A few files at once: the read must end well within its activity's 30 s.
+  const files = await mapLimited(refs, FILES_IN_FLIGHT, (ref) => client.file(ref));
   const { notices, received } = journalNotices(files, request.objects);
   return { kind: 'events', notices, pollObjects: [], received, replayId: refs.at(-1)?.currentOffset ?? position };
 }
