@@ -1,5 +1,5 @@
 import type { ObjectType } from '../../../model/identifiers';
-import type { ChangeRef } from '../../../model/sync';
+import { ChangeBuffer, type ChangeRef } from '../../../model/sync';
 import { externalIdFor, idOf, objectTypeOfTypeId, slotHolder } from '../change-refs';
 
 /** One journal file [H97]: its offset and events, as read (fields not checked yet). */
@@ -9,7 +9,7 @@ export interface JournalFile {
 }
 
 export interface JournalNotices {
-  /** One per record named, the newest event's wins (a file often names a record many times). */
+  /** One per record named, coalesced as the workflow's buffer does (a file often names a record many times). */
   notices: ChangeRef[];
   /** Events read, those of objects this connection does not sync included. */
   received: number;
@@ -23,13 +23,10 @@ export interface JournalNotices {
  * Our own writes come back like anyone's: the engine's read and compare finds nothing to do.
  */
 export function journalNotices(files: readonly JournalFile[], synced: readonly ObjectType[]): JournalNotices {
-  const byRecord = new Map<string, ChangeRef>();
+  const buffer = new ChangeBuffer();
   let received = 0;
   const add = (notice: ChangeRef): void => {
-    if (!synced.includes(notice.objectType)) return;
-    const key = `${notice.objectType}:${notice.externalId}`;
-    byRecord.delete(key);
-    byRecord.set(key, notice);
+    if (synced.includes(notice.objectType)) buffer.add(notice);
   };
   for (const file of files) {
     file.journalEvents.forEach((event, index) => {
@@ -55,7 +52,7 @@ export function journalNotices(files: readonly JournalFile[], synced: readonly O
       }
     });
   }
-  return { notices: [...byRecord.values()], received };
+  return { notices: buffer.toJSON(), received };
 }
 
 function associationNotice(event: Record<string, unknown>, eventId: string): ChangeRef | undefined {
