@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAttributes } from '../../src/temporal/search-attributes';
-import { cliEnvironment, runCli } from '../cli/support';
-import { recordChangeLogHistories } from '../support/change-log-histories';
+import { expectChangeLogRow, recordChangeLogHistories } from '../support/change-log';
 import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
@@ -123,9 +122,7 @@ describe('HubSpot webhooks journal, end to end', () => {
     expect(after.state).toBe('running');
     // The fallback's poll shows in the LastPolledAt search attribute, and `crm-sync sync status` names the fallback and why.
     await expect.poll(async () => (await handle.describe()).typedSearchAttributes.get(searchAttributes.LastPolledAt)?.toISOString(), { timeout: 60_000, interval: 250 }).not.toBe(polledBefore);
-    const cli = await runCli(['sync', 'status', hs.id], cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` }));
-    expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: journal offset \S+ refused: .*expired/);
+    await expectChangeLogRow(h, hs.id, key, /change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: journal offset \S+ refused: .*expired/);
 
     // The first run (continued as new every 120 events, its position carried) and the run that fell back.
     await recordChangeLogHistories(h, hs.id, firstRunId, 'connection-sync-journal');
@@ -134,17 +131,16 @@ describe('HubSpot webhooks journal, end to end', () => {
 
 describe('HubSpot pushes and journal both (the shim running, journal chosen)', () => {
   let h: SyncHarness;
-  afterAll(async () => {
-    await h?.stop();
+  beforeAll(async () => {
+    h = await startSyncHarness({ crms: ['hubspot', 'salesforce'], shim: true, sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
+    await chooseJournal(h);
+    for (const id of [h.hubspot!.id, h.salesforce!.id]) await h.notify(id, { events: [] });
   });
+  afterAll(() => h?.stop());
 
   it('hears a change from both channels and writes it once', { timeout: 180_000 }, async () => {
-    h = await startSyncHarness({ crms: ['hubspot', 'salesforce'], shim: true, sync: { objects: ['contact'], pollIntervalMs: 3_600_000, debounceMs: 100 } });
     const hs = h.hubspot!;
     const sf = h.salesforce!;
-    await chooseJournal(h);
-    await h.notify(hs.id, { events: [] });
-    await h.notify(sf.id, { events: [] });
     await expect.poll(async () => (await h.syncStatus(hs.id)).changeEvents?.replayId ?? null, { timeout: 60_000, interval: 250 }).not.toBeNull();
     await expect.poll(async () => (await h.syncStatus(hs.id)).watermarks.contact !== undefined, { timeout: 60_000, interval: 250 }).toBe(true);
 

@@ -2,9 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { expect } from 'vitest';
 import { decodeHistoryPayloads } from '../../src/codec/history';
+import { cliEnvironment, runCli } from '../cli/support';
 import type { SyncHarness } from './sync-harness';
 
+/** What the change-log e2e tests (Salesforce CDC, HubSpot's journal) share: recorded histories and the status row. */
 const PRODUCT_HISTORIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product');
 
 /**
@@ -24,4 +27,11 @@ export async function recordChangeLogHistories(h: SyncHarness, connectionId: str
       await writeFile(path.join(PRODUCT_HISTORIES, `${name}-fallback.json`), historyToJSON(history));
     }
   }
+}
+
+/** The operator's view: `crm-sync sync status` has a `change log` row matching `line` (the fallback and why). */
+export async function expectChangeLogRow(h: SyncHarness, connectionId: string, key: Buffer, line: RegExp): Promise<void> {
+  const cli = await runCli(['sync', 'status', connectionId], cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` }));
+  expect(cli.code).toBe(0);
+  expect(cli.stdout).toMatch(line);
 }
