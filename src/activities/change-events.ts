@@ -7,7 +7,7 @@ export interface ReadChangeEventsInput extends ChangeEventReadRequest {
 }
 
 /**
- * The connection's change log (Salesforce CDC), read from the position the workflow keeps. Short:
+ * The connection's change log (Salesforce CDC, HubSpot's webhooks journal), read from the position the workflow keeps. Short:
  * it waits a few seconds at most, and a stale position is an answer (`replay-invalid`), not a
  * failure to retry.
  */
@@ -19,7 +19,7 @@ export function createChangeEventActivities(deps: { connectors: ConnectorRegistr
         throw new ConnectorError({
           provider: connector.provider,
           errorClass: 'validation',
-          message: `connection ${input.connectionId} has no change event feed: settings.sync.changeEvents 'cdc' needs a Salesforce connection with settings.pubSub`,
+          message: `connection ${input.connectionId} has no change event feed: settings.sync.changeEvents 'cdc' needs a Salesforce connection with settings.pubSub, 'journal' a HubSpot connection with settings.journal (and an OAuth app or credentials.journalApp)`,
         });
       }
       const { connectionId: _connectionId, ...request } = input;

@@ -73,7 +73,7 @@ export interface CrmConnector {
 
   /**
    * The vendor's pull-based change log with a replay position (Salesforce Change Data Capture over
-   * the Pub/Sub API), where the connection has one configured. Absent elsewhere.
+   * the Pub/Sub API, HubSpot's webhooks journal), where the connection has one configured. Absent elsewhere.
    */
   readonly changeEvents?: ChangeEventFeed | undefined;
 

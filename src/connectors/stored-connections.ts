@@ -26,10 +26,14 @@ const salesforceCredentials = z.discriminatedUnion('grant', [
   z.object({ grant: z.literal('client_credentials'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
 ]);
 
-const hubspotSettings = z.object({ basePath: url.optional(), mappingOverride });
+/** The webhooks journal (connectors/hubspot/journal/feed.ts): which portal's journal is read. */
+const hubspotJournal = z.object({ portalId: z.number().int().positive() }).strict();
+const hubspotSettings = z.object({ basePath: url.optional(), journal: hubspotJournal.optional(), mappingOverride });
+/** The app whose client-credentials token reads the journal, when it is not the connection's OAuth app. */
+const journalApp = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) }).optional();
 const hubspotCredentials = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('private-app'), accessToken: z.string().min(1) }),
-  z.object({ kind: z.literal('oauth'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1), tokenUrl: url.optional() }),
+  z.object({ kind: z.literal('private-app'), accessToken: z.string().min(1), journalApp }),
+  z.object({ kind: z.literal('oauth'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1), tokenUrl: url.optional(), journalApp }),
 ]);
 
 const dynamicsSettings = z.object({ orgUrl: url, serviceRoot: url.optional(), authorityHost: url.optional(), ca: z.string().optional(), mappingOverride });
@@ -136,8 +140,9 @@ async function build(options: StoredConnectionRegistryOptions, connectionId: str
     }
     case 'hubspot': {
       const { createHubSpotConnector } = await import('./hubspot');
-      const settings = parse(hubspotSettings, connection.settings, 'settings');
-      return createHubSpotConnector({ ...base, ...settings, auth: parse(hubspotCredentials, credentials, 'credentials') });
+      const { journal, ...settings } = parse(hubspotSettings, connection.settings, 'settings');
+      const { journalApp: app, ...auth } = parse(hubspotCredentials, credentials, 'credentials');
+      return createHubSpotConnector({ ...base, ...settings, auth, journal: journal ? { ...journal, app } : undefined });
     }
     case 'dynamics': {
       const { createDynamicsConnector } = await import('./dynamics');

@@ -18,12 +18,14 @@ export const syncSettingsSchema = z
     /** The polling safety net, even when webhooks arrive. */
     pollIntervalMs: z.number().int().min(1000).default(5 * 60_000),
     /**
-     * Where changes are heard besides the poll: `webhooks` (the shim's signals, the default) or
-     * `cdc`, the vendor's change log read from a replay position the workflow keeps (Salesforce
-     * Change Data Capture over the Pub/Sub API; the connection needs `pubSub` settings). With
-     * `cdc` the poll stays the safety net and runs when the log cannot say what changed.
+     * Where changes are heard besides the poll: `webhooks` (the shim's signals, the default), or
+     * the vendor's change log read from a position the workflow keeps: `cdc` (Salesforce Change
+     * Data Capture over the Pub/Sub API; the connection needs `pubSub` settings) or `journal`
+     * (HubSpot's webhooks journal; the connection needs `journal` settings). With a change log the
+     * poll stays the safety net and runs when the log cannot say what changed; the shim's signals
+     * are still taken, so a connection whose vendor also pushes hears both.
      */
-    changeEvents: z.enum(['webhooks', 'cdc']).optional(),
+    changeEvents: z.enum(['webhooks', 'cdc', 'journal']).optional(),
     /** Quiet time after the last change notice before a batch is read (coalesces rapid edits). */
     debounceMs: z.number().int().min(0).max(600_000).default(2000),
     batchSize: z.number().int().min(1).max(200).default(100),

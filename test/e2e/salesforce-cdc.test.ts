@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeHistoryPayloads } from '../../src/codec/history';
-import { cliEnvironment, runCli } from '../cli/support';
+import { expectChangeLogRow, recordChangeLogHistories } from '../support/change-log';
 import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
@@ -121,23 +116,10 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
     const after = await status(sf.id);
     expect(after.state).toBe('running');
     // The operator's view: `crm-sync sync status` names the fallback and why.
-    const cli = await runCli(['sync', 'status', sf.id], cliEnvironment({ schema: h.db.schema, taskQueue: h.taskQueue, keys: `k1:${key.toString('base64')}` }));
-    expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: The Replay ID validation failed/);
+    await expectChangeLogRow(h, sf.id, key, /change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: The Replay ID validation failed/);
 
-    if (process.env.RECORD_HISTORIES === '1') {
-      const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories', 'product');
-      const first = await h.client.workflow.getHandle(h.syncWorkflowId(sf.id), firstRunId).fetchHistory();
-      await writeFile(path.join(dir, 'connection-sync-cdc-first-run.json'), historyToJSON(await decodeHistoryPayloads(first, h.payloadCodec)));
-      // The run that met the stale replay id (runs continue as new every 120 events).
-      for await (const run of h.client.workflow.list({ query: `WorkflowId = "${h.syncWorkflowId(sf.id)}"` })) {
-        const history = await decodeHistoryPayloads(await h.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(), h.payloadCodec);
-        const results = (history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
-        if (results.some((payload) => Buffer.from(payload.data ?? []).toString().includes('replay-invalid'))) {
-          await writeFile(path.join(dir, 'connection-sync-cdc-fallback.json'), historyToJSON(history));
-        }
-      }
-    }
+    // The first run (continued as new every 120 events, its position carried) and the run that fell back.
+    await recordChangeLogHistories(h, sf.id, firstRunId, 'connection-sync-cdc');
   });
 });
 

@@ -97,6 +97,15 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     expect(activityTypes('connection-sync-held-applied')).toEqual(expect.arrayContaining(['storeHeldDeletions', 'heldDeletionsPage', 'forgetHeldDeletions']));
     expect(patches('connection-sync-carry-last-polled')).toEqual(expect.arrayContaining(['carry-last-polled-at', 'bounded-carry']));
     expect(types('connection-sync-carry-last-polled')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    // HubSpot's webhooks journal (issue #16): read under the same patch, the journal offset carried
+    // across continue-as-new, and a run that met an offset past retention and fell back to a poll.
+    expect(patches('connection-sync-journal-first-run')).toContain('salesforce-cdc');
+    expect(activityTypes('connection-sync-journal-first-run')).toContain('readChangeEvents');
+    const journalHandover = (histories.find((h) => h.workflowId === 'connection-sync-journal-first-run')?.history.events ?? []).find((event) => event.workflowExecutionContinuedAsNewEventAttributes);
+    const carried = Buffer.from(journalHandover?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]?.data ?? []).toString();
+    expect(carried).toMatch(/"changeEvents":\{"replayId":"[^"]+"/);
+    const journalResults = (histories.find((h) => h.workflowId === 'connection-sync-journal-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
+    expect(journalResults.some((payload) => /"replay-invalid".*journal offset/.test(Buffer.from(payload.data ?? []).toString()))).toBe(true);
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);

@@ -12,6 +12,8 @@ import type { HubSpotContext } from './context';
 import { deleteRecords } from './deletes';
 import { listDeletions } from './deletions';
 import { hubspotDefaultMapping } from './default-mapping';
+import { hubspotJournalFeed, type JournalSettings } from './journal/feed';
+import { JournalClient, type JournalAppCredentials } from './journal/journal-client';
 import { fieldEditTimes } from './field-history';
 import { findByUniqueKeys, readRecords } from './records';
 import { RequestRunner } from './request-runner';
@@ -37,6 +39,11 @@ export interface HubSpotConnectorOptions extends ConnectorBaseOptions {
    * configures the app's webhooks itself; without, `webhookSubscriptions` answers what to set by hand.
    */
   webhookApp?: HubSpotWebhookApp | undefined;
+  /**
+   * The webhooks journal (v4) as the change feed: the portal read, and the app whose
+   * client-credentials token reads it (by default the OAuth app of `auth`) [H102].
+   */
+  journal?: (JournalSettings & { app?: JournalAppCredentials | undefined }) | undefined;
 }
 
 export interface HubSpotConnector extends CrmConnector {
@@ -77,6 +84,8 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
   // Every write is checked against the property definitions first: what cannot fit is parked, not sent.
   const guarded = writeGuard({ provider: 'hubspot', mapping, describe: (objectType) => describeConstraints(ctx, objectType) });
   const bulk = createBulkPath(ctx);
+  const journalApp = options.journal?.app ?? (options.auth.kind === 'oauth' ? { clientId: options.auth.clientId, clientSecret: options.auth.clientSecret } : undefined);
+  const changeEvents = options.journal && journalApp ? hubspotJournalFeed(ctx, new JournalClient(basePath, journalApp, options.journal.portalId, requestTimeoutMs)) : undefined;
 
   return {
     provider: 'hubspot',
@@ -102,6 +111,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
       clientSecret: options.auth.kind === 'oauth' ? options.auth.clientSecret : undefined,
       mappingOf: (target) => (target.kind === undefined ? mapping : kindMappings[target.kind]),
     }),
+    changeEvents,
   };
 }
 

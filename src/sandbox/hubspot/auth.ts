@@ -36,6 +36,8 @@ const CREDENTIALS_NOT_FOUND =
 export class AuthRegistry {
   private readonly tokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Set<string>();
+  /** App-level tokens from the client-credentials grant (the webhooks journal's [H102]), with their scopes. */
+  private readonly clientCredentialsTokens = new Map<string, Set<string>>();
   /** Codes from the consent page (and the admin API); HubSpot's lifetime is UNCONFIRMED: 10 minutes here [H64]. */
   readonly authCodes: AuthorizationCodes;
 
@@ -97,6 +99,13 @@ export class AuthRegistry {
     return { accessToken, expiresIn: lifetime };
   }
 
+  /** The app and scopes of a client-credentials token; undefined for any other (or no) token. */
+  clientCredentialsScopes(header: string | undefined): { appId: number; scopes: ReadonlySet<string> } | undefined {
+    const token = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim();
+    const scopes = token === undefined ? undefined : this.clientCredentialsTokens.get(token);
+    return scopes ? { appId: this.publicApp.appId, scopes } : undefined;
+  }
+
   /** `POST /oauth/v1/token`, form-encoded [H4][H6]. */
   grant(form: Record<string, string | undefined>): { statusCode: number; body: Record<string, unknown> } {
     const fail = (status: string, message: string): { statusCode: number; body: Record<string, unknown> } => ({
@@ -106,6 +115,12 @@ export class AuthRegistry {
     if (form.client_id !== this.publicApp.clientId) return fail('BAD_CLIENT_ID', 'missing or invalid client_id');
     if (form.client_secret !== this.publicApp.clientSecret) return fail('BAD_CLIENT_SECRET', 'missing or invalid client_secret');
     let refreshToken: string;
+    if (form.grant_type === 'client_credentials') {
+      // An app-level token for the webhooks journal: no refresh token (answer shape UNCONFIRMED [H102]).
+      const { accessToken, expiresIn } = this.issueAccessToken();
+      this.clientCredentialsTokens.set(accessToken, new Set((form.scope ?? '').split(/[\s+]+/).filter(Boolean)));
+      return { statusCode: 200, body: { token_type: 'bearer', access_token: accessToken, expires_in: expiresIn } };
+    }
     if (form.grant_type === 'refresh_token') {
       if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return fail('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
       refreshToken = form.refresh_token;
@@ -114,7 +129,7 @@ export class AuthRegistry {
       if (!redeemed.ok) return fail(...codeRefusal(redeemed.failure));
       refreshToken = this.issueRefreshToken();
     } else {
-      return fail('BAD_GRANT_TYPE', 'grant_type must be one of: authorization_code, refresh_token');
+      return fail('BAD_GRANT_TYPE', 'grant_type must be one of: authorization_code, refresh_token, client_credentials');
     }
     const { accessToken, expiresIn } = this.issueAccessToken();
     return { statusCode: 200, body: { token_type: 'bearer', refresh_token: refreshToken, access_token: accessToken, expires_in: expiresIn } };

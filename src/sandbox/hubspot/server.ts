@@ -13,6 +13,8 @@ import { AssociationStore, registerAssociationBatchRoutes, registerAssociationRo
 import { AuthRegistry, registerAuthorizeRoute, registerOAuthRoutes, TOKEN_ROUTES, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
 import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
+import { WebhooksJournal } from './journal';
+import { JOURNAL_FILES_PREFIX, registerJournalRoutes } from './journal-routes';
 import { HubSpotLimits, type HubSpotLimitOptions } from './limits';
 import { registerObjectRoutes } from './objects';
 import { registerOwnerRoutes } from './owners';
@@ -36,6 +38,8 @@ export interface HubSpotSandboxOptions extends CommonSandboxOptions {
   associationsPageSize?: number;
   /** The developer account's API key (`hapikey`) for the public app's v3 webhooks API. Default random. */
   developerApiKey?: string;
+  /** The webhooks journal (v4) [H94]: retention (3 days [H99]), events per file, publishing delay. */
+  journal?: { retentionMs?: number; maxEventsPerEntry?: number; publishDelayMs?: number };
   webhookDelivery?: {
     /** Which app owns the webhook subscription (its appId and client secret are used). Default 'public'. */
     app?: 'private' | 'public';
@@ -66,6 +70,8 @@ export interface HubSpotSandbox extends SandboxHandle {
   admin: HubSpotAdmin;
   /** The public app's redirect URLs (its Auth settings) and the install page's decisions. */
   consent: ConsentControls;
+  /** What the app's journal subscriptions recorded (in-process: tests look at its size). */
+  journal: WebhooksJournal;
 }
 
 export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
@@ -107,13 +113,25 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     batchDelayMs: options.webhookDelivery?.batchDelayMs ?? 50,
     maxEventsPerRequest: options.webhookDelivery?.maxEventsPerRequest ?? 100,
   }, appWebhooks);
+  const journal = new WebhooksJournal({
+    portalId,
+    now,
+    retentionMs: options.journal?.retentionMs ?? 3 * 24 * 60 * 60_000,
+    maxEventsPerEntry: options.journal?.maxEventsPerEntry ?? 100,
+    publishDelayMs: options.journal?.publishDelayMs ?? 1000,
+    muted: () => webhooks.muted,
+  });
   const associations = new AssociationStore(now);
   store.onChange((change) => {
     // A deleted record loses its associations (vendor-facts H54).
     if (change.kind === 'deletion') associations.removeAllOf(change.record.type, change.record.id);
     webhooks.record(change);
+    journal.recordChange(change);
   });
-  associations.onChange((change) => webhooks.recordAssociation(change));
+  associations.onChange((change) => {
+    webhooks.recordAssociation(change);
+    journal.recordAssociation(change);
+  });
   const writeHooks = new WriteHooks();
 
   const tryAuthenticate = (request: FastifyRequest): AppIdentity | undefined => {
@@ -149,10 +167,13 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
 
   // Auth, then budgets: every vendor answer carries the rate-limit headers.
   app.addHook('preHandler', async (request, reply) => {
-    // The v3 webhooks API authenticates the developer account (hapikey), not a portal's token.
-    if (request.url.startsWith(ADMIN_PREFIX) || request.url.startsWith('/oauth/') || request.url.startsWith(APP_WEBHOOKS_PREFIX)) return;
+    // The v3 webhooks API authenticates the developer account (hapikey), not a portal's token;
+    // journal files are presigned URLs.
+    if (request.url.startsWith(ADMIN_PREFIX) || request.url.startsWith('/oauth/') || request.url.startsWith(APP_WEBHOOKS_PREFIX) || request.url.startsWith(JOURNAL_FILES_PREFIX)) return;
     const caller = auth.authenticate(request.headers.authorization);
     setApp(request, caller);
+    // The journal and its subscriptions are exempt from the daily and ten-secondly limits [H95].
+    if (request.url.startsWith('/webhooks-journal/')) return;
     const decision = limits.take(caller, request.routeOptions.url?.endsWith('/search') === true);
     reply.headers(decision.headers);
     if (decision.refusal) {
@@ -173,6 +194,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerAssociationRoutes(app, store, associations);
   registerAssociationBatchRoutes(app, store, associations, options.associationsPageSize);
   registerAppWebhookRoutes(app, appWebhooks);
+  registerJournalRoutes(app, { journal, auth, portalId, now });
   const admin = createAdmin({ store, associations, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
   registerAdminRoutes(app, admin);
 
@@ -202,6 +224,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     webhooks: dispatcher,
     admin,
     consent: consent.controls,
+    journal,
     async stop() {
       webhooks.flush();
       await dispatcher.stop();

@@ -23,7 +23,7 @@ export type ChangeEventsCarried = z.output<typeof changeEventsCarriedSchema>;
 export type ChangeEventsStatus = ChangeEventsCarried;
 
 /**
- * The connection's place in its change log (Salesforce CDC): kept in workflow state, so nothing
+ * The connection's place in its change log (Salesforce CDC, HubSpot's journal): kept in workflow state, so nothing
  * is lost while the worker, the network or the vendor is down, within the vendor's retention.
  */
 export class ChangeEventsState {

@@ -35,9 +35,14 @@ const READ_WAIT_MS = 5_000;
  */
 const FAILED_READ_PAUSE_MS = 60_000;
 
-/** Whether this connection hears changes from the vendor's change log (settings.sync.changeEvents). */
+/**
+ * Whether this connection hears changes from the vendor's change log (settings.sync.changeEvents):
+ * Salesforce CDC or HubSpot's webhooks journal, read alike. No run recorded before `journal`
+ * existed could choose it, so the existing patch covers both.
+ */
 export function readsChangeLog(config: SyncConfig): boolean {
-  return config.settings.changeEvents === 'cdc' && patched(CHANGE_EVENTS_PATCH);
+  const mode = config.settings.changeEvents;
+  return (mode === 'cdc' || mode === 'journal') && patched(CHANGE_EVENTS_PATCH);
 }
 
 /**
