@@ -1,7 +1,7 @@
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
-import type { ConnectionsRepository } from '../store/connections-repository';
+import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import type { ParkedRecordsRepository } from '../store/parked-records-repository';
 import type { PendingReferencesRepository } from '../store/pending-references-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
@@ -60,7 +60,7 @@ async function applyLive(dependencies: ActivityDependencies, input: ApplyToTarge
   const { contributed = [], ...result } = await applyToTarget(dependencies, input);
   recordApplyOutcomes({ ...input, path: 'live' }, result);
   if (contributed.length > 0) {
-    const active = (await dependencies.connections.listConnections(input.tenantId)).filter((connection) => connection.status !== 'disabled');
+    const active = (await dependencies.connections.listConnections(input.tenantId)).filter((connection) => isSyncing(connection.status));
     // What a push could not write stays in the canonical record; the next change of the record brings it.
     await spreadContributions(dependencies, {
       tenantId: input.tenantId,

@@ -9,6 +9,7 @@ import { temporalSignalConnection, syncWorkflowId } from '../webhooks/signal';
 import { backfillReauthorisedSignal } from '../workflows/backfill-messages';
 import { backfillWorkflowId } from '../workflows/backfill-state';
 import { pauseSyncSignal, reauthorisedSignal, resumeSyncSignal } from '../workflows/messages';
+import { registerConnectionLifecycleCommands } from './connection-lifecycle';
 import type { CliContext } from './context';
 import { CliError, classifyError, exitCodes, notFound, usageError } from './errors';
 import { print, readJsonObject, slug, table } from './io';
@@ -195,6 +196,8 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
       }
       process.stdout.write(`connection ${id} re-authorised${signalled ? '' : ' (no running workflow)'}\n`);
     });
+
+  registerConnectionLifecycleCommands(connection, ctx);
 }
 
 /** Signals the connection's workflow; false when none runs (the stored status then applies when it starts). */

@@ -63,6 +63,20 @@ const zohoSettings = z.object({
 });
 const zohoCredentials = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) });
 
+const settingsSchemas: Record<CrmProvider, z.ZodType> = {
+  salesforce: salesforceSettings,
+  hubspot: hubspotSettings,
+  dynamics: dynamicsSettings,
+  pipedrive: pipedriveSettings,
+  zoho: zohoSettings,
+};
+
+/** Each problem of a provider's stored settings (`path: message`), as building its connector would meet them. */
+export function connectionSettingsIssues(provider: CrmProvider, settings: Record<string, unknown>): string[] {
+  const parsed = settingsSchemas[provider].safeParse(settings);
+  return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`);
+}
+
 export interface StoredConnectionRegistryOptions {
   connections: ConnectionsRepository;
   /** Shared rate-budget counters. */
