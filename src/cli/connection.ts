@@ -164,6 +164,7 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
     .description('resume a paused connection')
     .action(async (id: string) => {
       const stored = await ctx.connection(id);
+      if (stored.status === 'deleted') throw new CliError(`cannot resume connection ${id}: it was deleted (its credentials are gone; connect it again under a new id)`);
       await (await ctx.connections()).setStatus(id, 'active');
       const signalled = await signalIfRunning(await ctx.client(), stored, (handle) => handle.signal(resumeSyncSignal));
       process.stdout.write(`connection ${id} resumed${signalled ? '' : ' (no running workflow: the supervisor starts it)'}\n`);
