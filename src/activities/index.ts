@@ -15,6 +15,8 @@ import { recordApplyOutcomes } from './outcome-metrics';
 import { createParkedRecordsActivities } from './parked-records';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
+import { createWebhookRenewalActivities } from './webhook-renewal';
+import type { WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
 
 /** What activities need from the outside world, injected so tests can hand in real, isolated ones. */
 export interface ActivityDependencies {
@@ -29,6 +31,8 @@ export interface ActivityDependencies {
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
   temporal?: TemporalDependency | undefined;
+  /** What each connection registered at its vendor (webhook subscriptions), for renewals. */
+  webhookSubscriptions?: WebhookSubscriptionsRepository | undefined;
 }
 
 /**
@@ -43,6 +47,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createSupervisorActivities(dependencies),
     ...createParkedRecordsActivities(dependencies),
     ...createChangeEventActivities(dependencies),
+    ...createWebhookRenewalActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
     applyDeletions: (input: ApplyDeletionsInput) => keptAlive(() => applyDeletions(dependencies, input)),

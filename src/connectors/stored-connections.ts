@@ -59,6 +59,8 @@ const zohoSettings = z.object({
   accountsServer: url.optional(),
   apiDomain: url.optional(),
   syncIdField: z.string().min(1).optional(),
+  /** How long each notification channel lasts before the workflow renews it (at most a week [Z53]). */
+  webhookChannelLifetimeMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),
   mappingOverride,
 });
 const zohoCredentials = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) });

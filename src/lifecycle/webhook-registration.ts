@@ -110,7 +110,8 @@ export class WebhookRegistration {
     const registration = await this.deps.subscriptions.get(connectionId);
     const lapsing = (registration?.subscriptions ?? []).filter((subscription) => subscription.expiresAt !== null && Date.parse(subscription.expiresAt) <= renewBefore.getTime());
     if (lapsing.length > 0) {
-      const { connector, request } = await this.prepare(connectionId);
+      // Renewed for the URL the vendor holds: the renewal needs no SHIM_PUBLIC_URL (the worker runs it).
+      const { connector, request } = await this.prepare(connectionId, registration?.callbackUrl);
       const subscriber = connector.webhookSubscriptions;
       if (!subscriber?.renew) throw new WebhookSetupError(`connection ${connectionId} has subscriptions that lapse but its connector cannot renew them`);
       for (const subscription of lapsing) {
@@ -121,17 +122,18 @@ export class WebhookRegistration {
     return { renewed: lapsing.length, earliestExpiry: await this.deps.subscriptions.earliestExpiry(connectionId) };
   }
 
-  private async prepare(connectionId: string): Promise<{ connector: CrmConnector; request: WebhookSubscribeRequest }> {
+  private async prepare(connectionId: string, registeredUrl?: string): Promise<{ connector: CrmConnector; request: WebhookSubscribeRequest }> {
     const connection = await this.deps.connections.getConnection(connectionId);
     if (!connection) throw new WebhookSetupError(`unknown connection "${connectionId}"`);
-    if (!this.deps.publicUrl) throw new WebhookSetupError('SHIM_PUBLIC_URL is not set: vendors deliver webhooks to <SHIM_PUBLIC_URL>/webhooks/<provider>/<connection>');
+    const publicUrl = this.deps.publicUrl;
+    if (registeredUrl === undefined && !publicUrl) throw new WebhookSetupError('SHIM_PUBLIC_URL is not set: vendors deliver webhooks to <SHIM_PUBLIC_URL>/webhooks/<provider>/<connection>');
     const credentials = await this.deps.connections.loadCredentials(connectionId);
     const stored = (credentials.webhook as { deliverySecret?: unknown } | undefined)?.deliverySecret;
     const connector = await this.deps.registry.forConnection(connectionId);
     return {
       connector,
       request: {
-        callbackUrl: webhookCallbackUrl(this.deps.publicUrl, connection.provider, connectionId),
+        callbackUrl: registeredUrl ?? webhookCallbackUrl(publicUrl as string, connection.provider, connectionId),
         objects: subscribedObjects(connection.settings),
         deliverySecret: typeof stored === 'string' && stored !== '' ? stored : newDeliverySecret(),
       },

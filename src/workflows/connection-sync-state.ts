@@ -4,6 +4,7 @@ import { objectTypeSchema, slugSchema, type CrmProvider, type ObjectType } from 
 import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type ChangeRef } from '../model/sync';
 import { ParkedRecords, parkedKey, parkedOverflowSchema, PARKED_WINDOW } from './connection-sync/parked-records';
 import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus } from './connection-sync/change-events-state';
+import { webhookRenewalCarriedSchema } from './connection-sync/webhook-renewal-state';
 
 /**
  * The connection's state as operators filter on it (search attribute `SyncState`); every value
@@ -147,6 +148,8 @@ export const carriedStateSchema = z.object({
   pollResume: z.partialRecord(objectTypeSchema, z.object({ since: z.string(), cursor: z.string() })).default({}),
   /** Absent until the connection reads a change log. */
   changeEvents: changeEventsCarriedSchema.optional(),
+  /** When the connection's webhook subscriptions lapse and are renewed (runs after the `webhook-renewal` patch). */
+  webhookRenewal: webhookRenewalCarriedSchema.optional(),
 });
 
 export const connectionSyncInputSchema = z.object({

@@ -8,6 +8,7 @@ import { PARKED_WINDOW } from './connection-sync/parked-records';
 import { flushParked, queueParkedRetryPage } from './connection-sync/parked-store';
 import { pollChanges } from './connection-sync/polling';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
+import { WebhookRenewal } from './connection-sync/webhook-renewal';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 
 /**
@@ -25,6 +26,8 @@ const PATCHES = {
   continueAsNewWhilePaused: 'continue-as-new-while-paused',
   /** Applying a long queue of notices stops for continue-as-new (one pass could outgrow the history size limit). */
   noticesYield: 'notices-yield-to-continue-as-new',
+  /** Subscriptions that lapse (Zoho's channel_expiry) are renewed by this workflow's timer, carried across continue-as-new. */
+  webhookRenewal: 'webhook-renewal',
 } as const;
 
 /**
@@ -48,6 +51,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   let config = await loadFirstConfig(state);
   state.provider = config.provider;
   publishSearchAttributes(state, config);
+  const webhooks = await WebhookRenewal.start(connectionId, patched(PATCHES.webhookRenewal), carried?.webhookRenewal);
   let nextPollAt = Date.now();
 
   const continueAsNewDue = (): boolean => {
@@ -63,7 +67,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       connectionId,
       continueAsNewAfterEvents,
       parkedWindow,
-      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth) }),
+      carried: { ...state.carry({ withReauth: patched(PATCHES.carryNeedsReauth) }), ...webhooks.carry() },
     });
   };
 
@@ -75,13 +79,15 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         () =>
           state.configChanged ||
           (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
-        Math.max(1, nextPollAt - Date.now()),
+        Math.max(1, Math.min(nextPollAt, webhooks.dueAt()) - Date.now()),
       );
     }
     if (state.configChanged || state.configStale) {
       state.configChanged = false;
       config = await reloadConfig(state, config);
+      await webhooks.onConfigReloaded();
     }
+    await webhooks.renewIfDue();
     state.requeueDeferredDeletions();
     if (state.paused || state.needsReauth || state.quotaPaused(Date.now())) {
       publishSearchAttributes(state, config);

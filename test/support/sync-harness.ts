@@ -17,6 +17,7 @@ import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { ParkedRecordsRepository } from '../../src/store/parked-records-repository';
+import { WebhookSubscriptionsRepository } from '../../src/store/webhook-subscriptions-repository';
 import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { ConnectionTokensRepository } from '../../src/store/connection-tokens-repository';
@@ -232,6 +233,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
         connectors,
         // The supervisor starts connection workflows on this harness's own task queue.
         temporal: { client, taskQueue },
+        webhookSubscriptions: new WebhookSubscriptionsRepository(db.pool),
       }),
     });
     running = worker.run();
