@@ -230,7 +230,10 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(url.origin + url.pathname).toBe(`${sf.url}/services/oauth2/authorize`);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('redirect_uri')).toBe(`${shimUrl}/oauth/salesforce/callback`);
-    expect([title, message]).toEqual(['Connected', `Connection ${id} (salesforce) was added to tenant ${tenantId} and is syncing. You can close this page.`]);
+    expect([title, message]).toEqual([
+      'Connected',
+      `Connection ${id} (salesforce) was added to tenant ${tenantId} and is syncing. crm-sync registers no webhooks for this CRM itself; polling (and any change feed configured in the CRM) carries changes. You can close this page.`,
+    ]);
     expect(sf.consent.decisions.allow).toBeGreaterThanOrEqual(1);
 
     const stored = await h.connectionsRepository.getConnection(id);
@@ -296,7 +299,20 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       provider: 'zoho',
       settings: { region: 'eu', accountsServer: zoho.regions.eu!.accountsUrl, apiDomain: zoho.regions.eu!.apiUrl },
     });
-    await expectRunningAndReachingPeer(peer, id, () => String(zoho.admin.createAsUser('Contacts', { First_Name: 'Dorothy', Last_Name: 'Vaughan', Email: 'dorothy@consent.example' }).id), 'dorothy@consent.example');
+    // The callback opened a notification channel at the EU data centre for this connection's shim
+    // route, with the channel token sealed in the connection (what the shim compares).
+    const channels = zoho.admin.channels().filter((channel) => channel.notify_url === `${shimUrl}/webhooks/zoho/${id}`);
+    expect(channels.map((channel) => channel.events)).toEqual([['Contacts.all']]);
+    const { webhook } = (await h.connectionsRepository.loadCredentials(id)) as { webhook: { token: string } };
+    expect(channels[0]!.token).toBe(webhook.token);
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered', subscriptions: [{ kind: 'zoho-channel', id: channels[0]!.channel_id, expiresAt: channels[0]!.channel_expiry }] });
+    await expectReachingPeerByWebhook(
+      peer,
+      id,
+      () => String(zoho.admin.createAsUser('Contacts', { First_Name: 'Dorothy', Last_Name: 'Vaughan', Email: 'dorothy@consent.example' }).id),
+      'dorothy@consent.example',
+      () => zoho.counters.snapshot().webhooks.delivered,
+    );
     const hosts = zoho.admin.hostCounts();
     expect(hosts[hostLabel('accounts', 'eu')]).toBeGreaterThan(0);
     expect(hosts[hostLabel('api', 'eu')]).toBeGreaterThan(0);
@@ -500,6 +516,10 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       for (const field of ['refreshToken', 'clientSecret', 'apiToken'] as const) {
         if (typeof credentials[field] === 'string') secrets.push(knownSecret(`${id} ${field}`, credentials[field]));
       }
+      // The webhook delivery secrets the product generated (Basic-auth password, channel token).
+      for (const [field, value] of Object.entries((credentials.webhook ?? {}) as Record<string, unknown>)) {
+        if (field !== 'user' && typeof value === 'string') secrets.push(knownSecret(`${id} webhook ${field}`, value));
+      }
     }
     const tokens = await h.db.pool.query<{ connection_id: string; token: Buffer; token_key_id: string }>('SELECT connection_id, token, token_key_id FROM connection_tokens');
     for (const row of tokens.rows) {
@@ -511,6 +531,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(codes.size).toBeGreaterThanOrEqual(5);
     expect(secrets.filter((secret) => secret.name.startsWith('PKCE verifier')).length).toBeGreaterThanOrEqual(5);
     expect(tokens.rows.length).toBeGreaterThanOrEqual(2);
+    expect(secrets.filter((secret) => secret.name.includes(' webhook ')).length).toBeGreaterThanOrEqual(2);
 
     const histories = await dumpHistories(h.client, `TaskQueue = "${h.taskQueue}"`);
     const places = {
