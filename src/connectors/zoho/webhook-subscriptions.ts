@@ -11,12 +11,12 @@ export const MAX_CHANNEL_LIFETIME_MS = 7 * 86_400_000;
 /** Asked for a little under the maximum, so clocks a few minutes apart never make the request exceed it. */
 export const DEFAULT_CHANNEL_LIFETIME_MS = MAX_CHANNEL_LIFETIME_MS - 10 * 60_000;
 
-/** One channel as `GET /actions/watch` lists it [Z54]. */
+/** One module of a channel as `GET /actions/watch` lists it [Z56]. */
 interface WatchEntry {
   channel_id: string | number;
   notify_url?: string;
   channel_expiry?: string;
-  events?: (string | { resource_name?: string })[];
+  events?: string[];
 }
 
 interface WatchAnswer {

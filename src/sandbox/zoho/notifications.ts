@@ -85,19 +85,27 @@ export class ZohoNotifications {
     return { status: watch.some((entry) => (entry as { status?: string }).status === 'success') ? 200 : 400, body: { watch } };
   }
 
-  /** `GET /actions/watch`: the channels still delivering (a lapsed channel is gone), or undefined for 204 [Z54]. */
-  details(): { watch: unknown[] } | undefined {
+  /**
+   * `GET /actions/watch`: one entry per module of each channel still delivering, with its events,
+   * URL, token and expiry, and `info` (a lapsed channel is gone, UNCONFIRMED); undefined for 204 [Z56].
+   */
+  details(): { watch: unknown[]; info: Record<string, unknown> } | undefined {
     const live = [...this.channels.values()].filter((channel) => channel.expiresAt > this.now());
-    if (live.length === 0) return undefined;
-    return {
-      watch: live.map((channel) => ({
-        channel_id: channel.channel_id,
-        notify_url: channel.notify_url,
+    const watch = live.flatMap((channel) =>
+      [...new Set(channel.events.map((event) => event.split('.')[0] as string))].map((module) => ({
         channel_expiry: channel.channel_expiry,
+        channel_id: channel.channel_id,
+        events: channel.events.filter((event) => event.startsWith(`${module}.`)),
+        notify_on_related_action: true,
+        notify_url: channel.notify_url,
+        resource_name: module,
+        resource_uri: `${this.apiUrl()}/crm/v6/${module}`,
         return_affected_field_values: channel.return_affected_field_values,
-        events: channel.events.map((event) => ({ resource_name: event.split('.')[0], resource_uri: `${this.apiUrl()}/crm/v6/${event.split('.')[0]}`, channel_expiry: channel.channel_expiry })),
+        token: channel.token ?? null,
       })),
-    };
+    );
+    if (watch.length === 0) return undefined;
+    return { watch, info: { count: watch.length, more_records: false, page: 1, per_page: 200 } };
   }
 
   private entries(body: unknown): unknown[] {
