@@ -59,7 +59,11 @@ export class WebhookRegistration {
   constructor(private readonly deps: WebhookRegistrationDependencies) {}
 
   /** Registers (or confirms) the connection's subscriptions at its vendor and records them. */
-  async subscribe(connectionId: string): Promise<SubscribeOutcome> {
+  subscribe(connectionId: string): Promise<SubscribeOutcome> {
+    return this.deps.subscriptions.withConnectionLock(connectionId, () => this.subscribeLocked(connectionId));
+  }
+
+  private async subscribeLocked(connectionId: string): Promise<SubscribeOutcome> {
     const { connector, request } = await this.prepare(connectionId);
     const subscriber = connector.webhookSubscriptions;
     if (!subscriber) return { kind: 'unsupported' };
@@ -84,7 +88,11 @@ export class WebhookRegistration {
    * Removes what was registered for the connection at its vendor, and the delivery secret with it.
    * Returns how many vendor subscriptions were removed.
    */
-  async unsubscribe(connectionId: string): Promise<{ removed: number }> {
+  unsubscribe(connectionId: string): Promise<{ removed: number }> {
+    return this.deps.subscriptions.withConnectionLock(connectionId, () => this.unsubscribeLocked(connectionId));
+  }
+
+  private async unsubscribeLocked(connectionId: string): Promise<{ removed: number }> {
     const registration = await this.deps.subscriptions.get(connectionId);
     if (!registration || registration.state === 'removed') return { removed: 0 };
     if (registration.subscriptions.length > 0) {
@@ -106,9 +114,14 @@ export class WebhookRegistration {
    * Renews every subscription lapsing before `renewBefore` (the workflow's timer decides when);
    * answers the earliest expiry afterwards, null when nothing lapses.
    */
-  async renewLapsing(connectionId: string, renewBefore: Date): Promise<{ renewed: number; earliestExpiry: string | null }> {
+  renewLapsing(connectionId: string, renewBefore: Date): Promise<{ renewed: number; earliestExpiry: string | null }> {
+    return this.deps.subscriptions.withConnectionLock(connectionId, () => this.renewLapsingLocked(connectionId, renewBefore));
+  }
+
+  private async renewLapsingLocked(connectionId: string, renewBefore: Date): Promise<{ renewed: number; earliestExpiry: string | null }> {
     const registration = await this.deps.subscriptions.get(connectionId);
-    const lapsing = (registration?.subscriptions ?? []).filter((subscription) => subscription.expiresAt !== null && Date.parse(subscription.expiresAt) <= renewBefore.getTime());
+    // Only what is registered now: a connection disabled meanwhile has nothing left to renew.
+    const lapsing = (registration?.state === 'registered' ? registration.subscriptions : []).filter((subscription) => subscription.expiresAt !== null && Date.parse(subscription.expiresAt) <= renewBefore.getTime());
     if (lapsing.length > 0) {
       // Renewed for the URL the vendor holds: the renewal needs no SHIM_PUBLIC_URL (the worker runs it).
       const { connector, request } = await this.prepare(connectionId, registration?.callbackUrl);

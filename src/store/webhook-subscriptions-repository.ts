@@ -90,6 +90,18 @@ export class WebhookSubscriptionsRepository {
     });
   }
 
+  /**
+   * Runs `work` holding the connection's registration lock (a transaction-scoped advisory lock on a
+   * client of its own), so subscribing, renewing and removing never interleave: a renewal that
+   * started before `disable` finishes before the removal, and one after it finds nothing to renew.
+   */
+  async withConnectionLock<T>(connectionId: string, work: () => Promise<T>): Promise<T> {
+    return withTransaction(this.db, async (db) => {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhook-registration:' || $1, 0))`, [connectionId]);
+      return work();
+    });
+  }
+
   /** The earliest moment a subscription of the connection lapses, or null when none does. */
   async earliestExpiry(connectionId: string): Promise<string | null> {
     const result = await this.db.query<{ earliest: Date | null }>('SELECT min(expires_at) AS earliest FROM webhook_subscriptions WHERE connection_id = $1', [connectionId]);
