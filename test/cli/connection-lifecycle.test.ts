@@ -93,9 +93,19 @@ describe('crm-sync connection subscribe | settings | disable | delete', { timeou
     expect((await h.connectionsRepository.getConnection(pd))!.settings).toEqual(next);
   });
 
-  it('disable removes every webhook at Pipedrive, stops the workflow and keeps links and credentials', async () => {
+  it('disable refuses while the workflow holds work (exit 1, nothing changed); with --yes it removes every webhook at Pipedrive, stops the workflow and keeps links and credentials', async () => {
     const linked = await links(pd);
-    const disabled = await runCli(['connection', 'disable', pd], env);
+    // A paused workflow keeps the notices it hears: disabling would drop them.
+    expect((await runCli(['connection', 'pause', pd], env)).code).toBe(0);
+    await h.notify(pd, { events: [{ objectType: 'contact', externalId: '999999', eventId: 'held-while-paused' }] });
+    await expect.poll(async () => (await h.syncStatus(pd)).pending, { timeout: 60_000, interval: 250 }).toBe(1);
+    const refused = await runCli(['connection', 'disable', pd], env);
+    expect([refused.code, oneLine(refused)]).toEqual([1, `crm-sync: refusing: disabling connection ${pd} stops its workflow, which still holds 1 pending change(s); retry or skip them first, or run with --yes to drop them`]);
+    expect((await h.connectionsRepository.getConnection(pd))!.status).toBe('paused');
+    expect(await workflowStatus(pd)).toBe('RUNNING');
+    expect((await pipedriveWebhooks()).filter((hook) => hook.subscription_url.includes(pd))).toHaveLength(1);
+
+    const disabled = await runCli(['connection', 'disable', pd, '--yes'], env);
     expect(disabled.code, disabled.stderr).toBe(0);
     expect(disabled.stdout).toMatch(new RegExp(`^connection ${pd} disabled: 1 webhook subscription\\(s\\) removed, workflow stopped; links, snapshots and credentials kept`));
     // The sandbox's own list: nothing of this connection's left behind.
