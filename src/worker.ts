@@ -14,6 +14,7 @@ import { PendingReferencesRepository } from './store/pending-references-reposito
 import { loadConfigOrExit, type Config } from './config';
 import { diagnoseTls } from './temporal/connection-settings';
 import { ConnectionsRepository } from './store/connections-repository';
+import { WebhookSubscriptionsRepository } from './store/webhook-subscriptions-repository';
 import { ConnectionTokensRepository } from './store/connection-tokens-repository';
 import { createPool } from './store/database';
 import { loadCredentialCipher } from './store/keyring';
@@ -93,6 +94,7 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
       held: new HeldDeletionsRepository(pool),
       connectors: createStoredConnectionRegistry({ connections, pool, tokens: new ConnectionTokensRepository(pool, cipher), defaults: connectorDefaults }),
       temporal: { client, taskQueue },
+      webhookSubscriptions: new WebhookSubscriptionsRepository(pool),
     }),
   });
 }

@@ -11,7 +11,7 @@ import type { ObjectConflictPolicies } from '../model/sync';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import type { PendingReferencesRepository } from '../store/pending-references-repository';
-import type { ConnectionsRepository } from '../store/connections-repository';
+import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import { bulkChunkRetry } from '../workflows/activity-options';
 import { afterProgress } from './failures';
@@ -113,7 +113,7 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
         throw ApplicationFailure.nonRetryable(`connection "${input.connectionId}" does not belong to tenant "${input.tenantId}"`, 'InvalidInput');
       }
       const tenantConnections = await deps.connections.listConnections(input.tenantId);
-      let targets = tenantConnections.filter((peer) => peer.id !== input.connectionId && peer.status !== 'disabled');
+      let targets = tenantConnections.filter((peer) => peer.id !== input.connectionId && isSyncing(peer.status));
       if (input.targets) {
         const unknown = input.targets.filter((id) => id === input.connectionId || !tenantConnections.some((peer) => peer.id === id));
         if (unknown.length > 0) {

@@ -1,7 +1,7 @@
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
-import type { ConnectionsRepository } from '../store/connections-repository';
+import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import type { HeldDeletionsRepository } from '../store/held-deletions-repository';
 import type { ParkedRecordsRepository } from '../store/parked-records-repository';
 import type { PendingReferencesRepository } from '../store/pending-references-repository';
@@ -17,6 +17,8 @@ import { createHeldDeletionsActivities } from './held-deletions';
 import { createParkedRecordsActivities } from './parked-records';
 import { createSupervisorActivities, type TemporalDependency } from './supervisor-activities';
 import { createSyncActivities } from './sync-activities';
+import { createWebhookRenewalActivities } from './webhook-renewal';
+import type { WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
 
 /** What activities need from the outside world, injected so tests can hand in real, isolated ones. */
 export interface ActivityDependencies {
@@ -33,6 +35,8 @@ export interface ActivityDependencies {
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
   temporal?: TemporalDependency | undefined;
+  /** What each connection registered at its vendor (webhook subscriptions), for renewals. */
+  webhookSubscriptions?: WebhookSubscriptionsRepository | undefined;
 }
 
 /**
@@ -48,6 +52,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createParkedRecordsActivities(dependencies),
     ...createHeldDeletionsActivities(dependencies),
     ...createChangeEventActivities(dependencies),
+    ...createWebhookRenewalActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),
     planDeletions: (input: PlanDeletionsInput) => planDeletions(dependencies, input),
     applyDeletions: (input: ApplyDeletionsInput) => keptAlive(() => applyDeletions(dependencies, input)),
@@ -65,7 +70,7 @@ async function applyLive(dependencies: ActivityDependencies, input: ApplyToTarge
   const { contributed = [], ...result } = await applyToTarget(dependencies, input);
   recordApplyOutcomes({ ...input, path: 'live' }, result);
   if (contributed.length > 0) {
-    const active = (await dependencies.connections.listConnections(input.tenantId)).filter((connection) => connection.status !== 'disabled');
+    const active = (await dependencies.connections.listConnections(input.tenantId)).filter((connection) => isSyncing(connection.status));
     // What a push could not write stays in the canonical record; the next change of the record brings it.
     await spreadContributions(dependencies, {
       tenantId: input.tenantId,

@@ -2,7 +2,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import { recordPoll } from '../observability/metrics';
 import type { CrmProvider, ObjectType } from '../model/identifiers';
 import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
-import type { ConnectionsRepository } from '../store/connections-repository';
+import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import type { LinkedRecord } from './apply-to-target';
 import { linkRecords } from './linking';
@@ -38,7 +38,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     async loadSyncConfig({ connectionId }: { connectionId: string }): Promise<SyncConfig> {
       const connection = await deps.connections.getConnection(connectionId);
       if (!connection) throw new Error(`unknown connection "${connectionId}"`);
-      const peers = (await deps.connections.listConnections(connection.tenantId)).filter((peer) => peer.id !== connectionId && peer.status !== 'disabled');
+      const peers = (await deps.connections.listConnections(connection.tenantId)).filter((peer) => peer.id !== connectionId && isSyncing(peer.status));
       const settings = syncSettingsSchema.safeParse(connection.settings.sync ?? {});
       if (!settings.success) {
         throw new Error(`connection ${connectionId} settings.sync is invalid: ${settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);

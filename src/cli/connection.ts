@@ -9,6 +9,7 @@ import { temporalSignalConnection, syncWorkflowId } from '../webhooks/signal';
 import { backfillReauthorisedSignal } from '../workflows/backfill-messages';
 import { backfillWorkflowId } from '../workflows/backfill-state';
 import { pauseSyncSignal, reauthorisedSignal, resumeSyncSignal } from '../workflows/messages';
+import { registerConnectionLifecycleCommands } from './connection-lifecycle';
 import type { CliContext } from './context';
 import { CliError, classifyError, exitCodes, notFound, usageError } from './errors';
 import { print, readJsonObject, slug, table } from './io';
@@ -163,6 +164,7 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
     .description('resume a paused connection')
     .action(async (id: string) => {
       const stored = await ctx.connection(id);
+      if (stored.status === 'deleted') throw new CliError(`cannot resume connection ${id}: it was deleted (its credentials are gone; connect it again under a new id)`);
       await (await ctx.connections()).setStatus(id, 'active');
       const signalled = await signalIfRunning(await ctx.client(), stored, (handle) => handle.signal(resumeSyncSignal));
       process.stdout.write(`connection ${id} resumed${signalled ? '' : ' (no running workflow: the supervisor starts it)'}\n`);
@@ -195,6 +197,8 @@ export function registerConnectionCommands(program: Command, ctx: CliContext): v
       }
       process.stdout.write(`connection ${id} re-authorised${signalled ? '' : ' (no running workflow)'}\n`);
     });
+
+  registerConnectionLifecycleCommands(connection, ctx);
 }
 
 /** Signals the connection's workflow; false when none runs (the stored status then applies when it starts). */

@@ -16,6 +16,7 @@ import type { CliContext } from './context';
 import { notFound } from './errors';
 import { print, table } from './io';
 import { waitingLinks } from './links';
+import { connectionHealth, healthRows, type ConnectionHealth } from './connection-health';
 
 /** The running connection workflow of a stored connection. */
 async function syncHandle(ctx: CliContext, connectionId: string): Promise<{ client: Client; handle: WorkflowHandle }> {
@@ -24,7 +25,7 @@ async function syncHandle(ctx: CliContext, connectionId: string): Promise<{ clie
   return { client, handle: client.workflow.getHandle(syncWorkflowId({ tenantId: connection.tenantId, connectionId })) };
 }
 
-function renderStatus(status: SyncStatus & { linksWaiting: number }): string {
+function renderStatus(status: SyncStatus & { linksWaiting: number } & ConnectionHealth): string {
   const watermarks = Object.entries(status.watermarks).map(([object, at]) => `${object} ${at}`).join(', ');
   const { synced, echoes, conflicts, refusedByPolicy, duplicatesDropped, staleReads, deletesApplied, deletesArchived } = status.stats;
   return table(
@@ -43,6 +44,7 @@ function renderStatus(status: SyncStatus & { linksWaiting: number }): string {
       ['store error', status.storeError ?? '-'],
       ['watermarks', watermarks || '-'],
       ...(status.changeEvents ? [['change log', changeLogLine(status.changeEvents)] as [string, string]] : []),
+      ...healthRows(status),
       ['stats', `synced ${synced}, echoes ${echoes}, conflicts ${conflicts}, refused by policy ${refusedByPolicy}, duplicates dropped ${duplicatesDropped}, stale reads ${staleReads}, deletes applied ${deletesApplied}, deletes archived ${deletesArchived}`],
     ],
   );
@@ -98,8 +100,8 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (connectionId: string, options: { json?: boolean }) => {
       const { handle } = await syncHandle(ctx, connectionId);
-      const [status, waiting] = await Promise.all([handle.query(syncStatusQuery), waitingLinks(ctx, connectionId)]);
-      const shown = { ...status, linksWaiting: waiting.length };
+      const [status, waiting, health] = await Promise.all([handle.query(syncStatusQuery), waitingLinks(ctx, connectionId), connectionHealth(ctx, connectionId)]);
+      const shown = { ...status, linksWaiting: waiting.length, ...health };
       print(options.json, shown, () => renderStatus(shown));
     });
 

@@ -63,9 +63,25 @@ const zohoSettings = z.object({
   accountsServer: url.optional(),
   apiDomain: url.optional(),
   syncIdField: z.string().min(1).optional(),
+  /** How long each notification channel lasts before the workflow renews it (at most a week [Z53]). */
+  webhookChannelLifetimeMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),
   mappingOverride,
 });
 const zohoCredentials = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1) });
+
+const settingsSchemas: Record<CrmProvider, z.ZodType> = {
+  salesforce: salesforceSettings,
+  hubspot: hubspotSettings,
+  dynamics: dynamicsSettings,
+  pipedrive: pipedriveSettings,
+  zoho: zohoSettings,
+};
+
+/** Each problem of a provider's stored settings (`path: message`), as building its connector would meet them. */
+export function connectionSettingsIssues(provider: CrmProvider, settings: Record<string, unknown>): string[] {
+  const parsed = settingsSchemas[provider].safeParse(settings);
+  return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`);
+}
 
 export interface StoredConnectionRegistryOptions {
   connections: ConnectionsRepository;

@@ -20,7 +20,7 @@ export interface WebhookSubscriber {
 }
 
 export interface WebhookSubscribeRequest {
-  /** The shim's route for this connection: `<public base>/webhooks/<provider>/<tenant>/<connection>`. */
+  /** The shim's route for this connection: `<SHIM_PUBLIC_URL>/webhooks/<provider>/<connection>`. */
   callbackUrl: string;
   objects: readonly ObjectType[];
   /**

@@ -1,3 +1,4 @@
+import { describeSubscribeOutcome, type WebhookRegistration } from '../lifecycle/webhook-registration';
 import type { CrmProvider } from '../model/identifiers';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import type { CredentialCipher } from '../store/credential-cipher';
@@ -17,8 +18,11 @@ export function consentCallbackDependencies(input: {
   cipher: CredentialCipher;
   connections: Pick<ConnectionsRepository, 'addConnection'>;
   startWorkflow: ConsentCallbackDependencies['startWorkflow'];
+  /** Registers webhooks for a new connection (absent: none are registered). */
+  webhooks?: Pick<WebhookRegistration, 'subscribe'> | undefined;
   now?: () => number;
 }): ConsentCallbackDependencies {
+  const webhooks = input.webhooks;
   return {
     signer: new ConsentStateSigner(input.keyring),
     consents: new OAuthConsentsRepository(input.db, input.cipher),
@@ -26,6 +30,7 @@ export function consentCallbackDependencies(input: {
     flow: (provider: CrmProvider) => consentFlowFor(input.apps, provider),
     redirectUri: (provider: CrmProvider) => redirectUriFor(input.apps, provider) ?? `/oauth/${provider}/callback`,
     startWorkflow: input.startWorkflow,
+    ...(webhooks ? { subscribeWebhooks: async ({ connectionId }: { connectionId: string }) => describeSubscribeOutcome(await webhooks.subscribe(connectionId)) } : {}),
     now: input.now ?? Date.now,
   };
 }

@@ -16,6 +16,12 @@ export interface ConsentCallbackDependencies {
   /** The configured flow of a provider, or undefined when the operator set up no app for it. */
   flow: (provider: CrmProvider) => ConsentFlow | undefined;
   redirectUri: (provider: CrmProvider) => string;
+  /**
+   * Registers the new connection's webhooks at the vendor (src/lifecycle/webhook-registration.ts)
+   * and answers one sentence for the page. A failure leaves the connection stored: polling carries
+   * its changes until `crm-sync connection subscribe` succeeds.
+   */
+  subscribeWebhooks?: (connection: { tenantId: string; connectionId: string }) => Promise<string>;
   /** Starts the connection's workflow unless it runs (what the shim does for a webhook). */
   startWorkflow: (connection: { tenantId: string; connectionId: string }) => Promise<void>;
   now: () => number;
@@ -91,13 +97,23 @@ export async function handleConsentCallback(providerParam: string, query: URLSea
     if (code === '23503') return finish({ status: 404, title: 'Not connected', message: `Tenant "${consent.tenantId}" no longer exists; nothing was stored.` }, 'refused (no tenant)');
     throw error;
   }
+  const target = { tenantId: consent.tenantId, connectionId: consent.connectionId };
+  // Before the workflow starts, so its first run already knows what lapses (Zoho's channel expiry).
+  let webhooks = '';
+  if (deps.subscribeWebhooks) {
+    try {
+      webhooks = ` ${await deps.subscribeWebhooks(target)}`;
+    } catch (error) {
+      webhooks = ` Its webhooks could not be registered (${(error as Error).message}); polling carries changes until \`crm-sync connection subscribe ${consent.connectionId}\` succeeds.`;
+    }
+  }
   try {
-    await deps.startWorkflow({ tenantId: consent.tenantId, connectionId: consent.connectionId });
+    await deps.startWorkflow(target);
   } catch {
     return finish(
-      { status: 200, title: 'Connected', message: `Connection ${consent.connectionId} (${provider.data}) was added to tenant ${consent.tenantId}; its sync starts once the sync engine is reachable.` },
+      { status: 200, title: 'Connected', message: `Connection ${consent.connectionId} (${provider.data}) was added to tenant ${consent.tenantId}; its sync starts once the sync engine is reachable.${webhooks}` },
       'connected (workflow pending)',
     );
   }
-  return finish({ status: 200, title: 'Connected', message: `Connection ${consent.connectionId} (${provider.data}) was added to tenant ${consent.tenantId} and is syncing. You can close this page.` }, 'connected');
+  return finish({ status: 200, title: 'Connected', message: `Connection ${consent.connectionId} (${provider.data}) was added to tenant ${consent.tenantId} and is syncing.${webhooks} You can close this page.` }, 'connected');
 }

@@ -4,7 +4,12 @@ import { TOKEN_LOCK_SQL, tokenBinding } from './connection-tokens-repository';
 import type { CredentialCipher } from './credential-cipher';
 import { withTransaction, type Queryable } from './database';
 
-export type ConnectionStatus = 'active' | 'paused' | 'needs-reauth' | 'disabled';
+export type ConnectionStatus = 'active' | 'paused' | 'needs-reauth' | 'disabled' | 'deleted';
+
+/** Whether a connection takes part in syncing (as a source or a peer): not disabled, not deleted. */
+export function isSyncing(status: ConnectionStatus): boolean {
+  return status !== 'disabled' && status !== 'deleted';
+}
 
 export interface ConnectionSummary {
   id: string;
@@ -133,6 +138,63 @@ export class ConnectionsRepository {
     };
     if (!isPool(this.db)) return run(this.db); // a client: the caller owns the transaction
     return withTransaction(this.db, run);
+  }
+
+  /**
+   * Sets `credentials.webhook` (what the shim verifies deliveries with) under the token lock,
+   * leaving the grant and the tokens workers share as they are: unlike re-authorisation, the
+   * refresh token a vendor rotated since must survive this.
+   */
+  async mergeWebhookCredentials(connectionId: string, webhook: Record<string, string> | undefined): Promise<void> {
+    await this.rewriteCredentials(connectionId, (credentials) => {
+      const { webhook: _previous, ...rest } = credentials;
+      return webhook === undefined ? rest : { ...rest, webhook };
+    });
+  }
+
+  /**
+   * `connection delete`: the credentials and shared tokens are gone for good (an empty sealed
+   * object stays, the column is NOT NULL); the row stays with status `deleted` so its links and
+   * snapshots are kept. `purgeConnection` removes those too.
+   */
+  async removeCredentials(connectionId: string): Promise<void> {
+    await withTransaction(this.pool(), async (db) => {
+      await db.query(TOKEN_LOCK_SQL, [connectionId]);
+      await db.query('DELETE FROM connection_tokens WHERE connection_id = $1', [connectionId]);
+      const sealed = this.cipher.seal({}, connectionId);
+      const result = await db.query(
+        "UPDATE connections SET credentials = $2, credentials_key_id = $3, status = 'deleted', updated_at = clock_timestamp() WHERE id = $1",
+        [connectionId, sealed.ciphertext, sealed.keyId],
+      );
+      if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
+    });
+  }
+
+  /** `connection delete --purge`: the row and, by cascade, its links, snapshots, tokens and subscriptions. Returns the links removed. */
+  async purgeConnection(connectionId: string): Promise<{ links: number }> {
+    return withTransaction(this.pool(), async (db) => {
+      const links = await db.query<{ count: string }>('SELECT count(*) AS count FROM record_links WHERE connection_id = $1', [connectionId]);
+      const result = await db.query('DELETE FROM connections WHERE id = $1', [connectionId]);
+      if (result.rowCount !== 1) throw new Error(`unknown connection "${connectionId}"`);
+      return { links: Number(links.rows[0]?.count ?? 0) };
+    });
+  }
+
+  private async rewriteCredentials(connectionId: string, change: (credentials: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+    await withTransaction(this.pool(), async (db) => {
+      await db.query(TOKEN_LOCK_SQL, [connectionId]);
+      const current = await db.query<{ credentials: Buffer; credentials_key_id: string }>('SELECT credentials, credentials_key_id FROM connections WHERE id = $1 FOR UPDATE', [connectionId]);
+      const row = current.rows[0];
+      if (!row) throw new Error(`unknown connection "${connectionId}"`);
+      const opened = this.cipher.open({ ciphertext: row.credentials, keyId: row.credentials_key_id }, connectionId) as Record<string, unknown>;
+      const sealed = this.cipher.seal(change(opened), connectionId);
+      await db.query('UPDATE connections SET credentials = $2, credentials_key_id = $3, updated_at = clock_timestamp() WHERE id = $1', [connectionId, sealed.ciphertext, sealed.keyId]);
+    });
+  }
+
+  private pool(): pg.Pool {
+    if (!isPool(this.db)) throw new Error('this operation runs its own transaction: construct the repository with a pool');
+    return this.db;
   }
 
   async updateSettings(connectionId: string, settings: Record<string, unknown>): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ConnectionsRepository, ConnectionSummary } from '../store/connections-repository';
+import { isSyncing, type ConnectionsRepository, type ConnectionSummary } from '../store/connections-repository';
 import { webhookCredentials } from './secrets';
 
 /** What the routes need of a connection to check a delivery: its row and the `webhook` part of its unsealed credentials. */
@@ -131,7 +131,7 @@ export function webhookConnectionCache(
       const connection = await connections.getConnection(connectionId);
       if (!connection) return undefined;
       // A disabled connection is refused before any secret is needed: nothing to unseal.
-      const secrets = connection.status === 'disabled' ? {} : webhookCredentials(await connections.loadCredentials(connectionId)) ?? {};
+      const secrets = !isSyncing(connection.status) ? {} : webhookCredentials(await connections.loadCredentials(connectionId)) ?? {};
       return { connection, secrets: Object.freeze(secrets) };
     },
     { ttlMs: options.ttlMs ?? DEFAULT_SECRET_TTL_MS, refreshFloorMs: options.refreshFloorMs ?? DEFAULT_SECRET_REFRESH_FLOOR_MS, ...(options.now ? { now: options.now } : {}) },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CrmProvider } from '../model/identifiers';
-import type { ConnectionsRepository } from '../store/connections-repository';
+import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import { decodedOnce, JSON_DELIVERY, mediaTypeOf, OUTBOUND_MESSAGE_DELIVERY, type DeliveryFormat } from './delivery-format';
 import { fromFrameworkError, unsupportedMediaType, WebhookError } from './errors';
 import type { DeliveryParser } from './parse';
@@ -89,7 +89,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const unknownConnection = (provider: string, connectionId: string): WebhookError =>
     new WebhookError(404, 'unknown_connection', `No ${provider} connection "${connectionId}".`);
   const usable = (entry: WebhookConnection | undefined, provider: string): entry is WebhookConnection =>
-    entry !== undefined && entry.connection.provider === provider && entry.connection.status !== 'disabled';
+    entry !== undefined && entry.connection.provider === provider && isSyncing(entry.connection.status);
 
   // Raw bytes only: signatures are over the body as sent, so JSON is parsed after verification
   // (Salesforce's verifier reads the org id from the decoded SOAP document).

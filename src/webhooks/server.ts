@@ -4,6 +4,8 @@ import { codecDataConverter, loadPayloadCodec } from '../codec/data-converter';
 import { CODEC_ENDPOINT_DISABLED, codecEndpointOptions } from '../codec/endpoint-config';
 import { loadConfigOrExit } from '../config';
 import { clientTracingInterceptors, tracingFromEnvironment } from '../observability/tracing';
+import { storedWebhookRegistration } from '../lifecycle/webhook-registration';
+import { ConnectionTokensRepository } from '../store/connection-tokens-repository';
 import { ConnectionsRepository } from '../store/connections-repository';
 import { createPool } from '../store/database';
 import { consentCallbackDependencies } from '../oauth/callback-dependencies';
@@ -35,6 +37,9 @@ try {
   console.error((error as Error).message);
   process.exit(78);
 }
+// New connections' webhooks are registered by the consent callback, through the workers' shared tokens.
+const tokens = new ConnectionTokensRepository(pool, cipher, { lockPoolSize: 1 });
+const webhookRegistration = storedWebhookRegistration({ pool, connections, tokens, publicUrl: config.SHIM_PUBLIC_URL });
 const startWorkflow = temporalSignalConnection({ client, taskQueue: config.TEMPORAL_TASK_QUEUE, timeoutMs: 10_000 });
 
 const app = buildShimApp({
@@ -54,7 +59,7 @@ const app = buildShimApp({
     // The base URL HubSpot is configured with, when the shim sits behind a proxy (signature v3 covers the URI).
     ...(config.SHIM_PUBLIC_URL ? { publicUrl: config.SHIM_PUBLIC_URL } : {}),
   },
-  oauth: consentCallbackDependencies({ apps: oauthApps, keyring, db: pool, cipher, connections, startWorkflow: (target) => startWorkflow(target, { events: [] }) }),
+  oauth: consentCallbackDependencies({ apps: oauthApps, keyring, db: pool, cipher, connections, webhooks: webhookRegistration, startWorkflow: (target) => startWorkflow(target, { events: [] }) }),
   ...(codec ? { codec } : {}),
 });
 
@@ -67,6 +72,7 @@ const shutdown = async (): Promise<void> => {
   await app.close();
   await tracing?.shutdown();
   await temporal.close();
+  await tokens.close();
   await pool.end();
   process.exit(0);
 };

@@ -7,6 +7,7 @@ import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus }
 import { addToHold, HELD_WINDOW, heldCount } from './connection-sync/held-window';
 import { boundPending } from './connection-sync/pending-carry';
 import { selfHealingScheduleSchema, type SelfHealingSchedule } from './connection-sync/self-healing-schedule';
+import { webhookRenewalCarriedSchema } from './connection-sync/webhook-renewal-state';
 
 /**
  * The connection's state as operators filter on it (search attribute `SyncState`); every value
@@ -173,6 +174,8 @@ export const carriedStateSchema = z.object({
   lastPolledAt: z.string().nullable().default(null),
   /** Notices were left behind at the hand-over (pending-carry.ts): the run polls at once. */
   pollAtOnce: z.boolean().default(false),
+  /** When the connection's webhook subscriptions lapse and are renewed (runs after the `webhook-renewal` patch). */
+  webhookRenewal: webhookRenewalCarriedSchema.optional(),
 });
 
 export const connectionSyncInputSchema = z.object({

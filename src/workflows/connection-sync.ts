@@ -12,6 +12,7 @@ import { firstPollAt } from './connection-sync/poll-schedule';
 import { pollChanges } from './connection-sync/polling';
 import { healParked, retryAfterConfigChange, selfHealingDueAt } from './connection-sync/self-healing';
 import { publishSearchAttributes } from './connection-sync/search-attributes';
+import { WebhookRenewal } from './connection-sync/webhook-renewal';
 import { ConnectionSyncState, connectionSyncInputSchema } from './connection-sync-state';
 
 /**
@@ -35,6 +36,8 @@ const PATCHES = {
   carryLastPolledAt: 'carry-last-polled-at',
   /** Continue-as-new carries a bounded number of notices and held deletion ids (the rest: a poll, PostgreSQL). */
   boundedCarry: 'bounded-carry',
+  /** Subscriptions that lapse (Zoho's channel_expiry) are renewed by this workflow's timer, carried across continue-as-new. */
+  webhookRenewal: 'webhook-renewal',
 } as const;
 
 /**
@@ -64,6 +67,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   let config = await loadFirstConfig(state);
   state.provider = config.provider;
   publishSearchAttributes(state, config);
+  const webhooks = await WebhookRenewal.start(connectionId, patched(PATCHES.webhookRenewal), carried?.webhookRenewal);
   let nextPollAt = patched(PATCHES.carryLastPolledAt) ? firstPollAt(state, config) : Date.now();
 
   const continueAsNewDue = (): boolean => {
@@ -80,7 +84,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       continueAsNewAfterEvents,
       parkedWindow,
       heldWindow,
-      carried: state.carry({ withReauth: patched(PATCHES.carryNeedsReauth), withLastPolledAt: patched(PATCHES.carryLastPolledAt), bounded: patched(PATCHES.boundedCarry) }),
+      carried: { ...state.carry({ withReauth: patched(PATCHES.carryNeedsReauth), withLastPolledAt: patched(PATCHES.carryLastPolledAt), bounded: patched(PATCHES.boundedCarry) }), ...webhooks.carry() },
     });
   };
 
@@ -92,14 +96,16 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
         () =>
           state.configChanged ||
           (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
-        Math.max(1, Math.min(nextPollAt, selfHealingDueAt(state) ?? Infinity) - Date.now()),
+        Math.max(1, Math.min(nextPollAt, selfHealingDueAt(state) ?? Infinity, webhooks.dueAt()) - Date.now()),
       );
     }
     if (state.configChanged || state.configStale) {
       state.configChanged = false;
       config = await reloadConfig(state, config);
       if (!state.configStale && patched(PATCHES.parkedSelfHealing)) retryAfterConfigChange(state);
+      await webhooks.onConfigReloaded();
     }
+    await webhooks.renewIfDue();
     state.requeueDeferredDeletions();
     if (state.paused || state.needsReauth || state.quotaPaused(Date.now())) {
       publishSearchAttributes(state, config);

@@ -18,6 +18,9 @@ import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbo
 import { tokenBinding } from '../../src/store/connection-tokens-repository';
 import { CredentialCipher } from '../../src/store/credential-cipher';
 import { consentBinding } from '../../src/store/oauth-consents-repository';
+import { storedWebhookRegistration } from '../../src/lifecycle/webhook-registration';
+import { ConnectionTokensRepository } from '../../src/store/connection-tokens-repository';
+import { WebhookSubscriptionsRepository } from '../../src/store/webhook-subscriptions-repository';
 import { buildShimApp } from '../../src/webhooks/app';
 import { temporalSignalConnection } from '../../src/webhooks/signal';
 import { syncStatusQuery, type ChangeNotices } from '../../src/workflows/messages';
@@ -50,10 +53,11 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
   let dyn: DynamicsSandbox;
   const peers: { stop(): Promise<void> }[] = [];
   let shim: FastifyInstance;
+  let tokens: ConnectionTokensRepository | undefined;
   let shimUrl: string;
   let env: NodeJS.ProcessEnv;
   /** The shim's consent callback as the shim wires it, over this test's apps, keyring and database. */
-  const callbackDependencies = (run: Pick<Parameters<typeof consentCallbackDependencies>[0], 'startWorkflow' | 'now'>) =>
+  const callbackDependencies = (run: Pick<Parameters<typeof consentCallbackDependencies>[0], 'startWorkflow' | 'now' | 'webhooks'>) =>
     consentCallbackDependencies({ apps: loadOAuthApps(env), keyring: { keys: new Map([['k1', key]]), activeKeyId: 'k1' }, db: h.db.pool, cipher, connections: h.connectionsRepository, ...run });
   let browser: Browser;
   let shimLog = '';
@@ -137,6 +141,23 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     await expect.poll(() => peer.emails(), { timeout: 60_000, interval: 250 }).toContain(email);
   };
 
+  /**
+   * Like expectRunningAndReachingPeer, but nobody signals the workflow: the change reaches the peer
+   * only through the webhook the product registered (the poll runs hourly and has run once; that it
+   * did not run again is asserted), delivered by the sandbox to the registered URL.
+   */
+  const expectReachingPeerByWebhook = async (peer: Peer, connectionId: string, create: () => string, email: string, delivered: () => number): Promise<void> => {
+    const { tenantId, peerId } = peer;
+    await signal(tenantId, peerId);
+    for (const id of [connectionId, peerId]) await expect.poll(async () => (await status(tenantId, id)).watermarks.contact !== undefined, { timeout: 90_000, interval: 250 }).toBe(true);
+    const polledAt = (await status(tenantId, connectionId)).lastPolledAt;
+    const deliveredBefore = delivered();
+    create();
+    await expect.poll(() => peer.emails(), { timeout: 60_000, interval: 250 }).toContain(email);
+    expect(delivered()).toBeGreaterThan(deliveredBefore);
+    expect((await status(tenantId, connectionId)).lastPolledAt).toBe(polledAt);
+  };
+
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium`).toBe(true);
     h = await startSyncHarness({ crms: [], encryptionKey: { id: 'k1', key } });
@@ -178,11 +199,16 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       },
     );
     const startWorkflow = temporalSignalConnection({ client: h.client, taskQueue: h.taskQueue, timeoutMs: 10_000 });
+    // As the shim wires it (src/webhooks/server.ts): the callback registers the new connection's
+    // webhooks at its vendor, through the shared tokens, to this shim's own webhook route.
+    tokens = new ConnectionTokensRepository(h.db.pool, cipher, { lockPoolSize: 1 });
+    const webhooks = storedWebhookRegistration({ pool: h.db.pool, connections: h.connectionsRepository, tokens, publicUrl: shimUrl });
     shim = buildShimApp({
       readiness: {},
       // The shim's production logger (query strings redacted), captured for the sweep.
       logger: { level: 'info', stream: { write: (line: string) => void (shimLog += line) } },
-      oauth: callbackDependencies({ startWorkflow: (target) => startWorkflow(target, { events: [] }) }),
+      webhooks: { connections: h.connectionsRepository, signal: { client: h.client, taskQueue: h.taskQueue }, secretCacheTtlMs: 0 },
+      oauth: callbackDependencies({ startWorkflow: (target) => startWorkflow(target, { events: [] }), webhooks }),
     });
     await shim.listen({ host: '127.0.0.1', port: Number(new URL(shimUrl).port) });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -191,6 +217,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
   afterAll(async () => {
     await browser?.close();
     await shim?.close();
+    await tokens?.close();
     await h?.stop();
     await Promise.all([sf?.stop(), hs?.stop(), pd?.stop(), zoho?.stop(), dyn?.stop(), ...peers.map((peer) => peer.stop())]);
   });
@@ -203,7 +230,10 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(url.origin + url.pathname).toBe(`${sf.url}/services/oauth2/authorize`);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('redirect_uri')).toBe(`${shimUrl}/oauth/salesforce/callback`);
-    expect([title, message]).toEqual(['Connected', `Connection ${id} (salesforce) was added to tenant ${tenantId} and is syncing. You can close this page.`]);
+    expect([title, message]).toEqual([
+      'Connected',
+      `Connection ${id} (salesforce) was added to tenant ${tenantId} and is syncing. crm-sync registers no webhooks for this CRM itself; polling (and any change feed configured in the CRM) carries changes. You can close this page.`,
+    ]);
     expect(sf.consent.decisions.allow).toBeGreaterThanOrEqual(1);
 
     const stored = await h.connectionsRepository.getConnection(id);
@@ -242,7 +272,20 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(title).toBe('Connected');
     expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'pipedrive', status: 'active', settings: { apiDomain: pd.url } });
     expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ kind: 'oauth', clientId: pd.credentials.clientId, tokenUrl: `${pd.url}/oauth/token` });
-    await expectRunningAndReachingPeer(peer, id, () => String(pd.admin.createAsUser('persons', { name: 'Mary Jackson', emails: [{ value: 'mary@consent.example', primary: true }] }).id), 'mary@consent.example');
+    // The callback registered one v2 webhook per synced object at the sandbox, to this connection's
+    // shim route, with Basic-auth credentials sealed in the connection (never in the webhook table).
+    const hooks = pd.admin.webhookSubscriptions().filter((hook) => hook.subscription_url === `${shimUrl}/webhooks/pipedrive/${id}`);
+    expect(hooks.map((hook) => hook.event_object)).toEqual(['person']);
+    const { webhook } = (await h.connectionsRepository.loadCredentials(id)) as { webhook: { user: string; password: string } };
+    expect(hooks[0]).toMatchObject({ event_action: '*', version: '2.0', http_auth_user: webhook.user, http_auth_password: webhook.password });
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered', subscriptions: [{ kind: 'pipedrive-webhook', id: String(hooks[0]!.id), objectType: 'contact' }] });
+    await expectReachingPeerByWebhook(
+      peer,
+      id,
+      () => String(pd.admin.createAsUser('persons', { name: 'Mary Jackson', emails: [{ value: 'mary@consent.example', primary: true }] }).id),
+      'mary@consent.example',
+      () => pd.counters.snapshot().webhooks.delivered,
+    );
   });
 
   it('Zoho: --region eu consents at the EU accounts server, exchanges there, calls the EU API domain, and never touches a US host; a new contact reaches the peer', async () => {
@@ -256,7 +299,20 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       provider: 'zoho',
       settings: { region: 'eu', accountsServer: zoho.regions.eu!.accountsUrl, apiDomain: zoho.regions.eu!.apiUrl },
     });
-    await expectRunningAndReachingPeer(peer, id, () => String(zoho.admin.createAsUser('Contacts', { First_Name: 'Dorothy', Last_Name: 'Vaughan', Email: 'dorothy@consent.example' }).id), 'dorothy@consent.example');
+    // The callback opened a notification channel at the EU data centre for this connection's shim
+    // route, with the channel token sealed in the connection (what the shim compares).
+    const channels = zoho.admin.channels().filter((channel) => channel.notify_url === `${shimUrl}/webhooks/zoho/${id}`);
+    expect(channels.map((channel) => channel.events)).toEqual([['Contacts.all']]);
+    const { webhook } = (await h.connectionsRepository.loadCredentials(id)) as { webhook: { token: string } };
+    expect(channels[0]!.token).toBe(webhook.token);
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered', subscriptions: [{ kind: 'zoho-channel', id: channels[0]!.channel_id, expiresAt: channels[0]!.channel_expiry }] });
+    await expectReachingPeerByWebhook(
+      peer,
+      id,
+      () => String(zoho.admin.createAsUser('Contacts', { First_Name: 'Dorothy', Last_Name: 'Vaughan', Email: 'dorothy@consent.example' }).id),
+      'dorothy@consent.example',
+      () => zoho.counters.snapshot().webhooks.delivered,
+    );
     const hosts = zoho.admin.hostCounts();
     expect(hosts[hostLabel('accounts', 'eu')]).toBeGreaterThan(0);
     expect(hosts[hostLabel('api', 'eu')]).toBeGreaterThan(0);
@@ -460,6 +516,10 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       for (const field of ['refreshToken', 'clientSecret', 'apiToken'] as const) {
         if (typeof credentials[field] === 'string') secrets.push(knownSecret(`${id} ${field}`, credentials[field]));
       }
+      // The webhook delivery secrets the product generated (Basic-auth password, channel token).
+      for (const [field, value] of Object.entries((credentials.webhook ?? {}) as Record<string, unknown>)) {
+        if (field !== 'user' && typeof value === 'string') secrets.push(knownSecret(`${id} webhook ${field}`, value));
+      }
     }
     const tokens = await h.db.pool.query<{ connection_id: string; token: Buffer; token_key_id: string }>('SELECT connection_id, token, token_key_id FROM connection_tokens');
     for (const row of tokens.rows) {
@@ -471,6 +531,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(codes.size).toBeGreaterThanOrEqual(5);
     expect(secrets.filter((secret) => secret.name.startsWith('PKCE verifier')).length).toBeGreaterThanOrEqual(5);
     expect(tokens.rows.length).toBeGreaterThanOrEqual(2);
+    expect(secrets.filter((secret) => secret.name.includes(' webhook ')).length).toBeGreaterThanOrEqual(2);
 
     const histories = await dumpHistories(h.client, `TaskQueue = "${h.taskQueue}"`);
     const places = {

@@ -18,6 +18,7 @@ import { CanonicalRecordsRepository } from '../../src/store/canonical-records-re
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
 import { HeldDeletionsRepository } from '../../src/store/held-deletions-repository';
 import { ParkedRecordsRepository } from '../../src/store/parked-records-repository';
+import { WebhookSubscriptionsRepository } from '../../src/store/webhook-subscriptions-repository';
 import { PendingReferencesRepository } from '../../src/store/pending-references-repository';
 import { ConnectionsRepository } from '../../src/store/connections-repository';
 import { ConnectionTokensRepository } from '../../src/store/connection-tokens-repository';
@@ -234,6 +235,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
         connectors,
         // The supervisor starts connection workflows on this harness's own task queue.
         temporal: { client, taskQueue },
+        webhookSubscriptions: new WebhookSubscriptionsRepository(db.pool),
       }),
     });
     running = worker.run();

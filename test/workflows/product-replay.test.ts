@@ -106,6 +106,11 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     expect(carried).toMatch(/"changeEvents":\{"replayId":"[^"]+"/);
     const journalResults = (histories.find((h) => h.workflowId === 'connection-sync-journal-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
     expect(journalResults.some((payload) => /"replay-invalid".*journal offset/.test(Buffer.from(payload.data ?? []).toString()))).toBe(true);
+    // Issue #15: a Zoho notification channel renewed by the workflow's own timer (the
+    // `webhook-renewal` patch) before it lapsed, and its expiry handed over to the next run.
+    expect(patches('connection-sync-webhook-renewal')).toContain('webhook-renewal');
+    expect(activityTypes('connection-sync-webhook-renewal')).toEqual(expect.arrayContaining(['webhookExpiry', 'renewWebhookSubscriptions']));
+    expect(types('connection-sync-webhook-renewal')).toContain(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
     // A backfill started after the targets were indexed first carries that patch's marker.
     expect(types('backfill-indexed-first-run')).toContain(EventType.EVENT_TYPE_MARKER_RECORDED);
     const retried = histories.flatMap(({ history }) => history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);

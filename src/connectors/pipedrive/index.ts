@@ -15,6 +15,7 @@ import type { FieldConstraint, ObjectConstraints } from '../../model/field-const
 import { writeGuard } from '../write-constraints';
 import { deleteAll, upsertAll } from './upsert';
 import { fieldEditTimes } from './field-history';
+import { pipedriveWebhookSubscriber } from './webhook-subscriptions';
 
 export { pipedriveDefaultMapping } from './default-mapping';
 export { pipedriveSpec, PIPEDRIVE_API, PIPEDRIVE_OBJECTS, TOKEN_COSTS, defaultRateWindows, DEFAULT_SYNC_ID_FIELD_NAME } from './spec';
@@ -88,6 +89,7 @@ export async function createPipedriveConnector(options: PipedriveConnectorOption
     bulk: { ...bulk, upsert: guarded((objectType, inputs) => bulk.upsert(objectType, inputs)) },
     describeFields: (objectType) => describeFields(ctx, objectType),
     rateBudget: () => http.snapshot(),
+    webhookSubscriptions: pipedriveWebhookSubscriber(http),
     // Idempotent: a replaced connector may be closed by more than one owner.
     close: async () => {
       if (!http.agent.closed && !http.agent.destroyed) await http.agent.close();

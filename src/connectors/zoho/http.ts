@@ -7,7 +7,7 @@ import { zohoFailure } from './errors';
 import { WINDOW_NAMES, zohoSpec } from './spec';
 
 export interface ZohoRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path under `{api_domain}/crm/v6/`, with its query. */
   path: string;
   body?: unknown;

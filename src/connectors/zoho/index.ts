@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from '../cursor';
 import { zohoDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
 import { createAgent, ZohoHttp } from './http';
+import { zohoWebhookSubscriber } from './webhook-subscriptions';
 import { fieldsToRead, fromRecord } from './record-mapper';
 import { DEFAULT_SYNC_ID_FIELD, zohoSpec } from './spec';
 import { deleteAll, upsertAll, type WriteContext } from './writes';
@@ -47,6 +48,8 @@ export interface ZohoConnectorOptions extends ConnectorBaseOptions {
   concurrency?: number | undefined;
   /** `per_page` for reads (1-200). @default 200 */
   pageSize?: number | undefined;
+  /** How long each notification channel (and each renewal) lasts, at most a week [Z53]. @default just under a week */
+  webhookChannelLifetimeMs?: number | undefined;
 }
 
 export interface ZohoConnector extends CrmConnector {
@@ -207,6 +210,7 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
       objectType === 'activity' ? deleteActivities(write, externalIds) : deleteAll(write, objectType, externalIds),
     describeFields: (objectType) => describeFields(http, syncIdField, objectType),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
+    webhookSubscriptions: zohoWebhookSubscriber(http, { channelLifetimeMs: options.webhookChannelLifetimeMs }),
     close: () => agent.close(),
   };
 }

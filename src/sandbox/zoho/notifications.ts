@@ -48,42 +48,103 @@ export class ZohoNotifications {
 
   /** Validates and stores channels as `POST /actions/watch` does; one answer entry per channel. */
   watch(body: unknown): { watch: unknown[] } {
+    return { watch: this.entries(body).map((raw) => this.enable(raw as Partial<Record<keyof WatchChannel, unknown>>, undefined)) };
+  }
+
+  /**
+   * `PATCH /actions/watch`, "update specific information": the given keys replace the channel's,
+   * the rest stay [Z54]. A later `channel_expiry` renews the channel. A channel that lapsed or was
+   * disabled is no longer there to update (UNCONFIRMED answer: `INVALID_DATA` naming channel_id).
+   */
+  update(body: unknown): { watch: unknown[] } {
+    return {
+      watch: this.entries(body).map((raw) => {
+        const entry = raw as Partial<Record<keyof WatchChannel, unknown>>;
+        const current = this.channels.get(String(entry.channel_id));
+        if (!current || current.expiresAt <= this.now()) return errorBody('INVALID_DATA', 'invalid data', { api_name: 'channel_id' });
+        return this.enable({ ...current, channel_expiry: undefined, ...entry }, current);
+      }),
+    };
+  }
+
+  /** `DELETE /actions/watch?channel_ids=1,2`: one entry per module of each channel ended [Z55]; an unknown id answers INVALID_DATA (UNCONFIRMED). */
+  disable(channelIds: string | undefined): { status: number; body: { watch: unknown[] } } {
+    const ids = (channelIds ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+    if (ids.length === 0) throw new ZohoError(400, errorBody('MANDATORY_NOT_FOUND', 'required param not found', { param_name: 'channel_ids' }));
+    const watch = ids.flatMap((id): unknown[] => {
+      const channel = this.channels.get(id);
+      if (!channel || channel.expiresAt <= this.now()) return [errorBody('INVALID_DATA', 'invalid data', { api_name: 'channel_ids', value: id })];
+      this.channels.delete(id);
+      return [...new Set(channel.events.map((event) => event.split('.')[0]))].map((module) => ({
+        code: 'SUCCESS',
+        details: { resource_uri: `${this.apiUrl()}/crm/v6/${module}`, channel_id: id },
+        message: 'Successfully un-subscribed from actions-watch',
+        status: 'success',
+      }));
+    });
+    return { status: watch.some((entry) => (entry as { status?: string }).status === 'success') ? 200 : 400, body: { watch } };
+  }
+
+  /**
+   * `GET /actions/watch`: one entry per module of each channel still delivering, with its events,
+   * URL, token and expiry, and `info` (a lapsed channel is gone, UNCONFIRMED); undefined for 204 [Z56].
+   */
+  details(): { watch: unknown[]; info: Record<string, unknown> } | undefined {
+    const live = [...this.channels.values()].filter((channel) => channel.expiresAt > this.now());
+    const watch = live.flatMap((channel) =>
+      [...new Set(channel.events.map((event) => event.split('.')[0] as string))].map((module) => ({
+        channel_expiry: channel.channel_expiry,
+        channel_id: channel.channel_id,
+        events: channel.events.filter((event) => event.startsWith(`${module}.`)),
+        notify_on_related_action: true,
+        notify_url: channel.notify_url,
+        resource_name: module,
+        resource_uri: `${this.apiUrl()}/crm/v6/${module}`,
+        return_affected_field_values: channel.return_affected_field_values,
+        token: channel.token ?? null,
+      })),
+    );
+    if (watch.length === 0) return undefined;
+    return { watch, info: { count: watch.length, more_records: false, page: 1, per_page: 200 } };
+  }
+
+  private entries(body: unknown): unknown[] {
     const list = (body as { watch?: unknown } | undefined)?.watch;
     if (!Array.isArray(list) || list.length === 0) throw new ZohoError(400, errorBody('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'watch' }));
+    return list;
+  }
+
+  private enable(entry: Partial<Record<keyof WatchChannel, unknown>>, current: WatchChannel | undefined): unknown {
+    const refuse = (code: string, message: string, details: Record<string, unknown>) => errorBody(code, message, details);
+    if (typeof entry.channel_id !== 'string' && typeof entry.channel_id !== 'number') return refuse('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'channel_id' });
+    if (typeof entry.notify_url !== 'string' || !/^https?:\/\//.test(entry.notify_url)) return refuse('INVALID_DATA', 'invalid data', { api_name: 'notify_url' });
+    if (!Array.isArray(entry.events) || entry.events.length === 0) return refuse('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'events' });
+    for (const event of entry.events) {
+      const [module, operation] = String(event).split('.');
+      if (!module || !isModule(module) || !['all', 'create', 'edit', 'delete'].includes(operation ?? '')) return refuse('INVALID_DATA', 'invalid data', { api_name: 'events', value: event });
+    }
+    // Token at most 50 characters; channel_expiry at most one week ahead [Z12][Z53].
+    if (entry.token !== undefined && (typeof entry.token !== 'string' || entry.token.length > 50)) return refuse('INVALID_DATA', 'invalid data', { api_name: 'token', maximum_length: 50 });
+    // Without channel_expiry a channel lasts an hour [Z53]; an update without one keeps the channel's.
+    const expiry = typeof entry.channel_expiry === 'string' ? Date.parse(entry.channel_expiry) : current ? Date.parse(current.channel_expiry) : this.now() + 3_600_000;
+    if (Number.isNaN(expiry) || expiry > this.now() + WEEK_MS) return refuse('INVALID_DATA', 'invalid data', { api_name: 'channel_expiry' });
+    const channel = {
+      channel_id: String(entry.channel_id),
+      events: entry.events.map(String),
+      notify_url: entry.notify_url,
+      token: typeof entry.token === 'string' ? entry.token : undefined,
+      channel_expiry: new Date(expiry).toISOString(),
+      return_affected_field_values: entry.return_affected_field_values === true,
+      expiresAt: expiry,
+    };
+    this.channels.set(channel.channel_id, channel);
+    // The core dispatcher delivers only while it has a target; each callback names its own URL.
+    if (this.dispatcher.target() === undefined) this.dispatcher.setTarget(channel.notify_url);
     return {
-      watch: list.map((raw) => {
-        const entry = raw as Partial<Record<keyof WatchChannel, unknown>>;
-        const refuse = (code: string, message: string, details: Record<string, unknown>) => errorBody(code, message, details);
-        if (typeof entry.channel_id !== 'string' && typeof entry.channel_id !== 'number') return refuse('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'channel_id' });
-        if (typeof entry.notify_url !== 'string' || !/^https?:\/\//.test(entry.notify_url)) return refuse('INVALID_DATA', 'invalid data', { api_name: 'notify_url' });
-        if (!Array.isArray(entry.events) || entry.events.length === 0) return refuse('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'events' });
-        for (const event of entry.events) {
-          const [module, operation] = String(event).split('.');
-          if (!module || !isModule(module) || !['all', 'create', 'edit', 'delete'].includes(operation ?? '')) return refuse('INVALID_DATA', 'invalid data', { api_name: 'events', value: event });
-        }
-        // Token at most 50 characters; channel_expiry at most one week ahead [Z12].
-        if (entry.token !== undefined && (typeof entry.token !== 'string' || entry.token.length > 50)) return refuse('INVALID_DATA', 'invalid data', { api_name: 'token', maximum_length: 50 });
-        const expiry = typeof entry.channel_expiry === 'string' ? Date.parse(entry.channel_expiry) : this.now() + 3_600_000;
-        if (Number.isNaN(expiry) || expiry > this.now() + WEEK_MS) return refuse('INVALID_DATA', 'invalid data', { api_name: 'channel_expiry' });
-        const channel = {
-          channel_id: String(entry.channel_id),
-          events: entry.events.map(String),
-          notify_url: entry.notify_url,
-          token: typeof entry.token === 'string' ? entry.token : undefined,
-          channel_expiry: new Date(expiry).toISOString(),
-          return_affected_field_values: entry.return_affected_field_values === true,
-          expiresAt: expiry,
-        };
-        this.channels.set(channel.channel_id, channel);
-        // The core dispatcher delivers only while it has a target; each callback names its own URL.
-        if (this.dispatcher.target() === undefined) this.dispatcher.setTarget(channel.notify_url);
-        return {
-          code: 'SUCCESS',
-          details: { events: channel.events.map((event) => ({ channel_expiry: channel.channel_expiry, resource_uri: `${this.apiUrl()}/crm/v6/${event.split('.')[0]}`, resource_name: event.split('.')[0], channel_id: channel.channel_id })) },
-          message: 'Successfully subscribed for actions-watch of the given module',
-          status: 'success',
-        };
-      }),
+      code: 'SUCCESS',
+      details: { events: channel.events.map((event) => ({ channel_expiry: channel.channel_expiry, resource_uri: `${this.apiUrl()}/crm/v6/${event.split('.')[0]}`, resource_name: event.split('.')[0], channel_id: channel.channel_id })) },
+      message: current ? 'Successfully updated the subscribe details' : 'Successfully subscribed for actions-watch of the given module',
+      status: 'success',
     };
   }
 

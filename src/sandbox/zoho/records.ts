@@ -265,6 +265,15 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
   });
 
   app.post(`${prefix}/actions/watch`, async (request) => notifications.watch(request.body));
+  app.patch(`${prefix}/actions/watch`, async (request) => notifications.update(request.body));
+  app.get(`${prefix}/actions/watch`, async (_request, reply) => {
+    const details = notifications.details();
+    return details ? details : reply.code(204).send();
+  });
+  app.delete<{ Querystring: { channel_ids?: string } }>(`${prefix}/actions/watch`, async (request, reply) => {
+    const { status, body } = notifications.disable(request.query.channel_ids);
+    return reply.code(status).send(body);
+  });
 }
 
 /** How many records a write call carries (credits are charged per 10). */

@@ -86,4 +86,39 @@ describe('Zoho sandbox: notifications (actions/watch)', () => {
     ]);
     expect(zoho.admin.channels()).toEqual([]);
   });
+
+  it('lists live channels (GET), renews one with PATCH, and a channel past its expiry on the sandbox clock neither delivers nor lists; DELETE ends one', async () => {
+    const hook = await receiver();
+    server = hook.server;
+    let clock = Date.parse('2026-01-05T10:00:00Z');
+    zoho = await startZohoSandbox({ limits: false, now: () => clock });
+    const token = await accessToken(zoho);
+    const enable = (channelId: string, expiresInMs: number) =>
+      api(zoho!, token, 'POST', 'actions/watch', { body: { watch: [{ channel_id: channelId, events: ['Contacts.all'], notify_url: hook.url, token: `t-${channelId}`, channel_expiry: new Date(clock + expiresInMs).toISOString() }] } });
+    await enable('11', 60_000);
+    await enable('22', 60_000);
+    const listed = await api(zoho, token, 'GET', 'actions/watch');
+    expect((listed.body?.watch as { channel_id: string; notify_url: string }[]).map((entry) => [entry.channel_id, entry.notify_url])).toEqual([
+      ['11', hook.url],
+      ['22', hook.url],
+    ]);
+
+    // Renewed: channel 11 now lasts an hour from the sandbox's now; channel 22 is left to lapse.
+    const renewed = await api(zoho, token, 'PATCH', 'actions/watch', { body: { watch: [{ channel_id: '11', channel_expiry: new Date(clock + 3_600_000).toISOString() }] } });
+    expect((renewed.body?.watch as { status: string; details: { events: { channel_expiry: string }[] } }[])[0]).toMatchObject({ status: 'success', details: { events: [{ channel_expiry: new Date(clock + 3_600_000).toISOString() }] } });
+    clock += 120_000;
+    zoho.admin.createAsUser('Contacts', { Last_Name: 'After' });
+    await zoho.admin.flushWebhooks();
+    expect(hook.bodies.map((body) => [body.channel_id, body.token])).toEqual([['11', 't-11']]);
+    expect((((await api(zoho, token, 'GET', 'actions/watch')).body?.watch ?? []) as { channel_id: string }[]).map((entry) => entry.channel_id)).toEqual(['11']);
+    // A lapsed channel is no longer there to renew.
+    const late = await api(zoho, token, 'PATCH', 'actions/watch', { body: { watch: [{ channel_id: '22', channel_expiry: new Date(clock + 60_000).toISOString() }] } });
+    expect((late.body?.watch as { code: string; details: { api_name: string } }[])[0]).toMatchObject({ code: 'INVALID_DATA', details: { api_name: 'channel_id' } });
+
+    const disabled = await api(zoho, token, 'DELETE', 'actions/watch?channel_ids=11');
+    expect(disabled.status).toBe(200);
+    expect((disabled.body?.watch as Record<string, unknown>[])[0]).toMatchObject({ code: 'SUCCESS', message: 'Successfully un-subscribed from actions-watch', details: { channel_id: '11' } });
+    expect((await api(zoho, token, 'GET', 'actions/watch')).status).toBe(204);
+    expect((await api(zoho, token, 'DELETE', 'actions/watch?channel_ids=11')).status).toBe(400);
+  });
 });
