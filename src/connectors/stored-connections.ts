@@ -31,9 +31,11 @@ const hubspotJournal = z.object({ portalId: z.number().int().positive() }).stric
 const hubspotSettings = z.object({ basePath: url.optional(), journal: hubspotJournal.optional(), mappingOverride });
 /** The app whose client-credentials token reads the journal, when it is not the connection's OAuth app. */
 const journalApp = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) }).optional();
+/** The public app's id and developer API key: the connector sets the app's webhooks itself (connectors/hubspot/webhook-subscriptions.ts). */
+const webhookApp = z.object({ appId: z.number().int().positive(), developerApiKey: z.string().min(1), clientSecret: z.string().min(1).optional() }).strict().optional();
 const hubspotCredentials = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('private-app'), accessToken: z.string().min(1), journalApp }),
-  z.object({ kind: z.literal('oauth'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1), tokenUrl: url.optional(), journalApp }),
+  z.object({ kind: z.literal('private-app'), accessToken: z.string().min(1), journalApp, webhookApp }),
+  z.object({ kind: z.literal('oauth'), clientId: z.string().min(1), clientSecret: z.string().min(1), refreshToken: z.string().min(1), tokenUrl: url.optional(), journalApp, webhookApp }),
 ]);
 
 const dynamicsSettings = z.object({ orgUrl: url, serviceRoot: url.optional(), authorityHost: url.optional(), ca: z.string().optional(), mappingOverride });
@@ -157,8 +159,8 @@ async function build(options: StoredConnectionRegistryOptions, connectionId: str
     case 'hubspot': {
       const { createHubSpotConnector } = await import('./hubspot');
       const { journal, ...settings } = parse(hubspotSettings, connection.settings, 'settings');
-      const { journalApp: app, ...auth } = parse(hubspotCredentials, credentials, 'credentials');
-      return createHubSpotConnector({ ...base, ...settings, auth, journal: journal ? { ...journal, app } : undefined });
+      const { journalApp: app, webhookApp, ...auth } = parse(hubspotCredentials, credentials, 'credentials');
+      return createHubSpotConnector({ ...base, ...settings, auth, journal: journal ? { ...journal, app } : undefined, webhookApp });
     }
     case 'dynamics': {
       const { createDynamicsConnector } = await import('./dynamics');

@@ -33,7 +33,11 @@ export interface OAuthApps {
   /** `<SHIM_PUBLIC_URL>/oauth/<provider>/callback` is each app's registered redirect URI. */
   publicUrl: string | undefined;
   salesforce?: OAuthApp & { loginUrl: string; scope: string };
-  hubspot?: OAuthApp & { authorizeUrl: string; apiUrl: string; scope: string };
+  /**
+   * `webhookApp`: the public app's id and the developer account's API key, with which crm-sync
+   * sets the app's webhook target and subscriptions itself (HubSpot subscribes per app [H84]).
+   */
+  hubspot?: OAuthApp & { authorizeUrl: string; apiUrl: string; scope: string; webhookApp?: { appId: number; developerApiKey: string } | undefined };
   pipedrive?: OAuthApp & { oauthUrl: string };
   zoho?: OAuthApp & { accountsServers: Record<ZohoRegion, string>; scope: string };
   dynamics?: OAuthApp & { authorityHost: string };
@@ -74,6 +78,8 @@ const schema = z.object({
     .string()
     .min(1)
     .default('oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.companies.read crm.objects.companies.write crm.objects.deals.read crm.objects.deals.write'),
+  CRM_SYNC_OAUTH_HUBSPOT_APP_ID: z.coerce.number().int().positive().optional(),
+  CRM_SYNC_OAUTH_HUBSPOT_DEVELOPER_API_KEY: optionalText,
   CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_ID: optionalText,
   CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_SECRET: optionalText,
   CRM_SYNC_OAUTH_PIPEDRIVE_OAUTH_URL: url.default('https://oauth.pipedrive.com'),
@@ -104,9 +110,18 @@ export function loadOAuthApps(env: NodeJS.ProcessEnv = process.env): OAuthApps {
     }
     return { clientId: id, clientSecret: secret };
   };
+  if ((e.CRM_SYNC_OAUTH_HUBSPOT_APP_ID === undefined) !== (e.CRM_SYNC_OAUTH_HUBSPOT_DEVELOPER_API_KEY === undefined)) {
+    problems.push('CRM_SYNC_OAUTH_HUBSPOT_APP_ID and CRM_SYNC_OAUTH_HUBSPOT_DEVELOPER_API_KEY must be set together');
+  }
   const apps = build(e, app);
   if (problems.length > 0) throw new ConfigError(problems);
   return apps;
+}
+
+function hubspotWebhookApp(e: Env): { appId: number; developerApiKey: string } | undefined {
+  const appId = e.CRM_SYNC_OAUTH_HUBSPOT_APP_ID;
+  const developerApiKey = e.CRM_SYNC_OAUTH_HUBSPOT_DEVELOPER_API_KEY;
+  return appId !== undefined && developerApiKey !== undefined ? { appId, developerApiKey } : undefined;
 }
 
 function build(e: Env, app: (provider: string, id: string | undefined, secret: string | undefined) => OAuthApp | undefined): OAuthApps {
@@ -118,7 +133,7 @@ function build(e: Env, app: (provider: string, id: string | undefined, secret: s
   return {
     publicUrl: e.SHIM_PUBLIC_URL,
     ...(salesforce ? { salesforce: { ...salesforce, loginUrl: e.CRM_SYNC_OAUTH_SALESFORCE_LOGIN_URL, scope: e.CRM_SYNC_OAUTH_SALESFORCE_SCOPE } } : {}),
-    ...(hubspot ? { hubspot: { ...hubspot, authorizeUrl: e.CRM_SYNC_OAUTH_HUBSPOT_AUTHORIZE_URL, apiUrl: e.CRM_SYNC_OAUTH_HUBSPOT_API_URL, scope: e.CRM_SYNC_OAUTH_HUBSPOT_SCOPE } } : {}),
+    ...(hubspot ? { hubspot: { ...hubspot, authorizeUrl: e.CRM_SYNC_OAUTH_HUBSPOT_AUTHORIZE_URL, apiUrl: e.CRM_SYNC_OAUTH_HUBSPOT_API_URL, scope: e.CRM_SYNC_OAUTH_HUBSPOT_SCOPE, webhookApp: hubspotWebhookApp(e) } } : {}),
     ...(pipedrive ? { pipedrive: { ...pipedrive, oauthUrl: e.CRM_SYNC_OAUTH_PIPEDRIVE_OAUTH_URL } } : {}),
     ...(zoho ? { zoho: { ...zoho, accountsServers: e.CRM_SYNC_OAUTH_ZOHO_ACCOUNTS_SERVERS ?? ZOHO_ACCOUNTS_SERVERS, scope: e.CRM_SYNC_OAUTH_ZOHO_SCOPE } } : {}),
     ...(dynamics ? { dynamics: { ...dynamics, authorityHost: e.CRM_SYNC_OAUTH_DYNAMICS_AUTHORITY_HOST } } : {}),

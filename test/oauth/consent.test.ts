@@ -187,6 +187,9 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
         CRM_SYNC_OAUTH_HUBSPOT_CLIENT_SECRET: hs.credentials.clientSecret,
         CRM_SYNC_OAUTH_HUBSPOT_AUTHORIZE_URL: `${hs.url}/oauth/authorize`,
         CRM_SYNC_OAUTH_HUBSPOT_API_URL: hs.url,
+        // The public app's id and the developer key: crm-sync sets the app's webhooks itself.
+        CRM_SYNC_OAUTH_HUBSPOT_APP_ID: hs.credentials.publicAppId,
+        CRM_SYNC_OAUTH_HUBSPOT_DEVELOPER_API_KEY: hs.credentials.developerApiKey,
         CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_ID: pd.credentials.clientId,
         CRM_SYNC_OAUTH_PIPEDRIVE_CLIENT_SECRET: pd.credentials.clientSecret,
         CRM_SYNC_OAUTH_PIPEDRIVE_OAUTH_URL: pd.url,
@@ -260,8 +263,21 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(title).toBe('Connected');
     expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'hubspot', status: 'active', settings: { basePath: hs.url } });
     expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ kind: 'oauth', clientId: hs.credentials.clientId, tokenUrl: `${hs.url}/oauth/v1/token` });
-
-    await expectRunningAndReachingPeer(peer, id, () => hs.admin.createAsUser('contacts', { firstname: 'Katherine', lastname: 'Johnson', email: 'katherine@consent.example' }).id, 'katherine@consent.example');
+    // HubSpot subscribes per app [H84]: the callback set the app's target to this connection's shim
+    // route and subscribed the contact events, through the v3 webhooks API with the developer key.
+    const appApi = async (resource: string) =>
+      (await (await fetch(`${hs.url}/webhooks/v3/${hs.credentials.publicAppId}/${resource}?hapikey=${hs.credentials.developerApiKey}`)).json()) as Record<string, unknown>;
+    expect((await appApi('settings')).targetUrl).toBe(`${shimUrl}/webhooks/hubspot/${id}`);
+    const subscribed = ((await appApi('subscriptions')).results as { eventType: string; active: boolean }[]).filter((subscription) => subscription.active).map((subscription) => subscription.eventType);
+    expect(subscribed).toEqual(expect.arrayContaining(['contact.creation', 'contact.propertyChange', 'contact.deletion']));
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered' });
+    await expectReachingPeerByWebhook(
+      peer,
+      id,
+      () => hs.admin.createAsUser('contacts', { firstname: 'Katherine', lastname: 'Johnson', email: 'katherine@consent.example' }).id,
+      'katherine@consent.example',
+      () => hs.counters.snapshot().webhooks.delivered,
+    );
   });
 
   it("Pipedrive: the install page approved in Chromium connects the company at its token answer's api_domain; a new person reaches the peer", async () => {
@@ -331,7 +347,20 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(dyn.consent.decisions.allow).toBe(1);
     expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'dynamics', settings: { orgUrl: dyn.url, authorityHost: dyn.url } });
     expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ tenantId: dyn.credentials.tenantId, clientId: dyn.credentials.clientId, authority: `${dyn.url}/${dyn.credentials.tenantId}` });
-    await expectRunningAndReachingPeer(peer, id, () => String(dyn.admin.uiCreate('contacts', { firstname: 'Annie', lastname: 'Easley', emailaddress1: 'annie@consent.example' }).contactid), 'annie@consent.example');
+    // The callback registered a webhook service endpoint for this connection's shim route, with
+    // asynchronous PostOperation steps on the contact table, through the Web API.
+    const endpoints = dyn.admin.listRecords('serviceendpoints').filter((endpoint) => endpoint.url === `${shimUrl}/webhooks/dynamics/${id}`);
+    expect(endpoints).toHaveLength(1);
+    const steps = dyn.admin.listRecords('sdkmessageprocessingsteps').filter((step) => step._eventhandler_value === endpoints[0]!.serviceendpointid);
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered' });
+    await expectReachingPeerByWebhook(
+      peer,
+      id,
+      () => String(dyn.admin.uiCreate('contacts', { firstname: 'Annie', lastname: 'Easley', emailaddress1: 'annie@consent.example' }).contactid),
+      'annie@consent.example',
+      () => dyn.counters.snapshot().webhooks.delivered,
+    );
   });
 
   async function tokenRow(connectionId: string): Promise<{ ciphertext: Buffer; keyId: string }> {
@@ -500,6 +529,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     const secrets: KnownSecret[] = [
       knownSecret('Salesforce client secret', sf.credentials.clientSecret),
       knownSecret('HubSpot client secret', hs.credentials.clientSecret),
+      knownSecret('HubSpot developer API key', hs.credentials.developerApiKey),
       knownSecret('Pipedrive client secret', pd.credentials.clientSecret),
       knownSecret('Zoho client secret', zoho.credentials.clientSecret),
       knownSecret('Dynamics client secret', dyn.credentials.clientSecret!),

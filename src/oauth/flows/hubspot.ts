@@ -43,7 +43,15 @@ export function hubspotConsent(app: HubSpotApp): ConsentFlow {
       );
       return {
         settings: { ...consent.settings, basePath: app.apiUrl },
-        credentials: { kind: 'oauth', clientId: app.clientId, clientSecret: app.clientSecret, refreshToken: requiredRefreshToken(token.refreshToken, 'HubSpot'), tokenUrl },
+        credentials: {
+          kind: 'oauth',
+          clientId: app.clientId,
+          clientSecret: app.clientSecret,
+          refreshToken: requiredRefreshToken(token.refreshToken, 'HubSpot'),
+          tokenUrl,
+          // Sealed with the rest: the connector configures the app's webhooks with it.
+          ...(app.webhookApp ? { webhookApp: app.webhookApp } : {}),
+        },
       };
     },
   };
