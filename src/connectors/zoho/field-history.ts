@@ -1,6 +1,7 @@
 import type { ObjectType } from '../../model/identifiers';
 import { nativeFieldsOf, type CompiledMapping } from '../../model/mapping';
 import type { FieldEditTimesRequest } from '../connector';
+import { ConnectorError } from '../errors';
 import { mapLimited } from '../map-limited';
 import type { ZohoHttp } from './http';
 import { zohoSpec } from './spec';
@@ -56,9 +57,16 @@ export async function fieldEditTimes(ctx: { http: ZohoHttp; mapping: CompiledMap
     if (keys.size === 0 || !/^\d+$/.test(request.externalId)) return;
     // https://www.zoho.com/crm/developer/docs/api/v8/timeline-of-a-record.html
     const query = new URLSearchParams({ sort_by: 'audited_time', sort_order: 'desc', per_page: String(zohoSpec.paging.maxPage) });
-    const answer = await ctx.http.call<{ __timeline?: TimelineEntry[] }>({ method: 'GET', path: `${module}/${request.externalId}/__timeline?${query.toString()}` });
-    // 204: no entries (a record deleted meanwhile among them: its deletion feed reports it), so the record stamp stands.
-    const entries = answer.body?.__timeline ?? [];
+    let entries: TimelineEntry[];
+    try {
+      const answer = await ctx.http.call<{ __timeline?: TimelineEntry[] }>({ method: 'GET', path: `${module}/${request.externalId}/__timeline?${query.toString()}` });
+      entries = answer.body?.__timeline ?? [];
+    } catch (error) {
+      // A record deleted meanwhile (its deletion feed reports it): 204 in the sandbox, perhaps a
+      // refused id at Zoho (UNCONFIRMED). Either way the record stamp stands for this read.
+      if (error instanceof ConnectorError && (error.errorClass === 'not-found' || error.errorClass === 'validation')) return;
+      throw error;
+    }
     if (entries.length > 0) times.set(request.externalId, lastChangeTimes(entries, keys));
   });
   return times;
