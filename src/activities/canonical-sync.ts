@@ -5,6 +5,7 @@ import {
   canonicalWrites,
   changedUnderHeldStamp,
   emptyCanonicalRecord,
+  fieldsWinningByRecordStamp,
   hasFields,
   mergeObservation,
   observedReferenceFields,
@@ -144,7 +145,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
       const targetIds = related.length > 0 ? await input.references.targetIdsOf(related) : new Map<string, string>();
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
       const targetCanonical = await canonicalReferencesOf(objectType, current, { related, targetIds }, input.references);
-      const fieldTimes = await fieldTimesUnderHeldStamps(input, current);
+      const fieldTimes: FieldTimes = new Map();
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
       const steps: ReconcileStep[] = [];
@@ -175,18 +176,31 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         return { canonical: merged.canonical, stale: false, refused: merged.refused.length > 0, accepted: merged.accepted.length > 0, observed };
       };
 
-      for (const item of input.records) {
+      // The source's reads first, then the target's: a target copy's fields are measured against
+      // the canonical record as the source's read left it.
+      const canonicalOf = (canonicalId: string) => records.get(canonicalId) ?? emptyCanonicalRecord();
+      const included = input.records.filter((item) => !input.onlyWhereFound || (item.targetState !== undefined && current.has(item.targetState.link.externalId)));
+      const source = input.source;
+      if (source && input.fieldEditTimes?.(source.connectionId)) {
+        const requests = included.flatMap((item) => (item.record ? timeRequest(item.record, item.sourceState, canonicalOf(item.canonicalId), source, policies) : []));
+        fieldTimes.set(source.connectionId, await askHistory(input, source.connectionId, requests));
+      }
+      const fromSources = new Map<string, { stale: boolean; refused: boolean }>();
+      for (const item of included) {
+        const { canonicalId, record } = item;
+        if (!record || !source) continue;
+        const sourceLink = item.sourceState ?? { link: { canonicalId, tenantId, objectType, connectionId: source.connectionId, externalId: record.externalId }, snapshot: undefined };
+        const observed = observe(canonicalId, canonicalOf(canonicalId), source, sourceLink, record, item.sourceReferences, item.sourceState !== undefined);
+        records.set(canonicalId, observed.canonical);
+        fromSources.set(canonicalId, observed);
+      }
+      fieldTimes.set(input.target.connectionId, await targetFieldTimes(input, included, current, canonicalOf));
+
+      for (const item of included) {
         const { canonicalId, record, targetState } = item;
         const targetRecord = targetState ? current.get(targetState.link.externalId) : undefined;
-        if (input.onlyWhereFound && !targetRecord) continue;
-        let canonical = records.get(canonicalId) ?? emptyCanonicalRecord();
-        let fromSource = { stale: false, refused: false };
-        if (record && input.source) {
-          const sourceLink = item.sourceState ?? { link: { canonicalId, tenantId, objectType, connectionId: input.source.connectionId, externalId: record.externalId }, snapshot: undefined };
-          const observed = observe(canonicalId, canonical, input.source, sourceLink, record, item.sourceReferences, item.sourceState !== undefined);
-          canonical = observed.canonical;
-          fromSource = observed;
-        }
+        let canonical = canonicalOf(canonicalId);
+        const fromSource = fromSources.get(canonicalId) ?? { stale: false, refused: false };
         let targetContributed = false;
         let targetObserved: CanonicalFields | undefined;
         if (targetRecord && targetState) {
@@ -227,36 +241,52 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
   );
 }
 
+type FieldTimes = Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>;
+
 /**
- * Field edit times, by connection id, then external id: for the reads (source and target) whose
- * changed fields carry the stamp of the copy last held, from the connections' field histories; for
- * target copies whose edits an earlier round put back, the times their connector gave then.
+ * The fields of one read whose own edit times the merge needs, where the record stamp cannot
+ * tell: fields changed under the stamp of the copy last held (someone edited another field
+ * between our read and our write), and fields that would win a true conflict only by the record
+ * stamp (a copy met at first contact or under a later stamp: canonical-merge.ts,
+ * fieldsWinningByRecordStamp). A stale read merges nothing and needs none.
  */
-async function fieldTimesUnderHeldStamps(input: ReconcileInput, current: ReadonlyMap<string, ExternalRecord>): Promise<Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>> {
-  const times = new Map<string, ReadonlyMap<string, Readonly<Record<string, string>>>>();
-  const asked = new Map<string, FieldEditTimesRequest[]>();
-  const historyOf = (connectionId: string) => input.fieldEditTimes?.(connectionId);
-  const hasHistory = { source: input.source !== undefined && historyOf(input.source.connectionId) !== undefined, target: historyOf(input.target.connectionId) !== undefined };
-  const ask = (connectionId: string, state: SyncedState | undefined, read: ExternalRecord | undefined): void => {
-    if (!read) return;
-    const fields = changedUnderHeldStamp(read, state?.snapshot);
-    if (fields.length === 0) return;
-    const requests = asked.get(connectionId);
-    if (requests) requests.push({ externalId: read.externalId, fields });
-    else asked.set(connectionId, [{ externalId: read.externalId, fields }]);
-  };
+function timeRequest(read: ExternalRecord, state: SyncedState | undefined, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, policies: ObjectConflictPolicies): FieldEditTimesRequest[] {
+  const held = state?.snapshot;
+  if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return [];
+  const observation = { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields };
+  const fields = [...new Set([...changedUnderHeldStamp(read, held), ...fieldsWinningByRecordStamp(canonical, observation, policies)])];
+  return fields.length > 0 ? [{ externalId: read.externalId, fields }] : [];
+}
+
+/** A connection's field history asked about these fields, by external id; nothing where it keeps none. */
+async function askHistory(input: ReconcileInput, connectionId: string, requests: FieldEditTimesRequest[]): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>> {
+  const history = input.fieldEditTimes?.(connectionId);
+  return history && requests.length > 0 ? history(requests) : new Map();
+}
+
+/**
+ * The target copies' field edit times, by external id: for copies whose edits an earlier round put
+ * back, the times their connector gave then; for the others, from the target's field history.
+ */
+async function targetFieldTimes(
+  input: ReconcileInput,
+  items: ReconcileInput['records'],
+  current: ReadonlyMap<string, ExternalRecord>,
+  canonicalOf: (canonicalId: string) => CanonicalRecordState,
+): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>> {
   const putBack = new Map<string, Readonly<Record<string, string>>>();
-  for (const item of input.records) {
-    if (input.source && hasHistory.source) ask(input.source.connectionId, item.sourceState, item.record);
+  const requests: FieldEditTimesRequest[] = [];
+  const hasHistory = input.fieldEditTimes?.(input.target.connectionId) !== undefined;
+  for (const item of items) {
     const externalId = item.targetState?.link.externalId;
     if (externalId === undefined) continue;
     const known = input.targetEditTimes?.get(externalId);
+    const read = current.get(externalId);
     if (known) putBack.set(externalId, known);
-    else if (hasHistory.target) ask(input.target.connectionId, item.targetState, current.get(externalId));
+    else if (hasHistory && read) requests.push(...timeRequest(read, item.targetState, canonicalOf(item.canonicalId), input.target, input.policies));
   }
-  await Promise.all([...asked].map(async ([connectionId, requests]) => times.set(connectionId, (await historyOf(connectionId)?.(requests)) ?? new Map())));
-  if (putBack.size > 0) times.set(input.target.connectionId, new Map([...(times.get(input.target.connectionId) ?? []), ...putBack]));
-  return times;
+  const asked = await askHistory(input, input.target.connectionId, requests);
+  return putBack.size > 0 ? new Map([...asked, ...putBack]) : asked;
 }
 
 /**

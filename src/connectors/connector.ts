@@ -66,8 +66,10 @@ export interface CrmConnector {
 
   /**
    * When each of the given fields of these records last changed, where the vendor keeps a field
-   * history (Pipedrive's changelog): by external id, canonical field path -> ISO time. Fields it
-   * cannot tell are absent. Vendors without one leave it out, and the record stamp stands.
+   * history (HubSpot's property histories, Pipedrive's changelog, Zoho's record timeline): by
+   * external id, canonical field path -> ISO time; a field unchanged since the record was created,
+   * the creation time. Fields it cannot tell are absent. Vendors without one leave it out, and the
+   * record stamp stands.
    */
   fieldEditTimes?(objectType: ObjectType, requests: readonly FieldEditTimesRequest[]): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>;
 

@@ -143,4 +143,27 @@ declare module '@zohocrm/nodejs-sdk-8.0' {
     const DeleteRecordsParam: { IDS: Param };
     const GetDeletedRecordsParam: { TYPE: Param };
   }
+  export namespace Timelines {
+    class FieldHistoryValue {
+      getNew(): string | null;
+      getOld(): string | null | undefined;
+    }
+    class FieldHistory {
+      getAPIName(): string;
+      getValue(): FieldHistoryValue;
+    }
+    class Timeline {
+      getAuditedTime(): Date;
+      getAction(): string;
+      getSource(): string;
+      getFieldHistory(): FieldHistory[] | null;
+    }
+    class ResponseWrapper {
+      getTimeline(): Timeline[];
+    }
+    class TimelinesOperations {
+      getTimelines(module: string, recordId: string, params?: ParameterMap | null): Promise<APIResponse<ResponseWrapper | Record.APIException>>;
+    }
+    const GetTimelinesParam: { SORT_BY: Param; SORT_ORDER: Param; PER_PAGE: Param; PAGE: Param };
+  }
 }

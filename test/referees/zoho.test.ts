@@ -147,6 +147,26 @@ describe('referee: Zoho CRM v8 Node SDK against the Zoho sandbox', () => {
     expect(bin.getData().map((entry) => entry.getId())).toEqual([graceId]);
   });
 
+  it('reads a record\'s timeline: each save with its audited time, source and the fields it changed [Z64]', async () => {
+    const created = zoho.admin.createAsUser('Contacts', { First_Name: 'Edsger', Last_Name: 'Dijkstra', Email: 'edsger@eindhoven.example' });
+    const id = String(created.id);
+    zoho.admin.changeAsUser('Contacts', id, { Title: 'Professor' });
+    const answer = await new ZohoSdk.Timelines.TimelinesOperations().getTimelines('Contacts', id, await params([[ZohoSdk.Timelines.GetTimelinesParam.SORT_BY, 'audited_time'], [ZohoSdk.Timelines.GetTimelinesParam.SORT_ORDER, 'asc']]));
+    const wrapper = answer.getObject();
+    if (!(wrapper instanceof ZohoSdk.Timelines.ResponseWrapper)) throw new Error(`not a timeline (HTTP ${answer.getStatusCode()}): ${JSON.stringify(wrapper)}`);
+    const entries = wrapper.getTimeline().map((entry) => ({
+      action: entry.getAction(),
+      source: entry.getSource(),
+      at: entry.getAuditedTime().getTime(),
+      fields: (entry.getFieldHistory() ?? []).map((change) => [change.getAPIName(), change.getValue().getOld() ?? null, change.getValue().getNew()]),
+    }));
+    expect(entries.map(({ action, source, fields }) => ({ action, source, fields }))).toEqual([
+      { action: 'added', source: 'crm_ui', fields: [] },
+      { action: 'updated', source: 'crm_ui', fields: [['Title', null, 'Professor']] },
+    ]);
+    expect(entries[0]?.at).toBe(Date.parse(String(created.Created_Time)));
+  });
+
   it('surfaces the documented errors: a missing required parameter, and a record missing its mandatory field', async () => {
     const contacts = new Records.RecordOperations('Contacts');
     const noFields = (await contacts.getRecords()).getObject();

@@ -5,6 +5,7 @@ import {
   changedUnderHeldStamp,
   compareEditTimes,
   emptyCanonicalRecord,
+  fieldsWinningByRecordStamp,
   mergeObservation,
   objectConflictPoliciesSchema,
   type CanonicalRecordState,
@@ -197,5 +198,34 @@ describe('field edit times finer than the record stamp', () => {
     expect(changedUnderHeldStamp({ ...read, modifiedAt: '2026-12-05T23:20:26.000Z' }, held)).toEqual([]);
     expect(changedUnderHeldStamp(read, { ...held, sourceModifiedAt: null })).toEqual([]);
     expect(changedUnderHeldStamp(read, undefined)).toEqual([]);
+  });
+});
+
+describe('fieldsWinningByRecordStamp', () => {
+  // p0530 of the seed-2 convergence run: Salesforce's firstName edit is canonical; Zoho's copy,
+  // created earlier with "Ada", is met at first contact under the stamp of a later phone edit.
+  const canonical = merge(emptyCanonicalRecord(), ms('sf', '2026-12-06T09:25:37.069Z', { firstName: 'Barbara', lastName: 'Wilson', title: 'CFO' }));
+  const zoho = (fields: Record<string, unknown>, held?: Record<string, unknown>) => seconds('zoho', '2026-12-06T09:25:46.000Z', fields, held);
+
+  it('names the fields a copy met at first contact would take from a canonical value edited before its record stamp', () => {
+    expect(fieldsWinningByRecordStamp(canonical, zoho({ firstName: 'Ada', lastName: 'Wilson', phone: '+1 555', title: null }), policies())).toEqual(['firstName']);
+  });
+
+  it('names none where the record stamp already loses, the value is the canonical one, or the change is a successor edit', () => {
+    expect(fieldsWinningByRecordStamp(canonical, seconds('zoho', '2026-12-06T09:25:30.000Z', { firstName: 'Ada' }), policies())).toEqual([]);
+    expect(fieldsWinningByRecordStamp(canonical, zoho({ firstName: 'Barbara' }), policies())).toEqual([]);
+    // Zoho held the canonical value and a person there changed it: that edit stands, whatever its time.
+    expect(fieldsWinningByRecordStamp(canonical, zoho({ firstName: 'Ada' }, { firstName: 'Barbara' }), policies())).toEqual([]);
+    // A field the connection owns needs no time.
+    expect(fieldsWinningByRecordStamp(canonical, zoho({ firstName: 'Ada' }), policies({ fields: { firstName: { kind: 'owner', connectionId: 'zoho' } } }))).toEqual([]);
+  });
+
+  it('under the field\'s own edit time, the untouched value loses to the later edit elsewhere', () => {
+    const withStamp = mergeObservation(canonical, zoho({ firstName: 'Ada', phone: '+1 555' }), policies());
+    expect(withStamp.canonical.fields.firstName).toBe('Ada');
+    const withHistory = mergeObservation(canonical, { ...zoho({ firstName: 'Ada', phone: '+1 555' }), fieldAt: { firstName: '2026-12-06T09:25:26.000Z' } }, policies());
+    expect(withHistory.canonical.fields.firstName).toBe('Barbara');
+    expect(withHistory.canonical.fields.phone).toBe('+1 555');
+    expect(withHistory.decisions.map((decision) => [decision.field, decision.winnerConnectionId])).toEqual([['firstName', 'sf']]);
   });
 });

@@ -11,6 +11,7 @@ import { readVersion } from './read-version';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { zohoDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
+import { fieldEditTimes } from './field-history';
 import { createAgent, ZohoHttp } from './http';
 import { zohoWebhookSubscriber } from './webhook-subscriptions';
 import { fieldsToRead, fromRecord } from './record-mapper';
@@ -60,6 +61,7 @@ export interface ZohoConnector extends CrmConnector {
   readonly requestCount: number;
   /** Where API calls go now (the token response's `api_domain`). */
   readonly apiDomain: string;
+  fieldEditTimes: NonNullable<CrmConnector['fieldEditTimes']>;
   close(): Promise<void>;
 }
 
@@ -209,6 +211,7 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
     deleteRecords: (objectType: ObjectType, externalIds: readonly string[]): Promise<DeleteOutcome[]> =>
       objectType === 'activity' ? deleteActivities(write, externalIds) : deleteAll(write, objectType, externalIds),
     describeFields: (objectType) => describeFields(http, syncIdField, objectType),
+    fieldEditTimes: (objectType, requests) => fieldEditTimes({ http, mapping }, objectType, requests),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
     webhookSubscriptions: zohoWebhookSubscriber(http, { channelLifetimeMs: options.webhookChannelLifetimeMs }),
     close: () => agent.close(),

@@ -114,6 +114,21 @@ export function mergeObservation(canonical: CanonicalRecordState, observation: O
   return { canonical: { fields: unflattenFields(values), provenance }, ...result };
 }
 
+/**
+ * The fields of an observation that win a true conflict only by its record stamp: a copy met at
+ * first contact or under a later stamp, holding a value other than the canonical one, whose
+ * record someone saved after the canonical value's edit. Vendors stamp records, not fields: an
+ * edit of another field moves the stamp, and a value untouched since the record was created
+ * would beat a later edit elsewhere. Where the connection keeps a field history, these fields
+ * compete under their own edit times instead (a field time is never later than the record stamp,
+ * so a field that loses under the stamp needs none).
+ */
+export function fieldsWinningByRecordStamp(canonical: CanonicalRecordState, observation: Omit<Observation, 'fieldAt'>, policies: ObjectConflictPolicies): string[] {
+  return mergeObservation(canonical, observation, policies)
+    .decisions.filter((decision) => decision.policy !== 'owner' && decision.winnerConnectionId === observation.connectionId)
+    .map((decision) => decision.field);
+}
+
 /** A field's own edit time, when it has one no later than its record's stamp (which covers every field's edit). */
 function fieldEdit(record: EditTime, at: string | undefined): EditTime {
   if (at === undefined || record.at === null) return record;

@@ -5,6 +5,7 @@ import { alreadyModified } from './conditional';
 import { isModule, type ZohoModule } from './modules';
 import type { ZohoNotifications } from './notifications';
 import type { RecordStore, StoredRecord, WriteEntry, WriteMode, ZohoUser } from './store';
+import { registerTimelineRoute } from './timeline';
 import { usersOfType } from './users';
 
 export const API_PREFIX = '/crm/v6';
@@ -195,6 +196,8 @@ export function registerRecordRoutes(app: FastifyInstance, deps: RecordRouteDeps
       .map((entry) => ({ deleted_by: entry.deletedBy, id: entry.id, display_name: entry.displayName, type: entry.type, created_by: entry.createdBy, deleted_time: store.render(entry.deletedAt) }));
     return sendPage(reply, entries, page, perPage);
   });
+
+  registerTimelineRoute(app, store, moduleParam, prefix);
 
   app.get<{ Params: { module: string; id: string } }>(`${prefix}/:module/:id`, async (request, reply) => {
     const module = moduleParam(request.params.module);

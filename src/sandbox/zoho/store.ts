@@ -1,5 +1,6 @@
 import type { ModstampClock } from '../core/modstamp-clock';
 import { errorBody, type ZohoErrorBody } from './errors';
+import { RecordTimelines } from './timeline';
 import { ownerOf, ZOHO_USERS } from './users';
 import { DEFAULT_CONTACT_ROLES, defaultSchemas, MODULES, renderDateTime, TEXT_LENGTH, WHAT_ID_MODULES, type FieldSchema, type ModuleSchema, type ZohoModule } from './modules';
 
@@ -68,6 +69,8 @@ class RecordRefusal extends Error {
 /** The organisation's records per module, the recycle bin, and the change feed notifications read. */
 export class RecordStore {
   readonly schemas: Record<ZohoModule, ModuleSchema>;
+  /** Every record's timeline: what each write created or changed, and when [Z64]. */
+  readonly timelines = new RecordTimelines();
   private readonly records = new Map<ZohoModule, Map<string, StoredRecord>>();
   private readonly deleted = new Map<ZohoModule, DeletedRecord[]>();
   private readonly listeners: ((change: RecordChange) => void)[] = [];
@@ -243,6 +246,10 @@ export class RecordStore {
     this.assertUnique(module, values, existing?.id);
     const now = this.clock.next().getTime();
     if (existing) {
+      const changes = Object.entries(values)
+        .filter(([name, value]) => !sameStored(existing.values[name], value))
+        .map(([apiName, value]) => ({ apiName, old: existing.values[apiName] ?? null, new: value }));
+      if (changes.length > 0) this.timelines.record(existing.id, { auditedAt: now, action: 'updated', doneBy: actor, changes });
       Object.assign(existing.values, values);
       this.derive(module, existing.values);
       existing.modifiedAt = now;
@@ -252,6 +259,7 @@ export class RecordStore {
     const record: StoredRecord = { id: String(this.nextId++), module, values: { ...values }, createdAt: now, modifiedAt: now, createdBy: actor, modifiedBy: actor };
     this.derive(module, record.values);
     live.set(record.id, record);
+    this.timelines.record(record.id, { auditedAt: now, action: 'added', doneBy: actor, changes: null });
     return { record, action: 'insert', duplicateField: null, fields: Object.keys(values) };
   }
 
@@ -401,6 +409,13 @@ export function uniqueFields(schema: ModuleSchema): string[] {
 function sameValue(stored: unknown, wanted: unknown): boolean {
   if (typeof stored === 'string' && typeof wanted === 'string') return stored.toLowerCase() === wanted.toLowerCase();
   return stored === wanted;
+}
+
+/** Whether a write leaves a field as it was (the timeline lists only fields a write changed). */
+function sameStored(stored: unknown, written: unknown): boolean {
+  const empty = (value: unknown) => value === undefined || value === null || value === '';
+  if (empty(stored) || empty(written)) return empty(stored) && empty(written);
+  return JSON.stringify(stored) === JSON.stringify(written);
 }
 
 function displayName(schema: ModuleSchema, record: StoredRecord): string {
