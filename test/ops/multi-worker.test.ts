@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildWorkflowBundle } from '../../src/build-workflow-bundle';
+import { demoConnections } from '../../src/dev/demo-tenant';
+import { startBackfill } from '../../src/client/backfill';
+import { codecDataConverter } from '../../src/codec/data-converter';
+import { EncryptionCodec } from '../../src/codec/encryption-codec';
+import type { RateWindowPolicy } from '../../src/connectors/rate-budget';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../src/sandbox/hubspot';
+import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce';
+import { ConnectionsRepository } from '../../src/store/connections-repository';
+import { CredentialCipher } from '../../src/store/credential-cipher';
+import { changeNoticesSignal } from '../../src/workflows/messages';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { createTestNamespace } from './support/namespace';
+import { cleanEnvironment, startProcess } from './support/processes';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WORKERS = 3;
+const CONTACTS = 6_000;
+/** Companies created in Salesforce by a user while the backfill runs (the live sync's edits). */
+const LIVE_BURST = 5;
+const LIVE_BURSTS = 4;
+/**
+ * HubSpot's ten-second window scaled down to 10 calls per 2 s (5 a second, half the real rate), in
+ * the sandbox and in the connection's stored budget alike: the backfill and the live sync want
+ * far more, so the budget is what paces them.
+ */
+const WINDOW = { max: 10, intervalMs: 2_000 };
+const HUBSPOT_BUDGET: RateWindowPolicy[] = [
+  { name: 'ten-secondly', limit: WINDOW.max, windowMs: WINDOW.intervalMs, guardMs: 300 },
+  { name: 'search', limit: 5, windowMs: 1_000 },
+];
+
+type WorkerProcess = Awaited<ReturnType<typeof startProcess>> & { pid: number; metricsUrl: string };
+
+/**
+ * Issue #17, acceptance 5: three worker processes (`tsx src/worker.ts`, as `npm run worker`
+ * starts one) on one task queue, sharing PostgreSQL and the dev server. A Salesforce -> HubSpot
+ * contact backfill runs while users create companies in Salesforce that the connection workflows
+ * carry to HubSpot by polling. The worker running the backfill's page is killed with SIGKILL
+ * mid-page while live edits are still on their way: another worker takes the page over from its
+ * heartbeat checkpoint and the workflows over from history. Every record ends up in HubSpot
+ * exactly once, nothing echoes back to Salesforce, and HubSpot never answers 429: the one budget
+ * every worker shares through PostgreSQL (rate-budget-store.ts) holds across processes.
+ */
+describe('three workers on one task queue, one killed mid-backfill and mid-live-sync', { timeout: 900_000 }, () => {
+  let db: TestDatabase;
+  let dir: string;
+  let sf: SalesforceSandbox;
+  let hs: HubSpotSandbox;
+  let connection: Connection;
+  let client: Client;
+  let codec: EncryptionCodec;
+  const workers: WorkerProcess[] = [];
+  const tenantId = `mw-${randomBytes(3).toString('hex')}`;
+  const sfId = `${tenantId}-sf`;
+  const hsId = `${tenantId}-hs`;
+  const taskQueue = `multi-worker-${randomBytes(4).toString('hex')}`;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dir = mkdtempSync(path.join(tmpdir(), 'crm-sync-multi-worker-'));
+    const key = randomBytes(32);
+    const keys = new Map([['k1', key]]);
+    const connections = new ConnectionsRepository(db.pool, new CredentialCipher(keys, 'k1'));
+    sf = await startSalesforceSandbox({ dailyApiRequests: false });
+    hs = await startHubSpotSandbox({ limits: { tenSecondly: WINDOW, daily: false } });
+
+    const sync = { objects: ['company'], pollIntervalMs: 1_000, debounceMs: 100 };
+    await connections.addTenant(tenantId, 'multi-worker tenant');
+    // The two connections `npm start` stores for the sandboxes, under this tenant, syncing companies
+    // live; HubSpot's with the scaled window as its own budget (stored-connections.ts: settings.rateLimits).
+    for (const stored of demoConnections({ salesforce: sf, hubspot: hs })) {
+      const hubspot = stored.provider === 'hubspot';
+      await connections.addConnection({
+        ...stored,
+        id: hubspot ? hsId : sfId,
+        tenantId,
+        settings: { ...stored.settings, sync, ...(hubspot ? { rateLimits: HUBSPOT_BUDGET } : {}) },
+      });
+    }
+
+    const databaseUrl = new URL(inject('testDatabaseUrl'));
+    databaseUrl.searchParams.set('options', `-c search_path=${db.schema}`);
+    const namespace = await createTestNamespace(inject('temporalAddress'));
+    env = {
+      ...cleanEnvironment(),
+      DATABASE_URL: databaseUrl.toString(),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      CRM_SYNC_ENCRYPTION_KEYS: `k1:${key.toString('base64')}`,
+      // Bundled once here, as production bundles at build time: three webpack runs would not fit the machine.
+      WORKFLOW_BUNDLE_PATH: await buildWorkflowBundle(path.join(dir, 'workflow-bundle.js')),
+      METRICS_HOST: '127.0.0.1',
+      // No HOME: no ~/.config/temporalio/temporal.toml of whoever runs the tests.
+      HOME: dir,
+    };
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    codec = EncryptionCodec.fromKeyring({ keys, activeKeyId: 'k1' });
+    client = new Client({ connection, namespace, dataConverter: codecDataConverter(codec) });
+    for (let index = 0; index < WORKERS; index += 1) workers.push(await startWorker());
+  });
+
+  afterAll(async () => {
+    if (client) {
+      for await (const execution of client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+        await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('test finished').catch(() => undefined);
+      }
+    }
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await connection?.close();
+    await Promise.all([sf?.stop(), hs?.stop()]);
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startWorker(): Promise<WorkerProcess> {
+    const [metricsPort, sdkMetricsPort] = [await freePort(), await freePort()];
+    const started = await startProcess(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+      cwd: root,
+      env: { ...env, METRICS_PORT: String(metricsPort), TEMPORAL_METRICS_BIND_ADDRESS: `127.0.0.1:${sdkMetricsPort}` },
+      ready: /Worker polling task queue/,
+    });
+    if (started.child.pid === undefined) throw new Error('worker process has no pid');
+    return { ...started, pid: started.child.pid, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+  }
+
+  it('keeps the shared budget (no 429) and every record exactly once', async () => {
+    sf.admin.seed({ contacts: CONTACTS });
+    const sourceEmails = sf.admin
+      .listRecords('Contact')
+      .map((record) => String(record.Email).toLowerCase())
+      .sort();
+    expect(new Set(sourceEmails).size).toBe(CONTACTS);
+
+    // The connection workflows, as the shim starts them (signalWithStart); they poll every second.
+    for (const connectionId of [sfId, hsId]) {
+      await client.workflow.signalWithStart('connectionSync', {
+        workflowId: `sync:${tenantId}:${connectionId}`,
+        taskQueue,
+        args: [{ tenantId, connectionId }],
+        signal: changeNoticesSignal,
+        signalArgs: [{ events: [] }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      });
+    }
+    const liveNames: string[] = [];
+    const createLiveBurst = (): void => {
+      for (let index = 0; index < LIVE_BURST; index += 1) {
+        const name = `Live ${liveNames.length}`;
+        sf.admin.createAsUser('Account', { Name: name, Website: `https://live-${liveNames.length}.example.com` });
+        liveNames.push(name);
+      }
+    };
+    const hubspotCompanies = (): string[] => hs.admin.listRecords('companies').map((record) => String(record.properties?.name));
+    const landed = (names: readonly string[]): number => names.filter((name) => hubspotCompanies().includes(name)).length;
+
+    // The live sync is running before the backfill starts: a first burst has reached HubSpot.
+    createLiveBurst();
+    await expect.poll(() => landed(liveNames), { timeout: 120_000, interval: 200 }).toBe(liveNames.length);
+
+    // A 5 s heartbeat timeout (the input's own option): the SDK sends a checkpoint every 4 s at most,
+    // and a dead worker's page moves on 5 s after its last one instead of the preset's minute.
+    const handle = await startBackfill(client, taskQueue, { tenantId, connectionId: sfId, objectType: 'contact', targets: [hsId], chunkSize: 200, heartbeatTimeout: '5s' });
+    const contactsInHubSpot = (): number => hs.admin.listRecords('contacts').length;
+
+    // Mid-backfill, observed: a quarter of the contacts are in HubSpot and the server holds a
+    // checkpoint inside the page in flight (its worker is the one to kill).
+    await expect.poll(contactsInHubSpot, { timeout: 300_000, interval: 200 }).toBeGreaterThanOrEqual(CONTACTS / 4);
+    const pageWorker = await expect
+      .poll(async () => pendingPage(handle, codec, client), { timeout: 120_000, interval: 100 })
+      .toMatchObject({ checkpointed: true })
+      .then(async () => pendingPage(handle, codec, client));
+    const victim = workers.find((worker) => pageWorker?.identity.startsWith(`${worker.pid}@`));
+    expect(victim, `page worker ${pageWorker?.identity} is one of ${workers.map((worker) => worker.pid).join(', ')}`).toBeDefined();
+    if (!victim) return;
+
+    // Mid-live-sync: a burst of user edits is made just before the kill, and not all of it has
+    // reached HubSpot when the worker dies.
+    createLiveBurst();
+    const burst = liveNames.slice(-LIVE_BURST);
+    const atKill = { contacts: contactsInHubSpot(), burstLanded: landed(burst), rateLimited: hs.counters.snapshot().rateLimited };
+    victim.child.kill('SIGKILL');
+    expect(await victim.stop()).toBeNull();
+    workers.splice(workers.indexOf(victim), 1);
+    expect(atKill.contacts).toBeLessThan(CONTACTS);
+    expect(atKill.burstLanded).toBeLessThan(LIVE_BURST);
+
+    // More edits keep flowing while the two survivors carry on.
+    for (let round = 2; round < LIVE_BURSTS; round += 1) createLiveBurst();
+
+    const result = await handle.result();
+    expect(result).toMatchObject({ state: 'completed', failed: {} });
+    await expect.poll(() => landed(liveNames), { timeout: 300_000, interval: 250 }).toBe(liveNames.length);
+    console.log(`[multi-worker] ${CONTACTS} contacts, ${liveNames.length} live companies; killed pid ${victim.pid} at ${JSON.stringify(atKill)}; backfill resumedMidPage ${result.resumedMidPage}, runs ${result.run}; HubSpot requests ${JSON.stringify(hs.counters.snapshot().requests)}`);
+
+    // Every contact exactly once, none missing.
+    const copied = hs.admin
+      .listRecords('contacts')
+      .map((record) => String(record.properties?.email).toLowerCase())
+      .sort();
+    expect(copied).toEqual(sourceEmails);
+    // Every live company exactly once in HubSpot, and not echoed back into Salesforce.
+    expect(hubspotCompanies().sort()).toEqual([...liveNames].sort());
+    expect(
+      sf.admin
+        .listRecords('Account')
+        .map((record) => String(record.Name))
+        .sort(),
+    ).toEqual([...liveNames].sort());
+
+    // The budget held across processes and across the kill: HubSpot refused nothing…
+    expect(hs.counters.snapshot().rateLimited).toBe(0);
+    // …and it was exercised: the survivors made calls wait for room in the shared window.
+    const waits = (await Promise.all(workers.map(async (worker) => rateBudgetWaits(await (await fetch(worker.metricsUrl)).text(), hsId)))).reduce((sum, count) => sum + count, 0);
+    expect(waits).toBeGreaterThan(0);
+    // The killed worker's page was taken over by a survivor from its checkpoint, not started again.
+    expect(result.resumedMidPage).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** The backfill page in flight: the worker that runs it (`pid@host`) and whether the server holds a checkpoint inside it (offset > 0). */
+async function pendingPage(handle: WorkflowHandle, codec: EncryptionCodec, client: Client): Promise<{ identity: string; checkpointed: boolean } | undefined> {
+  const page = (await handle.describe()).raw.pendingActivities?.find((activity) => activity.activityType?.name === 'backfillPage');
+  if (!page?.lastWorkerIdentity) return undefined;
+  const payload = page.heartbeatDetails?.payloads?.[0];
+  // Heartbeat details are sealed by the payload codec in the server's copy.
+  const [decoded] = payload ? await codec.decode([payload]) : [];
+  const checkpoint = decoded ? client.options.loadedDataConverter.payloadConverter.fromPayload<{ offset: number }>(decoded) : undefined;
+  return { identity: page.lastWorkerIdentity, checkpointed: (checkpoint?.offset ?? 0) > 0 };
+}
+
+/** crm_sync_rate_budget_waits_total for one connection, summed over its windows. */
+function rateBudgetWaits(metricsText: string, connectionId: string): number {
+  const family = parsePrometheusTextFormat(metricsText).find((metric) => metric.name === 'crm_sync_rate_budget_waits_total');
+  return (family?.metrics ?? []).filter((sample) => sample.labels?.connection === connectionId).reduce((sum, sample) => sum + Number(sample.value), 0);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
