@@ -54,6 +54,36 @@ describe('HubSpot connector: rate budget against the sandbox limits', () => {
     expect(snapshot.windows.map((window) => window.name).sort()).toEqual(['daily', 'ten-secondly']);
   });
 
+  it('admits a call only once it holds its token: a token refresh is not spent between admission and arrival', async () => {
+    // Every answer 300 ms late: the refresh a first call waits for takes at least that long.
+    const slow = await startHubSpotSandbox({ limits: { tenSecondly: SCALED_WINDOW }, faults: { latencyMs: 300 } });
+    try {
+      const connectionId = `hs-token-first-${randomUUID()}`;
+      let refreshedAt: number | undefined;
+      const connector = await createHubSpotConnector({
+        connectionId,
+        basePath: slow.url,
+        auth: { kind: 'oauth', clientId: slow.credentials.clientId, clientSecret: slow.credentials.clientSecret, refreshToken: slow.credentials.refreshToken },
+        pool: db.pool,
+        rateLimits: [{ name: 'ten-secondly', limit: SCALED_WINDOW.max, windowMs: SCALED_WINDOW.intervalMs }],
+        onTokenRefreshed: () => {
+          refreshedAt = Date.now();
+        },
+      });
+      await connector.readRecords('contact', slow.admin.seed({ contacts: 1 }).contacts ?? []);
+      expect(connector.tokenRefreshCount).toBe(1);
+      const { rows } = await db.pool.query<{ bucket_start_ms: string; used: number }>('SELECT bucket_start_ms, used FROM rate_budget_buckets WHERE key = $1', [`hubspot:${connectionId}`]);
+      expect(rows.reduce((sum, row) => sum + row.used, 0)).toBe(connector.requestCount);
+      // Logged no earlier than the refresh ended (to the bucket, 25 ms here): a call admitted before
+      // it would reach HubSpot 300 ms and more after the time the budget counts it at, and a window
+      // the log saw as free again would still hold it at the vendor (a 429 with many workers).
+      const bucketMs = 25;
+      expect(Math.min(...rows.map((row) => Number(row.bucket_start_ms)))).toBeGreaterThanOrEqual(Math.floor((refreshedAt ?? Infinity) / bucketMs) * bucketMs);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('pauses with quota-exhausted (retryAfterMs to the daily reset) once the vendor says only the reserve is left', async () => {
     hs.admin.configureLimits({ daily: 1_000 });
     const state = hs.admin.limits();
