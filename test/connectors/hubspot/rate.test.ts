@@ -4,6 +4,7 @@ import { ConnectorError } from '../../../src/connectors/errors';
 import { createHubSpotConnector, hubspotSpec } from '../../../src/connectors/hubspot';
 import type { RateWindowPolicy } from '../../../src/connectors/rate-budget';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../src/sandbox/hubspot';
+import { bucketFloor, budgetLog, tokenRefreshClock } from '../../support/budget-log';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database';
 
 /**
@@ -59,26 +60,23 @@ describe('HubSpot connector: rate budget against the sandbox limits', () => {
     const slow = await startHubSpotSandbox({ limits: { tenSecondly: SCALED_WINDOW }, faults: { latencyMs: 300 } });
     try {
       const connectionId = `hs-token-first-${randomUUID()}`;
-      let refreshedAt: number | undefined;
+      const refresh = tokenRefreshClock();
       const connector = await createHubSpotConnector({
         connectionId,
         basePath: slow.url,
         auth: { kind: 'oauth', clientId: slow.credentials.clientId, clientSecret: slow.credentials.clientSecret, refreshToken: slow.credentials.refreshToken },
         pool: db.pool,
         rateLimits: [{ name: 'ten-secondly', limit: SCALED_WINDOW.max, windowMs: SCALED_WINDOW.intervalMs }],
-        onTokenRefreshed: () => {
-          refreshedAt = Date.now();
-        },
+        onTokenRefreshed: refresh.onTokenRefreshed,
       });
       await connector.readRecords('contact', slow.admin.seed({ contacts: 1 }).contacts ?? []);
       expect(connector.tokenRefreshCount).toBe(1);
-      const { rows } = await db.pool.query<{ bucket_start_ms: string; used: number }>('SELECT bucket_start_ms, used FROM rate_budget_buckets WHERE key = $1', [`hubspot:${connectionId}`]);
-      expect(rows.reduce((sum, row) => sum + row.used, 0)).toBe(connector.requestCount);
-      // Logged no earlier than the refresh ended (to the bucket, 25 ms here): a call admitted before
-      // it would reach HubSpot 300 ms and more after the time the budget counts it at, and a window
-      // the log saw as free again would still hold it at the vendor (a 429 with many workers).
-      const bucketMs = 25;
-      expect(Math.min(...rows.map((row) => Number(row.bucket_start_ms)))).toBeGreaterThanOrEqual(Math.floor((refreshedAt ?? Infinity) / bucketMs) * bucketMs);
+      const log = await budgetLog(db.pool, `hubspot:${connectionId}`);
+      expect(log.requests).toBe(connector.requestCount);
+      // Logged no earlier than the refresh ended: a call admitted before it would reach HubSpot
+      // 300 ms and more after the time the budget counts it at, and a window the log saw as free
+      // again would still hold it at the vendor (a 429 with many workers).
+      expect(log.earliestBucketMs).toBeGreaterThanOrEqual(bucketFloor(refresh.refreshedAt(), SCALED_WINDOW.intervalMs));
     } finally {
       await slow.stop();
     }
