@@ -36,7 +36,11 @@ const LIVE_BURST = 5;
  */
 const WINDOW = { max: 10, intervalMs: 2_000 };
 const HUBSPOT_BUDGET: RateWindowPolicy[] = [
-  { name: 'ten-secondly', limit: WINDOW.max, windowMs: WINDOW.intervalMs, guardMs: 300 },
+  // The guard covers a call's way from admission to the vendor's clock. HubSpot's spec gives 300 ms;
+  // on this machine (2 cores, often 8 processes a core) a process waits longer than that for a
+  // core now and then: 3 of 16 runs with 300 ms drew one or two 429s (two of them after the kill,
+  // when two workers carry the load of three). What this test checks is the sharing across processes.
+  { name: 'ten-secondly', limit: WINDOW.max, windowMs: WINDOW.intervalMs, guardMs: 600 },
   { name: 'search', limit: 5, windowMs: 1_000 },
 ];
 
@@ -73,7 +77,9 @@ describe('three workers on one task queue, one killed mid-backfill and mid-live-
     const key = randomBytes(32);
     const keys = new Map([['k1', key]]);
     const connections = new ConnectionsRepository(db.pool, new CredentialCipher(keys, 'k1'));
-    sf = await startSalesforceSandbox({ dailyApiRequests: false });
+    // Every Salesforce answer a second late: a connection workflow's read of it is in flight most of
+    // the time, so a kill that finds one running takes it with it (not a read that ends meanwhile).
+    sf = await startSalesforceSandbox({ dailyApiRequests: false, faults: { latencyMs: 1_000 } });
     hs = await startHubSpotSandbox({ limits: { tenSecondly: WINDOW, daily: false } });
 
     const sync = { objects: ['company'], pollIntervalMs: 1_000, debounceMs: 100 };
@@ -206,12 +212,14 @@ describe('three workers on one task queue, one killed mid-backfill and mid-live-
       if (landed(burst) === LIVE_BURST) burst = createLiveBurst();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const atKill = { contacts: hs.admin.listRecords('contacts').length, burstLanded: landed(burst), liveActivity, rateLimited: hs.counters.snapshot().rateLimited };
     victim.child.kill('SIGKILL');
     expect(await victim.stop()).toBeNull();
     workers.splice(workers.indexOf(victim), 1);
+    // Until its heartbeat timeout the server still has the activity running on the dead worker.
+    const liveActivityKilled = await liveActivityOn(syncHandles, pageWorker?.identity ?? '');
+    const atKill = { contacts: hs.admin.listRecords('contacts').length, burstLanded: landed(burst), liveActivity, liveActivityKilled, rateLimited: hs.counters.snapshot().rateLimited };
     expect(atKill.contacts).toBeLessThan(CONTACTS);
-    expect(atKill.liveActivity !== undefined || atKill.burstLanded < LIVE_BURST, JSON.stringify(atKill)).toBe(true);
+    expect(atKill.liveActivityKilled, JSON.stringify(atKill)).toBeDefined();
 
     // More edits keep flowing while the two survivors carry on.
     for (let round = 0; round < 2; round += 1) createLiveBurst();
@@ -220,6 +228,13 @@ describe('three workers on one task queue, one killed mid-backfill and mid-live-
     expect(result).toMatchObject({ state: 'completed', failed: {} });
     await expect.poll(() => landed(liveNames), { timeout: 300_000, interval: 250 }).toBe(liveNames.length);
     console.log(`[multi-worker] ${CONTACTS} contacts, ${liveNames.length} live companies; killed pid ${victim.pid} at ${JSON.stringify(atKill)}; backfill resumedMidPage ${result.resumedMidPage}, runs ${result.run}; HubSpot requests ${JSON.stringify(hs.counters.snapshot().requests)}`);
+
+    // The live-sync activity the kill took was tried again on a survivor once its heartbeat stopped
+    // (not after its whole start-to-close), and the backfill page likewise.
+    const retried = await retriedActivity(syncHandles, atKill.liveActivityKilled ?? '');
+    expect(retried, `a retried ${atKill.liveActivityKilled}`).toBeDefined();
+    expect(retried?.identity).not.toBe(pageWorker?.identity);
+    expect(retried?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
 
     // Every contact exactly once, none missing.
     const copied = hs.admin
@@ -262,6 +277,21 @@ async function liveActivityOn(handles: readonly WorkflowHandle[], identity: stri
   for (const handle of handles) {
     const running = (await handle.describe()).raw.pendingActivities?.find((activity) => activity.lastWorkerIdentity === identity && activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
     if (running) return running.activityType?.name ?? 'unknown';
+  }
+  return undefined;
+}
+
+/** The first attempt of an activity of this type that followed a timed-out one, in these workflows' histories: where it ran, and which timeout ended the attempt before. */
+async function retriedActivity(handles: readonly WorkflowHandle[], activityType: string): Promise<{ identity: string; timeoutType: number | null | undefined } | undefined> {
+  for (const handle of handles) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const types = new Map(events.flatMap((event) => (event.activityTaskScheduledEventAttributes ? [[String(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name]] : [])));
+    for (const event of events) {
+      const started = event.activityTaskStartedEventAttributes;
+      if (started?.lastFailure?.timeoutFailureInfo && (started.attempt ?? 1) > 1 && types.get(String(started.scheduledEventId)) === activityType) {
+        return { identity: started.identity ?? '', timeoutType: started.lastFailure?.timeoutFailureInfo?.timeoutType };
+      }
+    }
   }
   return undefined;
 }
