@@ -230,9 +230,20 @@ describe('three workers on one task queue, one killed mid-backfill and mid-live-
     console.log(`[multi-worker] ${CONTACTS} contacts, ${liveNames.length} live companies; killed pid ${victim.pid} at ${JSON.stringify(atKill)}; backfill resumedMidPage ${result.resumedMidPage}, runs ${result.run}; HubSpot requests ${JSON.stringify(hs.counters.snapshot().requests)}`);
 
     // The live-sync activity the kill took was tried again on a survivor once its heartbeat stopped
-    // (not after its whole start-to-close), and the backfill page likewise.
-    const retried = await retriedActivity(syncHandles, atKill.liveActivityKilled ?? '');
-    expect(retried, `a retried ${atKill.liveActivityKilled}`).toBeDefined();
+    // (not after its whole start-to-close). Searched in every run of the two connection workflows
+    // (one may have continued as new), until the retry has finished: the records may have landed
+    // first, when the killed activity was the echo pass of HubSpot's own workflow.
+    const findRetried = async (): Promise<Awaited<ReturnType<typeof retriedActivity>>> => {
+      const runs: WorkflowHandle[] = [];
+      for await (const execution of client.workflow.list({ query: `WorkflowId = "sync:${tenantId}:${sfId}" OR WorkflowId = "sync:${tenantId}:${hsId}"` })) {
+        runs.push(client.workflow.getHandle(execution.workflowId, execution.runId));
+      }
+      return retriedActivity(runs, atKill.liveActivityKilled ?? '');
+    };
+    const retried = await expect
+      .poll(findRetried, { timeout: 300_000, interval: 1_000 })
+      .toBeDefined()
+      .then(findRetried);
     expect(retried?.identity).not.toBe(pageWorker?.identity);
     expect(retried?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
 
@@ -281,7 +292,7 @@ async function liveActivityOn(handles: readonly WorkflowHandle[], identity: stri
   return undefined;
 }
 
-/** The first attempt of an activity of this type that followed a timed-out one, in these workflows' histories: where it ran, and which timeout ended the attempt before. */
+/** The first attempt of an activity of this type that followed a timed-out one, in these runs' histories: where it ran, and which timeout ended the attempt before. */
 async function retriedActivity(handles: readonly WorkflowHandle[], activityType: string): Promise<{ identity: string; timeoutType: number | null | undefined } | undefined> {
   for (const handle of handles) {
     const events = (await handle.fetchHistory()).events ?? [];
