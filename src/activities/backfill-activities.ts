@@ -176,57 +176,63 @@ export function createBackfillActivities(deps: BackfillActivityDependencies) {
       // A copy: the SDK may encode throttled details later, and the checkpoint keeps moving.
       const beat = (): void => context.heartbeat(structuredClone(checkpoint));
       beat();
-
-      const source = await deps.connectors.forConnection(input.sourceConnectionId);
-      const readAt = await deps.links.databaseNow();
-      const page = await readAhead.read(input.sourceConnectionId, input.cursor, () => source.bulk.readExportPage(input.cursor));
-      const { nextCursor } = page;
-      if (nextCursor) readAhead.prefetch(input.sourceConnectionId, nextCursor, () => source.bulk.readExportPage(nextCursor));
-      const pageDeps = readOncePerActivity(deps);
-      const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await pageDeps.connectors.forConnection(id) })));
-
+      // From the start: reading the page from a slow source must not look like a dead worker.
       const keepalive = setInterval(beat, keepaliveMs(info.heartbeatTimeoutMs));
-      // Chunks overlap (linking one while another is at the vendor) but the checkpoint only ever
-      // covers a contiguous prefix of the page: a chunk finished ahead of an earlier one waits to
-      // be counted, and a retried attempt rewrites it (upserts by sync id make that harmless).
-      const finished = new Map<number, ChunkResult[]>();
-      const count = (offset: number, results: ChunkResult[]): void => {
-        finished.set(offset, results);
-        while (finished.has(checkpoint.offset)) {
-          const done = finished.get(checkpoint.offset) as ChunkResult[];
-          finished.delete(checkpoint.offset);
-          for (const result of done) {
-            checkpoint.written[result.targetConnectionId] = (checkpoint.written[result.targetConnectionId] ?? 0) + result.written;
-            checkpoint.failed[result.targetConnectionId] = (checkpoint.failed[result.targetConnectionId] ?? 0) + result.failures.length;
-            const room = input.failureListLimit - checkpoint.failures.length;
-            if (room > 0) checkpoint.failures.push(...result.failures.slice(0, room));
-          }
-          checkpoint.offset = Math.min(page.records.length, checkpoint.offset + input.chunkSize);
-        }
-        beat();
-      };
-      const offsets: number[] = [];
-      for (let offset = checkpoint.offset; offset < page.records.length; offset += input.chunkSize) offsets.push(offset);
       try {
-        await untilCancelled(
-          inFlightUntilFirstFailure(offsets, deps.chunksInFlight ?? DEFAULT_CHUNKS_IN_FLIGHT, async (offset) => {
-            count(offset, await writeChunk(pageDeps, input, page.records.slice(offset, offset + input.chunkSize), targets, readAt));
-          }),
-        );
-      } catch (error) {
-        throw checkpoint.offset > resumedAtOffset ? afterProgress(error) : error;
+        return await writePage();
       } finally {
         clearInterval(keepalive);
       }
-      return {
-        read: page.records.length,
-        written: checkpoint.written,
-        failed: checkpoint.failed,
-        failures: checkpoint.failures,
-        nextCursor: page.nextCursor,
-        resumedAtOffset,
-        attempt: info.attempt,
-      };
+
+      async function writePage(): Promise<BackfillPageResult> {
+        const source = await deps.connectors.forConnection(input.sourceConnectionId);
+        const readAt = await deps.links.databaseNow();
+        const page = await readAhead.read(input.sourceConnectionId, input.cursor, () => source.bulk.readExportPage(input.cursor));
+        const { nextCursor } = page;
+        if (nextCursor) readAhead.prefetch(input.sourceConnectionId, nextCursor, () => source.bulk.readExportPage(nextCursor));
+        const pageDeps = readOncePerActivity(deps);
+        const targets = await Promise.all(input.targetConnectionIds.map(async (id) => ({ id, connector: await pageDeps.connectors.forConnection(id) })));
+
+        // Chunks overlap (linking one while another is at the vendor) but the checkpoint only ever
+        // covers a contiguous prefix of the page: a chunk finished ahead of an earlier one waits to
+        // be counted, and a retried attempt rewrites it (upserts by sync id make that harmless).
+        const finished = new Map<number, ChunkResult[]>();
+        const count = (offset: number, results: ChunkResult[]): void => {
+          finished.set(offset, results);
+          while (finished.has(checkpoint.offset)) {
+            const done = finished.get(checkpoint.offset) as ChunkResult[];
+            finished.delete(checkpoint.offset);
+            for (const result of done) {
+              checkpoint.written[result.targetConnectionId] = (checkpoint.written[result.targetConnectionId] ?? 0) + result.written;
+              checkpoint.failed[result.targetConnectionId] = (checkpoint.failed[result.targetConnectionId] ?? 0) + result.failures.length;
+              const room = input.failureListLimit - checkpoint.failures.length;
+              if (room > 0) checkpoint.failures.push(...result.failures.slice(0, room));
+            }
+            checkpoint.offset = Math.min(page.records.length, checkpoint.offset + input.chunkSize);
+          }
+          beat();
+        };
+        const offsets: number[] = [];
+        for (let offset = checkpoint.offset; offset < page.records.length; offset += input.chunkSize) offsets.push(offset);
+        try {
+          await untilCancelled(
+            inFlightUntilFirstFailure(offsets, deps.chunksInFlight ?? DEFAULT_CHUNKS_IN_FLIGHT, async (offset) => {
+              count(offset, await writeChunk(pageDeps, input, page.records.slice(offset, offset + input.chunkSize), targets, readAt));
+            }),
+          );
+        } catch (error) {
+          throw checkpoint.offset > resumedAtOffset ? afterProgress(error) : error;
+        }
+        return {
+          read: page.records.length,
+          written: checkpoint.written,
+          failed: checkpoint.failed,
+          failures: checkpoint.failures,
+          nextCursor: page.nextCursor,
+          resumedAtOffset,
+          attempt: info.attempt,
+        };
+      }
     },
   };
 }

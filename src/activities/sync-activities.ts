@@ -5,6 +5,7 @@ import { syncSettingsSchema, type SyncSettings } from '../model/sync-settings';
 import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import type { RecordLinksRepository } from '../store/record-links-repository';
 import type { LinkedRecord } from './apply-to-target';
+import { keptAlive } from './keepalive';
 import { linkRecords } from './linking';
 
 export { linkRecords } from './linking';
@@ -34,7 +35,7 @@ export interface SyncActivityDependencies {
 }
 
 export function createSyncActivities(deps: SyncActivityDependencies) {
-  return {
+  const activities = {
     async loadSyncConfig({ connectionId }: { connectionId: string }): Promise<SyncConfig> {
       const connection = await deps.connections.getConnection(connectionId);
       if (!connection) throw new Error(`unknown connection "${connectionId}"`);
@@ -79,5 +80,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       return linkRecords(deps, input.tenantId, input.connectionId, input.objectType, records, readAt);
     },
   };
+  // The poll's reads heartbeat while they run (crmReadPausingOnQuota has a heartbeat timeout): a
+  // worker that dies mid-read hands the connection's poll to another after 30 s, not after the
+  // read's 2-minute start-to-close.
+  return {
+    ...activities,
+    pollChanges: (input: Parameters<typeof activities.pollChanges>[0]) => keptAlive(() => activities.pollChanges(input)),
+    pollDeletions: (input: Parameters<typeof activities.pollDeletions>[0]) => keptAlive(() => activities.pollDeletions(input)),
+    readAndLinkRecords: (input: Parameters<typeof activities.readAndLinkRecords>[0]) => keptAlive(() => activities.readAndLinkRecords(input)),
+  };
 }
-

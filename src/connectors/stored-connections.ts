@@ -18,6 +18,29 @@ import type { ConnectorRegistry } from './registry';
 const url = z.string().url();
 const mappingOverride = z.unknown().optional();
 
+/**
+ * The connection's own request budget (settings.rateLimits), replacing its vendor's default
+ * windows: a HubSpot Professional portal's 190 per 10 s instead of Free/Starter's 100, an org's
+ * own allocation. Same fields as the connector's `rateLimits` option (rate-budget.ts).
+ */
+const rateLimitsSetting = z.object({
+  rateLimits: z
+    .array(
+      z
+        .object({
+          name: z.string().min(1),
+          limit: z.number().int().positive(),
+          windowMs: z.number().int().positive(),
+          reserve: z.number().min(0).lt(1).optional(),
+          quota: z.boolean().optional(),
+          guardMs: z.number().int().min(0).optional(),
+        })
+        .strict(),
+    )
+    .nonempty()
+    .optional(),
+});
+
 /** Change Data Capture over the Pub/Sub API (connectors/salesforce/change-events/feed.ts): where, and which channel. */
 const salesforcePubSub = z.object({ endpoint: z.string().regex(/^[^\s:/]+:\d+$/, 'must be host:port').optional(), tls: z.boolean().optional(), topic: z.string().startsWith('/data/').optional(), organizationId: z.string().regex(/^00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$/, 'must be an org id (00D…)').optional() }).strict();
 const salesforceSettings = z.object({ instanceUrl: url, loginUrl: url.optional(), clientName: z.string().optional(), pubSub: salesforcePubSub.optional(), mappingOverride });
@@ -143,11 +166,20 @@ async function build(options: StoredConnectionRegistryOptions, connectionId: str
   const connection = await options.connections.getConnection(connectionId);
   if (!connection) throw new Error(`unknown connection "${connectionId}"`);
   const credentials = await options.connections.loadCredentials(connectionId);
-  const base = { ...options.defaults, connectionId, pool: options.pool, tokenStore: options.tokens?.forConnection(connectionId) };
   const parse = <T>(schema: z.ZodType<T>, value: unknown, part: 'settings' | 'credentials'): T => {
     const result = schema.safeParse(value);
     if (!result.success) throw new InvalidConnectionError(connectionId, part, result.error.issues);
     return result.data;
+  };
+  // The connection's own windows win over the worker's defaults, except a worker started without
+  // client-side budgets (the engine-ceiling bench: `rateLimits: false`).
+  const { rateLimits } = parse(rateLimitsSetting, connection.settings, 'settings');
+  const base = {
+    ...options.defaults,
+    ...(rateLimits && options.defaults?.rateLimits !== false ? { rateLimits } : {}),
+    connectionId,
+    pool: options.pool,
+    tokenStore: options.tokens?.forConnection(connectionId),
   };
   const provider: CrmProvider = connection.provider;
   switch (provider) {

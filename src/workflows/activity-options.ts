@@ -23,9 +23,11 @@ export const crmRead: ActivityOptions = { startToCloseTimeout: '2m', retry: back
 /**
  * The connection workflow's reads of its own CRM: a spent quota fails at once instead of waiting
  * out the vendor's hint inside the activity (hours, invisible), so the workflow can show
- * `quota-paused` and wait on its own timer (connection-sync/failures.ts, readFromSource).
+ * `quota-paused` and wait on its own timer (connection-sync/failures.ts, readFromSource). These
+ * reads heartbeat while they run (sync-activities.ts): a read lost with its worker is retried after
+ * 30 s, not after the 2 minutes its connection's poll would otherwise stall.
  */
-export const crmReadPausingOnQuota: ActivityOptions = { ...crmRead, retry: { ...backoff, nonRetryableErrorTypes: [...notRetried, 'quota-exhausted'] } };
+export const crmReadPausingOnQuota: ActivityOptions = { ...crmRead, heartbeatTimeout: '30s', retry: { ...backoff, nonRetryableErrorTypes: [...notRetried, 'quota-exhausted'] } };
 
 /**
  * One bounded read of a change log (it waits 5 s at most): a read lost with its worker is tried

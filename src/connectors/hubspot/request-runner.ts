@@ -65,8 +65,8 @@ export interface RequestRunnerOptions {
 }
 
 /**
- * Every HubSpot call goes through `run`: budget first (daily, then the search or ten-secondly
- * window), then the call with a fresh token, a timeout and our middleware, which feeds the
+ * Every HubSpot call goes through `run`: a fresh token, then the budget (daily, then the search
+ * or ten-secondly window), then at once the call with a timeout and our middleware, which feeds the
  * X-HubSpot-RateLimit-* headers back into the budget. Failures leave as ConnectorError.
  */
 export class RequestRunner {
@@ -99,9 +99,15 @@ export class RequestRunner {
 
   async run<T>(kind: CallKind, call: (options: CallOptions) => Promise<T>): Promise<T> {
     this.assertDailyLeft();
-    await this.daily?.acquire();
-    await (kind === 'search' ? this.search : this.standard)?.acquire();
-    return withFreshToken(this.options.tokens, 'hubspot', (token) => this.send(token, call));
+    // The token before the budget: a renewal may wait on another worker's refresh, and a call
+    // admitted before that wait would reach HubSpot late, counted in a window our log has already
+    // moved past. Admitted, the call leaves at once; a retry after a 401 is admitted again, as
+    // HubSpot counts it too.
+    return withFreshToken(this.options.tokens, 'hubspot', async (token) => {
+      await this.daily?.acquire();
+      await (kind === 'search' ? this.search : this.standard)?.acquire();
+      return this.send(token, call);
+    });
   }
 
   /** Options for calls that do not go through `run` (the OAuth token endpoint): timeout only. */

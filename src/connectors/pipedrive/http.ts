@@ -93,11 +93,17 @@ export class PipedriveHttp {
 
   async send(call: PipedriveCall): Promise<string> {
     this.assertDailyLeft();
-    await this.daily?.acquire(TOKEN_COSTS[call.kind]);
-    await (call.kind === 'search' ? this.search : this.burst)?.acquire();
+    // The token before the budget: a renewal may wait on another worker's refresh, and a call
+    // admitted before that wait would reach Pipedrive late, counted in a window our log has already
+    // moved past. Admitted, the call leaves at once; a retry after a 401 is admitted again.
+    const admitted = async (auth: Record<string, string>): Promise<string> => {
+      await this.daily?.acquire(TOKEN_COSTS[call.kind]);
+      await (call.kind === 'search' ? this.search : this.burst)?.acquire();
+      return this.once(call, auth);
+    };
     const credential = this.options.credential;
-    if (credential.kind === 'api-token') return this.once(call, { 'x-api-token': credential.apiToken });
-    return withFreshToken(credential.tokens, 'pipedrive', (token) => this.once(call, { authorization: `Bearer ${token}` }));
+    if (credential.kind === 'api-token') return admitted({ 'x-api-token': credential.apiToken });
+    return withFreshToken(credential.tokens, 'pipedrive', (token) => admitted({ authorization: `Bearer ${token}` }));
   }
 
   private async once(call: PipedriveCall, auth: Record<string, string>): Promise<string> {

@@ -4,6 +4,7 @@ import { ConnectorError } from '../../../src/connectors/errors';
 import { createHubSpotConnector, hubspotSpec } from '../../../src/connectors/hubspot';
 import type { RateWindowPolicy } from '../../../src/connectors/rate-budget';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../src/sandbox/hubspot';
+import { bucketFloor, budgetLog, tokenRefreshClock } from '../../support/budget-log';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database';
 
 /**
@@ -52,6 +53,33 @@ describe('HubSpot connector: rate budget against the sandbox limits', () => {
     expect(connector.requestCount).toBe(51);
     const snapshot = await connector.rateBudget();
     expect(snapshot.windows.map((window) => window.name).sort()).toEqual(['daily', 'ten-secondly']);
+  });
+
+  it('admits a call only once it holds its token: a token refresh is not spent between admission and arrival', async () => {
+    // Every answer 300 ms late: the refresh a first call waits for takes at least that long.
+    const slow = await startHubSpotSandbox({ limits: { tenSecondly: SCALED_WINDOW }, faults: { latencyMs: 300 } });
+    try {
+      const connectionId = `hs-token-first-${randomUUID()}`;
+      const refresh = tokenRefreshClock();
+      const connector = await createHubSpotConnector({
+        connectionId,
+        basePath: slow.url,
+        auth: { kind: 'oauth', clientId: slow.credentials.clientId, clientSecret: slow.credentials.clientSecret, refreshToken: slow.credentials.refreshToken },
+        pool: db.pool,
+        rateLimits: [{ name: 'ten-secondly', limit: SCALED_WINDOW.max, windowMs: SCALED_WINDOW.intervalMs }],
+        onTokenRefreshed: refresh.onTokenRefreshed,
+      });
+      await connector.readRecords('contact', slow.admin.seed({ contacts: 1 }).contacts ?? []);
+      expect(connector.tokenRefreshCount).toBe(1);
+      const log = await budgetLog(db.pool, `hubspot:${connectionId}`);
+      expect(log.requests).toBe(connector.requestCount);
+      // Logged no earlier than the refresh ended: a call admitted before it would reach HubSpot
+      // 300 ms and more after the time the budget counts it at, and a window the log saw as free
+      // again would still hold it at the vendor (a 429 with many workers).
+      expect(log.earliestBucketMs).toBeGreaterThanOrEqual(bucketFloor(refresh.refreshedAt(), SCALED_WINDOW.intervalMs));
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('pauses with quota-exhausted (retryAfterMs to the daily reset) once the vendor says only the reserve is left', async () => {

@@ -4,6 +4,7 @@ import { ConnectorError } from '../../../src/connectors/errors';
 import { createPipedriveConnector, defaultRateWindows } from '../../../src/connectors/pipedrive';
 import type { RateWindowPolicy } from '../../../src/connectors/rate-budget';
 import { startPipedriveSandbox, type PipedriveSandbox } from '../../../src/sandbox/pipedrive';
+import { bucketFloor, budgetLog, tokenRefreshClock } from '../../support/budget-log';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database';
 
 /**
@@ -47,6 +48,32 @@ describe('Pipedrive connector: rate budget against the sandbox limits', () => {
     const snapshot = await connector.rateBudget();
     expect(snapshot.windows.map((window) => window.name).sort()).toEqual(['burst', 'search']);
     await connector.close();
+  });
+
+  it('admits an OAuth call only once it holds its token: a token refresh is not spent between admission and arrival', async () => {
+    // Every answer 300 ms late: the refresh a first call waits for takes at least that long.
+    const slow = await startPipedriveSandbox({ limits: false, faults: { latencyMs: 300 } });
+    try {
+      const connectionId = `pd-token-first-${randomUUID()}`;
+      const refresh = tokenRefreshClock();
+      const connector = await createPipedriveConnector({
+        connectionId,
+        apiDomain: slow.url,
+        auth: { kind: 'oauth', clientId: slow.credentials.clientId, clientSecret: slow.credentials.clientSecret, refreshToken: slow.credentials.refreshToken, tokenUrl: slow.credentials.tokenUrl },
+        pool: db.pool,
+        rateLimits: defaultRateWindows('oauth').filter((window) => window.name === 'burst'),
+        onTokenRefreshed: refresh.onTokenRefreshed,
+      });
+      await connector.readRecords('company', slow.admin.seed({ organizations: 1 }).organizations.map(String));
+      expect(connector.tokenRefreshCount).toBe(1);
+      const log = await budgetLog(db.pool, `pipedrive:${connectionId}`);
+      expect(log.requests).toBe(connector.requestCount);
+      // Logged no earlier than the refresh ended (a call admitted before it reaches Pipedrive late).
+      expect(log.earliestBucketMs).toBeGreaterThanOrEqual(bucketFloor(refresh.refreshedAt(), 2_000));
+      await connector.close();
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('pauses with quota-exhausted once the vendor says only the reserve of the day is left', async () => {
