@@ -261,6 +261,12 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     const shared = cipher.open(await tokenRow(id), tokenBinding(id)) as ConnectionToken;
     expect(shared.refreshToken).toMatch(/^5Aep/);
     expect(shared.refreshToken).not.toBe(credentials.refreshToken);
+
+    // Disabling deselects what crm-sync selected: the org's selection is empty again.
+    const disabled = await cli(['connection', 'disable', id, '--yes']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toContain(`connection ${id} disabled: 1 webhook subscription(s) removed`);
+    expect(sf.admin.changeDataCaptureMembers()).toEqual([]);
   });
 
   it('HubSpot: the install page approved in Chromium connects an OAuth app (refresh token, 30-minute access tokens); a new contact reaches the peer', async () => {
