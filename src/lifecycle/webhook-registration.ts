@@ -29,7 +29,7 @@ export interface WebhookRegistrationDependencies {
 export type SubscribeOutcome =
   | { kind: 'registered'; subscriptions: WebhookSubscription[]; callbackUrl: string; summary?: string | undefined }
   | { kind: 'manual'; instructions: string[]; callbackUrl: string }
-  /** The connector registers nothing itself (Salesforce: CDC or Outbound Messages set up in the org). */
+  /** The connector has no `webhookSubscriptions`: it registers nothing itself. */
   | { kind: 'unsupported' };
 
 export class WebhookSetupError extends Error {
