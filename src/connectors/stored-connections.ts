@@ -186,7 +186,8 @@ async function build(options: StoredConnectionRegistryOptions, connectionId: str
     case 'salesforce': {
       const { createSalesforceConnector } = await import('./salesforce');
       const settings = parse(salesforceSettings, connection.settings, 'settings');
-      return createSalesforceConnector({ ...base, ...settings, credentials: parse(salesforceCredentials, credentials, 'credentials') });
+      const changeDataCapture = (connection.settings.sync as { changeEvents?: unknown } | undefined)?.changeEvents === 'cdc';
+      return createSalesforceConnector({ ...base, ...settings, changeDataCapture, credentials: parse(salesforceCredentials, credentials, 'credentials') });
     }
     case 'hubspot': {
       const { createHubSpotConnector } = await import('./hubspot');

@@ -37,6 +37,11 @@ export type WebhookSubscribeResult =
       subscriptions: WebhookSubscription[];
       /** Fields to merge into the connection's sealed `credentials.webhook` (what the shim verifies). */
       webhookCredentials: Record<string, string>;
+      /**
+       * What was set up, for the consent page and the CLI, where "delivering to the callback URL"
+       * would be wrong (Salesforce CDC: crm-sync reads the org's change events itself).
+       */
+      summary?: string | undefined;
     }
   /** The vendor subscribes at app level only: what an administrator must set, line by line. */
   | { kind: 'manual'; instructions: string[] };

@@ -27,9 +27,9 @@ export interface WebhookRegistrationDependencies {
 }
 
 export type SubscribeOutcome =
-  | { kind: 'registered'; subscriptions: WebhookSubscription[]; callbackUrl: string }
+  | { kind: 'registered'; subscriptions: WebhookSubscription[]; callbackUrl: string; summary?: string | undefined }
   | { kind: 'manual'; instructions: string[]; callbackUrl: string }
-  /** The connector registers nothing itself (Salesforce: CDC or Outbound Messages set up in the org). */
+  /** The connector has no `webhookSubscriptions`: it registers nothing itself. */
   | { kind: 'unsupported' };
 
 export class WebhookSetupError extends Error {
@@ -81,7 +81,7 @@ export class WebhookRegistration {
     // The secret before the record: a delivery that arrives once the vendor holds the subscription must verify.
     await this.deps.connections.mergeWebhookCredentials(connectionId, { ...result.webhookCredentials, deliverySecret: request.deliverySecret });
     await this.deps.subscriptions.record(connectionId, { state: 'registered', callbackUrl: request.callbackUrl }, result.subscriptions);
-    return { kind: 'registered', subscriptions: result.subscriptions, callbackUrl: request.callbackUrl };
+    return { kind: 'registered', subscriptions: result.subscriptions, callbackUrl: request.callbackUrl, summary: result.summary };
   }
 
   /**
@@ -158,7 +158,7 @@ export class WebhookRegistration {
 export function describeSubscribeOutcome(outcome: SubscribeOutcome): string {
   switch (outcome.kind) {
     case 'registered':
-      return `Webhooks registered: ${outcome.subscriptions.length} subscription(s) delivering to ${outcome.callbackUrl}.`;
+      return outcome.summary ?? `Webhooks registered: ${outcome.subscriptions.length} subscription(s) delivering to ${outcome.callbackUrl}.`;
     case 'manual':
       return `Webhooks must be set up at app level by an administrator: ${outcome.instructions.join(' ')}`;
     case 'unsupported':

@@ -129,25 +129,17 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     }
   };
 
-  /** The new connection's workflow first-polls (so the change below is new), then a record created in its CRM reaches the peer. */
-  const expectRunningAndReachingPeer = async (peer: Peer, connectionId: string, create: () => string, email: string): Promise<void> => {
-    const { tenantId, peerId } = peer;
-    const description = await h.client.workflow.getHandle(`sync:${tenantId}:${connectionId}`).describe();
-    expect(description.status.name).toBe('RUNNING');
-    await signal(tenantId, peerId);
-    for (const id of [connectionId, peerId]) await expect.poll(async () => (await status(tenantId, id)).watermarks.contact !== undefined, { timeout: 90_000, interval: 250 }).toBe(true);
-    const externalId = create();
-    await signal(tenantId, connectionId, { events: [{ objectType: 'contact', externalId, eventId: `evt-${externalId}` }] });
-    await expect.poll(() => peer.emails(), { timeout: 60_000, interval: 250 }).toContain(email);
-  };
-
   /**
-   * Like expectRunningAndReachingPeer, but nobody signals the workflow: the change reaches the peer
-   * only through the webhook the product registered (the poll runs hourly and has run once; that it
-   * did not run again is asserted), delivered by the sandbox to the registered URL.
+   * The new connection's workflow runs and first-polls (so the change below is new); then a record
+   * created in its CRM reaches the peer, and nobody signals the workflow: the change travels only
+   * through the push channel the product registered (the poll runs hourly and has run once; that
+   * it did not run again is asserted), which `delivered` counts at the sandbox (webhook deliveries
+   * to the registered URL, or change events sent over the Pub/Sub API).
    */
   const expectReachingPeerByWebhook = async (peer: Peer, connectionId: string, create: () => string, email: string, delivered: () => number): Promise<void> => {
     const { tenantId, peerId } = peer;
+    const description = await h.client.workflow.getHandle(`sync:${tenantId}:${connectionId}`).describe();
+    expect(description.status.name).toBe('RUNNING');
     await signal(tenantId, peerId);
     for (const id of [connectionId, peerId]) await expect.poll(async () => (await status(tenantId, id)).watermarks.contact !== undefined, { timeout: 90_000, interval: 250 }).toBe(true);
     const polledAt = (await status(tenantId, connectionId)).lastPolledAt;
@@ -162,7 +154,8 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium`).toBe(true);
     h = await startSyncHarness({ crms: [], encryptionKey: { id: 'k1', key } });
     // Refresh token rotation on: the refresh token the flow stores must survive its first use [S62].
-    sf = await startSalesforceSandbox({ dailyApiRequests: false, refreshTokenRotation: true });
+    // A new org: nothing selected for Change Data Capture until the product selects it at connect.
+    sf = await startSalesforceSandbox({ dailyApiRequests: false, refreshTokenRotation: true, changeDataCapture: { selected: [] } });
     hs = await startHubSpotSandbox({ limits: false });
     pd = await startPipedriveSandbox({ limits: false });
     // An EU account; the sandbox also runs the US data centre, which must never be called.
@@ -225,32 +218,55 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     await Promise.all([sf?.stop(), hs?.stop(), pd?.stop(), zoho?.stop(), dyn?.stop(), ...peers.map((peer) => peer.stop())]);
   });
 
-  it('Salesforce: connect prints a PKCE consent URL; Allow in Chromium stores the connection and starts its sync; a new contact reaches the peer', async () => {
+  it('Salesforce: connect prints a PKCE consent URL; Allow in Chromium stores the connection, selects Change Data Capture and starts its sync; a new contact reaches the peer through the change events', async () => {
     const peer = await tenantWithPeer('acme');
     const { tenantId } = peer;
     const id = `${tenantId}-sf`;
-    const { url, title, message } = await connectInBrowser(tenantId, id, 'salesforce');
+    // The connection hears Salesforce through Change Data Capture over the Pub/Sub API.
+    const cdcSettings = path.join(dir, 'salesforce-cdc.json');
+    const sync = { ...SYNC, changeEvents: 'cdc' };
+    writeFileSync(cdcSettings, JSON.stringify({ sync, pubSub: { endpoint: sf.credentials.pubSubEndpoint, tls: false } }));
+    const { url, title, message } = await connectInBrowser(tenantId, id, 'salesforce', ['--settings-file', cdcSettings]);
     expect(url.origin + url.pathname).toBe(`${sf.url}/services/oauth2/authorize`);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('redirect_uri')).toBe(`${shimUrl}/oauth/salesforce/callback`);
     expect([title, message]).toEqual([
       'Connected',
-      `Connection ${id} (salesforce) was added to tenant ${tenantId} and is syncing. crm-sync registers no webhooks for this CRM itself; polling (and any change feed configured in the CRM) carries changes. You can close this page.`,
+      `Connection ${id} (salesforce) was added to tenant ${tenantId} and is syncing. Change Data Capture selected for Contact (by crm-sync: 1; already selected in the org: 0); crm-sync reads their change events over the Pub/Sub API. You can close this page.`,
     ]);
     expect(sf.consent.decisions.allow).toBeGreaterThanOrEqual(1);
 
     const stored = await h.connectionsRepository.getConnection(id);
-    expect(stored).toMatchObject({ tenantId, provider: 'salesforce', status: 'active', settings: { instanceUrl: sf.url, loginUrl: sf.url, sync: SYNC } });
+    expect(stored).toMatchObject({ tenantId, provider: 'salesforce', status: 'active', settings: { instanceUrl: sf.url, loginUrl: sf.url, sync } });
+    // The callback selected the synced object's change events on the org's ChangeEvents channel
+    // (Tooling API), and recorded the member it created.
+    const members = sf.admin.changeDataCaptureMembers();
+    expect(members.map((member) => [member.EventChannel, member.SelectedEntity])).toEqual([['ChangeEvents', 'ContactChangeEvent']]);
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered', subscriptions: [{ kind: 'salesforce-cdc-member', id: members[0]!.Id, objectType: 'contact' }] });
     const credentials = await h.connectionsRepository.loadCredentials(id);
     expect(credentials).toMatchObject({ grant: 'refresh_token', clientId: sf.credentials.clientId });
     expect(credentials.refreshToken).toMatch(/^5Aep/);
 
-    await expectRunningAndReachingPeer(peer, id, () => String(sf.admin.createAsUser('Contact', { FirstName: 'Grace', LastName: 'Hopper', Email: 'grace@consent.example' }).Id), 'grace@consent.example');
+    // The workflow holds a position in the change event stream before the change is made.
+    await expect.poll(async () => (await status(tenantId, id)).changeEvents?.replayId ?? null, { timeout: 90_000, interval: 250 }).not.toBeNull();
+    await expectReachingPeerByWebhook(
+      peer,
+      id,
+      () => String(sf.admin.createAsUser('Contact', { FirstName: 'Grace', LastName: 'Hopper', Email: 'grace@consent.example' }).Id),
+      'grace@consent.example',
+      () => sf.admin.stats().pubSubEventsDelivered,
+    );
     // The connector renewed through the shared token store with the consented refresh token, which
     // the sandbox then rotated: the newest one is stored (sealed) and differs from the consented one.
     const shared = cipher.open(await tokenRow(id), tokenBinding(id)) as ConnectionToken;
     expect(shared.refreshToken).toMatch(/^5Aep/);
     expect(shared.refreshToken).not.toBe(credentials.refreshToken);
+
+    // Disabling deselects what crm-sync selected: the org's selection is empty again.
+    const disabled = await cli(['connection', 'disable', id, '--yes']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toContain(`connection ${id} disabled: 1 webhook subscription(s) removed`);
+    expect(sf.admin.changeDataCaptureMembers()).toEqual([]);
   });
 
   it('HubSpot: the install page approved in Chromium connects an OAuth app (refresh token, 30-minute access tokens); a new contact reaches the peer', async () => {

@@ -19,6 +19,7 @@ import { attachRoles, RoleIndex, writeDealRoles } from './roles';
 import { createBudget, SalesforceSession } from './session';
 import { salesforceSpec } from './spec';
 import { salesforceChangeEvents, type PubSubSettings } from './change-events/feed';
+import { changeDataCaptureSubscriber, outboundMessageSubscriber } from './change-events/selection';
 
 export { salesforceDefaultMapping } from './default-mapping';
 export { salesforceSpec, SALESFORCE_API_VERSION, SYNC_ID_FIELD } from './spec';
@@ -38,6 +39,12 @@ export interface SalesforceConnectorOptions extends ConnectorBaseOptions {
   bulk?: Partial<BulkSettings>;
   /** Change Data Capture over the Pub/Sub API; absent = no change feed (webhooks and polling only). */
   pubSub?: PubSubSettings | undefined;
+  /**
+   * The connection hears changes through Change Data Capture (settings `sync.changeEvents: 'cdc'`):
+   * subscribing selects the synced objects on the ChangeEvents channel. Otherwise subscribing
+   * answers the Outbound Message set-up an admin does in Setup.
+   */
+  changeDataCapture?: boolean | undefined;
 }
 
 export interface SalesforceConnector extends CrmConnector {
@@ -124,6 +131,7 @@ export async function createSalesforceConnector(options: SalesforceConnectorOpti
     provider: 'salesforce',
     bulk,
     changeEvents: options.pubSub ? salesforceChangeEvents(session, options.pubSub) : undefined,
+    webhookSubscriptions: options.changeDataCapture ? changeDataCaptureSubscriber(session) : outboundMessageSubscriber,
     get tokenRefreshes() {
       return session.tokens.refreshCount;
     },

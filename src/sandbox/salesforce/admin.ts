@@ -1,3 +1,4 @@
+import type { ChangeDataCaptureSelection, ChannelMember } from './cdc-selection';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_PREFIX } from '../core/sandbox-app';
 import type { OutboundMessageQueue } from './outbound-messages';
@@ -19,6 +20,8 @@ export interface SalesforceStats extends CountersSnapshot {
   dailyRequests: { used: number; limit: number; enforced: boolean };
   /** Open Pub/Sub API Subscribe streams. */
   pubSubSubscriptions: number;
+  /** Change events sent over Subscribe streams so far. */
+  pubSubEventsDelivered: number;
 }
 
 /** In-process control of the sandbox; mirrored by HTTP routes under `/__sandbox`. */
@@ -52,9 +55,13 @@ export interface SalesforceAdmin {
   /** The rolling 24 h allocation frees up (time passed, or the org bought more) [S33]. */
   resetDailyRequests(): void;
   stats(): SalesforceStats;
+  /** The org's Change Data Capture selection: the ChangeEvents channel's members (Tooling API). */
+  changeDataCaptureMembers(): ChannelMember[];
+  /** Change events the org published so far (retained or not). */
+  changeEventsPublished(): number;
 }
 
-export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder): SalesforceAdmin {
+export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder, selection: ChangeDataCaptureSelection): SalesforceAdmin {
   const { store } = context;
   const view = (record: StoredRecord): RecordView => Object.fromEntries(allFieldNames(store.def(record.type)).map((field) => [field, readField(record, field)]));
   const asUser = <T>(fn: (batch: ChangeBatch) => T): T => {
@@ -96,7 +103,9 @@ export function createAdmin(context: SalesforceContext, seeder: SalesforceSeeder
     spendDailyRequests: (count) => context.limits.spend(count),
     resetDailyRequests: () => context.limits.reset(),
     holdRowLocks: (type, held) => store.setRowLocksHeld(type, held),
-    stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage(), pubSubSubscriptions: context.changeEvents.subscriptions() }),
+    stats: () => ({ ...context.counters.snapshot(), tokenRequests: context.tokens.tokenRequests, dailyRequests: context.limits.usage(), pubSubSubscriptions: context.changeEvents.subscriptions(), pubSubEventsDelivered: context.changeEvents.delivered }),
+    changeDataCaptureMembers: () => selection.list(),
+    changeEventsPublished: () => Number(context.changeEvents.latest()),
   };
 }
 

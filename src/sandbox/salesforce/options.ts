@@ -45,6 +45,14 @@ export interface SalesforceSandboxOptions extends CommonSandboxOptions {
   password?: string;
   /** Fields to mark as external ids besides `Sync_Id__c`. */
   externalIdFields?: Partial<Record<SObjectType, string[]>>;
+  /**
+   * The org's Change Data Capture selection at start (the standard ChangeEvents channel's members,
+   * Tooling API PlatformEventChannelMember [S96]-[S98]). Default: every object the sandbox can
+   * capture (Contact, Account, Opportunity, Task, Event), as an org whose admin selected them in
+   * Setup; `[]` is a new org where nothing is selected and only an integration's own selection
+   * makes change events flow.
+   */
+  changeDataCapture?: { selected?: readonly SObjectType[] };
   /** Pub/Sub API (Change Data Capture) behaviour. */
   pubSub?: PubSubServerOptions;
   bulk?: {

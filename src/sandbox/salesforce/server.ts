@@ -29,6 +29,7 @@ import { RecordStore } from './store';
 import { isOutboundAck } from './outbound-envelope';
 import { OutboundMessageQueue } from './outbound-messages';
 import { ChangeEventBus } from './pubsub/event-bus';
+import { ChangeDataCaptureSelection, registerToolingRoutes, SELECTABLE_OBJECTS } from './cdc-selection';
 import { startPubSubServer } from './pubsub/pubsub-server';
 
 const DATA_PREFIX = '/services/data/v';
@@ -73,7 +74,9 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     ...(options.outboundMessages?.autoRetry === undefined ? {} : { autoRetry: options.outboundMessages.autoRetry }),
   });
   const schema = createSchema(options.externalIdFields);
-  const changeEvents = new ChangeEventBus({ now, def: (type) => store.def(type) });
+  // Default: an org whose admin selected every synced object in Setup (what the CDC tests rely on).
+  const selection = new ChangeDataCaptureSelection(ids, options.changeDataCapture?.selected ?? SELECTABLE_OBJECTS);
+  const changeEvents = new ChangeEventBus({ now, def: (type) => store.def(type), selected: (type) => selection.isSelected(type) });
   const store: RecordStore = new RecordStore({
     schema,
     clock,
@@ -109,10 +112,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   registerCompositeRequestRoute(app, context);
   registerQueryRoutes(app, context);
   registerSearchRoute(app, context);
+  registerToolingRoutes(app, selection);
   const processingDelayMs = options.bulk?.processingDelayMs ?? 20;
   registerIngestRoutes(app, context, ids, { processingDelayMs });
   registerBulkQueryRoutes(app, context, ids, { processingDelayMs, defaultPageSize: options.bulk?.queryPageSize ?? 50_000 });
-  const admin = createAdmin(context, new SalesforceSeeder(options.dataSeed ?? 42));
+  const admin = createAdmin(context, new SalesforceSeeder(options.dataSeed ?? 42), selection);
   registerAdminRoutes(app, admin);
   registerOutboundMessageRoutes(app, outboundMessages);
 

@@ -23,6 +23,8 @@ export interface StoredEvent {
 export interface EventBusDeps {
   now: () => number;
   def: (type: SObjectType) => SObjectDef;
+  /** Whether the org selected this object for Change Data Capture (PlatformEventChannelMember, S98). */
+  selected: (type: SObjectType) => boolean;
 }
 
 interface PendingEvent {
@@ -146,9 +148,9 @@ export class ChangeEventBus {
     for (const listener of this.listeners) listener();
   }
 
-  /** CDC covers the synced standard objects; contact roles are read with their opportunity. */
+  /** Only objects selected on the ChangeEvents channel publish change events (S98). */
   private isCaptured(type: SObjectType): boolean {
-    return type !== 'OpportunityContactRole';
+    return this.deps.selected(type);
   }
 
   topicCarries(topic: string, type: SObjectType): boolean {
@@ -195,6 +197,9 @@ export class ChangeEventBus {
   subscriptions(): number {
     return this.listeners.size;
   }
+
+  /** Events sent to subscribers over every Subscribe stream so far (a delivery the tests can wait for). */
+  delivered = 0;
 
   onPublish(listener: () => void): () => void {
     this.listeners.add(listener);

@@ -119,6 +119,7 @@ export async function startPubSubServer(context: SalesforceContext, bus: ChangeE
           const events = bus.after(topic, at, Math.min(pending, MAX_NUM_REQUESTED));
           if (events.length === 0) break;
           pending -= events.length;
+          bus.delivered += events.length;
           at = (events[events.length - 1] as (typeof events)[number]).position;
           send({
             events: events.map((event) => ({ event: { id: event.id, schema_id: event.schemaId, payload: event.payload, headers: [] }, replay_id: replayIdOf(event.position) })),
