@@ -377,6 +377,11 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       'annie@consent.example',
       () => dyn.counters.snapshot().webhooks.delivered,
     );
+    // Disabling deletes the steps and the service endpoint crm-sync registered.
+    const disabled = await cli(['connection', 'disable', id, '--yes']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(dyn.admin.listRecords('serviceendpoints').filter((endpoint) => endpoint.url === `${shimUrl}/webhooks/dynamics/${id}`)).toEqual([]);
+    expect(dyn.admin.listRecords('sdkmessageprocessingsteps').filter((step) => step._eventhandler_value === endpoints[0]!.serviceendpointid)).toEqual([]);
   });
 
   async function tokenRow(connectionId: string): Promise<{ ciphertext: Buffer; keyId: string }> {
