@@ -18,6 +18,8 @@ export const searchAttributes = {
   LastSyncedAt: defineSearchAttributeKey('LastSyncedAt', SearchAttributeType.DATETIME),
   /** When a poll last got through every object: older than a few intervals = stuck in a retry loop. */
   LastPolledAt: defineSearchAttributeKey('LastPolledAt', SearchAttributeType.DATETIME),
+  /** When the change log (Salesforce CDC, HubSpot's journal) last fell back to a poll: a gap, an overflow, a position past retention. */
+  ChangeLogFallbackAt: defineSearchAttributeKey('ChangeLogFallbackAt', SearchAttributeType.DATETIME),
 } as const;
 
 /**

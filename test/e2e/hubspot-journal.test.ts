@@ -120,8 +120,9 @@ describe('HubSpot webhooks journal, end to end', () => {
     await expect.poll(async () => (await status(hs.id)).changeEvents?.lastFallback?.reason ?? '', { timeout: 60_000, interval: 250 }).toMatch(/journal offset \S+ refused/);
     const after = await status(hs.id);
     expect(after.state).toBe('running');
-    // The fallback's poll shows in the LastPolledAt search attribute, and `crm-sync sync status` names the fallback and why.
+    // The fallback shows in the ChangeLogFallbackAt search attribute, its poll in LastPolledAt, and `crm-sync sync status` names the fallback and why.
     await expect.poll(async () => (await handle.describe()).typedSearchAttributes.get(searchAttributes.LastPolledAt)?.toISOString(), { timeout: 60_000, interval: 250 }).not.toBe(polledBefore);
+    await expect.poll(async () => (await handle.describe()).typedSearchAttributes.get(searchAttributes.ChangeLogFallbackAt)?.toISOString(), { timeout: 60_000, interval: 250 }).toBe(new Date(after.changeEvents!.lastFallback!.at).toISOString());
     await expectChangeLogRow(h, hs.id, key, /change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: journal offset \S+ refused: .*expired/);
 
     // The first run (continued as new every 120 events, its position carried) and the run that fell back.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchAttributes } from '../../src/temporal/search-attributes';
 import { expectChangeLogRow, recordChangeLogHistories } from '../support/change-log';
 import { recordWrites } from '../support/sandbox-counters';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
@@ -16,6 +17,13 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
   /** The Salesforce org's clock, moved past the event retention by the last test. */
   let orgClockOffsetMs = 0;
   const status = (id: string) => h.syncStatus(id);
+  /** The operator's filter: the workflow's ChangeLogFallbackAt search attribute is the fallback `sync status` shows. */
+  const expectFallbackAttribute = async (): Promise<void> => {
+    const fellBackAt = (await status(sf.id)).changeEvents?.lastFallback?.at;
+    expect(fellBackAt).toBeDefined();
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(sf.id));
+    await expect.poll(async () => (await handle.describe()).typedSearchAttributes.get(searchAttributes.ChangeLogFallbackAt)?.toISOString(), { timeout: 60_000, interval: 250 }).toBe(new Date(fellBackAt!).toISOString());
+  };
   const hubspotContact = (email: string) => hs.sandbox.admin.listRecords('contacts').find((record) => record.properties.email === email);
   let firstRunId: string | undefined;
   const key = randomBytes(32);
@@ -99,6 +107,7 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
     await expect.poll(() => hubspotContact('ada@cdc.example')?.properties.jobtitle ?? null, { timeout: 60_000, interval: 250 }).toBe('Countess');
     await expect.poll(async () => (await status(sf.id)).changeEvents?.lastFallback?.reason ?? '', { timeout: 60_000, interval: 250 }).toMatch(/GAP_OVERFLOW/);
     await expect.poll(async () => (await status(sf.id)).lastPolledAt, { timeout: 60_000, interval: 250 }).not.toBe(before.lastPolledAt);
+    await expectFallbackAttribute();
   });
 
   it('falls back to a poll from the watermark when the replay id is past the 72-hour retention, and shows it', async () => {
@@ -115,6 +124,7 @@ describe('Salesforce Change Data Capture over the Pub/Sub API, end to end', () =
     await expect.poll(async () => (await status(sf.id)).changeEvents?.lastFallback?.reason ?? '', { timeout: 60_000, interval: 250 }).toMatch(/replay/i);
     const after = await status(sf.id);
     expect(after.state).toBe('running');
+    await expectFallbackAttribute();
     // The operator's view: `crm-sync sync status` names the fallback and why.
     await expectChangeLogRow(h, sf.id, key, /change log\s+\d+ events read, replay id \S+; last fell back to a poll at \S+: change log position refused: The Replay ID validation failed/);
 

@@ -50,6 +50,7 @@ describe('searchAttributeFlags', () => {
       '--search-attribute', 'ParkedCount=Int',
       '--search-attribute', 'LastSyncedAt=Datetime',
       '--search-attribute', 'LastPolledAt=Datetime',
+      '--search-attribute', 'ChangeLogFallbackAt=Datetime',
     ]);
   });
 });

@@ -12,6 +12,7 @@ const expected = {
   ParkedCount: 'INDEXED_VALUE_TYPE_INT',
   LastSyncedAt: 'INDEXED_VALUE_TYPE_DATETIME',
   LastPolledAt: 'INDEXED_VALUE_TYPE_DATETIME',
+  ChangeLogFallbackAt: 'INDEXED_VALUE_TYPE_DATETIME',
 };
 
 describe('search attributes', () => {
