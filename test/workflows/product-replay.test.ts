@@ -106,6 +106,10 @@ describe('recorded histories of the product workflows replay cleanly', () => {
     expect(carried).toMatch(/"changeEvents":\{"replayId":"[^"]+"/);
     const journalResults = (histories.find((h) => h.workflowId === 'connection-sync-journal-fallback')?.history.events ?? []).flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
     expect(journalResults.some((payload) => /"replay-invalid".*journal offset/.test(Buffer.from(payload.data ?? []).toString()))).toBe(true);
+    // The fallback published as the ChangeLogFallbackAt search attribute (`change-log-fallback-attribute`).
+    expect(patches('connection-sync-journal-fallback')).toContain('change-log-fallback-attribute');
+    const upserted = (histories.find((h) => h.workflowId === 'connection-sync-journal-fallback')?.history.events ?? []).flatMap((event) => Object.keys(event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+    expect(upserted).toContain('ChangeLogFallbackAt');
     // Issue #15: a Zoho notification channel renewed by the workflow's own timer (the
     // `webhook-renewal` patch) before it lapsed, and its expiry handed over to the next run.
     expect(patches('connection-sync-webhook-renewal')).toContain('webhook-renewal');
