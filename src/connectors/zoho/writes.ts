@@ -60,10 +60,10 @@ export async function upsertAll(ctx: WriteContext, objectType: ObjectType, input
     outcomes[item.index] = leftOut.length > 0 && (outcome.status === 'created' || outcome.status === 'updated') ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...leftOut] } : outcome;
   };
   // Read in the second of their last save: held back until that second is over, then read again.
-  const unsettled = byId.filter((item) => item.input.ifVersion !== undefined && isUnsettled(item.input.ifVersion));
-  for (const item of unsettled) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
-  if (unsettled.length > 0) await sleep(SECOND_MS);
-  const updates = byId.filter((item) => !unsettled.includes(item));
+  const isHeldBack = (item: Prepared): boolean => item.input.ifVersion !== undefined && isUnsettled(item.input.ifVersion);
+  const updates = byId.filter((item) => !isHeldBack(item));
+  for (const item of byId.filter(isHeldBack)) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+  if (updates.length < byId.length) await sleep(SECOND_MS);
   const calls = [
     ...chunkDistinct(bySyncId, (item) => item.input.syncId).map((group) => ({ group, kind: 'upsert' as const, unmodifiedSince: undefined })),
     ...groupBy(updates, (item) => item.input.ifVersion ?? '').flatMap(([unmodifiedSince, items]) =>
@@ -92,7 +92,7 @@ export async function upsertAll(ctx: WriteContext, objectType: ObjectType, input
       const modified = new Set(entries.flatMap((entry) => (entry.code === 'ALREADY_MODIFIED' && entry.details?.id !== undefined ? [String(entry.details.id as string | number)] : [])));
       const refused = modified.size > 0 ? remaining.filter((item) => modified.has(item.input.externalId as string)) : remaining;
       for (const item of refused) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
-      remaining = remaining.filter((item) => !refused.includes(item));
+      remaining = modified.size > 0 ? remaining.filter((item) => !modified.has(item.input.externalId as string)) : [];
     }
   });
   return outcomes;
