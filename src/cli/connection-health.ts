@@ -14,7 +14,7 @@ export async function connectionHealth(ctx: CliContext, connectionId: string): P
   ]);
   const tokenRow = token.rows[0];
   return {
-    webhooks: registration ? { state: registration.state, callbackUrl: registration.callbackUrl, instructions: registration.instructions, lastError: registration.lastError, updatedAt: registration.updatedAt.toISOString(), subscriptions: registration.subscriptions } : null,
+    webhooks: registration ? { state: registration.state, callbackUrl: registration.callbackUrl, dispatchKey: registration.dispatchKey, instructions: registration.instructions, lastError: registration.lastError, updatedAt: registration.updatedAt.toISOString(), subscriptions: registration.subscriptions } : null,
     token: tokenRow ? { expiresAt: tokenRow.expires_at?.toISOString() ?? null, refreshedAt: tokenRow.refreshed_at.toISOString() } : null,
   };
 }
@@ -28,7 +28,7 @@ export function healthRows(health: ConnectionHealth): [string, string][] {
   else {
     const expiries = webhooks.subscriptions.flatMap((subscription) => (subscription.expiresAt ? [subscription.expiresAt] : [])).sort();
     const kinds = [...new Set(webhooks.subscriptions.map((subscription) => subscription.kind))].join(', ');
-    line = `${webhooks.state}: ${webhooks.subscriptions.length} subscription(s)${kinds ? ` (${kinds})` : ''} to ${webhooks.callbackUrl}${expiries[0] ? `, earliest expiry ${expiries[0]}` : ''}${webhooks.lastError ? `; last error: ${webhooks.lastError}` : ''}`;
+    line = `${webhooks.state}: ${webhooks.subscriptions.length} subscription(s)${kinds ? ` (${kinds})` : ''} to ${webhooks.callbackUrl}${webhooks.dispatchKey !== null ? ` (shared by the app's connections; this one's deliveries are those keyed ${webhooks.dispatchKey})` : ''}${expiries[0] ? `, earliest expiry ${expiries[0]}` : ''}${webhooks.lastError ? `; last error: ${webhooks.lastError}` : ''}`;
   }
   const token = health.token ? `${health.token.expiresAt ?? 'no expiry given'} (refreshed ${health.token.refreshedAt})` : 'no shared token yet (API token, or not refreshed since connect)';
   return [

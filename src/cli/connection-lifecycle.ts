@@ -62,10 +62,10 @@ export function registerConnectionLifecycleCommands(connection: Command, ctx: Cl
       }
       const client = await ctx.client();
       await refuseToDropWorkState(client, stored, 'disabling', options.yes);
-      const { removed } = await withRegistration(ctx, (registration) => registration.unsubscribe(id));
+      const unsubscribed = await withRegistration(ctx, (registration) => registration.unsubscribe(id));
       await (await ctx.connections()).setStatus(id, 'disabled');
       const stopped = await stopWorkflow(client, stored, 'connection disabled (crm-sync connection disable)');
-      process.stdout.write(`connection ${id} disabled: ${removed} webhook subscription(s) removed, workflow ${stopped ? 'stopped' : 'was not running'}; links, snapshots and credentials kept (to turn it back on: crm-sync connection resume ${id}, then crm-sync connection subscribe ${id})\n`);
+      process.stdout.write(`connection ${id} disabled: ${removedText(unsubscribed)}, workflow ${stopped ? 'stopped' : 'was not running'}; links, snapshots and credentials kept (to turn it back on: crm-sync connection resume ${id}, then crm-sync connection subscribe ${id})\n`);
     });
 
   connection
@@ -83,20 +83,20 @@ export function registerConnectionLifecycleCommands(connection: Command, ctx: Cl
         throw new CliError(`refusing: deleting connection ${id} removes ${what}; run with --yes to confirm`);
       }
       await refuseToDropWorkState(client, stored, 'deleting', options.yes);
-      let removed = 0;
+      let unsubscribed = { removed: 0, kept: 0 };
       if (stored.status !== 'deleted') {
-        removed = (await withRegistration(ctx, (registration) => registration.unsubscribe(id))).removed;
+        unsubscribed = await withRegistration(ctx, (registration) => registration.unsubscribe(id));
         await (await ctx.connections()).setStatus(id, 'disabled');
       }
       const stopped = await stopWorkflow(client, stored, 'connection deleted (crm-sync connection delete)');
       const connections = await ctx.connections();
       if (options.purge) {
         const purged = await connections.purgeConnection(id);
-        process.stdout.write(`connection ${id} purged: ${removed} webhook subscription(s) removed, workflow ${stopped ? 'stopped' : 'was not running'}, credentials, ${purged.links} record link(s) and their snapshots deleted\n`);
+        process.stdout.write(`connection ${id} purged: ${removedText(unsubscribed)}, workflow ${stopped ? 'stopped' : 'was not running'}, credentials, ${purged.links} record link(s) and their snapshots deleted\n`);
         return;
       }
       await connections.removeCredentials(id);
-      process.stdout.write(`connection ${id} deleted: ${removed} webhook subscription(s) removed, workflow ${stopped ? 'stopped' : 'was not running'}, credentials removed; ${linkCount} record link(s) and their snapshots kept (crm-sync connection delete ${id} --purge --yes removes them)\n`);
+      process.stdout.write(`connection ${id} deleted: ${removedText(unsubscribed)}, workflow ${stopped ? 'stopped' : 'was not running'}, credentials removed; ${linkCount} record link(s) and their snapshots kept (crm-sync connection delete ${id} --purge --yes removes them)\n`);
     });
 }
 
@@ -163,4 +163,9 @@ async function ifRunning(client: Client, connection: ConnectionSummary, act: (ha
     if (error instanceof WorkflowNotFoundError) return false;
     throw error;
   }
+}
+
+/** "2 webhook subscription(s) removed", and those kept because other connections share them. */
+function removedText({ removed, kept }: { removed: number; kept: number }): string {
+  return `${removed} webhook subscription(s) removed${kept > 0 ? ` (${kept} kept: other connections of the same app still receive through them)` : ''}`;
 }

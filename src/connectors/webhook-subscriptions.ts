@@ -17,10 +17,21 @@ export interface WebhookSubscriber {
   unsubscribe(subscriptions: readonly WebhookSubscription[]): Promise<void>;
   /** Extends one that lapses (Zoho's channel_expiry); absent where subscriptions do not lapse. */
   renew?(subscription: WebhookSubscription, request: WebhookSubscribeRequest): Promise<WebhookSubscription>;
+  /**
+   * Where the vendor delivers when it keeps one target for many connections (HubSpot: one target
+   * URL per app [H84]): the shim's path for all of them, e.g. `/webhooks/hubspot/app/<appId>`.
+   * Absent: each connection has its own route, `/webhooks/<provider>/<connection>`. Subscriptions
+   * under a shared path may be held by several connections; the lifecycle removes one at the
+   * vendor only with the last connection holding it.
+   */
+  readonly sharedCallbackPath?: string | undefined;
 }
 
 export interface WebhookSubscribeRequest {
-  /** The shim's route for this connection: `<SHIM_PUBLIC_URL>/webhooks/<provider>/<connection>`. */
+  /**
+   * The shim's route for this connection: `<SHIM_PUBLIC_URL>/webhooks/<provider>/<connection>`, or
+   * `<SHIM_PUBLIC_URL><sharedCallbackPath>` when the subscriber has one.
+   */
   callbackUrl: string;
   objects: readonly ObjectType[];
   /**
@@ -37,6 +48,11 @@ export type WebhookSubscribeResult =
       subscriptions: WebhookSubscription[];
       /** Fields to merge into the connection's sealed `credentials.webhook` (what the shim verifies). */
       webhookCredentials: Record<string, string>;
+      /**
+       * Under a shared callback path: the key the shim dispatches a delivery to this connection
+       * by (HubSpot: `<appId>:<portalId>` from each event). Absent for a per-connection route.
+       */
+      dispatchKey?: string | undefined;
       /**
        * What was set up, for the consent page and the CLI, where "delivering to the callback URL"
        * would be wrong (Salesforce CDC: crm-sync reads the org's change events itself).

@@ -3,6 +3,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type pg from 'pg';
 import { codecEndpointOptions } from '../codec/endpoint-config';
 import type { Config } from '../config';
+import { WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
 import { buildShimApp } from '../webhooks/app';
 
@@ -38,6 +39,7 @@ export async function startDemoShim(config: Config, deps: { pool: pg.Pool; conne
     webhooks: {
       connections: deps.connections,
       signal: { client: deps.client, taskQueue: config.TEMPORAL_TASK_QUEUE },
+      sharedRoutes: new WebhookSubscriptionsRepository(deps.pool),
     },
     // `/codec` for the Web UI and the temporal CLI, as `npm run shim` serves it (when configured).
     ...(codec ? { codec } : {}),

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { createStoredConnectionRegistry } from '../connectors/stored-connections';
 import type { ConnectionTokensRepository } from '../store/connection-tokens-repository';
 import type { ConnectionsRepository } from '../store/connections-repository';
-import { WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
+import { subscriptionKey, WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
 
 /**
  * The product side of webhook subscriptions (issue #15), the same for every vendor whose connector
@@ -44,6 +44,12 @@ export function webhookCallbackUrl(publicUrl: string, provider: CrmProvider, con
   return `${publicUrl.replace(/\/+$/, '')}/webhooks/${provider}/${encodeURIComponent(connectionId)}`;
 }
 
+/** Where the connector's vendor delivers for this connection: its shared path, or the connection's own route. */
+function callbackUrlOf(publicUrl: string, connector: CrmConnector, provider: CrmProvider, connectionId: string): string {
+  const shared = connector.webhookSubscriptions?.sharedCallbackPath;
+  return shared === undefined ? webhookCallbackUrl(publicUrl, provider, connectionId) : `${publicUrl.replace(/\/+$/, '')}${shared}`;
+}
+
 /** The objects the connection syncs (settings.sync.objects), or every object when its settings say none. */
 export function subscribedObjects(settings: Record<string, unknown>): ObjectType[] {
   const parsed = syncSettingsSchema.safeParse(settings.sync ?? {});
@@ -67,47 +73,57 @@ export class WebhookRegistration {
     const { connector, request } = await this.prepare(connectionId);
     const subscriber = connector.webhookSubscriptions;
     if (!subscriber) return { kind: 'unsupported' };
-    let result;
-    try {
-      result = await subscriber.subscribe(request);
-    } catch (error) {
-      await this.deps.subscriptions.recordFailure(connectionId, request.callbackUrl, `subscribe failed: ${(error as Error).message}`);
-      throw error;
-    }
-    if (result.kind === 'manual') {
-      await this.deps.subscriptions.record(connectionId, { state: 'manual', callbackUrl: request.callbackUrl, instructions: result.instructions }, []);
-      return { kind: 'manual', instructions: result.instructions, callbackUrl: request.callbackUrl };
-    }
-    // The secret before the record: a delivery that arrives once the vendor holds the subscription must verify.
-    await this.deps.connections.mergeWebhookCredentials(connectionId, { ...result.webhookCredentials, deliverySecret: request.deliverySecret });
-    await this.deps.subscriptions.record(connectionId, { state: 'registered', callbackUrl: request.callbackUrl }, result.subscriptions);
-    return { kind: 'registered', subscriptions: result.subscriptions, callbackUrl: request.callbackUrl, summary: result.summary };
+    // Serialised with every other connection delivering to the same URL: one may be removing
+    // subscriptions this one is about to reuse.
+    return this.deps.subscriptions.withCallbackLock(request.callbackUrl, async () => {
+      let result;
+      try {
+        result = await subscriber.subscribe(request);
+      } catch (error) {
+        await this.deps.subscriptions.recordFailure(connectionId, request.callbackUrl, `subscribe failed: ${(error as Error).message}`);
+        throw error;
+      }
+      if (result.kind === 'manual') {
+        await this.deps.subscriptions.record(connectionId, { state: 'manual', callbackUrl: request.callbackUrl, instructions: result.instructions }, []);
+        return { kind: 'manual', instructions: result.instructions, callbackUrl: request.callbackUrl };
+      }
+      // The secret before the record: a delivery that arrives once the vendor holds the subscription must verify.
+      await this.deps.connections.mergeWebhookCredentials(connectionId, { ...result.webhookCredentials, deliverySecret: request.deliverySecret });
+      await this.deps.subscriptions.record(connectionId, { state: 'registered', callbackUrl: request.callbackUrl, dispatchKey: result.dispatchKey }, result.subscriptions);
+      return { kind: 'registered', subscriptions: result.subscriptions, callbackUrl: request.callbackUrl, summary: result.summary };
+    });
   }
 
   /**
    * Removes what was registered for the connection at its vendor, and the delivery secret with it.
-   * Returns how many vendor subscriptions were removed.
+   * A subscription another registered connection also holds (a shared callback: HubSpot's app-level
+   * ones) stays at the vendor until the last of them goes. Returns how many vendor subscriptions
+   * were removed, and how many were kept for the others.
    */
-  unsubscribe(connectionId: string): Promise<{ removed: number }> {
+  unsubscribe(connectionId: string): Promise<{ removed: number; kept: number }> {
     return this.deps.subscriptions.withConnectionLock(connectionId, () => this.unsubscribeLocked(connectionId));
   }
 
-  private async unsubscribeLocked(connectionId: string): Promise<{ removed: number }> {
+  private async unsubscribeLocked(connectionId: string): Promise<{ removed: number; kept: number }> {
     const registration = await this.deps.subscriptions.get(connectionId);
-    if (!registration || registration.state === 'removed') return { removed: 0 };
-    if (registration.subscriptions.length > 0) {
-      const connector = await this.deps.registry.forConnection(connectionId);
-      if (!connector.webhookSubscriptions) throw new WebhookSetupError(`connection ${connectionId} has recorded subscriptions but its connector cannot remove them`);
-      try {
-        await connector.webhookSubscriptions.unsubscribe(registration.subscriptions);
-      } catch (error) {
-        await this.deps.subscriptions.recordFailure(connectionId, registration.callbackUrl, `unsubscribe failed: ${(error as Error).message}`);
-        throw error;
+    if (!registration || registration.state === 'removed') return { removed: 0, kept: 0 };
+    return this.deps.subscriptions.withCallbackLock(registration.callbackUrl, async () => {
+      const shared = await this.deps.subscriptions.heldByOthers(connectionId, registration.subscriptions);
+      const own = registration.subscriptions.filter((subscription) => !shared.has(subscriptionKey(subscription)));
+      if (own.length > 0) {
+        const connector = await this.deps.registry.forConnection(connectionId);
+        if (!connector.webhookSubscriptions) throw new WebhookSetupError(`connection ${connectionId} has recorded subscriptions but its connector cannot remove them`);
+        try {
+          await connector.webhookSubscriptions.unsubscribe(own);
+        } catch (error) {
+          await this.deps.subscriptions.recordFailure(connectionId, registration.callbackUrl, `unsubscribe failed: ${(error as Error).message}`);
+          throw error;
+        }
       }
-    }
-    await this.deps.subscriptions.record(connectionId, { state: 'removed', callbackUrl: registration.callbackUrl }, []);
-    await this.deps.connections.mergeWebhookCredentials(connectionId, undefined);
-    return { removed: registration.subscriptions.length };
+      await this.deps.subscriptions.record(connectionId, { state: 'removed', callbackUrl: registration.callbackUrl }, []);
+      await this.deps.connections.mergeWebhookCredentials(connectionId, undefined);
+      return { removed: own.length, kept: registration.subscriptions.length - own.length };
+    });
   }
 
   /**
@@ -146,7 +162,7 @@ export class WebhookRegistration {
     return {
       connector,
       request: {
-        callbackUrl: registeredUrl ?? webhookCallbackUrl(publicUrl as string, connection.provider, connectionId),
+        callbackUrl: registeredUrl ?? callbackUrlOf(publicUrl as string, connector, connection.provider, connectionId),
         objects: subscribedObjects(connection.settings),
         deliverySecret: typeof stored === 'string' && stored !== '' ? stored : newDeliverySecret(),
       },

@@ -10,6 +10,8 @@ export interface WebhookRegistrationRecord {
   connectionId: string;
   state: WebhookRegistrationState;
   callbackUrl: string;
+  /** The key a shared callback dispatches this connection's deliveries by; null for its own route. */
+  dispatchKey: string | null;
   /** What an administrator must set where the vendor subscribes at app level only. */
   instructions: string[] | null;
   lastError: string | null;
@@ -26,8 +28,8 @@ export class WebhookSubscriptionsRepository {
   constructor(private readonly db: pg.Pool) {}
 
   async get(connectionId: string): Promise<WebhookRegistrationRecord | undefined> {
-    const registration = await this.db.query<{ state: WebhookRegistrationState; callback_url: string; instructions: string[] | null; last_error: string | null; updated_at: Date }>(
-      'SELECT state, callback_url, instructions, last_error, updated_at FROM webhook_registrations WHERE connection_id = $1',
+    const registration = await this.db.query<{ state: WebhookRegistrationState; callback_url: string; dispatch_key: string | null; instructions: string[] | null; last_error: string | null; updated_at: Date }>(
+      'SELECT state, callback_url, dispatch_key, instructions, last_error, updated_at FROM webhook_registrations WHERE connection_id = $1',
       [connectionId],
     );
     const row = registration.rows[0];
@@ -36,6 +38,7 @@ export class WebhookSubscriptionsRepository {
       connectionId,
       state: row.state,
       callbackUrl: row.callback_url,
+      dispatchKey: row.dispatch_key,
       instructions: row.instructions,
       lastError: row.last_error,
       updatedAt: row.updated_at,
@@ -58,14 +61,18 @@ export class WebhookSubscriptionsRepository {
   }
 
   /** Replaces the connection's registration and subscriptions with what the vendor now holds. */
-  async record(connectionId: string, registration: { state: WebhookRegistrationState; callbackUrl: string; instructions?: string[] | undefined; lastError?: string | undefined }, subscriptions: readonly WebhookSubscription[]): Promise<void> {
+  async record(
+    connectionId: string,
+    registration: { state: WebhookRegistrationState; callbackUrl: string; dispatchKey?: string | undefined; instructions?: string[] | undefined; lastError?: string | undefined },
+    subscriptions: readonly WebhookSubscription[],
+  ): Promise<void> {
     await withTransaction(this.db, async (db) => {
       await db.query(
-        `INSERT INTO webhook_registrations (connection_id, state, callback_url, instructions, last_error, updated_at)
-         VALUES ($1, $2, $3, $4, $5, clock_timestamp())
-         ON CONFLICT (connection_id) DO UPDATE SET state = EXCLUDED.state, callback_url = EXCLUDED.callback_url,
+        `INSERT INTO webhook_registrations (connection_id, state, callback_url, dispatch_key, instructions, last_error, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())
+         ON CONFLICT (connection_id) DO UPDATE SET state = EXCLUDED.state, callback_url = EXCLUDED.callback_url, dispatch_key = EXCLUDED.dispatch_key,
            instructions = EXCLUDED.instructions, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at`,
-        [connectionId, registration.state, registration.callbackUrl, registration.instructions === undefined ? null : JSON.stringify(registration.instructions), registration.lastError ?? null],
+        [connectionId, registration.state, registration.callbackUrl, registration.dispatchKey ?? null, registration.instructions === undefined ? null : JSON.stringify(registration.instructions), registration.lastError ?? null],
       );
       await db.query('DELETE FROM webhook_subscriptions WHERE connection_id = $1', [connectionId]);
       for (const subscription of subscriptions) await insertSubscription(db, connectionId, subscription, null);
@@ -102,11 +109,51 @@ export class WebhookSubscriptionsRepository {
     });
   }
 
+  /** The connections a shared callback delivers to under `dispatchKey` (registered ones only). */
+  async connectionsByDispatchKey(dispatchKey: string): Promise<string[]> {
+    const result = await this.db.query<{ connection_id: string }>(
+      "SELECT connection_id FROM webhook_registrations WHERE state = 'registered' AND dispatch_key = $1 ORDER BY connection_id",
+      [dispatchKey],
+    );
+    return result.rows.map((row) => row.connection_id);
+  }
+
+  /**
+   * Which of `subscriptions` another connection's registration still holds (`kind:id`): on a shared
+   * callback they are the vendor's one subscription for all of them, not to be removed yet.
+   */
+  async heldByOthers(connectionId: string, subscriptions: readonly WebhookSubscription[]): Promise<Set<string>> {
+    if (subscriptions.length === 0) return new Set();
+    const result = await this.db.query<{ kind: string; vendor_id: string }>(
+      `SELECT DISTINCT s.kind, s.vendor_id FROM webhook_subscriptions s
+         JOIN webhook_registrations r ON r.connection_id = s.connection_id AND r.state = 'registered'
+        WHERE s.connection_id <> $1 AND (s.kind, s.vendor_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      [connectionId, subscriptions.map((subscription) => subscription.kind), subscriptions.map((subscription) => subscription.id)],
+    );
+    return new Set(result.rows.map((row) => subscriptionKey({ kind: row.kind, id: row.vendor_id })));
+  }
+
+  /**
+   * Runs `work` holding the lock of a callback URL shared by several connections, so one
+   * connection's removal cannot interleave with another's subscribe (taken inside the connection lock).
+   */
+  async withCallbackLock<T>(callbackUrl: string, work: () => Promise<T>): Promise<T> {
+    return withTransaction(this.db, async (db) => {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhook-callback:' || $1, 0))`, [callbackUrl]);
+      return work();
+    });
+  }
+
   /** The earliest moment a subscription of the connection lapses, or null when none does. */
   async earliestExpiry(connectionId: string): Promise<string | null> {
     const result = await this.db.query<{ earliest: Date | null }>('SELECT min(expires_at) AS earliest FROM webhook_subscriptions WHERE connection_id = $1', [connectionId]);
     return result.rows[0]?.earliest?.toISOString() ?? null;
   }
+}
+
+/** A subscription's identity at its vendor. */
+export function subscriptionKey(subscription: Pick<WebhookSubscription, 'kind' | 'id'>): string {
+  return `${subscription.kind}:${subscription.id}`;
 }
 
 async function insertSubscription(db: Queryable, connectionId: string, subscription: WebhookSubscription, renewedAt: Date | null): Promise<void> {

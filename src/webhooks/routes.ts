@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CrmProvider } from '../model/identifiers';
 import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
 import { decodedOnce, JSON_DELIVERY, mediaTypeOf, OUTBOUND_MESSAGE_DELIVERY, type DeliveryFormat } from './delivery-format';
-import { fromFrameworkError, unsupportedMediaType, WebhookError } from './errors';
-import type { DeliveryParser } from './parse';
+import { fromFrameworkError, invalidPayload, unsupportedMediaType, WebhookError } from './errors';
+import { isRecord, type DeliveryParser, type ParsedDelivery } from './parse';
 import { parseDynamics } from './parse-dynamics';
 import { parseHubSpot } from './parse-hubspot';
 import { parsePipedrive } from './parse-pipedrive';
@@ -18,6 +18,8 @@ import { verifyHubSpot } from './verify-hubspot';
 import { verifyPipedrive } from './verify-pipedrive';
 import { verifySalesforce } from './verify-salesforce';
 import { verifyZoho } from './verify-zoho';
+import { hubspotDispatchKey } from '../connectors/hubspot/webhook-subscriptions';
+import type { WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
 
 export interface WebhookRouteOptions {
   connections: Pick<ConnectionsRepository, 'getConnection' | 'loadCredentials'>;
@@ -42,6 +44,12 @@ export interface WebhookRouteOptions {
    * HubSpot's v3 signature over the URI. Default: the request's own scheme and Host header.
    */
   publicUrl?: string;
+  /**
+   * Which connections a delivery to a shared route goes to (HubSpot's one target URL per app,
+   * `POST /webhooks/hubspot/app/:appId`, dispatched by each event's portal). Without it that
+   * route refuses every delivery as for an unknown connection.
+   */
+  sharedRoutes?: Pick<WebhookSubscriptionsRepository, 'connectionsByDispatchKey'> | undefined;
   /** Largest accepted body in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /** How old (or early) a signed timestamp may be. Default 5 minutes. */
@@ -103,52 +111,132 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     return reply.code(refusal.statusCode).headers(refusal.headers).send(refusal.toBody());
   });
 
-  app.post<{ Params: { provider: string; connectionId: string } }>('/webhooks/:provider/:connectionId', { bodyLimit }, async (request, reply) => {
-    const { provider, connectionId } = request.params;
-    const handler = PROVIDERS[provider as CrmProvider];
-    if (!handler) throw new WebhookError(404, 'unknown_provider', `No webhook route for provider "${provider}".`);
-    const { format } = handler;
+  /** The delivery's body as sent, once its media type is the provider's. */
+  const rawBodyOf = (request: FastifyRequest, format: DeliveryFormat): Buffer => {
     if (!Buffer.isBuffer(request.body) || mediaTypeOf(request.headers['content-type']) !== format.mediaType) throw unsupportedMediaType(format.mediaType);
-    const rawBody = request.body;
+    return request.body;
+  };
 
-    let entry = await connections.get(connectionId);
-    if (!usable(entry, provider)) throw unknownConnection(provider, connectionId);
-    const document = decodedOnce(() => format.decode(rawBody));
-    const delivery = { rawBody, document, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), now: now(), toleranceMs };
+  /**
+   * Checks the delivery against the connection's secret. The cached secret may predate a
+   * reauthorise: it is checked once more against a reloaded one (the cache reloads at most once a
+   * second per connection, so forgeries cannot make every delivery a load). Answers the entry that verified.
+   */
+  const verified = async (handler: ProviderHandler, delivery: Omit<Parameters<Verifier>[0], 'secrets'>, connectionId: string, entry: WebhookConnection, provider: string): Promise<WebhookConnection> => {
     try {
       handler.verify({ ...delivery, secrets: entry.secrets });
+      return entry;
     } catch (error) {
-      // The cached secret may predate a reauthorise: check once against a reloaded one (the cache
-      // reloads at most once a second per connection, so forgeries cannot make every delivery a load).
       if (!(error instanceof WebhookError) || !RECHECKED_REFUSALS.has(error.code)) throw error;
       const fresh = await connections.refresh(connectionId, entry);
       if (!fresh) throw error;
       if (!usable(fresh, provider)) throw unknownConnection(provider, connectionId);
       handler.verify({ ...delivery, secrets: fresh.secrets });
-      entry = fresh;
+      return fresh;
     }
-    const { connection } = entry;
+  };
+
+  /** Resolves only once Temporal accepted the signals carrying these events (durably, for their workflows). */
+  const signalAll = async (request: FastifyRequest, targets: readonly { connection: WebhookConnection['connection']; events: ParsedDelivery['events'] }[]): Promise<void> => {
+    try {
+      await Promise.all(targets.filter((target) => target.events.length > 0).map((target) => signal.submit({ tenantId: target.connection.tenantId, connectionId: target.connection.id }, target.events)));
+    } catch (error) {
+      request.log.error({ connectionIds: targets.map((target) => target.connection.id), err: { name: (error as Error).name } }, 'signalWithStart failed');
+      throw new WebhookError(503, 'temporal_unavailable', 'The sync engine is unreachable; retry later.', { 'retry-after': retryAfter });
+    }
+  };
+
+  const refuseIfOnlyUnsupported = (parsed: readonly ParsedDelivery[]): void => {
+    const unsupported = parsed.flatMap((delivery) => delivery.unsupported);
+    if (unsupported.length > 0 && parsed.every((delivery) => delivery.events.length === 0)) {
+      throw new WebhookError(422, 'unsupported_event', `Unsupported event type: ${unsupported.slice(0, 5).join(', ')}.`);
+    }
+  };
+
+  app.post<{ Params: { provider: string; connectionId: string } }>('/webhooks/:provider/:connectionId', { bodyLimit }, async (request, reply) => {
+    const { provider, connectionId } = request.params;
+    const handler = PROVIDERS[provider as CrmProvider];
+    if (!handler) throw new WebhookError(404, 'unknown_provider', `No webhook route for provider "${provider}".`);
+    const { format } = handler;
+    const rawBody = rawBodyOf(request, format);
+
+    const cached = await connections.get(connectionId);
+    if (!usable(cached, provider)) throw unknownConnection(provider, connectionId);
+    const document = decodedOnce(() => format.decode(rawBody));
+    const delivery = { rawBody, document, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), now: now(), toleranceMs };
+    const { connection } = await verified(handler, delivery, connectionId, cached, provider);
 
     const parsed = handler.parse(document(), { headers: request.headers });
     if (parsed.unsupported.length > 0) request.log.warn({ connectionId, provider, unsupported: parsed.unsupported }, 'unsupported webhook events ignored');
-    if (parsed.events.length === 0 && parsed.unsupported.length > 0) {
-      throw new WebhookError(422, 'unsupported_event', `Unsupported event type: ${parsed.unsupported.slice(0, 5).join(', ')}.`);
-    }
-
-    if (parsed.events.length > 0) {
-      try {
-        // Resolves only once Temporal accepted the signal carrying these events (durably, for their workflow):
-        // a 202 is never given for events still waiting in the shim.
-        await signal.submit({ tenantId: connection.tenantId, connectionId }, parsed.events);
-      } catch (error) {
-        request.log.error({ connectionId, err: { name: (error as Error).name } }, 'signalWithStart failed');
-        throw new WebhookError(503, 'temporal_unavailable', 'The sync engine is unreachable; retry later.', { 'retry-after': retryAfter });
-      }
-    }
+    refuseIfOnlyUnsupported([parsed]);
+    await signalAll(request, [{ connection, events: parsed.events }]);
     request.log.info({ connectionId, provider, accepted: parsed.events.length, ms: Math.round(reply.elapsedTime) }, 'webhook accepted');
     const answer = format.accepted(parsed.events.length);
     return reply.code(answer.status).type(answer.contentType).send(answer.body);
   });
+
+  /**
+   * `POST /webhooks/hubspot/app/:appId`: HubSpot keeps one target URL per app [H86], so every
+   * portal that installed the app delivers here; each event names its portal [H22]. The events are
+   * grouped by portal and each group goes to the connections registered for (app, portal). Every
+   * connection the delivery reaches must verify its signature, and a malformed event refuses the
+   * whole delivery, before anything is signalled. A delivery no active connection holds any portal
+   * of is refused (404, as on a connection's own route); in a delivery that also reaches others,
+   * the events of such a portal are acknowledged with the rest and dropped (logged), since one
+   * answer covers the whole batch.
+   */
+  app.post<{ Params: { appId: string } }>('/webhooks/hubspot/app/:appId', { bodyLimit }, async (request, reply) => {
+    const handler = PROVIDERS.hubspot as ProviderHandler;
+    const { appId } = request.params;
+    const rawBody = rawBodyOf(request, handler.format);
+    if (!/^[1-9]\d{0,17}$/.test(appId)) throw new WebhookError(404, 'unknown_connection', `No HubSpot app "${appId}".`);
+    const document = decodedOnce(() => handler.format.decode(rawBody));
+    const byPortal = eventsByPortal(document());
+
+    const targets: { connectionId: string; entry: WebhookConnection; events: unknown[] }[] = [];
+    const unrouted: number[] = [];
+    for (const [portalId, events] of byPortal) {
+      const ids = (await options.sharedRoutes?.connectionsByDispatchKey(hubspotDispatchKey(Number(appId), portalId))) ?? [];
+      const before = targets.length;
+      for (const connectionId of ids) {
+        const entry = await connections.get(connectionId);
+        if (usable(entry, 'hubspot')) targets.push({ connectionId, entry, events });
+      }
+      if (targets.length === before) unrouted.push(portalId);
+    }
+    if (targets.length === 0) throw new WebhookError(404, 'unknown_connection', `No active hubspot connection of app ${appId} for portal ${unrouted.join(', ')}.`);
+
+    const delivery = { rawBody, document, headers: request.headers, method: request.method, uri: deliveryUri(request, options.publicUrl), now: now(), toleranceMs };
+    const checked: { connection: WebhookConnection['connection']; parsed: ParsedDelivery }[] = [];
+    for (const target of targets) {
+      const { connection } = await verified(handler, delivery, target.connectionId, target.entry, 'hubspot');
+      checked.push({ connection, parsed: handler.parse(target.events, { headers: request.headers }) });
+    }
+    const unsupported = checked.flatMap((target) => target.parsed.unsupported);
+    if (unsupported.length > 0) request.log.warn({ appId, unsupported }, 'unsupported webhook events ignored');
+    if (unrouted.length > 0) request.log.warn({ appId, portals: unrouted }, 'webhook events of portals without an active connection acknowledged and dropped');
+    refuseIfOnlyUnsupported(checked.map((target) => target.parsed));
+
+    await signalAll(request, checked.map((target) => ({ connection: target.connection, events: target.parsed.events })));
+    const accepted = checked.reduce((sum, target) => sum + target.parsed.events.length, 0);
+    request.log.info({ appId, connectionIds: checked.map((target) => target.connection.id), accepted, ms: Math.round(reply.elapsedTime) }, 'webhook accepted');
+    const answer = handler.format.accepted(accepted);
+    return reply.code(answer.status).type(answer.contentType).send(answer.body);
+  });
+}
+
+/** HubSpot's array of events, grouped by the portal each names (`portalId`, a positive integer [H22]). */
+export function eventsByPortal(body: unknown): Map<number, unknown[]> {
+  if (!Array.isArray(body)) throw invalidPayload('Expected a JSON array of events.');
+  const groups = new Map<number, unknown[]>();
+  for (const event of body) {
+    const portalId = isRecord(event) ? event.portalId : undefined;
+    if (typeof portalId !== 'number' || !Number.isSafeInteger(portalId) || portalId <= 0) throw invalidPayload('Each event needs a portalId.');
+    const group = groups.get(portalId);
+    if (group) group.push(event);
+    else groups.set(portalId, [event]);
+  }
+  return groups;
 }
 
 function deliveryUri(request: FastifyRequest, publicUrl: string | undefined): string {

@@ -7,6 +7,7 @@ import { clientTracingInterceptors, tracingFromEnvironment } from '../observabil
 import { storedWebhookRegistration } from '../lifecycle/webhook-registration';
 import { ConnectionTokensRepository } from '../store/connection-tokens-repository';
 import { ConnectionsRepository } from '../store/connections-repository';
+import { WebhookSubscriptionsRepository } from '../store/webhook-subscriptions-repository';
 import { createPool } from '../store/database';
 import { consentCallbackDependencies } from '../oauth/callback-dependencies';
 import { loadOAuthApps } from '../oauth/oauth-apps';
@@ -56,6 +57,8 @@ const app = buildShimApp({
   webhooks: {
     connections,
     signal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
+    // HubSpot's per-app route finds each portal's connection among the registrations.
+    sharedRoutes: new WebhookSubscriptionsRepository(pool),
     // The base URL HubSpot is configured with, when the shim sits behind a proxy (signature v3 covers the URI).
     ...(config.SHIM_PUBLIC_URL ? { publicUrl: config.SHIM_PUBLIC_URL } : {}),
   },
@@ -64,7 +67,7 @@ const app = buildShimApp({
 });
 
 await app.listen({ host: '0.0.0.0', port: config.SHIM_PORT });
-console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz, /metrics; POST /webhooks/:provider/:connectionId; GET /oauth/:provider/callback); Temporal at ${config.temporal.description}.`);
+console.log(`Webhook shim listening on :${config.SHIM_PORT} (GET /healthz, /readyz, /metrics; POST /webhooks/:provider/:connectionId, /webhooks/hubspot/app/:appId; GET /oauth/:provider/callback); Temporal at ${config.temporal.description}.`);
 console.log(codec ? `Codec endpoint: POST /codec/decode, /codec/encode (${codec.operatorToken ? 'operator token required' : 'NO token: development only'}).` : CODEC_ENDPOINT_DISABLED);
 
 // Finish in-flight requests, then release connections.

@@ -254,7 +254,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
 
   await startWorker();
 
-  const shim = options.shim ? buildShimApp({ readiness: {}, tracer: options.tracing?.tracer, webhooks: { connections: connectionsRepository, signal: { client, taskQueue } } }) : undefined;
+  const shim = options.shim ? buildShimApp({ readiness: {}, tracer: options.tracing?.tracer, webhooks: { connections: connectionsRepository, signal: { client, taskQueue }, sharedRoutes: new WebhookSubscriptionsRepository(db.pool) } }) : undefined;
   if (shim) {
     const address = await shim.listen({ host: '127.0.0.1', port: 0 });
     harness.shimUrl = address;

@@ -28,6 +28,7 @@ describe('webhook registration: the pure parts', () => {
       webhooks: {
         state: 'failed',
         callbackUrl: 'https://h/webhooks/zoho/z',
+        dispatchKey: null,
         instructions: null,
         lastError: 'subscribe failed: zoho auth',
         updatedAt: '2026-01-01T00:00:00.000Z',

@@ -108,7 +108,7 @@ export async function createHubSpotConnector(options: HubSpotConnectorOptions): 
     webhookSubscriptions: createHubSpotSubscriber({
       basePath,
       app: options.webhookApp,
-      clientSecret: options.auth.kind === 'oauth' ? options.auth.clientSecret : undefined,
+      oauth: options.auth.kind === 'oauth' ? { clientSecret: options.auth.clientSecret, accessToken: () => tokens.token() } : undefined,
       mappingOf: (target) => (target.kind === undefined ? mapping : kindMappings[target.kind]),
     }),
     changeEvents,

@@ -17,8 +17,10 @@ interface ListedSubscription {
 
 /**
  * HubSpot webhooks are the app's, not the portal's [H84]: with the app id and the developer API
- * key the connector sets the app's target URL and subscriptions through the v3 API; without them
- * it says exactly what to set by hand. It never removes what other portals of the app rely on.
+ * key the connector points the app's one target URL at the shim's per-app route and subscribes
+ * through the v3 API, keyed for dispatch by the portal its token is for [H105]; without them (or
+ * for a private app) it says exactly what to set by hand. It removes only what it is handed: the
+ * lifecycle hands it nothing another connection of the app still holds.
  */
 describe('HubSpot webhook subscriptions', () => {
   let hs: HubSpotSandbox;
@@ -28,7 +30,6 @@ describe('HubSpot webhook subscriptions', () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    callbackUrl = `${receiver.url}/webhooks/hubspot/acme/hs-main`;
   });
   afterAll(async () => {
     await receiver?.close();
@@ -38,17 +39,20 @@ describe('HubSpot webhook subscriptions', () => {
     receiver.deliveries.length = 0;
   });
 
-  async function subscriber(withApp: boolean, developerApiKey?: string): Promise<WebhookSubscriber> {
+  async function subscriber(withApp: boolean, developerApiKey?: string, options: { privateApp?: boolean; appId?: number } = {}): Promise<WebhookSubscriber> {
     hs = await startHubSpotSandbox({ limits: false });
-    const { clientId, clientSecret, refreshToken, publicAppId } = hs.credentials;
+    const { clientId, clientSecret, refreshToken, publicAppId, accessToken } = hs.credentials;
     const connector = await createHubSpotConnector({
       connectionId: 'hs-main',
       basePath: hs.url,
-      auth: { kind: 'oauth', clientId, clientSecret, refreshToken },
-      webhookApp: withApp ? { appId: Number(publicAppId), developerApiKey: developerApiKey ?? hs.credentials.developerApiKey } : undefined,
+      auth: options.privateApp ? { kind: 'private-app', accessToken } : { kind: 'oauth', clientId, clientSecret, refreshToken },
+      webhookApp: withApp ? { appId: options.appId ?? Number(publicAppId), developerApiKey: developerApiKey ?? hs.credentials.developerApiKey } : undefined,
     });
     opened.push(connector);
-    return connector.webhookSubscriptions as WebhookSubscriber;
+    const subscriptions = connector.webhookSubscriptions as WebhookSubscriber;
+    // As the lifecycle builds it: the shim's per-app route when the subscriber has one, else the connection's own.
+    callbackUrl = `${receiver.url}${subscriptions.sharedCallbackPath ?? '/webhooks/hubspot/hs-main'}`;
+    return subscriptions;
   }
   /** The sandbox's own v3 endpoints, with the developer key. */
   const v3 = (path: string, init: RequestInit = {}) =>
@@ -71,13 +75,17 @@ describe('HubSpot webhook subscriptions', () => {
 
   it('with them: sets the target URL and one subscription per event; a change then arrives signed, verified and parsed', async () => {
     const subscriptions = await subscriber(true);
+    expect(subscriptions.sharedCallbackPath).toBe(`/webhooks/hubspot/app/${hs.credentials.publicAppId}`);
     const result = await subscriptions.subscribe(request());
     expect(result.kind).toBe('registered');
     if (result.kind !== 'registered') return;
     expect(result.webhookCredentials).toEqual({ secret: hs.credentials.clientSecret });
+    // The portal the connection's token is for, as HubSpot's token metadata names it.
+    expect(result.dispatchKey).toBe(`${hs.credentials.publicAppId}:${hs.portalId}`);
     expect(await (await v3('settings')).json()).toMatchObject({ targetUrl: callbackUrl, throttling: { maxConcurrentRequests: 10 } });
     const all = await listed();
-    expect(all.map((subscription) => subscription.id).sort()).toEqual(result.subscriptions.map((subscription) => subscription.id).sort());
+    expect(result.subscriptions[0]).toEqual({ kind: 'hubspot-app-target', id: hs.credentials.publicAppId, objectType: null, expiresAt: null });
+    expect(all.map((subscription) => subscription.id).sort()).toEqual(result.subscriptions.slice(1).map((subscription) => subscription.id).sort());
     expect(all.every((subscription) => subscription.active)).toBe(true);
     expect(all).toEqual(expect.arrayContaining([
       expect.objectContaining({ eventType: 'contact.creation' }),
@@ -124,17 +132,48 @@ describe('HubSpot webhook subscriptions', () => {
     expect(after.filter((subscription) => subscription.eventType === deleted.eventType && subscription.propertyName === deleted.propertyName && subscription.objectTypeId === deleted.objectTypeId)).toHaveLength(1);
   });
 
-  it('unsubscribe leaves the app-level subscriptions and target URL to the other portals that installed the app', async () => {
+  it('unsubscribe removes exactly what it is handed: some subscriptions leave the target; the target entry clears it; gone ones count as removed', async () => {
     const subscriptions = await subscriber(true);
     const result = await subscriptions.subscribe(request());
     if (result.kind !== 'registered') throw new Error('expected a registration');
-    const before = await listed();
+    const [target, first, ...rest] = result.subscriptions;
+    if (!target || !first) throw new Error('expected the target and a subscription');
+    await subscriptions.unsubscribe([first]);
+    expect((await listed()).map((subscription) => subscription.id).sort()).toEqual(rest.map((subscription) => subscription.id).sort());
+    expect(await (await v3('settings')).json()).toMatchObject({ targetUrl: callbackUrl });
+
     await subscriptions.unsubscribe(result.subscriptions);
-    expect(await listed()).toEqual(before);
+    expect(await listed()).toEqual([]);
+    expect((await v3('settings')).status).toBe(404);
+  });
+
+  it("a target on this shim's per-connection route (set before the per-app route) is moved to the app's route", async () => {
+    const subscriptions = await subscriber(true);
+    const old = `${receiver.url}/webhooks/hubspot/hs-main`;
+    expect((await v3('settings', { method: 'PUT', body: JSON.stringify({ targetUrl: old, throttling: { maxConcurrentRequests: 10 } }) })).status).toBe(200);
+    const result = await subscriptions.subscribe(request());
+    expect(result.kind).toBe('registered');
     expect(await (await v3('settings')).json()).toMatchObject({ targetUrl: callbackUrl });
   });
 
-  it('a target URL another connection of the app set is left alone, and the answer says what to do', async () => {
+  it("a private app's token: its webhooks are edited in its settings only, so the answer says what to set there", async () => {
+    const subscriptions = await subscriber(true, undefined, { privateApp: true });
+    expect(subscriptions.sharedCallbackPath).toBeUndefined();
+    const result = await subscriptions.subscribe(request());
+    expect(result.kind).toBe('manual');
+    if (result.kind !== 'manual') return;
+    expect(result.instructions[0]).toContain("private app's token");
+    expect(result.instructions).toContain(`Target URL: ${callbackUrl}`);
+    expect((await v3('settings')).status).toBe(404);
+  });
+
+  it('a grant for another app than the configured one is refused with both ids, before anything is set', async () => {
+    const subscriptions = await subscriber(true, undefined, { appId: 99 });
+    await expect(subscriptions.subscribe(request())).rejects.toThrow(`portal ${hs.portalId} installed HubSpot app ${hs.credentials.publicAppId} through this connection's OAuth grant, but crm-sync configures the webhooks of app 99`);
+    expect((await v3('settings')).status).toBe(404);
+  });
+
+  it('a target URL elsewhere (another deployment) is left alone, and the answer says what to do', async () => {
     const subscriptions = await subscriber(true);
     expect((await v3('settings', { method: 'PUT', body: JSON.stringify({ targetUrl: 'https://other.example/webhooks/hubspot/t2/c2', throttling: { maxConcurrentRequests: 10 } }) })).status).toBe(200);
     const result = await subscriptions.subscribe(request());
