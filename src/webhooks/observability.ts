@@ -24,7 +24,7 @@ export function instrumentShim(app: FastifyInstance, tracer: Tracer | undefined)
     const provider = providerOf(request);
     if (tracer && provider !== undefined) {
       // No URL, query or header on the span: Dynamics' `?code=` is the webhook key.
-      spans.set(request, tracer.startSpan('webhook delivery', { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': WEBHOOK_ROUTE, 'crm_sync.provider': provider } }));
+      spans.set(request, tracer.startSpan('webhook delivery', { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': request.routeOptions.url ?? WEBHOOK_ROUTE, 'crm_sync.provider': provider } }));
     }
     done();
   });
@@ -34,8 +34,10 @@ export function instrumentShim(app: FastifyInstance, tracer: Tracer | undefined)
   app.addHook('preHandler', (request, _reply, done) => {
     const span = spans.get(request);
     if (!span) return done();
-    const { connectionId } = (request.params ?? {}) as { connectionId?: string };
+    const { connectionId, appId } = (request.params ?? {}) as { connectionId?: string; appId?: string };
     if (connectionId) span.setAttribute('crm_sync.connection_id', connectionId);
+    // HubSpot's per-app route: the connections are found by portal inside the route.
+    if (appId) span.setAttribute('crm_sync.app_id', appId);
     context.with(trace.setSpan(context.active(), span), done);
   });
 

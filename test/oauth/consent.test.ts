@@ -203,7 +203,7 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       readiness: {},
       // The shim's production logger (query strings redacted), captured for the sweep.
       logger: { level: 'info', stream: { write: (line: string) => void (shimLog += line) } },
-      webhooks: { connections: h.connectionsRepository, signal: { client: h.client, taskQueue: h.taskQueue }, secretCacheTtlMs: 0 },
+      webhooks: { connections: h.connectionsRepository, signal: { client: h.client, taskQueue: h.taskQueue }, secretCacheTtlMs: 0, sharedRoutes: new WebhookSubscriptionsRepository(h.db.pool) },
       oauth: callbackDependencies({ startWorkflow: (target) => startWorkflow(target, { events: [] }), webhooks }),
     });
     await shim.listen({ host: '127.0.0.1', port: Number(new URL(shimUrl).port) });
@@ -279,14 +279,15 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
     expect(title).toBe('Connected');
     expect(await h.connectionsRepository.getConnection(id)).toMatchObject({ provider: 'hubspot', status: 'active', settings: { basePath: hs.url } });
     expect(await h.connectionsRepository.loadCredentials(id)).toMatchObject({ kind: 'oauth', clientId: hs.credentials.clientId, tokenUrl: `${hs.url}/oauth/v1/token` });
-    // HubSpot subscribes per app [H84]: the callback set the app's target to this connection's shim
-    // route and subscribed the contact events, through the v3 webhooks API with the developer key.
+    // HubSpot subscribes per app [H84]: the callback set the app's one target URL to the shim's
+    // per-app route and subscribed the contact events, through the v3 webhooks API with the
+    // developer key; the shim finds this connection by the portal its token is for [H105].
     const appApi = async (resource: string) =>
       (await (await fetch(`${hs.url}/webhooks/v3/${hs.credentials.publicAppId}/${resource}?hapikey=${hs.credentials.developerApiKey}`)).json()) as Record<string, unknown>;
-    expect((await appApi('settings')).targetUrl).toBe(`${shimUrl}/webhooks/hubspot/${id}`);
+    expect((await appApi('settings')).targetUrl).toBe(`${shimUrl}/webhooks/hubspot/app/${hs.credentials.publicAppId}`);
     const subscribed = ((await appApi('subscriptions')).results as { eventType: string; active: boolean }[]).filter((subscription) => subscription.active).map((subscription) => subscription.eventType);
     expect(subscribed).toEqual(expect.arrayContaining(['contact.creation', 'contact.propertyChange', 'contact.deletion']));
-    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered' });
+    expect(await new WebhookSubscriptionsRepository(h.db.pool).get(id)).toMatchObject({ state: 'registered', dispatchKey: `${hs.credentials.publicAppId}:${hs.portalId}` });
     await expectReachingPeerByWebhook(
       peer,
       id,
@@ -294,6 +295,14 @@ describe('connect a CRM through OAuth consent', { timeout: 300_000 }, () => {
       'katherine@consent.example',
       () => hs.counters.snapshot().webhooks.delivered,
     );
+
+    // The app's only connection: disabling it removes the app's subscriptions and its target URL.
+    const recorded = (await new WebhookSubscriptionsRepository(h.db.pool).get(id))?.subscriptions ?? [];
+    const disabled = await cli(['connection', 'disable', id, '--yes']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toContain(`connection ${id} disabled: ${recorded.length} webhook subscription(s) removed, workflow stopped`);
+    expect((await appApi('subscriptions')).results).toEqual([]);
+    expect((await fetch(`${hs.url}/webhooks/v3/${hs.credentials.publicAppId}/settings?hapikey=${hs.credentials.developerApiKey}`)).status).toBe(404);
   });
 
   it("Pipedrive: the install page approved in Chromium connects the company at its token answer's api_domain; a new person reaches the peer", async () => {

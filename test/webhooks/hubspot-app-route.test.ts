@@ -19,7 +19,7 @@ describe('HubSpot per-app webhook route', () => {
   let app: FastifyInstance;
   let routeUrl: string;
   /** The app's client secret: it signs every portal's deliveries. */
-  const appSecret = randomUUID();
+  const appSecret: string = randomUUID();
   const portals = { acme: 101, globex: 202, disabled: 303 };
   const ids = { acme: '', globex: '', disabled: '', otherApp: '' };
 
@@ -62,7 +62,7 @@ describe('HubSpot per-app webhook route', () => {
     propertyValue: 'x@example.com',
     ...extra,
   });
-  const post = async (events: unknown, { secret = appSecret, url = routeUrl } = {}) => {
+  const post = async (events: unknown, { secret = appSecret, url = routeUrl }: { secret?: string; url?: string } = {}) => {
     const body = JSON.stringify(events);
     const timestamp = Date.now();
     const signature = Signature.getSignature('POST', 'v3', { clientSecret: secret, requestBody: body, signature: '', url, timestamp });
