@@ -143,9 +143,17 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         ...referencedIds(objectType, observedReferenceFields(objectType, item.sourceReferences ?? {}, undefined)),
       ]);
       const targetIds = related.length > 0 ? await input.references.targetIdsOf(related) : new Map<string, string>();
+      const fieldTimes: FieldTimes = new Map();
+      // The source's field history too: it needs nothing of the target's read, and every call made
+      // after that read widens the window in which an edit there goes unseen by our write.
+      const canonicalOf = (canonicalId: string) => records.get(canonicalId) ?? emptyCanonicalRecord();
+      const source = input.source;
+      if (source && input.fieldEditTimes?.(source.connectionId)) {
+        const requests = input.records.flatMap((item) => (item.record ? timeRequest(item.record, item.sourceState, canonicalOf(item.canonicalId), source, policies) : []));
+        fieldTimes.set(source.connectionId, await askHistory(input, source.connectionId, requests));
+      }
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
       const targetCanonical = await canonicalReferencesOf(objectType, current, { related, targetIds }, input.references);
-      const fieldTimes: FieldTimes = new Map();
       const snapshots: SyncedStateWrite[] = [];
       const decisions: ConflictDecision[] = [];
       const steps: ReconcileStep[] = [];
@@ -178,13 +186,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
 
       // The source's reads first, then the target's: a target copy's fields are measured against
       // the canonical record as the source's read left it.
-      const canonicalOf = (canonicalId: string) => records.get(canonicalId) ?? emptyCanonicalRecord();
       const included = input.records.filter((item) => !input.onlyWhereFound || (item.targetState !== undefined && current.has(item.targetState.link.externalId)));
-      const source = input.source;
-      if (source && input.fieldEditTimes?.(source.connectionId)) {
-        const requests = included.flatMap((item) => (item.record ? timeRequest(item.record, item.sourceState, canonicalOf(item.canonicalId), source, policies) : []));
-        fieldTimes.set(source.connectionId, await askHistory(input, source.connectionId, requests));
-      }
       const fromSources = new Map<string, { stale: boolean; refused: boolean }>();
       for (const item of included) {
         const { canonicalId, record } = item;
