@@ -1,27 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToTarget, type LinkedRecord, type TargetWrite } from '../../src/activities/apply-to-target';
+import type { ObjectType } from '../../src/model/identifiers';
 import { objectConflictPoliciesSchema } from '../../src/model/sync';
 import { applyDependencies } from '../support/apply-dependencies';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 
-/** Reading a record of `sourceId` as the poll would (linked), and applying it to `targetId` directly. */
-async function syncPath(h: SyncHarness, sourceId: string, targetId: string) {
+/**
+ * Reading a record of `sourceId` as the poll would (linked), and applying it to `targetId` directly;
+ * a race is judged on the canonical field `field` (a contact's title, an activity's subject).
+ */
+async function syncPath(h: SyncHarness, sourceId: string, targetId: string, objectType: ObjectType = 'contact', field = 'title') {
   const deps = applyDependencies(h);
   const policies = objectConflictPoliciesSchema.parse({});
   const source = await deps.connectors.forConnection(sourceId);
   const readLinked = async (id: string): Promise<LinkedRecord[]> => {
-    const records = await source.readRecords('contact', [id]);
-    const ids = await deps.links.ensureLinks(h.tenantId, sourceId, 'contact', records.map((r) => ({ externalId: r.externalId, proposedCanonicalId: crypto.randomUUID() })));
+    const records = await source.readRecords(objectType, [id]);
+    const ids = await deps.links.ensureLinks(h.tenantId, sourceId, objectType, records.map((r) => ({ externalId: r.externalId, proposedCanonicalId: crypto.randomUUID() })));
     return records.map((record) => ({ ...record, canonicalId: ids.get(record.externalId)! }));
   };
   const apply = (records: LinkedRecord[], write?: TargetWrite) =>
-    applyToTarget(deps, { tenantId: h.tenantId, objectType: 'contact', sourceConnectionId: sourceId, targetConnectionId: targetId, records, policies }, { write });
+    applyToTarget(deps, { tenantId: h.tenantId, objectType, sourceConnectionId: sourceId, targetConnectionId: targetId, records, policies }, { write });
   /**
    * Applies with a person's edit made at the exact moment our first write is about to reach the
-   * target; then the person's value must stand there, written by nobody after them, and be the
+   * target; then the person's value (`expected.value`, of `field`) must stand there, written by nobody after them, and be the
    * canonical one (`latest`, decision recorded), to go back to the source.
    */
-  const applyRacing = async (records: LinkedRecord[], personEdits: () => void, expected: { title: string; held: () => unknown }) => {
+  const applyRacing = async (records: LinkedRecord[], personEdits: () => void, expected: { value: string; held: () => unknown }) => {
     let writes = 0;
     const result = await apply(records, async (target, objectType, inputs) => {
       writes += 1;
@@ -29,12 +33,12 @@ async function syncPath(h: SyncHarness, sourceId: string, targetId: string) {
       return target.upsertRecords(objectType, inputs);
     });
     const [canonicalId] = records.map((record) => record.canonicalId);
-    expect(expected.held()).toBe(expected.title);
+    expect(expected.held()).toBe(expected.value);
     expect(writes).toBe(1);
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['echo']);
     expect(result.contributed).toEqual([canonicalId]);
     const decisions = await deps.conflicts.listForRecord(h.tenantId, canonicalId!);
-    expect(decisions.filter((decision) => decision.field === 'title')).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: targetId, decidedValue: expected.title })]);
+    expect(decisions.filter((decision) => decision.field === field)).toEqual([expect.objectContaining({ policy: 'latest', winnerConnectionId: targetId, decidedValue: expected.value })]);
   };
   return { readLinked, apply, applyRacing };
 }
@@ -78,7 +82,7 @@ describe("a person's edit made between our read and our write", () => {
     dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: promotion });
     const race = async (title: string, personEdits: (edit: () => void) => void) =>
       path.applyRacing(await path.readLinked(dynamicsId), () => personEdits(() => sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: title })), {
-        title,
+        value: title,
         held: () => sf.sandbox.admin.getRecord('Contact', salesforceId)?.Title,
       });
     return { race };
@@ -104,7 +108,7 @@ describe("a person's edit made between our read and our write", () => {
         skewMs = 5_000;
         dyn.sandbox.admin.uiUpdate('contacts', dynamicsId, { jobtitle: 'Chief' });
       },
-      { title: 'Chief', held: () => dyn.sandbox.admin.getRecord('contacts', dynamicsId)?.jobtitle },
+      { value: 'Chief', held: () => dyn.sandbox.admin.getRecord('contacts', dynamicsId)?.jobtitle },
     );
   });
 
@@ -175,7 +179,7 @@ describe("a person's HubSpot edit made between our read and our write", () => {
     /** Applies the promotion with a person retitling the HubSpot copy just before our write lands; their title must stay. */
     const racedBy = async (title: string) =>
       path.applyRacing(await path.readLinked(id), () => hs.sandbox.admin.changeAsUser('contacts', hubspotId, { jobtitle: title }), {
-        title,
+        value: title,
         held: () => hs.sandbox.admin.getRecord('contacts', hubspotId)?.properties.jobtitle,
       });
     return { racedBy };
@@ -205,8 +209,8 @@ describe("a person's HubSpot edit made between our read and our write", () => {
  * call, whole seconds): the connector sends "not modified after the second before Zoho answered
  * our read", so a person's edit of the Zoho copy landing between our read and our write is
  * refused, read again and kept. Zoho's clock is moved so the person's edit is later by its own
- * whole-second stamp whatever the wall clock does. Writing without the condition, both tests fail:
- * the person's title is overwritten.
+ * whole-second stamp whatever the wall clock does. Writing without the condition, every test fails:
+ * the person's title (a task's subject) is overwritten.
  */
 describe("a person's Zoho edit made between our read and our write", () => {
   let h: SyncHarness;
@@ -234,7 +238,7 @@ describe("a person's Zoho edit made between our read and our write", () => {
     sf.sandbox.admin.editAsUser('Contact', salesforceId, { Title: promotion });
     const race = async (title: string, personEdits: (edit: () => void) => void) =>
       path.applyRacing(await path.readLinked(salesforceId), () => personEdits(() => zoho.sandbox.admin.changeAsUser('Contacts', zohoId, { Title: title })), {
-        title,
+        value: title,
         held: () => zoho.sandbox.admin.getRecord('Contacts', zohoId)?.Title,
       });
     return { race };
@@ -258,5 +262,62 @@ describe("a person's Zoho edit made between our read and our write", () => {
       edit();
       zohoNow = () => Date.now() + 70_000;
     });
+  });
+
+  /**
+   * A task created in Salesforce and synced to Zoho (Zoho's clock as `syncClock` gives it), then
+   * given the subject `retitled` in Salesforce; `race(subject, personEdits)` applies that while a
+   * person retitles the Zoho task just before our write lands, and `onward()` then applies the Zoho
+   * task to Salesforce, answering the outcomes and the subject Salesforce holds after.
+   */
+  async function taskRetitledInSalesforce(subject: string, retitled: string, syncClock: () => number) {
+    const sf = h.salesforce!;
+    const zoho = h.zoho!;
+    const path = await syncPath(h, sf.id, zoho.id, 'activity', 'subject');
+    const salesforceId = String(sf.sandbox.admin.createAsUser('Task', { Subject: subject, Status: 'Not Started', Priority: 'Normal' }).Id);
+    const clock = zohoNow;
+    zohoNow = syncClock;
+    expect((await path.apply(await path.readLinked(salesforceId))).outcomes.map((outcome) => outcome.status)).toEqual(['created']);
+    zohoNow = clock;
+    const zohoId = String(zoho.sandbox.admin.listRecords('Tasks').find((record) => record.Subject === subject)?.id);
+    sf.sandbox.admin.editAsUser('Task', salesforceId, { Subject: retitled });
+    const race = async (value: string, personEdits: (edit: () => void) => void) =>
+      path.applyRacing(await path.readLinked(salesforceId), () => personEdits(() => zoho.sandbox.admin.changeAsUser('Tasks', zohoId, { Subject: value })), {
+        value,
+        held: () => zoho.sandbox.admin.getRecord('Tasks', zohoId)?.Subject,
+      });
+    const onward = async () => {
+      const back = await syncPath(h, zoho.id, sf.id, 'activity', 'subject');
+      const result = await back.apply(await back.readLinked(zohoId));
+      return { statuses: result.outcomes.map((outcome) => outcome.status), subject: sf.sandbox.admin.getRecord('Task', salesforceId)?.Subject };
+    };
+    return { race, onward };
+  }
+
+  /**
+   * Activities are written conditionally too (Tasks here; Calls and Events take the same path,
+   * test/connectors/zoho/activity-versions.test.ts). Writing tasks without the condition, the
+   * person's subject is overwritten and the test fails.
+   */
+  it("on a task is refused by If-Unmodified-Since, read again, kept, and synced onward to Salesforce", async () => {
+    // Clocks past the cases above: synced 5 s behind Zoho's clock, the person edits 10 s ahead.
+    zohoNow = () => Date.now() + 100_000;
+    const { race, onward } = await taskRetitledInSalesforce('Send contract', 'Send contract today', () => Date.now() + 95_000);
+    await race('Send contract Monday', (edit) => {
+      zohoNow = () => Date.now() + 110_000;
+      edit();
+    });
+    expect(await onward()).toEqual({ statuses: ['updated'], subject: 'Send contract Monday' });
+  });
+
+  it('on a task in the same second as the task was written and read, is not overwritten: the write waits the second out and reads again', async () => {
+    const frozen = Date.now() + 200_000;
+    const { race, onward } = await taskRetitledInSalesforce('Book venue', 'Book venue now', () => frozen);
+    zohoNow = () => frozen;
+    await race('Book venue in May', (edit) => {
+      edit();
+      zohoNow = () => Date.now() + 210_000;
+    });
+    expect(await onward()).toEqual({ statuses: ['updated'], subject: 'Book venue in May' });
   });
 });

@@ -16,6 +16,7 @@ import {
 } from './activity-modules';
 import { scanChanges, type ModuleSource, type ReadContext, type ZohoPage } from './changes';
 import { scanDeletions } from './deletions';
+import { withReadVersions } from './read-version';
 import { fieldsToRead, fromRecord, type ZohoRecord } from './record-mapper';
 import { zohoSpec } from './spec';
 
@@ -68,7 +69,7 @@ const sourceOf = (read: ReadContext, module: ActivityModule): ModuleSource => ({
   toRecord: (row) => activityFromRow(read, module, row),
 });
 
-/** readRecords: ids grouped by the module they name, `?ids=` per 100 per module. */
+/** readRecords: ids grouped by the module they name, `?ids=` per 100 per module, each with its read version. */
 export async function readActivities(read: ReadContext, externalIds: readonly string[]): Promise<ExternalRecord[]> {
   const byModule = new Map<ActivityModule, Set<string>>();
   for (const externalId of externalIds) {
@@ -81,7 +82,8 @@ export async function readActivities(read: ReadContext, externalIds: readonly st
     for (const chunk of chunked([...(byModule.get(module) ?? [])], zohoSpec.paging.readChunk)) {
       const query = new URLSearchParams({ ids: chunk.join(','), fields: activityFields(read, module).join(','), per_page: String(zohoSpec.paging.maxPage) });
       const response = await read.http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}` });
-      records.push(...(response.body?.data ?? []).map((row) => activityFromRow(read, module, row)));
+      // The version a later update of these activities is conditional on, as for the other modules.
+      records.push(...withReadVersions((response.body?.data ?? []).map((row) => activityFromRow(read, module, row)), response.headers.date));
     }
   }
   return records;

@@ -19,14 +19,15 @@ import {
 import type { ZohoPage } from './changes';
 import { whatIdWrite, type ZohoRecord } from './record-mapper';
 import { zohoSpec } from './spec';
-import { chunkDistinct, deleteInModule, failed, toOutcome, WRITE_ANSWERS, type WriteContext, type WriteEntry } from './writes';
+import { chunkDistinct, deleteInModule, failed, sendUpdate, toOutcome, updateCalls, WRITE_ANSWERS, type UpdateCall, type WriteContext, type WriteEntry } from './writes';
 
 /**
  * Activity writes. Zoho's upsert does not take Tasks, Calls or Meetings [Z32], so a record not yet
  * linked is inserted (`POST /{module}`) and a linked one updated by id (`PUT /{module}`). The
  * sync-id field is unique: an insert repeated after a lost answer is refused DUPLICATE_DATA naming
  * the record that holds the sync id [Z33], which is then updated instead, so a retry never makes
- * a second record.
+ * a second record. Updates are conditional on the version read, as the other modules' are
+ * (writes.ts, read-version.ts).
  */
 
 interface Item {
@@ -109,46 +110,43 @@ export async function upsertActivities(ctx: WriteContext, inputs: readonly Upser
       outcomes[item.index] = failed(item.input.syncId, { provider: 'zoho', errorClass: 'validation', message: error.message, fieldErrors: [{ field: error.field, message: error.message }] });
     }
   }
-  const send = async (group: Item[], kind: 'insert' | 'update'): Promise<Item[]> => {
+  const settle = (item: Item, outcome: UpsertOutcome): void => {
+    outcomes[item.index] = finish(item, outcome);
+  };
+  const versionChanged = (item: Item): void => {
+    outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+  };
+  const idOf = (item: Item): string => item.id as string;
+  // Update: PUT /{module} [Z5], conditional on the version read like the other modules' [Z63][Z65].
+  const update = async (call: UpdateCall<Item>): Promise<void> => {
+    const answered = await sendUpdate(ctx.http, call, { payloadOf: (item) => item.payload, idOf, refused: versionChanged });
+    answered?.sent.forEach((item, position) => settle(item, toOutcome(item.input, answered.entries[position], answered.status, 'update')));
+  };
+  /** Insert: POST /{module} [Z28]; answers the records whose sync id a record already holds [Z33]. */
+  const insert = async (group: Item[]): Promise<Item[]> => {
     const module = (group[0] as Item).module;
-    // Insert: POST /{module} [Z28]; update: PUT /{module} [Z5].
-    const response = await ctx.http.call<{ data?: WriteEntry[] }>({
-      method: kind === 'insert' ? 'POST' : 'PUT',
-      path: module,
-      body: { data: group.map((item) => item.payload) },
-      credits: Math.ceil(group.length / 10),
-      answerStatuses: WRITE_ANSWERS,
-    });
+    const response = await ctx.http.call<{ data?: WriteEntry[] }>({ method: 'POST', path: module, body: { data: group.map((item) => item.payload) }, credits: Math.ceil(group.length / 10), answerStatuses: WRITE_ANSWERS });
     const entries = response.body?.data ?? [];
     const again: Item[] = [];
     group.forEach((item, position) => {
       const entry = entries[position];
       const holder = entry?.code === 'DUPLICATE_DATA' && entry.details?.api_name === ctx.syncIdField ? entry.details.id : undefined;
-      if (kind === 'insert' && (typeof holder === 'string' || typeof holder === 'number')) {
-        again.push({ ...item, id: String(holder), payload: { ...item.payload, id: String(holder) } });
+      if (typeof holder === 'string' || typeof holder === 'number') {
+        // The record holding the sync id is ours, from an insert whose answer was lost: read at no version.
+        again.push({ ...item, id: String(holder), input: { ...item.input, ifVersion: undefined }, payload: { ...item.payload, id: String(holder) } });
         return;
       }
-      const outcome = toOutcome(item.input, entry, response.status, kind === 'insert' ? 'upsert' : 'update');
-      outcomes[item.index] = finish(item, kind === 'insert' && outcome.status === 'updated' ? { ...outcome, status: 'created' } : outcome);
+      const outcome = toOutcome(item.input, entry, response.status, 'upsert');
+      settle(item, outcome.status === 'updated' ? { ...outcome, status: 'created' } : outcome);
     });
     return again;
   };
-  const calls = ACTIVITY_MODULES.flatMap((module) => {
-    const mine = items.filter((item) => item.module === module);
-    return [
-      ...chunkDistinct(
-        mine.filter((item) => !item.id),
-        (item) => item.input.syncId,
-      ).map((group) => ({ group, kind: 'insert' as const })),
-      ...chunkDistinct(
-        mine.filter((item) => item.id),
-        (item) => item.id as string,
-      ).map((group) => ({ group, kind: 'update' as const })),
-    ];
-  });
-  const retries = (await mapLimited(calls, callsInFlight, ({ group, kind }) => send(group, kind))).flat();
-  const retryCalls = ACTIVITY_MODULES.flatMap((module) => chunkDistinct(retries.filter((item) => item.module === module), (item) => item.id as string));
-  await mapLimited(retryCalls, callsInFlight, (group) => send(group, 'update'));
+  const moduleOf = (item: Item): ActivityModule => item.module;
+  const updates = await updateCalls(items.filter((item) => item.id), { moduleOf, idOf }, versionChanged);
+  const inserts = ACTIVITY_MODULES.flatMap((module) => chunkDistinct(items.filter((item) => item.module === module && !item.id), (item) => item.input.syncId));
+  const calls = [...inserts.map((group) => ({ kind: 'insert' as const, group })), ...updates.map((call) => ({ kind: 'update' as const, call }))];
+  const retries = (await mapLimited(calls, callsInFlight, (call) => (call.kind === 'insert' ? insert(call.group) : update(call.call).then(() => [])))).flat();
+  await mapLimited(await updateCalls(retries, { moduleOf, idOf }, versionChanged), callsInFlight, update);
   return outcomes;
 }
 

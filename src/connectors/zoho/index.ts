@@ -7,7 +7,7 @@ import { SingleFlightTokenProvider, type AccessToken } from '../token-provider';
 import { chunked, keepMatching, nativeKeyField, wantedValues } from '../unique-keys';
 import { accountsServerOf, apiDomainOf, createRefresh, ZOHO_REGIONS, type ZohoRegionName, type ZohoSession } from './auth';
 import { listChanges, type ReadContext, type ZohoPage } from './changes';
-import { readVersion } from './read-version';
+import { withReadVersions } from './read-version';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { zohoDefaultMapping } from './default-mapping';
 import { listDeletions } from './deletions';
@@ -125,9 +125,8 @@ export async function createZohoConnector(options: ZohoConnectorOptions): Promis
       const query = new URLSearchParams({ ids: chunk.join(','), fields: fieldsToRead(mapping, objectType, syncIdField).join(','), per_page: String(zohoSpec.paging.maxPage) });
       // Get records by ids: GET /{module}?ids=...&fields=... [Z8]
       const response = await http.call<ZohoPage>({ method: 'GET', path: `${module}?${query.toString()}` });
-      const answeredAt = Date.parse(response.headers.date ?? '');
       // The version a later update of these records is conditional on (read-version.ts).
-      records.push(...(response.body?.data ?? []).map(toRecord(objectType)).map((record) => ({ ...record, version: readVersion(record.modifiedAt, answeredAt) })));
+      records.push(...withReadVersions((response.body?.data ?? []).map(toRecord(objectType)), response.headers.date));
     }
     return related(objectType, records);
   };

@@ -37,3 +37,12 @@ export function isUnsettled(version: string): boolean {
 function zohoDateTime(epochSecond: number): string {
   return `${new Date(epochSecond * 1000).toISOString().slice(0, 19)}+00:00`;
 }
+
+/**
+ * The records of one read answer, each with the version its update is conditional on: every read
+ * a write may be based on (Contacts, Accounts, Deals, and Tasks, Calls, Events) goes through here.
+ */
+export function withReadVersions<R extends { modifiedAt: string }>(records: readonly R[], answerDate: string | undefined): (R & { version: string | undefined })[] {
+  const answeredAtMs = Date.parse(answerDate ?? '');
+  return records.map((record) => ({ ...record, version: readVersion(record.modifiedAt, answeredAtMs) }));
+}

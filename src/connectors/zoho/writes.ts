@@ -59,43 +59,90 @@ export async function upsertAll(ctx: WriteContext, objectType: ObjectType, input
     const leftOut = leftOutReferences(objectType, item.input.references);
     outcomes[item.index] = leftOut.length > 0 && (outcome.status === 'created' || outcome.status === 'updated') ? { ...outcome, adjusted: [...(outcome.adjusted ?? []), ...leftOut] } : outcome;
   };
-  // Read in the second of their last save: held back until that second is over, then read again.
-  const isHeldBack = (item: Prepared): boolean => item.input.ifVersion !== undefined && isUnsettled(item.input.ifVersion);
-  const updates = byId.filter((item) => !isHeldBack(item));
-  for (const item of byId.filter(isHeldBack)) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
-  if (updates.length < byId.length) await sleep(SECOND_MS);
-  const calls = [
-    ...chunkDistinct(bySyncId, (item) => item.input.syncId).map((group) => ({ group, kind: 'upsert' as const, unmodifiedSince: undefined })),
-    ...groupBy(updates, (item) => item.input.ifVersion ?? '').flatMap(([unmodifiedSince, items]) =>
-      chunkDistinct(items, (item) => item.input.externalId as string).map((group) => ({ group, kind: 'update' as const, unmodifiedSince: unmodifiedSince === '' ? undefined : unmodifiedSince })),
-    ),
-  ];
-  await mapLimited(calls, callsInFlight, async ({ group, kind, unmodifiedSince }) => {
-    let remaining = group;
-    while (remaining.length > 0) {
-      // Upsert: POST /{module}/upsert [Z5]; update: PUT /{module}, conditional on the version read [Z5][Z63].
-      const response = await ctx.http.call<{ data?: WriteEntry[] }>({
-        method: kind === 'upsert' ? 'POST' : 'PUT',
-        path: kind === 'upsert' ? `${module}/upsert` : module,
-        body: { data: remaining.map((item) => item.payload), ...(kind === 'upsert' ? { duplicate_check_fields: [ctx.syncIdField] } : {}) },
-        ...(unmodifiedSince !== undefined ? { headers: { 'If-Unmodified-Since': unmodifiedSince } } : {}),
-        credits: Math.ceil(remaining.length / 10),
-        answerStatuses: unmodifiedSince !== undefined ? [...WRITE_ANSWERS, ALREADY_MODIFIED_STATUS] : WRITE_ANSWERS,
-      });
-      const entries = response.body?.data ?? [];
-      if (response.status !== ALREADY_MODIFIED_STATUS) {
-        remaining.forEach((item, position) => settle(item, toOutcome(item.input, entries[position], response.status, kind)));
-        return;
-      }
-      // Nothing of the call was written; the records named were edited after our read (UNCONFIRMED
-      // whether Zoho writes the others: sent again, they are refused too if it did, and read again).
-      const modified = new Set(entries.flatMap((entry) => (entry.code === 'ALREADY_MODIFIED' && entry.details?.id !== undefined ? [String(entry.details.id as string | number)] : [])));
-      const refused = modified.size > 0 ? remaining.filter((item) => modified.has(item.input.externalId as string)) : remaining;
-      for (const item of refused) outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
-      remaining = modified.size > 0 ? remaining.filter((item) => !modified.has(item.input.externalId as string)) : [];
+  const versionChanged = (item: Prepared): void => {
+    outcomes[item.index] = { syncId: item.input.syncId, status: 'version-changed' };
+  };
+  const idOf = (item: Prepared): string => item.input.externalId as string;
+  const updates = await updateCalls(byId, { moduleOf: () => module, idOf }, versionChanged);
+  const calls = [...chunkDistinct(bySyncId, (item) => item.input.syncId).map((group) => ({ kind: 'upsert' as const, group })), ...updates.map((call) => ({ kind: 'update' as const, call }))];
+  await mapLimited(calls, callsInFlight, async (call) => {
+    if (call.kind === 'update') {
+      const answered = await sendUpdate(ctx.http, call.call, { payloadOf: (item) => item.payload, idOf, refused: versionChanged });
+      answered?.sent.forEach((item, position) => settle(item, toOutcome(item.input, answered.entries[position], answered.status, 'update')));
+      return;
     }
+    // Upsert: POST /{module}/upsert [Z5].
+    const response = await ctx.http.call<{ data?: WriteEntry[] }>({
+      method: 'POST',
+      path: `${module}/upsert`,
+      body: { data: call.group.map((item) => item.payload), duplicate_check_fields: [ctx.syncIdField] },
+      credits: Math.ceil(call.group.length / 10),
+      answerStatuses: WRITE_ANSWERS,
+    });
+    const entries = response.body?.data ?? [];
+    call.group.forEach((item, position) => settle(item, toOutcome(item.input, entries[position], response.status, 'upsert')));
   });
   return outcomes;
+}
+
+/** Updates of one module read at one version: the call carries it as `If-Unmodified-Since` [Z63]. */
+export interface UpdateCall<T> {
+  module: string;
+  group: T[];
+  unmodifiedSince: string | undefined;
+}
+
+/**
+ * The update calls for records whose inputs carry the version they were read at (`ifVersion`): one
+ * call per module and version, at most 100 records, no record twice. A record read in the second of
+ * its last save (an unsettled version) is held back: `heldBack` is told (the record goes round
+ * again), and the calls wait that second out first, so the record read again is settled.
+ */
+export async function updateCalls<T extends { input: UpsertInput }>(items: readonly T[], target: { moduleOf: (item: T) => string; idOf: (item: T) => string }, heldBack: (item: T) => void): Promise<UpdateCall<T>[]> {
+  const isHeldBack = (item: T): boolean => item.input.ifVersion !== undefined && isUnsettled(item.input.ifVersion);
+  const sent = items.filter((item) => !isHeldBack(item));
+  if (sent.length < items.length) {
+    items.filter(isHeldBack).forEach(heldBack);
+    await sleep(SECOND_MS);
+  }
+  return groupBy(sent, target.moduleOf).flatMap(([module, ofModule]) =>
+    groupBy(ofModule, (item) => item.input.ifVersion ?? '').flatMap(([version, ofVersion]) =>
+      chunkDistinct(ofVersion, target.idOf).map((group) => ({ module, group, unmodifiedSince: version === '' ? undefined : version })),
+    ),
+  );
+}
+
+/**
+ * One update call: PUT /{module} [Z5], conditional on the version read [Z63]. Zoho refuses a
+ * conditional call whole (412) when records it names were edited after our read: those are
+ * `refused` (they go round again: read, merged, written) and the others are sent again. Answers
+ * the call that went through, with the records it carried (none left: undefined).
+ */
+export async function sendUpdate<T>(
+  http: ZohoHttp,
+  call: UpdateCall<T>,
+  parts: { payloadOf: (item: T) => Record<string, unknown>; idOf: (item: T) => string; refused: (item: T) => void },
+): Promise<{ sent: T[]; status: number; entries: WriteEntry[] } | undefined> {
+  let remaining = call.group;
+  while (remaining.length > 0) {
+    const response = await http.call<{ data?: WriteEntry[] }>({
+      method: 'PUT',
+      path: call.module,
+      body: { data: remaining.map(parts.payloadOf) },
+      ...(call.unmodifiedSince !== undefined ? { headers: { 'If-Unmodified-Since': call.unmodifiedSince } } : {}),
+      credits: Math.ceil(remaining.length / 10),
+      answerStatuses: call.unmodifiedSince !== undefined ? [...WRITE_ANSWERS, ALREADY_MODIFIED_STATUS] : WRITE_ANSWERS,
+    });
+    const entries = response.body?.data ?? [];
+    if (response.status !== ALREADY_MODIFIED_STATUS) return { sent: remaining, status: response.status, entries };
+    // Nothing of the call was written; the records named were edited after our read (UNCONFIRMED
+    // whether Zoho writes the others: sent again, they are refused too if it did, and read again).
+    const modified = new Set(entries.flatMap((entry) => (entry.code === 'ALREADY_MODIFIED' && entry.details?.id !== undefined ? [String(entry.details.id as string | number)] : [])));
+    const isRefused = (item: T): boolean => modified.size === 0 || modified.has(parts.idOf(item));
+    remaining.filter(isRefused).forEach(parts.refused);
+    remaining = remaining.filter((item) => !isRefused(item));
+  }
+  return undefined;
 }
 
 export function toOutcome(input: UpsertInput, entry: WriteEntry | undefined, status: number, kind: 'upsert' | 'update'): UpsertOutcome {

@@ -3,8 +3,9 @@ import type { ZohoModule } from './modules';
 import type { RecordStore } from './store';
 
 /**
- * `If-Unmodified-Since` on an update [Z63]: when any record the call names was modified after
- * that date (compared in whole seconds, as Modified_Time holds them), the call is refused with
+ * `If-Unmodified-Since` on an update of any module, Tasks, Calls and Events too [Z63][Z65]: when
+ * any record the call names was modified after that date (compared in whole seconds, as
+ * Modified_Time holds them), the call is refused with
  * 412 and a `data[]` entry `ALREADY_MODIFIED` per such record, naming it and its Modified_Time;
  * nothing of the call is written (UNCONFIRMED: Zoho's example refuses a one-record call; whether
  * it writes the other records of a longer call is not documented). A value that is not a date is

@@ -62,6 +62,33 @@ describe('Zoho sandbox: records, listing, upsert, deletes', () => {
     expect(zoho.admin.getRecord('Contacts', keptId as string)?.Title).toBe('Ours');
   });
 
+  it('updates Tasks, Calls and Events conditionally too: If-Unmodified-Since refuses an activity modified later (412 ALREADY_MODIFIED naming it), a date not before its save passes', async () => {
+    const activities = [
+      { module: 'Tasks', name: 'Subject', values: { Subject: 'Follow up' } },
+      { module: 'Calls', name: 'Subject', values: { Subject: 'Ring', Call_Type: 'Outbound', Call_Start_Time: '2026-12-10T09:00:00+00:00' } },
+      { module: 'Events', name: 'Event_Title', values: { Event_Title: 'Meet', Start_DateTime: '2026-12-10T14:00:00+00:00', End_DateTime: '2026-12-10T14:30:00+00:00' } },
+    ] as const;
+    for (const { module, name, values } of activities) {
+      const created = await api(zoho, token, 'POST', module, { body: { data: [values] } });
+      expect(created.status, module).toBe(201);
+      const [entry] = entries(created.body);
+      const id = entry?.details.id as string;
+      const since = String(entry?.details.Modified_Time);
+      // A person edits it in a later second; our update is conditional on the save before.
+      skewMs += 2_000;
+      zoho.admin.changeAsUser(module, id, { [name]: 'Theirs' });
+      const refused = await api(zoho, token, 'PUT', module, { body: { data: [{ id, [name]: 'Ours' }] }, headers: { 'If-Unmodified-Since': since } });
+      expect(refused.status, module).toBe(412);
+      expect(entries(refused.body), module).toHaveLength(1);
+      expect(entries(refused.body)[0], module).toMatchObject({ code: 'ALREADY_MODIFIED', status: 'error', details: { id } });
+      expect(zoho.admin.getRecord(module, id)?.[name], module).toBe('Theirs');
+      const edited = String(zoho.admin.getRecord(module, id)?.Modified_Time);
+      const passes = await api(zoho, token, 'PUT', module, { body: { data: [{ id, [name]: 'Ours' }] }, headers: { 'If-Unmodified-Since': edited } });
+      expect(passes.status, module).toBe(200);
+      expect(zoho.admin.getRecord(module, id)?.[name], module).toBe('Ours');
+    }
+  });
+
   it('refuses records one by one: 207 mixed, 400 all refused, with the field named; more than 100 records refused whole', async () => {
     const mixed = await api(zoho, token, 'POST', 'Contacts', { body: { data: [{ Last_Name: 'Ok' }, { Last_Name: 'Bad', Email: 'not-an-email' }, { First_Name: 'NoLast' }] } });
     expect(mixed.status).toBe(207);
