@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AuthorizationCodes, registerConsentEndpoint, type ConsentApp, type ConsentControls, type RedeemFailure } from '../core/consent';
-import { errorBody, HubSpotError } from './errors';
+import { errorBody, HubSpotError, type HubSpotErrorBody } from './errors';
 
 /** The app a request acts for: rate windows and webhook `sourceId` are per app. */
 export interface AppIdentity {
@@ -22,12 +22,27 @@ export interface PublicAppConfig {
   refreshToken: string;
   /** HubSpot issues 30-minute access tokens [H7]. */
   accessTokenLifetimeSeconds: number;
+  /** The scopes of an install made without the consent page (the starting refresh token, admin codes) [H106]. */
+  scopes: string[];
+}
+
+/** Who installed the app, as token metadata names them [H105]. */
+export interface InstallIdentity {
+  portalId: number;
+  userId: number;
+  user: string;
+  hubDomain: string;
 }
 
 interface AccessToken {
   app: AppIdentity;
   expiresAt: number;
+  /** What the install granted; undefined for private-app and client-credentials tokens. */
+  scopes?: readonly string[];
 }
+
+/** An answer of `GET /oauth/v1/access-tokens/{token}`, or undefined when this portal never issued the token. */
+export type TokenMetadataAnswer = { statusCode: number; body: Record<string, unknown> };
 
 const CREDENTIALS_NOT_FOUND =
   'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';
@@ -35,7 +50,8 @@ const CREDENTIALS_NOT_FOUND =
 /** Private-app static tokens and OAuth access/refresh tokens, with expiry on a clock the tests can force. */
 export class AuthRegistry {
   private readonly tokens = new Map<string, AccessToken>();
-  private readonly refreshTokens = new Set<string>();
+  /** Each refresh token with the scopes its install granted: the access tokens it mints carry them. */
+  private readonly refreshTokens = new Map<string, readonly string[]>();
   /** App-level tokens from the client-credentials grant (the webhooks journal's [H102]), with their scopes. */
   private readonly clientCredentialsTokens = new Map<string, Set<string>>();
   /** Codes from the consent page (and the admin API); HubSpot's lifetime is UNCONFIRMED: 10 minutes here [H64]. */
@@ -45,9 +61,10 @@ export class AuthRegistry {
     readonly privateApp: PrivateAppConfig,
     readonly publicApp: PublicAppConfig,
     private readonly now: () => number = Date.now,
+    private readonly install: InstallIdentity = { portalId: 62515, userId: 7_000_001, user: 'admin@portal.example', hubDomain: 'portal.example' },
   ) {
     this.tokens.set(privateApp.token, { app: { appId: privateApp.appId, kind: 'private' }, expiresAt: Number.POSITIVE_INFINITY });
-    this.refreshTokens.add(publicApp.refreshToken);
+    this.refreshTokens.set(publicApp.refreshToken, [...publicApp.scopes]);
     this.authCodes = new AuthorizationCodes(10 * 60_000, now, () => randomUUID());
   }
 
@@ -57,14 +74,7 @@ export class AuthRegistry {
     const entry = token === undefined ? undefined : this.tokens.get(token);
     if (!entry) throw new HubSpotError(401, errorBody(CREDENTIALS_NOT_FOUND, 'INVALID_AUTHENTICATION'));
     const now = this.now();
-    if (entry.expiresAt <= now) {
-      throw new HubSpotError(
-        401,
-        errorBody(`The OAuth token used to make this call expired ${agoText(now - entry.expiresAt)} ago.`, 'EXPIRED_AUTHENTICATION', {
-          context: { 'expire time': [new Date(entry.expiresAt).toISOString()] },
-        }),
-      );
-    }
+    if (entry.expiresAt <= now) throw new HubSpotError(401, expiredBody(now, entry.expiresAt));
     return entry.app;
   }
 
@@ -80,9 +90,9 @@ export class AuthRegistry {
     return count;
   }
 
-  issueRefreshToken(): string {
+  issueRefreshToken(scopes: readonly string[] = this.publicApp.scopes): string {
     const token = `na1-${randomUUID()}`;
-    this.refreshTokens.add(token);
+    this.refreshTokens.set(token, [...scopes]);
     return token;
   }
 
@@ -92,11 +102,43 @@ export class AuthRegistry {
   }
 
   /** Mints an access token directly (tests of expiry), as a refresh would. */
-  issueAccessToken(): { accessToken: string; expiresIn: number } {
+  issueAccessToken(scopes: readonly string[] = this.publicApp.scopes): { accessToken: string; expiresIn: number } {
+    return this.mint(scopes);
+  }
+
+  /** `undefined` scopes: an app-level (client-credentials) token, which names no install. */
+  private mint(scopes: readonly string[] | undefined): { accessToken: string; expiresIn: number } {
     const accessToken = `C${randomBytes(96).toString('base64url')}`;
     const lifetime = this.publicApp.accessTokenLifetimeSeconds;
-    this.tokens.set(accessToken, { app: { appId: this.publicApp.appId, kind: 'public' }, expiresAt: this.now() + lifetime * 1000 });
+    this.tokens.set(accessToken, { app: { appId: this.publicApp.appId, kind: 'public' }, expiresAt: this.now() + lifetime * 1000, ...(scopes ? { scopes: [...scopes] } : {}) });
     return { accessToken, expiresIn: lifetime };
+  }
+
+  /**
+   * `GET /oauth/v1/access-tokens/{token}` [H105]: the install behind an OAuth access token.
+   * Undefined when this portal never issued the token (another portal of the same app may have).
+   */
+  tokenMetadata(token: string): TokenMetadataAnswer | undefined {
+    const entry = this.tokens.get(token);
+    if (entry?.app.kind === 'private') return malformedToken();
+    // An app-level (client-credentials) token names no install: answered as unknown (UNCONFIRMED [H109]).
+    if (!entry?.scopes) return undefined;
+    const now = this.now();
+    if (entry.expiresAt <= now) return { statusCode: 401, body: expiredBody(now, entry.expiresAt) };
+    return {
+      statusCode: 200,
+      body: {
+        token,
+        user: this.install.user,
+        hub_domain: this.install.hubDomain,
+        scopes: [...entry.scopes],
+        hub_id: this.install.portalId,
+        app_id: entry.app.appId,
+        expires_in: Math.floor((entry.expiresAt - now) / 1000),
+        user_id: this.install.userId,
+        token_type: 'access',
+      },
+    };
   }
 
   /** The app and scopes of a client-credentials token; undefined for any other (or no) token. */
@@ -115,23 +157,28 @@ export class AuthRegistry {
     if (form.client_id !== this.publicApp.clientId) return fail('BAD_CLIENT_ID', 'missing or invalid client_id');
     if (form.client_secret !== this.publicApp.clientSecret) return fail('BAD_CLIENT_SECRET', 'missing or invalid client_secret');
     let refreshToken: string;
+    let scopes: readonly string[];
     if (form.grant_type === 'client_credentials') {
       // An app-level token for the webhooks journal: no refresh token (answer shape UNCONFIRMED [H102]).
-      const { accessToken, expiresIn } = this.issueAccessToken();
+      const { accessToken, expiresIn } = this.mint(undefined);
       this.clientCredentialsTokens.set(accessToken, new Set((form.scope ?? '').split(/[\s+]+/).filter(Boolean)));
       return { statusCode: 200, body: { token_type: 'bearer', access_token: accessToken, expires_in: expiresIn } };
     }
     if (form.grant_type === 'refresh_token') {
-      if (!form.refresh_token || !this.refreshTokens.has(form.refresh_token)) return fail('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+      const granted = form.refresh_token === undefined ? undefined : this.refreshTokens.get(form.refresh_token);
+      if (!form.refresh_token || !granted) return fail('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
       refreshToken = form.refresh_token;
+      scopes = granted;
     } else if (form.grant_type === 'authorization_code') {
       const redeemed = this.authCodes.redeem(form.code, { clientId: form.client_id, redirectUri: form.redirect_uri, codeVerifier: form.code_verifier });
       if (!redeemed.ok) return fail(...codeRefusal(redeemed.failure));
-      refreshToken = this.issueRefreshToken();
+      // The install grants what the consent page asked for (`scope`, space-separated) [H106].
+      scopes = redeemed.grant.scope === undefined ? this.publicApp.scopes : redeemed.grant.scope.split(/[\s+]+/).filter(Boolean);
+      refreshToken = this.issueRefreshToken(scopes);
     } else {
       return fail('BAD_GRANT_TYPE', 'grant_type must be one of: authorization_code, refresh_token, client_credentials');
     }
-    const { accessToken, expiresIn } = this.issueAccessToken();
+    const { accessToken, expiresIn } = this.issueAccessToken(scopes);
     return { statusCode: 200, body: { token_type: 'bearer', refresh_token: refreshToken, access_token: accessToken, expires_in: expiresIn } };
   }
 }
@@ -161,6 +208,18 @@ export function registerAuthorizeRoute(app: FastifyInstance, consentApp: () => C
   });
 }
 
+/** HubSpot's 401 to an expired OAuth token [H8]. */
+function expiredBody(now: number, expiresAt: number): HubSpotErrorBody {
+  return errorBody(`The OAuth token used to make this call expired ${agoText(now - expiresAt)} ago.`, 'EXPIRED_AUTHENTICATION', {
+    context: { 'expire time': [new Date(expiresAt).toISOString()] },
+  });
+}
+
+/** What the metadata endpoint answers a private-app (`pat-`) token [H107]; the status is UNCONFIRMED. */
+export function malformedToken(): TokenMetadataAnswer {
+  return { statusCode: 400, body: { status: 'error', message: 'The access token must have the correct format', correlationId: randomUUID() } };
+}
+
 /** HubSpot words the lag in the largest whole unit ("0 second(s)", "5 hour(s)"). */
 function agoText(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -180,4 +239,25 @@ export function registerOAuthRoutes(app: FastifyInstance, auth: AuthRegistry): v
       return reply.code(statusCode).send(body);
     });
   }
+}
+
+/** The answer to a token no portal issued: a malformed one as HubSpot's format check [H107], else 404 (UNCONFIRMED [H108]). */
+export function unknownToken(token: string): TokenMetadataAnswer {
+  // Every OAuth access token HubSpot documents starts with `C` and is base64url.
+  if (!/^C[A-Za-z0-9_-]+$/.test(token)) return malformedToken();
+  return { statusCode: 404, body: errorBody('Token not found', 'OBJECT_NOT_FOUND') };
+}
+
+/** A wildcard: tokens run to 300 characters [H4], past the router's limit for a named parameter. */
+export const TOKEN_METADATA_ROUTE = '/oauth/v1/access-tokens/*';
+
+/**
+ * Token metadata [H105]: the token is the path, no Authorization header; exempt from the portal's
+ * API limits (the server skips `/oauth/` routes; UNCONFIRMED [H110]).
+ */
+export function registerTokenMetadataRoute(app: FastifyInstance, metadata: (token: string) => TokenMetadataAnswer): void {
+  app.get<{ Params: { '*': string } }>(TOKEN_METADATA_ROUTE, async (request, reply) => {
+    const { statusCode, body } = metadata(request.params['*']);
+    return reply.code(statusCode).send(body);
+  });
 }

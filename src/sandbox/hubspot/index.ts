@@ -6,3 +6,4 @@ export type { HubSpotObjectType } from './schema';
 export type { PropertyInput } from './store';
 export type { ApiWrite, BeforeWriteHook } from './write-hooks';
 export { signV3 } from './signature';
+export { createHubSpotDeveloperApp, DEFAULT_PUBLIC_APP_SCOPES, type HubSpotDeveloperApp, type HubSpotDeveloperAppOptions } from './developer-app';

@@ -10,7 +10,8 @@ import { WebhookDispatcher } from '../core/webhook-dispatcher';
 import { consentApp, type ConsentControls } from '../core/consent';
 import { createAdmin, registerAdminRoutes, type HubSpotAdmin } from './admin';
 import { AssociationStore, registerAssociationBatchRoutes, registerAssociationRoutes } from './associations';
-import { AuthRegistry, registerAuthorizeRoute, registerOAuthRoutes, TOKEN_ROUTES, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
+import { AuthRegistry, registerAuthorizeRoute, registerOAuthRoutes, registerTokenMetadataRoute, TOKEN_ROUTES, unknownToken, type AppIdentity, type PrivateAppConfig, type PublicAppConfig } from './auth';
+import { attachPortal, DEFAULT_PUBLIC_APP_SCOPES, developerAppInternals, lookUpTokenAcrossPortals, type HubSpotDeveloperApp } from './developer-app';
 import { registerBatchRoutes } from './batch';
 import { errorBody, HubSpotError } from './errors';
 import { WebhooksJournal } from './journal';
@@ -30,8 +31,18 @@ export interface HubSpotSandboxOptions extends CommonSandboxOptions {
   portalId?: number;
   /** The private app whose static token the sandbox accepts. */
   privateApp?: Partial<PrivateAppConfig>;
-  /** The public (OAuth) app: client credentials, a starting refresh token and the access-token lifetime. */
+  /**
+   * The public (OAuth) app: client credentials, a starting refresh token, the access-token lifetime
+   * and the scopes of installs made without the consent page. With `developerApp`, only
+   * `refreshToken` and `accessTokenLifetimeSeconds` may be set here (they are per portal).
+   */
   publicApp?: Partial<PublicAppConfig>;
+  /**
+   * The public app as installed in several portals (`createHubSpotDeveloperApp()`): sandboxes given
+   * the same one share its id, client id and secret, developer API key, and its v3 webhook settings
+   * and subscriptions [H84]; each answers token metadata for the others' tokens too [H105].
+   */
+  developerApp?: HubSpotDeveloperApp;
   /** `false` turns every limit off (benchmarks); otherwise per-limit settings over HubSpot's defaults. */
   limits?: HubSpotLimitOptions | false;
   /** Associations per input per page of a v4 batch read (HubSpot's size UNCONFIRMED; default 500). */
@@ -82,12 +93,19 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     appId: options.privateApp?.appId ?? 1_000_001,
     clientSecret: options.privateApp?.clientSecret ?? randomUUID(),
   };
+  const developerApp = options.developerApp;
+  if (developerApp) {
+    const clashing: string[] = (['appId', 'clientId', 'clientSecret', 'scopes'] as const).filter((key) => options.publicApp?.[key] !== undefined);
+    if (options.developerApiKey !== undefined) clashing.push('developerApiKey');
+    if (clashing.length > 0) throw new Error(`with developerApp, set ${clashing.join(', ')} on createHubSpotDeveloperApp()`);
+  }
   const publicApp: PublicAppConfig = {
-    appId: options.publicApp?.appId ?? 2_000_002,
-    clientId: options.publicApp?.clientId ?? randomUUID(),
-    clientSecret: options.publicApp?.clientSecret ?? randomBytes(16).toString('hex'),
+    appId: developerApp?.appId ?? options.publicApp?.appId ?? 2_000_002,
+    clientId: developerApp?.clientId ?? options.publicApp?.clientId ?? randomUUID(),
+    clientSecret: developerApp?.clientSecret ?? options.publicApp?.clientSecret ?? randomBytes(16).toString('hex'),
     refreshToken: options.publicApp?.refreshToken ?? `na1-${randomUUID()}`,
     accessTokenLifetimeSeconds: options.publicApp?.accessTokenLifetimeSeconds ?? 1800,
+    scopes: [...(developerApp?.scopes ?? options.publicApp?.scopes ?? DEFAULT_PUBLIC_APP_SCOPES)],
   };
   const webhookApp = options.webhookDelivery?.app === 'private' ? privateApp : publicApp;
 
@@ -101,11 +119,15 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   });
   dispatcher.setTarget(options.webhooks?.url);
   const store = new RecordStore(new ModstampClock(now));
-  const auth = new AuthRegistry(privateApp, publicApp, now);
+  const adminUserId = 7_000_001;
+  const auth = new AuthRegistry(privateApp, publicApp, now, { portalId, userId: adminUserId, user: `admin@portal-${portalId}.example`, hubDomain: `portal-${portalId}.example` });
+  // Claimed first, so a portal id already running with the app fails the start before anything is built.
+  const detach = developerApp ? attachPortal(developerApp, portalId, (token) => auth.tokenMetadata(token)) : undefined;
   const limits = new HubSpotLimits(options.limits, portalId, now);
-  const developerApiKey = options.developerApiKey ?? randomUUID();
+  const developerApiKey = developerApp?.developerApiKey ?? options.developerApiKey ?? randomUUID();
   // Only a public app's webhooks are configurable by API; a private app's only in its settings [H84].
-  const appWebhooks = new AppWebhookRegistry(publicApp.appId, publicApp.clientSecret, developerApiKey, now);
+  // They are app-level: portals sharing a developer app share one registry.
+  const appWebhooks = developerApp ? developerAppInternals(developerApp).registry : new AppWebhookRegistry(publicApp.appId, publicApp.clientSecret, developerApiKey, now);
   const webhooks = new HubSpotWebhooks(dispatcher, {
     portalId,
     appId: webhookApp.appId,
@@ -186,6 +208,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   const consent = consentApp(() => publicApp.clientId);
   registerAuthorizeRoute(app, consent.app, auth, consent.controls);
   registerOAuthRoutes(app, auth);
+  registerTokenMetadataRoute(app, (token) => auth.tokenMetadata(token) ?? (developerApp ? lookUpTokenAcrossPortals(developerApp, token) : undefined) ?? unknownToken(token));
   registerObjectRoutes(app, store, counters);
   registerBatchRoutes(app, store, counters, portalId);
   registerPropertyRoutes(app, store);
@@ -195,7 +218,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   registerAssociationBatchRoutes(app, store, associations, options.associationsPageSize);
   registerAppWebhookRoutes(app, appWebhooks);
   registerJournalRoutes(app, { journal, auth, portalId, now });
-  const admin = createAdmin({ store, associations, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: 7_000_001 });
+  const admin = createAdmin({ store, associations, writeHooks, auth, limits, counters, webhooks, dispatcher, fake: new FakeData(options.dataSeed ?? 42), userId: adminUserId });
   registerAdminRoutes(app, admin);
 
   if (options.seed) {
@@ -203,7 +226,13 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     admin.seed({ contacts, companies, deals, tasks: activities });
   }
 
-  const url = await listen(app, options.port ?? 0);
+  let url: string;
+  try {
+    url = await listen(app, options.port ?? 0);
+  } catch (error) {
+    detach?.();
+    throw error;
+  }
   return {
     name: 'hubspot',
     url,
@@ -229,6 +258,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
       webhooks.flush();
       await dispatcher.stop();
       webhooks.stop();
+      detach?.();
       await app.close();
     },
   };
