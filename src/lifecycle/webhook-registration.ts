@@ -32,6 +32,8 @@ export type SubscribeOutcome =
   /** The connector has no `webhookSubscriptions`: it registers nothing itself. */
   | { kind: 'unsupported' };
 
+type CallbackLocks = Parameters<Parameters<WebhookSubscriptionsRepository['withConnectionLock']>[1]>[0];
+
 export class WebhookSetupError extends Error {
   constructor(message: string) {
     super(message);
@@ -66,32 +68,31 @@ export class WebhookRegistration {
 
   /** Registers (or confirms) the connection's subscriptions at its vendor and records them. */
   subscribe(connectionId: string): Promise<SubscribeOutcome> {
-    return this.deps.subscriptions.withConnectionLock(connectionId, () => this.subscribeLocked(connectionId));
+    return this.deps.subscriptions.withConnectionLock(connectionId, (locks) => this.subscribeLocked(connectionId, locks));
   }
 
-  private async subscribeLocked(connectionId: string): Promise<SubscribeOutcome> {
+  private async subscribeLocked(connectionId: string, locks: CallbackLocks): Promise<SubscribeOutcome> {
     const { connector, request } = await this.prepare(connectionId);
     const subscriber = connector.webhookSubscriptions;
     if (!subscriber) return { kind: 'unsupported' };
     // Serialised with every other connection delivering to the same URL: one may be removing
     // subscriptions this one is about to reuse.
-    return this.deps.subscriptions.withCallbackLock(request.callbackUrl, async () => {
-      let result;
-      try {
-        result = await subscriber.subscribe(request);
-      } catch (error) {
-        await this.deps.subscriptions.recordFailure(connectionId, request.callbackUrl, `subscribe failed: ${(error as Error).message}`);
-        throw error;
-      }
-      if (result.kind === 'manual') {
-        await this.deps.subscriptions.record(connectionId, { state: 'manual', callbackUrl: request.callbackUrl, instructions: result.instructions }, []);
-        return { kind: 'manual', instructions: result.instructions, callbackUrl: request.callbackUrl };
-      }
-      // The secret before the record: a delivery that arrives once the vendor holds the subscription must verify.
-      await this.deps.connections.mergeWebhookCredentials(connectionId, { ...result.webhookCredentials, deliverySecret: request.deliverySecret });
-      await this.deps.subscriptions.record(connectionId, { state: 'registered', callbackUrl: request.callbackUrl, dispatchKey: result.dispatchKey }, result.subscriptions);
-      return { kind: 'registered', subscriptions: result.subscriptions, callbackUrl: request.callbackUrl, summary: result.summary };
-    });
+    await locks.lockCallback(request.callbackUrl);
+    let result;
+    try {
+      result = await subscriber.subscribe(request);
+    } catch (error) {
+      await this.deps.subscriptions.recordFailure(connectionId, request.callbackUrl, `subscribe failed: ${(error as Error).message}`);
+      throw error;
+    }
+    if (result.kind === 'manual') {
+      await this.deps.subscriptions.record(connectionId, { state: 'manual', callbackUrl: request.callbackUrl, instructions: result.instructions }, []);
+      return { kind: 'manual', instructions: result.instructions, callbackUrl: request.callbackUrl };
+    }
+    // The secret before the record: a delivery that arrives once the vendor holds the subscription must verify.
+    await this.deps.connections.mergeWebhookCredentials(connectionId, { ...result.webhookCredentials, deliverySecret: request.deliverySecret });
+    await this.deps.subscriptions.record(connectionId, { state: 'registered', callbackUrl: request.callbackUrl, dispatchKey: result.dispatchKey }, result.subscriptions);
+    return { kind: 'registered', subscriptions: result.subscriptions, callbackUrl: request.callbackUrl, summary: result.summary };
   }
 
   /**
@@ -101,29 +102,28 @@ export class WebhookRegistration {
    * were removed, and how many were kept for the others.
    */
   unsubscribe(connectionId: string): Promise<{ removed: number; kept: number }> {
-    return this.deps.subscriptions.withConnectionLock(connectionId, () => this.unsubscribeLocked(connectionId));
+    return this.deps.subscriptions.withConnectionLock(connectionId, (locks) => this.unsubscribeLocked(connectionId, locks));
   }
 
-  private async unsubscribeLocked(connectionId: string): Promise<{ removed: number; kept: number }> {
+  private async unsubscribeLocked(connectionId: string, locks: CallbackLocks): Promise<{ removed: number; kept: number }> {
     const registration = await this.deps.subscriptions.get(connectionId);
     if (!registration || registration.state === 'removed') return { removed: 0, kept: 0 };
-    return this.deps.subscriptions.withCallbackLock(registration.callbackUrl, async () => {
-      const shared = await this.deps.subscriptions.heldByOthers(connectionId, registration.subscriptions);
-      const own = registration.subscriptions.filter((subscription) => !shared.has(subscriptionKey(subscription)));
-      if (own.length > 0) {
-        const connector = await this.deps.registry.forConnection(connectionId);
-        if (!connector.webhookSubscriptions) throw new WebhookSetupError(`connection ${connectionId} has recorded subscriptions but its connector cannot remove them`);
-        try {
-          await connector.webhookSubscriptions.unsubscribe(own);
-        } catch (error) {
-          await this.deps.subscriptions.recordFailure(connectionId, registration.callbackUrl, `unsubscribe failed: ${(error as Error).message}`);
-          throw error;
-        }
+    await locks.lockCallback(registration.callbackUrl);
+    const shared = await this.deps.subscriptions.heldByOthers(connectionId, registration.subscriptions);
+    const own = registration.subscriptions.filter((subscription) => !shared.has(subscriptionKey(subscription)));
+    if (own.length > 0) {
+      const connector = await this.deps.registry.forConnection(connectionId);
+      if (!connector.webhookSubscriptions) throw new WebhookSetupError(`connection ${connectionId} has recorded subscriptions but its connector cannot remove them`);
+      try {
+        await connector.webhookSubscriptions.unsubscribe(own);
+      } catch (error) {
+        await this.deps.subscriptions.recordFailure(connectionId, registration.callbackUrl, `unsubscribe failed: ${(error as Error).message}`);
+        throw error;
       }
-      await this.deps.subscriptions.record(connectionId, { state: 'removed', callbackUrl: registration.callbackUrl }, []);
-      await this.deps.connections.mergeWebhookCredentials(connectionId, undefined);
-      return { removed: own.length, kept: registration.subscriptions.length - own.length };
-    });
+    }
+    await this.deps.subscriptions.record(connectionId, { state: 'removed', callbackUrl: registration.callbackUrl }, []);
+    await this.deps.connections.mergeWebhookCredentials(connectionId, undefined);
+    return { removed: own.length, kept: registration.subscriptions.length - own.length };
   }
 
   /**

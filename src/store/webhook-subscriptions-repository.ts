@@ -101,11 +101,18 @@ export class WebhookSubscriptionsRepository {
    * Runs `work` holding the connection's registration lock (a transaction-scoped advisory lock on a
    * client of its own), so subscribing, renewing and removing never interleave: a renewal that
    * started before `disable` finishes before the removal, and one after it finds nothing to renew.
+   * `lockCallback` adds, on the same client (one pool client in all, always after the connection's),
+   * the lock of a callback URL several connections share, so one connection's removal cannot
+   * interleave with another's subscribe on that URL.
    */
-  async withConnectionLock<T>(connectionId: string, work: () => Promise<T>): Promise<T> {
+  async withConnectionLock<T>(connectionId: string, work: (locks: { lockCallback(callbackUrl: string): Promise<void> }) => Promise<T>): Promise<T> {
     return withTransaction(this.db, async (db) => {
       await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhook-registration:' || $1, 0))`, [connectionId]);
-      return work();
+      return work({
+        lockCallback: async (callbackUrl) => {
+          await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhook-callback:' || $1, 0))`, [callbackUrl]);
+        },
+      });
     });
   }
 
@@ -131,17 +138,6 @@ export class WebhookSubscriptionsRepository {
       [connectionId, subscriptions.map((subscription) => subscription.kind), subscriptions.map((subscription) => subscription.id)],
     );
     return new Set(result.rows.map((row) => subscriptionKey({ kind: row.kind, id: row.vendor_id })));
-  }
-
-  /**
-   * Runs `work` holding the lock of a callback URL shared by several connections, so one
-   * connection's removal cannot interleave with another's subscribe (taken inside the connection lock).
-   */
-  async withCallbackLock<T>(callbackUrl: string, work: () => Promise<T>): Promise<T> {
-    return withTransaction(this.db, async (db) => {
-      await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhook-callback:' || $1, 0))`, [callbackUrl]);
-      return work();
-    });
   }
 
   /** The earliest moment a subscription of the connection lapses, or null when none does. */
