@@ -196,7 +196,7 @@ export async function applyToTarget(deps: ApplyDependencies, input: ApplyToTarge
             source: { connectionId: sourceConnectionId, provider: source.provider },
             target: { connectionId: targetConnectionId, provider: target.provider },
             readTarget: (externalIds) => readCopies(target, objectType, externalIds),
-            fieldEditTimes: fieldHistories(objectType, { [sourceConnectionId]: source, [targetConnectionId]: target }),
+            fieldEditTimes: fieldHistories(objectType, { [sourceConnectionId]: source, [targetConnectionId]: target }, deps.connectors),
             targetEditTimes: putBack,
             references: referenceLookup(deps.links, targetConnectionId),
             records: active.map((record) => ({
@@ -262,7 +262,7 @@ export async function pushCanonical(
           source: undefined,
           target: { connectionId: targetConnectionId, provider: target.provider },
           readTarget: (externalIds) => readCopies(target, objectType, externalIds),
-          fieldEditTimes: fieldHistories(objectType, { [targetConnectionId]: target }),
+          fieldEditTimes: fieldHistories(objectType, { [targetConnectionId]: target }, deps.connectors),
           targetEditTimes: putBack,
           references: referenceLookup(deps.links, targetConnectionId),
           // A copy gone from the target meanwhile is its deletion feed's business, not a record to write.
@@ -599,10 +599,21 @@ const MAX_SPREAD_ROUNDS = 5;
 /** Records per push: one write lock each, well inside PostgreSQL's lock table. */
 const PUSH_SLICE = 200;
 
-/** The connections' field histories, where their vendors keep one (CrmConnector.fieldEditTimes). */
-function fieldHistories(objectType: ObjectType, connectors: Readonly<Record<string, CrmConnector>>): FieldEditTimesLookup {
-  return (connectionId) => {
-    const connector = connectors[connectionId];
+/**
+ * The connections' field histories, where their vendors keep one (CrmConnector.fieldEditTimes):
+ * the source's and the target's connectors as the apply holds them; any other connection's (one
+ * a canonical value came from) from the registry, once per apply.
+ */
+function fieldHistories(objectType: ObjectType, connectors: Readonly<Record<string, CrmConnector>>, registry: ConnectorRegistry): FieldEditTimesLookup {
+  const others = new Map<string, Promise<CrmConnector | undefined>>();
+  return async (connectionId) => {
+    let connector = connectors[connectionId];
+    if (!connector) {
+      // A connection that cannot be built (removed since its value entered the canonical record,
+      // or failing now) is not asked: the record stamp stands, as for a vendor that keeps none.
+      if (!others.has(connectionId)) others.set(connectionId, registry.forConnection(connectionId).catch(() => undefined));
+      connector = await others.get(connectionId);
+    }
     const history = connector?.fieldEditTimes?.bind(connector);
     return history && ((requests) => history(objectType, requests));
   };

@@ -5,6 +5,7 @@ import {
   canonicalWrites,
   changedUnderHeldStamp,
   emptyCanonicalRecord,
+  fieldsLosingToRecordStamp,
   fieldsWinningByRecordStamp,
   hasFields,
   mergeObservation,
@@ -15,6 +16,7 @@ import {
   unreadReferenceFields,
   sameValue,
   stampPrecisionMs,
+  withFieldEditTimes,
   type CanonicalRecordState,
   type ObjectConflictPolicies,
 } from '../model/sync';
@@ -38,8 +40,9 @@ export interface ReconcileInput<W extends CarriedOut = CarriedOut> {
    */
   readTarget: (externalIds: string[]) => Promise<ReadonlyMap<string, ExternalRecord>>;
   /**
-   * A connection's field history (CrmConnector.fieldEditTimes), asked only about fields that
-   * changed under the stamp of the copy last held, whose record stamp cannot tell when.
+   * Any connection's field history (CrmConnector.fieldEditTimes), asked only about fields whose
+   * record stamp cannot tell when they changed and would decide a conflict: the source's and the
+   * target's reads, and the connection a canonical value came from (timesBeforeMerge).
    */
   fieldEditTimes?: FieldEditTimesLookup | undefined;
   /**
@@ -83,7 +86,10 @@ export interface ReferenceLookup {
 }
 
 /** A connection's field history, or undefined where its vendor keeps none (nothing is asked there). */
-export type FieldEditTimesLookup = (connectionId: string) => ((requests: FieldEditTimesRequest[]) => Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>) | undefined;
+export type FieldEditTimesLookup = (connectionId: string) => Promise<FieldHistory | undefined>;
+
+/** When the fields asked last changed, by external id (CrmConnector.fieldEditTimes). */
+export type FieldHistory = (requests: FieldEditTimesRequest[]) => Promise<ReadonlyMap<string, Readonly<Record<string, string>>>>;
 
 export interface ReconcileStep {
   canonicalId: string;
@@ -148,9 +154,10 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
       // after that read widens the window in which an edit there goes unseen by our write.
       const canonicalOf = (canonicalId: string) => records.get(canonicalId) ?? emptyCanonicalRecord();
       const source = input.source;
-      if (source && input.fieldEditTimes?.(source.connectionId)) {
-        const requests = input.records.flatMap((item) => (item.record ? timeRequest(item.record, item.sourceState, canonicalOf(item.canonicalId), source, policies) : []));
-        fieldTimes.set(source.connectionId, await askHistory(input, source.connectionId, requests));
+      const copies = copiesIn(deps.links, input);
+      if (source) {
+        const reads = input.records.flatMap((item) => (item.record ? [{ canonicalId: item.canonicalId, read: item.record, state: item.sourceState, askOwn: true }] : []));
+        fieldTimes.set(source.connectionId, await timesBeforeMerge(input, records, source, reads, copies));
       }
       const current = await input.readTarget(input.records.flatMap((item) => (item.targetState ? [item.targetState.link.externalId] : [])));
       const targetCanonical = await canonicalReferencesOf(objectType, current, { related, targetIds }, input.references);
@@ -196,7 +203,7 @@ export async function reconcileWithCanonical<W extends CarriedOut>(
         records.set(canonicalId, observed.canonical);
         fromSources.set(canonicalId, observed);
       }
-      fieldTimes.set(input.target.connectionId, await targetFieldTimes(input, included, current, canonicalOf));
+      fieldTimes.set(input.target.connectionId, await targetFieldTimes(input, records, included, current, copies));
 
       for (const item of included) {
         const { canonicalId, record, targetState } = item;
@@ -250,44 +257,123 @@ type FieldTimes = Map<string, ReadonlyMap<string, Readonly<Record<string, string
  * tell: fields changed under the stamp of the copy last held (someone edited another field
  * between our read and our write), and fields that would win a true conflict only by the record
  * stamp (a copy met at first contact or under a later stamp: canonical-merge.ts,
- * fieldsWinningByRecordStamp). A stale read merges nothing and needs none.
+ * fieldsWinningByRecordStamp). `alsoFields`: fields that may win once the canonical value's own
+ * edit time replaces the record stamp it entered under. A stale read merges nothing and needs none.
  */
-function timeRequest(read: ExternalRecord, state: SyncedState | undefined, canonical: CanonicalRecordState, connection: { connectionId: string; provider: CrmProvider }, policies: ObjectConflictPolicies): FieldEditTimesRequest[] {
-  const held = state?.snapshot;
-  if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return [];
-  const observation = { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields };
-  const fields = [...new Set([...changedUnderHeldStamp(read, held), ...fieldsWinningByRecordStamp(canonical, observation, policies)])];
+function timeRequest(
+  read: ExternalRecord,
+  state: SyncedState | undefined,
+  canonical: CanonicalRecordState,
+  connection: { connectionId: string; provider: CrmProvider },
+  policies: ObjectConflictPolicies,
+  alsoFields: readonly string[] = [],
+): FieldEditTimesRequest[] {
+  const observation = observationOf(read, state, connection);
+  if (!observation) return [];
+  const fields = [...new Set([...changedUnderHeldStamp(read, state?.snapshot), ...fieldsWinningByRecordStamp(canonical, observation, policies), ...alsoFields])];
   return fields.length > 0 ? [{ externalId: read.externalId, fields }] : [];
 }
 
-/** A connection's field history asked about these fields, by external id; nothing where it keeps none. */
-async function askHistory(input: ReconcileInput, connectionId: string, requests: FieldEditTimesRequest[]): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>> {
-  const history = input.fieldEditTimes?.(connectionId);
-  return history && requests.length > 0 ? history(requests) : new Map();
+/** A read as the merge observes it (without field times); undefined when stale (older than the copy last held). */
+function observationOf(read: ExternalRecord, state: SyncedState | undefined, connection: { connectionId: string; provider: CrmProvider }) {
+  const held = state?.snapshot;
+  if (held?.sourceModifiedAt && Date.parse(read.modifiedAt) < held.sourceModifiedAt.getTime()) return undefined;
+  return { connectionId: connection.connectionId, at: read.modifiedAt, precisionMs: stampPrecisionMs(connection.provider, read.modifiedAt), fields: read.fields, held: held?.fields };
+}
+
+/** A record's copy in a connection: its external id there, when it has one. */
+type CopiesIn = (connectionId: string, canonicalIds: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+
+/** The source's and the target's copies from the records' links; any other connection's from the store. */
+function copiesIn(links: RecordLinksRepository, input: ReconcileInput): CopiesIn {
+  return async (connectionId, canonicalIds) => {
+    const known = new Map<string, string>();
+    for (const item of input.records) {
+      if (!canonicalIds.includes(item.canonicalId)) continue;
+      const externalId =
+        connectionId === input.source?.connectionId ? (item.record?.externalId ?? item.sourceState?.link.externalId) : connectionId === input.target.connectionId ? item.targetState?.link.externalId : undefined;
+      if (externalId !== undefined) known.set(item.canonicalId, externalId);
+    }
+    const unknown = canonicalIds.filter((id) => !known.has(id));
+    return unknown.length > 0 ? new Map([...known, ...(await links.externalIdsIn(connectionId, unknown))]) : known;
+  };
+}
+
+/**
+ * Before one connection's reads are merged, the field edit times the merge needs, asked at once
+ * (one round trip): of the connection's own history, the fields of timeRequest; of the history of
+ * each connection a canonical value came from under its record stamp, the fields a read would
+ * lose only by that stamp (canonical-merge.ts, fieldsLosingToRecordStamp: the copy met first
+ * under a later stamp, the later edit of the field met after it). Those field times replace the
+ * stamps in `records` (withFieldEditTimes); the read's own times are returned, by external id.
+ * Nothing is asked where no conflict turns on a record stamp.
+ */
+async function timesBeforeMerge(
+  input: ReconcileInput,
+  records: Map<string, CanonicalRecordState>,
+  connection: { connectionId: string; provider: CrmProvider },
+  reads: readonly { canonicalId: string; read: ExternalRecord; state: SyncedState | undefined; askOwn: boolean }[],
+  copies: CopiesIn,
+): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>> {
+  const own = await input.fieldEditTimes?.(connection.connectionId);
+  const ownRequests: FieldEditTimesRequest[] = [];
+  /** By the connection a value came from: canonical id -> fields asked. */
+  const origins = new Map<string, Map<string, string[]>>();
+  for (const { canonicalId, read, state, askOwn } of reads) {
+    const canonical = records.get(canonicalId) ?? emptyCanonicalRecord();
+    const observation = observationOf(read, state, connection);
+    if (!observation) continue;
+    const losing = fieldsLosingToRecordStamp(canonical, observation, input.policies);
+    for (const [origin, fields] of losing) {
+      const byRecord = origins.get(origin) ?? new Map<string, string[]>();
+      origins.set(origin, byRecord.set(canonicalId, fields));
+    }
+    if (own && askOwn) ownRequests.push(...timeRequest(read, state, canonical, connection, input.policies, [...losing.values()].flat()));
+  }
+  const asked = Promise.all(
+    [...origins].map(async ([origin, byRecord]) => {
+      const history = await input.fieldEditTimes?.(origin);
+      if (!history) return;
+      const externalIds = await copies(origin, [...byRecord.keys()]);
+      const requests = [...byRecord].flatMap(([canonicalId, fields]) => {
+        const externalId = externalIds.get(canonicalId);
+        return externalId === undefined ? [] : [{ canonicalId, externalId, fields }];
+      });
+      if (requests.length === 0) return;
+      const times = await history(requests.map(({ externalId, fields }) => ({ externalId, fields })));
+      for (const { canonicalId, externalId, fields } of requests) {
+        const canonical = records.get(canonicalId);
+        if (canonical) records.set(canonicalId, withFieldEditTimes(canonical, origin, fields, times.get(externalId) ?? {}));
+      }
+    }),
+  );
+  const [times] = await Promise.all([own && ownRequests.length > 0 ? own(ownRequests) : new Map<string, Readonly<Record<string, string>>>(), asked]);
+  return times;
 }
 
 /**
  * The target copies' field edit times, by external id: for copies whose edits an earlier round put
- * back, the times their connector gave then; for the others, from the target's field history.
+ * back, the times their connector gave then; for the others, from the target's field history
+ * (with the canonical values' own times where a conflict turns on their record stamps).
  */
 async function targetFieldTimes(
   input: ReconcileInput,
+  records: Map<string, CanonicalRecordState>,
   items: ReconcileInput['records'],
   current: ReadonlyMap<string, ExternalRecord>,
-  canonicalOf: (canonicalId: string) => CanonicalRecordState,
+  copies: CopiesIn,
 ): Promise<ReadonlyMap<string, Readonly<Record<string, string>>>> {
   const putBack = new Map<string, Readonly<Record<string, string>>>();
-  const requests: FieldEditTimesRequest[] = [];
-  const hasHistory = input.fieldEditTimes?.(input.target.connectionId) !== undefined;
+  const reads: { canonicalId: string; read: ExternalRecord; state: SyncedState | undefined; askOwn: boolean }[] = [];
   for (const item of items) {
     const externalId = item.targetState?.link.externalId;
     if (externalId === undefined) continue;
     const known = input.targetEditTimes?.get(externalId);
     const read = current.get(externalId);
     if (known) putBack.set(externalId, known);
-    else if (hasHistory && read) requests.push(...timeRequest(read, item.targetState, canonicalOf(item.canonicalId), input.target, input.policies));
+    if (read) reads.push({ canonicalId: item.canonicalId, read, state: item.targetState, askOwn: !known });
   }
-  const asked = await askHistory(input, input.target.connectionId, requests);
+  const asked = await timesBeforeMerge(input, records, input.target, reads, copies);
   return putBack.size > 0 ? new Map([...asked, ...putBack]) : asked;
 }
 

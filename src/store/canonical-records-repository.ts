@@ -130,10 +130,13 @@ export class CanonicalRecordsRepository {
 /**
  * Provenance as stored: most fields of a record share one edit (the copy they came from), so the
  * edits are listed once and each field names its edit by index:
- * `{"edits": [["conn", "2026-…Z", 1000]], "fields": {"email": 0, "phone": 0}}`.
+ * `{"edits": [["conn", "2026-…Z", 1000]], "fields": {"email": 0, "phone": 0}}`. A fourth element
+ * 1 marks a record stamp (FieldProvenance.recordStamp); rows saved before it have none.
  */
+type StoredEdit = [string, string | null, number] | [string, string | null, number, 1];
+
 interface StoredProvenance {
-  edits?: [string, string | null, number][];
+  edits?: StoredEdit[];
   fields?: Record<string, number>;
 }
 
@@ -144,7 +147,7 @@ interface CanonicalRow {
 }
 
 function storedProvenance(provenance: CanonicalRecordState['provenance']): StoredProvenance {
-  const edits: [string, string | null, number][] = [];
+  const edits: StoredEdit[] = [];
   const index = new Map<string, number>();
   // The fields of one edit share its object (a merge and fromRow hand out one per edit): it is
   // looked up by identity first, sparing a joined key string per field.
@@ -153,10 +156,10 @@ function storedProvenance(provenance: CanonicalRecordState['provenance']): Store
   for (const [field, edit] of Object.entries(provenance)) {
     let at = indexOf.get(edit);
     if (at === undefined) {
-      const key = `${edit.connectionId}\u0000${edit.at ?? ''}\u0000${edit.precisionMs}`;
+      const key = `${edit.connectionId}\u0000${edit.at ?? ''}\u0000${edit.precisionMs}\u0000${edit.recordStamp ? 1 : 0}`;
       at = index.get(key);
       if (at === undefined) {
-        at = edits.push([edit.connectionId, edit.at, edit.precisionMs]) - 1;
+        at = edits.push(edit.recordStamp ? [edit.connectionId, edit.at, edit.precisionMs, 1] : [edit.connectionId, edit.at, edit.precisionMs]) - 1;
         index.set(key, at);
       }
       indexOf.set(edit, at);
@@ -169,7 +172,7 @@ function storedProvenance(provenance: CanonicalRecordState['provenance']): Store
 function fromRow(row: CanonicalRow): CanonicalRecordState {
   const provenance: CanonicalRecordState['provenance'] = {};
   // One object per stored edit, shared by its fields (provenance is never changed in place).
-  const edits = (row.provenance.edits ?? []).map(([connectionId, at, precisionMs]): FieldProvenance => ({ connectionId, at, precisionMs }));
+  const edits = (row.provenance.edits ?? []).map(([connectionId, at, precisionMs, recordStamp]): FieldProvenance => (recordStamp === 1 ? { connectionId, at, precisionMs, recordStamp: true } : { connectionId, at, precisionMs }));
   for (const [field, at] of Object.entries(row.provenance.fields ?? {})) {
     const edit = edits[at];
     if (edit) provenance[field] = edit;

@@ -127,12 +127,14 @@ describe('PostgreSQL store', () => {
     expect(await links.canonicalIdsOf('acme-hs', 'contact', awkward.map((text, index) => `x ${text} ${index}`))).toEqual(new Map(awkward.map((text, index) => [`x ${text} ${index}`, ids[index]])));
 
     const edit = { connectionId: 'acme-hs', at: modifiedAt.toISOString(), precisionMs: 1 };
+    // The same time as a record stamp (FieldProvenance.recordStamp) is another edit, kept as such.
+    const stamp = { ...edit, recordStamp: true as const };
     await canonical.update('acme', 'contact', ids, async (records) => {
-      ids.forEach((id, index) => records.set(id, { fields: { lastName: awkward[index] }, provenance: { lastName: edit } }));
+      ids.forEach((id, index) => records.set(id, { fields: { lastName: awkward[index], title: 'CTO' }, provenance: { lastName: edit, title: stamp } }));
       return { records, result: undefined };
     });
     const stored = await canonical.update('acme', 'contact', ids, async (records) => ({ records, result: new Map(records) }));
-    expect(stored).toEqual(new Map(ids.map((id, index) => [id, { fields: { lastName: awkward[index] }, provenance: { lastName: edit } }])));
+    expect(stored).toEqual(new Map(ids.map((id, index) => [id, { fields: { lastName: awkward[index], title: 'CTO' }, provenance: { lastName: edit, title: stamp } }])));
   });
 
   it('saves the later of two states of one record in one connection (read, then written), links new and loaded alike', async () => {

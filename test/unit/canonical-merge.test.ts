@@ -5,11 +5,13 @@ import {
   changedUnderHeldStamp,
   compareEditTimes,
   emptyCanonicalRecord,
+  fieldsLosingToRecordStamp,
   fieldsWinningByRecordStamp,
   mergeObservation,
   objectConflictPoliciesSchema,
   type CanonicalRecordState,
   stampPrecisionMs,
+  withFieldEditTimes,
   type Observation,
 } from '../../src/model/sync';
 
@@ -41,7 +43,8 @@ describe('mergeObservation', () => {
   it('takes a first copy whole, except its empty values', () => {
     const result = mergeObservation(emptyCanonicalRecord(), ms('sf', '2026-12-01T10:00:00.000Z', { email: 'a@x.io', phone: null }), policies());
     expect(result.canonical.fields).toEqual({ email: 'a@x.io' });
-    expect(result.canonical.provenance.email).toEqual({ connectionId: 'sf', at: '2026-12-01T10:00:00.000Z', precisionMs: 1 });
+    // The record's stamp, not the field's own edit time: marked so (FieldProvenance.recordStamp).
+    expect(result.canonical.provenance.email).toEqual({ connectionId: 'sf', at: '2026-12-01T10:00:00.000Z', precisionMs: 1, recordStamp: true });
     expect(result.accepted).toEqual(['email']);
   });
 
@@ -227,5 +230,71 @@ describe('fieldsWinningByRecordStamp', () => {
     expect(withHistory.canonical.fields.firstName).toBe('Barbara');
     expect(withHistory.canonical.fields.phone).toBe('+1 555');
     expect(withHistory.decisions.map((decision) => [decision.field, decision.winnerConnectionId])).toEqual([['firstName', 'sf']]);
+  });
+});
+
+describe('fieldsLosingToRecordStamp and withFieldEditTimes', () => {
+  // The reverse order of p0530: Zoho's copy ("Ada" since its creation at 20 s, phone edited at
+  // 46 s) enters the empty canonical record first; Salesforce's copy, renamed Augusta at 37.069 s,
+  // is met after it.
+  const zohoFirst = merge(emptyCanonicalRecord(), seconds('zoho', '2026-12-06T09:25:46.000Z', { firstName: 'Ada', lastName: 'Wilson', phone: '+1 555' }));
+  const salesforce = (fields: Record<string, unknown>, held?: Record<string, unknown>) => ms('sf', '2026-12-06T09:25:37.069Z', fields, held);
+  const zohoHistory = { firstName: '2026-12-06T09:25:20.000Z', lastName: '2026-12-06T09:25:20.000Z', phone: '2026-12-06T09:25:46.000Z' };
+
+  it('names, by the connection it came from, the canonical values a later edit loses to only by their record stamp', () => {
+    const losing = fieldsLosingToRecordStamp(zohoFirst, salesforce({ firstName: 'Augusta', lastName: 'Wilson', phone: null }), policies());
+    expect([...losing]).toEqual([['zoho', ['firstName']]]);
+    // None where the later read wins anyway, holds the canonical value, or edits on top of it.
+    expect(fieldsLosingToRecordStamp(zohoFirst, ms('sf', '2026-12-06T09:25:50.000Z', { firstName: 'Augusta' }), policies()).size).toBe(0);
+    expect(fieldsLosingToRecordStamp(zohoFirst, salesforce({ firstName: 'Ada' }), policies()).size).toBe(0);
+    expect(fieldsLosingToRecordStamp(zohoFirst, salesforce({ firstName: 'Augusta' }, { firstName: 'Ada' }), policies()).size).toBe(0);
+    // Nor where the field's owner decides, or the canonical value's time is already its field's own.
+    expect(fieldsLosingToRecordStamp(zohoFirst, salesforce({ firstName: 'Augusta' }), policies({ fields: { firstName: { kind: 'owner', connectionId: 'zoho' } } })).size).toBe(0);
+    const timed = withFieldEditTimes(zohoFirst, 'zoho', ['firstName'], { firstName: '2026-12-06T09:25:40.000Z' });
+    expect(fieldsLosingToRecordStamp(timed, salesforce({ firstName: 'Augusta' }), policies()).size).toBe(0);
+  });
+
+  it('puts the field\'s own edit time in place of the stamp, and the later edit elsewhere wins', () => {
+    const timed = withFieldEditTimes(zohoFirst, 'zoho', ['firstName'], zohoHistory);
+    expect(timed.provenance.firstName).toEqual({ connectionId: 'zoho', at: '2026-12-06T09:25:20.000Z', precisionMs: 1000 });
+    // Only the fields asked; the others keep their stamp, still to be asked.
+    expect(timed.provenance.lastName).toMatchObject({ at: '2026-12-06T09:25:46.000Z', recordStamp: true });
+    const result = mergeObservation(timed, salesforce({ firstName: 'Augusta', lastName: 'Wilson' }), policies());
+    expect(result.canonical.fields).toMatchObject({ firstName: 'Augusta', lastName: 'Wilson', phone: '+1 555' });
+    expect(result.decisions).toEqual([
+      expect.objectContaining({
+        field: 'firstName',
+        candidates: [
+          { connectionId: 'sf', value: 'Augusta', modifiedAt: '2026-12-06T09:25:37.069Z' },
+          { connectionId: 'zoho', value: 'Ada', modifiedAt: '2026-12-06T09:25:20.000Z' },
+        ],
+        winnerConnectionId: 'sf',
+      }),
+    ]);
+  });
+
+  it('keeps the stamp where the field changed there since it was read; stops asking where the history cannot tell', () => {
+    const changedSince = withFieldEditTimes(zohoFirst, 'zoho', ['firstName'], { firstName: '2026-12-06T09:25:50.000Z' });
+    expect(changedSince).toBe(zohoFirst);
+    const untold = withFieldEditTimes(zohoFirst, 'zoho', ['firstName'], {});
+    expect(untold.provenance.firstName).toEqual({ connectionId: 'zoho', at: '2026-12-06T09:25:46.000Z', precisionMs: 1000 });
+    // Another connection's values, or times already a field's own, are left alone.
+    expect(withFieldEditTimes(zohoFirst, 'hs', ['firstName'], zohoHistory)).toBe(zohoFirst);
+  });
+
+  it('decides alike in either order once the histories are asked', () => {
+    const sfCopy = salesforce({ firstName: 'Augusta', lastName: 'Wilson' });
+    const zohoCopy = seconds('zoho', '2026-12-06T09:25:46.000Z', { firstName: 'Ada', lastName: 'Wilson', phone: '+1 555' });
+    // Salesforce first: Zoho's copy competes under its fields' own times (fieldsWinningByRecordStamp).
+    const sfFirst = merge(emptyCanonicalRecord(), sfCopy);
+    const asked = fieldsWinningByRecordStamp(sfFirst, zohoCopy, policies());
+    const fieldAt = Object.fromEntries(asked.map((field) => [field, zohoHistory[field as keyof typeof zohoHistory]]));
+    const a = mergeObservation(sfFirst, { ...zohoCopy, fieldAt }, policies()).canonical;
+    // Zoho first: its record-stamped values are timed once Salesforce's copy would lose to them.
+    let b = merge(emptyCanonicalRecord(), zohoCopy);
+    for (const [connectionId, fields] of fieldsLosingToRecordStamp(b, sfCopy, policies())) b = withFieldEditTimes(b, connectionId, fields, zohoHistory);
+    b = mergeObservation(b, sfCopy, policies()).canonical;
+    expect(a.fields).toEqual(b.fields);
+    expect(b.fields).toEqual({ firstName: 'Augusta', lastName: 'Wilson', phone: '+1 555' });
   });
 });

@@ -9,8 +9,16 @@ import { flattenFields, isEmptyValue, sameValue, unflattenFields } from './value
  * only; the store keeps these as plain JSON.
  */
 
-/** Where a canonical field's value came from: the connection whose edit it is, and when that edit was made there. */
-export type FieldProvenance = EditTime;
+/**
+ * Where a canonical field's value came from: the connection whose edit it is, and when that edit
+ * was made there. `recordStamp`: the time is the stamp of the record as read (vendors stamp
+ * records, not fields), so the field's own edit may be older: where that connection keeps a field
+ * history, it is asked once a later observation would lose the field only by this time
+ * (fieldsLosingToRecordStamp, withFieldEditTimes).
+ */
+export interface FieldProvenance extends EditTime {
+  recordStamp?: true | undefined;
+}
 
 export interface CanonicalRecordState {
   fields: CanonicalFields;
@@ -67,7 +75,7 @@ export function mergeObservation(canonical: CanonicalRecordState, observation: O
   const held = observation.held === undefined ? undefined : flattenFields(observation.held);
   const values = flattenFields(canonical.fields);
   const provenance = { ...canonical.provenance };
-  const recordEdit: EditTime = { connectionId: observation.connectionId, at: observation.at, precisionMs: observation.precisionMs };
+  const recordEdit: FieldProvenance = { connectionId: observation.connectionId, at: observation.at, precisionMs: observation.precisionMs, recordStamp: true };
   const result: Omit<MergeResult, 'canonical'> = { accepted: [], refused: [], decisions: [] };
 
   for (const [field, value] of incoming) {
@@ -129,11 +137,51 @@ export function fieldsWinningByRecordStamp(canonical: CanonicalRecordState, obse
     .map((decision) => decision.field);
 }
 
+/**
+ * The fields of an observation that lose a true conflict only by the time of the canonical value's
+ * provenance, where that time is the record stamp of the copy it came from (`recordStamp`): that
+ * value may be untouched since long before the stamp (a person edited another field of that
+ * record). By the connection the values came from: its field history can tell (withFieldEditTimes).
+ * The reverse of fieldsWinningByRecordStamp: the copy met first under a later stamp, the later
+ * edit of the field met after it.
+ */
+export function fieldsLosingToRecordStamp(canonical: CanonicalRecordState, observation: Omit<Observation, 'fieldAt'>, policies: ObjectConflictPolicies): Map<string, string[]> {
+  const byConnection = new Map<string, string[]>();
+  if (observation.at === null) return byConnection;
+  for (const decision of mergeObservation(canonical, observation, policies).decisions) {
+    const origin = canonical.provenance[decision.field];
+    if (decision.policy === 'owner' || !origin?.recordStamp || origin.at === null || decision.winnerConnectionId !== origin.connectionId) continue;
+    byConnection.set(origin.connectionId, [...(byConnection.get(origin.connectionId) ?? []), decision.field]);
+  }
+  return byConnection;
+}
+
+/**
+ * The canonical record with the field edit times a connection's history gave (by field path) for
+ * the fields asked, in place of the record stamps their values entered under. A time later than
+ * the stamp means the field changed there since it was read (its next read brings that change):
+ * the stamp stays, still to be asked. A field the history could not tell keeps its stamp, asked
+ * no more.
+ */
+export function withFieldEditTimes(canonical: CanonicalRecordState, connectionId: string, asked: readonly string[], times: Readonly<Record<string, string>>): CanonicalRecordState {
+  let provenance: Record<string, FieldProvenance> | undefined;
+  for (const field of asked) {
+    const origin = canonical.provenance[field];
+    if (!origin?.recordStamp || origin.connectionId !== connectionId || origin.at === null) continue;
+    const at = times[field];
+    const ms = at === undefined ? Number.NaN : Date.parse(at);
+    if (!Number.isNaN(ms) && ms > Date.parse(origin.at)) continue;
+    provenance ??= { ...canonical.provenance };
+    provenance[field] = { connectionId, at: at === undefined || Number.isNaN(ms) ? origin.at : at, precisionMs: origin.precisionMs };
+  }
+  return provenance ? { fields: canonical.fields, provenance } : canonical;
+}
+
 /** A field's own edit time, when it has one no later than its record's stamp (which covers every field's edit). */
-function fieldEdit(record: EditTime, at: string | undefined): EditTime {
+function fieldEdit(record: FieldProvenance, at: string | undefined): FieldProvenance {
   if (at === undefined || record.at === null) return record;
   const ms = Date.parse(at);
-  return Number.isNaN(ms) || ms > Date.parse(record.at) ? record : { ...record, at };
+  return Number.isNaN(ms) || ms > Date.parse(record.at) ? record : { connectionId: record.connectionId, at, precisionMs: record.precisionMs };
 }
 
 /**

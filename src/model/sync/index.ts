@@ -1,6 +1,6 @@
 export { ChangeBuffer, SeenEventIds, type ChangeRef } from './change-buffer';
 export { conflictPolicySchema, objectConflictPoliciesSchema, policyFor, type ConflictPolicy, type ObjectConflictPolicies } from './conflict-policy';
-export { canonicalWrites, emptyCanonicalRecord, fieldsWinningByRecordStamp, mergeObservation, type CanonicalRecordState, type FieldDecision, type FieldProvenance, type MergeResult, type Observation } from './canonical-merge';
+export { canonicalWrites, emptyCanonicalRecord, fieldsLosingToRecordStamp, fieldsWinningByRecordStamp, mergeObservation, withFieldEditTimes, type CanonicalRecordState, type FieldDecision, type FieldProvenance, type MergeResult, type Observation } from './canonical-merge';
 export { changedUnderHeldStamp, clockPrecisionMs, compareEditTimes, stampPrecisionMs, type EditTime } from './edit-time';
 export { flattenFields, hasFields, isEmptyValue, overlayFields, sameValue, unflattenFields } from './values';
 export { countWithin, massDeleteVerdict, type AppliedDeletions, type MassDeleteGuard, type MassDeleteVerdict } from './mass-delete-guard';
