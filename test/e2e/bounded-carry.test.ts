@@ -220,3 +220,60 @@ describe('change notices beyond the carry limit', { timeout: 600_000 }, () => {
     expect(status).toMatchObject({ pending: 0, parked: 0, pollError: null });
   });
 });
+
+/**
+ * The carry limit leaves notices to a poll, but a poll cannot find every change: linking a HubSpot
+ * contact to a company does not move either stamp (hubspot/BEHAVIOR.md, [H53]), and its
+ * associationChange webhook is the only path. Fails today (it.fails): of the 100 links whose
+ * notices were left behind, only the one a poll re-reads at its watermark's own stamp reaches
+ * Salesforce (1,001 of 1,100). Once fixed, the last check becomes an expect.poll: it is read here
+ * at a point where nothing is left to bring the rest, so the failure shows without a timeout.
+ */
+describe('association notices beyond the carry limit', { timeout: 600_000 }, () => {
+  const CONTACTS = 1100;
+  const HAND_OVER_AT = 150;
+  let h: SyncHarness;
+
+  beforeAll(async () => {
+    // No look-back: the contacts stand for records made long before the link (a poll re-reads the
+    // last 5 minutes before its watermark, so records made a moment ago would be read again anyway).
+    h = await startSyncHarness({
+      crms: ['salesforce', 'hubspot'],
+      encryptionKey: { id: 'k1', key },
+      connectorDefaults: { lookbackMs: 0 },
+      sync: { objects: ['company', 'contact'], debounceMs: 50, pollIntervalMs: 3_600_000 },
+    });
+  });
+  afterAll(async () => h?.stop());
+
+  it.fails('links HubSpot contacts to their company in Salesforce though their notices were left behind', async () => {
+    const hs = h.hubspot!;
+    const company = hs.sandbox.admin.createAsUser('companies', { name: 'Cap Links', domain: 'cap-links.example' }).id;
+    const contacts = Array.from({ length: CONTACTS }, (_, i) => hs.sandbox.admin.createAsUser('contacts', { firstname: `Linked ${i}`, lastname: 'Cap', email: `linked${i}@cap-links.example` }).id);
+    const handle = h.client.workflow.getHandle(h.syncWorkflowId(hs.id));
+    await h.notify(hs.id, { events: [] }, { continueAsNewAfterEvents: HAND_OVER_AT });
+    const sfContacts = () => h.salesforce!.sandbox.admin.listRecords('Contact');
+    await expect.poll(() => sfContacts().length, within).toBe(CONTACTS);
+    await expect.poll(async () => (await h.syncStatus(hs.id)).lastPolledAt, within).not.toBeNull();
+    const firstPolledAt = (await h.syncStatus(hs.id)).lastPolledAt;
+    const [account] = h.salesforce!.sandbox.admin.listRecords('Account');
+    expect(sfContacts().filter((contact) => contact.AccountId)).toEqual([]);
+
+    // Worker down: a person links every contact to the company; HubSpot's webhooks name each contact (no stamp moved).
+    await h.killWorker();
+    for (const contact of contacts) hs.sandbox.admin.associateAsUser('contacts', contact, 'companies', company, { primary: true });
+    const notices: ChangeRef[] = contacts.map((externalId, i) => ({ objectType: 'contact', externalId, eventId: `association-${i}` }));
+    for (let at = 0; at < notices.length; at += 100) await h.notify(hs.id, { events: notices.slice(at, at + 100) });
+    while ((await handle.describe()).historyLength < HAND_OVER_AT) await h.notify(hs.id, { events: [] });
+    await h.startWorker();
+
+    // Settled: the 1,000 carried are linked, nothing pending, and the new run's poll got through.
+    const linked = () => sfContacts().filter((contact) => contact.AccountId === account!.Id).length;
+    await expect.poll(linked, within).toBeGreaterThanOrEqual(PENDING_CARRY_LIMIT);
+    await expect.poll(async () => (await h.syncStatus(hs.id)).pending, within).toBe(0);
+    await expect.poll(async () => (await h.syncStatus(hs.id)).lastPolledAt, within).not.toBe(firstPolledAt);
+    const runs = await runsOf(h, h.syncWorkflowId(hs.id));
+    expect(runs.find((run) => run.carried?.pollAtOnce)?.carried?.pending).toHaveLength(PENDING_CARRY_LIMIT);
+    expect(linked()).toBe(CONTACTS);
+  });
+});
