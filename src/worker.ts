@@ -8,7 +8,6 @@ import { ensureSupervisorSchedule, SUPERVISOR_SCHEDULE_ID, type SupervisorSchedu
 import { createStoredConnectionRegistry, type StoredConnectionRegistryOptions } from './connectors/stored-connections';
 import { CanonicalRecordsRepository } from './store/canonical-records-repository';
 import { ConflictsRepository } from './store/conflicts-repository';
-import { CarriedNoticesRepository } from './store/carried-notices-repository';
 import { HeldDeletionsRepository } from './store/held-deletions-repository';
 import { ParkedRecordsRepository } from './store/parked-records-repository';
 import { PendingReferencesRepository } from './store/pending-references-repository';
@@ -93,7 +92,6 @@ export async function createWorker({ config, address, pool, supervisorSchedule =
       pending: new PendingReferencesRepository(pool),
       parked: new ParkedRecordsRepository(pool),
       held: new HeldDeletionsRepository(pool),
-      carriedNotices: new CarriedNoticesRepository(pool),
       connectors: createStoredConnectionRegistry({ connections, pool, tokens: new ConnectionTokensRepository(pool, cipher), defaults: connectorDefaults }),
       temporal: { client, taskQueue },
       webhookSubscriptions: new WebhookSubscriptionsRepository(pool),

@@ -2,7 +2,6 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { CanonicalRecordsRepository } from '../store/canonical-records-repository';
 import type { ConflictsRepository } from '../store/conflicts-repository';
 import { isSyncing, type ConnectionsRepository } from '../store/connections-repository';
-import type { CarriedNoticesRepository } from '../store/carried-notices-repository';
 import type { HeldDeletionsRepository } from '../store/held-deletions-repository';
 import type { ParkedRecordsRepository } from '../store/parked-records-repository';
 import type { PendingReferencesRepository } from '../store/pending-references-repository';
@@ -10,7 +9,6 @@ import type { RecordLinksRepository } from '../store/record-links-repository';
 import { applyDeletions, planDeletions, type ApplyDeletionsInput, type PlanDeletionsInput } from './apply-deletions';
 import { applyToTarget, spreadContributions, type ApplyToTargetInput, type ApplyToTargetResult } from './apply-to-target';
 import { createBackfillActivities } from './backfill-activities';
-import { createCarriedNoticesActivities } from './carried-notices';
 import { createChangeEventActivities } from './change-events';
 import { classifyFailures } from './failures';
 import { keptAlive } from './keepalive';
@@ -34,8 +32,6 @@ export interface ActivityDependencies {
   parked: ParkedRecordsRepository;
   /** Held deletions beyond what a connection workflow keeps in its state. */
   held: HeldDeletionsRepository;
-  /** Change notices beyond what a connection workflow carries across continue-as-new. */
-  carriedNotices: CarriedNoticesRepository;
   connectors: ConnectorRegistry;
   /** The worker's Temporal client and task queue, for the supervisor that starts connection workflows. */
   temporal?: TemporalDependency | undefined;
@@ -55,7 +51,6 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createSupervisorActivities(dependencies),
     ...createParkedRecordsActivities(dependencies),
     ...createHeldDeletionsActivities(dependencies),
-    ...createCarriedNoticesActivities(dependencies),
     ...createChangeEventActivities(dependencies),
     ...createWebhookRenewalActivities(dependencies),
     applyToTarget: (input: ApplyToTargetInput) => keptAlive(() => applyLive(dependencies, input)),

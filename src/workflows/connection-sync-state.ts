@@ -5,7 +5,7 @@ import { ChangeBuffer, countWithin, SeenEventIds, type AppliedDeletions, type Ch
 import { ParkedRecords, parkedKey, parkedOverflowSchema, PARKED_WINDOW } from './connection-sync/parked-records';
 import { ChangeEventsState, changeEventsCarriedSchema, type ChangeEventsStatus } from './connection-sync/change-events-state';
 import { addToHold, HELD_WINDOW, heldCount } from './connection-sync/held-window';
-import { boundPending, PENDING_CARRY_LIMIT } from './connection-sync/pending-carry';
+import { boundPending } from './connection-sync/pending-carry';
 import { selfHealingScheduleSchema, type SelfHealingSchedule } from './connection-sync/self-healing-schedule';
 import { webhookRenewalCarriedSchema } from './connection-sync/webhook-renewal-state';
 
@@ -174,8 +174,6 @@ export const carriedStateSchema = z.object({
   lastPolledAt: z.string().nullable().default(null),
   /** Notices were left behind at the hand-over (pending-carry.ts): the run polls at once. */
   pollAtOnce: z.boolean().default(false),
-  /** Notices beyond the carry limit wait in PostgreSQL (`carried_notices`) for this run to take back (`carry-overflow-stored`). */
-  noticesInStore: z.boolean().optional(),
   /** When the connection's webhook subscriptions lapse and are renewed (runs after the `webhook-renewal` patch). */
   webhookRenewal: webhookRenewalCarriedSchema.optional(),
 });
@@ -232,13 +230,6 @@ export class ConnectionSyncState {
   selfHealing: SelfHealingSchedule;
   /** See CarriedState.pollAtOnce; cleared by a poll that got through. */
   pollAtOnce: boolean;
-  /** See CarriedState.noticesInStore; cleared once a page taken back finds the store empty. */
-  noticesInStore: boolean;
-  /**
-   * Notices taken back from the store into `pending` whose rows are still to be removed: removed
-   * before anything else is read or stored (carried-notices.ts), never carried.
-   */
-  noticesToForget: { objectType: ObjectType; externalId: string }[] = [];
   /** The config could not be reloaded: the run keeps the one it has and reloads at every pass until it can. */
   configStale = false;
   /** See SyncStatus.storeError. */
@@ -280,7 +271,6 @@ export class ConnectionSyncState {
     this.lastPolledAt = carried.lastPolledAt;
     this.selfHealing = { ...carried.selfHealing };
     this.pollAtOnce = carried.pollAtOnce;
-    this.noticesInStore = carried.noticesInStore ?? false;
     this.changeEvents = new ChangeEventsState(carried.changeEvents);
     this.changeEventsCarried = carried.changeEvents !== undefined;
   }
@@ -336,26 +326,6 @@ export class ConnectionSyncState {
   requeueDeferredDeletions(): void {
     for (const ref of this.deferredDeletions) this.pending.add(ref);
     this.deferredDeletions = [];
-  }
-
-  /** Whether continue-as-new would leave notices behind (more than PENDING_CARRY_LIMIT queued). */
-  carryOverflows(limit: number = PENDING_CARRY_LIMIT): boolean {
-    return this.pending.size + this.deferredDeletions.length > limit;
-  }
-
-  /**
-   * Takes out of the queue the notices continue-as-new would leave behind (pending-carry.ts), for
-   * the store: what is left is what the hand-over carries.
-   */
-  takeCarryOverflow(limit: number = PENDING_CARRY_LIMIT): ChangeRef[] {
-    const all = [...this.pending.toJSON(), ...this.deferredDeletions];
-    const carried = new Set(boundPending(all, limit).pending);
-    const overflow = all.filter((ref) => !carried.has(ref));
-    if (overflow.length === 0) return [];
-    const deferred = new Set(this.deferredDeletions);
-    for (const ref of overflow) if (!deferred.has(ref)) this.pending.remove(ref.objectType, ref.externalId);
-    this.deferredDeletions = this.deferredDeletions.filter((ref) => carried.has(ref));
-    return overflow;
   }
 
   /** At the end of a pass: the store's error is over once nothing it failed is left to do. */
@@ -482,7 +452,6 @@ export class ConnectionSyncState {
       selfHealing: { ...this.selfHealing },
       lastPolledAt: withLastPolledAt ? this.lastPolledAt : null,
       ...(this.readsChangeEvents ? { changeEvents: this.changeEvents.carry() } : {}),
-      ...(this.noticesInStore ? { noticesInStore: true } : {}),
     };
   }
 }

@@ -6,7 +6,6 @@ import { applyDecidedDeletions, flushHeldDeletions } from './connection-sync/hel
 import { HELD_WINDOW } from './connection-sync/held-window';
 import { setConnectionSyncHandlers } from './connection-sync/handlers';
 import { applyNoticedChanges } from './connection-sync/noticed-changes';
-import { storeCarryOverflow, takeBackCarriedNotices } from './connection-sync/carried-notices';
 import { PARKED_WINDOW } from './connection-sync/parked-records';
 import { flushParked, queueParkedRetryPage } from './connection-sync/parked-store';
 import { firstPollAt } from './connection-sync/poll-schedule';
@@ -39,8 +38,6 @@ const PATCHES = {
   boundedCarry: 'bounded-carry',
   /** Subscriptions that lapse (Zoho's channel_expiry) are renewed by this workflow's timer, carried across continue-as-new. */
   webhookRenewal: 'webhook-renewal',
-  /** Notices beyond the carry limit go to PostgreSQL and come back in the next run (a poll cannot find every change again). */
-  carryOverflowStored: 'carry-overflow-stored',
 } as const;
 
 /**
@@ -66,7 +63,6 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     patched(PATCHES.boundedCarry) ? (heldWindow ?? HELD_WINDOW) : Infinity,
   );
   setConnectionSyncHandlers(state);
-  const carryOverflowStored = patched(PATCHES.carryOverflowStored);
 
   let config = await loadFirstConfig(state);
   state.provider = config.provider;
@@ -82,11 +78,6 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
   const continueAsNewIfDue = async (): Promise<void> => {
     if (!continueAsNewDue() || !(await flushParked(state)) || !(await flushHeldDeletions(state))) return;
     await condition(allHandlersFinished);
-    // Notices that arrive while the overflow is written may overflow again: hand over only once none would be left behind.
-    while (carryOverflowStored && state.carryOverflows()) {
-      if (!(await storeCarryOverflow(state))) return;
-      await condition(allHandlersFinished);
-    }
     await continueAsNew<typeof connectionSync>({
       tenantId,
       connectionId,
@@ -104,10 +95,7 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
       await condition(
         () =>
           state.configChanged ||
-          (!state.paused &&
-            !state.needsReauth &&
-            !state.quotaPaused(Date.now()) &&
-            (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null || (carryOverflowStored && state.noticesInStore))),
+          (!state.paused && !state.needsReauth && !state.quotaPaused(Date.now()) && (state.pending.size > 0 || state.approvedDeletions.length > 0 || state.parked.pendingRetry !== null)),
         Math.max(1, Math.min(nextPollAt, selfHealingDueAt(state) ?? Infinity, webhooks.dueAt()) - Date.now()),
       );
     }
@@ -159,10 +147,6 @@ export async function connectionSync(rawInput: unknown): Promise<void> {
     if (patched(PATCHES.parkedSelfHealing)) healParked(state, config);
     if (state.parked.pendingRetry !== null && state.pending.size < config.settings.batchSize) {
       await queueParkedRetryPage(state, config.settings.batchSize);
-    }
-    // What the last hand-over stored comes back a batch at a time, once the queue has room (it kept the run's input small).
-    if (carryOverflowStored && state.noticesInStore && state.pending.size < config.settings.batchSize) {
-      await takeBackCarriedNotices(state, config.settings.batchSize);
     }
     if (state.pending.size > 0) {
       // Let a burst of edits settle, so ten keystrokes become one write (a change-log read waited for its burst).

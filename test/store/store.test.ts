@@ -40,12 +40,12 @@ describe('PostgreSQL store', () => {
   });
 
   it('migrates an empty schema up, and a second run finds nothing pending', async () => {
-    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764460800000_links-without-connection-key', '1764547200000_connection-tokens', '1764633600000_pending-references', '1764721500000_oauth-consents', '1764727200000_parked-overflow', '1764800000000_webhook-subscriptions', '1764810000000_held-deletions', '1764820000000_webhook-dispatch-keys', '1764830000000_carried-notices']);
+    expect(db.applied).toEqual(['1763856000000_initial-schema', '1763942400000_rate-budgets', '1764028800000_record-link-archive', '1764115200000_rate-budget-buckets', '1764288000000_canonical-records', '1764374400000_lean-record-writes', '1764460800000_links-without-connection-key', '1764547200000_connection-tokens', '1764633600000_pending-references', '1764721500000_oauth-consents', '1764727200000_parked-overflow', '1764800000000_webhook-subscriptions', '1764810000000_held-deletions', '1764820000000_webhook-dispatch-keys']);
     const tables = await db.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'pgmigrations' ORDER BY 1`,
       [db.schema],
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_aliases', 'canonical_match_keys', 'canonical_records', 'carried_notices', 'conflicts', 'connection_tokens', 'connections', 'deleted_records', 'held_deletions', 'oauth_consents', 'parked_records', 'pending_references', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants', 'webhook_registrations', 'webhook_subscriptions']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['canonical_aliases', 'canonical_match_keys', 'canonical_records', 'conflicts', 'connection_tokens', 'connections', 'deleted_records', 'held_deletions', 'oauth_consents', 'parked_records', 'pending_references', 'rate_budget_buckets', 'record_links', 'record_snapshots', 'tenants', 'webhook_registrations', 'webhook_subscriptions']);
     await expect(migrateUp({ databaseUrl: inject('testDatabaseUrl'), schema: db.schema })).resolves.toEqual([]);
   });
 

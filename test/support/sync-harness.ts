@@ -16,7 +16,6 @@ import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxO
 import { startZohoSandbox, type ZohoSandbox, type ZohoSandboxOptions } from '../../src/sandbox/zoho';
 import { CanonicalRecordsRepository } from '../../src/store/canonical-records-repository';
 import { ConflictsRepository } from '../../src/store/conflicts-repository';
-import { CarriedNoticesRepository } from '../../src/store/carried-notices-repository';
 import { HeldDeletionsRepository } from '../../src/store/held-deletions-repository';
 import { ParkedRecordsRepository } from '../../src/store/parked-records-repository';
 import { WebhookSubscriptionsRepository } from '../../src/store/webhook-subscriptions-repository';
@@ -233,7 +232,6 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
         pending: new PendingReferencesRepository(db.pool),
         parked: new ParkedRecordsRepository(db.pool),
         held: new HeldDeletionsRepository(db.pool),
-        carriedNotices: new CarriedNoticesRepository(db.pool),
         connectors,
         // The supervisor starts connection workflows on this harness's own task queue.
         temporal: { client, taskQueue },

@@ -40,11 +40,6 @@ export class ChangeBuffer {
     });
   }
 
-  /** Drops the record's notice (the workflow moved it elsewhere: see carried-notices.ts). */
-  remove(objectType: ObjectType, externalId: string): void {
-    this.pending.delete(`${objectType}:${externalId}`);
-  }
-
   get size(): number {
     return this.pending.size;
   }

@@ -11,9 +11,9 @@ export const PENDING_CARRY_LIMIT = 1000;
 /**
  * The notices a run hands over: those a poll could not find again first (retries of parked
  * records and deletions confirmed by a read carry no vendor event id), then the oldest others, up
- * to `limit`. Not every notice left behind names a change a poll finds again (a HubSpot association
- * moves no stamp): since `carry-overflow-stored` they go to PostgreSQL first (carried-notices.ts)
- * and the next run takes them back; runs from before left them to an immediate poll (`leftBehind` > 0).
+ * to `limit`. What is left behind is a change notice the vendor also reports through the poll
+ * (changes since the watermark, deletions through the deletion feed), so the next run polls at
+ * once (`leftBehind` > 0) instead of carrying them: nothing is lost, only re-read.
  */
 export function boundPending(refs: readonly ChangeRef[], limit: number = PENDING_CARRY_LIMIT): { pending: ChangeRef[]; leftBehind: number } {
   const unpolled = refs.filter((ref) => ref.eventId === undefined);
