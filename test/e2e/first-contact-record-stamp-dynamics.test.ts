@@ -7,13 +7,12 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness';
 /**
  * p0530 of the seed-2 Salesforce + HubSpot + Dynamics convergence run (latestLost, timing-dependent),
  * made deterministic: the Zoho case of first-contact-field-history.test.ts with Dataverse as the
- * copy met at first contact. Dataverse stamps records (`modifiedon`), and the connector reads no
- * field history (docs/architecture.md, "A value older than its record's stamp", what remains), so
- * a value untouched since the record was created competes under the stamp of a later edit of
- * another field and beats a later edit of that field elsewhere. Dataverse does keep one where
- * auditing is on (RetrieveRecordChangeHistory), which the connector does not read.
- *
- * Fails today (it.fails): Dataverse's "Ada" wins under the phone edit's stamp.
+ * copy met at first contact. Dataverse stamps records (`modifiedon`), so a value untouched since
+ * the record was created would compete under the stamp of a later edit of another field and beat
+ * a later edit of that field elsewhere. Where the organisation audits (the sandbox's default), the
+ * connector's field history (audit rows and their details, vendor-facts D82/D84) dates the value
+ * to the record's creation, and the later edit wins. Without it, Dataverse's "Ada" won under the
+ * phone edit's stamp.
  */
 describe('a Dataverse copy met at first contact under a later record stamp', () => {
   let h: SyncHarness;
@@ -24,7 +23,7 @@ describe('a Dataverse copy met at first contact under a later record stamp', () 
   });
   afterAll(async () => h?.stop());
 
-  it.fails('loses to the later edit of that field elsewhere (Dataverse keeps no field history the connector reads)', async () => {
+  it("loses to the later edit of that field elsewhere (the audit history dates Dataverse's value to the record's creation)", async () => {
     const sf = h.salesforce!;
     const dyn = h.dynamics!;
     const deps = applyDependencies(h);
@@ -46,13 +45,14 @@ describe('a Dataverse copy met at first contact under a later record stamp', () 
     expect(Date.parse(String(phoneEdit.modifiedon))).toBeGreaterThan(Date.parse(read!.modifiedAt) + 1_000);
     const ids = await deps.links.ensureLinks(h.tenantId, sf.id, 'contact', [{ externalId: sfId, proposedCanonicalId: crypto.randomUUID() }]);
     const records: LinkedRecord[] = [{ ...read!, canonicalId: ids.get(sfId)! }];
+    const auditQueries = dyn.sandbox.admin.queryCount('audits');
     const result = await applyToTarget(deps, { tenantId: h.tenantId, objectType: 'contact', sourceConnectionId: sf.id, targetConnectionId: dyn.id, records, policies });
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['updated']);
 
     // The phone edit is kept either way.
     expect(dyn.sandbox.admin.getRecord('contacts', dynId)).toMatchObject({ telephone1: '+1 555 90617 530' });
-    // Barbara (written after Ada was) should stand; today Dataverse's "Ada" wins under the phone
-    // edit's stamp, the only time Dataverse's record gives.
+    // Dataverse's field history was asked (its audit table), and Barbara, written after Ada was, stands.
+    expect(dyn.sandbox.admin.queryCount('audits')).toBeGreaterThan(auditQueries);
     const conflicts = await deps.conflicts.listForRecord(h.tenantId, ids.get(sfId)!);
     expect(conflicts.find((conflict) => conflict.field === 'firstName')).toMatchObject({ winnerConnectionId: sf.id, decidedValue: 'Barbara' });
     expect(dyn.sandbox.admin.getRecord('contacts', dynId)).toMatchObject({ firstname: 'Barbara' });

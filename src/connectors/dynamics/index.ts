@@ -14,6 +14,7 @@ import { dynamicsDefaultMapping } from './default-mapping';
 import type { ObjectConstraints } from '../../model/field-constraints';
 import { writeGuard } from '../write-constraints';
 import { listDeletions } from './deletions';
+import { fieldEditTimes } from './field-history';
 import { readExportPage, startExport } from './export';
 import { createAgent, DataverseHttp } from './http';
 import { ConnectionSlots } from './connection-slots';
@@ -63,6 +64,7 @@ export interface DynamicsConnector extends CrmConnector {
   readonly tokenRequests: number;
   /** Closes pooled connections. */
   close(): Promise<void>;
+  fieldEditTimes: NonNullable<CrmConnector['fieldEditTimes']>;
 }
 
 export async function createDynamicsConnector(options: DynamicsConnectorOptions): Promise<DynamicsConnector> {
@@ -141,6 +143,7 @@ export async function createDynamicsConnector(options: DynamicsConnectorOptions)
     // The architecture writes through the batch API; Dataverse's is $batch for any size.
     upsertRecords: guarded((objectType: ObjectType, inputs: readonly UpsertInput[]): Promise<UpsertOutcome[]> => upsertThroughBatch(write, objectType, inputs)),
     describeFields: (objectType) => describeFields(http, spec, mapping, objectType),
+    fieldEditTimes: (objectType, requests) => fieldEditTimes({ http, spec, mapping }, objectType, requests),
     webhookSubscriptions: createDataverseSubscriber(http, spec),
     rateBudget: async (): Promise<RateBudgetSnapshot> => budget?.snapshot() ?? { connectionId: options.connectionId, windows: [] },
     whoAmI: async () => {

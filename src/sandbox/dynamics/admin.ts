@@ -34,6 +34,8 @@ export interface DynamicsAdmin {
   counters(): CountersSnapshot;
   /** Collection queries (`GET set?...`) served for an entity set since start. */
   queryCount(entitySet: DynamicsEntitySetName): number;
+  /** Turns the organisation's auditing on or off [D81]: rows already recorded stay. */
+  setAuditing(on: boolean): void;
 }
 
 export interface AdminDependencies {
@@ -82,6 +84,9 @@ export function createAdmin(deps: AdminDependencies): DynamicsAdmin {
       deps.store.delete(definitionOf(name), id, ui);
     },
     queryCount: (name) => deps.store.queryCount(name),
+    setAuditing: (on) => {
+      deps.store.auditing = on;
+    },
     getRecord: (name, id) => deps.store.get(definitionOf(name), id),
     listRecords: (name) => [...deps.store.rows(definitionOf(name))],
     expireTokens: (token) => deps.authority.expire(token),

@@ -58,6 +58,8 @@ export interface EntitySetDefinition {
   union?: readonly string[];
   /** Default `statuscode` per `statecode`, and the status values each state allows [D46]. */
   states?: Readonly<Record<number, { default: number; allowed: readonly number[] }>>;
+  /** Written by the platform only (the audit table [D82]): GET is served, writes are refused. */
+  platformWritten?: boolean;
 }
 
 /**
@@ -337,6 +339,29 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDefinition>> = {
   ),
   // Webhook registrations: service endpoints, SDK messages, filters, steps and step images [D74]-[D77].
   ...REGISTRATION_SETS,
+  // The audit table [D82]: one row per audited create, update or delete, written by the platform.
+  audits: {
+    setName: 'audits',
+    logicalName: 'audit',
+    primaryId: 'auditid',
+    columns: {
+      auditid: { type: 'guid', readOnly: true },
+      operation: { type: 'number', readOnly: true, attributeType: 'Picklist' },
+      action: { type: 'number', readOnly: true, attributeType: 'Picklist' },
+      attributemask: { type: 'string', readOnly: true, attributeType: 'Memo' },
+      createdon: { type: 'datetime', readOnly: true },
+      objecttypecode: { type: 'string', readOnly: true, attributeType: 'EntityName' },
+      _objectid_value: { type: 'guid', readOnly: true },
+      _userid_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
+      _callinguserid_value: { type: 'guid', readOnly: true, lookupTarget: 'systemuser' },
+      _regardingobjectid_value: { type: 'guid', readOnly: true },
+      transactionid: { type: 'guid', readOnly: true },
+      useradditionalinfo: { type: 'string', readOnly: true },
+    },
+    alternateKeys: [],
+    bindings: {},
+    platformWritten: true,
+  },
 };
 
 /** `record1id_account`, `record1id_contact`, `record1id_opportunity` (and record2): one per target table. */

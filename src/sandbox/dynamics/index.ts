@@ -58,6 +58,12 @@ export interface DynamicsSandboxOptions extends CommonSandboxOptions {
    * `granted`.
    */
   adminConsent?: 'granted' | 'pending';
+  /**
+   * The organisation's auditing [D81]. On (the default here), every create, update and delete of
+   * a synced table leaves an audit row with the changed columns' old and new values; off, none
+   * (and the audit queries find nothing). Also switched with `admin.setAuditing`.
+   */
+  auditing?: boolean;
 }
 
 export interface DynamicsSandbox extends SandboxHandle {
@@ -109,6 +115,7 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     publishToSteps(webhooks, organization, stepDeliveries(store, event), event);
     if (!isRegistrationTable(event.definition)) publishWrite(webhooks, organization, () => webhookAuth, event);
   });
+  store.auditing = options.auditing ?? true;
   store.triggers = combineTriggers(connectionTriggers(store), activityTriggers(store), registrationTriggers(store));
   // Dynamics 365 Sales ships a "Stakeholder" role for opportunity stakeholders [D35]; its id here is the sandbox's own.
   muted = true;

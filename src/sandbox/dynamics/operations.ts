@@ -1,6 +1,7 @@
+import { attributeAuditDetail } from './auditing';
 import { ACTIVITY_PARTIES, partyValues, replaceParties, withStatus } from './activities';
 import type { DeltaTokens } from './change-tracking';
-import type { EntitySetDefinition } from './entity-sets';
+import { entitySet, type EntitySetDefinition } from './entity-sets';
 import { badQuery, DataverseError, duplicateKey, ErrorCodes, keyNotFound, recordNotFound, versionMismatch } from './errors';
 import { isMetadataPath, readMetadata } from './metadata';
 import { parseSelect } from './odata-query';
@@ -75,13 +76,17 @@ export function executeOperation(context: OperationContext, request: ODataReques
       },
     };
   }
+  if (target.kind === 'auditDetails' || target.kind === 'recordChangeHistory') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return target.kind === 'auditDetails' ? retrieveAuditDetails(context, target.id) : retrieveRecordChangeHistory(context, request.query.get(target.alias));
+  }
   if (target.kind === 'count') {
     if (method !== 'GET') throw methodNotAllowed(method);
     return countCollection({ definition: target.definition, params: request.query, serviceRoot: context.serviceRoot, store: context.store });
   }
   if (target.kind === 'navigation') return putParties(context, target.definition, target.key, method, request.body);
   const { definition } = target;
-  if (definition.union && method !== 'GET') throw methodNotAllowed(method);
+  if ((definition.union || definition.platformWritten) && method !== 'GET') throw methodNotAllowed(method);
   const select = request.query.has('$select') ? parseSelect(request.query.get('$select') ?? '', definition) : undefined;
 
   if (target.kind === 'collection') {
@@ -163,6 +168,45 @@ function putParties(context: OperationContext, definition: EntitySetDefinition, 
   replaceParties(context.store, id, parties, context.actor);
   context.store.update(definition, id, {}, context.actor);
   return { status: 204, headers: {} };
+}
+
+/** `RetrieveAuditDetails` [D84]: the AttributeAuditDetail of one audit row. */
+function retrieveAuditDetails(context: OperationContext, auditId: string): ODataResponse {
+  const change = context.store.auditChange(auditId);
+  if (!change) throw recordNotFound('audit', auditId);
+  return {
+    status: 200,
+    headers: { 'content-type': JSON_CONTENT_TYPE },
+    body: { '@odata.context': `${context.serviceRoot}/$metadata#Microsoft.Dynamics.CRM.RetrieveAuditDetailsResponse`, AuditDetail: attributeAuditDetail(change) },
+  };
+}
+
+/**
+ * `RetrieveRecordChangeHistory(Target=@target)?@target={'@odata.id':'contacts(<id>)'}` [D85]: the
+ * record's AttributeAuditDetails, newest first (order UNCONFIRMED), without `AuditRecord` (so with
+ * no time, as documented). `PagingInfo` is accepted and not applied: one page, `MoreRecords` false.
+ * With auditing off nothing was recorded and the collection is empty (UNCONFIRMED) [D86].
+ */
+function retrieveRecordChangeHistory(context: OperationContext, alias: string | null): ODataResponse {
+  const reference = /^\{\s*['"]@odata\.id['"]\s*:\s*['"](.+?)['"]\s*\}$/s.exec((alias ?? '').trim());
+  if (!reference) throw badQuery('The parameter Target is missing or is not an entity reference.');
+  const record = parseResourcePath((reference[1] as string).replace(/^.*\/api\/data\/v9\.2\//, ''));
+  if (record.kind !== 'entity' || record.definition.union || record.definition.platformWritten) throw badQuery('The parameter Target is not a reference to a table row.');
+  const row = findByKey(context, record.definition, record.key);
+  if (!row) throw missing(record.definition, record.key);
+  const id = row[record.definition.primaryId] as string;
+  const audits = entitySet('audits');
+  const entries = audits ? [...context.store.rows(audits)].filter((audit) => audit._objectid_value === id && audit.operation !== 3) : [];
+  entries.sort((a, b) => String(b.createdon).localeCompare(String(a.createdon)));
+  const details = entries.map((audit) => context.store.auditChange(audit.auditid as string)).filter((change) => change !== undefined);
+  return {
+    status: 200,
+    headers: { 'content-type': JSON_CONTENT_TYPE },
+    body: {
+      '@odata.context': `${context.serviceRoot}/$metadata#Microsoft.Dynamics.CRM.RetrieveRecordChangeHistoryResponse`,
+      AuditDetailCollection: { MoreRecords: false, PagingCookie: '', TotalRecordCount: -1, AuditDetails: details.map(attributeAuditDetail) },
+    },
+  };
 }
 
 function methodNotAllowed(method: string): DataverseError {

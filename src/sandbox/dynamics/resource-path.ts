@@ -9,7 +9,11 @@ export type ResourcePath =
   | { kind: 'count'; definition: EntitySetDefinition }
   /** `emails(<guid>)/email_activity_parties`: a collection-valued navigation property of one row. */
   | { kind: 'navigation'; definition: EntitySetDefinition; key: EntityKey; navigation: string }
-  | { kind: 'whoami' };
+  | { kind: 'whoami' }
+  /** `audits(<guid>)/Microsoft.Dynamics.CRM.RetrieveAuditDetails`: a function bound to an audit row [D84]. */
+  | { kind: 'auditDetails'; id: string }
+  /** `RetrieveRecordChangeHistory(Target=@target)`: the unbound function; the record comes in the `@target` alias [D85]. */
+  | { kind: 'recordChangeHistory'; alias: string };
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -64,6 +68,14 @@ function parseKey(definition: EntitySetDefinition, text: string): EntityKey {
 export function parseResourcePath(path: string): ResourcePath {
   const clean = path.replace(/^\/+|\/+$/g, '');
   if (clean === 'WhoAmI' || clean === 'WhoAmI()') return { kind: 'whoami' };
+  const auditDetails = /^audits\(([^)]*)\)\/Microsoft\.Dynamics\.CRM\.RetrieveAuditDetails(?:\(\))?$/.exec(clean);
+  if (auditDetails) {
+    const id = decodeURIComponent(auditDetails[1] as string).trim();
+    if (!isGuid(id)) throw badQuery(`Bad Request - Error in query syntax. Key '${id}' could not be parsed.`);
+    return { kind: 'auditDetails', id: id.toLowerCase() };
+  }
+  const history = /^RetrieveRecordChangeHistory\(Target=(@[A-Za-z0-9_]+)(?:,PagingInfo=@[A-Za-z0-9_]+)?\)$/.exec(decodeURIComponent(clean));
+  if (history) return { kind: 'recordChangeHistory', alias: history[1] as string };
   // `contacts/$count`: the collection's row count as plain text [D17].
   const counted = /^([A-Za-z_][A-Za-z0-9_]*)\/\$count$/.exec(clean);
   if (counted) {

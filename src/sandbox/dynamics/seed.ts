@@ -1,7 +1,7 @@
 import { FakeData } from '../core/fake-data';
 import type { Row } from './store';
 
-export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles' | 'systemusers' | RegistrationSetName;
+export type DynamicsEntitySetName = 'contacts' | 'accounts' | 'opportunities' | 'tasks' | 'phonecalls' | 'emails' | 'appointments' | 'activityparties' | 'connections' | 'connectionroles' | 'systemusers' | 'audits' | RegistrationSetName;
 
 /** Webhook registration tables: listed and deleted by tests as an administrator would in the Plugin Registration Tool. */
 export type RegistrationSetName = 'serviceendpoints' | 'sdkmessages' | 'sdkmessagefilters' | 'sdkmessageprocessingsteps' | 'sdkmessageprocessingstepimages';
@@ -42,6 +42,7 @@ export class SeedData {
       case 'connections':
       case 'connectionroles':
       case 'systemusers':
+      case 'audits':
       case 'serviceendpoints':
       case 'sdkmessages':
       case 'sdkmessagefilters':

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ModstampClock } from '../core/modstamp-clock';
 import { deriveColumns, entitySet, type EntitySetDefinition } from './entity-sets';
 import { duplicateKey, recordNotFound } from './errors';
+import { AUDIT_OPERATION, AUDITED_TABLES, auditRow, changedColumns, type AuditChange } from './auditing';
 
 /** A stored row: every column of its entity set, `null` when unset (as the Web API returns it). */
 export type Row = Record<string, unknown>;
@@ -57,6 +58,10 @@ export class DataverseStore {
   private readonly queries = new Map<string, number>();
   /** Platform behaviour around writes (e.g. a connection's reciprocal row), set by the sandbox. */
   triggers: StoreTriggers = {};
+  /** The organisation's auditing switch [D81]: while off, writes leave no audit rows. */
+  auditing = true;
+  /** Audit id -> the values its write changed (served by RetrieveAuditDetails). */
+  private readonly auditChanges = new Map<string, AuditChange>();
 
   constructor(
     private readonly clock: ModstampClock,
@@ -143,6 +148,7 @@ export class DataverseStore {
     this.table(definition).set(id, row);
     this.tombstoneTable(definition).delete(id);
     this.indexKeys(definition, undefined, row);
+    this.audit(definition, id, AUDIT_OPERATION.Create, undefined, row, actor);
     this.publish({ message: 'Create', definition, id, attributes: { ...values, [definition.primaryId]: id }, row, actor });
     this.triggers.afterCreate?.(definition, row, actor);
     return row;
@@ -161,6 +167,7 @@ export class DataverseStore {
     deriveColumns(definition, row);
     this.table(definition).set(row[definition.primaryId] as string, row);
     this.indexKeys(definition, existing, row);
+    this.audit(definition, row[definition.primaryId] as string, AUDIT_OPERATION.Update, existing, row, actor);
     this.publish({ message: 'Update', definition, id: row[definition.primaryId] as string, attributes: values, row, actor });
     return row;
   }
@@ -174,9 +181,34 @@ export class DataverseStore {
     this.table(definition).delete(key);
     this.tombstoneTable(definition).set(key, this.nextVersion());
     this.indexKeys(definition, existing, undefined);
+    this.audit(definition, key, AUDIT_OPERATION.Delete, existing, undefined, actor);
     this.publish({ message: 'Delete', definition, id: key, attributes: {}, row: existing, actor });
     this.triggers.afterDelete?.(definition, existing, actor);
     return existing;
+  }
+
+  /** The values an audit row's write changed; undefined for an unknown (or rolled-back) row. */
+  auditChange(auditId: string): AuditChange | undefined {
+    const audits = entitySet('audits');
+    return audits && this.table(audits).has(auditId.toLowerCase()) ? this.auditChanges.get(auditId.toLowerCase()) : undefined;
+  }
+
+  /**
+   * One audit row per audited write, stamped with the write's own modifiedon (the same clock) [D83];
+   * an update that changed nothing leaves none. Journalled like any row, so a rolled-back change set
+   * leaves no audit either.
+   */
+  private audit(definition: EntitySetDefinition, id: string, operation: number, before: Row | undefined, after: Row | undefined, actor: Actor): void {
+    const audits = entitySet('audits');
+    if (!this.auditing || !audits || !AUDITED_TABLES.has(definition.logicalName)) return;
+    const change = after ? changedColumns(definition, before, after) : { oldValue: {}, newValue: {} };
+    if (operation === AUDIT_OPERATION.Update && Object.keys(change.newValue).length === 0) return;
+    const stamp = typeof after?.modifiedon === 'string' ? after.modifiedon : this.clock.next().toISOString();
+    const row = auditRow(definition, id, operation, stamp, actor.userId, this.version);
+    const auditId = row.auditid as string;
+    this.remember(audits, auditId);
+    this.table(audits).set(auditId, row);
+    this.auditChanges.set(auditId, { definition, ...change });
   }
 
   /** Runs `work` atomically: every write it made is undone if it throws. Not re-entrant. */
